@@ -1,0 +1,57 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "psfwi_core.h"
+
+const char *psfwi_strerror(int status) {
+  switch (status) {
+#define PSFWI_X_CASE(name, value, text) \
+  case value:                           \
+    return text;
+    PSFWI_STATUS_LIST(PSFWI_X_CASE)
+#undef PSFWI_X_CASE
+    default:
+      return "unknown status";
+  }
+}
+
+int psfwi_fail(psfwi_error *err, int status, const char *fmt, ...) {
+  if (err != NULL) {
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}
+
+int psfwi_error_prefix(psfwi_error *err, const char *fmt, ...) {
+  if (err == NULL) return PSFWI_EINTERNAL;
+  char prefix[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  char old[sizeof err->msg];
+  memcpy(old, err->msg, sizeof old);
+  /* Truncation of an over-long message is acceptable; build it by hand. */
+  size_t n = strlen(prefix);
+  if (n > sizeof err->msg - 3) n = sizeof err->msg - 3;
+  memcpy(err->msg, prefix, n);
+  err->msg[n] = ':';
+  err->msg[n + 1] = ' ';
+  size_t rest = sizeof err->msg - (n + 2) - 1, m = strlen(old);
+  if (m > rest) m = rest;
+  memcpy(err->msg + n + 2, old, m);
+  err->msg[n + 2 + m] = '\0';
+  return err->status;
+}
+
+void psfwi_error_clear(psfwi_error *err) {
+  if (err != NULL) {
+    err->status = PSFWI_OK;
+    err->msg[0] = '\0';
+  }
+}

@@ -1,0 +1,137 @@
+/* psfwi io: every file format psfwi reads or writes. Nothing outside io/
+ * opens a file (the CLI passes paths through).
+ *
+ *  - NetCDF (CF-1.8), the exchange format: velocity models vp(z, x), shot
+ *    gathers pressure(shot, receiver, time), inversion histories
+ *    vp(iteration, z, x) with per-iteration scalars; generic summaries.
+ *  - SEG-Y through segyio: models (traces along x, samples along z).
+ *  - Raw binary and NumPy .npy / .npz: model import.
+ *  - INI configuration with a schema (config.c; see psfwi_config.h).
+ *
+ * Writers never leave a half-written file that looks valid: they write
+ * "<path>.tmp.<pid>" and rename it over <path> only on success.
+ * Readers check what they read (dimensions, units, finite and positive
+ * velocities) and name the file and variable in every error. */
+#ifndef PSFWI_IO_H
+#define PSFWI_IO_H
+
+#include <stddef.h>
+
+#include "psfwi_core.h"
+
+/* Descriptive global attributes of a written file. Any field may be NULL:
+ * title defaults to a generic text, history to "" (the CLI passes the
+ * command line; the time stamp is added by the writer). */
+typedef struct psfwi_meta {
+  const char *title;
+  const char *history; /* the command line that made the file */
+} psfwi_meta;
+
+/* ---- NetCDF velocity model: vp(z, x), float32, m/s ---------------------- */
+int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_meta *meta,
+                         psfwi_error *err);
+/* Reads variable `var` (NULL: "vp"); checks dimensions (z, x), evenly spaced
+ * coordinates in metres, units m/s, finite and positive values. */
+psfwi_model *psfwi_nc_read_model(const char *path, const char *var, psfwi_error *err);
+
+/* ---- NetCDF shot gathers --------------------------------------------------
+ * pressure(shot, receiver, time) float32, laid out
+ * data[(is * nrec + ir) * nt + it]; time(time) = it * dt (s);
+ * wavelet(time) the source signature. Geometry from the survey. */
+typedef struct psfwi_gather {
+  psfwi_survey *survey; /* owned */
+  size_t nt;
+  double dt;     /* s */
+  float *data;   /* owned, nshot * nrec * nt */
+  float *wavelet; /* owned, nt */
+} psfwi_gather;
+
+psfwi_gather *psfwi_gather_create(const psfwi_survey *s, size_t nt, double dt, psfwi_error *err);
+void psfwi_gather_destroy(psfwi_gather *g);
+int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_meta *meta,
+                          psfwi_error *err);
+psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err);
+
+/* ---- NetCDF inversion history ---------------------------------------------
+ * vp(iteration, z, x) with an unlimited iteration dimension, plus one
+ * double variable per named scalar: name(iteration). Appended one iteration
+ * at a time; the file is created under a temporary name and renamed by
+ * psfwi_history_close(h, 1). */
+typedef struct psfwi_history psfwi_history;
+psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_t nscalar,
+                                    const char *const *scalar_names,
+                                    const char *const *scalar_units, const psfwi_meta *meta,
+                                    psfwi_error *err);
+int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *scalars,
+                         psfwi_error *err);
+/* commit != 0: sync and rename into place; 0: discard the temporary file. */
+int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err);
+
+/* ---- Generic summary of any psfwi NetCDF file (psfwi info) ----------------- */
+/* Writes a human-readable summary (dimensions, variables with ranges and
+ * units, spacing of coordinate variables, global attributes) to `out`. */
+int psfwi_nc_describe(const char *path, void *out /* FILE* */, psfwi_error *err);
+
+/* ---- SEG-Y models (segyio) --------------------------------------------------
+ * A model is stored trace by trace along x, samples along z. Spacing: dz from
+ * the sample interval field (microseconds read as mm: 4000 = 4 m, the common
+ * convention for depth models), dx from the CDP_X (byte 181) headers with
+ * their scalar (byte 71). Pass dx > 0 / dz > 0 to override (needed when the
+ * headers do not hold them). */
+typedef struct psfwi_segy_opts {
+  double dx, dz; /* m; <= 0: take from the headers */
+} psfwi_segy_opts;
+psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts,
+                                   psfwi_error *err);
+/* IEEE float32 (format 5), big-endian, rev 1, CDP_X/CDP_Y and source/group X
+ * headers in metres with scalar, sample interval = dz in mm. */
+int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
+
+/* ---- Raw binary models ------------------------------------------------------ */
+typedef enum { PSFWI_ORDER_XZ = 0, PSFWI_ORDER_ZX = 1 } psfwi_order;
+/* XZ: stored trace by trace, z fastest (file[ix * nz + iz]);
+ * ZX: row by row, x fastest (file[iz * nx + ix]). */
+typedef enum { PSFWI_ENDIAN_LITTLE = 0, PSFWI_ENDIAN_BIG = 1 } psfwi_endian;
+typedef enum { PSFWI_DTYPE_F32 = 0, PSFWI_DTYPE_F64 = 1 } psfwi_dtype;
+typedef struct psfwi_raw_opts {
+  size_t nx, nz;
+  double dx, dz; /* m; dz <= 0 means dz = dx */
+  psfwi_order order;
+  psfwi_endian endian;
+  psfwi_dtype dtype;
+} psfwi_raw_opts;
+/* The file size must equal nx * nz * sizeof(dtype) exactly. */
+psfwi_model *psfwi_raw_read_model(const char *path, const psfwi_raw_opts *opts,
+                                  psfwi_error *err);
+
+/* ---- NumPy .npy / .npz --------------------------------------------------------
+ * Arrays of float32/float64 (either byte order), C or Fortran order. The
+ * array must have 2 dimensions after dropping axes of length 1, or more, in
+ * which case `index` picks the model along the leading axis (e.g. OpenFWI's
+ * (500, 1, 70, 70)). `order` says what the two remaining axes are:
+ * ZX = (nz, nx) (NumPy image convention, the default), XZ = (nx, nz).
+ * For .npz, `key` names the member (NULL: the only member, or "vp"). */
+typedef struct psfwi_npy_opts {
+  double dx, dz; /* m; both required (> 0); dz <= 0 means dz = dx */
+  psfwi_order order;
+  const char *key;
+  size_t index;
+} psfwi_npy_opts;
+psfwi_model *psfwi_npy_read_model(const char *path, const psfwi_npy_opts *opts,
+                                  psfwi_error *err);
+/* Write a 2D float32 array (nz, nx) in C order: used by tests and scripts. */
+int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
+
+/* ---- Survey geometry from CSV ------------------------------------------------
+ * Lines "shot,source_x,source_z,receiver_x,receiver_z" (metres), an optional
+ * header line, '#' comments. Shots numbered from 0 in order; every shot must
+ * list the same number of receivers. */
+psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
+
+/* ---- Helpers for writers --------------------------------------------------------- */
+/* "<path>.tmp.<pid>" into buf; returns buf. */
+char *psfwi_tmp_path(const char *path, char *buf, size_t len);
+/* Rename tmp over path (errors name both). */
+int psfwi_commit_file(const char *tmp, const char *path, psfwi_error *err);
+
+#endif

@@ -1,0 +1,86 @@
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void cleanup(void) {
+  if (tmpdir[0] != '\0' && getenv("PSFWI_KEEP_TMP") == NULL) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+}
+
+const char *tu_tmpdir(void) {
+  if (tmpdir[0] == '\0') {
+    snprintf(tmpdir, sizeof tmpdir, "%s/psfwi_test_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(tmpdir) == NULL) {
+      perror("mkdtemp");
+      abort();
+    }
+    atexit(cleanup);
+  }
+  return tmpdir;
+}
+
+const char *tu_path(const char *name) {
+  static char ring[8][512];
+  static int k = 0;
+  k = (k + 1) % 8;
+  snprintf(ring[k], sizeof ring[k], "%s/%s", tu_tmpdir(), name);
+  return ring[k];
+}
+
+int tu_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+const char *tu_shared(const char *rel) {
+  static char ring[4][1024];
+  static int k = 0;
+  k = (k + 1) % 4;
+  snprintf(ring[k], sizeof ring[k], "%s/%s", PSFWI_SHARED_DATA, rel);
+  if (!tu_exists(ring[k])) {
+    fprintf(stderr, "SKIP: %s is absent (../shared/data not beside the checkout)\n", ring[k]);
+    return NULL;
+  }
+  return ring[k];
+}
+
+void tu_write_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+}
+
+int tu_system(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int st = system(cmd);
+  if (st == -1 || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+double tu_rel_l2(const float *a, const float *b, size_t n) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = (double)a[i] - (double)b[i];
+    num += d * d;
+    den += (double)b[i] * (double)b[i];
+  }
+  return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}

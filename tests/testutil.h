@@ -1,0 +1,27 @@
+/* Helpers shared by the CMocka tests: a private temporary directory, paths
+ * into it, and access to ../shared/data (tests skip when it is absent). */
+#ifndef PSFWI_TESTUTIL_H
+#define PSFWI_TESTUTIL_H
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A fresh directory for this test program (created on first call, removed
+ * with its contents at exit). */
+const char *tu_tmpdir(void);
+/* tmpdir/name into a static ring of buffers (valid for the next 7 calls). */
+const char *tu_path(const char *name);
+/* Full path of a file under ../shared/data, or NULL (with a message on
+ * stderr saying it is skipped) when that file is absent. */
+const char *tu_shared(const char *rel);
+/* 1 if the file exists. */
+int tu_exists(const char *path);
+/* Write bytes to a file (asserts on failure). */
+void tu_write_file(const char *path, const void *data, size_t len);
+/* Run a shell command; returns its exit status (or -1). */
+int tu_system(const char *fmt, ...);
+/* Relative L2 difference ||a - b|| / ||b||. */
+double tu_rel_l2(const float *a, const float *b, size_t n);
+#endif
