@@ -19,7 +19,9 @@ typedef enum {
   PSFWI_CFG_DOUBLE,     /* finite real in [min, max] */
   PSFWI_CFG_BOOL,       /* true/false/yes/no/on/off/1/0 */
   PSFWI_CFG_CHOICE,     /* one of choices, "a|b|c" */
-  PSFWI_CFG_RANGE       /* first:step:count (metres), see psfwi_parse_range */
+  PSFWI_CFG_RANGE,      /* first:step:count (metres), see psfwi_parse_range */
+  PSFWI_CFG_PATH        /* a file name; relative names in a config file are taken
+                           relative to that file's folder */
 } psfwi_config_type;
 
 typedef struct psfwi_config_key {

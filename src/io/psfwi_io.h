@@ -25,6 +25,7 @@
 typedef struct psfwi_meta {
   const char *title;
   const char *history; /* the command line that made the file */
+  const char *config;  /* the run's configuration as INI text (attribute psfwi_config) */
 } psfwi_meta;
 
 /* ---- NetCDF velocity model: vp(z, x), float32, m/s ---------------------- */

@@ -1,0 +1,95 @@
+/* psfwi compare TRUE.nc MODEL.nc...: metrics of models against a true model. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: psfwi compare TRUE.nc MODEL.nc [MODEL.nc ...] [--format table|csv|json]\n"
+    "Per model: RMSE and MAE (m/s), relative L2 error (%), SSIM (Gaussian 11x11\n"
+    "window, sigma 1.5, C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = data range of the true\n"
+    "model) and PSNR (dB, peak = L). Models must be on the true model's grid.\n";
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') putchar('\\');
+    putchar(*s);
+  }
+  putchar('"');
+}
+
+int cmd_compare(int argc, char **argv) {
+  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *format = "table";
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_text, stdout);
+      return 0;
+    }
+    if (c == 'f') format = optarg;
+    else return cli_usage_error("compare", "unknown option or missing value '%s'", argv[optind - 1]);
+  }
+  if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+    return cli_usage_error("compare", "--format '%s'; expected table, csv or json", format);
+  if (argc - optind < 2)
+    return cli_usage_error("compare", "needs a true model and at least one model");
+
+  psfwi_error err = {0};
+  psfwi_model *truth = psfwi_nc_read_model(argv[optind], NULL, &err);
+  if (truth == NULL) return cli_error(&err);
+  const int nmodels = argc - optind - 1;
+  psfwi_metrics met[256];
+  if (nmodels > 256) return cli_usage_error("compare", "at most 256 models");
+  size_t width = 5;
+  for (int i = 0; i < nmodels; i++) {
+    const char *path = argv[optind + 1 + i];
+    psfwi_model *m = psfwi_nc_read_model(path, NULL, &err);
+    int st = m ? psfwi_compare(truth, m, &met[i], &err) : err.status;
+    psfwi_model_destroy(m);
+    if (st != PSFWI_OK) {
+      psfwi_model_destroy(truth);
+      psfwi_error_prefix(&err, "comparing '%s' with '%s'", path, argv[optind]);
+      return cli_error(&err);
+    }
+    if (strlen(path) > width) width = strlen(path);
+  }
+  psfwi_model_destroy(truth);
+
+  if (!strcmp(format, "table")) {
+    printf("true model: %s\n", argv[optind]);
+    printf("%-*s  %10s  %10s  %9s  %7s  %9s\n", (int)width, "model", "RMSE m/s", "MAE m/s",
+           "rel. L2 %", "SSIM", "PSNR dB");
+    for (int i = 0; i < nmodels; i++)
+      printf("%-*s  %10.2f  %10.2f  %9.3f  %7.4f  %9.2f\n", (int)width, argv[optind + 1 + i],
+             met[i].rmse, met[i].mae, met[i].rel_l2, met[i].ssim, met[i].psnr);
+  } else if (!strcmp(format, "csv")) {
+    printf("model,rmse_m_per_s,mae_m_per_s,rel_l2_percent,ssim,psnr_db\n");
+    for (int i = 0; i < nmodels; i++)
+      printf("%s,%.6g,%.6g,%.6g,%.6g,%.6g\n", argv[optind + 1 + i], met[i].rmse, met[i].mae,
+             met[i].rel_l2, met[i].ssim, met[i].psnr);
+  } else {
+    printf("{\"true\": ");
+    json_string(argv[optind]);
+    printf(", \"models\": [");
+    for (int i = 0; i < nmodels; i++) {
+      printf("%s\n  {\"model\": ", i ? "," : "");
+      json_string(argv[optind + 1 + i]);
+      /* JSON has no infinity: identical models give a null PSNR. */
+      printf(", \"rmse\": %.9g, \"mae\": %.9g, \"rel_l2\": %.9g, \"ssim\": %.9g, ", met[i].rmse,
+             met[i].mae, met[i].rel_l2, met[i].ssim);
+      if (isfinite(met[i].psnr)) printf("\"psnr\": %.9g}", met[i].psnr);
+      else printf("\"psnr\": null}");
+    }
+    printf("\n]}\n");
+  }
+  return 0;
+}

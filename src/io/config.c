@@ -1,0 +1,328 @@
+/* INI configuration validated against a schema (inih does the parsing). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "psfwi_config.h"
+
+struct psfwi_config {
+  const psfwi_config_key *schema;
+  size_t nkeys;
+  char **value;  /* nkeys texts, NULL when unset */
+  char **origin; /* where each value came from: "FILE:LINE", "--set", "default" */
+};
+
+psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys,
+                                  psfwi_error *err) {
+  psfwi_config *c = calloc(1, sizeof *c);
+  if (c == NULL) goto nomem;
+  c->schema = schema;
+  c->nkeys = nkeys;
+  c->value = calloc(nkeys, sizeof *c->value);
+  c->origin = calloc(nkeys, sizeof *c->origin);
+  if (c->value == NULL || c->origin == NULL) goto nomem;
+  for (size_t i = 0; i < nkeys; i++)
+    if (schema[i].def != NULL &&
+        psfwi_config_put(c, schema[i].section, schema[i].key, schema[i].def, "default", err))
+      goto fail;
+  return c;
+nomem:
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate a configuration");
+fail:
+  psfwi_config_destroy(c);
+  return NULL;
+}
+
+void psfwi_config_destroy(psfwi_config *c) {
+  if (c == NULL) return;
+  for (size_t i = 0; c->value && i < c->nkeys; i++) free(c->value[i]);
+  for (size_t i = 0; c->origin && i < c->nkeys; i++) free(c->origin[i]);
+  free(c->value);
+  free(c->origin);
+  free(c);
+}
+
+static long find_key(const psfwi_config *c, const char *section, const char *key) {
+  for (size_t i = 0; i < c->nkeys; i++)
+    if (strcmp(c->schema[i].section, section) == 0 && strcmp(c->schema[i].key, key) == 0)
+      return (long)i;
+  return -1;
+}
+
+static int section_known(const psfwi_config *c, const char *section) {
+  for (size_t i = 0; i < c->nkeys; i++)
+    if (strcmp(c->schema[i].section, section) == 0) return 1;
+  return 0;
+}
+
+/* "a, b, c": the distinct sections, or the keys of one section. */
+static void list_names(const psfwi_config *c, const char *section, char *buf, size_t len) {
+  buf[0] = '\0';
+  for (size_t i = 0; i < c->nkeys; i++) {
+    const char *name = section ? c->schema[i].key : c->schema[i].section;
+    if (section && strcmp(c->schema[i].section, section) != 0) continue;
+    int seen = 0;
+    for (size_t j = 0; j < i && !section; j++) seen |= strcmp(c->schema[j].section, name) == 0;
+    if (seen) continue;
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+  }
+}
+
+static int bool_word(const char *v, int *out) {
+  static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                              "off", "0"};
+  for (int i = 0; i < 4; i++) {
+    if (strcasecmp(v, yes[i]) == 0) return *out = 1, 1;
+    if (strcasecmp(v, no[i]) == 0) return *out = 0, 1;
+  }
+  return 0;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+  const size_t n = strlen(v);
+  const char *p = choices;
+  while (p && *p) {
+    const char *bar = strchr(p, '|');
+    const size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, v, n) == 0) return 1;
+    p = bar ? bar + 1 : NULL;
+  }
+  return 0;
+}
+
+/* Check one value against its schema entry; message without location. */
+static int check_value(const psfwi_config_key *k, const char *v, psfwi_error *err) {
+  char *end;
+  switch (k->type) {
+    case PSFWI_CFG_STRING:
+    case PSFWI_CFG_PATH:
+      if (v[0] == '\0') return psfwi_fail(err, PSFWI_EINVAL, "expected a non-empty value");
+      return PSFWI_OK;
+    case PSFWI_CFG_INT: {
+      errno = 0;
+      const long x = strtol(v, &end, 10);
+      if (errno || end == v || *end != '\0')
+        return psfwi_fail(err, PSFWI_EINVAL, "expected an integer in [%.15g, %.15g]", k->min,
+                          k->max);
+      if ((double)x < k->min || (double)x > k->max)
+        return psfwi_fail(err, PSFWI_ERANGE, "%ld is out of range; allowed [%.15g, %.15g]", x,
+                          k->min, k->max);
+      return PSFWI_OK;
+    }
+    case PSFWI_CFG_DOUBLE: {
+      errno = 0;
+      const double x = strtod(v, &end);
+      if (errno || end == v || *end != '\0' || !isfinite(x))
+        return psfwi_fail(err, PSFWI_EINVAL, "expected a finite number in [%g, %g]", k->min,
+                          k->max);
+      if (x < k->min || x > k->max)
+        return psfwi_fail(err, PSFWI_ERANGE, "%g is out of range; allowed [%g, %g]", x, k->min,
+                          k->max);
+      return PSFWI_OK;
+    }
+    case PSFWI_CFG_BOOL: {
+      int b;
+      if (!bool_word(v, &b))
+        return psfwi_fail(err, PSFWI_EINVAL, "expected true or false (yes/no, on/off, 1/0)");
+      return PSFWI_OK;
+    }
+    case PSFWI_CFG_CHOICE:
+      if (!choice_ok(k->choices, v))
+        return psfwi_fail(err, PSFWI_EINVAL, "expected one of %s", k->choices);
+      return PSFWI_OK;
+    case PSFWI_CFG_RANGE: {
+      double a, b;
+      size_t n;
+      return psfwi_parse_range(v, &a, &b, &n, err);
+    }
+  }
+  return psfwi_fail(err, PSFWI_EINTERNAL, "unknown key type");
+}
+
+static char *dup_str(const char *s) {
+  const size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+int psfwi_config_put(psfwi_config *c, const char *section, const char *key, const char *value,
+                     const char *origin, psfwi_error *err) {
+  char known[1024];
+  if (!section_known(c, section)) {
+    list_names(c, NULL, known, sizeof known);
+    return psfwi_fail(err, PSFWI_EKEY, "%s: unknown section [%s]; known sections: %s", origin,
+                      section, known);
+  }
+  const long i = find_key(c, section, key);
+  if (i < 0) {
+    list_names(c, section, known, sizeof known);
+    return psfwi_fail(err, PSFWI_EKEY, "%s: unknown key '%s' in [%s]; allowed keys: %s", origin,
+                      key, section, known);
+  }
+  const psfwi_config_key *k = &c->schema[i];
+  if (check_value(k, value, err) != PSFWI_OK)
+    return psfwi_error_prefix(err, "%s: [%s] %s = '%s'", origin, section, key, value);
+  char *v = dup_str(value), *o = dup_str(origin);
+  if (v == NULL || o == NULL) {
+    free(v);
+    free(o);
+    return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  }
+  free(c->value[i]);
+  free(c->origin[i]);
+  c->value[i] = v;
+  c->origin[i] = o;
+  return PSFWI_OK;
+}
+
+/* ---- Loading a file: a line-counting reader around fgets ------------------ */
+struct load_ctx {
+  psfwi_config *c;
+  FILE *f;
+  const char *path;
+  char dir[4096]; /* folder of the file, for relative paths ("" = none) */
+  int line;
+  psfwi_error *err;
+  int failed;
+};
+
+static char *reader(char *str, int num, void *stream) {
+  struct load_ctx *ctx = stream;
+  char *r = fgets(str, num, ctx->f);
+  if (r != NULL) ctx->line++;
+  return r;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+  struct load_ctx *ctx = user;
+  if (ctx->failed) return 1;
+  char origin[4200], resolved[8400];
+  snprintf(origin, sizeof origin, "%s:%d", ctx->path, ctx->line);
+  const long i = find_key(ctx->c, section, name);
+  if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATH && value[0] != '\0' && value[0] != '/' && ctx->dir[0]) {
+    snprintf(resolved, sizeof resolved, "%s/%s", ctx->dir, value);
+    value = resolved;
+  }
+  if (psfwi_config_put(ctx->c, section, name, value, origin, ctx->err) != PSFWI_OK) {
+    ctx->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+int psfwi_config_load(psfwi_config *c, const char *path, psfwi_error *err) {
+  struct load_ctx ctx = {.c = c, .path = path, .err = err};
+  ctx.f = fopen(path, "r");
+  if (ctx.f == NULL)
+    return psfwi_fail(err, PSFWI_EIO, "cannot open config '%s': %s", path, strerror(errno));
+  const char *slash = strrchr(path, '/');
+  if (slash != NULL) {
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof ctx.dir) n = sizeof ctx.dir - 1;
+    memcpy(ctx.dir, path, n);
+    ctx.dir[n] = '\0';
+    if (n == 0) strcpy(ctx.dir, "/");
+  }
+  const int r = ini_parse_stream(reader, &ctx, handler, &ctx);
+  fclose(ctx.f);
+  if (ctx.failed) return err ? err->status : PSFWI_EINVAL;
+  if (r != 0)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "%s:%d: syntax error; expected '[section]', 'key = value' or a ; comment",
+                      path, r);
+  return PSFWI_OK;
+}
+
+int psfwi_config_set(psfwi_config *c, const char *assignment, psfwi_error *err) {
+  char buf[1024];
+  if (strlen(assignment) >= sizeof buf)
+    return psfwi_fail(err, PSFWI_EINVAL, "--set: assignment too long");
+  strcpy(buf, assignment);
+  char *eq = strchr(buf, '=');
+  char *dot = strchr(buf, '.');
+  if (eq == NULL || dot == NULL || dot > eq || dot == buf || dot + 1 == eq)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "--set '%s': expected section.key=value, e.g. time.duration=2.0",
+                      assignment);
+  *dot = '\0';
+  *eq = '\0';
+  return psfwi_config_put(c, buf, dot + 1, eq + 1, "--set", err);
+}
+
+static const char *get(const psfwi_config *c, const char *section, const char *key,
+                       psfwi_config_type *type) {
+  const long i = find_key(c, section, key);
+  if (i < 0) {
+    fprintf(stderr, "psfwi: internal error: config key [%s] %s is not in the schema\n", section,
+            key);
+    return NULL;
+  }
+  if (type) *type = c->schema[i].type;
+  return c->value[i];
+}
+
+int psfwi_config_is_set(const psfwi_config *c, const char *section, const char *key) {
+  return get(c, section, key, NULL) != NULL;
+}
+
+const char *psfwi_config_string(const psfwi_config *c, const char *section, const char *key) {
+  return get(c, section, key, NULL);
+}
+
+double psfwi_config_double(const psfwi_config *c, const char *section, const char *key) {
+  const char *v = get(c, section, key, NULL);
+  return v ? strtod(v, NULL) : NAN;
+}
+
+long psfwi_config_int(const psfwi_config *c, const char *section, const char *key) {
+  const char *v = get(c, section, key, NULL);
+  return v ? strtol(v, NULL, 10) : 0;
+}
+
+int psfwi_config_bool(const psfwi_config *c, const char *section, const char *key) {
+  const char *v = get(c, section, key, NULL);
+  int b = 0;
+  if (v) bool_word(v, &b);
+  return b;
+}
+
+const char *psfwi_config_require(const psfwi_config *c, const char *section, const char *key,
+                                 psfwi_error *err) {
+  const char *v = get(c, section, key, NULL);
+  if (v == NULL) {
+    const long i = find_key(c, section, key);
+    psfwi_fail(err, PSFWI_EKEY, "missing required key '%s' in [%s] (%s)", key, section,
+               i >= 0 && c->schema[i].help ? c->schema[i].help : "");
+  }
+  return v;
+}
+
+void psfwi_config_dump(const psfwi_config *c, void *outp, int show_help) {
+  FILE *out = outp;
+  const char *last = "";
+  for (size_t i = 0; i < c->nkeys; i++) {
+    const psfwi_config_key *k = &c->schema[i];
+    if (!show_help && c->value[i] == NULL) continue;
+    if (strcmp(k->section, last) != 0) {
+      fprintf(out, "%s[%s]\n", last[0] ? "\n" : "", k->section);
+      last = k->section;
+    }
+    if (show_help) {
+      fprintf(out, "; %s", k->help ? k->help : "");
+      if (k->type == PSFWI_CFG_CHOICE) fprintf(out, " (%s)", k->choices);
+      if (k->type == PSFWI_CFG_INT || k->type == PSFWI_CFG_DOUBLE)
+        fprintf(out, " [%g, %g]", k->min, k->max);
+      fprintf(out, "\n%s%s = %s\n", c->value[i] ? "" : ";", k->key,
+              c->value[i] ? c->value[i] : "");
+    } else {
+      fprintf(out, "%s = %s\n", k->key, c->value[i]);
+    }
+  }
+}
