@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The psfwi command line, run as a user would: help texts, model synth /
+# import / export / smooth / resample / crop, info, compare, the plot script,
+# and the error exits (clear message, non-zero status, no output file).
+# Usage: cli_model.sh PSFWI_BINARY SOURCE_DIR
+set -u
+psfwi=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+failed=0
+
+ok() { # ok DESCRIPTION CMD...: must exit 0
+  local d=$1; shift
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $d (exit $?)"; cat "$tmp/err"; fi
+}
+bad() { # bad DESCRIPTION PATTERN CMD...: must exit non-zero with PATTERN on stderr
+  local d=$1 pat=$2; shift 2
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: $d: exited 0"
+  elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
+  else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi
+}
+has() { # has DESCRIPTION PATTERN FILE
+  if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi
+}
+
+ok "help" "$psfwi" help
+has "help lists model" "model" "$tmp/out"
+ok "version" "$psfwi" --version
+for c in model info compare; do ok "$c -h" "$psfwi" "$c" -h; has "$c -h usage" "usage" "$tmp/out"; done
+ok "help model" "$psfwi" help model
+bad "unknown command" "not a psfwi command" "$psfwi" frobnicate
+
+# Synthetic families.
+for f in layered folded faulted salt anomaly; do
+  ok "synth $f" "$psfwi" model synth --family $f --nx 120 --nz 60 --dx 10 --seed 7 -o "$tmp/$f.nc"
+done
+ok "synth dz vmin vmax" "$psfwi" model synth --family layered --nx 50 --nz 40 --dx 10 --dz 5 \
+  --vmin 1600 --vmax 3000 -o "$tmp/l2.nc"
+ok "info" "$psfwi" info "$tmp/l2.nc"
+has "info dims" "z  *40" "$tmp/out"
+has "info spacing" "step 5" "$tmp/out"
+has "info units" "\[m/s\]" "$tmp/out"
+has "info history" "psfwi model synth --family layered" "$tmp/out"
+has "info CF" "CF-1.8" "$tmp/out"
+bad "synth bad family" "family" "$psfwi" model synth --family lava --nx 10 --nz 10 --dx 5 -o "$tmp/x.nc"
+bad "synth missing nx" "missing required option --nx" "$psfwi" model synth --family salt --nz 10 --dx 5 -o "$tmp/x.nc"
+bad "synth bad dx" "option --dx" "$psfwi" model synth --family salt --nx 10 --nz 10 --dx -5 -o "$tmp/x.nc"
+bad "synth no -o" "missing -o" "$psfwi" model synth --family salt --nx 10 --nz 10 --dx 5
+bad "synth unknown option" "unknown option '--colour'" "$psfwi" model synth --colour red -o "$tmp/x.nc"
+bad "synth vmin >= vmax" "vm" "$psfwi" model synth --family layered --nx 10 --nz 10 --dx 5 --vmin 3000 --vmax 2000 -o "$tmp/x.nc"
+[ ! -e "$tmp/x.nc" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: output left after errors"; }
+
+# Operations.
+ok "smooth" "$psfwi" model smooth "$tmp/faulted.nc" --sigma 50 -o "$tmp/smooth.nc"
+ok "smooth slowness" "$psfwi" model smooth "$tmp/faulted.nc" --sigma 50 --slowness -o "$tmp/smooth_s.nc"
+ok "resample" "$psfwi" model resample "$tmp/faulted.nc" --dx 20 -o "$tmp/res.nc"
+ok "info resampled" "$psfwi" info "$tmp/res.nc"
+has "resampled spacing" "step 20" "$tmp/out"
+ok "crop" "$psfwi" model crop "$tmp/faulted.nc" --x0 100 --x1 500 --z0 0 --z1 300 -o "$tmp/crop.nc"
+ok "info crop" "$psfwi" info "$tmp/crop.nc"
+has "crop x size" "x  *41" "$tmp/out"
+bad "crop outside" "crop" "$psfwi" model crop "$tmp/faulted.nc" --x0 5000 --x1 6000 --z0 0 --z1 100 -o "$tmp/y.nc"
+bad "smooth missing sigma" "missing required option --sigma" "$psfwi" model smooth "$tmp/faulted.nc" -o "$tmp/y.nc"
+bad "smooth missing input" "cannot open" "$psfwi" model smooth "$tmp/nope.nc" --sigma 5 -o "$tmp/y.nc"
+
+# SEG-Y export / import round trip is exact.
+ok "export" "$psfwi" model export "$tmp/faulted.nc" -o "$tmp/f.segy"
+ok "import segy" "$psfwi" model import "$tmp/f.segy" -o "$tmp/f_back.nc"
+ok "compare round trip" "$psfwi" compare "$tmp/faulted.nc" "$tmp/f_back.nc" --format csv
+has "round trip exact" ",0,0,0,1,inf" "$tmp/out"
+
+# compare formats and errors.
+ok "compare table" "$psfwi" compare "$tmp/faulted.nc" "$tmp/smooth.nc" "$tmp/smooth_s.nc"
+has "table header" "RMSE m/s" "$tmp/out"
+ok "compare json" "$psfwi" compare "$tmp/faulted.nc" "$tmp/smooth.nc" --format json
+has "json ssim" '"ssim"' "$tmp/out"
+bad "compare size mismatch" "differ in size" "$psfwi" compare "$tmp/faulted.nc" "$tmp/res.nc"
+bad "compare bad format" "expected table, csv or json" "$psfwi" compare "$tmp/faulted.nc" "$tmp/res.nc" --format xml
+bad "compare one file" "at least one model" "$psfwi" compare "$tmp/faulted.nc"
+
+# Raw binary import errors name the expected size.
+head -c 1000 /dev/zero > "$tmp/small.bin"
+bad "raw wrong size" "1000" "$psfwi" model import "$tmp/small.bin" --format bin --nx 10 --nz 10 --dx 4 -o "$tmp/y.nc"
+bad "raw missing nx" "missing required option --nx" "$psfwi" model import "$tmp/small.bin" --format bin -o "$tmp/y.nc"
+bad "bad format" "expected segy, bin, npy or npz" "$psfwi" model import "$tmp/small.bin" --format tiff -o "$tmp/y.nc"
+
+# Marmousi from ../shared/data, when present.
+marm="$src/../shared/data/marmousi"
+if [ -d "$marm" ]; then
+  ok "marmousi segy" "$psfwi" model import "$marm/marmousi_vp.segy" -o "$tmp/marm.nc"
+  has "marmousi dims" "vp(z, x) 751 x 2301 (nz x nx), dx = 4 m, dz = 4 m" "$tmp/out"
+  has "marmousi range" "vp 1500..5500 m/s" "$tmp/out"
+  ok "marmousi bin" "$psfwi" model import "$marm/marmousi_vp_2301x751_4m_f32le.bin" --format bin \
+    --nx 2301 --nz 751 --dx 4 --order xz -o "$tmp/marm_bin.nc"
+  ok "marmousi same" "$psfwi" compare "$tmp/marm.nc" "$tmp/marm_bin.nc" --format csv
+  has "marmousi identical" ",0,0,0,1,inf" "$tmp/out"
+  ok "marmousi resample" "$psfwi" model resample "$tmp/marm.nc" --dx 20 -o "$tmp/marm20.nc"
+else
+  echo "SKIP: $marm is absent; Marmousi CLI checks skipped"
+fi
+
+# The plot script draws models side by side with metrics in the titles.
+if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
+  ok "plot" /usr/bin/python3 "$src/scripts/plot_model.py" "$tmp/smooth.nc" --true "$tmp/faulted.nc" \
+    --psfwi "$psfwi" -o "$tmp/plot.png"
+  [ -s "$tmp/plot.png" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: no plot"; }
+  bad "plot missing file" "cannot open" /usr/bin/python3 "$src/scripts/plot_model.py" "$tmp/nope.nc" -o "$tmp/p2.png"
+else
+  echo "SKIP: python3-matplotlib/python3-xarray absent; plot check skipped"
+fi
+
+echo "cli_model: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
