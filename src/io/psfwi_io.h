@@ -129,6 +129,12 @@ int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *e
  * list the same number of receivers. */
 psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
 
+/* ---- Time series from text ----------------------------------------------------
+ * One number per line (a source wavelet sampled at the recorded interval),
+ * blank lines and '#' comments allowed. *values is malloc'ed (caller frees).
+ * Errors name file:line; non-finite values are refused. */
+int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err);
+
 /* ---- Helpers for writers --------------------------------------------------------- */
 /* "<path>.tmp.<pid>" into buf; returns buf. */
 char *psfwi_tmp_path(const char *path, char *buf, size_t len);

@@ -1,0 +1,59 @@
+/* Time series from a text file: one value per line. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_io.h"
+
+int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err) {
+  *values = NULL;
+  *n = 0;
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
+  size_t cap = 1024, count = 0;
+  float *v = malloc(cap * sizeof *v);
+  char line[512];
+  int lineno = 0, st = PSFWI_OK;
+  if (v == NULL) st = psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  while (st == PSFWI_OK && fgets(line, sizeof line, f) != NULL) {
+    lineno++;
+    char *p = line;
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') continue;
+    char *end;
+    errno = 0;
+    const double x = strtod(p, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
+    if (end == p || *end != '\0' || errno != 0) {
+      st = psfwi_fail(err, PSFWI_EFORMAT, "%s:%d: expected one number per line", path, lineno);
+      break;
+    }
+    if (!isfinite(x) || fabs(x) > 3.4e38) {
+      st = psfwi_fail(err, PSFWI_ENONFINITE, "%s:%d: value is not a finite float", path, lineno);
+      break;
+    }
+    if (count == cap) {
+      float *bigger = realloc(v, 2 * cap * sizeof *v);
+      if (bigger == NULL) {
+        st = psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+        break;
+      }
+      v = bigger;
+      cap *= 2;
+    }
+    v[count++] = (float)x;
+  }
+  fclose(f);
+  if (st == PSFWI_OK && count == 0)
+    st = psfwi_fail(err, PSFWI_EFORMAT, "'%s': no samples; expected one number per line", path);
+  if (st != PSFWI_OK) {
+    free(v);
+    return st;
+  }
+  *values = v;
+  *n = count;
+  return PSFWI_OK;
+}
