@@ -141,11 +141,12 @@ static int read_axis(int nc, const char *path, const char *name, size_t n, doubl
   for (size_t i = 1; i < n; i++) {
     const double expect = c[0] + (double)i * *step;
     if (!isfinite(c[i]) || fabs(c[i] - expect) > 1e-6 * fabs(*step) + 1e-9 * fabs(c[i])) {
+      const double got = c[i];
       free(c);
       return psfwi_fail(err, PSFWI_EFORMAT,
                         "'%s': coordinate '%s' is not evenly spaced at index %zu (%g m, expected "
                         "%g m)",
-                        path, name, i, c[i], expect);
+                        path, name, i, got, expect);
     }
   }
   free(c);

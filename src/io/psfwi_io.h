@@ -78,14 +78,21 @@ int psfwi_nc_describe(const char *path, void *out /* FILE* */, psfwi_error *err)
  * the sample interval field (microseconds read as mm: 4000 = 4 m, the common
  * convention for depth models), dx from the CDP_X (byte 181) headers with
  * their scalar (byte 71). Pass dx > 0 / dz > 0 to override (needed when the
- * headers do not hold them). */
+ * headers do not hold them). Origins: x0 = the first trace's CDP_X and z0 =
+ * the delay (byte 109, ms read as m, time scalar byte 215) when dx / dz come
+ * from the headers; 0 when overridden. Reads big-endian IBM (format 1) and
+ * IEEE (format 5) float traces; other formats and little-endian files are
+ * PSFWI_EUNSUPPORTED. Uneven or missing CDP_X without dx: PSFWI_EFORMAT. */
 typedef struct psfwi_segy_opts {
   double dx, dz; /* m; <= 0: take from the headers */
 } psfwi_segy_opts;
 psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts,
                                    psfwi_error *err);
 /* IEEE float32 (format 5), big-endian, rev 1, CDP_X/CDP_Y and source/group X
- * headers in metres with scalar, sample interval = dz in mm. */
+ * headers in metres with scalar, sample interval = dz in mm. Reading the file
+ * back gives the same grid and values bit for bit; a grid SEG-Y cannot store
+ * exactly (dz not whole mm in 1..65535, x0/dx not a multiple of 0.1 mm, more
+ * than 65535 samples) is refused with PSFWI_EUNSUPPORTED and nothing written. */
 int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
 
 /* ---- Raw binary models ------------------------------------------------------ */
@@ -110,8 +117,11 @@ psfwi_model *psfwi_raw_read_model(const char *path, const psfwi_raw_opts *opts,
  * array must have 2 dimensions after dropping axes of length 1, or more, in
  * which case `index` picks the model along the leading axis (e.g. OpenFWI's
  * (500, 1, 70, 70)). `order` says what the two remaining axes are:
- * ZX = (nz, nx) (NumPy image convention, the default), XZ = (nx, nz).
- * For .npz, `key` names the member (NULL: the only member, or "vp"). */
+ * ZX = (nz, nx) (NumPy image convention, the CLI's default; set it: a zeroed
+ * struct means XZ), XZ = (nx, nz). .npy versions 1.0, 2.0, 3.0. For .npz (a
+ * zip, detected by content; members stored or deflated), `key` names the
+ * member with or without ".npy" (NULL: the only member, or "vp"); a missing
+ * key is PSFWI_EKEY naming the available ones. Index out of range: ERANGE. */
 typedef struct psfwi_npy_opts {
   double dx, dz; /* m; both required (> 0); dz <= 0 means dz = dx */
   psfwi_order order;
@@ -126,7 +136,8 @@ int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *e
 /* ---- Survey geometry from CSV ------------------------------------------------
  * Lines "shot,source_x,source_z,receiver_x,receiver_z" (metres), an optional
  * header line, '#' comments. Shots numbered from 0 in order; every shot must
- * list the same number of receivers. */
+ * list the same number of receivers. The lines of a shot are contiguous and
+ * repeat its source position; receivers keep their order. Errors: FILE:LINE. */
 psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
 
 /* ---- Time series from text ----------------------------------------------------
@@ -136,9 +147,11 @@ psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
 int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err);
 
 /* ---- Helpers for writers --------------------------------------------------------- */
-/* "<path>.tmp.<pid>" into buf; returns buf. */
+/* "<path>.tmp.<pid>" into buf; returns buf. If it does not fit in len bytes,
+ * buf becomes "" (never a truncated name) and NULL is returned. */
 char *psfwi_tmp_path(const char *path, char *buf, size_t len);
-/* Rename tmp over path (errors name both). */
+/* Sync tmp, rename it over path, sync the folder (errors name both; on
+ * failure tmp is removed). */
 int psfwi_commit_file(const char *tmp, const char *path, psfwi_error *err);
 
 #endif
