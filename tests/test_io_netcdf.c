@@ -261,6 +261,40 @@ static void test_history(void **state) {
   psfwi_model_destroy(m);
 }
 
+static void test_snapshots(void **state) {
+  (void)state;
+  psfwi_error e = {0};
+  psfwi_model *m = ramp_model(9, 7);
+  const char *path = tu_path("snaps.nc");
+  psfwi_history *h = psfwi_snapshots_create(path, &m->grid, NULL, &e);
+  assert_non_null(h);
+  for (int k = 0; k < 4; k++) {
+    const double t = 0.01 * k;
+    m->vp[3] = (float)k - 1.5f; /* pressure may be negative */
+    assert_int_equal(psfwi_history_append(h, m, &t, &e), PSFWI_OK);
+  }
+  assert_int_equal(psfwi_history_close(h, 1, &e), PSFWI_OK);
+  int nc, v, d;
+  size_t n;
+  assert_int_equal(nc_open(path, NC_NOWRITE, &nc), NC_NOERR);
+  assert_int_equal(nc_inq_dimid(nc, "time", &d), NC_NOERR);
+  nc_inq_dimlen(nc, d, &n);
+  assert_int_equal(n, 4);
+  assert_int_equal(nc_inq_varid(nc, "pressure", &v), NC_NOERR);
+  float p;
+  size_t idx[3] = {3, 0, 3};
+  nc_get_var1_float(nc, v, idx, &p);
+  assert_true(p == 1.5f);
+  assert_int_equal(nc_inq_varid(nc, "time", &v), NC_NOERR);
+  double t[4];
+  nc_get_var_double(nc, v, t);
+  assert_true(t[3] == 0.03);
+  assert_att(nc, NC_GLOBAL, "Conventions", "CF-1.8");
+  assert_int_not_equal(nc_inq_varid(nc, "iteration", &v), NC_NOERR);
+  nc_close(nc);
+  psfwi_model_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_model_round_trip_bit_exact),
@@ -268,6 +302,7 @@ int main(void) {
       cmocka_unit_test(test_model_reader_errors),
       cmocka_unit_test(test_gather_round_trip),
       cmocka_unit_test(test_history),
+      cmocka_unit_test(test_snapshots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,10 +440,15 @@ struct psfwi_history {
   psfwi_grid grid;
 };
 
-psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_t nscalar,
+/* A file of 2-D frames along an unlimited dimension `fdim`: var(fdim, z, x)
+ * plus per-frame scalars name(fdim). Histories number their frames with an
+ * int variable iteration(iteration); snapshots use the scalar time(time). */
+static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const char *fdim,
+                                    int numbered, const char *var, const char *var_units,
+                                    const char *var_long, size_t nscalar,
                                     const char *const *scalar_names,
                                     const char *const *scalar_units, const psfwi_meta *meta,
-                                    psfwi_error *err) {
+                                    const char *default_title, psfwi_error *err) {
   psfwi_history *h = calloc(1, sizeof *h);
   int d[3], vz, vx;
   if (h == NULL) {
@@ -451,6 +456,7 @@ psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_
     return NULL;
   }
   h->nc = -1;
+  h->vit = -1;
   h->grid = *g;
   h->nscalar = nscalar;
   snprintf(h->path, sizeof h->path, "%s", path);
@@ -461,23 +467,27 @@ psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_
     goto fail;
   }
   NCX(nc_create(h->tmp, NC_NETCDF4 | NC_CLOBBER, &h->nc), "cannot create the file");
-  NCX(nc_def_dim(h->nc, "iteration", NC_UNLIMITED, &d[0]), "defining dimension iteration");
+  NCX(nc_def_dim(h->nc, fdim, NC_UNLIMITED, &d[0]), "defining the unlimited dimension");
   NCX(nc_def_dim(h->nc, "z", g->nz, &d[1]), "defining dimension z");
   NCX(nc_def_dim(h->nc, "x", g->nx, &d[2]), "defining dimension x");
-  NCX(def_var(h->nc, "iteration", NC_INT, 1, d, NULL, "iteration number (0 = starting model)",
-              &h->vit),
-      "defining iteration");
+  if (numbered)
+    NCX(def_var(h->nc, fdim, NC_INT, 1, d, NULL, "iteration number (0 = starting model)",
+                &h->vit),
+        "defining iteration");
   NCX(def_coords(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
-  NCX(def_vp(h->nc, 3, d, &h->vvp, "P-wave velocity after each iteration"), "defining vp");
+  NCX(def_var(h->nc, var, NC_FLOAT, 3, d, var_units, var_long, &h->vvp), "defining the frames");
+  char coords[64];
+  snprintf(coords, sizeof coords, "%s z x", fdim);
+  NCX(put_text(h->nc, h->vvp, "coordinates", coords), "defining the frames");
   size_t chunk[3] = {1, g->nz, g->nx};
-  NCX(nc_def_var_chunking(h->nc, h->vvp, NC_CHUNKED, chunk), "chunking vp");
-  NCX(nc_def_var_deflate(h->nc, h->vvp, 1, 1, 1), "setting compression of vp");
+  NCX(nc_def_var_chunking(h->nc, h->vvp, NC_CHUNKED, chunk), "chunking the frames");
+  NCX(nc_def_var_deflate(h->nc, h->vvp, 1, 1, 1), "setting compression of the frames");
   for (size_t i = 0; i < nscalar; i++)
     NCX(def_var(h->nc, scalar_names[i], NC_DOUBLE, 1, d,
                 scalar_units && scalar_units[i] ? scalar_units[i] : "1", scalar_names[i],
                 &h->vscalar[i]),
-        "defining a per-iteration scalar");
-  NCX(put_globals(h->nc, meta, "psfwi inversion history"), "writing global attributes");
+        "defining a per-frame scalar");
+  NCX(put_globals(h->nc, meta, default_title), "writing global attributes");
   NCX(nc_enddef(h->nc), "leaving define mode");
   NCX(put_coords(h->nc, vz, vx, g), "writing coordinates");
   return h;
@@ -489,6 +499,23 @@ fail:
   return NULL;
 }
 
+psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_t nscalar,
+                                    const char *const *scalar_names,
+                                    const char *const *scalar_units, const psfwi_meta *meta,
+                                    psfwi_error *err) {
+  return frames_create(path, g, "iteration", 1, "vp", "m/s",
+                       "P-wave velocity after each iteration", nscalar, scalar_names,
+                       scalar_units, meta, "psfwi inversion history", err);
+}
+
+psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g,
+                                      const psfwi_meta *meta, psfwi_error *err) {
+  static const char *const names[] = {"time"}, *const units[] = {"s"};
+  return frames_create(path, g, "time", 0, "pressure", "1",
+                       "acoustic pressure wavefield for a unit-amplitude source wavelet", 1,
+                       names, units, meta, "psfwi wavefield snapshots", err);
+}
+
 int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *scalars,
                          psfwi_error *err) {
   const char *path = h->path;
@@ -497,8 +524,8 @@ int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *s
                       path, m->grid.nx, m->grid.nz, h->grid.nx, h->grid.nz);
   size_t start[3] = {h->niter, 0, 0}, count[3] = {1, h->grid.nz, h->grid.nx};
   int it = (int)h->niter;
-  NCX(nc_put_var1_int(h->nc, h->vit, start, &it), "writing iteration");
-  NCX(nc_put_vara_float(h->nc, h->vvp, start, count, m->vp), "writing vp");
+  if (h->vit >= 0) NCX(nc_put_var1_int(h->nc, h->vit, start, &it), "writing iteration");
+  NCX(nc_put_vara_float(h->nc, h->vvp, start, count, m->vp), "writing a frame");
   for (size_t i = 0; i < h->nscalar; i++)
     NCX(nc_put_var1_double(h->nc, h->vscalar[i], start, &scalars[i]), "writing a scalar");
   NCX(nc_sync(h->nc), "flushing");

@@ -67,6 +67,11 @@ int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *s
                          psfwi_error *err);
 /* commit != 0: sync and rename into place; 0: discard the temporary file. */
 int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err);
+/* Wavefield snapshots: pressure(time, z, x) with the scalar time(time) in s,
+ * appended with psfwi_history_append(h, frame, &t) (the frame's vp holds
+ * pressure) and finished with psfwi_history_close. */
+psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g,
+                                      const psfwi_meta *meta, psfwi_error *err);
 
 /* ---- Generic summary of any psfwi NetCDF file (psfwi info) ----------------- */
 /* Writes a human-readable summary (dimensions, variables with ranges and
