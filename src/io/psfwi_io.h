@@ -4,7 +4,8 @@
  *  - NetCDF (CF-1.8), the exchange format: velocity models vp(z, x), shot
  *    gathers pressure(shot, receiver, time), inversion histories
  *    vp(iteration, z, x) with per-iteration scalars; generic summaries.
- *  - SEG-Y through segyio: models (traces along x, samples along z).
+ *  - SEG-Y through segyio: models (traces along x, samples along z) and
+ *    shot gathers (one trace per shot and receiver).
  *  - Raw binary and NumPy .npy / .npz: model import.
  *  - INI configuration with a schema (config.c; see psfwi_config.h).
  *
@@ -99,6 +100,29 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
  * exactly (dz not whole mm in 1..65535, x0/dx not a multiple of 0.1 mm, more
  * than 65535 samples) is refused with PSFWI_EUNSUPPORTED and nothing written. */
 int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
+
+/* ---- SEG-Y shot gathers (segyio) ----------------------------------------------
+ * One trace per (shot, receiver), trace k = is * nrec + ir; shots are the
+ * runs of equal FIELD_RECORD (byte 9), in file order; receivers keep their
+ * order within a shot. Positions in metres: SourceX (73) and GroupX (81)
+ * with the coordinate scalar (71); source depth (49) and receiver depth =
+ * -group elevation (41) with the elevation scalar (69); Y fields ignored.
+ * dt = sample interval (binary 3217, else trace byte 117) in us.
+ * The writer makes rev 1, IEEE float32 (format 5), big-endian, with
+ * FIELD_RECORD = is + 1, trace number in record (13) = ir + 1, offset (37)
+ * = round(rx - sx) in whole metres, and positions in the coarsest unit of
+ * 1 m .. 0.1 mm (scalar 1, -10, ..., -10000) that holds all of them: reading
+ * back gives data, positions and dt bit for bit. Refused, nothing written:
+ * non-finite data or positions (PSFWI_ENONFINITE); dt not a whole number of
+ * microseconds in 1..65535, nt > 65535, positions no such unit holds
+ * (PSFWI_EUNSUPPORTED). The wavelet is not stored: it reads back as zeros.
+ * The reader takes IBM (1) and IEEE (5) float; a trace with another sample
+ * count or interval, a shot whose source moves between its traces, a
+ * FIELD_RECORD that comes back after others, or shots with different
+ * numbers of traces are PSFWI_EFORMAT naming the file and trace index (from
+ * 0) and what was expected. Other errors as psfwi_segy_read_model. */
+int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error *err);
+psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err);
 
 /* ---- Raw binary models ------------------------------------------------------ */
 typedef enum { PSFWI_ORDER_XZ = 0, PSFWI_ORDER_ZX = 1 } psfwi_order;

@@ -13,7 +13,9 @@
  * traces; segyio converts them (segy_to_native). Writing produces rev 1,
  * IEEE float32, big-endian, an EBCDIC textual header, and coordinates in
  * the smallest power-of-ten unit (m, dm, cm, mm, 0.1 mm) that stores x0 and
- * dx exactly, so reading back gives the same grid and values bit for bit. */
+ * dx exactly, so reading back gives the same grid and values bit for bit.
+ * Helpers shared with the shot-gather reader and writer (segy_gather.c),
+ * among them psfwi_segy_open_in below, are declared in segy_internal.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -25,71 +27,27 @@
 #include <sys/stat.h>
 
 #include "psfwi_io.h"
+#include "segy_internal.h"
 
-/* Text for segyio's status codes (SEGY_ERROR, numbered from 0). */
-static const char *segy_text(int rc) {
-  static const char *const text[] = {
-      [SEGY_OK] = "ok",
-      [SEGY_FOPEN_ERROR] = "cannot open",
-      [SEGY_FSEEK_ERROR] = "seek failed",
-      [SEGY_FREAD_ERROR] = "read failed (truncated file?)",
-      [SEGY_FWRITE_ERROR] = "write failed",
-      [SEGY_INVALID_FIELD] = "invalid header field",
-      [SEGY_INVALID_SORTING] = "invalid sorting",
-      [SEGY_MISSING_LINE_INDEX] = "missing line index",
-      [SEGY_INVALID_OFFSETS] = "invalid offsets",
-      [SEGY_TRACE_SIZE_MISMATCH] = "file size does not match whole traces",
-      [SEGY_INVALID_ARGS] = "invalid arguments",
-      [SEGY_MMAP_ERROR] = "mmap failed",
-      [SEGY_MMAP_INVALID] = "invalid mmap",
-      [SEGY_READONLY] = "file is read-only",
-      [SEGY_NOTFOUND] = "not found",
-  };
-  const int n = (int)(sizeof text / sizeof text[0]);
-  return rc >= 0 && rc < n && text[rc] != NULL ? text[rc] : "segyio error";
-}
-
-/* 2-byte header words that SEG-Y defines as counts: segyio 1.8 returns them
- * signed, so 40000 samples read back as -25536. Undo that. */
-static int32_t as_u16(int32_t v) { return v < 0 ? v + 65536 : v; }
-
-/* Value of a header coordinate with its SEG-Y scalar applied. */
-static double scaled(double v, int32_t scalar) {
-  if (scalar > 0) return v * (double)scalar;
-  if (scalar < 0) return v / -(double)scalar;
-  return v;
-}
-
-psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts,
-                                   psfwi_error *err) {
-  const double dx_opt = opts != NULL && opts->dx > 0.0 ? opts->dx : 0.0;
-  const double dz_opt = opts != NULL && opts->dz > 0.0 ? opts->dz : 0.0;
-  psfwi_model *m = NULL;
-  int32_t *cdpx = NULL;
-  float *trace = NULL;
+int psfwi_segy_open_in(const char *path, psfwi_segy_in *in, psfwi_error *err) {
   segy_file *fp = NULL;
   int rc;
   struct stat stt;
-  if (stat(path, &stt) != 0) {
-    psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
-    return NULL;
-  }
+  memset(in, 0, sizeof *in);
+  if (stat(path, &stt) != 0)
+    return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
   const long long fsize = (long long)stt.st_size;
-  if (fsize < SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE + SEGY_TRACE_HEADER_SIZE) {
-    psfwi_fail(err, PSFWI_EFORMAT,
-               "'%s' is not a SEG-Y file: %lld bytes, less than the 3600-byte file headers and "
-               "one 240-byte trace header",
-               path, fsize);
-    return NULL;
-  }
+  if (fsize < SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE + SEGY_TRACE_HEADER_SIZE)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s' is not a SEG-Y file: %lld bytes, less than the 3600-byte file "
+                      "headers and one 240-byte trace header",
+                      path, fsize);
   fp = segy_open(path, "rb");
-  if (fp == NULL) {
-    psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  char bin[SEGY_BINARY_HEADER_SIZE], th[SEGY_TRACE_HEADER_SIZE];
+  if (fp == NULL) return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
+  char *const bin = in->bin, *const th = in->th0;
   if ((rc = segy_binheader(fp, bin)) != SEGY_OK) {
-    psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the binary header: %s", path, segy_text(rc));
+    psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the binary header: %s", path,
+               psfwi_segy_text(rc));
     goto fail;
   }
   /* Sample format: bytes 3225-3226, big-endian. A little-endian file shows a
@@ -126,15 +84,16 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
     goto fail;
   }
   /* Samples per trace: binary header, else the first trace header. */
-  int ns = as_u16(segy_samples(bin));
+  int ns = psfwi_segy_u16(segy_samples(bin));
   int32_t v = 0;
   if ((rc = segy_traceheader(fp, 0, th, trace0, 0)) != SEGY_OK) {
-    psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the first trace header: %s", path, segy_text(rc));
+    psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the first trace header: %s", path,
+               psfwi_segy_text(rc));
     goto fail;
   }
   if (ns <= 0) {
     segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &v);
-    ns = as_u16(v);
+    ns = psfwi_segy_u16(v);
   }
   if (ns <= 0) {
     psfwi_fail(err, PSFWI_EFORMAT,
@@ -154,14 +113,43 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
                path, fsize, trace0, per, ns);
     goto fail;
   }
+  in->fp = fp;
+  in->fmt = fmt;
+  in->trace0 = trace0;
+  in->ns = ns;
+  in->bsize = bsize;
+  in->ntr = ntr;
+  return PSFWI_OK;
+fail:
+  segy_close(fp);
+  return err ? err->status : PSFWI_EFORMAT;
+}
+
+psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts,
+                                   psfwi_error *err) {
+  const double dx_opt = opts != NULL && opts->dx > 0.0 ? opts->dx : 0.0;
+  const double dz_opt = opts != NULL && opts->dz > 0.0 ? opts->dz : 0.0;
+  psfwi_model *m = NULL;
+  int32_t *cdpx = NULL;
+  float *trace = NULL;
+  int rc;
+  psfwi_segy_in in;
+  if (psfwi_segy_open_in(path, &in, err) != PSFWI_OK) return NULL;
+  segy_file *fp = in.fp;
+  const char *const bin = in.bin;
+  char th[SEGY_TRACE_HEADER_SIZE];
+  memcpy(th, in.th0, sizeof th);
+  const int fmt = in.fmt, ns = in.ns, bsize = in.bsize, ntr = in.ntr;
+  const long trace0 = in.trace0;
+  int32_t v = 0;
   /* Sample interval: binary header, else the first trace header. */
   double dz = dz_opt;
   if (dz <= 0.0) {
     segy_get_bfield(bin, SEGY_BIN_INTERVAL, &v);
-    int32_t interval = as_u16(v);
+    int32_t interval = psfwi_segy_u16(v);
     if (interval == 0) {
       segy_get_field(th, SEGY_TR_SAMPLE_INTER, &v);
-      interval = as_u16(v);
+      interval = psfwi_segy_u16(v);
     }
     if (interval == 0) {
       psfwi_fail(err, PSFWI_EFORMAT,
@@ -185,7 +173,8 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
   for (int it = 0; it < ntr; it++) {
     if ((rc = segy_traceheader(fp, it, th, trace0, bsize)) != SEGY_OK ||
         (rc = segy_readtrace(fp, it, trace, trace0, bsize)) != SEGY_OK) {
-      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read trace %d: %s", path, it, segy_text(rc));
+      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read trace %d: %s", path, it,
+                 psfwi_segy_text(rc));
       goto fail;
     }
     int32_t scalar = 0, count = 0;
@@ -202,10 +191,10 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
                  path, it, (int)scalar, (int)scalar0);
       goto fail;
     }
-    if (count != 0 && as_u16(count) != ns) {
+    if (count != 0 && psfwi_segy_u16(count) != ns) {
       psfwi_fail(err, PSFWI_EFORMAT,
                  "'%s': trace %d holds %d samples (byte 115) but the file has %d per trace", path,
-                 it, (int)as_u16(count), ns);
+                 it, (int)psfwi_segy_u16(count), ns);
       goto fail;
     }
     segy_to_native(fmt, ns, trace);
@@ -227,7 +216,8 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
       psfwi_fail(err, PSFWI_EFORMAT,
                  "'%s': CDP_X (byte 181) does not increase from trace to trace (first %g m, "
                  "last %g m): the trace spacing is unknown; give dx",
-                 path, scaled(cdpx[0], scalar0), scaled(cdpx[ntr - 1], scalar0));
+                 path, psfwi_segy_scaled(cdpx[0], scalar0),
+                 psfwi_segy_scaled(cdpx[ntr - 1], scalar0));
       goto fail;
     }
     for (int it = 1; it < ntr; it++) {
@@ -236,17 +226,19 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
         psfwi_fail(err, PSFWI_EFORMAT,
                    "'%s': CDP_X (byte 181) steps by %g m from trace %d to %d but by %g m on "
                    "average: traces are not evenly spaced; give dx",
-                   path, scaled(d, scalar0), it - 1, it, scaled(mean, scalar0));
+                   path, psfwi_segy_scaled(d, scalar0), it - 1, it,
+                   psfwi_segy_scaled(mean, scalar0));
         goto fail;
       }
     }
     /* Exactly k / |scalar| (or k * scalar) when the steps are one integer k. */
     const int64_t step = (int64_t)cdpx[1] - (int64_t)cdpx[0];
     const int exact = (int64_t)cdpx[ntr - 1] - (int64_t)cdpx[0] == step * (int64_t)(ntr - 1);
-    m->grid.dx = exact ? scaled((double)step, scalar0) : scaled(mean, scalar0);
-    m->grid.x0 = scaled(cdpx[0], scalar0);
+    m->grid.dx =
+        exact ? psfwi_segy_scaled((double)step, scalar0) : psfwi_segy_scaled(mean, scalar0);
+    m->grid.x0 = psfwi_segy_scaled(cdpx[0], scalar0);
   }
-  if (dz_opt <= 0.0) m->grid.z0 = scaled(delay, tscalar);
+  if (dz_opt <= 0.0) m->grid.z0 = psfwi_segy_scaled(delay, tscalar);
   if (segy_close(fp) != SEGY_OK) {
     fp = NULL;
     psfwi_fail(err, PSFWI_EIO, "'%s': error closing the file", path);
@@ -284,9 +276,6 @@ static int32_t pick_divisor(double x, double dx, size_t n, double limit) {
 
 /* 40 lines of 80 columns, "C 1 ...", converted to EBCDIC by segyio. */
 static void text_header(char *t, const psfwi_model *m) {
-  char line[128];
-  memset(t, ' ', SEGY_TEXT_HEADER_SIZE);
-  t[SEGY_TEXT_HEADER_SIZE] = '\0';
   const psfwi_grid *g = &m->grid;
   float vmin, vmax;
   psfwi_model_range(m, &vmin, &vmax);
@@ -308,11 +297,7 @@ static void text_header(char *t, const psfwi_model *m) {
   lines[5] = l6;
   lines[38] = "SEG Y REV1";
   lines[39] = "END TEXTUAL HEADER";
-  for (int i = 0; i < 40; i++) {
-    int n = snprintf(line, sizeof line, "C%2d %s", i + 1, lines[i] ? lines[i] : "");
-    if (n > 80) n = 80;
-    memcpy(t + 80 * i, line, (size_t)n);
-  }
+  psfwi_segy_cards(t, lines);
 }
 
 int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *err) {
@@ -419,7 +404,7 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
   if (rc == SEGY_OK) rc = rc_close;
   if (rc != SEGY_OK) {
     remove(tmp);
-    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, segy_text(rc));
+    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, psfwi_segy_text(rc));
   }
   return psfwi_commit_file(tmp, path, err);
 }

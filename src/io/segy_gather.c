@@ -1,0 +1,452 @@
+/* SEG-Y shot gathers through segyio's C API.
+ *
+ * One trace per (shot, receiver): trace k = is * nrec + ir, shots in order,
+ * receivers in order, samples it * dt. The headers that carry the gather:
+ *  - FIELD_RECORD (byte 9) = is + 1 groups the traces into shots; the
+ *    trace number within the field record (byte 13) = ir + 1 and the energy
+ *    source point (byte 17) = is + 1 are written for other tools;
+ *  - SourceX (73) and GroupX (81) in metres with the coordinate scalar of
+ *    byte 71; SourceY and GroupY are 0 (a 2D line along x);
+ *  - source depth (49, positive down) and receiver group elevation (41,
+ *    positive up, so minus the receiver depth) in metres with the elevation
+ *    scalar of byte 69;
+ *  - offset (37) = GroupX - SourceX rounded to whole metres (informative:
+ *    the reader takes positions from the X fields);
+ *  - sample count (115, binary 3221) and interval (117, binary 3217) in us.
+ * The writer picks, separately for coordinates and for depths, the coarsest
+ * unit among 1 m, 1 dm, 1 cm, 1 mm and 0.1 mm (scalar 1, -10, -100, -1000,
+ * -10000) in which every position is a whole number within 32 bits, so the
+ * reader, dividing the same way, gets every position back bit for bit. The
+ * source wavelet has no place in SEG-Y: it is not stored, and reads as 0. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <segyio/segy.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_io.h"
+#include "segy_internal.h"
+
+/* ---- Writing ---------------------------------------------------------------- */
+
+/* Index of the first of the n values sign * v[i] that is not a whole number
+ * of 1/s metres within 32 bits (reading back divides by s exactly as here);
+ * n when all are. */
+static size_t first_inexact(const double *v, size_t n, double sign, double s) {
+  for (size_t i = 0; i < n; i++) {
+    const double x = sign * v[i];
+    const double a = nearbyint(x * s);
+    if (!(fabs(a) <= 2147483647.0 && a / s == x)) return i;
+  }
+  return n;
+}
+
+/* The coarsest unit 1/s m (s = 1, 10, ..., 10000) that stores both sets
+ * exactly; 0 if none does. */
+static int32_t pick_divisor(const double *a, size_t na, double sa, const double *b, size_t nb,
+                            double sb) {
+  for (int32_t s = 1; s <= 10000; s *= 10)
+    if (first_inexact(a, na, sa, (double)s) == na && first_inexact(b, nb, sb, (double)s) == nb)
+      return s;
+  return 0;
+}
+
+/* Refusal of a position set no unit stores: names the first value that
+ * fails in the finest unit. */
+static int refuse_positions(const char *path, const psfwi_survey *s, int depth,
+                            psfwi_error *err) {
+  const double *a = depth ? s->sz : s->sx, *b = depth ? s->rz : s->rx;
+  const size_t na = s->nshot, nb = s->nshot * s->nrec;
+  const size_t ia = first_inexact(a, na, 1.0, 10000.0);
+  const size_t ib = ia < na ? nb : first_inexact(b, nb, depth ? -1.0 : 1.0, 10000.0);
+  char who[96];
+  double v = 0.0;
+  if (ia < na) {
+    snprintf(who, sizeof who, "source %s of shot %zu", depth ? "depth" : "x", ia);
+    v = a[ia];
+  } else {
+    const size_t i = ib < nb ? ib : 0;
+    snprintf(who, sizeof who, "%s of receiver %zu of shot %zu", depth ? "depth" : "x",
+             i % s->nrec, i / s->nrec);
+    v = b[i];
+  }
+  return psfwi_fail(err, PSFWI_EUNSUPPORTED,
+                    "'%s': the %s, %.17g m, cannot be stored exactly in SEG-Y's 32-bit %s "
+                    "(whole units of 1 m down to 0.1 mm with the scalar of byte %d, so at "
+                    "most +-214748.3647 m in units of 0.1 mm, one unit for the whole file); "
+                    "nothing written",
+                    path, who, v, depth ? "depth/elevation fields" : "coordinates",
+                    depth ? 69 : 71);
+}
+
+/* Textual header describing the gather. */
+static void gather_text(char *t, const psfwi_gather *g, long us, int32_t xscalar,
+                        int32_t zscalar) {
+  const psfwi_survey *s = g->survey;
+  char l[8][100];
+  const char *lines[40] = {0};
+  snprintf(l[0], sizeof l[0], "PSFWI %s SHOT GATHERS (ACOUSTIC PRESSURE)", PSFWI_VERSION_STRING);
+  snprintf(l[1], sizeof l[1], "%zu SHOTS IN ORDER: FIELD_RECORD (BYTE 9) FROM 1", s->nshot);
+  snprintf(l[2], sizeof l[2], "%zu RECEIVERS PER SHOT: TRACE NUMBER IN RECORD (BYTE 13) FROM 1",
+           s->nrec);
+  snprintf(l[3], sizeof l[3], "%zu SAMPLES PER TRACE, DT = %.10g S = %ld US (BYTE 3217)", g->nt,
+           g->dt, us);
+  snprintf(l[4], sizeof l[4], "SOURCE X (BYTE 73), GROUP X (BYTE 81) IN M, SCALAR %d (BYTE 71)",
+           (int)xscalar);
+  snprintf(l[5], sizeof l[5], "SOURCE DEPTH (49), GROUP ELEVATION = -DEPTH (41), SCALAR %d (69)",
+           (int)zscalar);
+  snprintf(l[6], sizeof l[6], "OFFSET (BYTE 37) = GROUP X - SOURCE X IN WHOLE M");
+  snprintf(l[7], sizeof l[7], "IEEE FLOAT32 (FORMAT 5), BIG-ENDIAN; NO SOURCE WAVELET STORED");
+  for (int i = 0; i < 8; i++) lines[i] = l[i];
+  lines[38] = "SEG Y REV1";
+  lines[39] = "END TEXTUAL HEADER";
+  psfwi_segy_cards(t, lines);
+}
+
+int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error *err) {
+  if (g == NULL || g->survey == NULL || g->data == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': no gather to write", path);
+  const psfwi_survey *s = g->survey;
+  const size_t nshot = s->nshot, nrec = s->nrec, nt = g->nt;
+  if (nshot < 1 || nrec < 1 || nt < 1)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "'%s': gather of %zu shots x %zu receivers x %zu samples; expected at "
+                      "least 1 of each",
+                      path, nshot, nrec, nt);
+  if (nt > 65535 || nrec > (size_t)(INT32_MAX - 1) / nshot)
+    return psfwi_fail(err, PSFWI_EUNSUPPORTED,
+                      "'%s': %zu shots x %zu receivers x %zu samples: SEG-Y holds at most 65535 "
+                      "samples per trace, and segyio at most 2^31 - 1 traces",
+                      path, nshot, nrec, nt);
+  /* dt as whole microseconds in a 16-bit field. A relative slack of 1e-9
+   * forgives the last bits of a computed dt (reading gives us / 1e6). */
+  const double us = g->dt * 1e6, k = nearbyint(us);
+  if (!(k >= 1.0 && k <= 65535.0 && fabs(us - k) <= 1e-9 * k))
+    return psfwi_fail(err, PSFWI_EUNSUPPORTED,
+                      "'%s': dt = %.17g s is not a whole number of microseconds from 1 to 65535 "
+                      "(SEG-Y's 16-bit sample interval, bytes 3217 and 117); resample the "
+                      "gather; nothing written",
+                      path, g->dt);
+  const long interval = (long)k;
+  const size_t ntr = nshot * nrec;
+  for (size_t i = 0; i < ntr * nt; i++)
+    if (!isfinite(g->data[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE,
+                        "'%s': pressure at shot %zu, receiver %zu, sample %zu (trace %zu) is "
+                        "not finite; nothing written",
+                        path, i / nt / nrec, (i / nt) % nrec, i % nt, i / nt);
+  for (size_t is = 0; is < nshot; is++)
+    if (!isfinite(s->sx[is]) || !isfinite(s->sz[is]))
+      return psfwi_fail(err, PSFWI_ENONFINITE,
+                        "'%s': source of shot %zu at (%g, %g) m is not finite; nothing written",
+                        path, is, s->sx[is], s->sz[is]);
+  for (size_t i = 0; i < ntr; i++)
+    if (!isfinite(s->rx[i]) || !isfinite(s->rz[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE,
+                        "'%s': receiver %zu of shot %zu at (%g, %g) m is not finite; nothing "
+                        "written",
+                        path, i % nrec, i / nrec, s->rx[i], s->rz[i]);
+  /* Units: coordinates for SourceX/GroupX; depths for source depth and
+   * group elevation (= -receiver depth). */
+  const int32_t xdiv = pick_divisor(s->sx, nshot, 1.0, s->rx, ntr, 1.0);
+  if (xdiv == 0) return refuse_positions(path, s, 0, err);
+  const int32_t zdiv = pick_divisor(s->sz, nshot, 1.0, s->rz, ntr, -1.0);
+  if (zdiv == 0) return refuse_positions(path, s, 1, err);
+  for (size_t i = 0; i < ntr; i++) {
+    const double off = round(s->rx[i] - s->sx[i / nrec]);
+    if (!(fabs(off) <= 2147483647.0))
+      return psfwi_fail(err, PSFWI_EUNSUPPORTED,
+                        "'%s': offset of receiver %zu of shot %zu, %.17g m, does not fit the "
+                        "32-bit offset field (byte 37); nothing written",
+                        path, i % nrec, i / nrec, off);
+  }
+  const int32_t xscalar = xdiv == 1 ? 1 : -xdiv, zscalar = zdiv == 1 ? 1 : -zdiv;
+
+  char tmp[4096];
+  if (psfwi_tmp_path(path, tmp, sizeof tmp) == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': file name too long", path);
+  char text[SEGY_TEXT_HEADER_SIZE + 1], bin[SEGY_BINARY_HEADER_SIZE], th[SEGY_TRACE_HEADER_SIZE];
+  float *trace = malloc(nt * sizeof *trace);
+  if (trace == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  segy_file *fp = segy_open(tmp, "w+b");
+  if (fp == NULL) {
+    const int e = errno;
+    free(trace);
+    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s': %s", tmp, strerror(e));
+  }
+  int rc = segy_set_format(fp, SEGY_IEEE_FLOAT_4_BYTE);
+  gather_text(text, g, interval, xscalar, zscalar);
+  if (rc == SEGY_OK) rc = segy_write_textheader(fp, 0, text);
+  memset(bin, 0, sizeof bin);
+  segy_set_bfield(bin, SEGY_BIN_JOB_ID, 1);
+  segy_set_bfield(bin, SEGY_BIN_LINE_NUMBER, 1);
+  segy_set_bfield(bin, SEGY_BIN_REEL_NUMBER, 1);
+  segy_set_bfield(bin, SEGY_BIN_TRACES, nrec <= 65535 ? (int32_t)nrec : 0); /* per ensemble */
+  segy_set_bfield(bin, SEGY_BIN_INTERVAL, (int32_t)interval);
+  segy_set_bfield(bin, SEGY_BIN_INTERVAL_ORIG, (int32_t)interval);
+  segy_set_bfield(bin, SEGY_BIN_SAMPLES, (int32_t)nt);
+  segy_set_bfield(bin, SEGY_BIN_SAMPLES_ORIG, (int32_t)nt);
+  segy_set_bfield(bin, SEGY_BIN_FORMAT, SEGY_IEEE_FLOAT_4_BYTE);
+  segy_set_bfield(bin, SEGY_BIN_SORTING_CODE, 1);       /* as recorded: shot gathers */
+  segy_set_bfield(bin, SEGY_BIN_MEASUREMENT_SYSTEM, 1); /* metres */
+  segy_set_bfield(bin, SEGY_BIN_SEGY_REVISION, 0x0100); /* rev 1.0 */
+  segy_set_bfield(bin, SEGY_BIN_TRACE_FLAG, 1);         /* fixed-length traces */
+  segy_set_bfield(bin, SEGY_BIN_EXT_HEADERS, 0);
+  if (rc == SEGY_OK) rc = segy_write_binheader(fp, bin);
+  const long trace0 = SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE;
+  const int bsize = (int)(4 * nt);
+  for (size_t i = 0; i < ntr && rc == SEGY_OK; i++) {
+    const size_t is = i / nrec, ir = i % nrec;
+    const double sx = s->sx[is], rx = s->rx[i];
+    memset(th, 0, sizeof th);
+    segy_set_field(th, SEGY_TR_SEQ_LINE, (int32_t)(i + 1));
+    segy_set_field(th, SEGY_TR_SEQ_FILE, (int32_t)(i + 1));
+    segy_set_field(th, SEGY_TR_FIELD_RECORD, (int32_t)(is + 1));
+    segy_set_field(th, SEGY_TR_NUMBER_ORIG_FIELD, (int32_t)(ir + 1));
+    segy_set_field(th, SEGY_TR_ENERGY_SOURCE_POINT, (int32_t)(is + 1));
+    segy_set_field(th, SEGY_TR_TRACE_ID, 1); /* seismic data */
+    segy_set_field(th, SEGY_TR_DATA_USE, 1); /* production */
+    segy_set_field(th, SEGY_TR_OFFSET, (int32_t)round(rx - sx));
+    segy_set_field(th, SEGY_TR_RECV_GROUP_ELEV, (int32_t)nearbyint(-s->rz[i] * (double)zdiv));
+    segy_set_field(th, SEGY_TR_SOURCE_DEPTH, (int32_t)nearbyint(s->sz[is] * (double)zdiv));
+    segy_set_field(th, SEGY_TR_ELEV_SCALAR, zscalar);
+    segy_set_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, xscalar);
+    segy_set_field(th, SEGY_TR_SOURCE_X, (int32_t)nearbyint(sx * (double)xdiv));
+    segy_set_field(th, SEGY_TR_SOURCE_Y, 0);
+    segy_set_field(th, SEGY_TR_GROUP_X, (int32_t)nearbyint(rx * (double)xdiv));
+    segy_set_field(th, SEGY_TR_GROUP_Y, 0);
+    segy_set_field(th, SEGY_TR_COORD_UNITS, 1); /* length (metres) */
+    segy_set_field(th, SEGY_TR_SAMPLE_COUNT, (int32_t)nt);
+    segy_set_field(th, SEGY_TR_SAMPLE_INTER, (int32_t)interval);
+    memcpy(trace, g->data + i * nt, nt * sizeof *trace);
+    segy_from_native(SEGY_IEEE_FLOAT_4_BYTE, (long long)nt, trace);
+    rc = segy_write_traceheader(fp, (int)i, th, trace0, bsize);
+    if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)i, trace, trace0, bsize);
+  }
+  free(trace);
+  const int rc_close = segy_close(fp);
+  if (rc == SEGY_OK) rc = rc_close;
+  if (rc != SEGY_OK) {
+    remove(tmp);
+    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, psfwi_segy_text(rc));
+  }
+  return psfwi_commit_file(tmp, path, err);
+}
+
+/* ---- Reading ---------------------------------------------------------------- */
+
+/* A shot's FIELD_RECORD and its place, to find records that come back. */
+typedef struct shot_key {
+  int32_t rec;
+  size_t shot;
+} shot_key;
+
+static int cmp_key(const void *pa, const void *pb) {
+  const shot_key *a = pa, *b = pb;
+  if (a->rec != b->rec) return a->rec < b->rec ? -1 : 1;
+  return a->shot < b->shot ? -1 : (a->shot > b->shot ? 1 : 0);
+}
+
+/* Every FIELD_RECORD forms one run of traces; else fills err. */
+static int check_runs(const char *path, const int32_t *rec, const size_t *start, size_t nshot,
+                      psfwi_error *err) {
+  shot_key *key = malloc(nshot * sizeof *key);
+  if (key == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  for (size_t is = 0; is < nshot; is++) key[is] = (shot_key){.rec = rec[is], .shot = is};
+  qsort(key, nshot, sizeof *key, cmp_key);
+  int st = PSFWI_OK;
+  for (size_t i = 1; i < nshot && st == PSFWI_OK; i++)
+    if (key[i].rec == key[i - 1].rec)
+      st = psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': FIELD_RECORD %d (byte 9) appears again at trace %zu after other "
+                      "records; its first traces start at trace %zu. Expected the traces of "
+                      "each shot together (sort the file by FIELD_RECORD)",
+                      path, (int)key[i].rec, start[key[i].shot], start[key[i - 1].shot]);
+  free(key);
+  return st;
+}
+
+/* Every shot has as many traces as the first; else fills err, naming the
+ * first shot that differs and the count of every shot (up to 16 of them). */
+static int check_counts(const char *path, const int32_t *rec, const size_t *start, size_t nshot,
+                        psfwi_error *err) {
+  const size_t nrec = start[1] - start[0];
+  size_t bad = 0;
+  for (size_t is = 1; is < nshot && bad == 0; is++)
+    if (start[is + 1] - start[is] != nrec) bad = is;
+  if (bad == 0) return PSFWI_OK;
+  char list[512];
+  size_t len = 0;
+  list[0] = '\0';
+  for (size_t is = 0; is < nshot && is < 16; is++) {
+    const int n = snprintf(list + len, sizeof list - len, "%s%d: %zu", is ? ", " : "",
+                           (int)rec[is], start[is + 1] - start[is]);
+    if (n < 0 || (size_t)n >= sizeof list - len) break;
+    len += (size_t)n;
+  }
+  return psfwi_fail(err, PSFWI_EFORMAT,
+                    "'%s': shots have different receiver counts: FIELD_RECORD %d (traces %zu "
+                    "to %zu) has %zu traces but the first shot, FIELD_RECORD %d, has %zu; "
+                    "expected the same number of receivers in every shot. Traces per "
+                    "FIELD_RECORD: %s%s",
+                    path, (int)rec[bad], start[bad], start[bad + 1] - 1,
+                    start[bad + 1] - start[bad], (int)rec[0], nrec, list,
+                    nshot > 16 ? ", ..." : "");
+}
+
+psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
+  psfwi_segy_in in;
+  if (psfwi_segy_open_in(path, &in, err) != PSFWI_OK) return NULL;
+  segy_file *fp = in.fp;
+  const int ns = in.ns, ntr = in.ntr;
+  const size_t nt = (size_t)ns, n = (size_t)ntr;
+  psfwi_gather *g = NULL;
+  psfwi_survey *s = NULL;
+  int32_t *rec = NULL;
+  size_t *start = NULL;
+  double *rx = NULL, *rz = NULL, *ssx = NULL, *ssz = NULL;
+  char th[SEGY_TRACE_HEADER_SIZE];
+  int rc;
+
+  /* Sample interval: binary header, else the first trace header. */
+  int32_t v = 0;
+  const char *iwhere = "binary header byte 3217";
+  segy_get_bfield(in.bin, SEGY_BIN_INTERVAL, &v);
+  int32_t interval = psfwi_segy_u16(v);
+  if (interval == 0) {
+    segy_get_field(in.th0, SEGY_TR_SAMPLE_INTER, &v);
+    interval = psfwi_segy_u16(v);
+    iwhere = "byte 117 of trace 0";
+  }
+  if (interval == 0) {
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': no sample interval in the binary header (byte 3217) or the first trace "
+               "header (byte 117); expected the time step in microseconds",
+               path);
+    goto fail;
+  }
+
+  /* Pass 1: headers. Shots are runs of equal FIELD_RECORD in file order. */
+  rec = malloc(n * sizeof *rec);
+  start = malloc((n + 1) * sizeof *start);
+  rx = malloc(n * sizeof *rx);
+  rz = malloc(n * sizeof *rz);
+  ssx = malloc(n * sizeof *ssx);
+  ssz = malloc(n * sizeof *ssz);
+  if (!rec || !start || !rx || !rz || !ssx || !ssz) {
+    psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory for the headers of %d traces", path, ntr);
+    goto fail;
+  }
+  size_t nshot = 0;
+  for (int k = 0; k < ntr; k++) {
+    const size_t i = (size_t)k;
+    if ((rc = segy_traceheader(fp, k, th, in.trace0, in.bsize)) != SEGY_OK) {
+      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the header of trace %d: %s", path, k,
+                 psfwi_segy_text(rc));
+      goto fail;
+    }
+    int32_t fr = 0, count = 0, inter = 0, cs = 0, es = 0, sx = 0, gx = 0, sd = 0, ge = 0;
+    segy_get_field(th, SEGY_TR_FIELD_RECORD, &fr);
+    segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &count);
+    segy_get_field(th, SEGY_TR_SAMPLE_INTER, &inter);
+    segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &cs);
+    segy_get_field(th, SEGY_TR_ELEV_SCALAR, &es);
+    segy_get_field(th, SEGY_TR_SOURCE_X, &sx);
+    segy_get_field(th, SEGY_TR_GROUP_X, &gx);
+    segy_get_field(th, SEGY_TR_SOURCE_DEPTH, &sd);
+    segy_get_field(th, SEGY_TR_RECV_GROUP_ELEV, &ge);
+    if (count != 0 && psfwi_segy_u16(count) != ns) {
+      psfwi_fail(err, PSFWI_EFORMAT,
+                 "'%s': trace %d holds %d samples (byte 115); expected %d, as in the rest of "
+                 "the file",
+                 path, k, (int)psfwi_segy_u16(count), ns);
+      goto fail;
+    }
+    if (inter != 0 && psfwi_segy_u16(inter) != interval) {
+      psfwi_fail(err, PSFWI_EFORMAT,
+                 "'%s': trace %d has a sample interval of %d us (byte 117); expected %d us, "
+                 "as in %s",
+                 path, k, (int)psfwi_segy_u16(inter), (int)interval, iwhere);
+      goto fail;
+    }
+    const double src_x = psfwi_segy_scaled(sx, cs), src_z = psfwi_segy_scaled(sd, es);
+    rx[i] = psfwi_segy_scaled(gx, cs);
+    rz[i] = 0.0 - psfwi_segy_scaled(ge, es); /* elevation, up; 0.0 - keeps +0 */
+    if (nshot == 0 || fr != rec[nshot - 1]) {
+      rec[nshot] = fr;
+      start[nshot] = i;
+      ssx[nshot] = src_x;
+      ssz[nshot] = src_z;
+      nshot++;
+    } else if (src_x != ssx[nshot - 1] || src_z != ssz[nshot - 1]) {
+      psfwi_fail(err, PSFWI_EFORMAT,
+                 "'%s': trace %d (FIELD_RECORD %d) has its source at x = %.10g m, depth "
+                 "%.10g m (bytes 73, 49) but the shot's first trace %zu has x = %.10g m, "
+                 "depth %.10g m; expected one source position per shot",
+                 path, k, (int)fr, src_x, src_z, start[nshot - 1], ssx[nshot - 1],
+                 ssz[nshot - 1]);
+      goto fail;
+    }
+  }
+  start[nshot] = n;
+  if (check_runs(path, rec, start, nshot, err) != PSFWI_OK ||
+      check_counts(path, rec, start, nshot, err) != PSFWI_OK)
+    goto fail;
+  const size_t nrec = n / nshot;
+
+  /* The gather: positions from pass 1, samples read straight into place
+   * (trace k is data[k * nt ...], k = is * nrec + ir). */
+  s = psfwi_survey_create(nshot, nrec, err);
+  if (s == NULL) goto fail;
+  memcpy(s->sx, ssx, nshot * sizeof *ssx);
+  memcpy(s->sz, ssz, nshot * sizeof *ssz);
+  memcpy(s->rx, rx, n * sizeof *rx);
+  memcpy(s->rz, rz, n * sizeof *rz);
+  g = psfwi_gather_create(s, nt, (double)interval / 1e6, err);
+  if (g == NULL) goto fail;
+  for (int k = 0; k < ntr; k++) {
+    float *t = g->data + (size_t)k * nt;
+    if ((rc = segy_readtrace(fp, k, t, in.trace0, in.bsize)) != SEGY_OK) {
+      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the samples of trace %d: %s", path, k,
+                 psfwi_segy_text(rc));
+      goto fail;
+    }
+    segy_to_native(in.fmt, ns, t);
+    for (size_t it = 0; it < nt; it++)
+      if (!isfinite(t[it])) {
+        psfwi_fail(err, PSFWI_ENONFINITE,
+                   "'%s': sample %zu of trace %d (FIELD_RECORD %d, receiver %zu) is not "
+                   "finite; expected finite pressure",
+                   path, it, k, (int)rec[(size_t)k / nrec], (size_t)k % nrec);
+        goto fail;
+      }
+  }
+  rc = segy_close(fp);
+  fp = NULL;
+  if (rc != SEGY_OK) {
+    psfwi_fail(err, PSFWI_EIO, "'%s': error closing the file", path);
+    goto fail;
+  }
+  psfwi_survey_destroy(s);
+  free(rec);
+  free(start);
+  free(rx);
+  free(rz);
+  free(ssx);
+  free(ssz);
+  return g;
+fail:
+  if (fp != NULL) segy_close(fp);
+  psfwi_gather_destroy(g);
+  psfwi_survey_destroy(s);
+  free(rec);
+  free(start);
+  free(rx);
+  free(rz);
+  free(ssx);
+  free(ssz);
+  return NULL;
+}

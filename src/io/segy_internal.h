@@ -1,0 +1,84 @@
+/* Private to src/io: what the SEG-Y model (segy.c) and shot-gather
+ * (segy_gather.c) readers and writers share. Small helpers are static
+ * inline; opening and checking a file's layout lives in segy.c. */
+#ifndef PSFWI_SEGY_INTERNAL_H
+#define PSFWI_SEGY_INTERNAL_H
+
+#include <segyio/segy.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "psfwi_io.h"
+
+/* Text for segyio's status codes (SEGY_ERROR, numbered from 0). */
+static inline const char *psfwi_segy_text(int rc) {
+  static const char *const text[] = {
+      [SEGY_OK] = "ok",
+      [SEGY_FOPEN_ERROR] = "cannot open",
+      [SEGY_FSEEK_ERROR] = "seek failed",
+      [SEGY_FREAD_ERROR] = "read failed (truncated file?)",
+      [SEGY_FWRITE_ERROR] = "write failed",
+      [SEGY_INVALID_FIELD] = "invalid header field",
+      [SEGY_INVALID_SORTING] = "invalid sorting",
+      [SEGY_MISSING_LINE_INDEX] = "missing line index",
+      [SEGY_INVALID_OFFSETS] = "invalid offsets",
+      [SEGY_TRACE_SIZE_MISMATCH] = "file size does not match whole traces",
+      [SEGY_INVALID_ARGS] = "invalid arguments",
+      [SEGY_MMAP_ERROR] = "mmap failed",
+      [SEGY_MMAP_INVALID] = "invalid mmap",
+      [SEGY_READONLY] = "file is read-only",
+      [SEGY_NOTFOUND] = "not found",
+  };
+  const int n = (int)(sizeof text / sizeof text[0]);
+  return rc >= 0 && rc < n && text[rc] != NULL ? text[rc] : "segyio error";
+}
+
+/* 2-byte header words that SEG-Y defines as counts: segyio 1.8 returns them
+ * signed, so 40000 samples read back as -25536. Undo that. */
+static inline int32_t psfwi_segy_u16(int32_t v) { return v < 0 ? v + 65536 : v; }
+
+/* Value of a header coordinate with its SEG-Y scalar applied (negative:
+ * divide, positive: multiply, 0: as is). */
+static inline double psfwi_segy_scaled(double v, int32_t scalar) {
+  if (scalar > 0) return v * (double)scalar;
+  if (scalar < 0) return v / -(double)scalar;
+  return v;
+}
+
+/* Fill the 3200-byte textual header t (plus a terminating '\0', so t holds
+ * SEGY_TEXT_HEADER_SIZE + 1 bytes) with 40 cards of 80 columns,
+ * "C 1 text ...", lines[i] (NULL: blank) cut at 80 columns. segyio converts
+ * it to EBCDIC when writing. */
+static inline void psfwi_segy_cards(char *t, const char *const lines[40]) {
+  char line[128];
+  memset(t, ' ', SEGY_TEXT_HEADER_SIZE);
+  t[SEGY_TEXT_HEADER_SIZE] = '\0';
+  for (int i = 0; i < 40; i++) {
+    int n = snprintf(line, sizeof line, "C%2d %s", i + 1, lines[i] ? lines[i] : "");
+    if (n > 80) n = 80;
+    memcpy(t + 80 * i, line, (size_t)n);
+  }
+}
+
+/* An open SEG-Y file whose layout has been checked. */
+typedef struct psfwi_segy_in {
+  segy_file *fp;
+  char bin[SEGY_BINARY_HEADER_SIZE]; /* the binary header */
+  char th0[SEGY_TRACE_HEADER_SIZE];  /* the first trace header */
+  int fmt;                           /* 1 (IBM float) or 5 (IEEE float) */
+  long trace0;                       /* byte offset of the first trace */
+  int ns;                            /* samples per trace */
+  int bsize;                         /* bytes of samples per trace */
+  int ntr;                           /* traces, >= 1, filling the file exactly */
+} psfwi_segy_in;
+
+/* Open path for reading and check: at least the file headers and one trace
+ * header; big-endian format 1 or 5 (little-endian and other formats are
+ * PSFWI_EUNSUPPORTED by name); 0..1000 extended textual headers present;
+ * the sample count (binary header byte 3221, else the first trace's byte
+ * 115); whole traces filling the file. On failure nothing stays open and
+ * err names the file. Close with segy_close(in->fp). */
+int psfwi_segy_open_in(const char *path, psfwi_segy_in *in, psfwi_error *err);
+
+#endif
