@@ -73,7 +73,9 @@ static void test_model_round_trip_bit_exact(void **state) {
   nc_inq_dimname(nc, d[1], dn);
   assert_string_equal(dn, "x");
   assert_att(nc, v, "units", "m/s");
-  assert_non_null(get_att(nc, v, "long_name"));
+  char *long_name = get_att(nc, v, "long_name");
+  assert_non_null(long_name);
+  free(long_name);
   assert_int_equal(nc_inq_varid(nc, "z", &v), NC_NOERR);
   assert_att(nc, v, "units", "m");
   assert_att(nc, v, "positive", "down");
