@@ -1,0 +1,310 @@
+/* Benchmark of the pseudo-spectral propagator (not a test).
+ *
+ * For grids from 256 x 128 to 2048 x 768 (model cells; 30 absorbing cells
+ * per side are added and the padded grid rounded up to an FFT-friendly
+ * size) it prints:
+ *  - the time of FFTW's own r2c + c2r pair on the padded grid (out of place,
+ *    the same shapes and flags as the step): the floor a step cannot go under;
+ *  - the time of one full step (spectral Laplacian, source injection,
+ *    damping-layer update, recording one receiver per model column), its
+ *    ratio to the pair, and cell updates per second (padded and model cells);
+ *  - memory per cell: allocations accounted by the library, and the growth
+ *    of the resident set (/proc/self/statm) when they are made and touched.
+ * Then, on one grid: flush-to-zero on versus off (a whole shot, and a field
+ * that has decayed to the denormal range), and 1 versus 2 threads (one shot
+ * with FFTW threads, two shots in parallel).
+ * Times are medians of several repetitions (the machine is shared).
+ *
+ *   bench_wave [--estimate] [--quick]
+ * --estimate: FFTW_ESTIMATE plans (fast to plan) instead of FFTW_MEASURE;
+ * --quick: the two smallest grids and fewer repetitions. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fftw3.h>
+#include <omp.h>
+
+#include "psfwi_core.h"
+#include "psfwi_wave.h"
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Resident set size in bytes. */
+static double rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, res = 0;
+  if (f != NULL) {
+    if (fscanf(f, "%ld %ld", &size, &res) != 2) res = 0;
+    fclose(f);
+  }
+  return (double)res * (double)sysconf(_SC_PAGESIZE);
+}
+
+static psfwi_model *make_model(size_t nx, size_t nz) {
+  psfwi_grid g = {.nx = nx, .nz = nz, .dx = 10.0, .dz = 10.0};
+  psfwi_model *m = psfwi_model_create(&g, NULL);
+  if (m == NULL) exit(1);
+  for (size_t iz = 0; iz < nz; iz++)
+    for (size_t ix = 0; ix < nx; ix++)
+      m->vp[iz * nx + ix] = (float)(1500.0 + 2000.0 * (double)iz / (double)nz);
+  return m;
+}
+
+/* Everything one shot needs. */
+typedef struct shot_bufs {
+  psfwi_wave_work *ws;
+  psfwi_wave_state *st;
+  psfwi_wave_points *src, *rec;
+  float *rbuf;
+} shot_bufs;
+
+static void bufs_init(shot_bufs *b, const psfwi_wave *w) {
+  const psfwi_wave_info *in = psfwi_wave_get_info(w);
+  psfwi_error e;
+  b->ws = psfwi_wave_work_create(w, &e);
+  b->st = psfwi_wave_state_create(w, &e);
+  const double sx = in->x0 + 0.37 * (double)(in->nx - 1) * in->dx, sz = 50.3;
+  b->src = psfwi_wave_points_create(w, 1, &sx, &sz, "source", &e);
+  double *rx = malloc(in->nx * sizeof(double)), *rz = malloc(in->nx * sizeof(double));
+  for (size_t i = 0; i < in->nx; i++) {
+    rx[i] = in->x0 + (double)i * in->dx;
+    rz[i] = 20.0;
+  }
+  b->rec = psfwi_wave_points_create(w, in->nx, rx, rz, "receiver", &e);
+  b->rbuf = malloc(in->nx * sizeof(float));
+  free(rx);
+  free(rz);
+  if (!b->ws || !b->st || !b->src || !b->rec || !b->rbuf) {
+    fprintf(stderr, "bench: %s\n", e.msg);
+    exit(1);
+  }
+}
+
+static void bufs_free(shot_bufs *b) {
+  psfwi_wave_work_destroy(b->ws);
+  psfwi_wave_state_destroy(b->st);
+  psfwi_wave_points_destroy(b->src);
+  psfwi_wave_points_destroy(b->rec);
+  free(b->rbuf);
+}
+
+/* n full steps (with recording) starting from the current state. */
+static void run_steps(const psfwi_wave *w, const float *vel, shot_bufs *b, size_t n0, size_t n) {
+  const psfwi_wave_info *in = psfwi_wave_get_info(w);
+  for (size_t k = 0; k < n; k++) {
+    const double t = (double)(n0 + k) * in->dt - 0.1, a = (3.14159265 * 10.0 * t);
+    const float amp = (float)((1.0 - 2.0 * a * a) * exp(-a * a));
+    psfwi_wave_step(w, vel, b->st, b->src, &amp, b->ws);
+    psfwi_wave_points_record(b->rec, b->st->cur, b->rbuf);
+  }
+}
+
+/* Median time per step over reps blocks of nblk steps (after a warm-up that
+ * also puts a wave in the grid). */
+static double time_step(const psfwi_wave *w, const float *vel, shot_bufs *b, int reps,
+                        size_t nblk) {
+  double t[32];
+  psfwi_wave_state_zero(w, b->st);
+  run_steps(w, vel, b, 0, 60);
+  for (int r = 0; r < reps; r++) {
+    const double t0 = psfwi_seconds();
+    run_steps(w, vel, b, 60 + (size_t)r * nblk, nblk);
+    t[r] = (psfwi_seconds() - t0) / (double)nblk;
+  }
+  return median(t, reps);
+}
+
+static double time_fft_pair(size_t npx, size_t npz, unsigned flags, int reps, size_t nblk) {
+  const size_t nh = npx / 2 + 1;
+  float *a = fftwf_malloc(npx * npz * sizeof(float)), *b = fftwf_malloc(npx * npz * sizeof(float));
+  fftwf_complex *c = fftwf_malloc(nh * npz * sizeof(fftwf_complex));
+  fftwf_plan f = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, a, c, flags);
+  fftwf_plan g = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, c, b, flags);
+  for (size_t i = 0; i < npx * npz; i++) a[i] = (float)sin(0.001 * (double)i);
+  double t[32];
+  for (int r = 0; r < reps; r++) {
+    const double t0 = psfwi_seconds();
+    for (size_t k = 0; k < nblk; k++) {
+      fftwf_execute_dft_r2c(f, a, c);
+      fftwf_execute_dft_c2r(g, c, b);
+    }
+    t[r] = (psfwi_seconds() - t0) / (double)nblk;
+  }
+  fftwf_destroy_plan(f);
+  fftwf_destroy_plan(g);
+  fftwf_free(a);
+  fftwf_free(b);
+  fftwf_free(c);
+  return median(t, reps);
+}
+
+static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft, int ftz) {
+  psfwi_wave_opts o;
+  psfwi_wave_opts_defaults(&o);
+  o.fmax = 25.0;
+  o.fftw_measure = measure;
+  o.nthreads_fft = nthreads_fft;
+  o.ftz = ftz;
+  psfwi_error e;
+  psfwi_wave *w = psfwi_wave_create(m, 0.004, &o, &e);
+  if (w == NULL) {
+    fprintf(stderr, "bench: %s\n", e.msg);
+    exit(1);
+  }
+  return w;
+}
+
+int main(int argc, char **argv) {
+  int measure = 1, quick = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--estimate") == 0) measure = 0;
+    else if (strcmp(argv[i], "--quick") == 0) quick = 1;
+    else {
+      fprintf(stderr, "usage: %s [--estimate] [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  const unsigned flags = measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  const int reps = quick ? 5 : 9;
+  const size_t grids[4][2] = {{256, 128}, {512, 256}, {1024, 512}, {2048, 768}};
+  const int ngrid = quick ? 2 : 4;
+  double load0[3] = {0, 0, 0};
+  if (getloadavg(load0, 3) < 1) load0[0] = -1.0;
+  printf("psfwi bench_wave: k-space scheme, 30 absorbing cells, FFTW %s plans, 1 thread, "
+         "FTZ on; medians of %d repetitions; load average %.2f\n",
+         measure ? "MEASURE" : "ESTIMATE", reps, load0[0]);
+  printf("%-11s %-11s %10s %10s %6s %12s %12s %10s %10s\n", "model", "padded", "fft pair",
+         "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc", "B/cell rss");
+  for (int gi = 0; gi < ngrid; gi++) {
+    const size_t nx = grids[gi][0], nz = grids[gi][1];
+    psfwi_model *m = make_model(nx, nz);
+    const double rss0 = rss_bytes();
+    psfwi_wave *w = make_wave(m, measure, 1, 1);
+    const psfwi_wave_info *in = psfwi_wave_get_info(w);
+    float *vel = psfwi_wave_field_alloc(w);
+    psfwi_error e;
+    if (psfwi_wave_vel_term(w, m, vel, &e) != PSFWI_OK) return 1;
+    shot_bufs b;
+    bufs_init(&b, w);
+    const size_t np = in->npx * in->npz;
+    const size_t nblk = np > 1000000 ? 10 : (np > 200000 ? 30 : 100);
+    const double ts = time_step(w, vel, &b, reps, nblk);
+    const double rss1 = rss_bytes();
+    const double tf = time_fft_pair(in->npx, in->npz, flags, reps, nblk);
+    const double acc = (double)(psfwi_wave_bytes_shared(w) + psfwi_wave_bytes_per_thread(w) +
+                                np * sizeof(float));
+    char s1[32], s2[32];
+    snprintf(s1, sizeof s1, "%zux%zu", nx, nz);
+    snprintf(s2, sizeof s2, "%zux%zu", in->npx, in->npz);
+    printf("%-11s %-11s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f\n", s1, s2,
+           1e3 * tf, 1e3 * ts, ts / tf, 1e-6 * (double)np / ts, 1e-6 * (double)(nx * nz) / ts,
+           acc / (double)np, (rss1 - rss0) / (double)np);
+    fflush(stdout);
+    bufs_free(&b);
+    psfwi_wave_field_free(vel);
+    psfwi_wave_destroy(w);
+    psfwi_model_destroy(m);
+  }
+
+  /* ---- FTZ on / off, and threads, on one grid ---------------------------- */
+  const size_t nx = quick ? 512 : 1024, nz = quick ? 256 : 512;
+  psfwi_model *m = make_model(nx, nz);
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) < 1) load[0] = -1.0;
+  printf("\nOn the %zu x %zu model (load average before: %.2f):\n", nx, nz, load[0]);
+  {
+    /* FTZ on and off, interleaved repetition by repetition (the machine is
+     * shared): (a) a 400-step stretch of a shot from rest; (b) steps on a
+     * field that has decayed to ~1e-36, where products become subnormal. */
+    psfwi_wave *w = make_wave(m, measure, 1, 1);
+    const psfwi_wave_info *in = psfwi_wave_get_info(w);
+    float *vel = psfwi_wave_field_alloc(w);
+    psfwi_error e;
+    if (psfwi_wave_vel_term(w, m, vel, &e) != PSFWI_OK) return 1;
+    shot_bufs b;
+    bufs_init(&b, w);
+    const size_t np = in->npx * in->npz;
+    double ta[2][16], tb[2][16];
+    for (int r = 0; r < reps; r++) {
+      for (int ftz = 1; ftz >= 0; ftz--) {
+        const unsigned saved = psfwi_wave_ftz_enter(ftz);
+        psfwi_wave_state_zero(w, b.st);
+        double t0 = psfwi_seconds();
+        run_steps(w, vel, &b, 0, 400);
+        ta[ftz][r] = (psfwi_seconds() - t0) / 400.0;
+        for (size_t i = 0; i < np; i++) {
+          b.st->cur[i] = 1e-36f * (float)sin(0.01 * (double)i);
+          b.st->prev[i] = 0.9f * b.st->cur[i];
+        }
+        t0 = psfwi_seconds();
+        for (int k = 0; k < 10; k++) psfwi_wave_step(w, vel, b.st, NULL, NULL, b.ws);
+        tb[ftz][r] = (psfwi_seconds() - t0) / 10.0;
+        psfwi_wave_ftz_restore(saved);
+      }
+    }
+    for (int ftz = 1; ftz >= 0; ftz--)
+      printf("  FTZ %-3s: %.3f ms per step of a shot from rest, %.3f ms per step on a field "
+             "of ~1e-36\n", ftz ? "on" : "off", 1e3 * median(ta[ftz], reps),
+             1e3 * median(tb[ftz], reps));
+    fflush(stdout);
+    bufs_free(&b);
+    psfwi_wave_field_free(vel);
+    psfwi_wave_destroy(w);
+  }
+  /* threads: one shot on 1 thread, one shot with a 2-thread FFT, two shots
+   * in parallel on 2 threads (throughput per shot) */
+  {
+    psfwi_wave *w1 = make_wave(m, measure, 1, 1);
+    psfwi_wave *w2 = make_wave(m, measure, 2, 1);
+    float *vel = psfwi_wave_field_alloc(w1);
+    psfwi_error e;
+    if (psfwi_wave_vel_term(w1, m, vel, &e) != PSFWI_OK) return 1;
+    shot_bufs b1, b2, b3;
+    bufs_init(&b1, w1);
+    bufs_init(&b2, w2);
+    bufs_init(&b3, w1);
+    const size_t nblk = 30;
+    const double t1 = time_step(w1, vel, &b1, reps, nblk);
+    const double t2 = time_step(w2, vel, &b2, reps, nblk);
+    double tp[16];
+    psfwi_wave_state_zero(w1, b1.st);
+    psfwi_wave_state_zero(w1, b3.st);
+    for (int r = 0; r < reps; r++) {
+      const double t0 = psfwi_seconds();
+#pragma omp parallel num_threads(2)
+      {
+        shot_bufs *bb = omp_get_thread_num() == 0 ? &b1 : &b3;
+        const unsigned sv = psfwi_wave_ftz_enter(1);
+        run_steps(w1, vel, bb, (size_t)r * nblk, nblk);
+        psfwi_wave_ftz_restore(sv);
+      }
+      tp[r] = (psfwi_seconds() - t0) / (double)nblk;
+    }
+    const double t3 = median(tp, reps);
+    printf("  1 shot, 1 thread:              %.3f ms per step\n", 1e3 * t1);
+    printf("  1 shot, FFTW on 2 threads:     %.3f ms per step (speed-up %.2f)\n", 1e3 * t2,
+           t1 / t2);
+    printf("  2 shots on 2 threads:          %.3f ms per step of both (%.3f ms per shot-step, "
+           "speed-up %.2f)\n", 1e3 * t3, 0.5e3 * t3, 2.0 * t1 / t3);
+    bufs_free(&b1);
+    bufs_free(&b2);
+    bufs_free(&b3);
+    psfwi_wave_field_free(vel);
+    psfwi_wave_destroy(w1);
+    psfwi_wave_destroy(w2);
+  }
+  psfwi_model_destroy(m);
+  return 0;
+}

@@ -1,0 +1,593 @@
+/* The propagator: set-up (discretisation checks, padded grid, spectral
+ * multiplier, absorbing profile, FFTW plans), padded fields, the velocity
+ * term, the spectral Laplacian and the time step. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fftw3.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <pmmintrin.h>
+#define PSFWI_HAVE_MXCSR 1
+#endif
+
+#include "wave_internal.h"
+
+static const double PI = 3.14159265358979323846;
+
+/* Absorbing profile d(s) = d0 (s / nb)^ABSORB_POW for the distance s (cells)
+ * into the layer, d0 = (ABSORB_POW + 1) vmax ABSORB_LOGR / (2 nb h), so that
+ * a wave at vmax crossing one layer loses exp(-ABSORB_LOGR / 2) in amplitude
+ * and one wrapping around the periodic grid (two layers) exp(-ABSORB_LOGR).
+ * Tuned by measurement at 3 points per shortest wavelength with 30 cells:
+ * steeper profiles reflect more at the onset, weaker ones let more wrap
+ * around (docs/wave.md, tests/test_wave_boundary.c). */
+#define ABSORB_POW 4.0
+#define ABSORB_LOGR 4.5
+
+void psfwi_wave_opts_defaults(psfwi_wave_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->scheme = PSFWI_WAVE_KSPACE;
+  o->cfl = 0.0;
+  o->vmax_bound = 0.0;
+  o->vmin_bound = 0.0;
+  o->fmax = 0.0;
+  o->boundary_cells = 30;
+  o->free_surface = 0;
+  o->hicks_radius = 4;
+  o->ppw_min = 2.0;
+  o->nthreads_shots = 0;
+  o->nthreads_fft = 1;
+  o->fftw_measure = 0;
+  o->ftz = 1;
+}
+
+/* Smallest n' >= n whose only prime factors are 2, 3, 5, 7 (and even when
+ * `even`): sizes FFTW transforms fast. */
+static size_t good_size(size_t n, int even) {
+  for (size_t m = n > 1 ? n : 1;; m++) {
+    if (even && m % 2 != 0) continue;
+    size_t r = m;
+    const size_t f[4] = {2, 3, 5, 7};
+    for (int i = 0; i < 4; i++)
+      while (r % f[i] == 0) r /= f[i];
+    if (r == 1) return m;
+  }
+}
+
+static int check_opts(const psfwi_wave_opts *o, double dt_out, psfwi_error *err) {
+  if (o->scheme != PSFWI_WAVE_KSPACE && o->scheme != PSFWI_WAVE_LEAPFROG)
+    return psfwi_fail(err, PSFWI_EINVAL, "wave scheme %d is unknown; expected k-space (0) or "
+                      "leapfrog (1)", (int)o->scheme);
+  if (!(dt_out > 0.0) || !isfinite(dt_out))
+    return psfwi_fail(err, PSFWI_ERANGE, "recorded sample interval dt_out = %g s; expected > 0",
+                      dt_out);
+  if (!(o->fmax > 0.0) || !isfinite(o->fmax))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "source maximum frequency fmax = %g Hz; expected > 0 (2.5 f_peak for a "
+                      "Ricker, or psfwi_wave_fmax of the wavelet)", o->fmax);
+  if (!isfinite(o->cfl) || o->cfl > 10.0)
+    return psfwi_fail(err, PSFWI_ERANGE, "cfl = %g; expected a small positive number (0.3)",
+                      o->cfl);
+  if (!isfinite(o->vmax_bound) || !isfinite(o->vmin_bound))
+    return psfwi_fail(err, PSFWI_ENONFINITE, "velocity bounds are not finite");
+  if (o->hicks_radius < 1 || o->hicks_radius > 10)
+    return psfwi_fail(err, PSFWI_ERANGE, "hicks_radius = %d; expected 1 to 10",
+                      o->hicks_radius);
+  if (o->boundary_cells < (size_t)o->hicks_radius || o->boundary_cells > 10000)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "boundary_cells = %zu; expected >= hicks_radius = %d (and <= 10000)",
+                      o->boundary_cells, o->hicks_radius);
+  if (!(o->ppw_min > 0.0) || !isfinite(o->ppw_min))
+    return psfwi_fail(err, PSFWI_ERANGE, "ppw_min = %g; expected > 0 (2)", o->ppw_min);
+  if (o->nthreads_fft < 1 || o->nthreads_fft > 1024)
+    return psfwi_fail(err, PSFWI_ERANGE, "nthreads_fft = %d; expected >= 1", o->nthreads_fft);
+  return PSFWI_OK;
+}
+
+/* Compare a velocity against the bounds; message names the cell. */
+static int check_bounds(const psfwi_model *m, double vmin, double vmax, const char *what,
+                        psfwi_error *err) {
+  const size_t nx = m->grid.nx, n = psfwi_grid_size(&m->grid);
+  const double hi = vmax * (1.0 + 1e-6), lo = vmin * (1.0 - 1e-6);
+  for (size_t i = 0; i < n; i++) {
+    const double v = (double)m->vp[i];
+    if (v > hi)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "%s: velocity %g m/s at (ix = %zu, iz = %zu) is above the bound "
+                        "vmax_bound = c_ref = %g m/s that fixed the time step; the step "
+                        "would be unstable or inexact (raise vmax_bound)",
+                        what, v, i % nx, i / nx, vmax);
+    if (v < lo)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "%s: velocity %g m/s at (ix = %zu, iz = %zu) is below the bound "
+                        "vmin_bound = %g m/s that fixed the spatial sampling; the grid would be "
+                        "under-sampled (lower vmin_bound)",
+                        what, v, i % nx, i / nx, vmin);
+  }
+  return PSFWI_OK;
+}
+
+static void fill_multiplier(psfwi_wave *w) {
+  const psfwi_wave_info *in = &w->info;
+  const size_t npx = in->npx, npz = in->npz;
+  const double c = in->c_ref, dt = in->dt;
+  const int ks = in->scheme == PSFWI_WAVE_KSPACE;
+  if (!in->free_surface) {
+    const size_t nh = npx / 2 + 1;
+    const double norm = 1.0 / ((double)npx * (double)npz);
+    for (size_t iz = 0; iz < npz; iz++) {
+      const size_t jz = iz <= npz / 2 ? iz : npz - iz;
+      const double kz = 2.0 * PI * (double)jz / ((double)npz * in->dz);
+      for (size_t jx = 0; jx < nh; jx++) {
+        const double kx = 2.0 * PI * (double)jx / ((double)npx * in->dx);
+        const double k2 = kx * kx + kz * kz;
+        double mval;
+        if (ks) {
+          const double s = sin(0.5 * c * sqrt(k2) * dt);
+          mval = -4.0 * s * s / (c * c * dt * dt);
+        } else {
+          mval = -k2;
+        }
+        w->mult[iz * nh + jx] = (float)(mval * norm);
+      }
+    }
+  } else {
+    const size_t m = npz - 1;
+    const double norm = 1.0 / (2.0 * (double)npz * (double)npx);
+    for (size_t jz = 0; jz < m; jz++) {
+      const double kz = PI * (double)(jz + 1) / ((double)npz * in->dz);
+      for (size_t jx = 0; jx < npx; jx++) {
+        const size_t j = jx <= npx / 2 ? jx : npx - jx;
+        const double kx = 2.0 * PI * (double)j / ((double)npx * in->dx);
+        const double k2 = kx * kx + kz * kz;
+        double mval;
+        if (ks) {
+          const double s = sin(0.5 * c * sqrt(k2) * dt);
+          mval = -4.0 * s * s / (c * c * dt * dt);
+        } else {
+          mval = -k2;
+        }
+        w->mult[jz * npx + jx] = (float)(mval * norm);
+      }
+    }
+  }
+}
+
+/* Damping e = d dt per padded column (axis x) or row (axis z). */
+static void fill_damping(float *e, size_t np, size_t o, size_t n, size_t nb, double h,
+                         double vmax, double dt) {
+  const double d0 = (ABSORB_POW + 1.0) * vmax * ABSORB_LOGR / (2.0 * (double)nb * h);
+  for (size_t i = 0; i < np; i++) {
+    double s = 0.0; /* distance into the layer, cells */
+    if (i < o) s = (double)(o - i);
+    else if (i >= o + n) s = (double)(i - (o + n - 1));
+    double r = s / (double)nb;
+    if (r > 1.0) r = 1.0;
+    /* e = d dt <= 1 keeps the damped update stable (its roots are 1 / (1 + e)
+     * and 1 - e); only very thin layers reach the cap. */
+    e[i] = (float)fmin(d0 * pow(r, ABSORB_POW) * dt, 1.0);
+  }
+}
+
+void psfwi_wave_destroy(psfwi_wave *w) {
+  if (w == NULL) return;
+  if (w->fwd) fftwf_destroy_plan(w->fwd);
+  if (w->inv) fftwf_destroy_plan(w->inv);
+  fftwf_free(w->mult);
+  free(w->ex);
+  free(w->ez);
+  free(w);
+}
+
+psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                              psfwi_error *err) {
+  psfwi_wave *w = NULL;
+  float *bufa = NULL, *bufb = NULL, *spec = NULL;
+  if (m == NULL || o == NULL) {
+    psfwi_fail(err, PSFWI_EINVAL, "psfwi_wave_create: model and options are required");
+    return NULL;
+  }
+  if (check_opts(o, dt_out, err) != PSFWI_OK) return NULL;
+  if (psfwi_model_check(m, "model", err) != PSFWI_OK) return NULL;
+  const psfwi_grid *g = &m->grid;
+
+  float mlo, mhi;
+  psfwi_model_range(m, &mlo, &mhi);
+  const double vmax = o->vmax_bound > 0.0 ? o->vmax_bound : (double)mhi;
+  /* (a defaulted vmin never exceeds vmax: a model above a given vmax_bound
+   * is then reported as such by check_bounds) */
+  const double vmin = o->vmin_bound > 0.0 ? o->vmin_bound : fmin((double)mlo, vmax);
+  if (vmin > vmax) {
+    psfwi_fail(err, PSFWI_ERANGE, "velocity bounds vmin_bound = %g m/s > vmax_bound = %g m/s",
+               vmin, vmax);
+    return NULL;
+  }
+  if (check_bounds(m, vmin, vmax, "model", err) != PSFWI_OK) return NULL;
+
+  const double hmin = g->dx < g->dz ? g->dx : g->dz, hmax = g->dx > g->dz ? g->dx : g->dz;
+  /* Temporal sampling of the source. */
+  const double dt_nyq = 0.5 / o->fmax;
+  if (dt_out > dt_nyq * (1.0 + 1e-9)) {
+    psfwi_fail(err, PSFWI_EUNSTABLE,
+               "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / (2 fmax) = "
+               "%g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
+    return NULL;
+  }
+  /* Spatial sampling: points per shortest wavelength vmin / fmax. */
+  const double ppw = vmin / (o->fmax * hmax);
+  if (ppw < o->ppw_min) {
+    psfwi_fail(err, PSFWI_EUNSTABLE,
+               "under-sampled in space: the shortest wavelength vmin / fmax = (%g m/s) / (%g Hz) "
+               "= %g m over a grid spacing of %g m gives %.3g points per wavelength; at least "
+               "%g are needed (refine the grid or lower fmax)",
+               vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
+    return NULL;
+  }
+  const double cfl_req =
+      o->cfl > 0.0 ? o->cfl : (o->scheme == PSFWI_WAVE_KSPACE ? 0.3 : 0.2);
+  const double dt_cfl = cfl_req * hmin / vmax;
+  const double ratio = dt_out / dt_cfl;
+  if (ratio > 1e7) {
+    psfwi_fail(err, PSFWI_ERANGE, "dt_out = %g s needs %g internal steps per sample; too many",
+               dt_out, ratio);
+    return NULL;
+  }
+  size_t nsub = (size_t)ceil(ratio * (1.0 - 1e-12));
+  if (nsub < 1) nsub = 1;
+  const double dt = dt_out / (double)nsub;
+  const double kn = sqrt(1.0 / (g->dx * g->dx) + 1.0 / (g->dz * g->dz));
+  if (o->scheme == PSFWI_WAVE_LEAPFROG) {
+    /* von Neumann: v dt |k|max / 2 <= 1 with |k|max = pi sqrt(1/dx^2 + 1/dz^2). */
+    const double s = vmax * dt * PI * kn / 2.0;
+    if (s > 1.0) {
+      psfwi_fail(err, PSFWI_EUNSTABLE,
+                 "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 <= 1 "
+                 "(von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
+                 2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
+      return NULL;
+    }
+  } else {
+    /* The Nyquist mode must not alias: c_ref dt |k|max / 2 < pi / 2. */
+    const double s = vmax * dt * kn;
+    if (s >= 1.0) {
+      psfwi_fail(err, PSFWI_EUNSTABLE,
+                 "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so that "
+                 "the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = %.4f",
+                 1.0 / (kn * hmin), vmax * dt / hmin);
+      return NULL;
+    }
+  }
+
+  w = calloc(1, sizeof *w);
+  if (w == NULL) goto nomem;
+  w->opts = *o;
+  w->nb = o->boundary_cells;
+  psfwi_wave_info *in = &w->info;
+  in->nx = g->nx;
+  in->nz = g->nz;
+  in->dx = g->dx;
+  in->dz = g->dz;
+  in->x0 = g->x0;
+  in->z0 = g->z0;
+  in->free_surface = o->free_surface ? 1 : 0;
+  in->scheme = o->scheme;
+  in->ox = w->nb;
+  in->npx = good_size(g->nx + 2 * w->nb, 1);
+  if (in->free_surface) {
+    in->oz = 0;
+    /* No top padding. The sine transform makes the grid's bottom a p = 0
+     * wall that would send back what the layer lets through, so the cells
+     * saved on top go below the bottom layer at full damping (the grid is
+     * as tall as without the free surface). RODFT00 over rows 1..npz-1 is
+     * fast when npz is. */
+    in->npz = good_size(g->nz + 2 * w->nb, 0);
+  } else {
+    in->oz = w->nb;
+    in->npz = good_size(g->nz + 2 * w->nb, 0);
+  }
+  in->dt = dt;
+  in->dt_out = dt_out;
+  in->nsub = nsub;
+  in->c_ref = vmax;
+  in->vmin_bound = vmin;
+  in->vmax_bound = vmax;
+  in->fmax = o->fmax;
+  in->cfl = vmax * dt / hmin;
+  in->ppw = ppw;
+
+  const size_t npx = in->npx, npz = in->npz, np = npx * npz;
+  if (npz < 2 || np / npz != npx) {
+    psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx, npz);
+    goto fail;
+  }
+  if (!in->free_surface) {
+    w->nmult = npz * (npx / 2 + 1);
+    w->nspec = 2 * w->nmult;
+  } else {
+    w->nmult = (npz - 1) * npx;
+    w->nspec = w->nmult;
+  }
+  w->mult = fftwf_malloc(w->nmult * sizeof(float));
+  w->ex = malloc(npx * sizeof(float));
+  w->ez = malloc(npz * sizeof(float));
+  if (!w->mult || !w->ex || !w->ez) goto nomem;
+  fill_multiplier(w);
+  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt);
+  if (in->free_surface) {
+    /* No layer on top: only rows below the model are damped. */
+    fill_damping(w->ez, npz, 0, in->nz, w->nb, in->dz, vmax, dt);
+  } else {
+    fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, vmax, dt);
+  }
+
+  /* Plans, made on scratch arrays (MEASURE overwrites them). */
+  bufa = fftwf_malloc(np * sizeof(float));
+  bufb = fftwf_malloc(np * sizeof(float));
+  spec = fftwf_malloc(w->nspec * sizeof(float));
+  if (!bufa || !bufb || !spec) goto nomem;
+  memset(bufa, 0, np * sizeof(float));
+  memset(bufb, 0, np * sizeof(float));
+  fftwf_make_planner_thread_safe();
+  if (o->nthreads_fft > 1) {
+    if (!fftwf_init_threads()) {
+      psfwi_fail(err, PSFWI_EINTERNAL, "FFTW threads could not be initialised");
+      goto fail;
+    }
+  }
+  if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(o->nthreads_fft);
+  const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  if (!in->free_surface) {
+    w->fwd = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, bufa, (fftwf_complex *)spec, flags);
+    w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
+    w->align_in = fftwf_alignment_of(bufa);
+    w->align_out = fftwf_alignment_of(bufb);
+  } else {
+    w->fwd = fftwf_plan_r2r_2d((int)(npz - 1), (int)npx, bufa + npx, spec, FFTW_RODFT00,
+                               FFTW_R2HC, flags);
+    w->inv = fftwf_plan_r2r_2d((int)(npz - 1), (int)npx, spec, bufb + npx, FFTW_RODFT00,
+                               FFTW_HC2R, flags);
+    w->align_in = fftwf_alignment_of(bufa + npx);
+    w->align_out = fftwf_alignment_of(bufb + npx);
+  }
+  if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(1);
+  if (!w->fwd || !w->inv) {
+    psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
+    goto fail;
+  }
+  fftwf_free(bufa);
+  fftwf_free(bufb);
+  fftwf_free(spec);
+  return w;
+nomem:
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
+             g->nx, g->nz);
+fail:
+  fftwf_free(bufa);
+  fftwf_free(bufb);
+  fftwf_free(spec);
+  psfwi_wave_destroy(w);
+  return NULL;
+}
+
+const psfwi_wave_info *psfwi_wave_get_info(const psfwi_wave *w) { return &w->info; }
+
+size_t psfwi_wave_nstep(const psfwi_wave *w, size_t nt) {
+  return nt > 0 ? (nt - 1) * w->info.nsub : 0;
+}
+
+/* ---- Padded fields ------------------------------------------------------- */
+
+float *psfwi_wave_field_alloc(const psfwi_wave *w) {
+  const size_t n = w->info.npx * w->info.npz;
+  float *f = fftwf_malloc(n * sizeof(float));
+  if (f != NULL) memset(f, 0, n * sizeof(float));
+  return f;
+}
+
+void psfwi_wave_field_free(float *f) { fftwf_free(f); }
+
+int psfwi_wave_vel_term(const psfwi_wave *w, const psfwi_model *m, float *vel_term,
+                        psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const psfwi_grid *g = &m->grid;
+  if (g->nx != in->nx || g->nz != in->nz || fabs(g->dx - in->dx) > 1e-9 * in->dx ||
+      fabs(g->dz - in->dz) > 1e-9 * in->dz || fabs(g->x0 - in->x0) > 1e-9 * in->dx ||
+      fabs(g->z0 - in->z0) > 1e-9 * in->dz)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "model grid %zu x %zu (dx = %g m, dz = %g m, origin %g, %g m) differs from "
+                      "the propagator's %zu x %zu (dx = %g m, dz = %g m, origin %g, %g m)",
+                      g->nx, g->nz, g->dx, g->dz, g->x0, g->z0, in->nx, in->nz, in->dx, in->dz,
+                      in->x0, in->z0);
+  int st = psfwi_model_check(m, "model", err);
+  if (st != PSFWI_OK) return st;
+  st = check_bounds(m, in->vmin_bound, in->vmax_bound, "model", err);
+  if (st != PSFWI_OK) return st;
+  const size_t npx = in->npx, npz = in->npz, nx = in->nx, nz = in->nz;
+  const double dt2 = in->dt * in->dt;
+  for (size_t iz = 0; iz < npz; iz++) {
+    size_t jz = iz < in->oz ? 0 : iz - in->oz;
+    if (jz >= nz) jz = nz - 1;
+    for (size_t ix = 0; ix < npx; ix++) {
+      size_t jx = ix < in->ox ? 0 : ix - in->ox;
+      if (jx >= nx) jx = nx - 1;
+      const double v = (double)m->vp[jz * nx + jx];
+      vel_term[iz * npx + ix] = (float)(dt2 * v * v);
+    }
+  }
+  return PSFWI_OK;
+}
+
+void psfwi_wave_field_interior(const psfwi_wave *w, const float *field, float *out) {
+  const psfwi_wave_info *in = &w->info;
+  for (size_t iz = 0; iz < in->nz; iz++)
+    memcpy(out + iz * in->nx, field + (iz + in->oz) * in->npx + in->ox, in->nx * sizeof(float));
+}
+
+/* ---- State and work ---------------------------------------------------------- */
+
+psfwi_wave_state *psfwi_wave_state_create(const psfwi_wave *w, psfwi_error *err) {
+  psfwi_wave_state *st = calloc(1, sizeof *st);
+  if (st == NULL) goto fail;
+  st->prev = psfwi_wave_field_alloc(w);
+  st->cur = psfwi_wave_field_alloc(w);
+  if (!st->prev || !st->cur) goto fail;
+  return st;
+fail:
+  psfwi_wave_state_destroy(st);
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate a %zu x %zu wavefield state", w->info.npx,
+             w->info.npz);
+  return NULL;
+}
+
+void psfwi_wave_state_destroy(psfwi_wave_state *st) {
+  if (st == NULL) return;
+  psfwi_wave_field_free(st->prev);
+  psfwi_wave_field_free(st->cur);
+  free(st);
+}
+
+void psfwi_wave_state_zero(const psfwi_wave *w, psfwi_wave_state *st) {
+  const size_t n = w->info.npx * w->info.npz;
+  memset(st->prev, 0, n * sizeof(float));
+  memset(st->cur, 0, n * sizeof(float));
+}
+
+psfwi_wave_work *psfwi_wave_work_create(const psfwi_wave *w, psfwi_error *err) {
+  psfwi_wave_work *ws = calloc(1, sizeof *ws);
+  if (ws == NULL) goto fail;
+  ws->spec = fftwf_malloc(w->nspec * sizeof(float));
+  ws->lap = psfwi_wave_field_alloc(w);
+  if (!ws->spec || !ws->lap) goto fail;
+  memset(ws->spec, 0, w->nspec * sizeof(float));
+  return ws;
+fail:
+  psfwi_wave_work_destroy(ws);
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate wave workspace for a %zu x %zu grid",
+             w->info.npx, w->info.npz);
+  return NULL;
+}
+
+void psfwi_wave_work_destroy(psfwi_wave_work *ws) {
+  if (ws == NULL) return;
+  fftwf_free(ws->spec);
+  psfwi_wave_field_free(ws->lap);
+  free(ws);
+}
+
+const float *psfwi_wave_work_lap(const psfwi_wave_work *ws) { return ws->lap; }
+
+size_t psfwi_wave_bytes_shared(const psfwi_wave *w) {
+  return sizeof *w + (w->nmult + w->info.npx + w->info.npz) * sizeof(float);
+}
+
+size_t psfwi_wave_bytes_per_thread(const psfwi_wave *w) {
+  /* spec + lap + two state fields */
+  return (w->nspec + 3 * w->info.npx * w->info.npz) * sizeof(float);
+}
+
+double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
+  if (ix >= w->info.npx || iz >= w->info.npz) return 0.0;
+  return ((double)w->ex[ix] + (double)w->ez[iz]) / w->info.dt;
+}
+
+/* ---- The spectral Laplacian ---------------------------------------------------- */
+
+void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws) {
+  const size_t npx = w->info.npx, npz = w->info.npz, np = npx * npz;
+  const size_t off = w->info.free_surface ? npx : 0;
+  /* FFTW's new-array execute needs the planning arrays' alignment: fall back
+   * on copies through ws->lap (always aligned) for foreign arrays. */
+  const float *src = in;
+  if (fftwf_alignment_of((float *)in + off) != w->align_in) {
+    float *tmp = out != ws->lap && fftwf_alignment_of(out + off) == w->align_in ? out : ws->lap;
+    memcpy(tmp, in, np * sizeof(float));
+    src = tmp;
+  }
+  float *spec = ws->spec;
+  float *dst = fftwf_alignment_of(out + off) == w->align_out ? out : ws->lap;
+  const float *restrict mult = w->mult;
+  if (!w->info.free_surface) {
+    fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
+    const size_t nm = w->nmult;
+    for (size_t i = 0; i < nm; i++) {
+      spec[2 * i] *= mult[i];
+      spec[2 * i + 1] *= mult[i];
+    }
+    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
+  } else {
+    fftwf_execute_r2r(w->fwd, (float *)src + npx, spec);
+    const size_t nm = w->nmult;
+    for (size_t i = 0; i < nm; i++) spec[i] *= mult[i];
+    fftwf_execute_r2r(w->inv, spec, dst + npx);
+    memset(dst, 0, npx * sizeof(float));
+  }
+  if (dst != out) memcpy(out, dst, np * sizeof(float));
+}
+
+/* ---- The time step ---------------------------------------------------------------- */
+
+/* next = ((2 - e^2) cur - (1 - e) prev + vel lap) / (1 + e) on [i0, i1) of a row
+ * whose row damping is ezr; next overwrites prev. */
+static void update_damped(size_t i0, size_t i1, float ezr, const float *restrict ex,
+                          const float *restrict cur, float *restrict prev,
+                          const float *restrict vel, const float *restrict lap) {
+  for (size_t i = i0; i < i1; i++) {
+    const float e = ezr + ex[i];
+    prev[i] = ((2.0f - e * e) * cur[i] - (1.0f - e) * prev[i] + vel[i] * lap[i]) / (1.0f + e);
+  }
+}
+
+static void update_plain(size_t i0, size_t i1, const float *restrict cur, float *restrict prev,
+                         const float *restrict vel, const float *restrict lap) {
+  for (size_t i = i0; i < i1; i++) prev[i] = 2.0f * cur[i] - prev[i] + vel[i] * lap[i];
+}
+
+void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                     const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws) {
+  const psfwi_wave_info *in = &w->info;
+  const size_t npx = in->npx, npz = in->npz;
+  psfwi_wave_laplacian(w, st->cur, ws->lap, ws);
+  if (src != NULL && amp != NULL)
+    psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), ws->lap);
+  const size_t xa = in->ox, xb = in->ox + in->nx;
+  for (size_t iz = 0; iz < npz; iz++) {
+    const size_t r = iz * npx;
+    const float ezr = w->ez[iz];
+    if (ezr == 0.0f) {
+      update_damped(0, xa, 0.0f, w->ex, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
+      update_plain(xa, xb, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
+      update_damped(xb, npx, 0.0f, w->ex, st->cur + r, st->prev + r, vel_term + r,
+                    ws->lap + r);
+    } else {
+      update_damped(0, npx, ezr, w->ex, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
+    }
+  }
+  float *t = st->prev;
+  st->prev = st->cur;
+  st->cur = t;
+}
+
+/* ---- Denormals ------------------------------------------------------------------------ */
+
+unsigned psfwi_wave_ftz_enter(int on) {
+#ifdef PSFWI_HAVE_MXCSR
+  const unsigned old = _mm_getcsr();
+  const unsigned bits = 0x8040u; /* FTZ (bit 15) | DAZ (bit 6) */
+  _mm_setcsr(on ? (old | bits) : (old & ~bits));
+  return old;
+#else
+  (void)on;
+  return 0;
+#endif
+}
+
+void psfwi_wave_ftz_restore(unsigned saved) {
+#ifdef PSFWI_HAVE_MXCSR
+  _mm_setcsr(saved);
+#else
+  (void)saved;
+#endif
+}

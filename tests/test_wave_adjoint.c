@@ -1,0 +1,412 @@
+/* wave: dot-product tests of every linear piece of the time step and of its
+ * hand-written backward (src/wave/backward.c): <A x, y> = <x, A^T y> for
+ * random x, y. Pieces: the spectral Laplacian (k-space and leapfrog, with and
+ * without the free surface's sine transform), Hicks injection against
+ * recording (off-grid points, stencils mirrored at the free surface), the
+ * damping update alone (vel_term = 0), the whole step in (u[n-1], u[n],
+ * source amplitude), the step's dependence on vel_term, the wavelet
+ * resampling, and a whole shot from source samples to sub-sampled receiver
+ * traces. A wrong transpose anywhere gives mismatches of order 1; float
+ * round-off gives about 1e-7. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_wave.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static unsigned long long rng_state = 88172645463325252ULL;
+static double urand(void) { /* xorshift64*, uniform in [-1, 1) */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  const unsigned long long r = rng_state * 2685821657736338717ULL;
+  return (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+static void fill(float *a, size_t n) {
+  for (size_t i = 0; i < n; i++) a[i] = (float)urand();
+}
+static double dot(const float *a, const float *b, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+  return s;
+}
+/* Relative mismatch of two numbers that should be equal. */
+static double relmis(double a, double b) {
+  const double m = fmax(fabs(a), fabs(b));
+  return m > 0.0 ? fabs(a - b) / m : 0.0;
+}
+
+typedef struct fixture {
+  psfwi_model *m;
+  psfwi_wave *w;
+  const psfwi_wave_info *in;
+  size_t np;
+} fixture;
+
+/* A 40 x 32 model with a velocity gradient and a bump, 8 absorbing cells. */
+static fixture make(psfwi_wave_scheme scheme, int free_surface, double dt_out) {
+  fixture f;
+  psfwi_grid g = {.nx = 40, .nz = 32, .dx = 10.0, .dz = 12.0, .x0 = 0.0, .z0 = 0.0};
+  psfwi_error e;
+  f.m = psfwi_model_create(&g, &e);
+  assert_non_null(f.m);
+  for (size_t iz = 0; iz < g.nz; iz++)
+    for (size_t ix = 0; ix < g.nx; ix++) {
+      const double r2 = pow((double)ix - 20.0, 2) + pow((double)iz - 14.0, 2);
+      f.m->vp[iz * g.nx + ix] = (float)(1600.0 + 20.0 * (double)iz + 300.0 * exp(-r2 / 20.0));
+    }
+  psfwi_wave_opts o;
+  psfwi_wave_opts_defaults(&o);
+  o.scheme = scheme;
+  o.fmax = 25.0;
+  o.boundary_cells = 8;
+  o.free_surface = free_surface;
+  o.vmin_bound = 1500.0;
+  o.vmax_bound = 2600.0;
+  f.w = psfwi_wave_create(f.m, dt_out, &o, &e);
+  if (f.w == NULL) fail_msg("%s", e.msg);
+  f.in = psfwi_wave_get_info(f.w);
+  f.np = f.in->npx * f.in->npz;
+  return f;
+}
+static void unmake(fixture *f) {
+  psfwi_wave_destroy(f->w);
+  psfwi_model_destroy(f->m);
+}
+
+/* ---- the Laplacian ------------------------------------------------------------------ */
+
+static void laplacian_case(psfwi_wave_scheme scheme, int fs) {
+  fixture f = make(scheme, fs, 0.004);
+  psfwi_error e;
+  psfwi_wave_work *ws = psfwi_wave_work_create(f.w, &e);
+  assert_non_null(ws);
+  float *a = psfwi_wave_field_alloc(f.w), *b = psfwi_wave_field_alloc(f.w);
+  float *la = psfwi_wave_field_alloc(f.w), *lb = psfwi_wave_field_alloc(f.w);
+  fill(a, f.np);
+  fill(b, f.np);
+  psfwi_wave_laplacian(f.w, a, la, ws);
+  psfwi_wave_laplacian(f.w, b, lb, ws);
+  const double x = dot(la, b, f.np), y = dot(a, lb, f.np);
+  printf("laplacian scheme %d free surface %d: <La,b> = %.9e <a,Lb> = %.9e mismatch %.2e\n",
+         (int)scheme, fs, x, y, relmis(x, y));
+  /* random vectors: <La, b> is a sum with cancellation, so allow 1e-5 */
+  assert_true(relmis(x, y) < 1e-5);
+  if (fs) { /* row 0 is ignored on input and zero on output */
+    for (size_t i = 0; i < f.in->npx; i++) assert_true(la[i] == 0.0f);
+  }
+  psfwi_wave_field_free(a);
+  psfwi_wave_field_free(b);
+  psfwi_wave_field_free(la);
+  psfwi_wave_field_free(lb);
+  psfwi_wave_work_destroy(ws);
+  unmake(&f);
+}
+
+static void test_laplacian_symmetric(void **state) {
+  (void)state;
+  laplacian_case(PSFWI_WAVE_KSPACE, 0);
+  laplacian_case(PSFWI_WAVE_KSPACE, 1);
+  laplacian_case(PSFWI_WAVE_LEAPFROG, 0);
+  laplacian_case(PSFWI_WAVE_LEAPFROG, 1);
+}
+
+/* ---- injection and recording ---------------------------------------------------------- */
+
+static void points_case(int fs) {
+  fixture f = make(PSFWI_WAVE_KSPACE, fs, 0.004);
+  psfwi_error e;
+  /* off-grid points, points near and on the surface, a node, the model edges */
+  const double x[8] = {13.3, 200.0, 387.1, 55.5, 101.0, 0.0, 390.0, 250.7};
+  const double z[8] = {0.0, 3.7, 11.0, 25.3, 120.0, 372.0, 200.0, 7.9};
+  psfwi_wave_points *p = psfwi_wave_points_create(f.w, 8, x, z, "point", &e);
+  if (p == NULL) fail_msg("%s", e.msg);
+  float amp[8], rec[8];
+  fill(amp, 8);
+  float *fld = psfwi_wave_field_alloc(f.w), *inj = psfwi_wave_field_alloc(f.w);
+  fill(fld, f.np);
+  psfwi_wave_points_inject(p, amp, 1.0f, inj);
+  psfwi_wave_points_record(p, fld, rec);
+  const double a = dot(inj, fld, f.np), b = dot(amp, rec, 8);
+  printf("inject/record free surface %d: %.9e vs %.9e mismatch %.2e\n", fs, a, b,
+         relmis(a, b));
+  assert_true(relmis(a, b) < 1e-6);
+  if (fs) {
+    /* the surface row stays zero; the mirrored stencil of the point 3.7 m deep
+     * records (nearly) nothing from a field odd about the surface */
+    for (size_t i = 0; i < f.in->npx; i++) assert_true(inj[i] == 0.0f);
+  }
+  psfwi_wave_field_free(fld);
+  psfwi_wave_field_free(inj);
+  psfwi_wave_points_destroy(p);
+  unmake(&f);
+}
+
+static void test_inject_record_transpose(void **state) {
+  (void)state;
+  points_case(0);
+  points_case(1);
+}
+
+/* ---- the step ------------------------------------------------------------------------ */
+
+/* <F x, y> vs <x, F^T y> for x = (u[n-1], u[n], a), y = (y_prev, y_cur). */
+static void step_case(psfwi_wave_scheme scheme, int fs, int zero_vel) {
+  fixture f = make(scheme, fs, 0.004);
+  psfwi_error e;
+  const size_t np = f.np;
+  psfwi_wave_work *ws = psfwi_wave_work_create(f.w, &e);
+  psfwi_wave_bwork *bw = psfwi_wave_bwork_create(f.w, &e);
+  assert_non_null(ws);
+  assert_non_null(bw);
+  float *vel = psfwi_wave_field_alloc(f.w);
+  assert_int_equal(psfwi_wave_vel_term(f.w, f.m, vel, &e), PSFWI_OK);
+  if (zero_vel) memset(vel, 0, np * sizeof(float));
+  const double sx = 123.4, sz = fs ? 6.1 : 150.2;
+  psfwi_wave_points *src = psfwi_wave_points_create(f.w, 1, &sx, &sz, "source", &e);
+  assert_non_null(src);
+  float *x0 = psfwi_wave_field_alloc(f.w), *x1 = psfwi_wave_field_alloc(f.w);
+  float *y0 = psfwi_wave_field_alloc(f.w), *y1 = psfwi_wave_field_alloc(f.w);
+  float *s0 = psfwi_wave_field_alloc(f.w), *s1 = psfwi_wave_field_alloc(f.w);
+  float *a0 = psfwi_wave_field_alloc(f.w), *a1 = psfwi_wave_field_alloc(f.w);
+  fill(x0, np);
+  fill(x1, np);
+  fill(y0, np);
+  fill(y1, np);
+  float amp = (float)urand() * 1e4f, ambar = 0.0f;
+  memcpy(s0, x0, np * sizeof(float));
+  memcpy(s1, x1, np * sizeof(float));
+  psfwi_wave_state st = {.prev = s0, .cur = s1};
+  psfwi_wave_step(f.w, vel, &st, src, &amp, ws);
+  const double lhs = dot(st.prev, y0, np) + dot(st.cur, y1, np);
+  memcpy(a0, y0, np * sizeof(float));
+  memcpy(a1, y1, np * sizeof(float));
+  psfwi_wave_state adj = {.prev = a0, .cur = a1};
+  psfwi_wave_step_backward(f.w, vel, &adj, NULL, NULL, src, &ambar, bw);
+  const double rhs = dot(x0, adj.prev, np) + dot(x1, adj.cur, np) + (double)amp * (double)ambar;
+  printf("step scheme %d free surface %d zero vel %d: %.9e vs %.9e mismatch %.2e\n",
+         (int)scheme, fs, zero_vel, lhs, rhs, relmis(lhs, rhs));
+  assert_true(relmis(lhs, rhs) < 2e-6);
+  if (!zero_vel) assert_true(ambar != 0.0f);
+  psfwi_wave_field_free(x0);
+  psfwi_wave_field_free(x1);
+  psfwi_wave_field_free(y0);
+  psfwi_wave_field_free(y1);
+  psfwi_wave_field_free(s0);
+  psfwi_wave_field_free(s1);
+  psfwi_wave_field_free(a0);
+  psfwi_wave_field_free(a1);
+  psfwi_wave_field_free(vel);
+  psfwi_wave_points_destroy(src);
+  psfwi_wave_bwork_destroy(bw);
+  psfwi_wave_work_destroy(ws);
+  unmake(&f);
+}
+
+static void test_damping_update(void **state) {
+  (void)state;
+  step_case(PSFWI_WAVE_KSPACE, 0, 1);
+  step_case(PSFWI_WAVE_KSPACE, 1, 1);
+}
+
+static void test_step_transpose(void **state) {
+  (void)state;
+  step_case(PSFWI_WAVE_KSPACE, 0, 0);
+  step_case(PSFWI_WAVE_KSPACE, 1, 0);
+  step_case(PSFWI_WAVE_LEAPFROG, 0, 0);
+  step_case(PSFWI_WAVE_LEAPFROG, 1, 0);
+}
+
+/* The step is linear in vel_term for a fixed state: the change of u[n+1]
+ * for a change dvel of vel_term is dvel lap_n / (1 + e); its transpose is
+ * the g_vel output of the backward. */
+static void test_step_velocity(void **state) {
+  (void)state;
+  for (int fs = 0; fs <= 1; fs++) {
+    fixture f = make(PSFWI_WAVE_KSPACE, fs, 0.004);
+    psfwi_error e;
+    const size_t np = f.np;
+    psfwi_wave_work *ws = psfwi_wave_work_create(f.w, &e);
+    psfwi_wave_bwork *bw = psfwi_wave_bwork_create(f.w, &e);
+    float *dv = psfwi_wave_field_alloc(f.w), *zero = psfwi_wave_field_alloc(f.w);
+    float *x0 = psfwi_wave_field_alloc(f.w), *x1 = psfwi_wave_field_alloc(f.w);
+    float *s0 = psfwi_wave_field_alloc(f.w), *s1 = psfwi_wave_field_alloc(f.w);
+    float *y1 = psfwi_wave_field_alloc(f.w), *lap = psfwi_wave_field_alloc(f.w);
+    float *a0 = psfwi_wave_field_alloc(f.w), *a1 = psfwi_wave_field_alloc(f.w);
+    float *g = psfwi_wave_field_alloc(f.w), *n0 = psfwi_wave_field_alloc(f.w);
+    const double sx = 200.0, sz = 100.0;
+    psfwi_wave_points *src = psfwi_wave_points_create(f.w, 1, &sx, &sz, "source", &e);
+    fill(x1, np);
+    fill(y1, np);
+    for (size_t i = 0; i < np; i++) dv[i] = (float)urand();
+    /* u[n-1] = (2 - e^2) / (1 - e) u[n] cancels the vel_term-free part of the
+     * step (up to round-off), so that F(dv) - F(0) is computed accurately */
+    const double dt = f.in->dt;
+    for (size_t iz = 0; iz < f.in->npz; iz++)
+      for (size_t ix = 0; ix < f.in->npx; ix++) {
+        const size_t i = iz * f.in->npx + ix;
+        const double ed = psfwi_wave_damping(f.w, ix, iz) * dt;
+        x0[i] = (float)((2.0 - ed * ed) / (1.0 - ed) * (double)x1[i]);
+      }
+    float amp = 3.0f;
+    /* F(dv) - F(0): only the vel_term part survives */
+    memcpy(s0, x0, np * sizeof(float));
+    memcpy(s1, x1, np * sizeof(float));
+    psfwi_wave_state st = {.prev = s0, .cur = s1};
+    psfwi_wave_step(f.w, dv, &st, src, &amp, ws);
+    memcpy(lap, psfwi_wave_work_lap(ws), np * sizeof(float));
+    const float *next_dv = st.cur;
+    memcpy(n0, next_dv, np * sizeof(float));
+    memcpy(s0, x0, np * sizeof(float));
+    memcpy(s1, x1, np * sizeof(float));
+    st.prev = s0;
+    st.cur = s1;
+    psfwi_wave_step(f.w, zero, &st, src, &amp, ws);
+    double lhs = 0.0;
+    for (size_t i = 0; i < np; i++) lhs += ((double)n0[i] - (double)st.cur[i]) * (double)y1[i];
+    psfwi_wave_state adj = {.prev = a0, .cur = a1};
+    memcpy(a1, y1, np * sizeof(float));
+    psfwi_wave_step_backward(f.w, dv, &adj, lap, g, NULL, NULL, bw);
+    const double rhs = dot(dv, g, np);
+    printf("vel_term linearisation free surface %d: %.9e vs %.9e mismatch %.2e\n", fs, lhs, rhs,
+           relmis(lhs, rhs));
+    assert_true(relmis(lhs, rhs) < 1e-5);
+    psfwi_wave_points_destroy(src);
+    float *fl[] = {dv, zero, x0, x1, s0, s1, y1, lap, a0, a1, g, n0};
+    for (size_t i = 0; i < sizeof fl / sizeof *fl; i++) psfwi_wave_field_free(fl[i]);
+    psfwi_wave_bwork_destroy(bw);
+    psfwi_wave_work_destroy(ws);
+    unmake(&f);
+  }
+}
+
+/* ---- wavelet resampling ------------------------------------------------------------------- */
+
+static void resample_case(psfwi_wave_scheme scheme, double dt_out, int expect_nsub1) {
+  fixture f = make(scheme, 0, dt_out);
+  psfwi_error e;
+  const size_t nt = 150, nsub = f.in->nsub, nf = nt * nsub;
+  if (expect_nsub1) assert_int_equal(nsub, 1);
+  else assert_true(nsub > 1);
+  float *x = malloc(nt * sizeof(float)), *xa = malloc(nt * sizeof(float));
+  float *y = malloc(nf * sizeof(float)), *rx = malloc(nf * sizeof(float));
+  fill(x, nt);
+  fill(y, nf);
+  assert_int_equal(psfwi_wave_resample(f.w, x, nt, rx, &e), PSFWI_OK);
+  assert_int_equal(psfwi_wave_resample_adjoint(f.w, y, nt, xa, &e), PSFWI_OK);
+  const double a = dot(rx, y, nf), b = dot(x, xa, nt);
+  printf("resample scheme %d nsub %zu: %.9e vs %.9e mismatch %.2e\n", (int)scheme, nsub, a, b,
+         relmis(a, b));
+  assert_true(relmis(a, b) < 2e-6);
+  /* errors: NULL input, non-finite sample */
+  assert_int_equal(psfwi_wave_resample_adjoint(f.w, NULL, nt, xa, &e), PSFWI_EINVAL);
+  assert_int_equal(psfwi_wave_resample_adjoint(f.w, y, 0, xa, &e), PSFWI_EINVAL);
+  y[7] = NAN;
+  assert_int_equal(psfwi_wave_resample_adjoint(f.w, y, nt, xa, &e), PSFWI_ENONFINITE);
+  assert_non_null(strstr(e.msg, "sample 7"));
+  free(x);
+  free(xa);
+  free(y);
+  free(rx);
+  unmake(&f);
+}
+
+static void test_resample_transpose(void **state) {
+  (void)state;
+  resample_case(PSFWI_WAVE_KSPACE, 0.004, 0);
+  resample_case(PSFWI_WAVE_KSPACE, 0.001, 1);
+  resample_case(PSFWI_WAVE_LEAPFROG, 0.004, 0);
+  resample_case(PSFWI_WAVE_LEAPFROG, 0.0007, 1);
+}
+
+/* ---- a whole shot: source samples -> sub-sampled receiver traces ---------------------------- */
+
+static void test_shot_transpose(void **state) {
+  (void)state;
+  fixture f = make(PSFWI_WAVE_KSPACE, 1, 0.004);
+  psfwi_error e;
+  const size_t np = f.np, nt = 60, nsub = f.in->nsub, nstep = psfwi_wave_nstep(f.w, nt);
+  const size_t nrec = 5;
+  psfwi_wave_work *ws = psfwi_wave_work_create(f.w, &e);
+  psfwi_wave_bwork *bw = psfwi_wave_bwork_create(f.w, &e);
+  float *vel = psfwi_wave_field_alloc(f.w);
+  assert_int_equal(psfwi_wave_vel_term(f.w, f.m, vel, &e), PSFWI_OK);
+  const double sx = 100.3, sz = 14.0;
+  double rx[5], rz[5];
+  for (size_t r = 0; r < nrec; r++) {
+    rx[r] = 30.0 + 80.0 * (double)r + 0.37;
+    rz[r] = 5.0 + 20.0 * (double)r;
+  }
+  psfwi_wave_points *src = psfwi_wave_points_create(f.w, 1, &sx, &sz, "source", &e);
+  psfwi_wave_points *rec = psfwi_wave_points_create(f.w, nrec, rx, rz, "receiver", &e);
+  float *a = malloc(nt * nsub * sizeof(float)), *abar = calloc(nt * nsub, sizeof(float));
+  float *tr = malloc(nrec * nt * sizeof(float)), *y = malloc(nrec * nt * sizeof(float));
+  float *tr2 = malloc(nrec * nt * sizeof(float)), buf[5];
+  for (size_t n = 0; n < nt * nsub; n++) a[n] = (float)(1e3 * urand());
+  fill(y, nrec * nt);
+  float *p0 = psfwi_wave_field_alloc(f.w), *p1 = psfwi_wave_field_alloc(f.w);
+  psfwi_wave_state st = {.prev = p0, .cur = p1};
+  for (size_t r = 0; r < nrec; r++) tr[r * nt] = 0.0f;
+  for (size_t n = 0; n < nstep; n++) {
+    psfwi_wave_step(f.w, vel, &st, src, a + n, ws);
+    if ((n + 1) % nsub == 0) {
+      psfwi_wave_points_record(rec, st.cur, buf);
+      for (size_t r = 0; r < nrec; r++) tr[r * nt + (n + 1) / nsub] = buf[r];
+    }
+  }
+  /* the same loop as psfwi_wave_shot: identical traces */
+  psfwi_wave_state *st2 = psfwi_wave_state_create(f.w, &e);
+  assert_int_equal(psfwi_wave_shot(f.w, vel, a, nt, sx, sz, nrec, rx, rz, tr2, ws, st2, NULL,
+                                   NULL, &e),
+                   PSFWI_OK);
+  psfwi_wave_state_destroy(st2);
+  assert_memory_equal(tr, tr2, nrec * nt * sizeof(float));
+  /* backward */
+  memset(p0, 0, np * sizeof(float));
+  memset(p1, 0, np * sizeof(float));
+  psfwi_wave_state adj = {.prev = p0, .cur = p1};
+  for (size_t r = 0; r < nrec; r++) buf[r] = y[r * nt + nt - 1];
+  psfwi_wave_points_inject(rec, buf, 1.0f, adj.cur);
+  for (size_t n = nstep; n-- > 0;) {
+    psfwi_wave_step_backward(f.w, vel, &adj, NULL, NULL, src, abar + n, bw);
+    if (n % nsub == 0 && n > 0) {
+      for (size_t r = 0; r < nrec; r++) buf[r] = y[r * nt + n / nsub];
+      psfwi_wave_points_inject(rec, buf, 1.0f, adj.cur);
+    }
+  }
+  const double lhs = dot(tr, y, nrec * nt), rhs = dot(a, abar, nt * nsub);
+  printf("whole shot (%zu steps, nsub %zu): %.9e vs %.9e mismatch %.2e\n", nstep, nsub, lhs, rhs,
+         relmis(lhs, rhs));
+  assert_true(relmis(lhs, rhs) < 1e-5);
+  assert_true(fabs(lhs) > 0.0);
+  psfwi_wave_field_free(p0);
+  psfwi_wave_field_free(p1);
+  free(a);
+  free(abar);
+  free(tr);
+  free(tr2);
+  free(y);
+  psfwi_wave_points_destroy(src);
+  psfwi_wave_points_destroy(rec);
+  psfwi_wave_field_free(vel);
+  psfwi_wave_bwork_destroy(bw);
+  psfwi_wave_work_destroy(ws);
+  unmake(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_laplacian_symmetric),
+      cmocka_unit_test(test_inject_record_transpose),
+      cmocka_unit_test(test_damping_update),
+      cmocka_unit_test(test_step_transpose),
+      cmocka_unit_test(test_step_velocity),
+      cmocka_unit_test(test_resample_transpose),
+      cmocka_unit_test(test_shot_transpose),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
