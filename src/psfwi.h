@@ -7,4 +7,8 @@
 #include "psfwi_io.h"
 #include "psfwi_config.h"
 #include "psfwi_eval.h"
+#include "psfwi_wave.h"
+#include "psfwi_regularize.h"
+#include "psfwi_optim.h"
+#include "psfwi_invert.h"
 #endif

@@ -1,0 +1,549 @@
+/* The objective over all shots and its exact discrete-adjoint gradient:
+ * forward modelling with taped segments and revolve checkpoints, misfit and
+ * adjoint source, the backward of every step (psfwi_wave_step_backward),
+ * partial sums per slot reduced in a fixed order, one reduction hook. */
+#define _DEFAULT_SOURCE /* madvise, posix_memalign */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include <omp.h>
+
+#include "invert_internal.h"
+
+void psfwi_gradient_opts_defaults(psfwi_gradient_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->mem_budget_mb = 0.0;
+  o->seg_len = 0;
+  o->max_recompute = 20.0;
+  o->nthreads = 0;
+  o->nslot = 8;
+  o->reduce = NULL;
+  o->reduce_ctx = NULL;
+}
+
+/* Read-only context of one call. */
+typedef struct grad_ctx {
+  const psfwi_wave *w;
+  const psfwi_wave_info *in;
+  const psfwi_survey *s;
+  const float *d_obs;
+  const psfwi_misfit *mf;
+  const float *vel;      /* padded vel_term */
+  const float *src_fine; /* nt * nsub */
+  size_t nt, nstep, np, nxz, nfine, npack;
+  int want_grad, want_illum, want_wav, fwd_only;
+  psfwi_checkpoint_plan plan;
+  const rev_schedule *sched;
+  int ftz;
+} grad_ctx;
+
+/* Storage for the tapes and snapshots: large, written once per step and
+ * read once, so on Linux it asks for transparent huge pages (fewer page
+ * faults when the buffer is first touched, fewer TLB misses). */
+static float *big_alloc(size_t nfloat) {
+  const size_t bytes = (nfloat > 0 ? nfloat : 1) * sizeof(float);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes >= ((size_t)4 << 20)) {
+    void *p = NULL;
+    if (posix_memalign(&p, (size_t)2 << 20, bytes) != 0) return NULL;
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: ignore failure */
+    return p;
+  }
+#endif
+  return malloc(bytes);
+}
+
+/* Per-thread buffers. */
+typedef struct grad_thread {
+  psfwi_wave_work *ws;
+  psfwi_wave_bwork *bw;
+  psfwi_wave_state st, adj; /* prev / cur only */
+  float *g_vel;             /* padded dJ/dvel_term of the current shot */
+  float *tape;              /* seg_len padded fields: lap of each taped step */
+  float *snap;              /* nsnap pairs of padded fields */
+  size_t *snap_pos;
+  float *syn, *adjsrc;      /* nrec * nt */
+  float *rbuf;              /* nrec */
+  float *abar;              /* nt * nsub, dJ/d(source samples at the internal rate) */
+  size_t fwd, bwd;          /* step counters */
+} grad_thread;
+
+static void thread_free(grad_thread *t) {
+  psfwi_wave_work_destroy(t->ws);
+  psfwi_wave_bwork_destroy(t->bw);
+  psfwi_wave_field_free(t->st.prev);
+  psfwi_wave_field_free(t->st.cur);
+  psfwi_wave_field_free(t->adj.prev);
+  psfwi_wave_field_free(t->adj.cur);
+  psfwi_wave_field_free(t->g_vel);
+  free(t->tape);
+  free(t->snap);
+  free(t->snap_pos);
+  free(t->syn);
+  free(t->adjsrc);
+  free(t->rbuf);
+  free(t->abar);
+  memset(t, 0, sizeof *t);
+}
+
+static size_t thread_bytes(const grad_ctx *c) {
+  const size_t fb = c->np * sizeof(float), nrec = c->s->nrec;
+  size_t b = psfwi_wave_bytes_per_thread(c->w); /* work (spec + lap) and the state */
+  if (!c->fwd_only) {
+    b += psfwi_wave_bwork_bytes(c->w) + 3 * fb; /* bwork, adjoint state, g_vel */
+    b += c->plan.fields * fb;
+    if (c->want_wav) b += c->nfine * sizeof(float);
+  }
+  b += (2 * nrec * c->nt + nrec) * sizeof(float);
+  return b;
+}
+
+static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
+  memset(t, 0, sizeof *t);
+  const psfwi_wave *w = c->w;
+  const size_t nrec = c->s->nrec;
+  t->ws = psfwi_wave_work_create(w, err);
+  if (t->ws == NULL) return err ? err->status : PSFWI_ENOMEM;
+  t->st.prev = psfwi_wave_field_alloc(w);
+  t->st.cur = psfwi_wave_field_alloc(w);
+  t->syn = malloc(nrec * c->nt * sizeof(float));
+  t->adjsrc = malloc(nrec * c->nt * sizeof(float));
+  t->rbuf = malloc(nrec * sizeof(float));
+  int ok = t->st.prev && t->st.cur && t->syn && t->adjsrc && t->rbuf;
+  if (ok && !c->fwd_only) {
+    t->bw = psfwi_wave_bwork_create(w, err);
+    if (t->bw == NULL) {
+      thread_free(t);
+      return err ? err->status : PSFWI_ENOMEM;
+    }
+    t->adj.prev = psfwi_wave_field_alloc(w);
+    t->adj.cur = psfwi_wave_field_alloc(w);
+    t->g_vel = psfwi_wave_field_alloc(w);
+    const size_t K = c->plan.seg_len, S = c->plan.nsnap;
+    t->tape = big_alloc((K > 0 ? K : 1) * c->np);
+    t->snap = S > 0 ? big_alloc(2 * S * c->np) : NULL;
+    t->snap_pos = malloc((S > 0 ? S : 1) * sizeof(size_t));
+    t->abar = c->want_wav ? malloc(c->nfine * sizeof(float)) : NULL;
+    ok = t->adj.prev && t->adj.cur && t->g_vel && t->tape && (S == 0 || t->snap) &&
+         t->snap_pos && (!c->want_wav || t->abar);
+  }
+  if (!ok) {
+    thread_free(t);
+    return psfwi_fail(err, PSFWI_ENOMEM,
+                      "cannot allocate the gradient buffers of one shot (%.1f MiB: %zu stored "
+                      "wavefields of %zu x %zu)", (double)thread_bytes(c) / 1048576.0,
+                      c->plan.fields, c->in->npx, c->in->npz);
+  }
+  return PSFWI_OK;
+}
+
+/* One shot's stepping machinery. */
+typedef struct shot_run {
+  const grad_ctx *c;
+  grad_thread *t;
+  const psfwi_wave_points *src, *rec;
+  int first_sweep;
+  double *part;
+  const float *obs;
+  double J;
+} shot_run;
+
+static void record(shot_run *r, size_t it, const float *field) {
+  const size_t nrec = r->c->s->nrec, nt = r->c->nt;
+  psfwi_wave_points_record(r->rec, field, r->t->rbuf);
+  for (size_t ir = 0; ir < nrec; ir++) r->t->syn[ir * nt + it] = r->t->rbuf[ir];
+}
+
+/* The adjoint of recording sample it: adj->cur += R^T adjsrc[:, it]. */
+static void inject_adjoint(shot_run *r, size_t it) {
+  const size_t nrec = r->c->s->nrec, nt = r->c->nt;
+  for (size_t ir = 0; ir < nrec; ir++) r->t->rbuf[ir] = r->t->adjsrc[ir * nt + it];
+  psfwi_wave_points_inject(r->rec, r->t->rbuf, 1.0f, r->t->adj.cur);
+}
+
+/* illum += u^2 dt over the model cells. */
+static void illuminate(shot_run *r, const float *u) {
+  const grad_ctx *c = r->c;
+  const psfwi_wave_info *in = c->in;
+  double *il = r->part + 1 + c->nxz;
+  const double dt = in->dt;
+  for (size_t iz = 0; iz < in->nz; iz++) {
+    const float *row = u + (iz + in->oz) * in->npx + in->ox;
+    double *o = il + iz * in->nx;
+    for (size_t ix = 0; ix < in->nx; ix++) o[ix] += (double)row[ix] * (double)row[ix] * dt;
+  }
+}
+
+/* Step n of the forward. The first sweep (every step once, in order, before
+ * any backward) records the traces and sums the illumination from u[n]. */
+static void forward_step(shot_run *r, size_t n) {
+  const grad_ctx *c = r->c;
+  if (r->first_sweep && c->want_illum) illuminate(r, r->t->st.cur);
+  psfwi_wave_step(c->w, c->vel, &r->t->st, r->src, c->src_fine + n, r->t->ws);
+  r->t->fwd++;
+  const size_t nsub = c->in->nsub;
+  if (r->first_sweep && (n + 1) % nsub == 0) record(r, (n + 1) / nsub, r->t->st.cur);
+}
+
+static int misfit_and_seed(shot_run *r, psfwi_error *err) {
+  const grad_ctx *c = r->c;
+  const size_t nrec = c->s->nrec;
+  int st = psfwi_misfit_eval(c->mf, nrec, r->t->syn, r->obs, &r->J,
+                             c->fwd_only ? NULL : r->t->adjsrc, err);
+  if (st != PSFWI_OK || c->fwd_only) return st;
+  if (c->nt >= 2) inject_adjoint(r, c->nt - 1);
+  return PSFWI_OK;
+}
+
+/* Tape segment j forward, then run its backward. */
+static int turn(shot_run *r, size_t j, psfwi_error *err) {
+  const grad_ctx *c = r->c;
+  grad_thread *t = r->t;
+  const size_t K = c->plan.seg_len, n0 = j * K;
+  const size_t n1 = n0 + K < c->nstep ? n0 + K : c->nstep, np = c->np, nsub = c->in->nsub;
+  for (size_t n = n0; n < n1; n++) {
+    forward_step(r, n);
+    memcpy(t->tape + (n - n0) * np, psfwi_wave_work_lap(t->ws), np * sizeof(float));
+  }
+  if (r->first_sweep) {
+    r->first_sweep = 0;
+    int st = misfit_and_seed(r, err);
+    if (st != PSFWI_OK) return st;
+  }
+  for (size_t n = n1; n-- > n0;) {
+    psfwi_wave_step_backward(c->w, c->vel, &t->adj, t->tape + (n - n0) * np,
+                             c->want_grad ? t->g_vel : NULL, r->src,
+                             c->want_wav ? t->abar + n : NULL, t->bw);
+    t->bwd++;
+    if (n % nsub == 0 && n > 0) inject_adjoint(r, n / nsub);
+  }
+  return PSFWI_OK;
+}
+
+static void zero_state(const grad_ctx *c, psfwi_wave_state *st) {
+  memset(st->prev, 0, c->np * sizeof(float));
+  memset(st->cur, 0, c->np * sizeof(float));
+}
+
+static int run_schedule(shot_run *r, psfwi_error *err) {
+  const grad_ctx *c = r->c;
+  grad_thread *t = r->t;
+  const size_t K = c->plan.seg_len, np = c->np;
+  size_t pos = 0; /* segment index of the current state */
+  for (size_t i = 0; i < c->sched->n; i++) {
+    const rev_action *A = &c->sched->act[i];
+    switch (A->kind) {
+      case REV_ADVANCE:
+        for (size_t n = pos * K; n < A->arg * K; n++) forward_step(r, n);
+        pos = A->arg;
+        break;
+      case REV_STORE: {
+        float *sp = t->snap + 2 * A->arg * np;
+        memcpy(sp, t->st.prev, np * sizeof(float));
+        memcpy(sp + np, t->st.cur, np * sizeof(float));
+        t->snap_pos[A->arg] = pos;
+        break;
+      }
+      case REV_RESTORE:
+        if (A->arg == REV_ZERO) {
+          zero_state(c, &t->st);
+          pos = 0;
+        } else {
+          const float *sp = t->snap + 2 * A->arg * np;
+          memcpy(t->st.prev, sp, np * sizeof(float));
+          memcpy(t->st.cur, sp + np, np * sizeof(float));
+          pos = t->snap_pos[A->arg];
+        }
+        break;
+      case REV_TURN: {
+        const int st = turn(r, A->arg, err);
+        if (st != PSFWI_OK) return st;
+        break;
+      }
+    }
+  }
+  return PSFWI_OK;
+}
+
+/* Model shot is, evaluate its misfit, and (unless forward-only) run the
+ * adjoint; add J, dJ/dvel_term on the model grid, illumination and the
+ * source-sample gradient into part. */
+static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
+                    psfwi_error *err) {
+  const psfwi_survey *s = c->s;
+  const size_t nrec = s->nrec;
+  psfwi_wave_points *src = psfwi_wave_points_create(c->w, 1, &s->sx[is], &s->sz[is], "source",
+                                                    err);
+  if (src == NULL) return err ? err->status : PSFWI_ERANGE;
+  psfwi_wave_points *rec = psfwi_wave_points_create(c->w, nrec, s->rx + is * nrec,
+                                                    s->rz + is * nrec, "receiver", err);
+  if (rec == NULL) {
+    psfwi_wave_points_destroy(src);
+    return err ? err->status : PSFWI_ERANGE;
+  }
+  shot_run r = {.c = c, .t = t, .src = src, .rec = rec, .first_sweep = 1, .part = part,
+                .obs = c->d_obs + is * nrec * c->nt, .J = 0.0};
+  const unsigned saved = psfwi_wave_ftz_enter(c->ftz);
+  int st = PSFWI_OK;
+  zero_state(c, &t->st);
+  record(&r, 0, t->st.cur);
+  if (c->fwd_only || c->nstep == 0) {
+    for (size_t n = 0; n < c->nstep; n++) forward_step(&r, n);
+    st = psfwi_misfit_eval(c->mf, nrec, t->syn, r.obs, &r.J, NULL, err);
+  } else {
+    zero_state(c, &t->adj);
+    if (c->want_grad) memset(t->g_vel, 0, c->np * sizeof(float));
+    if (c->want_wav) memset(t->abar, 0, c->nfine * sizeof(float));
+    st = run_schedule(&r, err);
+  }
+  psfwi_wave_ftz_restore(saved);
+  if (st == PSFWI_OK) {
+    part[0] += r.J;
+    if (c->want_grad && !c->fwd_only && c->nstep > 0) {
+      /* adjoint of the edge replication of vel_term into the padding */
+      const psfwi_wave_info *in = c->in;
+      double *gm = part + 1;
+      for (size_t pz = 0; pz < in->npz; pz++) {
+        size_t jz = pz < in->oz ? 0 : pz - in->oz;
+        if (jz >= in->nz) jz = in->nz - 1;
+        const float *row = t->g_vel + pz * in->npx;
+        double *o = gm + jz * in->nx;
+        for (size_t px = 0; px < in->npx; px++) {
+          size_t jx = px < in->ox ? 0 : px - in->ox;
+          if (jx >= in->nx) jx = in->nx - 1;
+          o[jx] += (double)row[px];
+        }
+      }
+    }
+    if (c->want_wav && !c->fwd_only && c->nstep > 0) {
+      double *fw = part + 1 + 2 * c->nxz;
+      for (size_t n = 0; n < c->nfine; n++) fw[n] += (double)t->abar[n];
+    }
+  }
+  psfwi_wave_points_destroy(src);
+  psfwi_wave_points_destroy(rec);
+  return st;
+}
+
+static int check_inputs(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
+                        const float *wavelet, size_t nt, const float *d_obs,
+                        const psfwi_misfit *mf, const psfwi_gradient_opts *o, const double *J,
+                        psfwi_error *err) {
+  if (w == NULL || m == NULL || s == NULL || wavelet == NULL || d_obs == NULL || mf == NULL ||
+      J == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "psfwi_gradient: propagator, model, survey, wavelet, observed data, "
+                      "misfit and J are required");
+  const psfwi_wave_info *in = psfwi_wave_get_info(w);
+  if (nt < 1) return psfwi_fail(err, PSFWI_EINVAL, "nt = 0 recorded samples; expected >= 1");
+  if (psfwi_misfit_nt(mf) != nt || fabs(psfwi_misfit_dt(mf) - in->dt_out) > 1e-9 * in->dt_out)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "misfit made for %zu samples at %g s, but the data have %zu samples at "
+                      "dt_out = %g s", psfwi_misfit_nt(mf), psfwi_misfit_dt(mf), nt,
+                      in->dt_out);
+  if (o->nslot < 1)
+    return psfwi_fail(err, PSFWI_EINVAL, "gradient nslot = 0; expected >= 1 partial sums");
+  if (!(o->max_recompute > 0.0) || isnan(o->max_recompute))
+    return psfwi_fail(err, PSFWI_ERANGE, "gradient max_recompute = %g; expected > 0",
+                      o->max_recompute);
+  if (!isfinite(o->mem_budget_mb))
+    return psfwi_fail(err, PSFWI_ERANGE, "gradient mem_budget_mb = %g; expected finite",
+                      o->mem_budget_mb);
+  int st = psfwi_survey_check(s, &m->grid, err);
+  if (st != PSFWI_OK) return st;
+  if (s->nrec < 1 || s->nshot < 1)
+    return psfwi_fail(err, PSFWI_EINVAL, "survey with %zu shots and %zu receivers; expected "
+                      ">= 1 of each", s->nshot, s->nrec);
+  const size_t n = s->nshot * s->nrec * nt;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(d_obs[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE,
+                        "observed data: shot %zu receiver %zu sample %zu is not finite (%g)",
+                        i / (s->nrec * nt), (i / nt) % s->nrec, i % nt, (double)d_obs[i]);
+  return PSFWI_OK;
+}
+
+int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
+                   const float *wavelet, size_t nt, const float *d_obs,
+                   const psfwi_misfit *mf, const psfwi_gradient_opts *opts, double *J,
+                   double *grad, double *illum, double *grad_wavelet,
+                   psfwi_gradient_stats *stats, psfwi_error *err) {
+  const double t0 = psfwi_seconds();
+  psfwi_gradient_opts o;
+  if (opts) o = *opts;
+  else psfwi_gradient_opts_defaults(&o);
+  int st = check_inputs(w, m, s, wavelet, nt, d_obs, mf, &o, J, err);
+  if (st != PSFWI_OK) return st;
+  const psfwi_wave_info *in = psfwi_wave_get_info(w);
+  grad_ctx c;
+  memset(&c, 0, sizeof c);
+  c.w = w;
+  c.in = in;
+  c.s = s;
+  c.d_obs = d_obs;
+  c.mf = mf;
+  c.nt = nt;
+  c.nstep = psfwi_wave_nstep(w, nt);
+  c.np = in->npx * in->npz;
+  c.nxz = in->nx * in->nz;
+  c.nfine = nt * in->nsub;
+  c.npack = 1 + 2 * c.nxz + c.nfine;
+  c.want_grad = grad != NULL;
+  c.want_illum = illum != NULL;
+  c.want_wav = grad_wavelet != NULL;
+  c.fwd_only = !c.want_grad && !c.want_illum && !c.want_wav;
+  c.ftz = psfwi_wave_get_opts(w)->ftz;
+
+  int nthr = o.nthreads > 0 ? o.nthreads : psfwi_wave_get_opts(w)->nthreads_shots;
+  if (nthr <= 0) nthr = omp_get_max_threads();
+  const size_t nslot = o.nslot < s->nshot ? o.nslot : s->nshot;
+  if ((size_t)nthr > nslot) nthr = (int)nslot;
+  if (nthr < 1) nthr = 1;
+
+  float *vel = psfwi_wave_field_alloc(w);
+  float *src_fine = malloc(c.nfine * sizeof(float));
+  double *parts = calloc(nslot * c.npack, sizeof(double));
+  size_t *counts = calloc(2 * nslot, sizeof(size_t));
+  rev_schedule sched;
+  memset(&sched, 0, sizeof sched);
+  if (!vel || !src_fine || !parts || !counts) {
+    st = psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the gradient's shared buffers "
+                    "(%zu slots of %zu values)", nslot, c.npack);
+    goto done;
+  }
+  st = psfwi_wave_vel_term(w, m, vel, err);
+  if (st != PSFWI_OK) goto done;
+  st = psfwi_wave_resample(w, wavelet, nt, src_fine, err);
+  if (st != PSFWI_OK) goto done;
+  c.vel = vel;
+  c.src_fine = src_fine;
+
+  /* memory plan and schedule, shared by all shots */
+  if (!c.fwd_only) {
+    size_t max_fields = SIZE_MAX;
+    if (o.mem_budget_mb > 0.0) {
+      const double per_shot = o.mem_budget_mb * 1048576.0 / (double)nthr;
+      const double f = floor(per_shot / ((double)c.np * sizeof(float)));
+      max_fields = f >= (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)f;
+    }
+    st = psfwi_checkpoint_plan_make(c.nstep, max_fields, o.seg_len, o.max_recompute, &c.plan,
+                                    err);
+    if (st != PSFWI_OK) {
+      psfwi_error_prefix(err, "gradient memory budget %g MiB over %d thread(s)", o.mem_budget_mb,
+                         nthr);
+      goto done;
+    }
+    st = psfwi_revolve_build_(c.plan.nseg, c.plan.nsnap + 1, &sched, err);
+    if (st != PSFWI_OK) goto done;
+  } else {
+    c.plan.nstep = c.nstep;
+  }
+  c.sched = &sched;
+
+  int failed = 0;
+  psfwi_error first = {PSFWI_OK, ""};
+#pragma omp parallel num_threads(nthr)
+  {
+    psfwi_error e = {PSFWI_OK, ""};
+    grad_thread t;
+    const int rc = thread_alloc(&c, &t, &e);
+    if (rc != PSFWI_OK) {
+#pragma omp critical(psfwi_gradient_error)
+      {
+        if (first.status == PSFWI_OK) first = e;
+#pragma omp atomic write
+        failed = 1;
+      }
+    }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+    for (size_t k = 0; k < nslot; k++) {
+      int stop;
+#pragma omp atomic read
+      stop = failed;
+      if (stop) continue;
+      t.fwd = t.bwd = 0;
+      for (size_t is = k; is < s->nshot; is += nslot) {
+        const int r = run_shot(&c, &t, is, parts + k * c.npack, &e);
+        if (r != PSFWI_OK) {
+          psfwi_error_prefix(&e, "shot %zu", is);
+#pragma omp critical(psfwi_gradient_error)
+          {
+            if (first.status == PSFWI_OK) first = e;
+#pragma omp atomic write
+            failed = 1;
+          }
+          break;
+        }
+      }
+      counts[2 * k] = t.fwd;
+      counts[2 * k + 1] = t.bwd;
+    }
+    thread_free(&t);
+  }
+  if (first.status != PSFWI_OK) {
+    st = first.status;
+    if (err) *err = first;
+    goto done;
+  }
+  /* the fixed-order reduction of the slots, then the external one */
+  for (size_t k = 1; k < nslot; k++) {
+    const double *p = parts + k * c.npack;
+    for (size_t i = 0; i < c.npack; i++) parts[i] += p[i];
+  }
+  if (o.reduce) {
+    st = o.reduce(o.reduce_ctx, parts, c.npack, err);
+    if (st != PSFWI_OK) goto done;
+  }
+  *J = parts[0];
+  if (grad) {
+    const double dt2 = in->dt * in->dt;
+    for (size_t i = 0; i < c.nxz; i++) grad[i] = 2.0 * dt2 * (double)m->vp[i] * parts[1 + i];
+  }
+  if (illum) memcpy(illum, parts + 1 + c.nxz, c.nxz * sizeof(double));
+  if (grad_wavelet) {
+    float *fine = malloc(c.nfine * sizeof(float)), *wv = malloc(nt * sizeof(float));
+    if (!fine || !wv) {
+      free(fine);
+      free(wv);
+      st = psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate %zu samples", c.nfine);
+      goto done;
+    }
+    for (size_t n = 0; n < c.nfine; n++) fine[n] = (float)parts[1 + 2 * c.nxz + n];
+    st = psfwi_wave_resample_adjoint(w, fine, nt, wv, err);
+    for (size_t i = 0; i < nt && st == PSFWI_OK; i++) grad_wavelet[i] = (double)wv[i];
+    free(fine);
+    free(wv);
+    if (st != PSFWI_OK) goto done;
+  }
+  if (stats) {
+    memset(stats, 0, sizeof *stats);
+    stats->plan = c.plan;
+    stats->nthreads = (size_t)nthr;
+    for (size_t k = 0; k < nslot; k++) {
+      stats->fwd_steps += counts[2 * k];
+      stats->bwd_steps += counts[2 * k + 1];
+    }
+    const double ref = (double)s->nshot * (double)c.nstep;
+    stats->recompute_ratio = ref > 0.0 ? (double)stats->fwd_steps / ref : 0.0;
+    stats->bytes_storage = c.plan.fields * c.np * sizeof(float);
+    stats->bytes_per_thread = thread_bytes(&c);
+    stats->bytes_total = stats->bytes_per_thread * (size_t)nthr + psfwi_wave_bytes_shared(w) +
+                         (c.np + c.nfine) * sizeof(float) + nslot * c.npack * sizeof(double) +
+                         sched.cap * sizeof(rev_action);
+    stats->seconds = psfwi_seconds() - t0;
+  }
+done:
+  psfwi_revolve_free_(&sched);
+  psfwi_wave_field_free(vel);
+  free(src_fine);
+  free(parts);
+  free(counts);
+  return st;
+}

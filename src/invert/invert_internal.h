@@ -1,0 +1,40 @@
+/* Private to src/invert: helpers shared between its files. */
+#ifndef PSFWI_INVERT_INTERNAL_H
+#define PSFWI_INVERT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "psfwi_invert.h"
+
+/* Filter one trace of nt samples in place; work holds nt doubles. */
+void psfwi_filter_run_(const psfwi_filter *f, size_t nt, float *x, double *work);
+
+/* ---- Revolve schedules ---------------------------------------------------
+ * Actions over "positions" 0..l (the state before step j is position j):
+ *   ADVANCE  step the current state from its position to `arg`
+ *   STORE    copy the current state into snapshot slot `arg`
+ *   RESTORE  make the current state the one of slot `arg` (REV_ZERO: the
+ *            zero initial state at position 0)
+ *   TURN     from the current state at position `arg`, tape step `arg`
+ *            forward and run its backward. */
+#define REV_ZERO ((size_t)-1)
+typedef enum { REV_ADVANCE, REV_STORE, REV_RESTORE, REV_TURN } rev_kind;
+typedef struct rev_action {
+  rev_kind kind;
+  size_t arg;
+  size_t pos; /* STORE: the position stored */
+} rev_action;
+typedef struct rev_schedule {
+  rev_action *act;
+  size_t n, cap;
+  size_t advances;  /* forward steps in ADVANCE actions */
+  size_t max_snaps; /* most slots live at once */
+  int oom;
+} rev_schedule;
+
+/* Build the schedule for l steps and c >= 1 checkpoints (the zero state
+ * included). Returns PSFWI_OK or PSFWI_ENOMEM / PSFWI_EINVAL. */
+int psfwi_revolve_build_(size_t l, size_t c, rev_schedule *S, psfwi_error *err);
+void psfwi_revolve_free_(rev_schedule *S);
+
+#endif

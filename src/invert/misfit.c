@@ -1,0 +1,217 @@
+/* Data misfits: value and adjoint source (dJ/du) for L2, spectral (DFT at
+ * chosen frequencies) and trace-normalised correlation objectives, with an
+ * optional data filter inside the objective. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invert_internal.h"
+
+static const double PI = 3.14159265358979323846;
+
+struct psfwi_misfit {
+  psfwi_misfit_kind kind;
+  size_t nt;
+  double dt;
+  const psfwi_filter *filter;
+  size_t nfreq;
+  double *freqs;        /* Hz */
+  double *cs, *sn;      /* cos / sin(2 pi f_k t dt): [k * nt + t] */
+};
+
+void psfwi_misfit_opts_defaults(psfwi_misfit_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->kind = PSFWI_MISFIT_L2;
+  o->freqs = NULL;
+  o->nfreq = 0;
+  o->filter = NULL;
+}
+
+void psfwi_misfit_destroy(psfwi_misfit *mf) {
+  if (mf == NULL) return;
+  free(mf->freqs);
+  free(mf->cs);
+  free(mf->sn);
+  free(mf);
+}
+
+psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double dt,
+                                  psfwi_error *err) {
+  if (o == NULL) {
+    psfwi_fail(err, PSFWI_EINVAL, "psfwi_misfit_create: options are required");
+    return NULL;
+  }
+  if (o->kind != PSFWI_MISFIT_L2 && o->kind != PSFWI_MISFIT_SPECTRAL &&
+      o->kind != PSFWI_MISFIT_CORRELATION) {
+    psfwi_fail(err, PSFWI_EINVAL,
+               "misfit kind %d is unknown; expected L2 (0), spectral (1) or correlation (2)",
+               (int)o->kind);
+    return NULL;
+  }
+  if (nt < 1) {
+    psfwi_fail(err, PSFWI_EINVAL, "misfit for nt = 0 samples; expected >= 1");
+    return NULL;
+  }
+  if (!(dt > 0.0) || !isfinite(dt)) {
+    psfwi_fail(err, PSFWI_ERANGE, "misfit sample interval dt = %g s; expected > 0", dt);
+    return NULL;
+  }
+  if (o->filter != NULL && fabs(psfwi_filter_dt(o->filter) - dt) > 1e-9 * dt) {
+    psfwi_fail(err, PSFWI_EINVAL,
+               "misfit filter was made for dt = %g s but the traces are sampled at dt = %g s",
+               psfwi_filter_dt(o->filter), dt);
+    return NULL;
+  }
+  const double nyq = 0.5 / dt;
+  if (o->kind == PSFWI_MISFIT_SPECTRAL) {
+    if (o->nfreq < 1 || o->freqs == NULL) {
+      psfwi_fail(err, PSFWI_EINVAL,
+                 "spectral misfit with %zu frequencies; expected a list of >= 1 (freqs, nfreq)",
+                 o->nfreq);
+      return NULL;
+    }
+    for (size_t k = 0; k < o->nfreq; k++)
+      if (!isfinite(o->freqs[k]) || o->freqs[k] < 0.0 || o->freqs[k] > nyq) {
+        psfwi_fail(err, PSFWI_ERANGE,
+                   "spectral misfit frequency %zu = %g Hz; expected in [0, %g Hz] (Nyquist of "
+                   "dt = %g s)", k, o->freqs[k], nyq, dt);
+        return NULL;
+      }
+  }
+  psfwi_misfit *mf = calloc(1, sizeof *mf);
+  if (mf == NULL) goto nomem;
+  mf->kind = o->kind;
+  mf->nt = nt;
+  mf->dt = dt;
+  mf->filter = o->filter;
+  if (o->kind == PSFWI_MISFIT_SPECTRAL) {
+    mf->nfreq = o->nfreq;
+    mf->freqs = malloc(o->nfreq * sizeof(double));
+    mf->cs = malloc(o->nfreq * nt * sizeof(double));
+    mf->sn = malloc(o->nfreq * nt * sizeof(double));
+    if (!mf->freqs || !mf->cs || !mf->sn) goto nomem;
+    memcpy(mf->freqs, o->freqs, o->nfreq * sizeof(double));
+    for (size_t k = 0; k < o->nfreq; k++) {
+      for (size_t t = 0; t < nt; t++) {
+        /* phase in cycles reduced to [0, 1) first: accurate for long traces */
+        const double cyc = o->freqs[k] * (double)t * dt;
+        const double ph = 2.0 * PI * (cyc - floor(cyc));
+        mf->cs[k * nt + t] = cos(ph);
+        mf->sn[k * nt + t] = sin(ph);
+      }
+    }
+  }
+  return mf;
+nomem:
+  psfwi_misfit_destroy(mf);
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate a misfit for %zu samples", nt);
+  return NULL;
+}
+
+size_t psfwi_misfit_nt(const psfwi_misfit *mf) { return mf->nt; }
+double psfwi_misfit_dt(const psfwi_misfit *mf) { return mf->dt; }
+psfwi_misfit_kind psfwi_misfit_get_kind(const psfwi_misfit *mf) { return mf->kind; }
+
+static int check_finite(const float *x, size_t ntrace, size_t nt, const char *what,
+                        psfwi_error *err) {
+  for (size_t i = 0; i < ntrace * nt; i++)
+    if (!isfinite(x[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE, "%s trace %zu sample %zu is not finite (%g)",
+                        what, i / nt, i % nt, (double)x[i]);
+  return PSFWI_OK;
+}
+
+/* One trace: returns its J and writes g = dJ/du (if g != NULL). */
+static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *d, float *g,
+                           double *r) {
+  const size_t nt = mf->nt;
+  double J = 0.0;
+  switch (mf->kind) {
+    case PSFWI_MISFIT_L2:
+      for (size_t t = 0; t < nt; t++) {
+        const double rt = (double)u[t] - (double)d[t];
+        J += 0.5 * rt * rt;
+        if (g) g[t] = (float)rt;
+      }
+      break;
+    case PSFWI_MISFIT_SPECTRAL: {
+      const double dt = mf->dt;
+      for (size_t t = 0; t < nt; t++) r[t] = (double)u[t] - (double)d[t];
+      if (g) memset(g, 0, nt * sizeof(float));
+      for (size_t k = 0; k < mf->nfreq; k++) {
+        const double *c = mf->cs + k * nt, *s = mf->sn + k * nt;
+        double re = 0.0, im = 0.0;
+        for (size_t t = 0; t < nt; t++) {
+          re += r[t] * c[t];
+          im -= r[t] * s[t];
+        }
+        re *= dt;
+        im *= dt;
+        J += 0.5 * (re * re + im * im);
+        /* dJ/du[t] = dt Re(dD exp(+i w t)) = dt (re cos - im sin) */
+        if (g)
+          for (size_t t = 0; t < nt; t++) g[t] += (float)(dt * (re * c[t] - im * s[t]));
+      }
+      break;
+    }
+    case PSFWI_MISFIT_CORRELATION: {
+      double uu = 0.0, dd = 0.0, ud = 0.0;
+      for (size_t t = 0; t < nt; t++) {
+        uu += (double)u[t] * (double)u[t];
+        dd += (double)d[t] * (double)d[t];
+        ud += (double)u[t] * (double)d[t];
+      }
+      if (!(uu > 0.0) || !(dd > 0.0)) {
+        if (g) memset(g, 0, nt * sizeof(float));
+        break;
+      }
+      const double nu = sqrt(uu), nd = sqrt(dd), c = ud / (nu * nd);
+      J = 1.0 - c;
+      if (g)
+        for (size_t t = 0; t < nt; t++)
+          g[t] = (float)(-((double)d[t] / (nu * nd) - c * (double)u[t] / uu));
+      break;
+    }
+  }
+  return J;
+}
+
+int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
+                      double *J, float *adj, psfwi_error *err) {
+  if (mf == NULL || J == NULL || ((syn == NULL || obs == NULL) && ntrace > 0))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "psfwi_misfit_eval: misfit, modelled and observed traces and J are "
+                      "required");
+  const size_t nt = mf->nt;
+  int st = check_finite(syn, ntrace, nt, "modelled", err);
+  if (st == PSFWI_OK) st = check_finite(obs, ntrace, nt, "observed", err);
+  if (st != PSFWI_OK) return st;
+  /* scratch: filtered u and d (floats), and nt doubles */
+  float *fu = NULL;
+  double *work = malloc(nt * sizeof(double));
+  if (mf->filter) fu = malloc(2 * nt * sizeof(float));
+  if (work == NULL || (mf->filter && fu == NULL)) {
+    free(work);
+    free(fu);
+    return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate misfit scratch for %zu samples", nt);
+  }
+  double sum = 0.0;
+  for (size_t i = 0; i < ntrace; i++) {
+    const float *u = syn + i * nt, *d = obs + i * nt;
+    float *g = adj ? adj + i * nt : NULL;
+    if (mf->filter) {
+      memcpy(fu, u, nt * sizeof(float));
+      memcpy(fu + nt, d, nt * sizeof(float));
+      psfwi_filter_run_(mf->filter, nt, fu, work);
+      psfwi_filter_run_(mf->filter, nt, fu + nt, work);
+      u = fu;
+      d = fu + nt;
+    }
+    sum += trace_misfit(mf, u, d, g, work);
+    if (g && mf->filter) psfwi_filter_run_(mf->filter, nt, g, work); /* F^T = F */
+  }
+  free(work);
+  free(fu);
+  *J = sum;
+  return PSFWI_OK;
+}
