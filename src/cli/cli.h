@@ -44,5 +44,6 @@ psfwi_meta cli_meta(const char *title);
 int cmd_model(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
     {"model", cmd_model, "make, import, export, smooth, resample and crop velocity models"},
     {"info", cmd_info, "summarise any psfwi NetCDF file (dims, spacing, ranges, attributes)"},
+    {"forward", cmd_forward, "model shot gathers with the pseudo-spectral propagator (-c CONFIG)"},
     {"compare", cmd_compare, "compare models with a true model: RMSE, MAE, rel. error, SSIM, PSNR"},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];

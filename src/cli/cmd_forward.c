@@ -1,0 +1,140 @@
+/* psfwi forward -c CONFIG.ini [--set section.key=value ...]: model shot
+ * gathers with the pseudo-spectral propagator. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_config.h"
+
+static const char usage_text[] =
+    "usage: psfwi forward -c CONFIG.ini [--set section.key=value ...]\n"
+    "Model 2D acoustic shot gathers (pseudo-spectral, k-space corrected) and write\n"
+    "them as NetCDF pressure(shot, receiver, time) [output] data, and as SEG-Y\n"
+    "with standard trace headers when [output] segy is set. [output] snapshots\n"
+    "writes wavefield snapshots of shot 0 every snapshot_every samples.\n";
+
+static const psfwi_config_key keys[] = {
+    CLI_KEYS_MODEL_SURVEY,
+    {"output", "data", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers (NetCDF)"},
+    {"output", "segy", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers as SEG-Y (optional)"},
+    {"output", "snapshots", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
+     "wavefield snapshots of shot 0, NetCDF pressure(time, z, x) (optional)"},
+    {"output", "snapshot_every", PSFWI_CFG_INT, "10", 1, 1e9, NULL,
+     "recorded samples between snapshots"},
+};
+
+struct snap_ctx {
+  psfwi_history *h;
+  psfwi_grid grid;
+  double dt;
+  psfwi_error err;
+  int failed;
+};
+
+static void on_snapshot(void *ctx, size_t it, const float *p) {
+  struct snap_ctx *s = ctx;
+  if (s->failed) return;
+  psfwi_model frame = {.grid = s->grid, .vp = (float *)p};
+  const double t = (double)it * s->dt;
+  if (psfwi_history_append(s->h, &frame, &t, &s->err) != PSFWI_OK) s->failed = 1;
+}
+
+static void on_progress(void *ctx, size_t done, size_t total, size_t shots_done, size_t nshot) {
+  (void)shots_done;
+  (void)nshot;
+  cli_progress *p = ctx;
+  p->total = total;
+  cli_progress_update(p, done);
+}
+
+int cmd_forward(int argc, char **argv) {
+  int code;
+  psfwi_config *cfg = cli_config_from_args("forward", usage_text, keys,
+                                           sizeof keys / sizeof keys[0], argc, argv, &code);
+  if (cfg == NULL) return code;
+  psfwi_error err = {0};
+  psfwi_model *m = NULL;
+  psfwi_survey *s = NULL;
+  psfwi_gather *g = NULL;
+  psfwi_wave *w = NULL;
+  float *wavelet = NULL;
+  char *cfg_text = NULL;
+  struct snap_ctx snap = {0};
+  int st = PSFWI_EINVAL;
+  double dt, fmax;
+  size_t nt;
+
+  const char *vp_path = psfwi_config_require(cfg, "model", "vp", &err);
+  const char *out = vp_path ? psfwi_config_require(cfg, "output", "data", &err) : NULL;
+  if (out == NULL) goto done;
+  const char *segy = psfwi_config_string(cfg, "output", "segy");
+  const char *snaps = psfwi_config_string(cfg, "output", "snapshots");
+  if ((m = psfwi_nc_read_model(vp_path, NULL, &err)) == NULL) goto done;
+  if ((s = cli_survey_from_config(cfg, &err)) == NULL) goto done;
+  if ((st = psfwi_survey_check(s, &m->grid, &err)) != PSFWI_OK) goto done;
+  if ((st = cli_time_from_config(cfg, &dt, &nt, &err)) != PSFWI_OK) goto done;
+  st = PSFWI_EINVAL;
+  if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, &err)) == NULL) goto done;
+  psfwi_wave_opts o;
+  cli_wave_opts_from_config(cfg, fmax, &o);
+  if ((w = psfwi_wave_create(m, dt, &o, &err)) == NULL) goto done;
+  if ((g = psfwi_gather_create(s, nt, dt, &err)) == NULL) goto done;
+  memcpy(g->wavelet, wavelet, nt * sizeof *wavelet);
+
+  const psfwi_wave_info *info = psfwi_wave_get_info(w);
+  fprintf(stderr,
+          "psfwi forward: %zu shots x %zu receivers, %zu samples at %g s; grid %zu x %zu "
+          "(padded %zu x %zu), dt = %.4g s (%zu steps per sample), %.1f points per "
+          "shortest wavelength\n",
+          s->nshot, s->nrec, nt, dt, info->nx, info->nz, info->npx, info->npz, info->dt,
+          info->nsub, info->ppw);
+
+  cfg_text = cli_config_text(cfg);
+  psfwi_meta meta = cli_meta("psfwi modelled shot gathers");
+  meta.config = cfg_text;
+  psfwi_wave_callbacks cb = {0};
+  cli_progress prog;
+  cli_progress_start(&prog, "forward", 1);
+  cb.progress = on_progress;
+  cb.progress_ctx = &prog;
+  if (snaps != NULL) {
+    snap.grid = m->grid;
+    snap.dt = dt;
+    psfwi_meta smeta = cli_meta("psfwi wavefield snapshots of shot 0");
+    smeta.config = cfg_text;
+    if ((snap.h = psfwi_snapshots_create(snaps, &m->grid, &smeta, &err)) == NULL) goto done;
+    cb.snapshot = on_snapshot;
+    cb.snapshot_ctx = &snap;
+    cb.snapshot_every = (size_t)psfwi_config_int(cfg, "output", "snapshot_every");
+  }
+  st = psfwi_wave_model_shots(w, m, s, wavelet, nt, g->data, &cb, &err);
+  cli_progress_end(&prog);
+  if (st == PSFWI_OK && snap.failed) st = psfwi_fail(&err, snap.err.status, "%s", snap.err.msg);
+  if (snap.h != NULL) {
+    int cst = psfwi_history_close(snap.h, st == PSFWI_OK, st == PSFWI_OK ? &err : NULL);
+    snap.h = NULL;
+    if (st == PSFWI_OK) st = cst;
+  }
+  if (st != PSFWI_OK) goto done;
+  if ((st = psfwi_nc_write_gather(out, g, &meta, &err)) != PSFWI_OK) goto done;
+  printf("wrote %s\n", out);
+  if (segy != NULL) {
+    if ((st = psfwi_segy_write_gather(segy, g, &err)) != PSFWI_OK) goto done;
+    printf("wrote %s\n", segy);
+  }
+  if (snaps != NULL) printf("wrote %s\n", snaps);
+done:
+  if (snap.h != NULL) psfwi_history_close(snap.h, 0, NULL);
+  free(cfg_text);
+  free(wavelet);
+  psfwi_wave_destroy(w);
+  psfwi_gather_destroy(g);
+  psfwi_survey_destroy(s);
+  psfwi_model_destroy(m);
+  psfwi_config_destroy(cfg);
+  if (st != PSFWI_OK) {
+    if (err.status == PSFWI_OK) psfwi_fail(&err, st, "%s", psfwi_strerror(st));
+    return cli_error(&err);
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+/* Configuration handling shared by the commands that run from an INI file. */
+#ifndef PSFWI_CLI_RUN_CONFIG_H
+#define PSFWI_CLI_RUN_CONFIG_H
+
+#include "cli.h"
+#include "psfwi_wave.h"
+
+/* [model] vp, [wavelet], [time], [survey], [propagator] keys: the
+ * initialiser list of a psfwi_config_key array, to be extended. */
+#define CLI_KEYS_MODEL_SURVEY \
+  {"model", "vp", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "velocity model, NetCDF vp(z, x) in m/s"}, \
+  {"wavelet", "kind", PSFWI_CFG_CHOICE, "ricker", 0, 0, "ricker|file", "source wavelet"}, \
+  {"wavelet", "frequency", PSFWI_CFG_DOUBLE, "10", 0.01, 1e5, NULL, \
+      "Ricker peak frequency (Hz)"}, \
+  {"wavelet", "delay", PSFWI_CFG_DOUBLE, NULL, 0, 1e4, NULL, \
+      "Ricker delay (s); default 1.5 / frequency"}, \
+  {"wavelet", "file", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "wavelet samples at the sample interval, one per line (kind = file)"}, \
+  {"time", "duration", PSFWI_CFG_DOUBLE, "1.0", 1e-6, 1e5, NULL, "recording time (s)"}, \
+  {"time", "sample_interval", PSFWI_CFG_DOUBLE, "0.002", 1e-7, 10, NULL, \
+      "recorded sample interval (s); an integer multiple of the internal step"}, \
+  {"time", "cfl", PSFWI_CFG_DOUBLE, NULL, 1e-3, 2.0, NULL, \
+      "vmax dt / min(dx, dz); default 0.3 (kspace) or 0.2 (pseudospectral)"}, \
+  {"survey", "source_x", PSFWI_CFG_RANGE, NULL, 0, 0, NULL, "sources first:step:count (m)"}, \
+  {"survey", "source_z", PSFWI_CFG_DOUBLE, "10", -1e12, 1e12, NULL, "source depth (m)"}, \
+  {"survey", "receiver_x", PSFWI_CFG_RANGE, NULL, 0, 0, NULL, \
+      "receivers first:step:count (m)"}, \
+  {"survey", "receiver_z", PSFWI_CFG_DOUBLE, "10", -1e12, 1e12, NULL, "receiver depth (m)"}, \
+  {"survey", "moving", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "receiver spread moves with the shot (shifted by the source step)"}, \
+  {"survey", "file", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "CSV shot,source_x,source_z,receiver_x,receiver_z (instead of the ranges)"}, \
+  {"propagator", "scheme", PSFWI_CFG_CHOICE, "kspace", 0, 0, "kspace|pseudospectral", \
+      "time stepping: k-space corrected or plain pseudo-spectral leapfrog"}, \
+  {"propagator", "boundary_cells", PSFWI_CFG_INT, "30", 4, 500, NULL, \
+      "absorbing layer width (cells on each side)"}, \
+  {"propagator", "free_surface", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "pressure-release surface at the model's top (z = z0)"}, \
+  {"propagator", "vmin", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \
+      "lower velocity bound (m/s) for sampling checks; default: model minimum"}, \
+  {"propagator", "vmax", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \
+      "upper velocity bound (m/s) that fixes the time step; default: model maximum"}, \
+  {"propagator", "threads", PSFWI_CFG_INT, "0", 0, 1024, NULL, \
+      "threads over shots (0: OMP_NUM_THREADS or all cores)"}, \
+  {"propagator", "fft_threads", PSFWI_CFG_INT, "1", 1, 1024, NULL, \
+      "threads inside one FFT (FFTW threads)"}, \
+  {"propagator", "fftw_measure", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "FFTW_MEASURE plans: slower start, faster steps"}
+
+/* Parse "-c FILE [--set section.key=value ...] [-h]" into a validated
+ * configuration. NULL with *exit_code = 0 after -h (help printed), or with
+ * *exit_code != 0 after an error (message printed). */
+psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
+                                   const psfwi_config_key *schema, size_t nkeys, int argc,
+                                   char **argv, int *exit_code);
+/* The configuration as INI text (malloc'ed), for the psfwi_config attribute. */
+char *cli_config_text(const psfwi_config *cfg);
+psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, psfwi_error *err);
+/* Recorded sample interval dt (s) and sample count nt = duration / dt + 1. */
+int cli_time_from_config(const psfwi_config *cfg, double *dt, size_t *nt, psfwi_error *err);
+/* The source wavelet at dt (nt samples, malloc'ed) and its highest frequency. */
+float *cli_wavelet_from_config(const psfwi_config *cfg, double dt, size_t nt, double *fmax,
+                               psfwi_error *err);
+void cli_wave_opts_from_config(const psfwi_config *cfg, double fmax, psfwi_wave_opts *o);
+
+#endif

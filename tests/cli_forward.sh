@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# psfwi forward as a user runs it: a small survey on a synthetic model to
+# NetCDF, SEG-Y and snapshots; config errors with file:line; refused set-ups
+# (NaN model, receiver outside, unstable, under-sampled) leave no output.
+# Usage: cli_forward.sh PSFWI_BINARY SOURCE_DIR
+set -u
+psfwi=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+failed=0
+ok() { local d=$1; shift
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $d (exit $?)"; cat "$tmp/err"; fi; }
+bad() { local d=$1 pat=$2; shift 2
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: $d: exited 0"
+  elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
+  else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi; }
+has() { if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
+  failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi; }
+none() { if [ -e "$2" ]; then failed=$((failed + 1)); echo "FAIL: $1: $2 exists"; else pass=$((pass + 1)); fi; }
+
+ok "model" "$psfwi" model synth --family layered --nx 80 --nz 50 --dx 10 --seed 2 -o "$tmp/m.nc"
+cat > "$tmp/f.ini" <<'INI'
+[model]
+vp = m.nc
+[wavelet]
+frequency = 15
+[time]
+duration = 0.3
+sample_interval = 0.002
+[survey]
+source_x = 100:300:3
+source_z = 20
+receiver_x = 0:20:40
+receiver_z = 10
+[propagator]
+boundary_cells = 20
+[output]
+data = shots.nc
+segy = shots.segy
+snapshots = snaps.nc
+snapshot_every = 25
+INI
+ok "forward -h" "$psfwi" forward -h
+has "help lists keys" "boundary_cells" "$tmp/out"
+ok "forward" "$psfwi" forward -c "$tmp/f.ini"
+has "progress with ETA" "ETA" "$tmp/err"
+ok "info shots" "$psfwi" info "$tmp/shots.nc"
+has "shot dim" "shot  *3" "$tmp/out"
+has "receiver dim" "receiver  *40" "$tmp/out"
+has "time dim" "time  *151" "$tmp/out"
+has "config stored" "frequency = 15" "$tmp/out"
+has "history" "psfwi forward -c" "$tmp/out"
+ok "info snapshots" "$psfwi" info "$tmp/snaps.nc"
+has "snapshot frames" "time  *7 (unlimited)" "$tmp/out"
+[ -s "$tmp/shots.segy" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: no SEG-Y"; }
+# 3 shots x 40 traces x (240 + 151 * 4) bytes + 3600
+size=$(stat -c %s "$tmp/shots.segy")
+[ "$size" -eq $((3600 + 120 * (240 + 151 * 4))) ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: SEG-Y size $size"; }
+ok "--set override" "$psfwi" forward -c "$tmp/f.ini" --set output.data="$tmp/s2.nc" --set output.segy="$tmp/s2.segy" --set survey.moving=true --set survey.receiver_x=0:10:20
+ok "free surface" "$psfwi" forward -c "$tmp/f.ini" --set propagator.free_surface=true --set output.data="$tmp/fs.nc"
+
+rm -f "$tmp"/shots.nc "$tmp"/shots.segy "$tmp"/snaps.nc
+bad "unknown key" "f2.ini:2: unknown key 'colour' in \[model\]" sh -c "printf '[model]\ncolour = red\n' > '$tmp/f2.ini'; '$psfwi' forward -c '$tmp/f2.ini'"
+bad "bad value" "\[wavelet\] frequency = 'fast'" "$psfwi" forward -c "$tmp/f.ini" --set wavelet.frequency=fast
+bad "bad --set" "unknown key 'speed'" "$psfwi" forward -c "$tmp/f.ini" --set time.speed=3
+bad "missing config" "missing -c" "$psfwi" forward
+bad "receiver outside" "receiver 27 of shot 0 at (x = 810 m" "$psfwi" forward -c "$tmp/f.ini" --set survey.receiver_x=0:30:40
+bad "unstable" "unstable\|stab\|limit" "$psfwi" forward -c "$tmp/f.ini" --set propagator.scheme=pseudospectral --set time.cfl=1.5
+bad "under-sampled space" "points per" "$psfwi" forward -c "$tmp/f.ini" --set wavelet.frequency=60
+bad "under-sampled time" "sample_interval\|Nyquist\|dt_out" "$psfwi" forward -c "$tmp/f.ini" --set time.sample_interval=0.03
+/usr/bin/python3 - "$tmp" <<'PY' || true
+import sys, netCDF4
+d = sys.argv[1]
+src = netCDF4.Dataset(f"{d}/m.nc")
+dst = netCDF4.Dataset(f"{d}/nan.nc", "w")
+for n, dim in src.dimensions.items(): dst.createDimension(n, len(dim))
+for n, v in src.variables.items():
+    o = dst.createVariable(n, v.dtype, v.dimensions); o.setncatts(v.__dict__); o[:] = v[:]
+dst["vp"][10, 20] = float("nan")
+dst.close()
+PY
+if [ -f "$tmp/nan.nc" ]; then
+  bad "NaN model" "non\|NaN\|finite" "$psfwi" forward -c "$tmp/f.ini" --set model.vp="$tmp/nan.nc"
+fi
+none "no shots after errors" "$tmp/shots.nc"
+none "no segy after errors" "$tmp/shots.segy"
+none "no snapshots after errors" "$tmp/snaps.nc"
+ls "$tmp" | grep -q tmp && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls "$tmp"; } || pass=$((pass + 1))
+
+echo "cli_forward: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
