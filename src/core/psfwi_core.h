@@ -30,7 +30,8 @@
   X(PSFWI_ENONFINITE, 7, "non-finite value (NaN or Inf)")            \
   X(PSFWI_EUNSTABLE, 8, "unstable or under-sampled set-up")          \
   X(PSFWI_EUNSUPPORTED, 9, "unsupported feature")                    \
-  X(PSFWI_EINTERNAL, 10, "internal error")
+  X(PSFWI_EINTERNAL, 10, "internal error")                           \
+  X(PSFWI_EINTERRUPTED, 11, "interrupted (resumable)")
 
 enum psfwi_status {
 #define PSFWI_X_ENUM(name, value, text) name = value,

@@ -37,4 +37,15 @@ typedef struct rev_schedule {
 int psfwi_revolve_build_(size_t l, size_t c, rev_schedule *S, psfwi_error *err);
 void psfwi_revolve_free_(rev_schedule *S);
 
+/* Gradient check of the FWI objective of band 0 in the optimiser's variables
+ * x (one per free cell; see psfwi_invert.h): *phi0 = Phi(0), *gdotd =
+ * <dPhi/dx(0), dir>, phi_h[j] = Phi(h[j] dir) (ERANGE if a step clamps).
+ * For tests (Taylor remainder of the complete objective, preconditioning,
+ * smoothing, mask and regularization included). */
+int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                              const float *wavelet, size_t nt, const float *d_obs,
+                              const psfwi_fwi_opts *o, const double *dir, const double *h,
+                              size_t nh, size_t *nfree, double *phi0, double *gdotd,
+                              double *phi_h, psfwi_error *err);
+
 #endif

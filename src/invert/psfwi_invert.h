@@ -22,6 +22,10 @@
 
 #include "psfwi_core.h"
 #include "psfwi_wave.h"
+#include "psfwi_eval.h"
+#include "psfwi_io.h"
+#include "psfwi_optim.h"
+#include "psfwi_regularize.h"
 
 /* ---- Data filter ------------------------------------------------------------
  * Zero-phase Butterworth filter applied forward then backward in time
@@ -184,5 +188,106 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
                    const psfwi_misfit *mf, const psfwi_gradient_opts *o, double *J,
                    double *grad, double *illum, double *grad_wavelet,
                    psfwi_gradient_stats *stats, psfwi_error *err);
+
+/* ---- Classical FWI (fwi.c) ---------------------------------------------------------
+ * Minimises, band after band (multiscale, low frequencies first),
+ *     Phi(v) = J_band(v) / J_band(v_b) + R(v)
+ * over the velocity model v within [vmin, vmax]: J_band is the data misfit of
+ * all shots with data and modelled traces filtered by the band's zero-phase
+ * filter, normalised by its value at the band's starting model v_b (so the
+ * regularization weights mean the same for any data set and band), and R
+ * the model penalties of psfwi_reg (Tikhonov, TV, prior). The gradient is
+ * exact for this discrete objective (psfwi_gradient + psfwi_reg_eval).
+ *
+ * Preconditioning is a change of variables fixed within a band, so the
+ * optimiser sees the exact gradient of the function it minimises and its
+ * line search stays valid:
+ *     v = clamp(v_b + S G x, vmin, vmax)  on the free cells (v = v_b on frozen ones)
+ * with x the unknowns (one per free cell, x = 0 at the band's start), S the
+ * diagonal illumination scaling s_i = sqrt(eps / (H_i / max H + eps)) from the
+ * source illumination H (pseudo-Hessian diagonal) at v_b (s = 1 when off),
+ * and G a symmetric Gaussian smoothing of standard deviation smooth_sigma
+ * (identity when 0). Bounds on x are those of v through S (exact when
+ * smooth_sigma = 0; with smoothing the clamp keeps v in bounds and its
+ * derivative, 0 on clamped cells, enters the gradient).
+ * Frozen cells (mask != 0, e.g. the water layer) never change.
+ *
+ * Files (only when write_files != 0, i.e. on MPI rank 0): the history
+ * (psfwi_history: vp(iteration, z, x), iteration 0 the starting model, and
+ * the scalars of psfwi_fwi_scalar_names) rewritten after every iteration,
+ * and the resumable state (psfwi_state_write, kind "fwi") after every
+ * iteration. psfwi_fwi_run with resume != 0 continues from the state file
+ * exactly as the uninterrupted run would have (bit for bit: same
+ * optimiser state, same band scaling, deterministic gradients). */
+typedef struct psfwi_fwi_band {
+  double f_low;    /* Hz, high-pass corner (0: none) */
+  double f_high;   /* Hz, low-pass corner (0: none) */
+  size_t max_iter; /* accepted iterations in this band */
+} psfwi_fwi_band;
+
+/* What happened in one iteration, for progress lines. */
+typedef struct psfwi_fwi_progress {
+  size_t band, nband;       /* band index (from 0) and count */
+  const psfwi_fwi_band *b;  /* the band */
+  size_t iter;              /* iteration within the band (0: band start) */
+  size_t iter_total;        /* history row (0: the starting model) */
+  size_t iter_planned;      /* rows the run will have at most */
+  double objective;         /* Phi */
+  double misfit;            /* J_band, unnormalised */
+  double regularization;    /* R */
+  int have_truth;
+  psfwi_metrics metrics;    /* against the true model, when given */
+  size_t nfev;              /* evaluations so far (whole run) */
+  double step;              /* accepted step along the search direction */
+  double elapsed;           /* s since the (re)start of this process */
+  double eta;               /* s, estimated from the mean time per iteration */
+  const char *stop_reason;  /* non-NULL at the end of a band */
+} psfwi_fwi_progress;
+
+typedef void (*psfwi_fwi_progress_fn)(void *ctx, const psfwi_fwi_progress *p);
+
+typedef struct psfwi_fwi_opts {
+  psfwi_optim_options optim;   /* method, memory, step0 (m/s), tolerances; max_iter is
+                                  taken from each band */
+  psfwi_misfit_kind misfit;    /* L2, SPECTRAL, CORRELATION */
+  const double *freqs;         /* SPECTRAL: frequencies (Hz); those above a band's
+                                  f_high are left out in that band */
+  size_t nfreq;
+  const psfwi_fwi_band *bands; /* at least one */
+  size_t nband;
+  int filter_order;            /* Butterworth order of the band filters (default 4) */
+  double vmin, vmax;           /* m/s, bounds of the model */
+  int illumination;            /* 1: illumination scaling */
+  double illum_eps;            /* its stabilisation, fraction of max H (default 1e-3) */
+  double smooth_sigma;         /* m, Gaussian smoothing of the update (0: off) */
+  const unsigned char *mask;   /* nx * nz, != 0: frozen cell (may be NULL) */
+  psfwi_reg reg;               /* penalty weights (grid and mask are set by the run) */
+  psfwi_gradient_opts grad;    /* memory budget, threads, MPI reduction */
+  const psfwi_model *truth;    /* optional: metrics per iteration */
+  const char *history_path;    /* may be NULL */
+  const char *state_path;      /* may be NULL (no resume possible) */
+  const psfwi_meta *meta;      /* attributes of written files */
+  int write_files;             /* 0 on MPI ranks other than 0 */
+  int resume;                  /* continue from state_path */
+  size_t stop_after;           /* testing aid: return PSFWI_EINTERRUPTED after this many
+                                  iterations in this process, as if killed (0: never) */
+  psfwi_fwi_progress_fn progress; /* may be NULL */
+  void *progress_ctx;
+} psfwi_fwi_opts;
+
+void psfwi_fwi_opts_defaults(psfwi_fwi_opts *o);
+/* Names and units of the history's per-iteration scalars; with a true model
+ * the metrics rmse, relative_error, ssim follow. */
+size_t psfwi_fwi_scalar_count(int have_truth);
+const char *const *psfwi_fwi_scalar_names(void);
+const char *const *psfwi_fwi_scalar_units(void);
+
+/* Run FWI from the starting model `model` (in place: the final model on
+ * return, also when stopped early) with wave w (its velocity bounds must
+ * contain [vmin, vmax]), survey s (this process's shots), the wavelet (nt
+ * samples at dt_out) and observed data d_obs of those shots. */
+int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                  const float *wavelet, size_t nt, const float *d_obs, const psfwi_fwi_opts *o,
+                  psfwi_error *err);
 
 #endif

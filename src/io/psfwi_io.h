@@ -175,6 +175,30 @@ psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
  * Errors name file:line; non-finite values are refused. */
 int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err);
 
+/* ---- Resumable-run state ------------------------------------------------------
+ * Named flat arrays in one netCDF-4 file with a global attribute
+ * psfwi_state = kind (e.g. "fwi"), written to a temporary name and renamed:
+ * a run killed at any moment leaves the previous state or the new one. */
+typedef enum { PSFWI_STATE_U8 = 0, PSFWI_STATE_F32 = 1, PSFWI_STATE_F64 = 2 } psfwi_state_type;
+typedef struct psfwi_state_item {
+  const char *name; /* a netCDF variable name */
+  psfwi_state_type type;
+  size_t n;   /* values (0 allowed) */
+  void *data; /* n values of type */
+} psfwi_state_item;
+int psfwi_state_write(const char *path, const char *kind, const psfwi_state_item *items,
+                      size_t nitems, const psfwi_meta *meta, psfwi_error *err);
+/* Reads every item (names and data malloc'ed; free with psfwi_state_free).
+ * A file of another kind, or not a state file, is PSFWI_EFORMAT. */
+int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **items,
+                     size_t *nitems, psfwi_error *err);
+void psfwi_state_free(psfwi_state_item *items, size_t nitems);
+/* The item called name, checked to have the type and n values (n = (size_t)-1:
+ * any count); NULL with EFORMAT naming path and item otherwise. */
+const psfwi_state_item *psfwi_state_find(const psfwi_state_item *items, size_t nitems,
+                                         const char *name, psfwi_state_type type, size_t n,
+                                         const char *path, psfwi_error *err);
+
 /* ---- Helpers for writers --------------------------------------------------------- */
 /* "<path>.tmp.<pid>" into buf; returns buf. If it does not fit in len bytes,
  * buf becomes "" (never a truncated name) and NULL is returned. */

@@ -1,0 +1,677 @@
+/* Classical FWI: multiscale bands, the preconditioning change of variables,
+ * regularization, the bounded optimiser in reverse communication, the
+ * iteration history and the resumable state. The definitions (objective,
+ * variables, files) are in psfwi_invert.h; docs/fwi.md explains why. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_invert.h"
+
+enum { SC_OBJECTIVE, SC_MISFIT, SC_REG, SC_BAND, SC_FHIGH, SC_NFEV, SC_STEP, SC_RMSE, SC_REL, SC_SSIM };
+static const char *const scalar_names[] = {"objective",  "misfit",     "regularization",
+                                           "band",       "band_f_high", "evaluations",
+                                           "step",       "rmse",       "relative_error",
+                                           "ssim"};
+static const char *const scalar_units[] = {"1", "1", "1", "1", "Hz", "1", "1", "m/s", "%", "1"};
+
+size_t psfwi_fwi_scalar_count(int have_truth) { return have_truth ? 10 : 7; }
+const char *const *psfwi_fwi_scalar_names(void) { return scalar_names; }
+const char *const *psfwi_fwi_scalar_units(void) { return scalar_units; }
+
+void psfwi_fwi_opts_defaults(psfwi_fwi_opts *o) {
+  memset(o, 0, sizeof *o);
+  psfwi_optim_options_init(&o->optim, PSFWI_OPTIM_LBFGS);
+  o->optim.step0 = 50.0;
+  o->misfit = PSFWI_MISFIT_L2;
+  o->filter_order = 4;
+  o->illum_eps = 1e-3;
+  psfwi_gradient_opts_defaults(&o->grad);
+}
+
+/* Counters kept in the state file (f64). */
+enum { ST_BAND, ST_ROWS, ST_NFEV, ST_J0, ST_DONE, ST_NBAND, ST_NX, ST_NZ, ST_NSCALAR, ST_COUNT };
+
+typedef struct fwi {
+  const psfwi_wave *w;
+  const psfwi_survey *s;
+  const float *wavelet;
+  size_t nt;
+  const float *d_obs;
+  const psfwi_fwi_opts *o;
+  psfwi_model *model; /* the caller's: the current model */
+  size_t nx, nz, nxz, nfree;
+  size_t *free_idx;
+  float *v_b;           /* band start model */
+  double *scale;        /* s_i */
+  double *kx, *kz;      /* smoothing kernels (half, index 0 = centre) */
+  size_t rx, rz;        /* their radii in cells */
+  double *t1, *t2;      /* nxz scratch */
+  double *g_v;          /* nxz: dJ/dv, then dPhi/dv */
+  double *illum;        /* nxz */
+  double *x_g;          /* nxz: g_x of an evaluation */
+  unsigned char *clamped;
+  psfwi_model *trial;   /* model at the point being evaluated */
+  psfwi_model *cur;     /* model at the current accepted point */
+  psfwi_filter *filter;
+  psfwi_misfit *mf;
+  double *band_freqs;
+  psfwi_reg reg;
+  double J0;
+  size_t band, rows, nfev;
+  int have_truth;
+  size_t nscalar;
+  float *hist_vp; /* rows * nxz */
+  double *hist_sc; /* rows * nscalar */
+  size_t hist_cap;
+  psfwi_optim *opt;
+} fwi;
+
+static void *xcalloc(size_t n, size_t size, int *oom) {
+  void *p = calloc(n ? n : 1, size);
+  if (p == NULL) *oom = 1;
+  return p;
+}
+
+/* Normalised Gaussian half-kernel for sigma in cells; radius 3 sigma. */
+static double *gauss_kernel(double sigma_cells, size_t *radius, int *oom) {
+  size_t r = (size_t)ceil(3.0 * sigma_cells);
+  double *k = xcalloc(r + 1, sizeof *k, oom);
+  if (k == NULL) return NULL;
+  double sum = 0.0;
+  for (size_t j = 0; j <= r; j++) {
+    k[j] = sigma_cells > 0 ? exp(-0.5 * (double)(j * j) / (sigma_cells * sigma_cells)) : 1.0;
+    sum += j ? 2.0 * k[j] : k[j];
+  }
+  for (size_t j = 0; j <= r; j++) k[j] /= sum;
+  *radius = r;
+  return k;
+}
+
+/* out = G in: separable convolution with zero extension outside the grid, so
+ * that G is symmetric (G^T = G) and the chain rule below uses G itself. */
+static void smooth_apply(const fwi *f, const double *in, double *out) {
+  const size_t nx = f->nx, nz = f->nz;
+  double *t = f->t2;
+  for (size_t iz = 0; iz < nz; iz++)
+    for (size_t ix = 0; ix < nx; ix++) {
+      double acc = f->kx[0] * in[iz * nx + ix];
+      for (size_t j = 1; j <= f->rx; j++) {
+        if (ix >= j) acc += f->kx[j] * in[iz * nx + ix - j];
+        if (ix + j < nx) acc += f->kx[j] * in[iz * nx + ix + j];
+      }
+      t[iz * nx + ix] = acc;
+    }
+  for (size_t iz = 0; iz < nz; iz++)
+    for (size_t ix = 0; ix < nx; ix++) {
+      double acc = f->kz[0] * t[iz * nx + ix];
+      for (size_t j = 1; j <= f->rz; j++) {
+        if (iz >= j) acc += f->kz[j] * t[(iz - j) * nx + ix];
+        if (iz + j < nz) acc += f->kz[j] * t[(iz + j) * nx + ix];
+      }
+      out[iz * nx + ix] = acc;
+    }
+}
+
+/* Bounds as floats that lie inside [vmin, vmax]. */
+static float fbound_lo(double v) {
+  float f = (float)v;
+  return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+static float fbound_hi(double v) {
+  float f = (float)v;
+  return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+/* m = clamp(v_b + S G x) on free cells, v_b elsewhere; marks clamped cells. */
+static void map_x(fwi *f, const double *x, psfwi_model *m) {
+  double *y = f->t1;
+  memset(y, 0, f->nxz * sizeof *y);
+  for (size_t k = 0; k < f->nfree; k++) y[f->free_idx[k]] = x[k];
+  if (f->o->smooth_sigma > 0) smooth_apply(f, y, y);
+  const float lo = fbound_lo(f->o->vmin), hi = fbound_hi(f->o->vmax);
+  memcpy(m->vp, f->v_b, f->nxz * sizeof *m->vp);
+  memset(f->clamped, 0, f->nxz);
+  for (size_t k = 0; k < f->nfree; k++) {
+    const size_t i = f->free_idx[k];
+    const double v = (double)f->v_b[i] + f->scale[i] * y[i];
+    float fv = (float)v;
+    if (!(fv >= lo)) {
+      fv = lo;
+      f->clamped[i] = 1;
+    } else if (fv > hi) {
+      fv = hi;
+      f->clamped[i] = 1;
+    }
+    m->vp[i] = fv;
+  }
+}
+
+/* g_x = G S (dPhi/dv restricted to free, unclamped cells). */
+static void chain_rule(fwi *f, const double *g_v, double *g_x) {
+  double *t = f->t1;
+  memset(t, 0, f->nxz * sizeof *t);
+  for (size_t k = 0; k < f->nfree; k++) {
+    const size_t i = f->free_idx[k];
+    t[i] = f->clamped[i] ? 0.0 : f->scale[i] * g_v[i];
+  }
+  if (f->o->smooth_sigma > 0) smooth_apply(f, t, t);
+  for (size_t k = 0; k < f->nfree; k++) g_x[k] = t[f->free_idx[k]];
+}
+
+/* Data misfit and dJ/dv (and illumination) at f->trial. */
+static int data_eval(fwi *f, double *Jd, int want_illum, psfwi_error *err) {
+  f->nfev++;
+  return psfwi_gradient(f->w, f->trial, f->s, f->wavelet, f->nt, f->d_obs, f->mf, &f->o->grad,
+                        Jd, f->g_v, want_illum ? f->illum : NULL, NULL, NULL, err);
+}
+
+/* Phi and g_x from the raw data misfit and f->g_v at f->trial. */
+static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error *err) {
+  const double inv = 1.0 / f->J0;
+  for (size_t i = 0; i < f->nxz; i++) f->g_v[i] *= inv;
+  psfwi_reg_terms terms;
+  int st = psfwi_reg_eval_terms(&f->reg, f->trial->vp, &terms, f->g_v, err);
+  if (st != PSFWI_OK) return st;
+  *phi = Jd * inv + terms.total;
+  chain_rule(f, f->g_v, g_x);
+  return PSFWI_OK;
+}
+
+/* The band's filter and misfit. */
+static int band_setup(fwi *f, size_t b, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  const psfwi_fwi_band *bd = &o->bands[b];
+  const double dt = psfwi_wave_get_info(f->w)->dt_out;
+  psfwi_filter_destroy(f->filter);
+  psfwi_misfit_destroy(f->mf);
+  f->filter = NULL;
+  f->mf = NULL;
+  if (bd->f_low > 0 || bd->f_high > 0) {
+    psfwi_filter_opts fo;
+    psfwi_filter_opts_defaults(&fo);
+    fo.f_lowcut = bd->f_low;
+    fo.f_highcut = bd->f_high;
+    if (o->filter_order > 0) fo.order = o->filter_order;
+    if ((f->filter = psfwi_filter_create(&fo, dt, err)) == NULL) {
+      psfwi_error_prefix(err, "band %zu (%g-%g Hz)", b + 1, bd->f_low, bd->f_high);
+      return err->status;
+    }
+  }
+  psfwi_misfit_opts mo;
+  psfwi_misfit_opts_defaults(&mo);
+  mo.kind = o->misfit;
+  mo.filter = f->filter;
+  if (o->misfit == PSFWI_MISFIT_SPECTRAL) {
+    size_t n = 0;
+    for (size_t k = 0; k < o->nfreq; k++)
+      if (bd->f_high <= 0 || o->freqs[k] <= bd->f_high) f->band_freqs[n++] = o->freqs[k];
+    if (n == 0)
+      return psfwi_fail(err, PSFWI_ERANGE,
+                        "band %zu: no spectral-misfit frequency at or below f_high = %g Hz", b + 1,
+                        bd->f_high);
+    mo.freqs = f->band_freqs;
+    mo.nfreq = n;
+  }
+  if ((f->mf = psfwi_misfit_create(&mo, f->nt, dt, err)) == NULL) return err->status;
+  return PSFWI_OK;
+}
+
+static int make_optim(fwi *f, size_t b, psfwi_error *err) {
+  psfwi_optim_destroy(f->opt);
+  psfwi_optim_options oo = f->o->optim;
+  oo.max_iter = f->o->bands[b].max_iter;
+  if ((f->opt = psfwi_optim_create(f->nfree, &oo, err)) == NULL) return err->status;
+  double *lo = f->t1, *hi = f->t2;
+  for (size_t k = 0; k < f->nfree; k++) {
+    const size_t i = f->free_idx[k];
+    lo[k] = ((double)fbound_lo(f->o->vmin) - f->v_b[i]) / f->scale[i];
+    hi[k] = ((double)fbound_hi(f->o->vmax) - f->v_b[i]) / f->scale[i];
+    if (lo[k] > 0) lo[k] = 0; /* a start outside the bounds was clamped at band start */
+    if (hi[k] < 0) hi[k] = 0;
+  }
+  return psfwi_optim_set_bounds(f->opt, lo, hi, 0, 0, err);
+}
+
+static int hist_push(fwi *f, const psfwi_model *m, const double *sc, psfwi_error *err) {
+  if (f->rows == f->hist_cap) {
+    size_t cap = f->hist_cap ? 2 * f->hist_cap : 16;
+    float *v = realloc(f->hist_vp, cap * f->nxz * sizeof *v);
+    if (v) f->hist_vp = v;
+    double *s = realloc(f->hist_sc, cap * f->nscalar * sizeof *s);
+    if (s) f->hist_sc = s;
+    if (v == NULL || s == NULL)
+      return psfwi_fail(err, PSFWI_ENOMEM, "fwi: cannot grow the history to %zu iterations", cap);
+    f->hist_cap = cap;
+  }
+  memcpy(f->hist_vp + f->rows * f->nxz, m->vp, f->nxz * sizeof *m->vp);
+  memcpy(f->hist_sc + f->rows * f->nscalar, sc, f->nscalar * sizeof *sc);
+  f->rows++;
+  return PSFWI_OK;
+}
+
+static int write_history(const fwi *f, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  if (!o->write_files || o->history_path == NULL) return PSFWI_OK;
+  psfwi_history *h = psfwi_history_create(o->history_path, &f->model->grid, f->nscalar,
+                                          scalar_names, scalar_units, o->meta, err);
+  if (h == NULL) return err->status;
+  psfwi_model row = {.grid = f->model->grid};
+  for (size_t r = 0; r < f->rows; r++) {
+    row.vp = f->hist_vp + r * f->nxz;
+    if (psfwi_history_append(h, &row, f->hist_sc + r * f->nscalar, err) != PSFWI_OK) {
+      psfwi_history_close(h, 0, NULL);
+      return err->status;
+    }
+  }
+  return psfwi_history_close(h, 1, err);
+}
+
+static int write_state(fwi *f, int done, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  if (!o->write_files || o->state_path == NULL) return PSFWI_OK;
+  double counters[ST_COUNT] = {0};
+  counters[ST_BAND] = (double)f->band;
+  counters[ST_ROWS] = (double)f->rows;
+  counters[ST_NFEV] = (double)f->nfev;
+  counters[ST_J0] = f->J0;
+  counters[ST_DONE] = done;
+  counters[ST_NBAND] = (double)o->nband;
+  counters[ST_NX] = (double)f->nx;
+  counters[ST_NZ] = (double)f->nz;
+  counters[ST_NSCALAR] = (double)f->nscalar;
+  size_t osize = f->opt ? psfwi_optim_state_size(f->opt) : 0;
+  unsigned char *obuf = malloc(osize + 1);
+  if (obuf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the state");
+  if (f->opt && psfwi_optim_state_save(f->opt, obuf, osize, err) != PSFWI_OK) {
+    free(obuf);
+    return err->status;
+  }
+  const psfwi_state_item items[] = {
+      {"counters", PSFWI_STATE_F64, ST_COUNT, counters},
+      {"model", PSFWI_STATE_F32, f->nxz, f->model->vp},
+      {"v_band", PSFWI_STATE_F32, f->nxz, f->v_b},
+      {"scale", PSFWI_STATE_F64, f->nxz, f->scale},
+      {"optim", PSFWI_STATE_U8, osize, obuf},
+      {"hist_vp", PSFWI_STATE_F32, f->rows * f->nxz, f->hist_vp},
+      {"hist_scalars", PSFWI_STATE_F64, f->rows * f->nscalar, f->hist_sc},
+  };
+  int st = psfwi_state_write(o->state_path, "fwi", items, sizeof items / sizeof items[0],
+                             o->meta, err);
+  free(obuf);
+  return st;
+}
+
+/* Restores everything written by write_state; *done set when the run ended. */
+static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  const char *path = o->state_path;
+  psfwi_state_item *items = NULL;
+  size_t n = 0;
+  int st = psfwi_state_read(path, "fwi", &items, &n, err);
+  if (st != PSFWI_OK) return st;
+  st = PSFWI_EFORMAT;
+  const psfwi_state_item *c = psfwi_state_find(items, n, "counters", PSFWI_STATE_F64, ST_COUNT,
+                                               path, err);
+  if (c == NULL) goto done;
+  const double *cv = c->data;
+  if ((size_t)cv[ST_NX] != f->nx || (size_t)cv[ST_NZ] != f->nz ||
+      (size_t)cv[ST_NBAND] != o->nband || (size_t)cv[ST_NSCALAR] != f->nscalar) {
+    psfwi_fail(err, PSFWI_EINVAL,
+               "'%s': the state is of a %g x %g model, %g bands and %g history scalars; this "
+               "run has %zu x %zu, %zu bands and %zu (resume with the same configuration)",
+               path, cv[ST_NX], cv[ST_NZ], cv[ST_NBAND], cv[ST_NSCALAR], f->nx, f->nz, o->nband,
+               f->nscalar);
+    goto done;
+  }
+  const size_t rows = (size_t)cv[ST_ROWS];
+  const psfwi_state_item *m = psfwi_state_find(items, n, "model", PSFWI_STATE_F32, f->nxz, path, err);
+  const psfwi_state_item *vb = m ? psfwi_state_find(items, n, "v_band", PSFWI_STATE_F32, f->nxz, path, err) : NULL;
+  const psfwi_state_item *sc = vb ? psfwi_state_find(items, n, "scale", PSFWI_STATE_F64, f->nxz, path, err) : NULL;
+  const psfwi_state_item *ob = sc ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
+  const psfwi_state_item *hv = ob ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * f->nxz, path, err) : NULL;
+  const psfwi_state_item *hs = hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * f->nscalar, path, err) : NULL;
+  if (hs == NULL) goto done;
+  f->band = (size_t)cv[ST_BAND];
+  f->nfev = (size_t)cv[ST_NFEV];
+  f->J0 = cv[ST_J0];
+  *done = cv[ST_DONE] != 0;
+  if (f->band >= o->nband) {
+    psfwi_fail(err, PSFWI_EFORMAT, "'%s': band %zu of %zu", path, f->band, o->nband);
+    goto done;
+  }
+  memcpy(f->model->vp, m->data, f->nxz * sizeof(float));
+  memcpy(f->v_b, vb->data, f->nxz * sizeof(float));
+  memcpy(f->scale, sc->data, f->nxz * sizeof(double));
+  f->rows = 0;
+  for (size_t r = 0; r < rows; r++) {
+    psfwi_model row = {.grid = f->model->grid, .vp = (float *)hv->data + r * f->nxz};
+    if ((st = hist_push(f, &row, (const double *)hs->data + r * f->nscalar, err)) != PSFWI_OK)
+      goto done;
+  }
+  *have_opt = 0;
+  if (ob->n > 0 && !*done) {
+    if ((st = band_setup(f, f->band, err)) != PSFWI_OK) goto done;
+    if ((st = make_optim(f, f->band, err)) != PSFWI_OK) goto done;
+    if ((st = psfwi_optim_state_restore(f->opt, ob->data, ob->n, err)) != PSFWI_OK) {
+      psfwi_error_prefix(err, "'%s'", path);
+      goto done;
+    }
+    *have_opt = 1;
+  }
+  st = PSFWI_OK;
+done:
+  psfwi_state_free(items, n);
+  return st;
+}
+
+static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi_fwi_opts *o,
+                      psfwi_error *err) {
+  const psfwi_wave_info *wi = psfwi_wave_get_info(w);
+  if (o->nband == 0 || o->bands == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "fwi: at least one frequency band is needed");
+  for (size_t b = 0; b < o->nband; b++)
+    if (o->bands[b].max_iter == 0)
+      return psfwi_fail(err, PSFWI_ERANGE, "fwi: band %zu has 0 iterations; expected >= 1", b + 1);
+  if (!(o->vmin > 0) || !(o->vmax > o->vmin) || !isfinite(o->vmax))
+    return psfwi_fail(err, PSFWI_ERANGE, "fwi: bounds vmin = %g, vmax = %g m/s; expected 0 < vmin < vmax",
+                      o->vmin, o->vmax);
+  if (o->vmin < wi->vmin_bound || o->vmax > wi->vmax_bound)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "fwi: bounds [%g, %g] m/s exceed the propagator's [%g, %g] m/s (set the "
+                      "propagator's vmin/vmax to the inversion bounds)",
+                      o->vmin, o->vmax, wi->vmin_bound, wi->vmax_bound);
+  if (!(o->illum_eps > 0) || !(o->smooth_sigma >= 0) || !isfinite(o->smooth_sigma))
+    return psfwi_fail(err, PSFWI_ERANGE, "fwi: illum_eps = %g (> 0), smooth_sigma = %g m (>= 0)",
+                      o->illum_eps, o->smooth_sigma);
+  if (model->grid.nx != wi->nx || model->grid.nz != wi->nz)
+    return psfwi_fail(err, PSFWI_EINVAL, "fwi: model of %zu x %zu for a propagator of %zu x %zu",
+                      model->grid.nx, model->grid.nz, wi->nx, wi->nz);
+  if (o->truth && (o->truth->grid.nx != wi->nx || o->truth->grid.nz != wi->nz))
+    return psfwi_fail(err, PSFWI_EINVAL, "fwi: true model of %zu x %zu for a model of %zu x %zu",
+                      o->truth->grid.nx, o->truth->grid.nz, wi->nx, wi->nz);
+  return PSFWI_OK;
+}
+
+static void fwi_free(fwi *f) {
+  free(f->free_idx);
+  free(f->v_b);
+  free(f->scale);
+  free(f->kx);
+  free(f->kz);
+  free(f->t1);
+  free(f->t2);
+  free(f->g_v);
+  free(f->illum);
+  free(f->x_g);
+  free(f->clamped);
+  free(f->band_freqs);
+  free(f->hist_vp);
+  free(f->hist_sc);
+  psfwi_model_destroy(f->trial);
+  psfwi_model_destroy(f->cur);
+  psfwi_filter_destroy(f->filter);
+  psfwi_misfit_destroy(f->mf);
+  psfwi_optim_destroy(f->opt);
+}
+
+/* Start of band b: v_b = the model (clamped into the bounds), data misfit,
+ * gradient and illumination there, J0, the scaling, a fresh optimiser. The
+ * evaluation is returned (phi0, g0) for the optimiser's first request. */
+static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  int st = band_setup(f, b, err);
+  if (st != PSFWI_OK) return st;
+  const float lo = fbound_lo(o->vmin), hi = fbound_hi(o->vmax);
+  for (size_t i = 0; i < f->nxz; i++) {
+    float v = f->model->vp[i];
+    if (o->mask == NULL || !o->mask[i]) v = v < lo ? lo : v > hi ? hi : v;
+    f->v_b[i] = v;
+    f->trial->vp[i] = v;
+    f->scale[i] = 1.0;
+  }
+  memset(f->clamped, 0, f->nxz);
+  double Jd;
+  if ((st = data_eval(f, &Jd, o->illumination, err)) != PSFWI_OK) return st;
+  f->J0 = Jd > 0 && isfinite(Jd) ? Jd : 1.0;
+  if (o->illumination) {
+    double hmax = 0.0;
+    for (size_t i = 0; i < f->nxz; i++) hmax = f->illum[i] > hmax ? f->illum[i] : hmax;
+    if (hmax > 0)
+      for (size_t i = 0; i < f->nxz; i++)
+        f->scale[i] = sqrt(o->illum_eps / (f->illum[i] / hmax + o->illum_eps));
+  }
+  if ((st = make_optim(f, b, err)) != PSFWI_OK) return st;
+  if ((st = finish_eval(f, Jd, phi0, g0, err)) != PSFWI_OK) return st;
+  double *x0 = f->t2; /* make_optim is done with t2 */
+  memset(x0, 0, f->nfree * sizeof *x0);
+  return psfwi_optim_set(f->opt, x0, err);
+}
+
+static void metrics_of(const fwi *f, const psfwi_model *m, psfwi_metrics *mt) {
+  psfwi_error e;
+  if (!f->have_truth || psfwi_compare(f->o->truth, m, mt, &e) != PSFWI_OK)
+    mt->rmse = mt->rel_l2 = mt->ssim = mt->mae = mt->psnr = NAN;
+}
+
+/* Everything a run or a gradient check needs, from the options. */
+static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                    const float *wavelet, size_t nt, const float *d_obs, const psfwi_fwi_opts *o,
+                    psfwi_error *err) {
+  int st = check_opts(w, model, o, err);
+  if (st != PSFWI_OK) return st;
+  int oom = 0;
+  f->w = w;
+  f->s = s;
+  f->wavelet = wavelet;
+  f->nt = nt;
+  f->d_obs = d_obs;
+  f->o = o;
+  f->model = model;
+  f->nx = model->grid.nx;
+  f->nz = model->grid.nz;
+  f->nxz = f->nx * f->nz;
+  f->have_truth = o->truth != NULL;
+  f->nscalar = psfwi_fwi_scalar_count(f->have_truth);
+  f->free_idx = xcalloc(f->nxz, sizeof *f->free_idx, &oom);
+  f->v_b = xcalloc(f->nxz, sizeof *f->v_b, &oom);
+  f->scale = xcalloc(f->nxz, sizeof *f->scale, &oom);
+  f->t1 = xcalloc(f->nxz, sizeof *f->t1, &oom);
+  f->t2 = xcalloc(f->nxz, sizeof *f->t2, &oom);
+  f->g_v = xcalloc(f->nxz, sizeof *f->g_v, &oom);
+  f->illum = xcalloc(f->nxz, sizeof *f->illum, &oom);
+  f->x_g = xcalloc(f->nxz, sizeof *f->x_g, &oom);
+  f->clamped = xcalloc(f->nxz, 1, &oom);
+  f->band_freqs = xcalloc(o->nfreq, sizeof *f->band_freqs, &oom);
+  f->kx = gauss_kernel(o->smooth_sigma / model->grid.dx, &f->rx, &oom);
+  f->kz = gauss_kernel(o->smooth_sigma / model->grid.dz, &f->rz, &oom);
+  if (oom)
+    return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for a %zu x %zu model", f->nx, f->nz);
+  if ((f->trial = psfwi_model_copy(model, err)) == NULL ||
+      (f->cur = psfwi_model_copy(model, err)) == NULL)
+    return err->status;
+  for (size_t i = 0; i < f->nxz; i++)
+    if (o->mask == NULL || !o->mask[i]) f->free_idx[f->nfree++] = i;
+  if (f->nfree == 0) return psfwi_fail(err, PSFWI_EINVAL, "fwi: every cell is frozen by the mask");
+  f->reg = o->reg;
+  f->reg.nx = f->nx;
+  f->reg.nz = f->nz;
+  f->reg.dx = model->grid.dx;
+  f->reg.dz = model->grid.dz;
+  f->reg.mask = o->mask;
+  return psfwi_reg_check(&f->reg, err);
+}
+
+int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                              const float *wavelet, size_t nt, const float *d_obs,
+                              const psfwi_fwi_opts *o, const double *dir, const double *h,
+                              size_t nh, size_t *nfree, double *phi0, double *gdotd,
+                              double *phi_h, psfwi_error *err) {
+  fwi F = {0}, *f = &F;
+  int st = fwi_init(f, w, model, s, wavelet, nt, d_obs, o, err);
+  if (st == PSFWI_OK) st = band_start(f, 0, phi0, f->x_g, err);
+  if (st == PSFWI_OK) {
+    *nfree = f->nfree;
+    double gd = 0.0;
+    for (size_t k = 0; k < f->nfree; k++) gd += f->x_g[k] * dir[k];
+    *gdotd = gd;
+    double *x = calloc(f->nfree, sizeof *x);
+    if (x == NULL) st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+    for (size_t j = 0; j < nh && st == PSFWI_OK; j++) {
+      double Jd;
+      for (size_t k = 0; k < f->nfree; k++) x[k] = h[j] * dir[k];
+      map_x(f, x, f->trial);
+      for (size_t i = 0; i < f->nxz && st == PSFWI_OK; i++)
+        if (f->clamped[i])
+          st = psfwi_fail(err, PSFWI_ERANGE, "gradient check: step %g clamps cell %zu", h[j], i);
+      if (st == PSFWI_OK) st = data_eval(f, &Jd, 0, err);
+      if (st == PSFWI_OK) st = finish_eval(f, Jd, &phi_h[j], f->x_g, err);
+    }
+    free(x);
+  }
+  fwi_free(f);
+  return st;
+}
+
+int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                  const float *wavelet, size_t nt, const float *d_obs, const psfwi_fwi_opts *o,
+                  psfwi_error *err) {
+  fwi F = {0}, *f = &F;
+  int oom = 0;
+  int st = fwi_init(f, w, model, s, wavelet, nt, d_obs, o, err);
+  double *x_g = f->x_g;
+  if (st != PSFWI_OK) goto done;
+  size_t planned = 1;
+  for (size_t b = 0; b < o->nband; b++) planned += o->bands[b].max_iter;
+  int done = 0, have_opt = 0;
+  if (o->resume) {
+    if (o->state_path == NULL) {
+      st = psfwi_fail(err, PSFWI_EINVAL, "fwi: resume without a state file");
+      goto done;
+    }
+    if ((st = read_state(f, &done, &have_opt, err)) != PSFWI_OK) goto done;
+  }
+  const double t0 = psfwi_seconds();
+  size_t iters_here = 0;
+  double cached_phi = 0.0;
+  int cache = 0;
+  double *sc = xcalloc(f->nscalar, sizeof *sc, &oom);
+  if (sc == NULL) {
+    st = psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory");
+    goto done;
+  }
+  for (size_t b = f->band; b < o->nband && !done; b++) {
+    f->band = b;
+    if (!have_opt) {
+      if ((st = band_start(f, b, &cached_phi, x_g, err)) != PSFWI_OK) break;
+      cache = 1;
+    }
+    have_opt = 0;
+    for (;;) {
+      int task;
+      if ((st = psfwi_optim_iterate(f->opt, &task, err)) != PSFWI_OK) break;
+      if (task == PSFWI_OPTIM_EVAL) {
+        double phi;
+        if (cache) {
+          phi = cached_phi; /* x = 0: the band-start evaluation */
+          cache = 0;
+        } else {
+          double Jd;
+          map_x(f, psfwi_optim_x(f->opt), f->trial);
+          if ((st = data_eval(f, &Jd, 0, err)) != PSFWI_OK) break;
+          if ((st = finish_eval(f, Jd, &phi, x_g, err)) != PSFWI_OK) break;
+        }
+        if ((st = psfwi_optim_tell(f->opt, phi, x_g, err)) != PSFWI_OK) break;
+        continue;
+      }
+      psfwi_optim_info info;
+      psfwi_optim_get_info(f->opt, &info);
+      const double *xc;
+      double fc;
+      psfwi_optim_current(f->opt, &xc, NULL, &fc);
+      map_x(f, xc, f->cur);
+      if (task == PSFWI_OPTIM_NEW_X) {
+        const int record = info.iter > 0 || (b == 0 && f->rows == 0);
+        psfwi_reg_terms terms;
+        if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK)
+          break;
+        psfwi_fwi_progress p = {0};
+        p.band = b;
+        p.nband = o->nband;
+        p.b = &o->bands[b];
+        p.iter = info.iter;
+        p.iter_planned = planned;
+        p.objective = fc;
+        p.regularization = terms.total;
+        p.misfit = (fc - terms.total) * f->J0;
+        p.have_truth = f->have_truth;
+        metrics_of(f, f->cur, &p.metrics);
+        p.nfev = f->nfev;
+        p.step = info.iter > 0 ? info.step : 0.0;
+        memcpy(model->vp, f->cur->vp, f->nxz * sizeof *model->vp);
+        if (record) {
+          sc[SC_OBJECTIVE] = fc;
+          sc[SC_MISFIT] = p.misfit;
+          sc[SC_REG] = terms.total;
+          sc[SC_BAND] = (double)b;
+          sc[SC_FHIGH] = o->bands[b].f_high;
+          sc[SC_NFEV] = (double)f->nfev;
+          sc[SC_STEP] = p.step;
+          if (f->have_truth) {
+            sc[SC_RMSE] = p.metrics.rmse;
+            sc[SC_REL] = p.metrics.rel_l2;
+            sc[SC_SSIM] = p.metrics.ssim;
+          }
+          if ((st = hist_push(f, f->cur, sc, err)) != PSFWI_OK) break;
+          if ((st = write_history(f, err)) != PSFWI_OK) break;
+        }
+        if ((st = write_state(f, 0, err)) != PSFWI_OK) break;
+        p.iter_total = f->rows - 1;
+        p.elapsed = psfwi_seconds() - t0;
+        if (info.iter > 0) iters_here++;
+        p.eta = iters_here ? p.elapsed / (double)iters_here * (double)(planned - f->rows) : NAN;
+        if (o->progress && record) o->progress(o->progress_ctx, &p);
+        if (o->stop_after && info.iter > 0 && iters_here >= o->stop_after) {
+          st = psfwi_fail(err, PSFWI_EINTERRUPTED,
+                          "fwi: stopped after %zu iterations as asked; resume from '%s'",
+                          iters_here, o->state_path ? o->state_path : "(no state file)");
+          break;
+        }
+        continue;
+      }
+      /* terminal: the band ends at its best point */
+      memcpy(model->vp, f->cur->vp, f->nxz * sizeof *model->vp);
+      if (task == PSFWI_OPTIM_FAILED && info.reason == PSFWI_OPTIM_NONFINITE) {
+        st = psfwi_fail(err, PSFWI_ENONFINITE, "fwi: band %zu: non-finite objective or gradient",
+                        b + 1);
+        break;
+      }
+      if (o->progress) {
+        psfwi_fwi_progress p = {0};
+        p.band = b;
+        p.nband = o->nband;
+        p.b = &o->bands[b];
+        p.iter = info.iter;
+        p.iter_total = f->rows ? f->rows - 1 : 0;
+        p.iter_planned = planned;
+        p.objective = info.f;
+        p.nfev = f->nfev;
+        p.elapsed = psfwi_seconds() - t0;
+        p.stop_reason = psfwi_optim_reason_text(info.reason);
+        o->progress(o->progress_ctx, &p);
+      }
+      break;
+    }
+    if (st != PSFWI_OK) break;
+  }
+  if (st == PSFWI_OK) {
+    f->band = o->nband - 1;
+    st = write_state(f, 1, err);
+    if (st == PSFWI_OK) st = write_history(f, err);
+  }
+  free(sc);
+done:
+  fwi_free(f);
+  return st;
+}

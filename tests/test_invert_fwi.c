@@ -1,0 +1,313 @@
+/* invert: classical FWI (psfwi_fwi_run).
+ *  - Taylor test of the complete objective in the optimiser's variables
+ *    (band filter, normalisation, illumination scaling, smoothing of the
+ *    update, frozen layer, Tikhonov + TV + prior), for L2 with absorbing
+ *    edges and for the spectral misfit with a free surface and checkpointing:
+ *    the first-order remainder falls as h^2;
+ *  - a Gaussian anomaly in a smooth background is recovered from the
+ *    background alone: the model error falls by at least half;
+ *  - a run stopped (as if killed) and resumed ends bit for bit where the
+ *    uninterrupted run ends, across a band change, history included;
+ *  - bad options fail with a message naming the problem. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invert_internal.h"
+#include "psfwi_invert.h"
+#include "testutil.h"
+
+enum { NX = 64, NZ = 48, NREC = 24 };
+static const double DX = 10.0, DT = 0.004;
+
+typedef struct setup {
+  psfwi_model *m0, *mt;
+  psfwi_wave *w;
+  psfwi_survey *s;
+  size_t nt;
+  float *wav, *dobs;
+  unsigned char mask[NX * NZ];
+} setup;
+
+static unsigned long long rng = 0x243F6A8885A308D3ULL;
+static double urand(void) { /* xorshift64*, in [-1, 1) */
+  rng ^= rng >> 12;
+  rng ^= rng << 25;
+  rng ^= rng >> 27;
+  return (double)((rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+/* 1800 + 6 (m/s) per cell with depth, plus a Gaussian of `amp` m/s. */
+static void fill(psfwi_model *m, double amp) {
+  for (size_t iz = 0; iz < NZ; iz++)
+    for (size_t ix = 0; ix < NX; ix++) {
+      const double r2 = pow((double)ix - 32.0, 2) + pow((double)iz - 26.0, 2);
+      m->vp[iz * NX + ix] = (float)(1800.0 + 6.0 * (double)iz + amp * exp(-r2 / 36.0));
+    }
+}
+
+/* Sources along the top, receivers along the top and the bottom (so that
+ * transmitted waves see the anomaly). */
+static setup make(int free_surface, double duration, size_t nshot) {
+  setup S;
+  memset(&S, 0, sizeof S);
+  psfwi_error e;
+  psfwi_grid g = {.nx = NX, .nz = NZ, .dx = DX, .dz = DX};
+  S.m0 = psfwi_model_create(&g, &e);
+  S.mt = psfwi_model_create(&g, &e);
+  assert_non_null(S.m0);
+  assert_non_null(S.mt);
+  fill(S.m0, 0.0);
+  fill(S.mt, 150.0);
+  psfwi_wave_opts o;
+  psfwi_wave_opts_defaults(&o);
+  o.fmax = 25.0;
+  o.boundary_cells = 12;
+  o.free_surface = free_surface;
+  o.vmin_bound = 1500.0;
+  o.vmax_bound = 2600.0;
+  S.w = psfwi_wave_create(S.m0, DT, &o, &e);
+  if (S.w == NULL) fail_msg("%s", e.msg);
+  S.s = psfwi_survey_create(nshot, NREC, &e);
+  assert_non_null(S.s);
+  for (size_t is = 0; is < nshot; is++) {
+    S.s->sx[is] = 60.0 + 500.0 * (double)is / (double)(nshot - 1);
+    S.s->sz[is] = 30.0;
+    for (size_t ir = 0; ir < NREC; ir++) {
+      S.s->rx[is * NREC + ir] = 20.0 + 50.0 * (double)(ir % (NREC / 2));
+      S.s->rz[is * NREC + ir] = ir < NREC / 2 ? 20.0 : 450.0;
+    }
+  }
+  S.nt = (size_t)(duration / DT) + 1;
+  S.wav = malloc(S.nt * sizeof *S.wav);
+  S.dobs = malloc(nshot * NREC * S.nt * sizeof *S.dobs);
+  assert_int_equal(psfwi_ricker(10.0, 0.12, DT, S.nt, S.wav, &e), PSFWI_OK);
+  if (psfwi_wave_model_shots(S.w, S.mt, S.s, S.wav, S.nt, S.dobs, NULL, &e) != PSFWI_OK)
+    fail_msg("%s", e.msg);
+  for (size_t i = 0; i < NX * NZ; i++) S.mask[i] = i < 3 * NX; /* top 3 rows frozen */
+  return S;
+}
+
+static void destroy(setup *S) {
+  psfwi_model_destroy(S->m0);
+  psfwi_model_destroy(S->mt);
+  psfwi_wave_destroy(S->w);
+  psfwi_survey_destroy(S->s);
+  free(S->wav);
+  free(S->dobs);
+}
+
+static void base_opts(psfwi_fwi_opts *o, const psfwi_fwi_band *bands, size_t nband) {
+  psfwi_fwi_opts_defaults(o);
+  o->bands = bands;
+  o->nband = nband;
+  o->vmin = 1500.0;
+  o->vmax = 2600.0;
+}
+
+/* Remainders at h0, h0/2, h0/4, h0/8 along a random direction (h0 in m/s:
+ * large enough that float32 round-off in the modelled data, about 1e-7 of
+ * Phi, stays well below the remainders); returns the smallest log2 ratio of
+ * successive second-order remainders. */
+static double taylor(setup *S, const psfwi_fwi_opts *o, const char *label, double h0) {
+  enum { NH = 4 };
+  double h[NH], phi_h[NH], phi0, gd;
+  size_t nfree;
+  double *dir = malloc(NX * NZ * sizeof *dir);
+  for (size_t k = 0; k < NX * NZ; k++) dir[k] = urand();
+  for (int j = 0; j < NH; j++) h[j] = h0 / pow(2.0, j); /* m/s (scale <= 1) */
+  psfwi_error e;
+  psfwi_model *m = psfwi_model_copy(S->m0, &e);
+  if (psfwi_fwi_check_gradient_(S->w, m, S->s, S->wav, S->nt, S->dobs, o, dir, h, NH, &nfree,
+                                &phi0, &gd, phi_h, &e) != PSFWI_OK)
+    fail_msg("%s: %s", label, e.msg);
+  double worst = INFINITY, r_prev = 0.0;
+  printf("%s: Phi0 = %.6e, <g, d> = %.6e, %zu free cells\n", label, phi0, gd, nfree);
+  for (int j = 0; j < NH; j++) {
+    const double r1 = fabs(phi_h[j] - phi0), r2 = fabs(phi_h[j] - phi0 - h[j] * gd);
+    printf("  h = %5.2f  |dPhi| = %.3e  remainder = %.3e", h[j], r1, r2);
+    if (j > 0) {
+      const double slope = log2(r_prev / r2);
+      printf("  slope %.2f", slope);
+      worst = slope < worst ? slope : worst;
+    }
+    printf("\n");
+    r_prev = r2;
+  }
+  free(dir);
+  psfwi_model_destroy(m);
+  return worst;
+}
+
+static void test_taylor_l2_everything(void **state) {
+  (void)state;
+  setup S = make(0, 0.6, 3);
+  static const psfwi_fwi_band band = {0.0, 12.0, 5};
+  psfwi_fwi_opts o;
+  base_opts(&o, &band, 1);
+  o.illumination = 1;
+  o.smooth_sigma = 25.0;
+  o.mask = S.mask;
+  o.reg.tikhonov = 1e-6;
+  o.reg.tv = 1e-6;
+  o.reg.tv_eps = 0.1;
+  o.reg.prior = 1e-7;
+  o.reg.prior_model = S.m0->vp;
+  const double slope = taylor(&S, &o, "L2, 12 Hz band, illumination, smoothing, mask, reg", 32.0);
+  assert_true(slope > 1.8);
+  destroy(&S);
+}
+
+static void test_taylor_spectral_free_surface_checkpoint(void **state) {
+  (void)state;
+  setup S = make(1, 0.6, 2);
+  static const psfwi_fwi_band band = {2.0, 0.0, 5};
+  static const double freqs[] = {4.0, 6.0, 9.0, 13.0};
+  psfwi_fwi_opts o;
+  base_opts(&o, &band, 1);
+  o.misfit = PSFWI_MISFIT_SPECTRAL;
+  o.freqs = freqs;
+  o.nfreq = 4;
+  o.illumination = 1;
+  o.reg.tikhonov_z = 1e-6;
+  o.grad.mem_budget_mb = 0.5; /* far below keep-all: forces checkpointing */
+  const double slope = taylor(&S, &o, "spectral, free surface, checkpointing", 16.0);
+  assert_true(slope > 1.8);
+  destroy(&S);
+}
+
+static double model_error(const psfwi_model *m, const psfwi_model *t) {
+  return tu_rel_l2(m->vp, t->vp, NX * NZ) * 100.0;
+}
+
+static void test_recovers_gaussian_anomaly(void **state) {
+  (void)state;
+  setup S = make(0, 0.7, 4);
+  static const psfwi_fwi_band bands[] = {{0.0, 8.0, 8}, {0.0, 0.0, 12}};
+  psfwi_fwi_opts o;
+  base_opts(&o, bands, 2);
+  o.illumination = 1;
+  o.mask = S.mask;
+  o.truth = S.mt;
+  psfwi_error e;
+  psfwi_model *m = psfwi_model_copy(S.m0, &e);
+  const double e0 = model_error(m, S.mt);
+  if (psfwi_fwi_run(S.w, m, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  const double e1 = model_error(m, S.mt);
+  psfwi_metrics m0, m1;
+  assert_int_equal(psfwi_compare(S.mt, S.m0, &m0, &e), PSFWI_OK);
+  assert_int_equal(psfwi_compare(S.mt, m, &m1, &e), PSFWI_OK);
+  printf("Gaussian anomaly: relative error %.3f %% -> %.3f %% (%.0f %% less); RMSE %.2f -> %.2f "
+         "m/s; SSIM %.4f -> %.4f\n",
+         e0, e1, 100.0 * (1.0 - e1 / e0), m0.rmse, m1.rmse, m0.ssim, m1.ssim);
+  assert_true(e1 <= 0.5 * e0);
+  /* the anomaly is fast: its centre moved up from the background */
+  assert_true(m->vp[26 * NX + 32] > S.m0->vp[26 * NX + 32] + 50.0f);
+  psfwi_model_destroy(m);
+  destroy(&S);
+}
+
+static void test_resume_is_exact(void **state) {
+  (void)state;
+  setup S = make(0, 0.5, 2);
+  static const psfwi_fwi_band bands[] = {{0.0, 8.0, 2}, {0.0, 0.0, 3}};
+  psfwi_fwi_opts o;
+  base_opts(&o, bands, 2);
+  o.illumination = 1;
+  o.truth = S.mt;
+  o.write_files = 1;
+  psfwi_error e;
+  /* uninterrupted */
+  psfwi_model *a = psfwi_model_copy(S.m0, &e);
+  o.history_path = tu_path("a_history.nc");
+  o.state_path = tu_path("a_state.nc");
+  if (psfwi_fwi_run(S.w, a, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  /* stopped after 3 iterations (inside the second band), then resumed */
+  psfwi_model *b = psfwi_model_copy(S.m0, &e);
+  o.history_path = tu_path("b_history.nc");
+  o.state_path = tu_path("b_state.nc");
+  o.stop_after = 3;
+  assert_int_equal(psfwi_fwi_run(S.w, b, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  assert_non_null(strstr(e.msg, "b_state.nc"));
+  assert_true(tu_exists(tu_path("b_history.nc")));
+  psfwi_model *c = psfwi_model_copy(S.m0, &e); /* a fresh process would start from the config */
+  o.stop_after = 0;
+  o.resume = 1;
+  if (psfwi_fwi_run(S.w, c, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(a->vp, c->vp, NX * NZ * sizeof(float));
+  /* same histories: iterations 0..5 with equal objectives */
+  assert_int_equal(tu_system("test \"$(ncdump -v objective '%s' | sed -n '/^data:/,$p')\" = "
+                             "\"$(ncdump -v objective '%s' | sed -n '/^data:/,$p')\"",
+                             tu_path("a_history.nc"), tu_path("b_history.nc")),
+                   0);
+  assert_int_equal(tu_system("ncdump -h '%s' | grep -q 'iteration = UNLIMITED ; // (6 currently)'",
+                             tu_path("b_history.nc")),
+                   0);
+  /* resuming a finished run changes nothing */
+  psfwi_model *d = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, d, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(a->vp, d->vp, NX * NZ * sizeof(float));
+  psfwi_model_destroy(a);
+  psfwi_model_destroy(b);
+  psfwi_model_destroy(c);
+  psfwi_model_destroy(d);
+  destroy(&S);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  setup S = make(0, 0.3, 2);
+  static const psfwi_fwi_band band = {0.0, 0.0, 2}, zero_band = {0.0, 0.0, 0};
+  static const psfwi_fwi_band bad_band = {0.0, 1000.0, 2};
+  psfwi_fwi_opts o;
+  psfwi_error e;
+  psfwi_model *m = psfwi_model_copy(S.m0, &e);
+#define EXPECT(status, text)                                                             \
+  do {                                                                                   \
+    assert_int_equal(psfwi_fwi_run(S.w, m, S.s, S.wav, S.nt, S.dobs, &o, &e), status);   \
+    if (strstr(e.msg, text) == NULL) fail_msg("message '%s' lacks '%s'", e.msg, text);   \
+  } while (0)
+  base_opts(&o, &band, 0);
+  EXPECT(PSFWI_EINVAL, "at least one frequency band");
+  base_opts(&o, &zero_band, 1);
+  EXPECT(PSFWI_ERANGE, "band 1 has 0 iterations");
+  base_opts(&o, &band, 1);
+  o.vmin = 3000.0;
+  EXPECT(PSFWI_ERANGE, "expected 0 < vmin < vmax");
+  base_opts(&o, &band, 1);
+  o.vmax = 4000.0;
+  EXPECT(PSFWI_ERANGE, "exceed the propagator's");
+  base_opts(&o, &bad_band, 1);
+  EXPECT(PSFWI_ERANGE, "band 1");
+  base_opts(&o, &band, 1);
+  o.reg.tv = 1.0; /* tv_eps missing */
+  EXPECT(PSFWI_ERANGE, "tv");
+  base_opts(&o, &band, 1);
+  unsigned char all[NX * NZ];
+  memset(all, 1, sizeof all);
+  o.mask = all;
+  EXPECT(PSFWI_EINVAL, "every cell is frozen");
+  base_opts(&o, &band, 1);
+  o.resume = 1;
+  EXPECT(PSFWI_EINVAL, "resume without a state file");
+  o.state_path = tu_path("missing_state.nc");
+  EXPECT(PSFWI_EIO, "missing_state.nc");
+  assert_int_equal(psfwi_nc_write_model(tu_path("model.nc"), m, NULL, &e), PSFWI_OK);
+  o.state_path = tu_path("model.nc");
+  EXPECT(PSFWI_EFORMAT, "not a psfwi state file");
+#undef EXPECT
+  psfwi_model_destroy(m);
+  destroy(&S);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_taylor_l2_everything),
+      cmocka_unit_test(test_taylor_spectral_free_surface_checkpoint),
+      cmocka_unit_test(test_recovers_gaussian_anomaly),
+      cmocka_unit_test(test_resume_is_exact),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
