@@ -119,6 +119,11 @@ psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, dou
                                        double rx0, double drx, size_t nrec, double rz,
                                        int moving, psfwi_error *err);
 
+/* A copy of shots first .. first + count - 1 with their receivers (count
+ * >= 1; ERANGE otherwise): one MPI rank's share. */
+psfwi_survey *psfwi_survey_subset(const psfwi_survey *s, size_t first, size_t count,
+                                  psfwi_error *err);
+
 /* Check every position finite and inside the grid's extent (a point exactly
  * on the edge counts as inside). Names the shot/receiver and position. */
 int psfwi_survey_check(const psfwi_survey *s, const psfwi_grid *g, psfwi_error *err);

@@ -126,3 +126,19 @@ bad:
   return psfwi_fail(err, PSFWI_EINVAL,
                     "'%s' is not a range; expected first:step:count, e.g. 100:20:50", text);
 }
+
+psfwi_survey *psfwi_survey_subset(const psfwi_survey *s, size_t first, size_t count,
+                                  psfwi_error *err) {
+  if (count == 0 || first > s->nshot || count > s->nshot - first) {
+    psfwi_fail(err, PSFWI_ERANGE, "survey subset: shots %zu..%zu of a survey of %zu shots", first,
+               first + count, s->nshot);
+    return NULL;
+  }
+  psfwi_survey *t = psfwi_survey_create(count, s->nrec, err);
+  if (t == NULL) return NULL;
+  memcpy(t->sx, s->sx + first, count * sizeof *t->sx);
+  memcpy(t->sz, s->sz + first, count * sizeof *t->sz);
+  memcpy(t->rx, s->rx + first * s->nrec, count * s->nrec * sizeof *t->rx);
+  memcpy(t->rz, s->rz + first * s->nrec, count * s->nrec * sizeof *t->rz);
+  return t;
+}
