@@ -326,3 +326,39 @@ void psfwi_config_dump(const psfwi_config *c, void *outp, int show_help) {
     }
   }
 }
+
+int psfwi_config_given(const psfwi_config *c, const char *section, const char *key) {
+  const long i = find_key(c, section, key);
+  return i >= 0 && c->value[i] != NULL && c->origin[i] != NULL &&
+         strcmp(c->origin[i], "default") != 0;
+}
+
+/* ---- Defaults from INI text (e.g. the configuration stored in a file) ---- */
+struct text_ctx {
+  psfwi_config *c;
+  const char *section, *origin;
+  psfwi_error *err;
+  int failed;
+};
+
+static int text_handler(void *user, const char *section, const char *name, const char *value) {
+  struct text_ctx *ctx = user;
+  if (ctx->failed || strcmp(section, ctx->section) != 0) return 1;
+  if (find_key(ctx->c, section, name) < 0 || psfwi_config_given(ctx->c, section, name)) return 1;
+  if (psfwi_config_put(ctx->c, section, name, value, ctx->origin, ctx->err) != PSFWI_OK) {
+    ctx->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+int psfwi_config_defaults_from_text(psfwi_config *c, const char *text, const char *section,
+                                    const char *origin, psfwi_error *err) {
+  struct text_ctx ctx = {.c = c, .section = section, .origin = origin, .err = err};
+  const int r = ini_parse_string(text, text_handler, &ctx);
+  if (ctx.failed) return err ? err->status : PSFWI_EINVAL;
+  if (r != 0)
+    return psfwi_fail(err, PSFWI_EFORMAT, "%s: line %d of the stored configuration is not INI",
+                      origin, r);
+  return PSFWI_OK;
+}

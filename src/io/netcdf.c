@@ -551,3 +551,77 @@ int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err) {
   free(h);
   return ret;
 }
+
+int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
+                          const psfwi_nc_field *fields, size_t nscalar,
+                          const psfwi_nc_scalar *scalars, const psfwi_meta *meta,
+                          psfwi_error *err) {
+  char tmp[4096];
+  int nc = -1, dims[2], vz, vx;
+  int *vf = calloc(nfield + nscalar + 1, sizeof *vf);
+  if (vf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  psfwi_tmp_path(path, tmp, sizeof tmp);
+  for (size_t k = 0; k < nfield; k++)
+    for (size_t i = 0; i < g->nx * g->nz; i++)
+      if (!isfinite(fields[k].data[i])) {
+        free(vf);
+        return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s[iz = %zu, ix = %zu] is not finite",
+                          path, fields[k].name, i / g->nx, i % g->nx);
+      }
+  NCX(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc), "cannot create the file");
+  NCX(nc_def_dim(nc, "z", g->nz, &dims[0]), "defining dimension z");
+  NCX(nc_def_dim(nc, "x", g->nx, &dims[1]), "defining dimension x");
+  NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
+  for (size_t k = 0; k < nfield; k++) {
+    NCX(def_var(nc, fields[k].name, NC_DOUBLE, 2, dims, fields[k].units, fields[k].long_name,
+                &vf[k]),
+        "defining a field");
+    NCX(put_text(nc, vf[k], "coordinates", "z x"), "defining a field");
+  }
+  for (size_t k = 0; k < nscalar; k++)
+    NCX(def_var(nc, scalars[k].name, NC_DOUBLE, 0, NULL, scalars[k].units,
+                scalars[k].long_name, &vf[nfield + k]),
+        "defining a scalar");
+  NCX(put_globals(nc, meta, "psfwi fields"), "writing global attributes");
+  NCX(nc_enddef(nc), "leaving define mode");
+  NCX(put_coords(nc, vz, vx, g), "writing coordinates");
+  for (size_t k = 0; k < nfield; k++)
+    NCX(nc_put_var_double(nc, vf[k], fields[k].data), "writing a field");
+  for (size_t k = 0; k < nscalar; k++)
+    NCX(nc_put_var_double(nc, vf[nfield + k], &scalars[k].value), "writing a scalar");
+  int st = nc_close(nc);
+  nc = -1;
+  NCX(st, "closing the file");
+  free(vf);
+  return psfwi_commit_file(tmp, path, err);
+fail:
+  free(vf);
+  if (nc >= 0) nc_close(nc);
+  unlink(tmp);
+  return err ? err->status : PSFWI_EIO;
+}
+
+char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_error *err) {
+  int nc = -1;
+  size_t len = 0;
+  char *txt = NULL;
+  NCX(nc_open(path, NC_NOWRITE, &nc), "cannot open the file");
+  nc_type type;
+  if (nc_inq_att(nc, NC_GLOBAL, name, &type, &len) != NC_NOERR || type != NC_CHAR) {
+    psfwi_fail(err, PSFWI_EKEY, "'%s': no text attribute '%s'", path, name);
+    goto fail;
+  }
+  txt = malloc(len + 1);
+  if (txt == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+    goto fail;
+  }
+  NCX(nc_get_att_text(nc, NC_GLOBAL, name, txt), "reading an attribute");
+  txt[len] = '\0';
+  nc_close(nc);
+  return txt;
+fail:
+  free(txt);
+  if (nc >= 0) nc_close(nc);
+  return NULL;
+}

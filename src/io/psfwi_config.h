@@ -59,6 +59,15 @@ int psfwi_config_bool(const psfwi_config *c, const char *section, const char *ke
 const char *psfwi_config_require(const psfwi_config *c, const char *section, const char *key,
                                  psfwi_error *err);
 
+/* 1 if the key was given (file or --set or put), not just defaulted. */
+int psfwi_config_given(const psfwi_config *c, const char *section, const char *key);
+/* Take the keys of [section] in INI text (such as the psfwi_config attribute
+ * of a file psfwi wrote) as values for keys that were not given; keys this
+ * schema does not know are ignored; values are validated (errors name
+ * origin). */
+int psfwi_config_defaults_from_text(psfwi_config *c, const char *text, const char *section,
+                                    const char *origin, psfwi_error *err);
+
 /* Write "[section]\nkey = value" for every set key, as a reproducible record
  * of the run (also used as help text with show_help != 0). out is a FILE*. */
 void psfwi_config_dump(const psfwi_config *c, void *out, int show_help);

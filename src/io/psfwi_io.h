@@ -74,6 +74,25 @@ int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err);
 psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g,
                                       const psfwi_meta *meta, psfwi_error *err);
 
+/* ---- NetCDF 2-D fields and scalars (psfwi gradient) ----------------------------
+ * Variables name(z, x) as double with units and long_name, scalars name()
+ * as double, on the grid's coordinates. Non-finite values are refused. */
+typedef struct psfwi_nc_field {
+  const char *name, *units, *long_name;
+  const double *data; /* nx * nz, data[iz * nx + ix] */
+} psfwi_nc_field;
+typedef struct psfwi_nc_scalar {
+  const char *name, *units, *long_name;
+  double value;
+} psfwi_nc_scalar;
+int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
+                          const psfwi_nc_field *fields, size_t nscalar,
+                          const psfwi_nc_scalar *scalars, const psfwi_meta *meta,
+                          psfwi_error *err);
+/* A global text attribute (malloc'ed), e.g. "psfwi_config"; NULL with
+ * PSFWI_EKEY when absent. */
+char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_error *err);
+
 /* ---- Generic summary of any psfwi NetCDF file (psfwi info) ----------------- */
 /* Writes a human-readable summary (dimensions, variables with ranges and
  * units, spacing of coordinate variables, global attributes) to `out`. */
