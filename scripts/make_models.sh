@@ -4,6 +4,9 @@
 #   models/marmousi_20m.nc        Marmousi resampled to 20 m (needs a copy of
 #                                 marmousi_vp.segy: MARMOUSI=path, or
 #                                 ../shared/data/marmousi/ beside the checkout)
+#   models/marmousi_40m.nc        Marmousi resampled to 40 m (configs/marmousi_fwi.ini)
+#   models/marmousi_40m_start.nc  its FWI starting model: smoothed in slowness
+#                                 (sigma 400 m), the water layer kept
 # Usage: scripts/make_models.sh [PSFWI_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,9 @@ marm=${MARMOUSI:-../shared/data/marmousi/marmousi_vp.segy}
 if [ -f "$marm" ]; then
   "$psfwi" model import "$marm" -o models/marmousi_4m.nc
   "$psfwi" model resample models/marmousi_4m.nc --dx 20 -o models/marmousi_20m.nc
+  "$psfwi" model resample models/marmousi_4m.nc --dx 40 -o models/marmousi_40m.nc
+  "$psfwi" model smooth models/marmousi_40m.nc --sigma 400 --slowness --keep-water \
+    -o models/marmousi_40m_start.nc
   rm -f models/marmousi_4m.nc
 else
   echo "make_models: no Marmousi at '$marm' (set MARMOUSI=path/to/marmousi_vp.segy); skipped" >&2

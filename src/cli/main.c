@@ -15,6 +15,8 @@ static const struct command commands[] = {
     {"model", cmd_model, "make, import, export, smooth, resample and crop velocity models"},
     {"info", cmd_info, "summarise any psfwi NetCDF file (dims, spacing, ranges, attributes)"},
     {"forward", cmd_forward, "model shot gathers with the pseudo-spectral propagator (-c CONFIG)"},
+    {"gradient", cmd_gradient, "data misfit and its exact gradient as NetCDF (-c CONFIG)"},
+    {"fwi", cmd_fwi, "classical FWI: bounded L-BFGS, multiscale, preconditioning (-c CONFIG)"},
     {"compare", cmd_compare, "compare models with a true model: RMSE, MAE, rel. error, SSIM, PSNR"},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];

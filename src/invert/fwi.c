@@ -56,7 +56,6 @@ typedef struct fwi {
   psfwi_model *cur;     /* model at the current accepted point */
   psfwi_filter *filter;
   psfwi_misfit *mf;
-  double *band_freqs;
   psfwi_reg reg;
   double J0;
   size_t band, rows, nfev;
@@ -179,43 +178,53 @@ static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error 
   return PSFWI_OK;
 }
 
-/* The band's filter and misfit. */
-static int band_setup(fwi *f, size_t b, psfwi_error *err) {
-  const psfwi_fwi_opts *o = f->o;
-  const psfwi_fwi_band *bd = &o->bands[b];
-  const double dt = psfwi_wave_get_info(f->w)->dt_out;
-  psfwi_filter_destroy(f->filter);
-  psfwi_misfit_destroy(f->mf);
-  f->filter = NULL;
-  f->mf = NULL;
+int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, double dt,
+                          psfwi_filter **filter, psfwi_misfit **mf, psfwi_error *err) {
+  const psfwi_fwi_band *bd = &o->bands[band];
+  double *freqs = NULL;
+  *filter = NULL;
+  *mf = NULL;
   if (bd->f_low > 0 || bd->f_high > 0) {
     psfwi_filter_opts fo;
     psfwi_filter_opts_defaults(&fo);
     fo.f_lowcut = bd->f_low;
     fo.f_highcut = bd->f_high;
     if (o->filter_order > 0) fo.order = o->filter_order;
-    if ((f->filter = psfwi_filter_create(&fo, dt, err)) == NULL) {
-      psfwi_error_prefix(err, "band %zu (%g-%g Hz)", b + 1, bd->f_low, bd->f_high);
-      return err->status;
-    }
+    if ((*filter = psfwi_filter_create(&fo, dt, err)) == NULL)
+      return psfwi_error_prefix(err, "band %zu (%g-%g Hz)", band + 1, bd->f_low, bd->f_high);
   }
   psfwi_misfit_opts mo;
   psfwi_misfit_opts_defaults(&mo);
   mo.kind = o->misfit;
-  mo.filter = f->filter;
+  mo.filter = *filter;
   if (o->misfit == PSFWI_MISFIT_SPECTRAL) {
     size_t n = 0;
+    freqs = calloc(o->nfreq + 1, sizeof *freqs);
+    if (freqs == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
     for (size_t k = 0; k < o->nfreq; k++)
-      if (bd->f_high <= 0 || o->freqs[k] <= bd->f_high) f->band_freqs[n++] = o->freqs[k];
-    if (n == 0)
+      if (bd->f_high <= 0 || o->freqs[k] <= bd->f_high) freqs[n++] = o->freqs[k];
+    if (n == 0) {
+      free(freqs);
       return psfwi_fail(err, PSFWI_ERANGE,
-                        "band %zu: no spectral-misfit frequency at or below f_high = %g Hz", b + 1,
-                        bd->f_high);
-    mo.freqs = f->band_freqs;
+                        "band %zu: no spectral-misfit frequency at or below f_high = %g Hz",
+                        band + 1, bd->f_high);
+    }
+    mo.freqs = freqs;
     mo.nfreq = n;
   }
-  if ((f->mf = psfwi_misfit_create(&mo, f->nt, dt, err)) == NULL) return err->status;
-  return PSFWI_OK;
+  *mf = psfwi_misfit_create(&mo, nt, dt, err); /* copies the frequencies */
+  free(freqs);
+  return *mf ? PSFWI_OK : err->status;
+}
+
+/* The band's filter and misfit. */
+static int band_setup(fwi *f, size_t b, psfwi_error *err) {
+  psfwi_filter_destroy(f->filter);
+  psfwi_misfit_destroy(f->mf);
+  f->filter = NULL;
+  f->mf = NULL;
+  return psfwi_fwi_make_misfit(f->o, b, f->nt, psfwi_wave_get_info(f->w)->dt_out, &f->filter,
+                               &f->mf, err);
 }
 
 static int make_optim(fwi *f, size_t b, psfwi_error *err) {
@@ -406,7 +415,6 @@ static void fwi_free(fwi *f) {
   free(f->illum);
   free(f->x_g);
   free(f->clamped);
-  free(f->band_freqs);
   free(f->hist_vp);
   free(f->hist_sc);
   psfwi_model_destroy(f->trial);
@@ -483,7 +491,6 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   f->illum = xcalloc(f->nxz, sizeof *f->illum, &oom);
   f->x_g = xcalloc(f->nxz, sizeof *f->x_g, &oom);
   f->clamped = xcalloc(f->nxz, 1, &oom);
-  f->band_freqs = xcalloc(o->nfreq, sizeof *f->band_freqs, &oom);
   f->kx = gauss_kernel(o->smooth_sigma / model->grid.dx, &f->rx, &oom);
   f->kz = gauss_kernel(o->smooth_sigma / model->grid.dz, &f->rz, &oom);
   if (oom)

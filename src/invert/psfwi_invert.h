@@ -282,6 +282,11 @@ size_t psfwi_fwi_scalar_count(int have_truth);
 const char *const *psfwi_fwi_scalar_names(void);
 const char *const *psfwi_fwi_scalar_units(void);
 
+/* The filter (NULL for a band without corners) and misfit FWI uses in band
+ * `band` for traces of nt samples at dt: what `psfwi gradient` evaluates. */
+int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, double dt,
+                          psfwi_filter **filter, psfwi_misfit **mf, psfwi_error *err);
+
 /* Run FWI from the starting model `model` (in place: the final model on
  * return, also when stopped early) with wave w (its velocity bounds must
  * contain [vmin, vmax]), survey s (this process's shots), the wavelet (nt

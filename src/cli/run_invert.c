@@ -1,0 +1,378 @@
+/* Turning an inversion configuration into a problem: see run_invert.h. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_invert.h"
+
+static int ends_with(const char *s, const char *suffix) {
+  const size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* "a,b,c" of finite numbers >= 0; *out malloc'ed. */
+static int parse_list(const char *key, const char *text, double **out, size_t *n,
+                      size_t **iters, psfwi_error *err) {
+  size_t cap = 1;
+  for (const char *c = text; *c; c++) cap += *c == ',';
+  *out = calloc(cap, sizeof **out);
+  if (iters) *iters = calloc(cap, sizeof **iters);
+  if (*out == NULL || (iters && *iters == NULL))
+    return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  *n = 0;
+  const char *c = text;
+  while (*c) {
+    char *end;
+    const double v = strtod(c, &end);
+    if (end == c || !isfinite(v) || v < 0)
+      return psfwi_fail(err, PSFWI_EINVAL,
+                        "%s = '%s': expected comma-separated numbers >= 0 (item %zu)", key, text,
+                        *n + 1);
+    (*out)[*n] = v;
+    c = end;
+    if (iters) {
+      (*iters)[*n] = 0;
+      if (*c == ':') {
+        const long k = strtol(c + 1, &end, 10);
+        if (end == c + 1 || k < 1)
+          return psfwi_fail(err, PSFWI_EINVAL, "%s = '%s': item %zu: expected f:iterations with "
+                            "iterations >= 1", key, text, *n + 1);
+        (*iters)[*n] = (size_t)k;
+        c = end;
+      }
+    }
+    (*n)++;
+    while (*c == ' ') c++;
+    if (*c == ',') c++;
+    else if (*c != '\0')
+      return psfwi_fail(err, PSFWI_EINVAL, "%s = '%s': unexpected '%c' after item %zu", key, text,
+                        *c, *n);
+    while (*c == ' ') c++;
+  }
+  if (*n == 0) return psfwi_fail(err, PSFWI_EINVAL, "%s is empty", key);
+  return PSFWI_OK;
+}
+
+static int wavelet_given(const psfwi_config *cfg) {
+  return psfwi_config_given(cfg, "wavelet", "kind") ||
+         psfwi_config_given(cfg, "wavelet", "frequency") ||
+         psfwi_config_given(cfg, "wavelet", "delay") || psfwi_config_given(cfg, "wavelet", "file");
+}
+
+/* The configuration's survey and time keys, if given, must describe the
+ * observed file's geometry. */
+static int check_against_file(const psfwi_config *cfg, const psfwi_gather *g, const char *file,
+                              psfwi_error *err) {
+  if (psfwi_config_given(cfg, "time", "sample_interval") &&
+      fabs(psfwi_config_double(cfg, "time", "sample_interval") - g->dt) > 1e-9 * g->dt)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[time] sample_interval = %g s, but the observed file '%s' is sampled at "
+                      "%g s (leave it out to use the file's)",
+                      psfwi_config_double(cfg, "time", "sample_interval"), file, g->dt);
+  if (psfwi_config_given(cfg, "time", "duration")) {
+    double dt;
+    size_t nt;
+    int st = cli_time_from_config(cfg, &dt, &nt, err);
+    if (st != PSFWI_OK) return st;
+    if (nt != g->nt)
+      return psfwi_fail(err, PSFWI_EINVAL,
+                        "[time] duration gives %zu samples, but the observed file '%s' has %zu "
+                        "(leave it out to use the file's)",
+                        nt, file, g->nt);
+  }
+  if (psfwi_config_given(cfg, "survey", "source_x") || psfwi_config_given(cfg, "survey", "file")) {
+    psfwi_survey *s = cli_survey_from_config(cfg, err);
+    if (s == NULL) return err->status;
+    const psfwi_survey *o = g->survey;
+    int same = s->nshot == o->nshot && s->nrec == o->nrec;
+    for (size_t i = 0; same && i < s->nshot; i++)
+      same = fabs(s->sx[i] - o->sx[i]) < 1e-3 && fabs(s->sz[i] - o->sz[i]) < 1e-3;
+    for (size_t i = 0; same && i < s->nshot * s->nrec; i++)
+      same = fabs(s->rx[i] - o->rx[i]) < 1e-3 && fabs(s->rz[i] - o->rz[i]) < 1e-3;
+    psfwi_survey_destroy(s);
+    if (!same)
+      return psfwi_fail(err, PSFWI_EINVAL,
+                        "[survey] describes another geometry than the observed file '%s' (%zu "
+                        "shots x %zu receivers); leave [survey] out to use the file's",
+                        file, o->nshot, o->nrec);
+  }
+  return PSFWI_OK;
+}
+
+static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, psfwi_error *err) {
+  const int segy = ends_with(file, ".segy") || ends_with(file, ".sgy");
+  p->obs = segy ? psfwi_segy_read_gather(file, err) : psfwi_nc_read_gather(file, err);
+  if (p->obs == NULL) return err->status;
+  if (!segy) {
+    psfwi_error e2 = {0};
+    char *stored = psfwi_nc_read_text_attribute(file, "psfwi_config", &e2);
+    if (stored != NULL) {
+      char origin[4200];
+      snprintf(origin, sizeof origin, "'%s' (psfwi_config attribute)", file);
+      int st = psfwi_config_defaults_from_text(cfg, stored, "propagator", origin, err);
+      free(stored);
+      if (st != PSFWI_OK) return st;
+    }
+  }
+  return check_against_file(cfg, p->obs, file, err);
+}
+
+static int make_mask(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
+  const int water = psfwi_config_is_set(cfg, "inversion", "water_velocity");
+  const int depth = psfwi_config_is_set(cfg, "inversion", "freeze_depth");
+  if (!water && !depth) return PSFWI_OK;
+  const psfwi_grid *g = &p->model->grid;
+  const size_t n = g->nx * g->nz;
+  p->mask = calloc(n, 1);
+  if (p->mask == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the mask");
+  if (water) {
+    int st = psfwi_model_water_mask(p->model, psfwi_config_double(cfg, "inversion", "water_velocity"),
+                                    psfwi_config_double(cfg, "inversion", "water_tolerance"),
+                                    p->mask, NULL, err);
+    if (st != PSFWI_OK) return psfwi_error_prefix(err, "[inversion] water_velocity");
+  }
+  if (depth) {
+    const double d = psfwi_config_double(cfg, "inversion", "freeze_depth");
+    for (size_t iz = 0; iz < g->nz && (double)iz * g->dz < d; iz++)
+      memset(p->mask + iz * g->nx, 1, g->nx);
+  }
+  p->nfrozen = 0;
+  for (size_t i = 0; i < n; i++) p->nfrozen += p->mask[i] != 0;
+  return PSFWI_OK;
+}
+
+static void minmax(const psfwi_model *m, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = 0; i < m->grid.nx * m->grid.nz; i++) {
+    *lo = m->vp[i] < *lo ? m->vp[i] : *lo;
+    *hi = m->vp[i] > *hi ? m->vp[i] : *hi;
+  }
+}
+
+static int make_bands(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
+  double *f = NULL;
+  size_t *it = NULL, n = 0;
+  int st = parse_list("[inversion] bands", psfwi_config_string(cfg, "inversion", "bands"), &f, &n,
+                      &it, err);
+  if (st == PSFWI_OK && (p->bands = calloc(n, sizeof *p->bands)) == NULL)
+    st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  const double low = psfwi_config_double(cfg, "inversion", "low_cut");
+  const size_t iters = (size_t)psfwi_config_int(cfg, "inversion", "iterations");
+  for (size_t b = 0; st == PSFWI_OK && b < n; b++) {
+    if (f[b] == 0 && b + 1 < n)
+      st = psfwi_fail(err, PSFWI_EINVAL,
+                      "[inversion] bands: 0 (the full band) must be the last band");
+    else if (b > 0 && f[b] != 0 && f[b] <= f[b - 1])
+      st = psfwi_fail(err, PSFWI_EINVAL,
+                      "[inversion] bands: corners must increase (band %zu: %g Hz after %g Hz)",
+                      b + 1, f[b], f[b - 1]);
+    else if (f[b] != 0 && f[b] <= low)
+      st = psfwi_fail(err, PSFWI_EINVAL,
+                      "[inversion] bands: band %zu low-pass corner %g Hz is not above low_cut = "
+                      "%g Hz", b + 1, f[b], low);
+    else {
+      p->bands[b].f_low = low;
+      p->bands[b].f_high = f[b];
+      p->bands[b].max_iter = it[b] ? it[b] : iters;
+    }
+  }
+  p->nband = n;
+  free(f);
+  free(it);
+  return st;
+}
+
+int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
+  int st;
+  const int talk = p->comm.rank == 0;
+  const char *vp = psfwi_config_require(cfg, "model", "vp", err);
+  if (vp == NULL) return err->status;
+  if ((p->model = psfwi_nc_read_model(vp, NULL, err)) == NULL) return err->status;
+  const char *tpath = psfwi_config_string(cfg, "model", "true");
+  if (tpath && (p->truth = psfwi_nc_read_model(tpath, NULL, err)) == NULL) return err->status;
+  if (p->truth && (p->truth->grid.nx != p->model->grid.nx || p->truth->grid.nz != p->model->grid.nz))
+    return psfwi_fail(err, PSFWI_EINVAL, "[model] true '%s' is %zu x %zu; [model] vp '%s' is %zu x %zu",
+                      tpath, p->truth->grid.nx, p->truth->grid.nz, vp, p->model->grid.nx,
+                      p->model->grid.nz);
+  const char *obs = psfwi_config_string(cfg, "data", "observed");
+  if (obs == NULL && p->truth == NULL)
+    return psfwi_fail(err, PSFWI_EKEY,
+                      "no data: give [data] observed (shot gathers) or [model] true (to "
+                      "synthesise them)");
+  if (obs && (st = read_observed(p, cfg, obs, err)) != PSFWI_OK) return st;
+
+  /* time, wavelet, survey */
+  double dt;
+  size_t nt;
+  float *wavelet = NULL;
+  double fmax;
+  if (p->obs) {
+    dt = p->obs->dt;
+    nt = p->obs->nt;
+    int nonzero = 0;
+    for (size_t i = 0; i < nt; i++) nonzero |= p->obs->wavelet[i] != 0.0f;
+    if (wavelet_given(cfg) || !nonzero) {
+      if (!nonzero && !wavelet_given(cfg) && talk)
+        fprintf(stderr, "psfwi: note: '%s' stores no wavelet; using the [wavelet] keys (%s %g Hz)\n",
+                obs, psfwi_config_string(cfg, "wavelet", "kind"),
+                psfwi_config_double(cfg, "wavelet", "frequency"));
+      if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, err)) == NULL) return err->status;
+      memcpy(p->obs->wavelet, wavelet, nt * sizeof *wavelet);
+      free(wavelet);
+    } else if ((st = psfwi_wave_fmax(p->obs->wavelet, nt, dt, &fmax, err)) != PSFWI_OK) {
+      return psfwi_error_prefix(err, "wavelet of '%s'", obs);
+    }
+  } else {
+    if ((st = cli_time_from_config(cfg, &dt, &nt, err)) != PSFWI_OK) return st;
+    psfwi_survey *s = cli_survey_from_config(cfg, err);
+    if (s == NULL) return err->status;
+    p->obs = psfwi_gather_create(s, nt, dt, err);
+    psfwi_survey_destroy(s);
+    if (p->obs == NULL) return err->status;
+    if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, err)) == NULL) return err->status;
+    memcpy(p->obs->wavelet, wavelet, nt * sizeof *wavelet);
+    free(wavelet);
+  }
+  if ((st = psfwi_survey_check(p->obs->survey, &p->model->grid, err)) != PSFWI_OK) return st;
+
+  /* bounds and propagator */
+  double mlo, mhi;
+  minmax(p->model, &mlo, &mhi);
+  p->vmin = psfwi_config_is_set(cfg, "inversion", "vmin") ? psfwi_config_double(cfg, "inversion", "vmin")
+            : psfwi_config_is_set(cfg, "propagator", "vmin") ? psfwi_config_double(cfg, "propagator", "vmin")
+                                                              : 0.9 * mlo;
+  p->vmax = psfwi_config_is_set(cfg, "inversion", "vmax") ? psfwi_config_double(cfg, "inversion", "vmax")
+            : psfwi_config_is_set(cfg, "propagator", "vmax") ? psfwi_config_double(cfg, "propagator", "vmax")
+                                                              : 1.2 * mhi;
+  if (!(p->vmin < p->vmax))
+    return psfwi_fail(err, PSFWI_ERANGE, "[inversion] vmin = %g m/s is not below vmax = %g m/s",
+                      p->vmin, p->vmax);
+  psfwi_wave_opts wo;
+  cli_wave_opts_from_config(cfg, fmax, &wo);
+  wo.vmin_bound = p->vmin;
+  wo.vmax_bound = p->vmax;
+  if (p->truth) { /* the true model must be modelled with the same discretisation */
+    double tlo, thi;
+    minmax(p->truth, &tlo, &thi);
+    wo.vmin_bound = tlo < wo.vmin_bound ? tlo : wo.vmin_bound;
+    wo.vmax_bound = thi > wo.vmax_bound ? thi : wo.vmax_bound;
+  }
+  if ((p->w = psfwi_wave_create(p->model, dt, &wo, err)) == NULL) return err->status;
+
+  /* this rank's shots */
+  const psfwi_survey *all = p->obs->survey;
+  size_t count;
+  if ((size_t)p->comm.size > all->nshot)
+    return psfwi_fail(err, PSFWI_EINVAL, "%d MPI ranks for %zu shots: use at most one rank per shot",
+                      p->comm.size, all->nshot);
+  psfwi_comm_shot_range(&p->comm, all->nshot, &p->first_shot, &count);
+  if ((p->local = psfwi_survey_subset(all, p->first_shot, count, err)) == NULL) return err->status;
+  p->d_local = p->obs->data + p->first_shot * all->nrec * nt;
+  if (obs == NULL) { /* synthesise: each rank its shots, then exchanged */
+    if (talk) fprintf(stderr, "psfwi: modelling observed data in the true model '%s'\n", tpath);
+    st = count ? psfwi_wave_model_shots(p->w, p->truth, p->local, p->obs->wavelet, nt,
+                                        (float *)p->d_local, NULL, err)
+               : PSFWI_OK;
+    st = psfwi_comm_agree(&p->comm, st);
+    if (st != PSFWI_OK) {
+      if (err->status == PSFWI_OK) psfwi_fail(err, st, "modelling observed data failed on another rank");
+      return st;
+    }
+    if (p->comm.size > 1) {
+      const size_t n = all->nshot * all->nrec * nt;
+      double *buf = calloc(n, sizeof *buf);
+      if (buf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the data exchange");
+      const size_t lo = p->first_shot * all->nrec * nt, hi = lo + count * all->nrec * nt;
+      for (size_t i = lo; i < hi; i++) buf[i] = p->obs->data[i];
+      st = psfwi_comm_allreduce_sum(&p->comm, buf, n, err);
+      for (size_t i = 0; st == PSFWI_OK && i < n; i++) p->obs->data[i] = (float)buf[i];
+      free(buf);
+      if (st != PSFWI_OK) return st;
+    }
+  }
+
+  if ((st = make_mask(p, cfg, err)) != PSFWI_OK) return st;
+  if ((st = make_bands(p, cfg, err)) != PSFWI_OK) return st;
+  const char *mkind = psfwi_config_string(cfg, "inversion", "misfit");
+  const char *ftext = psfwi_config_string(cfg, "inversion", "frequencies");
+  if (strcmp(mkind, "spectral") == 0) {
+    if (ftext == NULL)
+      return psfwi_fail(err, PSFWI_EKEY, "[inversion] misfit = spectral needs [inversion] frequencies");
+    if ((st = parse_list("[inversion] frequencies", ftext, &p->freqs, &p->nfreq, NULL, err)) != PSFWI_OK)
+      return st;
+  } else if (ftext != NULL) {
+    return psfwi_fail(err, PSFWI_EINVAL, "[inversion] frequencies is only used with misfit = spectral");
+  }
+  const char *ppath = psfwi_config_string(cfg, "regularization", "prior_model");
+  if (ppath && (p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
+  if (p->prior && (p->prior->grid.nx != p->model->grid.nx || p->prior->grid.nz != p->model->grid.nz))
+    return psfwi_fail(err, PSFWI_EINVAL, "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu",
+                      ppath, p->prior->grid.nx, p->prior->grid.nz, p->model->grid.nx, p->model->grid.nz);
+  if (p->prior == NULL && (p->prior = psfwi_model_copy(p->model, err)) == NULL) return err->status;
+
+  psfwi_fwi_opts *o = &p->fwi;
+  psfwi_fwi_opts_defaults(o);
+  const char *method = psfwi_config_string(cfg, "inversion", "method");
+  psfwi_optim_options_init(&o->optim, strcmp(method, "lbfgs") == 0 ? PSFWI_OPTIM_LBFGS
+                                      : strcmp(method, "cg") == 0  ? PSFWI_OPTIM_CG
+                                                                   : PSFWI_OPTIM_STEEPEST);
+  o->optim.memory = (size_t)psfwi_config_int(cfg, "inversion", "memory");
+  o->optim.step0 = psfwi_config_double(cfg, "inversion", "step");
+  o->optim.gtol_rel = psfwi_config_double(cfg, "inversion", "gtol");
+  o->optim.ftol = psfwi_config_double(cfg, "inversion", "ftol");
+  o->misfit = strcmp(mkind, "l2") == 0         ? PSFWI_MISFIT_L2
+              : strcmp(mkind, "spectral") == 0 ? PSFWI_MISFIT_SPECTRAL
+                                               : PSFWI_MISFIT_CORRELATION;
+  o->freqs = p->freqs;
+  o->nfreq = p->nfreq;
+  o->bands = p->bands;
+  o->nband = p->nband;
+  o->filter_order = (int)psfwi_config_int(cfg, "inversion", "filter_order");
+  o->vmin = p->vmin;
+  o->vmax = p->vmax;
+  o->illumination = psfwi_config_bool(cfg, "inversion", "illumination");
+  o->illum_eps = psfwi_config_double(cfg, "inversion", "illumination_eps");
+  o->smooth_sigma = psfwi_config_double(cfg, "inversion", "smooth");
+  o->mask = p->mask;
+  o->reg.tikhonov = psfwi_config_double(cfg, "regularization", "tikhonov");
+  o->reg.tikhonov_x = psfwi_config_double(cfg, "regularization", "tikhonov_x");
+  o->reg.tikhonov_z = psfwi_config_double(cfg, "regularization", "tikhonov_z");
+  o->reg.tv = psfwi_config_double(cfg, "regularization", "tv");
+  o->reg.tv_eps = psfwi_config_double(cfg, "regularization", "tv_eps");
+  o->reg.prior = psfwi_config_double(cfg, "regularization", "prior");
+  o->reg.prior_model = p->prior->vp;
+  o->grad.mem_budget_mb = psfwi_config_double(cfg, "inversion", "memory_mb");
+  if (p->comm.size > 1) {
+    o->grad.reduce = psfwi_comm_allreduce_sum;
+    o->grad.reduce_ctx = &p->comm;
+  }
+  o->truth = p->truth;
+  o->write_files = p->comm.rank == 0;
+  p->cfg_text = cli_config_text(cfg);
+  if (talk) {
+    const psfwi_wave_info *wi = psfwi_wave_get_info(p->w);
+    fprintf(stderr,
+            "psfwi: %zu shots x %zu receivers, %zu samples at %g s; model %zu x %zu at %g m "
+            "(padded %zu x %zu), %zu steps per sample, %.1f points per wavelength; bounds "
+            "[%g, %g] m/s; %zu frozen cells; %d MPI rank(s), %zu shots here\n",
+            all->nshot, all->nrec, nt, dt, wi->nx, wi->nz, wi->dx, wi->npx, wi->npz, wi->nsub,
+            wi->ppw, p->vmin, p->vmax, p->nfrozen, p->comm.size, count);
+  }
+  return PSFWI_OK;
+}
+
+void cli_problem_free(cli_problem *p) {
+  free(p->cfg_text);
+  psfwi_model_destroy(p->model);
+  psfwi_model_destroy(p->truth);
+  psfwi_model_destroy(p->prior);
+  psfwi_gather_destroy(p->obs);
+  psfwi_survey_destroy(p->local);
+  psfwi_wave_destroy(p->w);
+  free(p->mask);
+  free(p->bands);
+  free(p->freqs);
+}

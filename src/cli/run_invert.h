@@ -1,0 +1,104 @@
+/* What `psfwi gradient` and `psfwi fwi` share: their configuration keys, and
+ * turning a configuration into an inversion problem (models, observed data,
+ * survey, wavelet, propagator, this MPI rank's shots, mask, options). */
+#ifndef PSFWI_CLI_RUN_INVERT_H
+#define PSFWI_CLI_RUN_INVERT_H
+
+#include "psfwi_comm.h"
+#include "run_config.h"
+
+/* [model] true, [data], [inversion], [regularization] keys (extend
+ * CLI_KEYS_MODEL_SURVEY with these). */
+#define CLI_KEYS_INVERT \
+  {"model", "true", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "true model (NetCDF): synthesises observed data when [data] observed is not given, " \
+      "and gives errors per iteration"}, \
+  {"data", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
+      "and wavelet default to the file's, propagator keys to those stored in it"}, \
+  {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation", \
+      "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, or " \
+      "trace-normalised correlation"}, \
+  {"inversion", "frequencies", PSFWI_CFG_STRING, NULL, 0, 0, NULL, \
+      "spectral misfit: frequencies in Hz, comma-separated (e.g. 3,4.5,6,8)"}, \
+  {"inversion", "method", PSFWI_CFG_CHOICE, "lbfgs", 0, 0, "lbfgs|cg|steepest", \
+      "optimiser (all bounded, strong-Wolfe line search)"}, \
+  {"inversion", "memory", PSFWI_CFG_INT, "10", 1, 1000, NULL, "L-BFGS pairs kept"}, \
+  {"inversion", "iterations", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
+      "iterations per band (a band given as f:n sets its own)"}, \
+  {"inversion", "bands", PSFWI_CFG_STRING, "0", 0, 0, NULL, \
+      "multiscale bands: low-pass corners in Hz, low to high, comma-separated, each " \
+      "optionally f:iterations (0 = the full band), e.g. 4:15,7:15,0:10"}, \
+  {"inversion", "low_cut", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
+      "high-pass corner (Hz) in every band (0: none)"}, \
+  {"inversion", "filter_order", PSFWI_CFG_INT, "4", 1, 10, NULL, \
+      "Butterworth order of the band filters (applied forward and backward)"}, \
+  {"inversion", "vmin", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \
+      "lower velocity bound (m/s); default [propagator] vmin or 0.9 x the starting minimum"}, \
+  {"inversion", "vmax", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \
+      "upper velocity bound (m/s); default [propagator] vmax or 1.2 x the starting maximum"}, \
+  {"inversion", "step", PSFWI_CFG_DOUBLE, "50", 1e-6, 1e5, NULL, \
+      "largest velocity change of the first trial step (m/s)"}, \
+  {"inversion", "illumination", PSFWI_CFG_BOOL, "true", 0, 0, NULL, \
+      "precondition by the source illumination (pseudo-Hessian diagonal)"}, \
+  {"inversion", "illumination_eps", PSFWI_CFG_DOUBLE, "1e-3", 1e-12, 1e3, NULL, \
+      "illumination stabilisation, fraction of its maximum"}, \
+  {"inversion", "smooth", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "Gaussian smoothing of the model update, standard deviation (m); 0: off"}, \
+  {"inversion", "water_velocity", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \
+      "freeze the water layer: cells from the top within water_tolerance of this (m/s)"}, \
+  {"inversion", "water_tolerance", PSFWI_CFG_DOUBLE, "1", 0, 1e5, NULL, \
+      "tolerance of water_velocity (m/s)"}, \
+  {"inversion", "freeze_depth", PSFWI_CFG_DOUBLE, NULL, 0, 1e7, NULL, \
+      "freeze every cell shallower than this depth below the model top (m)"}, \
+  {"inversion", "memory_mb", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
+      "memory for stored forward wavefields (MiB); 0: keep all steps, else optimal " \
+      "checkpointing within it"}, \
+  {"inversion", "gtol", PSFWI_CFG_DOUBLE, "1e-8", 0, 1, NULL, \
+      "stop a band when the projected gradient falls below this fraction of its start"}, \
+  {"inversion", "ftol", PSFWI_CFG_DOUBLE, "0", 0, 1, NULL, \
+      "stop a band when the objective decreases by less than this fraction"}, \
+  {"regularization", "tikhonov", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of (1/2) |grad v|^2 dA (normalised misfit = 1 at each band start)"}, \
+  {"regularization", "tikhonov_x", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "extra weight of the x derivative"}, \
+  {"regularization", "tikhonov_z", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "extra weight of the z derivative"}, \
+  {"regularization", "tv", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of the total variation of v"}, \
+  {"regularization", "tv_eps", PSFWI_CFG_DOUBLE, "0.01", 1e-12, 1e12, NULL, \
+      "TV smoothing (1/s, units of |grad v|)"}, \
+  {"regularization", "prior", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of (1/2) (v - v_prior)^2 dA"}, \
+  {"regularization", "prior_model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "prior model (NetCDF); default: the starting model"}
+
+typedef struct cli_problem {
+  psfwi_comm comm;
+  char *cfg_text;          /* the configuration as run (after defaults from the data) */
+  psfwi_model *model;      /* starting model / evaluation point */
+  psfwi_model *truth;      /* may be NULL */
+  psfwi_model *prior;      /* may be NULL */
+  psfwi_gather *obs;       /* all shots */
+  psfwi_survey *local;     /* this rank's shots */
+  const float *d_local;    /* their data (inside obs->data) */
+  size_t first_shot;
+  psfwi_wave *w;
+  unsigned char *mask;     /* may be NULL */
+  size_t nfrozen;
+  double vmin, vmax;
+  psfwi_fwi_band *bands;
+  size_t nband;
+  double *freqs;
+  size_t nfreq;
+  psfwi_fwi_opts fwi;      /* filled except history/state/progress */
+} cli_problem;
+
+/* Load and check everything; with MPI, every rank reads the inputs and
+ * keeps its block of shots; data synthesised from [model] true are modelled
+ * by every rank for its own shots only and exchanged (so rank 0 can save
+ * them). Messages go to stderr on rank 0 only. */
+int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err);
+void cli_problem_free(cli_problem *p);
+
+#endif
