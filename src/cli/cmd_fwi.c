@@ -25,13 +25,7 @@ static const char usage_text[] =
 static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,
-    {"output", "model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "final model (NetCDF)"},
-    {"output", "history", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-     "iteration history (NetCDF vp(iteration, z, x) + scalars)"},
-    {"output", "state", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-     "resumable state; default <model without .nc>.state.nc"},
-    {"output", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-     "save the (synthesised) observed data as NetCDF (optional)"},
+    CLI_KEYS_INVERT_OUTPUT,
 };
 
 static void fmt_time(double s, char *buf, size_t n) {

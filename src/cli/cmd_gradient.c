@@ -17,8 +17,7 @@ static const char usage_text[] =
 static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,
-    {"output", "gradient", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-     "objective and gradient (NetCDF)"},
+    CLI_KEYS_INVERT_OUTPUT,
 };
 
 int cmd_gradient(int argc, char **argv) {

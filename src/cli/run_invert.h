@@ -73,6 +73,18 @@
   {"regularization", "prior_model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "prior model (NetCDF); default: the starting model"}
 
+/* [output] keys of both commands, so one configuration serves both. */
+#define CLI_KEYS_INVERT_OUTPUT \
+  {"output", "model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "psfwi fwi: final model (NetCDF)"}, \
+  {"output", "history", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "psfwi fwi: iteration history (NetCDF vp(iteration, z, x) + scalars)"}, \
+  {"output", "state", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "psfwi fwi: resumable state; default <model without .nc>.state.nc"}, \
+  {"output", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "psfwi fwi: save the (synthesised) observed data as NetCDF (optional)"}, \
+  {"output", "gradient", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "psfwi gradient: objective and gradient (NetCDF)"}
+
 typedef struct cli_problem {
   psfwi_comm comm;
   char *cfg_text;          /* the configuration as run (after defaults from the data) */
