@@ -119,8 +119,11 @@ psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, dou
                                        double rx0, double drx, size_t nrec, double rz,
                                        int moving, psfwi_error *err);
 
-/* A copy of shots first .. first + count - 1 with their receivers (count
- * >= 1; ERANGE otherwise): one MPI rank's share. */
+/* A copy of shots first .. first + count - 1 with their receivers: one MPI
+ * rank's share (see psfwi_comm_shot_range). PSFWI_ERANGE unless count >= 1
+ * and first + count <= s->nshot: a survey always has at least one shot
+ * (psfwi_survey_create), so a rank without shots has no subset; callers
+ * either refuse more ranks than shots or skip the subset when count is 0. */
 psfwi_survey *psfwi_survey_subset(const psfwi_survey *s, size_t first, size_t count,
                                   psfwi_error *err);
 

@@ -130,8 +130,10 @@ bad:
 psfwi_survey *psfwi_survey_subset(const psfwi_survey *s, size_t first, size_t count,
                                   psfwi_error *err) {
   if (count == 0 || first > s->nshot || count > s->nshot - first) {
-    psfwi_fail(err, PSFWI_ERANGE, "survey subset: shots %zu..%zu of a survey of %zu shots", first,
-               first + count, s->nshot);
+    psfwi_fail(err, PSFWI_ERANGE,
+               "survey subset: %zu shots from shot %zu of a survey of %zu shots; expected "
+               "count >= 1 and first + count <= %zu",
+               count, first, s->nshot, s->nshot);
     return NULL;
   }
   psfwi_survey *t = psfwi_survey_create(count, s->nrec, err);
