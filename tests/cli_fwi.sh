@@ -161,6 +161,15 @@ if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   d=$(awk -F, 'NR==2 {print $2}' "$tmp/out")
   echo "RMSE between serial and 2-rank final models: $d m/s"
   check "MPI equals serial up to round-off" awk -v d="$d" 'BEGIN { exit !(d < 0.05) }'
+  # the whole history: objective and misfit of every iteration
+  vals() { ncdump -v objective,misfit "$1" | sed -n '/^data:/,$p' |
+    awk -F'[ ,;=]+' '{ for (i = 1; i <= NF; i++) if ($i ~ /^-?[0-9][0-9.e+-]*$/) print $i }'; }
+  paste <(vals "$tmp/hist.nc") <(vals "$tmp/mpih.nc") > "$tmp/pairs"
+  n=$(wc -l < "$tmp/pairs")
+  worst=$(awk '{ d = $1 - $2; if (d < 0) d = -d; s = ($1 < 0 ? -$1 : $1); r = s > 0 ? d / s : d; if (r > w) w = r } END { printf "%.3g", w + 0 }' "$tmp/pairs")
+  echo "serial vs 2 ranks: $n history values, largest relative difference $worst"
+  check "MPI history equals the serial one up to round-off" \
+    awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n >= 22 && w < 1e-5) }'
 else
   echo "cli_fwi: MPI part skipped (no mpirun, or psfwi built without MPI)"
 fi
