@@ -125,11 +125,19 @@ check "state file left" test -s "$tmp/r.state.nc"
 ok "resume" "$psfwi" fwi -c "$tmp/fwi.ini" --resume --set output.model="$tmp/r.nc" \
   --set output.history="$tmp/rh.nc"
 has "says it resumes" "resuming from" "$tmp/err"
+if grep -q "configuration differs" "$tmp/err"; then failed=$((failed + 1)); echo "FAIL: config note on an unchanged resume"; else pass=$((pass + 1)); fi
 check "resumed model equals the uninterrupted one" \
   cmp <(ncdump -v vp "$tmp/fwi.nc" | sed -n '/^data:/,$p') <(ncdump -v vp "$tmp/r.nc" | sed -n '/^data:/,$p')
 check "resumed history equals the uninterrupted one" \
   cmp <(ncdump -v objective,rmse "$tmp/hist.nc" | sed -n '/^data:/,$p') \
       <(ncdump -v objective,rmse "$tmp/rh.nc" | sed -n '/^data:/,$p')
+
+# resuming with a changed configuration says so
+bad "stop-after again" "resume from" "$psfwi" fwi -c "$tmp/fwi.ini" --stop-after 2 \
+  --set output.model="$tmp/c.nc" --set output.history="$tmp/ch.nc"
+ok "resume with a change" "$psfwi" fwi -c "$tmp/fwi.ini" --resume --set inversion.step=30 \
+  --set output.model="$tmp/c.nc" --set output.history="$tmp/ch.nc"
+has "config change noted" "the configuration differs" "$tmp/err"
 
 # errors
 cp "$tmp/fwi.ini" "$tmp/bad.ini"

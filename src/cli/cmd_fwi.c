@@ -42,6 +42,10 @@ static void on_progress(void *ctx, const psfwi_fwi_progress *p) {
     snprintf(band, sizeof band, "%zu/%zu (<= %g Hz)", p->band + 1, p->nband, p->b->f_high);
   else
     snprintf(band, sizeof band, "%zu/%zu (full)", p->band + 1, p->nband);
+  if (p->note) {
+    fprintf(stderr, "fwi: note: %s\n", p->note);
+    return;
+  }
   if (p->stop_reason) {
     fprintf(stderr, "fwi: band %s ends after %zu iterations: %s\n", band, p->iter, p->stop_reason);
     return;

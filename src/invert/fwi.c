@@ -65,6 +65,7 @@ typedef struct fwi {
   double *hist_sc; /* rows * nscalar */
   size_t hist_cap;
   psfwi_optim *opt;
+  int config_changed; /* resumed with another configuration text */
 } fwi;
 
 static void *xcalloc(size_t n, size_t size, int *oom) {
@@ -290,6 +291,8 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
   counters[ST_NX] = (double)f->nx;
   counters[ST_NZ] = (double)f->nz;
   counters[ST_NSCALAR] = (double)f->nscalar;
+  const char *cfg = o->meta && o->meta->config ? o->meta->config : "";
+  const size_t cfg_len = strlen(cfg);
   size_t osize = f->opt ? psfwi_optim_state_size(f->opt) : 0;
   unsigned char *obuf = malloc(osize + 1);
   if (obuf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the state");
@@ -305,6 +308,7 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
       {"optim", PSFWI_STATE_U8, osize, obuf},
       {"hist_vp", PSFWI_STATE_F32, f->rows * f->nxz, f->hist_vp},
       {"hist_scalars", PSFWI_STATE_F64, f->rows * f->nscalar, f->hist_sc},
+      {"config", PSFWI_STATE_U8, cfg_len, (void *)cfg},
   };
   int st = psfwi_state_write(o->state_path, "fwi", items, sizeof items / sizeof items[0],
                              o->meta, err);
@@ -350,6 +354,11 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': band %zu of %zu", path, f->band, o->nband);
     goto done;
   }
+  for (size_t i = 0; i < n; i++) /* absent in older state files: no check */
+    if (strcmp(items[i].name, "config") == 0 && items[i].type == PSFWI_STATE_U8) {
+      const char *now = o->meta && o->meta->config ? o->meta->config : "";
+      f->config_changed = items[i].n != strlen(now) || memcmp(items[i].data, now, items[i].n) != 0;
+    }
   memcpy(f->model->vp, m->data, f->nxz * sizeof(float));
   memcpy(f->v_b, vb->data, f->nxz * sizeof(float));
   memcpy(f->scale, sc->data, f->nxz * sizeof(double));
@@ -638,6 +647,13 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         p.elapsed = psfwi_seconds() - t0;
         if (info.iter > 0) iters_here++;
         p.eta = iters_here ? p.elapsed / (double)iters_here * (double)(planned - f->rows) : NAN;
+        if (f->config_changed && o->progress) { /* a note of its own, once */
+          psfwi_fwi_progress q = p;
+          q.note = "the configuration differs from the one the state was written with: the "
+                   "result is that of the changed run";
+          o->progress(o->progress_ctx, &q);
+        }
+        f->config_changed = 0;
         if (o->progress && record) o->progress(o->progress_ctx, &p);
         if (o->stop_after && info.iter > 0 && iters_here >= o->stop_after) {
           st = psfwi_fail(err, PSFWI_EINTERRUPTED,

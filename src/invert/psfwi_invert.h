@@ -242,6 +242,8 @@ typedef struct psfwi_fwi_progress {
   double elapsed;           /* s since the (re)start of this process */
   double eta;               /* s, estimated from the mean time per iteration */
   const char *stop_reason;  /* non-NULL at the end of a band */
+  const char *note;         /* a call with only this set (other fields as the next
+                               line's): resumed with a changed configuration */
 } psfwi_fwi_progress;
 
 typedef void (*psfwi_fwi_progress_fn)(void *ctx, const psfwi_fwi_progress *p);
