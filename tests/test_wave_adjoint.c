@@ -92,10 +92,15 @@ static void laplacian_case(psfwi_wave_scheme scheme, int fs) {
   psfwi_wave_laplacian(f.w, a, la, ws);
   psfwi_wave_laplacian(f.w, b, lb, ws);
   const double x = dot(la, b, f.np), y = dot(a, lb, f.np);
-  printf("laplacian scheme %d free surface %d: <La,b> = %.9e <a,Lb> = %.9e mismatch %.2e\n",
-         (int)scheme, fs, x, y, relmis(x, y));
-  /* random vectors: <La, b> is a sum with cancellation, so allow 1e-5 */
-  assert_true(relmis(x, y) < 1e-5);
+  const double scale = sqrt(dot(la, la, f.np) * dot(b, b, f.np));
+  printf("laplacian scheme %d free surface %d: <La,b> = %.9e <a,Lb> = %.9e mismatch %.2e "
+         "(%.2e of |La| |b|)\n", (int)scheme, fs, x, y, relmis(x, y), fabs(x - y) / scale);
+  /* random vectors: <La, b> is a sum with cancellation, so the mismatch is
+   * measured against |La| |b|, where single-precision rounding is ~6e-8 (a
+   * wrong transpose would be O(1)). Measured: 7e-10 (periodic), 2.4e-8 (free
+   * surface: the sine transform's pre- and post-processing are not exact
+   * transposes of each other in rounding). */
+  assert_true(fabs(x - y) / scale < 1e-7);
   if (fs) { /* row 0 is ignored on input and zero on output */
     for (size_t i = 0; i < f.in->npx; i++) assert_true(la[i] == 0.0f);
   }

@@ -135,13 +135,15 @@ static void fill_multiplier(psfwi_wave *w) {
       }
     }
   } else {
-    const size_t m = npz - 1;
-    const double norm = 1.0 / (2.0 * (double)npz * (double)npx);
-    for (size_t jz = 0; jz < m; jz++) {
-      const double kz = PI * (double)(jz + 1) / ((double)npz * in->dz);
-      for (size_t jx = 0; jx < npx; jx++) {
-        const size_t j = jx <= npx / 2 ? jx : npx - jx;
-        const double kx = 2.0 * PI * (double)j / ((double)npx * in->dx);
+    /* Sine index k = 1..npz-1 (row 0 unused), r2c layout along x; DST-I
+     * applied twice is (npz / 2) times the identity. */
+    const size_t nh = npx / 2 + 1;
+    const double norm = 2.0 / ((double)npz * (double)npx);
+    for (size_t jx = 0; jx < nh; jx++) w->mult[jx] = 0.0f;
+    for (size_t jz = 1; jz < npz; jz++) {
+      const double kz = PI * (double)jz / ((double)npz * in->dz);
+      for (size_t jx = 0; jx < nh; jx++) {
+        const double kx = 2.0 * PI * (double)jx / ((double)npx * in->dx);
         const double k2 = kx * kx + kz * kz;
         double mval;
         if (ks) {
@@ -150,7 +152,7 @@ static void fill_multiplier(psfwi_wave *w) {
         } else {
           mval = -k2;
         }
-        w->mult[jz * npx + jx] = (float)(mval * norm);
+        w->mult[jz * nh + jx] = (float)(mval * norm);
       }
     }
   }
@@ -176,6 +178,8 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   if (w == NULL) return;
   if (w->fwd) fftwf_destroy_plan(w->fwd);
   if (w->inv) fftwf_destroy_plan(w->inv);
+  if (w->zfft) fftwf_destroy_plan(w->zfft);
+  free(w->sine);
   fftwf_free(w->mult);
   free(w->ex);
   free(w->ez);
@@ -281,9 +285,9 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     /* No top padding. The sine transform makes the grid's bottom a p = 0
      * wall that would send back what the layer lets through, so the cells
      * saved on top go below the bottom layer at full damping (the grid is
-     * as tall as without the free surface). RODFT00 over rows 1..npz-1 is
-     * fast when npz is. */
-    in->npz = good_size(g->nz + 2 * w->nb, 0);
+     * as tall as without the free surface). The sine transform over rows
+     * 1..npz-1 runs on a complex FFT of npz points, which must be even. */
+    in->npz = good_size(g->nz + 2 * w->nb, 1);
   } else {
     in->oz = w->nb;
     in->npz = good_size(g->nz + 2 * w->nb, 0);
@@ -307,8 +311,14 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     w->nmult = npz * (npx / 2 + 1);
     w->nspec = 2 * w->nmult;
   } else {
-    w->nmult = (npz - 1) * npx;
-    w->nspec = w->nmult;
+    /* two spectral buffers (the sine transform is not in place), the second
+     * starting on a 64-byte boundary like the first */
+    w->nmult = npz * (npx / 2 + 1);
+    w->spec_half = (2 * w->nmult + 15) / 16 * 16;
+    w->nspec = 2 * w->spec_half + 2 * (npx + 2); /* + the running sums, in double */
+    w->sine = malloc((npz + 1) * sizeof(float));
+    if (!w->sine) goto nomem;
+    for (size_t j = 0; j <= npz; j++) w->sine[j] = (float)sin(PI * (double)j / (double)npz);
   }
   w->mult = fftwf_malloc(w->nmult * sizeof(float));
   w->ex = malloc(npx * sizeof(float));
@@ -345,15 +355,20 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     w->align_in = fftwf_alignment_of(bufa);
     w->align_out = fftwf_alignment_of(bufb);
   } else {
-    w->fwd = fftwf_plan_r2r_2d((int)(npz - 1), (int)npx, bufa + npx, spec, FFTW_RODFT00,
-                               FFTW_R2HC, flags);
-    w->inv = fftwf_plan_r2r_2d((int)(npz - 1), (int)npx, spec, bufb + npx, FFTW_RODFT00,
-                               FFTW_HC2R, flags);
-    w->align_in = fftwf_alignment_of(bufa + npx);
-    w->align_out = fftwf_alignment_of(bufb + npx);
+    /* r2c / c2r along x for every row, and a complex FFT along z of the
+     * npx/2 + 1 spectral columns, in place (psfwi_wave_laplacian). */
+    const int nxi = (int)npx, nzi = (int)npz, nhi = (int)(npx / 2 + 1);
+    w->fwd = fftwf_plan_many_dft_r2c(1, &nxi, nzi, bufa, NULL, 1, nxi, (fftwf_complex *)spec,
+                                     NULL, 1, nhi, flags);
+    w->inv = fftwf_plan_many_dft_c2r(1, &nxi, nzi, (fftwf_complex *)spec, NULL, 1, nhi, bufb,
+                                     NULL, 1, nxi, flags);
+    w->zfft = fftwf_plan_many_dft(1, &nzi, nhi, (fftwf_complex *)spec, NULL, nhi, 1,
+                                  (fftwf_complex *)spec, NULL, nhi, 1, FFTW_FORWARD, flags);
+    w->align_in = fftwf_alignment_of(bufa);
+    w->align_out = fftwf_alignment_of(bufb);
   }
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(1);
-  if (!w->fwd || !w->inv) {
+  if (!w->fwd || !w->inv || (in->free_surface && !w->zfft)) {
     psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
     goto fail;
   }
@@ -495,19 +510,80 @@ double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
 
 /* ---- The spectral Laplacian ---------------------------------------------------- */
 
+/* Sine transform (DST-I) along z of the complex spectral columns: for rows
+ * j = 1..N-1 of c (N = npz rows of nh complex numbers; row 0 is ignored),
+ * out[k] = sum_j c[j] sin(pi j k / N), k = 1..N-1, times mult[k] when mult
+ * is given; out row 0 is zero. c is overwritten. A complex FFT of N points
+ * does the work (the odd extension would need 2N): with
+ *   y_j = sin(pi j / N) (c_j + c_{N-j}) + (c_j - c_{N-j}) / 2,
+ * and Y = FFT(y) taken apart into the transforms Ya, Yb of the real and
+ * imaginary parts (Hermitian symmetry), out[2k] = -Im Y_k and
+ * out[2k+1] = out[2k-1] + Re Y_k (out[1] = Re Y_0 / 2), for both parts
+ * (Numerical Recipes' sinft, on two real columns at once). The running sum
+ * is kept in double (acc, nh complex numbers): in float its rounding grows
+ * like a random walk over the N / 2 terms. */
+static void sine_z(const psfwi_wave *w, float *restrict c, float *restrict out,
+                   const float *restrict mult, double *restrict acc) {
+  const size_t N = w->info.npz, nh = w->info.npx / 2 + 1, nr = 2 * nh;
+  const float *restrict sn = w->sine;
+  memset(c, 0, nr * sizeof(float));
+  for (size_t j = 1; j < N / 2; j++) {
+    const float s = sn[j];
+    float *restrict a = c + j * nr, *restrict b = c + (N - j) * nr;
+    for (size_t i = 0; i < nr; i++) {
+      const float p = s * (a[i] + b[i]), m = 0.5f * (a[i] - b[i]);
+      a[i] = p + m;
+      b[i] = p - m;
+    }
+  }
+  float *restrict mid = c + (N / 2) * nr;
+  for (size_t i = 0; i < nr; i++) mid[i] *= 2.0f;
+  fftwf_execute_dft(w->zfft, (fftwf_complex *)c, (fftwf_complex *)c);
+  memset(out, 0, nr * sizeof(float));
+  for (size_t i = 0; i < nr; i++) {
+    acc[i] = 0.5 * (double)c[i];
+    out[nr + i] = (float)acc[i] * (mult != NULL ? mult[nh + i / 2] : 1.0f);
+  }
+  for (size_t k = 1; k < N / 2; k++) {
+    const float *restrict ck = c + k * nr, *restrict cm = c + (N - k) * nr;
+    float *restrict xe = out + 2 * k * nr, *restrict xo = xe + nr;
+    if (mult != NULL) {
+      const float *restrict me = mult + 2 * k * nh, *restrict mo = me + nh;
+      for (size_t i = 0; i < nh; i++) {
+        const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
+        acc[2 * i] += 0.5 * ((double)cr + (double)mr);
+        acc[2 * i + 1] += 0.5 * ((double)ci + (double)mi);
+        xe[2 * i] = 0.5f * (mi - ci) * me[i];     /* -Im Ya_k */
+        xe[2 * i + 1] = 0.5f * (cr - mr) * me[i]; /* -Im Yb_k */
+        xo[2 * i] = (float)acc[2 * i] * mo[i];
+        xo[2 * i + 1] = (float)acc[2 * i + 1] * mo[i];
+      }
+    } else {
+      for (size_t i = 0; i < nh; i++) {
+        const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
+        acc[2 * i] += 0.5 * ((double)cr + (double)mr);
+        acc[2 * i + 1] += 0.5 * ((double)ci + (double)mi);
+        xe[2 * i] = 0.5f * (mi - ci);
+        xe[2 * i + 1] = 0.5f * (cr - mr);
+        xo[2 * i] = (float)acc[2 * i];
+        xo[2 * i + 1] = (float)acc[2 * i + 1];
+      }
+    }
+  }
+}
+
 void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws) {
   const size_t npx = w->info.npx, npz = w->info.npz, np = npx * npz;
-  const size_t off = w->info.free_surface ? npx : 0;
   /* FFTW's new-array execute needs the planning arrays' alignment: fall back
    * on copies through ws->lap (always aligned) for foreign arrays. */
   const float *src = in;
-  if (fftwf_alignment_of((float *)in + off) != w->align_in) {
-    float *tmp = out != ws->lap && fftwf_alignment_of(out + off) == w->align_in ? out : ws->lap;
+  if (fftwf_alignment_of((float *)in) != w->align_in) {
+    float *tmp = out != ws->lap && fftwf_alignment_of(out) == w->align_in ? out : ws->lap;
     memcpy(tmp, in, np * sizeof(float));
     src = tmp;
   }
   float *spec = ws->spec;
-  float *dst = fftwf_alignment_of(out + off) == w->align_out ? out : ws->lap;
+  float *dst = fftwf_alignment_of(out) == w->align_out ? out : ws->lap;
   const float *restrict mult = w->mult;
   if (!w->info.free_surface) {
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
@@ -518,10 +594,13 @@ void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfw
     }
     fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
   } else {
-    fftwf_execute_r2r(w->fwd, (float *)src + npx, spec);
-    const size_t nm = w->nmult;
-    for (size_t i = 0; i < nm; i++) spec[i] *= mult[i];
-    fftwf_execute_r2r(w->inv, spec, dst + npx);
+    /* row 0 (the surface) is ignored on input and zero on output */
+    float *spec2 = spec + w->spec_half;
+    double *acc = (double *)(spec2 + w->spec_half);
+    fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
+    sine_z(w, spec, spec2, mult, acc);
+    sine_z(w, spec2, spec, NULL, acc);
+    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
     memset(dst, 0, npx * sizeof(float));
   }
   if (dst != out) memcpy(out, dst, np * sizeof(float));

@@ -12,13 +12,20 @@ struct psfwi_wave {
   size_t nb;       /* boundary_cells */
   /* Spectral multiplier (FFT normalisation folded in):
    *   no free surface: r2c layout, mult[iz * (npx/2 + 1) + jx], npz rows;
-   *   free surface:    r2r layout, mult[jz * npx + jx], npz - 1 rows
-   *                    (RODFT00 along z over padded rows 1..npz-1, R2HC along x). */
+   *   free surface:    mult[jz * (npx/2 + 1) + jx] for the sine index jz = 1..npz-1
+   *                    (row 0 zero): r2c along x, then a sine transform (DST-I)
+   *                    along z over padded rows 1..npz-1 (row 0 is the surface). */
   float *mult;
   size_t nmult;    /* entries of mult */
   size_t nspec;    /* floats in the spectral scratch buffer */
   float *ex, *ez;  /* damping d dt (dimensionless) per padded column / row */
   fftwf_plan fwd, inv;
+  /* free surface only: complex FFT along z (npz points, in place) of the
+   * spectral columns; sine[j] = sin(pi j / npz), j = 0..npz; the spectral
+   * scratch holds two buffers of spec_half floats */
+  fftwf_plan zfft;
+  float *sine;
+  size_t spec_half;
   int align_in;    /* fftwf_alignment_of the planning arrays (forward input, */
   int align_out;   /* inverse output) */
 };
