@@ -11,7 +11,10 @@
  *    opposite edges: the damping layer's known weakness, the low frequencies
  *    (a 3 Hz wave is only 1.3 wavelengths across 30 cells), shows here;
  *    measured 1.1 % (2.3 % with a free surface), held under 1.5 % / 3 %
- *    (docs/wave.md discusses this limit). */
+ *    (docs/wave.md discusses this limit).
+ *  - A source near the top-left with receivers along the top out to 0.95 of
+ *    the width (long-offset grazing incidence): measured 2.26 % with an
+ *    absorbing top, held under 3 %; 0.82 % with a free surface (<= 1 %). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +53,13 @@ static float *run(size_t n, double dx, double origin, int free_surface, const ps
 }
 
 /* Worst ratio over the receivers of max|small - big| / max|big|: worst[0]
- * for shots 0 and 1 (edge geometries), worst[1] for shot 2 (corner). */
+ * for shots 0 and 1 (edge geometries), worst[1] for shot 2 (corner),
+ * worst[2] for shot 3 (long offsets along the top). */
 static void measure(int free_surface, double *worst) {
   const double dx = V / (2.5 * FP) / 3.0; /* 3 points per shortest wavelength */
   const size_t N = 80, E = 100;
   const double L = (double)(N - 1) * dx;
-  const size_t nrec = 7, nshot = 3;
+  const size_t nrec = 7, nshot = 4;
   psfwi_survey *s = psfwi_survey_create(nshot, nrec, NULL);
   assert_non_null(s);
   const double h = 5.0 * dx; /* 5 cells from the edges */
@@ -69,6 +73,12 @@ static void measure(int free_surface, double *worst) {
    * far edges (up to 1 % arrives here through the periodic wrap-around) */
   s->sx[2] = 0.1 * L;
   s->sz[2] = 0.1 * L;
+  /* shot 3: source near the top-left, receivers along the top edge out to
+   * 0.95 L (long-offset grazing incidence: a surface survey without a free
+   * surface) */
+  s->sx[3] = 0.05 * L;
+  s->sz[3] = h;
+  const double x3[7] = {0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95};
   const double in2[7][2] = {{0.1, 0.25}, {0.35, 0.5}, {0.1, 0.85}, {0.5, 0.1},
                             {0.85, 0.85}, {0.25, 0.25}, {0.05, 0.5}};
   for (size_t r = 0; r < nrec; r++) {
@@ -79,12 +89,14 @@ static void measure(int free_surface, double *worst) {
     s->rz[nrec + r] = a;
     s->rx[2 * nrec + r] = in2[r][0] * L;
     s->rz[2 * nrec + r] = in2[r][1] * L;
+    s->rx[3 * nrec + r] = x3[r] * L;
+    s->rz[3 * nrec + r] = h;
   }
   const double dt_out = 0.004;
   const size_t nt = 351;
   float *a = run(N, dx, 0.0, free_surface, s, nt, dt_out);
   float *b = run(N + 2 * E, dx, -(double)E * dx, free_surface, s, nt, dt_out);
-  worst[0] = worst[1] = 0.0;
+  worst[0] = worst[1] = worst[2] = 0.0;
   for (size_t k = 0; k < nshot * nrec; k++) {
     double md = 0.0, mb = 0.0;
     for (size_t it = 0; it < nt; it++) {
@@ -92,13 +104,14 @@ static void measure(int free_surface, double *worst) {
       mb = fmax(mb, fabs((double)b[k * nt + it]));
     }
     if (mb == 0.0) continue; /* a receiver on the free surface */
-    const size_t w = k / nrec == 2 ? 1 : 0;
+    const size_t w = k / nrec == 2 ? 1 : k / nrec == 3 ? 2 : 0;
     worst[w] = fmax(worst[w], md / mb);
     printf("  free surface %d, shot %zu receiver %zu: reflected / direct %.4f\n", free_surface,
            k / nrec, k % nrec, md / mb);
   }
   printf("  free surface %d: worst reflected / direct peak ratio %.4f (edge geometries), "
-         "%.4f (corner source)\n", free_surface, worst[0], worst[1]);
+         "%.4f (corner source), %.4f (long offsets along the top)\n", free_surface, worst[0],
+         worst[1], worst[2]);
   free(a);
   free(b);
   psfwi_survey_destroy(s);
@@ -106,18 +119,20 @@ static void measure(int free_surface, double *worst) {
 
 static void test_edge_reflection(void **state) {
   (void)state;
-  double worst[2];
+  double worst[3];
   measure(0, worst);
   assert_true(worst[0] <= 0.01);
   assert_true(worst[1] <= 0.015);
+  assert_true(worst[2] <= 0.03); /* measured 2.26 %: the 1 % is not met */
 }
 
 static void test_edge_reflection_free_surface(void **state) {
   (void)state;
-  double worst[2];
+  double worst[3];
   measure(1, worst);
   assert_true(worst[0] <= 0.01);
   assert_true(worst[1] <= 0.03);
+  assert_true(worst[2] <= 0.01); /* measured 0.82 % */
 }
 
 /* The profile itself: zero inside the model, growing monotonically across
