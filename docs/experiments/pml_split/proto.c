@@ -76,6 +76,7 @@ typedef struct {
   int cornersponge;  /* corners: unsplit sponge update */
   double weak;       /* weak damping of the undamped component */
   int dprime;        /* 1: include the -d'(x) psi correction of the exact PML (FD order fdo) */
+  double emin;       /* unsplit: no d' term where e = d dt < emin (stability, see REPORT) */
   int xonly;         /* diagnostic: no z layers (z periodic, rows treated as interior) */
   int pform;         /* 1: advance p by its own update (see SPLIT_CELL_P) */
   int fdo;           /* FD order of the first derivative in the correction: 2, 4, 8 */
@@ -116,6 +117,10 @@ typedef struct {
   float *cgx, *cbx1, *cbx2;   /* d'(x) and psi coefficients */
   float *caxk, *caxe;         /* p-form: ex / (1 + ex), 2 + ex */
   float *sAx, *sAz, *sd, *sext; /* scratch, npx (+8) each */
+  /* unsplit form (pml = 2): memory variables at half steps
+   *   X region: Gx, Gz, psi_x, xi_x, psi_z, xi_z;  Z region: Gx, Gz, psi_z, xi_z */
+  float *xm[6], *zm[4];
+  float *gxc, *gzr;           /* d' with the emin cut: per column / per row */
 } sim_t;
 
 static void *xalloc(size_t n) {
@@ -231,6 +236,11 @@ static sim_t *sim_create(int nx, int nz, int npx, int npz, double h, double cref
   s->cbuf = xalloc(nX * 4); s->cout = xalloc(nX * 4);
   s->cspec = xalloc(nhz * s->ncol * 8);
   s->xpsx = xalloc(nX * 4); s->xpsz = xalloc(nX * 4); s->zpsz = xalloc(nZ * 4);
+  for (int k = 0; k < 6; k++) s->xm[k] = xalloc((o->pml == 2 ? nX : 1) * 4);
+  for (int k = 0; k < 4; k++) s->zm[k] = xalloc((o->pml == 2 ? nZ : 1) * 4);
+  s->gxc = xalloc(npx * 4); s->gzr = xalloc(npz * 4);
+  for (int i = 0; i < npx; i++) s->gxc[i] = s->ex[i] >= o->emin ? s->gx[i] : 0.0f;
+  for (int i = 0; i < npz; i++) s->gzr[i] = s->ez[i] >= o->emin ? s->gz[i] : 0.0f;
   {
     const int nc = s->ncol;
     s->cidx = malloc(nc * sizeof(int));
@@ -290,6 +300,9 @@ static void sim_destroy(sim_t *s) {
                 s->xpsz, s->zpsz, s->cax1, s->cax2, s->cax3, s->cwz1, s->cwz2, s->cwz3,
                 s->cgx, s->cbx1, s->cbx2, s->caxk, s->caxe, s->sAx, s->sAz, s->sd, s->sext};
   free(s->cidx); free(s->xip); free(s->xim);
+  for (int k = 0; k < 6; k++) fftwf_free(s->xm[k]);
+  for (int k = 0; k < 4; k++) fftwf_free(s->zm[k]);
+  fftwf_free(s->gxc); fftwf_free(s->gzr);
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) fftwf_free(a[i]);
   free(s);
 }
@@ -550,8 +563,141 @@ static void step_pml(sim_t *s, int isrc, float samp) {
   t = s->zpz; s->zpz = s->zpzp; s->zpzp = t;
 }
 
+/* Unsplit PML (pml = 2).  Multiplying the stretched-coordinate equation by
+ * sx sz (sx = 1 + dx / (-i w)) gives, with Ax + Az = K as in the split form,
+ *   (d/dt + dx)(d/dt + dz) p = v^2 [K p + Gx + Gz
+ *                                   - dx' (psi_x + (dz - dx) xi_x)
+ *                                   - dz' (psi_z + (dx - dz) xi_z)] + v^2 s
+ *   (d/dt + dx) Gx = (dz - dx) Ax p,     (d/dt + dz) Gz = (dx - dz) Az p,
+ *   (d/dt + dx) psi_x = dp/dx,           (d/dt + dx) xi_x = psi_x   (same in z).
+ * p is the only second-order variable: no split null mode (px = -pz).  The
+ * memory variables live at half steps (G+ = b1 G + c (e' - e) A p, with
+ * b1 = (1 - e/2)/(1 + e/2), c = 1/(1 + e/2)) and are averaged to step n;
+ *   p+ = [(2 - ex ez) p - (1 - (ex + ez)/2) p- + vel R] / (1 + (ex + ez)/2).
+ * The d' terms (dprime) use FD derivatives of order fdo and are dropped where
+ * the own damping e < emin: there psi and xi are near-integrators (decay
+ * 1/d of thousands of steps) and the discrete d' term drives a slowly growing
+ * zero-frequency mode (eig.c). */
+static void step_unsplit(sim_t *s, int isrc, float samp) {
+  const int npx = s->npx, npz = s->npz, ncol = s->ncol, nzc = s->nzc;
+  const int wxl = s->wxl, wxh = s->wxh, xb = npx - wxh;
+  lap2d(s);
+  if (isrc >= 0) s->lap[isrc] += samp;
+  strips(s);
+  const int cm = s->o.corner, dp = s->o.dprime, m = s->o.fdo / 2;
+  const float *fc = s->o.fdo == 2 ? fd2 : s->o.fdo == 4 ? fd4 : fd8;
+  const float ih = (float)(1.0 / s->h), dt = (float)s->dt, idt = (float)(1.0 / s->dt);
+  for (int iz = 0; iz < npz; iz++) {
+    const size_t r = (size_t)iz * npx;
+    const float *restrict cur = s->p + r, *restrict vel = s->vel + r, *restrict lap = s->lap + r;
+    float *restrict nxt = s->pp + r;
+    int zr = -1;
+    if (iz < s->wzl) zr = iz;
+    else if (iz >= npz - s->wzh) zr = s->wzl + (iz - (npz - s->wzh));
+    const float ez = s->ez[iz], gz = dp ? s->gzr[iz] : 0.0f;
+    const float bz1 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez), cz = 1.0f / (1.0f + 0.5f * ez);
+    const float *rp[4], *rm[4];
+    for (int k = 0; k < m; k++) {
+      rp[k] = s->p + (size_t)((iz + k + 1) % npz) * npx;
+      rm[k] = s->p + (size_t)((iz - k - 1 + npz) % npz) * npx;
+    }
+    /* ---- X region */
+    const float *restrict kz = s->cout + (size_t)iz * ncol;
+    const float *restrict kxr = zr >= 0 ? s->rout + (size_t)zr * npx : NULL;
+    float *restrict ext = s->sext;
+    if (dp) {
+      memcpy(ext, cur + npx - wxh - 4, (size_t)(wxh + 4) * 4);
+      memcpy(ext + wxh + 4, cur, (size_t)(wxl + 4) * 4);
+    }
+    const size_t ro = (size_t)iz * ncol;
+    float *restrict Gx = s->xm[0] + ro, *restrict Gz = s->xm[1] + ro;
+    float *restrict psx = s->xm[2] + ro, *restrict xix = s->xm[3] + ro;
+    float *restrict psz = s->xm[4] + ro, *restrict xiz = s->xm[5] + ro;
+    for (int part = 0; part < 2; part++) {
+      const int c0 = part ? wxl : 0, c1 = part ? ncol : wxl, off = part ? xb - wxl : 0;
+      const float *restrict L = lap + off, *restrict V = vel + off, *restrict C = cur + off;
+      const float *restrict E = ext + (part ? 4 - wxl : wxh + 4);
+      const float *restrict exv = s->ex + off, *restrict gxv = s->gxc + off;
+      float *restrict Nx = nxt + off;
+      for (int c = c0; c < c1; c++) {
+        float Ax, Az;
+        if (zr >= 0 && cm == 1) { Ax = kxr[off + c]; Az = L[c] - Ax; }
+        else { Az = kz[c]; Ax = L[c] - Az; }
+        const float ex = exv[c];
+        const float bx1 = (1.0f - 0.5f * ex) / (1.0f + 0.5f * ex), cx = 1.0f / (1.0f + 0.5f * ex);
+        const float gxn = bx1 * Gx[c] + cx * (ez - ex) * Ax;
+        const float gzn = bz1 * Gz[c] + cz * (ex - ez) * Az;
+        float R = L[c] + 0.5f * (Gx[c] + gxn) + 0.5f * (Gz[c] + gzn);
+        Gx[c] = gxn; Gz[c] = gzn;
+        if (dp) {
+          const float g = gxv[c];
+          if (g != 0.0f) {
+            float d = 0.0f;
+            for (int k = 0; k < m; k++) d += fc[k] * (E[c + k + 1] - E[c - k - 1]);
+            const float pn = bx1 * psx[c] + cx * dt * d * ih, pm = 0.5f * (psx[c] + pn);
+            const float xn = bx1 * xix[c] + cx * dt * pm, xm = 0.5f * (xix[c] + xn);
+            psx[c] = pn; xix[c] = xn;
+            R -= g * (pm + (ez - ex) * idt * xm);
+          }
+          if (gz != 0.0f) {
+            float d = 0.0f;
+            for (int k = 0; k < m; k++) d += fc[k] * (rp[k][off + c] - rm[k][off + c]);
+            const float pn = bz1 * psz[c] + cz * dt * d * ih, pm = 0.5f * (psz[c] + pn);
+            const float xn = bz1 * xiz[c] + cz * dt * pm, xm = 0.5f * (xiz[c] + xn);
+            psz[c] = pn; xiz[c] = xn;
+            R -= gz * (pm + (ex - ez) * idt * xm);
+          }
+        }
+        const float eh = 0.5f * (ex + ez);
+        Nx[c] = ((2.0f - ex * ez) * C[c] - (1.0f - eh) * Nx[c] + V[c] * R) / (1.0f + eh);
+      }
+    }
+    if (zr >= 0) { /* ---- Z-only cells: ex = 0 */
+      const size_t zo = (size_t)zr * nzc;
+      float *restrict zGx = s->zm[0] + zo, *restrict zGz = s->zm[1] + zo;
+      float *restrict zps = s->zm[2] + zo, *restrict zxi = s->zm[3] + zo;
+      const float *restrict kx = kxr + wxl, *restrict l2 = lap + wxl, *restrict v2 = vel + wxl;
+      const float *restrict c2 = cur + wxl;
+      float *restrict n2 = nxt + wxl, *restrict dtmp = s->sd;
+      const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez),
+                  a3 = 1.0f / (1.0f + 0.5f * ez);
+      if (gz != 0.0f) {
+        for (int j = 0; j < nzc; j++) dtmp[j] = 0.0f;
+        for (int k = 0; k < m; k++) {
+          const float *restrict a = rp[k] + wxl, *restrict b = rm[k] + wxl;
+          const float f = fc[k] * ih;
+          for (int j = 0; j < nzc; j++) dtmp[j] += f * (a[j] - b[j]);
+        }
+        const float mez = -ez * idt;
+        for (int j = 0; j < nzc; j++) {
+          const float Ax = kx[j], Az = l2[j] - Ax;
+          const float gxn = zGx[j] + ez * Ax, gzn = bz1 * zGz[j] - cz * ez * Az;
+          const float pn = bz1 * zps[j] + cz * dt * dtmp[j], pm = 0.5f * (zps[j] + pn);
+          const float xn = bz1 * zxi[j] + cz * dt * pm, xm = 0.5f * (zxi[j] + xn);
+          const float R = l2[j] + 0.5f * (zGx[j] + gxn) + 0.5f * (zGz[j] + gzn) - gz * (pm + mez * xm);
+          zGx[j] = gxn; zGz[j] = gzn; zps[j] = pn; zxi[j] = xn;
+          n2[j] = a1 * c2[j] - a2 * n2[j] + a3 * v2[j] * R;
+        }
+      } else {
+        for (int j = 0; j < nzc; j++) {
+          const float Ax = kx[j], Az = l2[j] - Ax;
+          const float gxn = zGx[j] + ez * Ax, gzn = bz1 * zGz[j] - cz * ez * Az;
+          const float R = l2[j] + 0.5f * (zGx[j] + gxn) + 0.5f * (zGz[j] + gzn);
+          zGx[j] = gxn; zGz[j] = gzn;
+          n2[j] = a1 * c2[j] - a2 * n2[j] + a3 * v2[j] * R;
+        }
+      }
+    } else { /* ---- interior */
+      float *restrict prev = s->pp + r;
+      for (int i = wxl; i < xb; i++) prev[i] = 2.0f * cur[i] - prev[i] + vel[i] * lap[i];
+    }
+  }
+  float *t = s->p; s->p = s->pp; s->pp = t;
+}
+
 static void step(sim_t *s, int isrc, float samp) {
-  if (s->o.pml) step_pml(s, isrc, samp);
+  if (s->o.pml == 2) step_unsplit(s, isrc, samp);
+  else if (s->o.pml) step_pml(s, isrc, samp);
   else step_sponge(s, isrc, samp);
 }
 
@@ -672,6 +818,7 @@ static void reflect(const opts_t *o, double *w, int verbose) {
 static const char *absname(const opts_t *o) {
   static char buf[96];
   if (!o->pml) snprintf(buf, sizeof buf, "sponge");
+  else if (o->pml == 2) snprintf(buf, sizeof buf, "unsplit-c%d%s", o->corner, o->dprime ? (o->fdo == 2 ? "-d2" : o->fdo == 4 ? "-d4" : "-d8") : "");
   else snprintf(buf, sizeof buf, "pml-c%d%s%s%s", o->corner, o->cornersponge ? "-cs" : "",
                 o->weak > 0 ? "-weak" : o->pform ? "-pf" : "", o->dprime ? (o->fdo == 2 ? "-d2" : o->fdo == 4 ? "-d4" : "-d8") : "");
   return buf;
@@ -706,8 +853,16 @@ static void random_smooth(float *v, int npx, int npz, double corr, double vlo, d
   fftwf_free(a); fftwf_free(sp);
 }
 
+/* split: max|px|, max|pz| over the layer cells; unsplit: max|Gx,Gz|, max|psi,xi| */
 static void layer_max(const sim_t *s, double *mpx, double *mpz) {
   const size_t nX = (size_t)s->npz * s->ncol, nZ = (size_t)s->nrow * s->nzc;
+  if (s->o.pml == 2) {
+    *mpx = fmax(fmax(maxabs(s->xm[0], nX), maxabs(s->xm[1], nX)), fmax(maxabs(s->zm[0], nZ), maxabs(s->zm[1], nZ)));
+    *mpz = 0;
+    for (int k = 2; k < 6; k++) *mpz = fmax(*mpz, maxabs(s->xm[k], nX));
+    for (int k = 2; k < 4; k++) *mpz = fmax(*mpz, maxabs(s->zm[k], nZ));
+    return;
+  }
   *mpx = fmax(maxabs(s->xpx, nX), maxabs(s->zpx, nZ));
   *mpz = fmax(maxabs(s->xpz, nX), maxabs(s->zpz, nZ));
 }
@@ -769,7 +924,8 @@ static int stab(const opts_t *o, int hetero, int init, long nsteps, long every) 
   const long nsrc = (long)(0.6 / dt); /* source on for 0.6 s (Ricker ends at 0.3 s) */
   double peak = 0, late_max = 0;
   int ok = 1;
-  printf("  %8s %12s %12s %12s %12s\n", "step", "max|p|", "max|p| int", "max|px|", "max|pz|");
+  printf("  %8s %12s %12s %12s %12s\n", "step", "max|p|", "max|p| int", o->pml == 2 ? "max|G|" : "max|px|",
+         o->pml == 2 ? "max|psi,xi|" : "max|pz|");
   const int diag = getenv("PML_DIAG") != NULL;
   for (long it = 1; it <= nsteps; it++) {
     const int is = (isrc >= 0 && it <= nsrc) ? isrc : -1;
@@ -786,7 +942,7 @@ static int stab(const opts_t *o, int hetero, int init, long nsteps, long every) 
         mi = fmax(mi, maxabs(s->p + (size_t)(s->oz + iz) * np + s->ox, n));
       if (o->pml) layer_max(s, &mpx, &mpz);
       printf("  %8ld %12.4e %12.4e %12.4e %12.4e\n", it, maxabs(s->p, npp), mi, mpx, mpz);
-      if (diag && o->pml) where_px(s);
+      if (diag && o->pml == 1) where_px(s);
     }
   }
   printf("  peak max|p| during/just after the source: %.4e; max|p| after step %ld: %.4e\n", peak,
@@ -798,64 +954,66 @@ static int stab(const opts_t *o, int hetero, int init, long nsteps, long every) 
 /* ---------------------------------------------------------------- cost */
 static double median(double *a, int n) { qsort(a, n, sizeof *a, cmpd); return a[n / 2]; }
 
+/* Cost on one padded grid (good_size as the project), FFTW_MEASURE plans.
+ * Times per step, median over `reps` repetitions of `nsteps` steps, all
+ * interleaved in one run: the plain 2D r2c + c2r pair; the strip operators
+ * alone (gathers, 1D r2c/c2r, multiplies); the sponge step; the split PML as
+ * specified; the split PML with the d' terms; the unsplit PML with d'. */
 static void cost(int nx, int nz, int nb, int nsteps, int reps) {
   const double h = 10.0, c = 2000.0, dt = 0.3 * h / c;
   const int npx = good_size(nx + 2 * nb), npz = good_size(nz + 2 * nb);
-  opts_t os = {.pml = 0, .nb = nb, .pw = 4, .logr = 4.5, .cfl = 0.3, .fflags = FFTW_MEASURE};
-  opts_t op = os;
-  op.pml = 1; op.pw = 2; op.logr = 10;
-  opts_t od = op;
-  od.dprime = 1; od.fdo = 8;
+  opts_t o[4];
+  const char *nm[4] = {"sponge", "split", "split+d'", "unsplit+d'"};
+  for (int k = 0; k < 4; k++)
+    o[k] = (opts_t){.pml = 0, .nb = nb, .pw = 4, .logr = 10, .cfl = 0.3, .emin = 1e-4,
+                    .fflags = FFTW_MEASURE};
+  o[0].logr = 4.5;
+  o[1].pml = 1; o[1].logr = 5;
+  o[2].pml = 1; o[2].dprime = 1; o[2].fdo = 8;
+  o[3].pml = 2; o[3].dprime = 1; o[3].fdo = 8;
   double t0 = now();
-  sim_t *a = sim_create(nx, nz, npx, npz, h, c, dt, &os);
-  sim_t *b = sim_create(nx, nz, npx, npz, h, c, dt, &op);
-  sim_t *d = sim_create(nx, nz, npx, npz, h, c, dt, &od);
+  sim_t *S[4];
+  for (int k = 0; k < 4; k++) S[k] = sim_create(nx, nz, npx, npz, h, c, dt, &o[k]);
   const double tplan = now() - t0;
   const size_t np = (size_t)npx * npz;
   srand(1);
   for (size_t i = 0; i < np; i++) {
-    a->vel[i] = b->vel[i] = d->vel[i] = (float)(c * c * dt * dt);
-    a->p[i] = b->p[i] = d->p[i] = 1e-3f * ((float)rand() / RAND_MAX - 0.5f);
+    const float v = 1e-3f * ((float)rand() / RAND_MAX - 0.5f);
+    for (int k = 0; k < 4; k++) { S[k]->vel[i] = (float)(c * c * dt * dt); S[k]->p[i] = v; }
   }
   const size_t nlay = np - (size_t)nx * nz;
   printf("interior %dx%d nb %d padded %dx%d (layer cells %zu = %.1f %%; strips %d rows x %d + %d cols x %d) plan %.1f s\n",
-         nx, nz, nb, npx, npz, nlay, 100.0 * nlay / np, b->nrow, npx, b->ncol, npz, tplan);
-  double tf[64], tm[64], ts[64], tp[64], td[64], tstr[64];
+         nx, nz, nb, npx, npz, nlay, 100.0 * nlay / np, S[1]->nrow, npx, S[1]->ncol, npz, tplan);
+  double tf[64], tstr[64], ts[4][64];
   for (int r = 0; r < reps; r++) {
-    double t;
-    t = now(); /* the plain 2D r2c + c2r pair */
+    double t = now(); /* the plain 2D r2c + c2r pair */
     for (int k = 0; k < nsteps; k++) {
-      fftwf_execute_dft_r2c(a->fwd, a->p, (fftwf_complex *)a->spec);
-      fftwf_execute_dft_c2r(a->inv, (fftwf_complex *)a->spec, a->lap);
+      fftwf_execute_dft_r2c(S[0]->fwd, S[0]->p, (fftwf_complex *)S[0]->spec);
+      fftwf_execute_dft_c2r(S[0]->inv, (fftwf_complex *)S[0]->spec, S[0]->lap);
     }
     tf[r] = (now() - t) / nsteps;
-    t = now(); /* pair + multiply (the spectral Laplacian) */
-    for (int k = 0; k < nsteps; k++) lap2d(a);
-    tm[r] = (now() - t) / nsteps;
-    t = now(); /* strips only: gathers, 1D r2c/c2r, multiplies */
-    for (int k = 0; k < nsteps; k++) strips(b);
+    t = now();
+    for (int k = 0; k < nsteps; k++) strips(S[1]);
     tstr[r] = (now() - t) / nsteps;
-    t = now();
-    for (int k = 0; k < nsteps; k++) step_sponge(a, -1, 0.0f);
-    ts[r] = (now() - t) / nsteps;
-    t = now();
-    for (int k = 0; k < nsteps; k++) step_pml(b, -1, 0.0f);
-    tp[r] = (now() - t) / nsteps;
-    t = now();
-    for (int k = 0; k < nsteps; k++) step_pml(d, -1, 0.0f);
-    td[r] = (now() - t) / nsteps;
+    for (int q = 0; q < 4; q++) {
+      t = now();
+      for (int k = 0; k < nsteps; k++) step(S[q], -1, 0.0f);
+      ts[q][r] = (now() - t) / nsteps;
+    }
   }
-  const double f = median(tf, reps), m = median(tm, reps), st = median(tstr, reps),
-               sp = median(ts, reps), pm = median(tp, reps), pd = median(td, reps);
-  printf("  median of %d runs x %d steps (ms/step): fft pair %.3f | pair+mult %.3f | strips %.3f | "
-         "sponge %.3f | pml %.3f | pml+d' %.3f\n", reps, nsteps, 1e3 * f, 1e3 * m, 1e3 * st, 1e3 * sp,
-         1e3 * pm, 1e3 * pd);
-  printf("  ratios: sponge/pair %.3f  pml/pair %.3f  pml+d'/pair %.3f | pml/sponge %.3f  pml+d'/sponge %.3f | "
-         "strips/pair %.3f\n", sp / f, pm / f, pd / f, pm / sp, pd / sp, st / f);
-  printf("TABLE | %dx%d | %d | %dx%d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f |\n",
-         nx, nz, nb, npx, npz, 100.0 * nlay / np, 1e3 * f, 1e3 * sp, 1e3 * st, 1e3 * pm, 1e3 * pd,
-         sp / f, pd / f, pm / sp, pd / sp);
-  sim_destroy(a); sim_destroy(b); sim_destroy(d);
+  const double f = median(tf, reps), st = median(tstr, reps);
+  double tq[4];
+  for (int q = 0; q < 4; q++) tq[q] = median(ts[q], reps);
+  printf("  median of %d x %d steps, ms/step: fft pair %.3f | strips %.3f", reps, nsteps, 1e3 * f, 1e3 * st);
+  for (int q = 0; q < 4; q++) printf(" | %s %.3f", nm[q], 1e3 * tq[q]);
+  printf("\n  relative to the fft pair: strips %.3f", st / f);
+  for (int q = 0; q < 4; q++) printf(", %s %.3f", nm[q], tq[q] / f);
+  printf("\n  relative to the sponge step:");
+  for (int q = 1; q < 4; q++) printf(" %s %.3f", nm[q], tq[q] / tq[0]);
+  printf("\nTABLE | %dx%d | %d | %dx%d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f |\n",
+         nx, nz, nb, npx, npz, 100.0 * nlay / np, 1e3 * f, 1e3 * st, 1e3 * tq[0], 1e3 * tq[1], 1e3 * tq[2],
+         1e3 * tq[3], tq[0] / f, tq[3] / f, tq[3] / tq[0]);
+  for (int k = 0; k < 4; k++) sim_destroy(S[k]);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -879,7 +1037,7 @@ int main(int argc, char **argv) {
          argc > 6 ? atoi(argv[6]) : 5);
     return 0;
   }
-  opts_t o = {.pml = 1, .nb = 30, .pw = 4, .logr = 4.5, .corner = 0, .cfl = 0.3,
+  opts_t o = {.pml = 1, .nb = 30, .pw = 4, .logr = 4.5, .corner = 0, .cfl = 0.3, .emin = 1e-3,
               .fflags = FFTW_ESTIMATE};
   int het = 0, noise = 0;
   long steps = 100000, every = 10000;
@@ -888,6 +1046,8 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "-sponge")) o.pml = 0;
     else if (!strcmp(a, "-pml")) o.pml = 1;
+    else if (!strcmp(a, "-unsplit")) o.pml = 2;
+    else if (!strcmp(a, "-emin") && i + 1 < argc) o.emin = atof(argv[++i]);
     else if (!strcmp(a, "-nb") && i + 1 < argc) o.nb = atoi(argv[++i]);
     else if (!strcmp(a, "-pow") && i + 1 < argc) o.pw = atof(argv[++i]);
     else if (!strcmp(a, "-logr") && i + 1 < argc) o.logr = atof(argv[++i]);
