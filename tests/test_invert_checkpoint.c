@@ -72,15 +72,15 @@ static void test_plans(void **state) {
   psfwi_error e;
   psfwi_checkpoint_plan p;
   /* enough memory: keep all */
-  assert_int_equal(psfwi_checkpoint_plan_make(600, SIZE_MAX, 0, 20.0, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(600, SIZE_MAX, 0, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.nseg, 1);
   assert_int_equal(p.seg_len, 600);
   assert_int_equal(p.recomputed, 0);
-  assert_int_equal(psfwi_checkpoint_plan_make(600, 600, 0, 20.0, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(600, 600, 0, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.recomputed, 0);
   /* a tenth of the memory */
   for (size_t l = 200; l <= 5000; l *= 5) {
-    assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, 0, 20.0, &p, &e), PSFWI_OK);
+    assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, 0, 20.0, 2, &p, &e), PSFWI_OK);
     assert_true(p.fields <= l / 10);
     assert_int_equal(p.recomputed, p.seg_len * psfwi_revolve_advances(p.nseg, p.nsnap + 1));
     assert_int_equal(p.nseg, (l + p.seg_len - 1) / p.seg_len);
@@ -90,30 +90,30 @@ static void test_plans(void **state) {
     /* the plan is the best over all segment lengths */
     for (size_t k = 1; k <= l / 10; k++) {
       psfwi_checkpoint_plan q;
-      assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, k, 1e9, &q, &e), PSFWI_OK);
+      assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, k, 1e9, 2, &q, &e), PSFWI_OK);
       assert_true(q.recomputed >= p.recomputed);
     }
   }
   /* classic revolve: one-step segments, p(l, s + 1) recomputations */
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 41, 1, 20.0, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 41, 1, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.seg_len, 1);
   assert_int_equal(p.nsnap, 20);
   assert_int_equal(p.recomputed, psfwi_revolve_advances(1000, 21));
   /* errors: no memory, a forced segment longer than the budget, too many
    * recomputations (the message gives the least memory that suffices) */
-  assert_int_equal(psfwi_checkpoint_plan_make(100, 0, 0, 20.0, &p, &e), PSFWI_ERANGE);
-  assert_int_equal(psfwi_checkpoint_plan_make(100, 10, 20, 20.0, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(100, 0, 0, 20.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(100, 10, 20, 20.0, 2, &p, &e), PSFWI_ERANGE);
   assert_non_null(strstr(e.msg, "at least 20"));
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, 2, &p, &e), PSFWI_ERANGE);
   printf("%s\n", e.msg);
   size_t need = 0;
   assert_int_equal(sscanf(strstr(e.msg, "at least ") + 9, "%zu", &need), 1);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, need, 0, 5.0, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, need, 0, 5.0, 2, &p, &e), PSFWI_OK);
   assert_true((double)p.recomputed <= 5.0 * 1000.0);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, need - 1, 0, 5.0, &p, &e), PSFWI_ERANGE);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, NULL, &e), PSFWI_EINVAL);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, need - 1, 0, 5.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, 2, NULL, &e), PSFWI_EINVAL);
   /* no steps */
-  assert_int_equal(psfwi_checkpoint_plan_make(0, 5, 0, 5.0, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(0, 5, 0, 5.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.recomputed, 0);
 }
 

@@ -194,10 +194,11 @@ int psfwi_revolve_simulate(size_t l, size_t c, size_t *advances, size_t *max_sna
 }
 
 /* Recomputed steps of the plan with segments of k steps within m fields. */
-static size_t plan_cost(size_t l, size_t m, size_t k, size_t *nseg, size_t *nsnap) {
+static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg,
+                        size_t *nsnap) {
   if (k > m) return SIZE_MAX;
   const size_t ns = (l + k - 1) / k;
-  size_t s = (m - k) / 2;
+  size_t s = (m - k) / sf;
   if (s > ns - 1) s = ns - 1;
   const size_t p = psfwi_revolve_advances(ns, s + 1);
   *nseg = ns;
@@ -207,15 +208,15 @@ static size_t plan_cost(size_t l, size_t m, size_t k, size_t *nseg, size_t *nsna
 }
 
 /* The best segment length within m fields (forced when seg_len > 0). */
-static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t *bk, size_t *bseg,
-                        size_t *bsnap) {
+static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *bk,
+                        size_t *bseg, size_t *bsnap) {
   size_t best = SIZE_MAX;
   const size_t k0 = seg_len > 0 ? seg_len : 1, k1 = seg_len > 0 ? seg_len : m;
   *bk = *bseg = *bsnap = 0;
   for (size_t k = k0; k <= k1 && k <= l; k++) {
     size_t ns, sn;
-    const size_t c = plan_cost(l, m, k, &ns, &sn);
-    if (c < best || (c == best && c != SIZE_MAX && k + 2 * sn < *bk + 2 * *bsnap)) {
+    const size_t c = plan_cost(l, m, k, sf, &ns, &sn);
+    if (c < best || (c == best && c != SIZE_MAX && k + sf * sn < *bk + sf * *bsnap)) {
       best = c;
       *bk = k;
       *bseg = ns;
@@ -226,9 +227,12 @@ static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t *bk, size_t *
 }
 
 int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
-                               double max_ratio, psfwi_checkpoint_plan *plan,
-                               psfwi_error *err) {
+                               double max_ratio, size_t snap_fields,
+                               psfwi_checkpoint_plan *plan, psfwi_error *err) {
   if (plan == NULL) return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: no output");
+  if (snap_fields < 1)
+    return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: snap_fields = 0; expected >= 1");
+  const size_t sf = snap_fields;
   memset(plan, 0, sizeof *plan);
   plan->nstep = nstep;
   if (nstep == 0) return PSFWI_OK;
@@ -239,7 +243,7 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
                       "memory budget of %zu wavefields is too small: at least %zu are needed "
                       "(the taped segment)", max_fields, seg_len > 0 ? seg_len : 1);
   size_t bk, bseg, bsnap;
-  const size_t best = best_plan(nstep, max_fields, seg_len, &bk, &bseg, &bsnap);
+  const size_t best = best_plan(nstep, max_fields, seg_len, sf, &bk, &bseg, &bsnap);
   const double limit = max_ratio * (double)nstep;
   if (best == SIZE_MAX || (double)best > limit) {
     /* the least memory that meets the limit (monotone in m), for the message */
@@ -247,7 +251,7 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
     if (seg_len > 0 && hi < seg_len) hi = seg_len;
     while (hi - lo > 1) {
       const size_t mid = lo + (hi - lo) / 2;
-      const size_t c = best_plan(nstep, mid, seg_len, &k, &a, &b);
+      const size_t c = best_plan(nstep, mid, seg_len, sf, &k, &a, &b);
       if (c != SIZE_MAX && (double)c <= limit) hi = mid;
       else lo = mid;
     }
@@ -262,6 +266,7 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
   plan->nseg = bseg;
   plan->nsnap = bsnap;
   plan->recomputed = best;
-  plan->fields = bk + 2 * bsnap;
+  plan->fields = bk + sf * bsnap;
+  plan->snap_fields = sf;
   return PSFWI_OK;
 }

@@ -59,14 +59,23 @@ static float *big_alloc(size_t nfloat) {
   return malloc(bytes);
 }
 
+/* Boundary memory of one state (NULL when the absorber has none). */
+static float *mem_alloc(const psfwi_wave *w) {
+  const size_t n = psfwi_wave_mem_floats(w);
+  if (n == 0) return NULL;
+  float *m = malloc(n * sizeof(float));
+  if (m != NULL) memset(m, 0, n * sizeof(float));
+  return m;
+}
+
 /* Per-thread buffers. */
 typedef struct grad_thread {
   psfwi_wave_work *ws;
   psfwi_wave_bwork *bw;
-  psfwi_wave_state st, adj; /* prev / cur only */
+  psfwi_wave_state st, adj; /* fields and boundary memory */
   float *g_vel;             /* padded dJ/dvel_term of the current shot */
   float *tape;              /* seg_len padded fields: lap of each taped step */
-  float *snap;              /* nsnap pairs of padded fields */
+  float *snap;              /* nsnap packed states (psfwi_wave_state_save) */
   size_t *snap_pos;
   float *syn, *adjsrc;      /* nrec * nt */
   float *rbuf;              /* nrec */
@@ -81,6 +90,8 @@ static void thread_free(grad_thread *t) {
   psfwi_wave_field_free(t->st.cur);
   psfwi_wave_field_free(t->adj.prev);
   psfwi_wave_field_free(t->adj.cur);
+  free(t->st.mem);
+  free(t->adj.mem);
   psfwi_wave_field_free(t->g_vel);
   free(t->tape);
   free(t->snap);
@@ -96,7 +107,8 @@ static size_t thread_bytes(const grad_ctx *c) {
   const size_t fb = c->np * sizeof(float), nrec = c->s->nrec;
   size_t b = psfwi_wave_bytes_per_thread(c->w); /* work (spec + lap) and the state */
   if (!c->fwd_only) {
-    b += psfwi_wave_bwork_bytes(c->w) + 3 * fb; /* bwork, adjoint state, g_vel */
+    /* bwork, adjoint state, g_vel */
+    b += psfwi_wave_bwork_bytes(c->w) + psfwi_wave_state_floats(c->w) * sizeof(float) + fb;
     b += c->plan.fields * fb;
     if (c->want_wav) b += c->nfine * sizeof(float);
   }
@@ -112,10 +124,13 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
   if (t->ws == NULL) return err ? err->status : PSFWI_ENOMEM;
   t->st.prev = psfwi_wave_field_alloc(w);
   t->st.cur = psfwi_wave_field_alloc(w);
+  t->st.mem = mem_alloc(w);
   t->syn = malloc(nrec * c->nt * sizeof(float));
   t->adjsrc = malloc(nrec * c->nt * sizeof(float));
   t->rbuf = malloc(nrec * sizeof(float));
-  int ok = t->st.prev && t->st.cur && t->syn && t->adjsrc && t->rbuf;
+  const int need_mem = psfwi_wave_mem_floats(w) > 0;
+  int ok = t->st.prev && t->st.cur && (!need_mem || t->st.mem) && t->syn && t->adjsrc &&
+           t->rbuf;
   if (ok && !c->fwd_only) {
     t->bw = psfwi_wave_bwork_create(w, err);
     if (t->bw == NULL) {
@@ -124,13 +139,14 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
     }
     t->adj.prev = psfwi_wave_field_alloc(w);
     t->adj.cur = psfwi_wave_field_alloc(w);
+    t->adj.mem = mem_alloc(w);
     t->g_vel = psfwi_wave_field_alloc(w);
     const size_t K = c->plan.seg_len, S = c->plan.nsnap;
     t->tape = big_alloc((K > 0 ? K : 1) * c->np);
-    t->snap = S > 0 ? big_alloc(2 * S * c->np) : NULL;
+    t->snap = S > 0 ? big_alloc(S * psfwi_wave_state_floats(w)) : NULL;
     t->snap_pos = malloc((S > 0 ? S : 1) * sizeof(size_t));
     t->abar = c->want_wav ? malloc(c->nfine * sizeof(float)) : NULL;
-    ok = t->adj.prev && t->adj.cur && t->g_vel && t->tape && (S == 0 || t->snap) &&
+    ok = t->adj.prev && t->adj.cur && (!need_mem || t->adj.mem) && t->g_vel && t->tape && (S == 0 || t->snap) &&
          t->snap_pos && (!c->want_wav || t->abar);
   }
   if (!ok) {
@@ -227,14 +243,13 @@ static int turn(shot_run *r, size_t j, psfwi_error *err) {
 }
 
 static void zero_state(const grad_ctx *c, psfwi_wave_state *st) {
-  memset(st->prev, 0, c->np * sizeof(float));
-  memset(st->cur, 0, c->np * sizeof(float));
+  psfwi_wave_state_zero(c->w, st);
 }
 
 static int run_schedule(shot_run *r, psfwi_error *err) {
   const grad_ctx *c = r->c;
   grad_thread *t = r->t;
-  const size_t K = c->plan.seg_len, np = c->np;
+  const size_t K = c->plan.seg_len;
   size_t pos = 0; /* segment index of the current state */
   for (size_t i = 0; i < c->sched->n; i++) {
     const rev_action *A = &c->sched->act[i];
@@ -244,9 +259,7 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
         pos = A->arg;
         break;
       case REV_STORE: {
-        float *sp = t->snap + 2 * A->arg * np;
-        memcpy(sp, t->st.prev, np * sizeof(float));
-        memcpy(sp + np, t->st.cur, np * sizeof(float));
+        psfwi_wave_state_save(c->w, &t->st, t->snap + A->arg * psfwi_wave_state_floats(c->w));
         t->snap_pos[A->arg] = pos;
         break;
       }
@@ -255,9 +268,8 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
           zero_state(c, &t->st);
           pos = 0;
         } else {
-          const float *sp = t->snap + 2 * A->arg * np;
-          memcpy(t->st.prev, sp, np * sizeof(float));
-          memcpy(t->st.cur, sp + np, np * sizeof(float));
+          psfwi_wave_state_load(c->w, &t->st,
+                                t->snap + A->arg * psfwi_wave_state_floats(c->w));
           pos = t->snap_pos[A->arg];
         }
         break;
@@ -432,8 +444,9 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
       const double f = floor(per_shot / ((double)c.np * sizeof(float)));
       max_fields = f >= (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)f;
     }
-    st = psfwi_checkpoint_plan_make(c.nstep, max_fields, o.seg_len, o.max_recompute, &c.plan,
-                                    err);
+    const size_t sfl = psfwi_wave_state_floats(w);
+    st = psfwi_checkpoint_plan_make(c.nstep, max_fields, o.seg_len, o.max_recompute,
+                                    (sfl + c.np - 1) / c.np, &c.plan, err);
     if (st != PSFWI_OK) {
       psfwi_error_prefix(err, "gradient memory budget %g MiB over %d thread(s)", o.mem_budget_mb,
                          nthr);

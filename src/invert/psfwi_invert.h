@@ -121,18 +121,22 @@ typedef struct psfwi_checkpoint_plan {
   size_t nstep;      /* internal steps of a shot */
   size_t seg_len;    /* steps per taped segment */
   size_t nseg;       /* segments */
-  size_t nsnap;      /* stored states (two padded fields each) */
+  size_t nsnap;      /* stored states (snap_fields padded fields each) */
   size_t recomputed; /* forward steps recomputed: seg_len * p(nseg, nsnap + 1) */
-  size_t fields;     /* padded fields held: seg_len + 2 nsnap */
+  size_t fields;     /* padded fields held: seg_len + snap_fields nsnap */
+  size_t snap_fields; /* padded fields one stored state takes (2 + the PML memory,
+                         rounded up) */
 } psfwi_checkpoint_plan;
 
 /* The plan with the fewest recomputed steps within max_fields padded fields
- * (SIZE_MAX: keep all). seg_len > 0 forces the segment length (1: classic
+ * (SIZE_MAX: keep all), a stored state taking snap_fields of them
+ * (ceil(psfwi_wave_state_floats / padded field)). seg_len > 0 forces the segment length (1: classic
  * revolve with one-step tapes). Refuses (ERANGE, naming the memory needed)
  * budgets below one field or plans recomputing more than max_ratio * nstep
  * steps. */
 int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
-                               double max_ratio, psfwi_checkpoint_plan *plan, psfwi_error *err);
+                               double max_ratio, size_t snap_fields,
+                               psfwi_checkpoint_plan *plan, psfwi_error *err);
 
 /* ---- Objective and gradient over all shots ---------------------------------------
  * The single reduction point: called once with the packed local sums

@@ -13,6 +13,8 @@ struct psfwi_wave_bwork {
   float *wq;           /* w = q / (1 + e), padded field */
   float *tmp;          /* vel_term w, padded field */
   float *lt;           /* L (vel_term w), padded field */
+  float *dbx, *dbz;    /* PML only: the FD derivatives' adjoint inputs (zero outside
+                          the cells psfwi_pml_backward writes) */
 };
 
 psfwi_wave_bwork *psfwi_wave_bwork_create(const psfwi_wave *w, psfwi_error *err) {
@@ -26,6 +28,11 @@ psfwi_wave_bwork *psfwi_wave_bwork_create(const psfwi_wave *w, psfwi_error *err)
   bw->wq = psfwi_wave_field_alloc(w);
   bw->tmp = psfwi_wave_field_alloc(w);
   bw->lt = psfwi_wave_field_alloc(w);
+  if (w->pml != NULL) {
+    bw->dbx = psfwi_wave_field_alloc(w);
+    bw->dbz = psfwi_wave_field_alloc(w);
+    if (!bw->dbx || !bw->dbz) goto nomem;
+  }
   if (!bw->wq || !bw->tmp || !bw->lt) goto nomem;
   return bw;
 nomem:
@@ -41,11 +48,15 @@ void psfwi_wave_bwork_destroy(psfwi_wave_bwork *bw) {
   psfwi_wave_field_free(bw->wq);
   psfwi_wave_field_free(bw->tmp);
   psfwi_wave_field_free(bw->lt);
+  psfwi_wave_field_free(bw->dbx);
+  psfwi_wave_field_free(bw->dbz);
   free(bw);
 }
 
 size_t psfwi_wave_bwork_bytes(const psfwi_wave *w) {
-  return (w->nspec + 4 * w->info.npx * w->info.npz) * sizeof(float);
+  /* spec, lap, wq, tmp, lt (+ dbx, dbz and the strips with the PML) */
+  const size_t nf = w->pml ? 6 : 4;
+  return (w->nspec + nf * w->info.npx * w->info.npz + psfwi_pml_work_floats(w)) * sizeof(float);
 }
 
 /* wq = q / (1 + e), tmp = vel wq on [i0, i1) of a row with row damping
@@ -112,6 +123,11 @@ void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term,
                               psfwi_wave_bwork *bw) {
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz, xa = in->ox, xb = in->ox + in->nx;
+  if (w->pml != NULL) {
+    float *const scr[4] = {bw->tmp, bw->wq, bw->dbx, bw->dbz};
+    psfwi_pml_backward(w, vel_term, adj, lap_n, g_vel, src, amp_bar, bw->ws, scr, bw->lt);
+    return;
+  }
   float *p = adj->prev, *q = adj->cur, *tmp = bw->tmp, *wq = bw->wq;
   if (lap_n == NULL) g_vel = NULL;
   /* tmp = vel_term w: the adjoint of "vel_term lap" before the Laplacian */
@@ -128,18 +144,9 @@ void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term,
   }
   /* Source amplitudes: the transpose of inject(amp, 1 / (dx dz)). */
   if (src != NULL && amp_bar != NULL) {
-    const float scale = (float)(1.0 / (in->dx * in->dz));
-    for (size_t k = 0; k < src->n; k++) {
-      const float *wx = src->wx + k * src->cap, *wz = src->wz + k * src->cap;
-      double s = 0.0;
-      for (size_t j = 0; j < src->nwz[k]; j++) {
-        const float *row = tmp + (src->iz0[k] + j) * npx + src->ix0[k];
-        double sj = 0.0;
-        for (size_t i = 0; i < src->nwx[k]; i++) sj += (double)wx[i] * (double)row[i];
-        s += (double)wz[j] * sj;
-      }
-      amp_bar[k] += (float)((double)scale * s);
-    }
+    const double scale = 1.0 / (in->dx * in->dz);
+    for (size_t k = 0; k < src->n; k++)
+      amp_bar[k] += (float)(scale * psfwi_wave_points_dot(src, k, tmp));
   }
   /* L is symmetric: the adjoint of L is L itself. */
   psfwi_wave_laplacian(w, tmp, bw->lt, bw->ws);

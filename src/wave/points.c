@@ -149,16 +149,18 @@ void psfwi_wave_points_inject(const psfwi_wave_points *p, const float *amp, floa
   }
 }
 
-void psfwi_wave_points_record(const psfwi_wave_points *p, const float *field, float *out) {
-  for (size_t k = 0; k < p->n; k++) {
-    const float *wx = p->wx + k * p->cap, *wz = p->wz + k * p->cap;
-    double s = 0.0;
-    for (size_t j = 0; j < p->nwz[k]; j++) {
-      const float *row = field + (p->iz0[k] + j) * p->npx + p->ix0[k];
-      double sj = 0.0;
-      for (size_t i = 0; i < p->nwx[k]; i++) sj += (double)wx[i] * (double)row[i];
-      s += (double)wz[j] * sj;
-    }
-    out[k] = (float)s;
+double psfwi_wave_points_dot(const psfwi_wave_points *p, size_t k, const float *field) {
+  const float *wx = p->wx + k * p->cap, *wz = p->wz + k * p->cap;
+  double s = 0.0;
+  for (size_t j = 0; j < p->nwz[k]; j++) {
+    const float *row = field + (p->iz0[k] + j) * p->npx + p->ix0[k];
+    double sj = 0.0;
+    for (size_t i = 0; i < p->nwx[k]; i++) sj += (double)wx[i] * (double)row[i];
+    s += (double)wz[j] * sj;
   }
+  return s;
+}
+
+void psfwi_wave_points_record(const psfwi_wave_points *p, const float *field, float *out) {
+  for (size_t k = 0; k < p->n; k++) out[k] = (float)psfwi_wave_points_dot(p, k, field);
 }

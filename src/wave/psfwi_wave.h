@@ -48,6 +48,12 @@ typedef enum {
   PSFWI_WAVE_LEAPFROG = 1 /* plain pseudo-spectral leapfrog, 2nd order in time */
 } psfwi_wave_scheme;
 
+/* Absorbing layer (docs/wave.md, "Absorbing boundary"). */
+typedef enum {
+  PSFWI_WAVE_PML = 0,   /* unsplit perfectly matched layer with boundary memory (default) */
+  PSFWI_WAVE_SPONGE = 1 /* damping layer: no memory, reflects more (1-2 % at 30 cells) */
+} psfwi_wave_absorber;
+
 /* Options. Start from psfwi_wave_opts_defaults() and change fields. */
 typedef struct psfwi_wave_opts {
   psfwi_wave_scheme scheme; /* default PSFWI_WAVE_KSPACE */
@@ -60,6 +66,7 @@ typedef struct psfwi_wave_opts {
                                Ricker; see psfwi_wave_fmax); required, > 0 */
   size_t boundary_cells;    /* absorbing layer width in cells on each side (default 30;
                                >= hicks_radius) */
+  psfwi_wave_absorber absorber; /* default PSFWI_WAVE_PML */
   int free_surface;         /* 1: p = 0 at z = z0 (model row 0); default 0 */
   int hicks_radius;         /* half-width of the windowed-sinc stencils, 1..10 (default 4) */
   double ppw_min;           /* refuse fewer points per shortest wavelength
@@ -156,38 +163,58 @@ void psfwi_wave_points_inject(const psfwi_wave_points *p, const float *amp, floa
 void psfwi_wave_points_record(const psfwi_wave_points *p, const float *field, float *out);
 
 /* ---- One time step ---------------------------------------------------------
- * The state is the two latest wavefields (padded fields); there is no other
- * boundary memory. A step maps (u[n-1], u[n]) -> (u[n], u[n+1]):
- *   lap    = L u[n]                          spectral Laplacian (psfwi_wave_laplacian)
- *   lap   += src amp / (dx dz)               source injection (may be skipped: src NULL)
- *   u[n+1] = ((2 - e^2) u[n] - (1 - e) u[n-1] + vel_term lap) / (1 + e),
- *            e = d(x, z) dt                  damping in the absorbing layer, 0 inside
- *            (d = dx(ix) + dz(iz), psfwi_wave_damping; e <= 1)
- * and leaves st->prev = u[n], st->cur = u[n+1] (pointer swap). With the
+ * The state is the two latest wavefields (padded fields) plus the boundary
+ * memory of the PML (mem; none with the sponge). A step maps
+ * (u[n-1], u[n], M[n-1/2]) -> (u[n], u[n+1], M[n+1/2]):
+ *   lap    = L u[n] + S a[n]                  spectral Laplacian (psfwi_wave_laplacian)
+ *                                             plus source injection S (scale 1 / (dx dz);
+ *                                             skipped when src is NULL)
+ * Inside the model:  u[n+1] = 2 u[n] - u[n-1] + vel_term lap.
+ * Sponge layer:      u[n+1] = ((2 - e^2) u[n] - (1 - e) u[n-1] + vel_term lap) / (1 + e),
+ *                    e = (dx(ix) + dz(iz)) dt (psfwi_wave_damping; e <= 1).
+ * PML (default):     u[n+1] = ((2 - ex ez) u[n] - (1 - eh) u[n-1] + vel_term R) / (1 + eh),
+ *                    eh = (ex + ez) / 2, R = lap + memory terms (docs/wave.md): the
+ *                    stretched-coordinate wave equation multiplied by sx sz, with the
+ *                    memory variables advanced in the same call.
+ * In every case the bracket multiplying vel_term (lap, or R) is left in the
+ * work's lap (psfwi_wave_work_lap), and the step leaves st->prev = u[n],
+ * st->cur = u[n+1] (pointer swap); mem is updated in place. With the
  * k-space scheme L has the multiplier -(2 / (c_ref dt))^2 sin^2(c_ref |k| dt / 2),
- * else -|k|^2. The step is linear in (u[n-1], u[n], amp). */
+ * else -|k|^2. The step is linear in (u[n-1], u[n], mem, amp). */
 typedef struct psfwi_wave_state {
   float *prev; /* u[n-1], padded field */
   float *cur;  /* u[n], padded field */
+  float *mem;  /* boundary memory, psfwi_wave_mem_floats(w) floats (NULL when 0) */
 } psfwi_wave_state;
-/* Two zeroed padded fields. */
+/* Two zeroed padded fields and zeroed boundary memory. */
 psfwi_wave_state *psfwi_wave_state_create(const psfwi_wave *w, psfwi_error *err);
 void psfwi_wave_state_destroy(psfwi_wave_state *st);
 void psfwi_wave_state_zero(const psfwi_wave *w, psfwi_wave_state *st);
+/* Floats of boundary memory in a state (0 with the sponge). */
+size_t psfwi_wave_mem_floats(const psfwi_wave *w);
+/* A whole state packed into one buffer of psfwi_wave_state_floats(w) floats
+ * (2 padded fields + memory): checkpoints of the gradient and of resumable
+ * runs. save copies st into buf; load copies buf into st. */
+size_t psfwi_wave_state_floats(const psfwi_wave *w);
+void psfwi_wave_state_save(const psfwi_wave *w, const psfwi_wave_state *st, float *buf);
+void psfwi_wave_state_load(const psfwi_wave *w, psfwi_wave_state *st, const float *buf);
 
 /* Per-thread scratch: the FFT buffers and lap. */
 typedef struct psfwi_wave_work psfwi_wave_work;
 psfwi_wave_work *psfwi_wave_work_create(const psfwi_wave *w, psfwi_error *err);
 void psfwi_wave_work_destroy(psfwi_wave_work *ws);
-/* The result of the last step's lap (L u[n] + injected source), a padded
- * field owned by ws; valid until the next call using ws. */
+/* The bracket that multiplied vel_term in the last step (L u[n] + injected
+ * source, plus the PML's memory terms in the layer), a padded field owned by
+ * ws; valid until the next call using ws. It is d u[n+1] / d vel_term times
+ * (1 + eh): the backward step needs it for the velocity gradient. */
 const float *psfwi_wave_work_lap(const psfwi_wave_work *ws);
 
 /* out = L in (padded fields; in is not modified; out may not alias in).
  * Symmetric: <L a, b> = <a, L b>. Free surface: rows 0 of in are ignored
  * and row 0 of out is 0. */
 void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws);
-/* The damping rate d (1/s) at padded point (ix, iz); 0 inside the model. */
+/* The damping rate dx(ix) + dz(iz) (1/s) at padded point (ix, iz); 0 inside
+ * the model. */
 double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz);
 void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                      const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws);
@@ -245,30 +272,32 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
 size_t psfwi_wave_bytes_shared(const psfwi_wave *w);
 size_t psfwi_wave_bytes_per_thread(const psfwi_wave *w);
 
-/* ---- Backward (adjoint) of the time step: src/wave/backward.c ---------------
+/* ---- Backward (adjoint) of the time step: src/wave/backward.c, pml.c -------
  * The vector-Jacobian product of psfwi_wave_step, written once and used by
  * the FWI gradient (src/invert) and by any network that uses the step as a
- * recurrent cell. With e = d dt and w = q / (1 + e) per padded cell, the
- * transpose of
- *   u[n+1] = ((2 - e^2) u[n] - (1 - e) u[n-1] + vel_term (L u[n] + S a[n])) / (1 + e)
- * (S = injection with scale 1 / (dx dz)) maps the adjoint state
- *   adj->prev = p = dJ/du[n]   (so far: through later steps and records)
- *   adj->cur  = q = dJ/du[n+1] (complete)
+ * recurrent cell. It maps the adjoint state
+ *   adj->prev = dJ/du[n]   (so far: through later steps and records)
+ *   adj->cur  = dJ/du[n+1] (complete)
+ *   adj->mem  = dJ/dM[n+1/2] (PML memory; complete)
  * to
- *   adj->cur  = p + (2 - e^2) w + L(vel_term w)      (dJ/du[n] through this step)
- *   adj->prev = -(1 - e) w                           (dJ/du[n-1], this step's part)
- * by a pointer swap, like the forward. L is symmetric (psfwi_wave_laplacian)
- * and vel_term multiplies before L. Optional outputs, accumulated (+=):
- *   g_vel[padded] += w lap_n   dJ/dvel_term, with lap_n the forward's
- *                  psfwi_wave_work_lap of step n (L u[n] + S a[n]); skipped
- *                  when lap_n or g_vel is NULL;
- *   amp_bar[k]    += (S^T (vel_term w))[k]  dJ/da[n] for the points src
- *                  (skipped when src or amp_bar is NULL).
+ *   adj->cur  = dJ/du[n]     through this step (complete for the step)
+ *   adj->prev = dJ/du[n-1]   this step's part
+ *   adj->mem  = dJ/dM[n-1/2]
+ * by a pointer swap, like the forward. Sponge, with e = d dt and
+ * w = q / (1 + e), q = dJ/du[n+1]:
+ *   adj->cur  = p + (2 - e^2) w + L(vel_term w),  adj->prev = -(1 - e) w;
+ * the PML's transpose is derived step by step in docs/gradient.md. L is
+ * symmetric (psfwi_wave_laplacian). Optional outputs, accumulated (+=):
+ *   g_vel[padded] += (dJ/du[n+1]) / (1 + eh) lap_n   dJ/dvel_term, with
+ *                  lap_n the forward's psfwi_wave_work_lap of step n;
+ *                  skipped when lap_n or g_vel is NULL;
+ *   amp_bar[k]    += dJ/da[n] for the points src (skipped when src or
+ *                  amp_bar is NULL).
  * Receiver records are not part of the step: add their transpose
  * (psfwi_wave_points_inject of the adjoint source, scale 1) to adj->cur
  * after the backward of step n when u[n] was recorded. bw: per-thread
- * scratch (its own FFT buffers and three padded fields); dot-product tests in
- * tests/test_wave_adjoint.c, derivation in docs/gradient.md. */
+ * scratch (its own FFT buffers and padded fields); dot-product tests in
+ * tests/test_wave_adjoint.c. */
 typedef struct psfwi_wave_bwork psfwi_wave_bwork;
 psfwi_wave_bwork *psfwi_wave_bwork_create(const psfwi_wave *w, psfwi_error *err);
 void psfwi_wave_bwork_destroy(psfwi_wave_bwork *bw);

@@ -17,15 +17,6 @@
 
 static const double PI = 3.14159265358979323846;
 
-/* Absorbing profile d(s) = d0 (s / nb)^ABSORB_POW for the distance s (cells)
- * into the layer, d0 = (ABSORB_POW + 1) vmax ABSORB_LOGR / (2 nb h), so that
- * a wave at vmax crossing one layer loses exp(-ABSORB_LOGR / 2) in amplitude
- * and one wrapping around the periodic grid (two layers) exp(-ABSORB_LOGR).
- * Tuned by measurement at 3 points per shortest wavelength with 30 cells:
- * steeper profiles reflect more at the onset, weaker ones let more wrap
- * around (docs/wave.md, tests/test_wave_boundary.c). */
-#define ABSORB_POW 4.0
-#define ABSORB_LOGR 4.5
 
 void psfwi_wave_opts_defaults(psfwi_wave_opts *o) {
   memset(o, 0, sizeof *o);
@@ -35,6 +26,7 @@ void psfwi_wave_opts_defaults(psfwi_wave_opts *o) {
   o->vmin_bound = 0.0;
   o->fmax = 0.0;
   o->boundary_cells = 30;
+  o->absorber = PSFWI_WAVE_PML;
   o->free_surface = 0;
   o->hicks_radius = 4;
   o->ppw_min = 2.0;
@@ -73,6 +65,9 @@ static int check_opts(const psfwi_wave_opts *o, double dt_out, psfwi_error *err)
                       o->cfl);
   if (!isfinite(o->vmax_bound) || !isfinite(o->vmin_bound))
     return psfwi_fail(err, PSFWI_ENONFINITE, "velocity bounds are not finite");
+  if (o->absorber != PSFWI_WAVE_PML && o->absorber != PSFWI_WAVE_SPONGE)
+    return psfwi_fail(err, PSFWI_EINVAL, "absorber %d is unknown; expected PML (0) or "
+                      "sponge (1)", (int)o->absorber);
   if (o->hicks_radius < 1 || o->hicks_radius > 10)
     return psfwi_fail(err, PSFWI_ERANGE, "hicks_radius = %d; expected 1 to 10",
                       o->hicks_radius);
@@ -158,10 +153,12 @@ static void fill_multiplier(psfwi_wave *w) {
   }
 }
 
-/* Damping e = d dt per padded column (axis x) or row (axis z). */
+/* Damping e = d dt per padded column (axis x) or row (axis z), for the
+ * profile of the absorber (wave_internal.h). */
 static void fill_damping(float *e, size_t np, size_t o, size_t n, size_t nb, double h,
-                         double vmax, double dt) {
-  const double d0 = (ABSORB_POW + 1.0) * vmax * ABSORB_LOGR / (2.0 * (double)nb * h);
+                         double vmax, double dt, int pml) {
+  const double pw = pml ? PSFWI_PML_POW : PSFWI_SPONGE_POW;
+  const double d0 = psfwi_absorb_d0(pw, pml ? PSFWI_PML_LOGR : PSFWI_SPONGE_LOGR, vmax, nb, h);
   for (size_t i = 0; i < np; i++) {
     double s = 0.0; /* distance into the layer, cells */
     if (i < o) s = (double)(o - i);
@@ -170,7 +167,7 @@ static void fill_damping(float *e, size_t np, size_t o, size_t n, size_t nb, dou
     if (r > 1.0) r = 1.0;
     /* e = d dt <= 1 keeps the damped update stable (its roots are 1 / (1 + e)
      * and 1 - e); only very thin layers reach the cap. */
-    e[i] = (float)fmin(d0 * pow(r, ABSORB_POW) * dt, 1.0);
+    e[i] = (float)fmin(d0 * pow(r, pw) * dt, 1.0);
   }
 }
 
@@ -179,6 +176,7 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   if (w->fwd) fftwf_destroy_plan(w->fwd);
   if (w->inv) fftwf_destroy_plan(w->inv);
   if (w->zfft) fftwf_destroy_plan(w->zfft);
+  psfwi_pml_destroy(w->pml);
   free(w->sine);
   fftwf_free(w->mult);
   free(w->ex);
@@ -325,13 +323,11 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->ez = malloc(npz * sizeof(float));
   if (!w->mult || !w->ex || !w->ez) goto nomem;
   fill_multiplier(w);
-  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt);
-  if (in->free_surface) {
-    /* No layer on top: only rows below the model are damped. */
-    fill_damping(w->ez, npz, 0, in->nz, w->nb, in->dz, vmax, dt);
-  } else {
-    fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, vmax, dt);
-  }
+  const int pml = o->absorber == PSFWI_WAVE_PML;
+  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt, pml);
+  /* (with the free surface oz = 0: no layer on top, only rows below the
+   * model are damped) */
+  fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, vmax, dt, pml);
 
   /* Plans, made on scratch arrays (MEASURE overwrites them). */
   bufa = fftwf_malloc(np * sizeof(float));
@@ -372,6 +368,7 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
     goto fail;
   }
+  if (pml && psfwi_pml_create(w, flags, err) != PSFWI_OK) goto fail;
   fftwf_free(bufa);
   fftwf_free(bufb);
   fftwf_free(spec);
@@ -448,7 +445,10 @@ psfwi_wave_state *psfwi_wave_state_create(const psfwi_wave *w, psfwi_error *err)
   if (st == NULL) goto fail;
   st->prev = psfwi_wave_field_alloc(w);
   st->cur = psfwi_wave_field_alloc(w);
-  if (!st->prev || !st->cur) goto fail;
+  const size_t nm = psfwi_wave_mem_floats(w);
+  if (nm > 0 && (st->mem = fftwf_malloc(nm * sizeof(float))) != NULL)
+    memset(st->mem, 0, nm * sizeof(float));
+  if (!st->prev || !st->cur || (nm > 0 && !st->mem)) goto fail;
   return st;
 fail:
   psfwi_wave_state_destroy(st);
@@ -461,13 +461,35 @@ void psfwi_wave_state_destroy(psfwi_wave_state *st) {
   if (st == NULL) return;
   psfwi_wave_field_free(st->prev);
   psfwi_wave_field_free(st->cur);
+  fftwf_free(st->mem);
   free(st);
 }
 
 void psfwi_wave_state_zero(const psfwi_wave *w, psfwi_wave_state *st) {
-  const size_t n = w->info.npx * w->info.npz;
+  const size_t n = w->info.npx * w->info.npz, nm = psfwi_wave_mem_floats(w);
   memset(st->prev, 0, n * sizeof(float));
   memset(st->cur, 0, n * sizeof(float));
+  if (nm > 0) memset(st->mem, 0, nm * sizeof(float));
+}
+
+size_t psfwi_wave_mem_floats(const psfwi_wave *w) { return w->pml ? w->pml->nmem : 0; }
+
+size_t psfwi_wave_state_floats(const psfwi_wave *w) {
+  return 2 * w->info.npx * w->info.npz + psfwi_wave_mem_floats(w);
+}
+
+void psfwi_wave_state_save(const psfwi_wave *w, const psfwi_wave_state *st, float *buf) {
+  const size_t n = w->info.npx * w->info.npz, nm = psfwi_wave_mem_floats(w);
+  memcpy(buf, st->prev, n * sizeof(float));
+  memcpy(buf + n, st->cur, n * sizeof(float));
+  if (nm > 0) memcpy(buf + 2 * n, st->mem, nm * sizeof(float));
+}
+
+void psfwi_wave_state_load(const psfwi_wave *w, psfwi_wave_state *st, const float *buf) {
+  const size_t n = w->info.npx * w->info.npz, nm = psfwi_wave_mem_floats(w);
+  memcpy(st->prev, buf, n * sizeof(float));
+  memcpy(st->cur, buf + n, n * sizeof(float));
+  if (nm > 0) memcpy(st->mem, buf + 2 * n, nm * sizeof(float));
 }
 
 psfwi_wave_work *psfwi_wave_work_create(const psfwi_wave *w, psfwi_error *err) {
@@ -475,7 +497,7 @@ psfwi_wave_work *psfwi_wave_work_create(const psfwi_wave *w, psfwi_error *err) {
   if (ws == NULL) goto fail;
   ws->spec = fftwf_malloc(w->nspec * sizeof(float));
   ws->lap = psfwi_wave_field_alloc(w);
-  if (!ws->spec || !ws->lap) goto fail;
+  if (!ws->spec || !ws->lap || psfwi_pml_work_alloc(w, ws) != PSFWI_OK) goto fail;
   memset(ws->spec, 0, w->nspec * sizeof(float));
   return ws;
 fail:
@@ -489,18 +511,22 @@ void psfwi_wave_work_destroy(psfwi_wave_work *ws) {
   if (ws == NULL) return;
   fftwf_free(ws->spec);
   psfwi_wave_field_free(ws->lap);
+  psfwi_pml_work_free(ws);
   free(ws);
 }
 
 const float *psfwi_wave_work_lap(const psfwi_wave_work *ws) { return ws->lap; }
 
 size_t psfwi_wave_bytes_shared(const psfwi_wave *w) {
-  return sizeof *w + (w->nmult + w->info.npx + w->info.npz) * sizeof(float);
+  size_t n = w->nmult + w->info.npx + w->info.npz;
+  if (w->pml) n += 4 * w->pml->ncol + 4 * w->info.npz + w->info.npx / 2 + 1;
+  return sizeof *w + n * sizeof(float);
 }
 
 size_t psfwi_wave_bytes_per_thread(const psfwi_wave *w) {
-  /* spec + lap + two state fields */
-  return (w->nspec + 3 * w->info.npx * w->info.npz) * sizeof(float);
+  /* work (spec, lap, PML strips) + the state (two fields and the memory) */
+  return (w->nspec + w->info.npx * w->info.npz + psfwi_pml_work_floats(w) +
+          psfwi_wave_state_floats(w)) * sizeof(float);
 }
 
 double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
@@ -633,6 +659,13 @@ void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_stat
   psfwi_wave_laplacian(w, st->cur, ws->lap, ws);
   if (src != NULL && amp != NULL)
     psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), ws->lap);
+  if (w->pml != NULL) {
+    psfwi_pml_update(w, vel_term, st, ws);
+    float *t = st->prev;
+    st->prev = st->cur;
+    st->cur = t;
+    return;
+  }
   const size_t xa = in->ox, xb = in->ox + in->nx;
   for (size_t iz = 0; iz < npz; iz++) {
     const size_t r = iz * npx;

@@ -6,6 +6,43 @@
 
 #include "psfwi_wave.h"
 
+/* Absorbing profiles d(s) = d0 (s / nb)^pow for the distance s (cells) into
+ * the layer, d0 = (pow + 1) vmax ln(1/R) / (2 nb h): a wave at vmax crossing
+ * the layer and back at normal incidence is scaled by R (for the continuous
+ * PML). Chosen by measurement (docs/wave.md, tests/test_wave_boundary.c,
+ * docs/experiments/pml_split). */
+#define PSFWI_SPONGE_POW 4.0
+#define PSFWI_SPONGE_LOGR 4.5
+#define PSFWI_PML_POW 4.0
+#define PSFWI_PML_LOGR 10.0
+static inline double psfwi_absorb_d0(double pw, double logr, double vmax, size_t nb, double h) {
+  return (pw + 1.0) * vmax * logr / (2.0 * (double)nb * h);
+}
+
+/* The unsplit PML (src/wave/pml.c). Regions of the padded grid:
+ *   X region: the ncol = wxl + wxh layer columns over all npz rows, stored
+ *             [iz * ncol + c], c < wxl: column c, else column npx - ncol + c;
+ *   Z region: the nrow = wzl + wzh layer rows over the nzc = npx - ncol model
+ *             columns, stored [zr * nzc + j] (column wxl + j), zr < wzl: row
+ *             zr, else row npz - nrow + zr.
+ * Boundary memory (state mem): X region Gx, Gz, psi_x, xi_x, psi_z, xi_z,
+ * then Z region Gx, Gz, psi_z, xi_z; each array one region in size. */
+typedef struct psfwi_pml {
+  size_t wxl, wxh, wzl, wzh, ncol, nrow, nzc;
+  size_t nX, nZ;     /* cells of the X and Z regions */
+  size_t nmem;       /* 6 nX + 4 nZ */
+  float *cex, *cbx, *ccx, *cgx; /* per X column c: ex, (1 - ex/2)/(1 + ex/2), 1/(1 + ex/2),
+                                   d'(x) (1/(m s); 0 where ex < PML_EMIN) */
+  float *rbz, *rcz, *rgz;       /* per padded row: the same for z (ez is w->ez) */
+  float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
+  float *mz;         /* along z: npz/2 + 1 (periodic, with 1/npz) or npz - 1 (sine,
+                        with 1/(2 npz)) */
+  fftwf_plan rfwd, rinv; /* row strips: nrow rows of npx, r2c / c2r */
+  fftwf_plan cfwd, cinv; /* column strips: ncol columns of npz (stride ncol);
+                            r2c / c2r, or RODFT00 (free surface, rows 1..npz-1) */
+  size_t nrbuf, nrspec, ncbuf, ncspec; /* floats of each strip buffer */
+} psfwi_pml;
+
 struct psfwi_wave {
   psfwi_wave_info info;
   psfwi_wave_opts opts;
@@ -28,12 +65,38 @@ struct psfwi_wave {
   size_t spec_half;
   int align_in;    /* fftwf_alignment_of the planning arrays (forward input, */
   int align_out;   /* inverse output) */
+  psfwi_pml *pml;  /* NULL with the sponge */
 };
 
 struct psfwi_wave_work {
   float *spec; /* nspec floats, SIMD-aligned */
   float *lap;  /* padded field */
+  /* PML only: strip buffers (rbuf/rout: [nrow][npx], cbuf/cout: [npz][ncol]),
+   * their spectra, and a row of npx + 16 floats */
+  float *rbuf, *rspec, *rout, *cbuf, *cspec, *cout, *row;
 };
+
+/* Weighted sum of field over point k's stencil (double accumulation):
+ * record, and the transpose of inject. */
+double psfwi_wave_points_dot(const psfwi_wave_points *p, size_t k, const float *field);
+
+/* src/wave/pml.c */
+int psfwi_pml_create(psfwi_wave *w, unsigned fftw_flags, psfwi_error *err);
+void psfwi_pml_destroy(psfwi_pml *P);
+int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws);
+void psfwi_pml_work_free(psfwi_wave_work *ws);
+size_t psfwi_pml_work_floats(const psfwi_wave *w);
+/* After ws->lap = L cur + source: the layer update (writes R into ws->lap
+ * in the layer) and the interior update; next overwrites st->prev. */
+void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                      psfwi_wave_work *ws);
+/* The backward of psfwi_pml_update and of the Laplacian. bscr: 4 padded
+ * fields of scratch (tmp, Tbar, dbar_x, dbar_z) whose dbar parts must stay
+ * zero outside the cells this function writes (zeroed once at creation). */
+void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
+                        const float *lap_n, float *g_vel, const psfwi_wave_points *src,
+                        float *amp_bar, psfwi_wave_work *ws, float *const bscr[4],
+                        float *lt);
 
 struct psfwi_wave_points {
   size_t n;

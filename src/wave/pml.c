@@ -1,0 +1,555 @@
+/* The unsplit perfectly matched layer of the k-space step, and its exact
+ * backward. Method and measurements: docs/wave.md ("Absorbing boundary");
+ * derivation of the transpose: docs/gradient.md; the prototype that chose
+ * it: docs/experiments/pml_split.
+ *
+ * Continuous form. With the complex stretching s_x = 1 + d_x / (-i omega)
+ * (and s_z), multiplying the stretched equation by s_x s_z leaves p the only
+ * second-order field:
+ *   (d/dt + d_x)(d/dt + d_z) p = v^2 [L p + S a + G_x + G_z
+ *                                     - d_x' (psi_x + (d_z - d_x) xi_x)
+ *                                     - d_z' (psi_z + (d_x - d_z) xi_z)]
+ *   (d/dt + d_x) G_x = (d_z - d_x) A_x p,   (d/dt + d_z) G_z = (d_x - d_z) A_z p,
+ *   (d/dt + d_x) psi_x = dp/dx,             (d/dt + d_x) xi_x = psi_x   (same in z),
+ * where A_x + A_z = L splits the k-space operator exactly: in the X region
+ * A_z is the 1D k-space operator along z (FFTs of the layer columns only)
+ * and A_x = lap - A_z; in the Z region A_x is the 1D operator along x (FFTs
+ * of the layer rows) and A_z = lap - A_x (lap includes the source).
+ *
+ * Discrete form (per layer cell; e = d dt, b = (1 - e/2)/(1 + e/2),
+ * c = 1/(1 + e/2)): memory variables live at half steps and are averaged to
+ * step n,
+ *   G_x+ = b_x G_x + c_x (e_z - e_x) A_x,   G_z+ = b_z G_z + c_z (e_x - e_z) A_z,
+ *   psi+ = b psi + c dt D p,   xi+ = b xi + c dt (psi + psi+)/2,
+ *   R    = lap + (G_x + G_x+)/2 + (G_z + G_z+)/2
+ *          - g_x ((psi_x + psi_x+)/2 + (e_z - e_x)/dt (xi_x + xi_x+)/2) - (z),
+ *   u+   = ((2 - e_x e_z) u - (1 - e_h) u- + vel_term R) / (1 + e_h),  e_h = (e_x + e_z)/2,
+ * with D the 8th-order central difference and g = d' (analytic). The d'
+ * terms are dropped where the own e < PML_EMIN: there psi and xi are
+ * near-integrators and the discrete d' term drives a slowly growing
+ * zero-frequency mode (measured in the prototype). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wave_internal.h"
+
+#define PML_EMIN 1e-4
+
+static const double PI = 3.14159265358979323846;
+/* 8th-order central first derivative: sum_k FD8[k] (f[i+k+1] - f[i-k-1]) / h */
+static const float FD8[4] = {4.0f / 5.0f, -1.0f / 5.0f, 4.0f / 105.0f, -1.0f / 280.0f};
+
+/* d'(s) of the profile d = d0 (s / nb)^pw along an axis, per padded index;
+ * s grows outward, so d' < 0 in the low layer and > 0 in the high one.
+ * 0 where e = d dt < PML_EMIN (see the file comment). */
+static void fill_dprime(float *g, const float *e, size_t np, size_t o, size_t n, size_t nb,
+                        double h, double vmax, int low_layer) {
+  const double d0 = psfwi_absorb_d0(PSFWI_PML_POW, PSFWI_PML_LOGR, vmax, nb, h);
+  for (size_t i = 0; i < np; i++) {
+    double s = 0.0, sg = 0.0;
+    if (i < o && low_layer) {
+      s = (double)(o - i);
+      sg = -1.0;
+    } else if (i >= o + n) {
+      s = (double)(i - (o + n - 1));
+      sg = 1.0;
+    }
+    g[i] = 0.0f;
+    if (s > 0.0 && s <= (double)nb && (double)e[i] >= PML_EMIN)
+      g[i] = (float)(sg * d0 * PSFWI_PML_POW * pow(s / (double)nb, PSFWI_PML_POW - 1.0) /
+                     ((double)nb * h));
+  }
+}
+
+static double kspace_sym(double k, double c, double dt, int ks) {
+  if (!ks) return -k * k;
+  const double s = sin(0.5 * c * k * dt);
+  return -4.0 * s * s / (c * c * dt * dt);
+}
+
+void psfwi_pml_destroy(psfwi_pml *P) {
+  if (P == NULL) return;
+  if (P->rfwd) fftwf_destroy_plan(P->rfwd);
+  if (P->rinv) fftwf_destroy_plan(P->rinv);
+  if (P->cfwd) fftwf_destroy_plan(P->cfwd);
+  if (P->cinv) fftwf_destroy_plan(P->cinv);
+  free(P->cex);
+  free(P->cbx);
+  free(P->ccx);
+  free(P->cgx);
+  free(P->rbz);
+  free(P->rcz);
+  free(P->rgz);
+  free(P->mx);
+  free(P->mz);
+  free(P);
+}
+
+int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const size_t npx = in->npx, npz = in->npz, nh = npx / 2 + 1;
+  const int fs = in->free_surface, ks = in->scheme == PSFWI_WAVE_KSPACE;
+  float *ta = NULL, *tb = NULL, *tc = NULL;
+  psfwi_pml *P = calloc(1, sizeof *P);
+  if (P == NULL) goto nomem;
+  w->pml = P;
+  P->wxl = in->ox;
+  P->wxh = npx - in->nx - in->ox;
+  P->wzl = in->oz;
+  P->wzh = npz - in->nz - in->oz;
+  P->ncol = P->wxl + P->wxh;
+  P->nrow = P->wzl + P->wzh;
+  P->nzc = npx - P->ncol;
+  P->nX = npz * P->ncol;
+  P->nZ = P->nrow * P->nzc;
+  P->nmem = 6 * P->nX + 4 * P->nZ;
+  const size_t ncol = P->ncol, nrow = P->nrow;
+  P->cex = malloc(ncol * sizeof(float));
+  P->cbx = malloc(ncol * sizeof(float));
+  P->ccx = malloc(ncol * sizeof(float));
+  P->cgx = malloc(ncol * sizeof(float));
+  P->rbz = malloc(npz * sizeof(float));
+  P->rcz = malloc(npz * sizeof(float));
+  P->rgz = malloc(npz * sizeof(float));
+  P->mx = malloc(nh * sizeof(float));
+  P->mz = malloc((npz / 2 + 1 > npz - 1 ? npz / 2 + 1 : npz - 1) * sizeof(float));
+  float *gx = malloc(npx * sizeof(float));
+  if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->mx ||
+      !P->mz || !gx) {
+    free(gx);
+    goto nomem;
+  }
+  fill_dprime(gx, w->ex, npx, in->ox, in->nx, w->nb, in->dx, in->vmax_bound, 1);
+  fill_dprime(P->rgz, w->ez, npz, in->oz, in->nz, w->nb, in->dz, in->vmax_bound, !fs);
+  for (size_t c = 0; c < ncol; c++) {
+    const size_t ix = c < P->wxl ? c : npx - ncol + c;
+    const double e = w->ex[ix];
+    P->cex[c] = w->ex[ix];
+    P->cbx[c] = (float)((1.0 - 0.5 * e) / (1.0 + 0.5 * e));
+    P->ccx[c] = (float)(1.0 / (1.0 + 0.5 * e));
+    P->cgx[c] = gx[ix];
+  }
+  free(gx);
+  for (size_t iz = 0; iz < npz; iz++) {
+    const double e = w->ez[iz];
+    P->rbz[iz] = (float)((1.0 - 0.5 * e) / (1.0 + 0.5 * e));
+    P->rcz[iz] = (float)(1.0 / (1.0 + 0.5 * e));
+  }
+  const double c = in->c_ref, dt = in->dt;
+  for (size_t j = 0; j < nh; j++)
+    P->mx[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npx * in->dx), c, dt, ks) /
+                       (double)npx);
+  if (!fs) {
+    for (size_t j = 0; j <= npz / 2; j++)
+      P->mz[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npz * in->dz), c, dt, ks) /
+                         (double)npz);
+  } else {
+    for (size_t j = 0; j + 1 < npz; j++)
+      P->mz[j] = (float)(kspace_sym(PI * (double)(j + 1) / ((double)npz * in->dz), c, dt, ks) /
+                         (2.0 * (double)npz));
+  }
+  /* Strip plans, made on scratch arrays of the work buffers' sizes. */
+  P->nrbuf = (nrow > 0 ? nrow : 1) * npx;
+  P->nrspec = (nrow > 0 ? nrow : 1) * 2 * nh;
+  P->ncbuf = npz * (ncol > 0 ? ncol : 1);
+  P->ncspec = fs ? P->ncbuf : (npz / 2 + 1) * 2 * (ncol > 0 ? ncol : 1);
+  ta = fftwf_malloc(P->nrbuf * sizeof(float));
+  tb = fftwf_malloc((P->nrspec > P->ncspec ? P->nrspec : P->ncspec) * sizeof(float));
+  tc = fftwf_malloc((P->nrbuf > P->ncbuf ? P->nrbuf : P->ncbuf) * sizeof(float));
+  if (!ta || !tb || !tc) goto nomem;
+  const int nxi = (int)npx, nhi = (int)nh, nzi = (int)npz, nci = (int)ncol, nri = (int)nrow;
+  if (nrow > 0) {
+    P->rfwd = fftwf_plan_many_dft_r2c(1, &nxi, nri, ta, NULL, 1, nxi, (fftwf_complex *)tb, NULL,
+                                      1, nhi, flags);
+    P->rinv = fftwf_plan_many_dft_c2r(1, &nxi, nri, (fftwf_complex *)tb, NULL, 1, nhi, tc, NULL,
+                                      1, nxi, flags);
+  }
+  if (!fs) {
+    P->cfwd = fftwf_plan_many_dft_r2c(1, &nzi, nci, tc, NULL, nci, 1, (fftwf_complex *)tb, NULL,
+                                      nci, 1, flags);
+    P->cinv = fftwf_plan_many_dft_c2r(1, &nzi, nci, (fftwf_complex *)tb, NULL, nci, 1, ta, NULL,
+                                      nci, 1, flags);
+  } else {
+    /* rows 1..npz-1 of the strip buffers (row 0 is the surface) */
+    const int n1 = nzi - 1;
+    const fftwf_r2r_kind kind = FFTW_RODFT00;
+    P->cfwd = fftwf_plan_many_r2r(1, &n1, nci, tc + ncol, NULL, nci, 1, tb + ncol, NULL, nci, 1,
+                                  &kind, flags);
+    P->cinv = P->cfwd ? fftwf_plan_many_r2r(1, &n1, nci, tb + ncol, NULL, nci, 1, ta + ncol,
+                                            NULL, nci, 1, &kind, flags)
+                      : NULL;
+  }
+  fftwf_free(ta);
+  fftwf_free(tb);
+  fftwf_free(tc);
+  ta = tb = tc = NULL;
+  if ((nrow > 0 && (!P->rfwd || !P->rinv)) || !P->cfwd || !P->cinv)
+    return psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan the PML strip transforms");
+  return PSFWI_OK;
+nomem:
+  fftwf_free(ta);
+  fftwf_free(tb);
+  fftwf_free(tc);
+  return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the PML of a %zu x %zu grid", npx, npz);
+}
+
+size_t psfwi_pml_work_floats(const psfwi_wave *w) {
+  const psfwi_pml *P = w->pml;
+  if (P == NULL) return 0;
+  return 2 * P->nrbuf + P->nrspec + 2 * P->ncbuf + P->ncspec + w->info.npx + 16;
+}
+
+int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
+  const psfwi_pml *P = w->pml;
+  if (P == NULL) return PSFWI_OK;
+  float **b[7] = {&ws->rbuf, &ws->rspec, &ws->rout, &ws->cbuf, &ws->cspec, &ws->cout, &ws->row};
+  const size_t n[7] = {P->nrbuf, P->nrspec, P->nrbuf, P->ncbuf, P->ncspec, P->ncbuf,
+                       w->info.npx + 16};
+  for (int i = 0; i < 7; i++) {
+    *b[i] = fftwf_malloc(n[i] * sizeof(float));
+    if (*b[i] == NULL) return PSFWI_ENOMEM;
+    memset(*b[i], 0, n[i] * sizeof(float));
+  }
+  return PSFWI_OK;
+}
+
+void psfwi_pml_work_free(psfwi_wave_work *ws) {
+  float *b[7] = {ws->rbuf, ws->rspec, ws->rout, ws->cbuf, ws->cspec, ws->cout, ws->row};
+  for (int i = 0; i < 7; i++) fftwf_free(b[i]);
+}
+
+/* ---- Strip operators ----------------------------------------------------------
+ * cout[iz * ncol + c] = (A_z f)(X cell) from the columns of f (cbuf gathered
+ * by the caller), rout[zr * npx + ix] = (A_x f)(row zr) from rbuf. Both are
+ * symmetric: the same functions apply their transposes. */
+static void strip_cols(const psfwi_wave *w, psfwi_wave_work *ws) {
+  const psfwi_pml *P = w->pml;
+  const size_t npz = w->info.npz, ncol = P->ncol;
+  if (ncol == 0) return;
+  if (!w->info.free_surface) {
+    fftwf_execute_dft_r2c(P->cfwd, ws->cbuf, (fftwf_complex *)ws->cspec);
+    for (size_t j = 0; j <= npz / 2; j++) {
+      float *restrict sp = ws->cspec + j * 2 * ncol;
+      const float m = P->mz[j];
+      for (size_t i = 0; i < 2 * ncol; i++) sp[i] *= m;
+    }
+    fftwf_execute_dft_c2r(P->cinv, (fftwf_complex *)ws->cspec, ws->cout);
+  } else {
+    fftwf_execute_r2r(P->cfwd, ws->cbuf + ncol, ws->cspec + ncol);
+    for (size_t j = 0; j + 1 < npz; j++) {
+      float *restrict sp = ws->cspec + (j + 1) * ncol;
+      const float m = P->mz[j];
+      for (size_t i = 0; i < ncol; i++) sp[i] *= m;
+    }
+    fftwf_execute_r2r(P->cinv, ws->cspec + ncol, ws->cout + ncol);
+    memset(ws->cout, 0, ncol * sizeof(float));
+  }
+}
+
+static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws) {
+  const psfwi_pml *P = w->pml;
+  const size_t nh = w->info.npx / 2 + 1;
+  if (P->nrow == 0) return;
+  fftwf_execute_dft_r2c(P->rfwd, ws->rbuf, (fftwf_complex *)ws->rspec);
+  for (size_t r = 0; r < P->nrow; r++) {
+    float *restrict sp = ws->rspec + r * 2 * nh;
+    const float *restrict m = P->mx;
+    for (size_t j = 0; j < nh; j++) {
+      sp[2 * j] *= m[j];
+      sp[2 * j + 1] *= m[j];
+    }
+  }
+  fftwf_execute_dft_c2r(P->rinv, (fftwf_complex *)ws->rspec, ws->rout);
+}
+
+/* Padded row of Z-region row zr. */
+static size_t zrow(const psfwi_pml *P, size_t npz, size_t zr) {
+  return zr < P->wzl ? zr : npz - P->nrow + zr;
+}
+
+/* Gather the X columns of f into cbuf and the Z rows into rbuf (the X
+ * columns of those rows zeroed when zero_x, for the transposes). */
+static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int zero_x) {
+  const psfwi_pml *P = w->pml;
+  const size_t npx = w->info.npx, npz = w->info.npz, ncol = P->ncol, wxl = P->wxl;
+  const size_t wxh = P->wxh;
+  for (size_t iz = 0; iz < npz; iz++) {
+    const float *row = f + iz * npx;
+    float *b = ws->cbuf + iz * ncol;
+    memcpy(b, row, wxl * sizeof(float));
+    memcpy(b + wxl, row + npx - wxh, wxh * sizeof(float));
+  }
+  for (size_t zr = 0; zr < P->nrow; zr++) {
+    float *b = ws->rbuf + zr * npx;
+    memcpy(b, f + zrow(P, npz, zr) * npx, npx * sizeof(float));
+    if (zero_x) {
+      memset(b, 0, wxl * sizeof(float));
+      memset(b + npx - wxh, 0, wxh * sizeof(float));
+    }
+  }
+}
+
+/* d[ix] = (D_z f)(iz, ix) for every column: 8th-order, periodic in z. */
+static void dz_row(const float *f, size_t npx, size_t npz, size_t iz, float idz,
+                   float *restrict d) {
+  for (size_t i = 0; i < npx; i++) d[i] = 0.0f;
+  for (size_t k = 0; k < 4; k++) {
+    const float *restrict a = f + ((iz + k + 1) % npz) * npx;
+    const float *restrict b = f + ((iz + npz - k - 1) % npz) * npx;
+    const float fk = FD8[k] * idz;
+    for (size_t i = 0; i < npx; i++) d[i] += fk * (a[i] - b[i]);
+  }
+}
+
+/* ---- Forward --------------------------------------------------------------------- */
+
+void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                      psfwi_wave_work *ws) {
+  const psfwi_wave_info *in = &w->info;
+  const psfwi_pml *P = w->pml;
+  const size_t npx = in->npx, npz = in->npz, ncol = P->ncol, nzc = P->nzc, wxl = P->wxl;
+  const size_t nX = P->nX, nZ = P->nZ;
+  const float *cur = st->cur;
+  gather(w, cur, ws, 0);
+  strip_cols(w, ws);
+  strip_rows(w, ws);
+  float *XGx = st->mem, *XGz = XGx + nX, *Xps = XGz + nX, *Xxi = Xps + nX, *Xpz = Xxi + nX;
+  float *Xxz = Xpz + nX;
+  float *ZGx = st->mem + 6 * nX, *ZGz = ZGx + nZ, *Zpz = ZGz + nZ, *Zxz = Zpz + nZ;
+  const float dt = (float)in->dt, idt = (float)(1.0 / in->dt);
+  const float idx = (float)(1.0 / in->dx), idz = (float)(1.0 / in->dz);
+  float *restrict dzr = ws->row; /* D_z cur on the current row (rows with g_z != 0) */
+  for (size_t iz = 0; iz < npz; iz++) {
+    const size_t r = iz * npx;
+    const float *restrict C = cur + r, *restrict V = vel_term + r;
+    float *restrict L = ws->lap + r, *restrict N = st->prev + r;
+    const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
+    if (gz != 0.0f) dz_row(cur, npx, npz, iz, idz, dzr);
+    /* X region: columns [0, wxl) then [npx - wxh, npx) */
+    const float *restrict T = ws->cout + iz * ncol;
+    for (size_t c = 0; c < ncol; c++) {
+      const size_t ix = c < wxl ? c : npx - ncol + c, m = iz * ncol + c;
+      const float ex = P->cex[c], bx = P->cbx[c], cx = P->ccx[c], gx = P->cgx[c];
+      const float Az = T[c], Ax = L[ix] - Az;
+      const float gxn = bx * XGx[m] + cx * (ez - ex) * Ax;
+      const float gzn = bz * XGz[m] + cz * (ex - ez) * Az;
+      float R = L[ix] + 0.5f * (XGx[m] + gxn) + 0.5f * (XGz[m] + gzn);
+      XGx[m] = gxn;
+      XGz[m] = gzn;
+      if (gx != 0.0f) {
+        float d = 0.0f;
+        for (size_t k = 0; k < 4; k++)
+          d += FD8[k] * (C[(ix + k + 1) % npx] - C[(ix + npx - k - 1) % npx]);
+        const float pn = bx * Xps[m] + cx * dt * idx * d, pm = 0.5f * (Xps[m] + pn);
+        const float xn = bx * Xxi[m] + cx * dt * pm, xm = 0.5f * (Xxi[m] + xn);
+        Xps[m] = pn;
+        Xxi[m] = xn;
+        R -= gx * (pm + (ez - ex) * idt * xm);
+      }
+      if (gz != 0.0f) {
+        const float pn = bz * Xpz[m] + cz * dt * dzr[ix], pm = 0.5f * (Xpz[m] + pn);
+        const float xn = bz * Xxz[m] + cz * dt * pm, xm = 0.5f * (Xxz[m] + xn);
+        Xpz[m] = pn;
+        Xxz[m] = xn;
+        R -= gz * (pm + (ex - ez) * idt * xm);
+      }
+      const float eh = 0.5f * (ex + ez);
+      N[ix] = ((2.0f - ex * ez) * C[ix] - (1.0f - eh) * N[ix] + V[ix] * R) / (1.0f + eh);
+      L[ix] = R;
+    }
+    /* model columns */
+    const int zr_in = iz < P->wzl || iz >= npz - P->wzh;
+    if (!zr_in) {
+      for (size_t i = wxl; i < wxl + nzc; i++) N[i] = 2.0f * C[i] - N[i] + V[i] * L[i];
+      continue;
+    }
+    const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
+    const float *restrict Tx = ws->rout + zr * npx + wxl;
+    float *restrict gX = ZGx + zr * nzc, *restrict gZ = ZGz + zr * nzc;
+    float *restrict ps = Zpz + zr * nzc, *restrict xi = Zxz + zr * nzc;
+    const float *restrict D = dzr + wxl, *restrict C2 = C + wxl, *restrict V2 = V + wxl;
+    float *restrict L2 = L + wxl, *restrict N2 = N + wxl;
+    const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
+    const float a3 = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
+    if (gz != 0.0f) {
+      for (size_t j = 0; j < nzc; j++) {
+        const float Ax = Tx[j], Az = L2[j] - Ax;
+        const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+        const float pn = bz * ps[j] + cz * dt * D[j], pm = 0.5f * (ps[j] + pn);
+        const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
+        const float R = L2[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
+        gX[j] = gxn;
+        gZ[j] = gzn;
+        ps[j] = pn;
+        xi[j] = xn;
+        N2[j] = a1 * C2[j] - a2 * N2[j] + a3 * V2[j] * R;
+        L2[j] = R;
+      }
+    } else {
+      for (size_t j = 0; j < nzc; j++) {
+        const float Ax = Tx[j], Az = L2[j] - Ax;
+        const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+        const float R = L2[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
+        gX[j] = gxn;
+        gZ[j] = gzn;
+        N2[j] = a1 * C2[j] - a2 * N2[j] + a3 * V2[j] * R;
+        L2[j] = R;
+      }
+    }
+  }
+}
+
+/* ---- Backward ---------------------------------------------------------------------- */
+
+void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
+                        const float *lap_n, float *g_vel, const psfwi_wave_points *src,
+                        float *amp_bar, psfwi_wave_work *ws, float *const bscr[4], float *lt) {
+  const psfwi_wave_info *in = &w->info;
+  const psfwi_pml *P = w->pml;
+  const size_t npx = in->npx, npz = in->npz, ncol = P->ncol, nzc = P->nzc, wxl = P->wxl;
+  const size_t nX = P->nX, nZ = P->nZ;
+  float *tmp = bscr[0], *Tb = bscr[1], *dbx = bscr[2], *dbz = bscr[3];
+  float *p = adj->prev, *q = adj->cur;
+  if (lap_n == NULL) g_vel = NULL;
+  float *XGx = adj->mem, *XGz = XGx + nX, *Xps = XGz + nX, *Xxi = Xps + nX, *Xpz = Xxi + nX;
+  float *Xxz = Xpz + nX;
+  float *ZGx = adj->mem + 6 * nX, *ZGz = ZGx + nZ, *Zpz = ZGz + nZ, *Zxz = Zpz + nZ;
+  const float dt = (float)in->dt, idt = (float)(1.0 / in->dt);
+  const float idx = (float)(1.0 / in->dx), idz = (float)(1.0 / in->dz);
+  /* Pass 1, cell by cell: Rbar = a3 vel q; the memory adjoints (in place);
+   * tmp = lapbar (into L), Tb = the strips' adjoint inputs, dbx / dbz the
+   * FD derivatives' adjoint inputs; p += the local part, q = dJ/du[n-1]. */
+  for (size_t iz = 0; iz < npz; iz++) {
+    const size_t r = iz * npx;
+    const float *restrict V = vel_term + r, *restrict Ln = lap_n ? lap_n + r : NULL;
+    float *restrict Q = q + r, *restrict Pr = p + r, *restrict tm = tmp + r, *restrict tb = Tb + r;
+    float *restrict G = g_vel ? g_vel + r : NULL;
+    const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
+    for (size_t c = 0; c < ncol; c++) {
+      const size_t ix = c < wxl ? c : npx - ncol + c, m = iz * ncol + c;
+      const float ex = P->cex[c], bx = P->cbx[c], cx = P->ccx[c], gx = P->cgx[c];
+      const float eh = 0.5f * (ex + ez), a3 = 1.0f / (1.0f + eh), qv = Q[ix];
+      const float Rb = a3 * V[ix] * qv;
+      if (G) G[ix] += a3 * qv * Ln[ix];
+      Pr[ix] += a3 * (2.0f - ex * ez) * qv;
+      Q[ix] = -a3 * (1.0f - eh) * qv;
+      const float gxt = XGx[m] + 0.5f * Rb, gzt = XGz[m] + 0.5f * Rb;
+      const float Axb = cx * (ez - ex) * gxt, Azb = cz * (ex - ez) * gzt;
+      XGx[m] = bx * gxt + 0.5f * Rb;
+      XGz[m] = bz * gzt + 0.5f * Rb;
+      if (gx != 0.0f) {
+        const float xmb = -gx * (ez - ex) * idt * Rb;
+        const float xt = Xxi[m] + 0.5f * xmb;
+        Xxi[m] = bx * xt + 0.5f * xmb;
+        const float pmb = -gx * Rb + cx * dt * xt;
+        const float pt = Xps[m] + 0.5f * pmb;
+        Xps[m] = bx * pt + 0.5f * pmb;
+        dbx[r + ix] = cx * dt * idx * pt;
+      }
+      if (gz != 0.0f) {
+        const float xmb = -gz * (ex - ez) * idt * Rb;
+        const float xt = Xxz[m] + 0.5f * xmb;
+        Xxz[m] = bz * xt + 0.5f * xmb;
+        const float pmb = -gz * Rb + cz * dt * xt;
+        const float pt = Xpz[m] + 0.5f * pmb;
+        Xpz[m] = bz * pt + 0.5f * pmb;
+        dbz[r + ix] = cz * dt * idz * pt;
+      }
+      /* X region: A_x = lap - T, A_z = T */
+      tm[ix] = Rb + Axb;
+      tb[ix] = Azb - Axb;
+    }
+    const int zr_in = iz < P->wzl || iz >= npz - P->wzh;
+    if (!zr_in) {
+      for (size_t i = wxl; i < wxl + nzc; i++) {
+        const float qv = Q[i];
+        tm[i] = V[i] * qv;
+        if (G) G[i] += qv * Ln[i];
+        Pr[i] += 2.0f * qv;
+        Q[i] = -qv;
+      }
+      continue;
+    }
+    const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
+    float *restrict gX = ZGx + zr * nzc, *restrict gZ = ZGz + zr * nzc;
+    float *restrict ps = Zpz + zr * nzc, *restrict xi = Zxz + zr * nzc;
+    const float a3 = 1.0f / (1.0f + 0.5f * ez), a1 = 2.0f * a3, a2 = (1.0f - 0.5f * ez) * a3;
+    for (size_t j = 0; j < nzc; j++) {
+      const size_t i = wxl + j;
+      const float qv = Q[i], Rb = a3 * V[i] * qv;
+      if (G) G[i] += a3 * qv * Ln[i];
+      Pr[i] += a1 * qv;
+      Q[i] = -a2 * qv;
+      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
+      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
+      gX[j] = gxt + 0.5f * Rb;
+      gZ[j] = bz * gzt + 0.5f * Rb;
+      if (gz != 0.0f) {
+        const float xmb = gz * ez * idt * Rb; /* -gz (ex - ez) / dt Rb with ex = 0 */
+        const float xt = xi[j] + 0.5f * xmb;
+        xi[j] = bz * xt + 0.5f * xmb;
+        const float pmb = -gz * Rb + cz * dt * xt;
+        const float pt = ps[j] + 0.5f * pmb;
+        ps[j] = bz * pt + 0.5f * pmb;
+        dbz[r + i] = cz * dt * idz * pt;
+      }
+      /* Z region: A_x = T, A_z = lap - T */
+      tm[i] = Rb + Azb;
+      tb[i] = Axb - Azb;
+    }
+  }
+  /* Source amplitudes: the transpose of inject(amp, 1 / (dx dz)). */
+  if (src != NULL && amp_bar != NULL) {
+    const double scale = 1.0 / (in->dx * in->dz);
+    for (size_t k = 0; k < src->n; k++)
+      amp_bar[k] += (float)(scale * psfwi_wave_points_dot(src, k, tmp));
+  }
+  /* Pass 2: p += L tmp + strips^T Tb + D^T dbar. */
+  psfwi_wave_laplacian(w, tmp, lt, ws);
+  const size_t np = npx * npz;
+  for (size_t i = 0; i < np; i++) p[i] += lt[i];
+  gather(w, Tb, ws, 1);
+  strip_cols(w, ws);
+  strip_rows(w, ws);
+  for (size_t iz = 0; iz < npz; iz++) {
+    float *restrict row = p + iz * npx;
+    const float *restrict co = ws->cout + iz * ncol;
+    for (size_t c = 0; c < ncol; c++) row[c < wxl ? c : npx - ncol + c] += co[c];
+  }
+  for (size_t zr = 0; zr < P->nrow; zr++) {
+    float *restrict row = p + zrow(P, npz, zr) * npx;
+    const float *restrict ro = ws->rout + zr * npx;
+    for (size_t i = 0; i < npx; i++) row[i] += ro[i];
+  }
+  /* D_x^T: dbx is nonzero only in X columns; D^T = -D (antisymmetric). The
+   * cells reached are the X columns and 4 model columns on either side. */
+  for (size_t iz = 0; iz < npz; iz++) {
+    const float *restrict d = dbx + iz * npx;
+    float *restrict row = p + iz * npx;
+    for (size_t t = 0; t < ncol + 8; t++) {
+      /* cyclic order: 4 columns before the right layer, the right layer, the
+       * left layer, 4 columns after it */
+      const size_t ix = (npx - P->wxh - 4 + t) % npx;
+      float s = 0.0f;
+      for (size_t k = 0; k < 4; k++)
+        s += FD8[k] * (d[(ix + npx - k - 1) % npx] - d[(ix + k + 1) % npx]);
+      row[ix] += s;
+    }
+  }
+  /* D_z^T over the rows with g_z != 0, 4 rows on either side */
+  for (size_t iz = 0; iz < npz; iz++) {
+    int near = 0;
+    for (size_t k = 0; k <= 4 && !near; k++)
+      near = P->rgz[(iz + k) % npz] != 0.0f || P->rgz[(iz + npz - k) % npz] != 0.0f;
+    if (!near) continue;
+    float *restrict row = p + iz * npx;
+    for (size_t k = 0; k < 4; k++) {
+      const float *restrict a = dbz + ((iz + npz - k - 1) % npz) * npx;
+      const float *restrict b = dbz + ((iz + k + 1) % npz) * npx;
+      for (size_t i = 0; i < npx; i++) row[i] += FD8[k] * (a[i] - b[i]);
+    }
+  }
+  adj->cur = p;
+  adj->prev = q;
+}
