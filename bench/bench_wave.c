@@ -6,8 +6,10 @@
  *  - the time of FFTW's own r2c + c2r pair on the padded grid (out of place,
  *    the same shapes and flags as the step): the floor a step cannot go under;
  *  - the time of one full step (spectral Laplacian, source injection,
- *    damping-layer update, recording one receiver per model column), its
- *    ratio to the pair, and cell updates per second (padded and model cells);
+ *    absorbing-layer update, recording one receiver per model column), its
+ *    ratio to the pair, and cell updates per second (padded and model cells),
+ *    with the default absorber (the PML); and, in the same run, the step
+ *    with the damping layer (absorber = sponge) and its ratio;
  *  - memory per cell: allocations accounted by the library, and the growth
  *    of the resident set (/proc/self/statm) when they are made and touched.
  * Then, on one grid: flush-to-zero on versus off (a whole shot, and a field
@@ -15,11 +17,12 @@
  * with FFTW threads, two shots in parallel).
  * Times are medians of several repetitions (the machine is shared).
  *
- *   bench_wave [--estimate] [--quick] [--free-surface]
+ *   bench_wave [--estimate] [--quick] [--free-surface] [--cells N]
  * --estimate: FFTW_ESTIMATE plans (fast to plan) instead of FFTW_MEASURE;
  * --quick: the two smallest grids and fewer repetitions;
  * --free-surface: steps with the free surface (a sine transform along z);
- *   the "fft pair" column stays FFTW's r2c + c2r pair on the same grid. */
+ *   the "fft pair" column stays FFTW's r2c + c2r pair on the same grid;
+ * --cells N: absorbing layer width (default: the library's). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -128,36 +131,57 @@ static double time_step(const psfwi_wave *w, const float *vel, shot_bufs *b, int
   return median(t, reps);
 }
 
-static double time_fft_pair(size_t npx, size_t npz, unsigned flags, int reps, size_t nblk) {
+/* The FFT pair as a reusable block timer. */
+typedef struct pair_bench {
+  float *a, *b;
+  fftwf_complex *c;
+  fftwf_plan f, g;
+} pair_bench;
+
+static void pair_init(pair_bench *p, size_t npx, size_t npz, unsigned flags) {
   const size_t nh = npx / 2 + 1;
-  float *a = fftwf_malloc(npx * npz * sizeof(float)), *b = fftwf_malloc(npx * npz * sizeof(float));
-  fftwf_complex *c = fftwf_malloc(nh * npz * sizeof(fftwf_complex));
-  fftwf_plan f = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, a, c, flags);
-  fftwf_plan g = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, c, b, flags);
-  for (size_t i = 0; i < npx * npz; i++) a[i] = (float)sin(0.001 * (double)i);
-  double t[32];
-  for (int r = 0; r < reps; r++) {
-    const double t0 = psfwi_seconds();
-    for (size_t k = 0; k < nblk; k++) {
-      fftwf_execute_dft_r2c(f, a, c);
-      fftwf_execute_dft_c2r(g, c, b);
-    }
-    t[r] = (psfwi_seconds() - t0) / (double)nblk;
+  p->a = fftwf_malloc(npx * npz * sizeof(float));
+  p->b = fftwf_malloc(npx * npz * sizeof(float));
+  p->c = fftwf_malloc(nh * npz * sizeof(fftwf_complex));
+  p->f = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, p->a, p->c, flags);
+  p->g = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, p->c, p->b, flags);
+  for (size_t i = 0; i < npx * npz; i++) p->a[i] = (float)sin(0.001 * (double)i);
+}
+
+static double pair_block(pair_bench *p, size_t nblk) {
+  const double t0 = psfwi_seconds();
+  for (size_t k = 0; k < nblk; k++) {
+    fftwf_execute_dft_r2c(p->f, p->a, p->c);
+    fftwf_execute_dft_c2r(p->g, p->c, p->b);
   }
-  fftwf_destroy_plan(f);
-  fftwf_destroy_plan(g);
-  fftwf_free(a);
-  fftwf_free(b);
-  fftwf_free(c);
-  return median(t, reps);
+  return (psfwi_seconds() - t0) / (double)nblk;
+}
+
+static void pair_free(pair_bench *p) {
+  fftwf_destroy_plan(p->f);
+  fftwf_destroy_plan(p->g);
+  fftwf_free(p->a);
+  fftwf_free(p->b);
+  fftwf_free(p->c);
+}
+
+static double step_block(const psfwi_wave *w, const float *vel, shot_bufs *b, size_t n0,
+                         size_t nblk) {
+  const double t0 = psfwi_seconds();
+  run_steps(w, vel, b, n0, nblk);
+  return (psfwi_seconds() - t0) / (double)nblk;
 }
 
 static int g_free_surface = 0;
+static psfwi_wave_absorber g_absorber = PSFWI_WAVE_PML;
+static size_t g_cells = 0; /* 0: the library's default */
 
 static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft, int ftz) {
   psfwi_wave_opts o;
   psfwi_wave_opts_defaults(&o);
   o.free_surface = g_free_surface;
+  o.absorber = g_absorber;
+  if (g_cells > 0) o.boundary_cells = g_cells;
   o.fmax = 25.0;
   o.fftw_measure = measure;
   o.nthreads_fft = nthreads_fft;
@@ -177,10 +201,17 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--estimate") == 0) measure = 0;
     else if (strcmp(argv[i], "--quick") == 0) quick = 1;
     else if (strcmp(argv[i], "--free-surface") == 0) g_free_surface = 1;
+    else if (strcmp(argv[i], "--cells") == 0 && i + 1 < argc) g_cells = (size_t)atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: %s [--estimate] [--quick] [--free-surface]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--estimate] [--quick] [--free-surface] [--cells N]\n",
+              argv[0]);
       return 2;
     }
+  }
+  if (g_cells == 0) {
+    psfwi_wave_opts o;
+    psfwi_wave_opts_defaults(&o);
+    g_cells = o.boundary_cells;
   }
   const unsigned flags = measure ? FFTW_MEASURE : FFTW_ESTIMATE;
   const int reps = quick ? 5 : 9;
@@ -188,12 +219,14 @@ int main(int argc, char **argv) {
   const int ngrid = quick ? 2 : 4;
   double load0[3] = {0, 0, 0};
   if (getloadavg(load0, 3) < 1) load0[0] = -1.0;
-  printf("psfwi bench_wave: k-space scheme, 30 absorbing cells, %s, FFTW %s plans, 1 "
+  printf("psfwi bench_wave: k-space scheme, %zu absorbing cells (PML; sponge for comparison), "
+         "%s, FFTW %s plans, 1 "
          "thread, FTZ on; medians of %d repetitions; load average %.2f\n",
-         g_free_surface ? "free surface" : "absorbing top", measure ? "MEASURE" : "ESTIMATE",
-         reps, load0[0]);
-  printf("%-11s %-11s %10s %10s %6s %12s %12s %10s %10s\n", "model", "padded", "fft pair",
-         "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc", "B/cell rss");
+         g_cells, g_free_surface ? "free surface" : "absorbing top",
+         measure ? "MEASURE" : "ESTIMATE", reps, load0[0]);
+  printf("%-11s %-11s %10s %10s %6s %12s %12s %10s %10s %10s %6s\n", "model", "padded",
+         "fft pair", "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc", "B/cell rss",
+         "sponge", "ratio");
   for (int gi = 0; gi < ngrid; gi++) {
     const size_t nx = grids[gi][0], nz = grids[gi][1];
     psfwi_model *m = make_model(nx, nz);
@@ -207,17 +240,44 @@ int main(int argc, char **argv) {
     bufs_init(&b, w);
     const size_t np = in->npx * in->npz;
     const size_t nblk = np > 1000000 ? 10 : (np > 200000 ? 30 : 100);
-    const double ts = time_step(w, vel, &b, reps, nblk);
+    psfwi_wave_state_zero(w, b.st);
+    run_steps(w, vel, &b, 0, 60); /* touches everything the PML step uses */
     const double rss1 = rss_bytes();
-    const double tf = time_fft_pair(in->npx, in->npz, flags, reps, nblk);
+    /* the damping layer on the same grid, for comparison */
+    g_absorber = PSFWI_WAVE_SPONGE;
+    psfwi_wave *w2 = make_wave(m, measure, 1, 1);
+    g_absorber = PSFWI_WAVE_PML;
+    shot_bufs b2;
+    bufs_init(&b2, w2);
+    psfwi_wave_state_zero(w2, b2.st);
+    run_steps(w2, vel, &b2, 0, 60);
+    pair_bench pb;
+    pair_init(&pb, in->npx, in->npz, flags);
+    (void)pair_block(&pb, nblk / 4 + 1);
+    /* interleaved blocks (pair, PML step, sponge step), so that the ratios
+     * compare times taken under the same load; medians over reps */
+    double tp[32], t1[32], t2[32], r1[32], r2[32];
+    for (int r = 0; r < reps; r++) {
+      tp[r] = pair_block(&pb, nblk);
+      t1[r] = step_block(w, vel, &b, 60 + (size_t)r * nblk, nblk);
+      t2[r] = step_block(w2, vel, &b2, 60 + (size_t)r * nblk, nblk);
+      r1[r] = t1[r] / tp[r];
+      r2[r] = t2[r] / tp[r];
+    }
+    const double tf = median(tp, reps), ts = median(t1, reps), ts2 = median(t2, reps);
+    const double q1 = median(r1, reps), q2 = median(r2, reps);
+    pair_free(&pb);
+    bufs_free(&b2);
+    psfwi_wave_destroy(w2);
     const double acc = (double)(psfwi_wave_bytes_shared(w) + psfwi_wave_bytes_per_thread(w) +
                                 np * sizeof(float));
     char s1[32], s2[32];
     snprintf(s1, sizeof s1, "%zux%zu", nx, nz);
     snprintf(s2, sizeof s2, "%zux%zu", in->npx, in->npz);
-    printf("%-11s %-11s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f\n", s1, s2,
-           1e3 * tf, 1e3 * ts, ts / tf, 1e-6 * (double)np / ts, 1e-6 * (double)(nx * nz) / ts,
-           acc / (double)np, (rss1 - rss0) / (double)np);
+    printf("%-11s %-11s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f %7.3f ms %6.2f\n",
+           s1, s2, 1e3 * tf, 1e3 * ts, q1, 1e-6 * (double)np / ts,
+           1e-6 * (double)(nx * nz) / ts, acc / (double)np, (rss1 - rss0) / (double)np,
+           1e3 * ts2, q2);
     fflush(stdout);
     bufs_free(&b);
     psfwi_wave_field_free(vel);

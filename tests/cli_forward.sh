@@ -60,10 +60,12 @@ size=$(stat -c %s "$tmp/shots.segy")
 [ "$size" -eq $((3600 + 120 * (240 + 151 * 4))) ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: SEG-Y size $size"; }
 ok "--set override" "$psfwi" forward -c "$tmp/f.ini" --set output.data="$tmp/s2.nc" --set output.segy="$tmp/s2.segy" --set survey.moving=true --set survey.receiver_x=0:10:20
 ok "free surface" "$psfwi" forward -c "$tmp/f.ini" --set propagator.free_surface=true --set output.data="$tmp/fs.nc"
+ok "sponge absorber" "$psfwi" forward -c "$tmp/f.ini" --set propagator.absorber=sponge --set propagator.boundary_cells=30 --set output.data="$tmp/sp.nc"
 
 rm -f "$tmp"/shots.nc "$tmp"/shots.segy "$tmp"/snaps.nc
 bad "unknown key" "f2.ini:2: unknown key 'colour' in \[model\]" sh -c "printf '[model]\ncolour = red\n' > '$tmp/f2.ini'; '$psfwi' forward -c '$tmp/f2.ini'"
 bad "bad value" "\[wavelet\] frequency = 'fast'" "$psfwi" forward -c "$tmp/f.ini" --set wavelet.frequency=fast
+bad "bad absorber" "absorber" "$psfwi" forward -c "$tmp/f.ini" --set propagator.absorber=foam
 bad "bad --set" "unknown key 'speed'" "$psfwi" forward -c "$tmp/f.ini" --set time.speed=3
 bad "missing config" "missing -c" "$psfwi" forward
 bad "receiver outside" "receiver 27 of shot 0 at (x = 810 m" "$psfwi" forward -c "$tmp/f.ini" --set survey.receiver_x=0:30:40

@@ -160,6 +160,9 @@ void cli_wave_opts_from_config(const psfwi_config *cfg, double fmax, psfwi_wave_
     o->vmin_bound = psfwi_config_double(cfg, "propagator", "vmin");
   o->fmax = fmax;
   o->boundary_cells = (size_t)psfwi_config_int(cfg, "propagator", "boundary_cells");
+  o->absorber = strcmp(psfwi_config_string(cfg, "propagator", "absorber"), "sponge") == 0
+                    ? PSFWI_WAVE_SPONGE
+                    : PSFWI_WAVE_PML;
   o->free_surface = psfwi_config_bool(cfg, "propagator", "free_surface");
   o->nthreads_shots = (int)psfwi_config_int(cfg, "propagator", "threads");
   o->nthreads_fft = (int)psfwi_config_int(cfg, "propagator", "fft_threads");

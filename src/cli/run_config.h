@@ -32,8 +32,11 @@
       "CSV shot,source_x,source_z,receiver_x,receiver_z (instead of the ranges)"}, \
   {"propagator", "scheme", PSFWI_CFG_CHOICE, "kspace", 0, 0, "kspace|pseudospectral", \
       "time stepping: k-space corrected or plain pseudo-spectral leapfrog"}, \
-  {"propagator", "boundary_cells", PSFWI_CFG_INT, "30", 4, 500, NULL, \
-      "absorbing layer width (cells on each side)"}, \
+  {"propagator", "boundary_cells", PSFWI_CFG_INT, "20", 4, 500, NULL, \
+      "absorbing layer width (cells on each side); about 2 dominant wavelengths for the PML, " \
+      "30 or more for the sponge"}, \
+  {"propagator", "absorber", PSFWI_CFG_CHOICE, "pml", 0, 0, "pml|sponge", \
+      "absorbing layer: perfectly matched layer (0.03-0.3 % reflections) or damping layer"}, \
   {"propagator", "free_surface", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
       "pressure-release surface at the model's top (z = z0)"}, \
   {"propagator", "vmin", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL, \

@@ -131,6 +131,22 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
     P->cgx[c] = gx[ix];
   }
   free(gx);
+  /* the columns with d'(x) != 0 are one range [xga, xgb) of each segment */
+  for (int sg = 0; sg < 2; sg++) {
+    const size_t c0 = sg ? P->wxl : 0, n = sg ? P->wxh : P->wxl;
+    size_t a = n, b = 0;
+    for (size_t j = 0; j < n; j++)
+      if (P->cgx[c0 + j] != 0.0f) {
+        if (a == n) a = j;
+        b = j + 1;
+      }
+    if (a == n) a = b = 0;
+    for (size_t j = a; j < b; j++)
+      if (P->cgx[c0 + j] == 0.0f)
+        return psfwi_fail(err, PSFWI_EINTERNAL, "PML: d'(x) vanishes inside its range");
+    P->xga[sg] = a;
+    P->xgb[sg] = b;
+  }
   for (size_t iz = 0; iz < npz; iz++) {
     const double e = w->ez[iz];
     P->rbz[iz] = (float)((1.0 - 0.5 * e) / (1.0 + 0.5 * e));
@@ -154,6 +170,8 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   P->nrspec = (nrow > 0 ? nrow : 1) * 2 * nh;
   P->ncbuf = npz * (ncol > 0 ? ncol : 1);
   P->ncspec = fs ? P->ncbuf : (npz / 2 + 1) * 2 * (ncol > 0 ? ncol : 1);
+  /* column strips are stored column by column, [c * npz + iz] (contiguous
+   * transforms: measured faster than strided ones) */
   ta = fftwf_malloc(P->nrbuf * sizeof(float));
   tb = fftwf_malloc((P->nrspec > P->ncspec ? P->nrspec : P->ncspec) * sizeof(float));
   tc = fftwf_malloc((P->nrbuf > P->ncbuf ? P->nrbuf : P->ncbuf) * sizeof(float));
@@ -166,18 +184,19 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
                                       1, nxi, flags);
   }
   if (!fs) {
-    P->cfwd = fftwf_plan_many_dft_r2c(1, &nzi, nci, tc, NULL, nci, 1, (fftwf_complex *)tb, NULL,
-                                      nci, 1, flags);
-    P->cinv = fftwf_plan_many_dft_c2r(1, &nzi, nci, (fftwf_complex *)tb, NULL, nci, 1, ta, NULL,
-                                      nci, 1, flags);
+    const int nhz = nzi / 2 + 1;
+    P->cfwd = fftwf_plan_many_dft_r2c(1, &nzi, nci, tc, NULL, 1, nzi, (fftwf_complex *)tb, NULL,
+                                      1, nhz, flags);
+    P->cinv = fftwf_plan_many_dft_c2r(1, &nzi, nci, (fftwf_complex *)tb, NULL, 1, nhz, ta, NULL,
+                                      1, nzi, flags);
   } else {
-    /* rows 1..npz-1 of the strip buffers (row 0 is the surface) */
+    /* rows 1..npz-1 of each column (row 0 is the surface) */
     const int n1 = nzi - 1;
     const fftwf_r2r_kind kind = FFTW_RODFT00;
-    P->cfwd = fftwf_plan_many_r2r(1, &n1, nci, tc + ncol, NULL, nci, 1, tb + ncol, NULL, nci, 1,
-                                  &kind, flags);
-    P->cinv = P->cfwd ? fftwf_plan_many_r2r(1, &n1, nci, tb + ncol, NULL, nci, 1, ta + ncol,
-                                            NULL, nci, 1, &kind, flags)
+    P->cfwd = fftwf_plan_many_r2r(1, &n1, nci, tc + 1, NULL, 1, nzi, tb + 1, NULL, 1, nzi, &kind,
+                                  flags);
+    P->cinv = P->cfwd ? fftwf_plan_many_r2r(1, &n1, nci, tb + 1, NULL, 1, nzi, ta + 1, NULL, 1,
+                                            nzi, &kind, flags)
                       : NULL;
   }
   fftwf_free(ta);
@@ -197,7 +216,7 @@ nomem:
 size_t psfwi_pml_work_floats(const psfwi_wave *w) {
   const psfwi_pml *P = w->pml;
   if (P == NULL) return 0;
-  return 2 * P->nrbuf + P->nrspec + 2 * P->ncbuf + P->ncspec + w->info.npx + 16;
+  return 2 * P->nrbuf + P->nrspec + 2 * P->ncbuf + P->ncspec + 2 * (w->info.npx + 16);
 }
 
 int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
@@ -205,7 +224,7 @@ int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
   if (P == NULL) return PSFWI_OK;
   float **b[7] = {&ws->rbuf, &ws->rspec, &ws->rout, &ws->cbuf, &ws->cspec, &ws->cout, &ws->row};
   const size_t n[7] = {P->nrbuf, P->nrspec, P->nrbuf, P->ncbuf, P->ncspec, P->ncbuf,
-                       w->info.npx + 16};
+                       2 * (w->info.npx + 16)};
   for (int i = 0; i < 7; i++) {
     *b[i] = fftwf_malloc(n[i] * sizeof(float));
     if (*b[i] == NULL) return PSFWI_ENOMEM;
@@ -220,38 +239,56 @@ void psfwi_pml_work_free(psfwi_wave_work *ws) {
 }
 
 /* ---- Strip operators ----------------------------------------------------------
- * cout[iz * ncol + c] = (A_z f)(X cell) from the columns of f (cbuf gathered
- * by the caller), rout[zr * npx + ix] = (A_x f)(row zr) from rbuf. Both are
+ * cout[c * npz + iz] = (A_z f)(X cell) from the columns of f (cbuf gathered
+ * by the caller, same layout), rout[zr * npx + ix] = (A_x f)(row zr) from rbuf. Both are
  * symmetric: the same functions apply their transposes. */
 static void strip_cols(const psfwi_wave *w, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
   const size_t npz = w->info.npz, ncol = P->ncol;
   if (ncol == 0) return;
   if (!w->info.free_surface) {
+    const size_t nhz = npz / 2 + 1;
     fftwf_execute_dft_r2c(P->cfwd, ws->cbuf, (fftwf_complex *)ws->cspec);
-    for (size_t j = 0; j <= npz / 2; j++) {
-      float *restrict sp = ws->cspec + j * 2 * ncol;
-      const float m = P->mz[j];
-      for (size_t i = 0; i < 2 * ncol; i++) sp[i] *= m;
+    for (size_t c = 0; c < ncol; c++) {
+      float *restrict sp = ws->cspec + c * 2 * nhz;
+      const float *restrict m = P->mz;
+      for (size_t j = 0; j < nhz; j++) {
+        sp[2 * j] *= m[j];
+        sp[2 * j + 1] *= m[j];
+      }
     }
     fftwf_execute_dft_c2r(P->cinv, (fftwf_complex *)ws->cspec, ws->cout);
   } else {
-    fftwf_execute_r2r(P->cfwd, ws->cbuf + ncol, ws->cspec + ncol);
-    for (size_t j = 0; j + 1 < npz; j++) {
-      float *restrict sp = ws->cspec + (j + 1) * ncol;
-      const float m = P->mz[j];
-      for (size_t i = 0; i < ncol; i++) sp[i] *= m;
+    fftwf_execute_r2r(P->cfwd, ws->cbuf + 1, ws->cspec + 1);
+    for (size_t c = 0; c < ncol; c++) {
+      float *restrict sp = ws->cspec + c * npz + 1;
+      const float *restrict m = P->mz;
+      for (size_t j = 0; j + 1 < npz; j++) sp[j] *= m[j];
     }
-    fftwf_execute_r2r(P->cinv, ws->cspec + ncol, ws->cout + ncol);
-    memset(ws->cout, 0, ncol * sizeof(float));
+    fftwf_execute_r2r(P->cinv, ws->cspec + 1, ws->cout + 1);
+    for (size_t c = 0; c < ncol; c++) ws->cout[c * npz] = 0.0f;
   }
 }
 
-static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws) {
+/* Padded row of Z-region row zr. */
+static size_t zrow(const psfwi_pml *P, size_t npz, size_t zr) {
+  return zr < P->wzl ? zr : npz - P->nrow + zr;
+}
+
+void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws) {
+  const psfwi_pml *P = w->pml;
+  const size_t nr = 2 * (w->info.npx / 2 + 1);
+  for (size_t zr = 0; zr < P->nrow; zr++)
+    memcpy(ws->rspec + zr * nr, spec + zrow(P, w->info.npz, zr) * nr, nr * sizeof(float));
+}
+
+/* have_spec: ws->rspec already holds the rows' spectra (psfwi_pml_keep_rows);
+ * else they are transformed from rbuf. */
+static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) {
   const psfwi_pml *P = w->pml;
   const size_t nh = w->info.npx / 2 + 1;
   if (P->nrow == 0) return;
-  fftwf_execute_dft_r2c(P->rfwd, ws->rbuf, (fftwf_complex *)ws->rspec);
+  if (!have_spec) fftwf_execute_dft_r2c(P->rfwd, ws->rbuf, (fftwf_complex *)ws->rspec);
   for (size_t r = 0; r < P->nrow; r++) {
     float *restrict sp = ws->rspec + r * 2 * nh;
     const float *restrict m = P->mx;
@@ -263,24 +300,20 @@ static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws) {
   fftwf_execute_dft_c2r(P->rinv, (fftwf_complex *)ws->rspec, ws->rout);
 }
 
-/* Padded row of Z-region row zr. */
-static size_t zrow(const psfwi_pml *P, size_t npz, size_t zr) {
-  return zr < P->wzl ? zr : npz - P->nrow + zr;
-}
 
-/* Gather the X columns of f into cbuf and the Z rows into rbuf (the X
- * columns of those rows zeroed when zero_x, for the transposes). */
-static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int zero_x) {
+/* Gather the X columns of f into cbuf and (when rows) the Z rows into rbuf
+ * (the X columns of those rows zeroed when zero_x, for the transposes). */
+static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int rows,
+                   int zero_x) {
   const psfwi_pml *P = w->pml;
   const size_t npx = w->info.npx, npz = w->info.npz, ncol = P->ncol, wxl = P->wxl;
   const size_t wxh = P->wxh;
   for (size_t iz = 0; iz < npz; iz++) {
     const float *row = f + iz * npx;
-    float *b = ws->cbuf + iz * ncol;
-    memcpy(b, row, wxl * sizeof(float));
-    memcpy(b + wxl, row + npx - wxh, wxh * sizeof(float));
+    for (size_t c = 0; c < wxl; c++) ws->cbuf[c * npz + iz] = row[c];
+    for (size_t c = wxl; c < ncol; c++) ws->cbuf[c * npz + iz] = row[npx - ncol + c];
   }
-  for (size_t zr = 0; zr < P->nrow; zr++) {
+  for (size_t zr = 0; rows && zr < P->nrow; zr++) {
     float *b = ws->rbuf + zr * npx;
     memcpy(b, f + zrow(P, npz, zr) * npx, npx * sizeof(float));
     if (zero_x) {
@@ -293,16 +326,138 @@ static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int
 /* d[ix] = (D_z f)(iz, ix) for every column: 8th-order, periodic in z. */
 static void dz_row(const float *f, size_t npx, size_t npz, size_t iz, float idz,
                    float *restrict d) {
-  for (size_t i = 0; i < npx; i++) d[i] = 0.0f;
-  for (size_t k = 0; k < 4; k++) {
-    const float *restrict a = f + ((iz + k + 1) % npz) * npx;
-    const float *restrict b = f + ((iz + npz - k - 1) % npz) * npx;
-    const float fk = FD8[k] * idz;
-    for (size_t i = 0; i < npx; i++) d[i] += fk * (a[i] - b[i]);
-  }
+  const float *restrict a0 = f + ((iz + 1) % npz) * npx, *restrict b0 = f + ((iz + npz - 1) % npz) * npx;
+  const float *restrict a1 = f + ((iz + 2) % npz) * npx, *restrict b1 = f + ((iz + npz - 2) % npz) * npx;
+  const float *restrict a2 = f + ((iz + 3) % npz) * npx, *restrict b2 = f + ((iz + npz - 3) % npz) * npx;
+  const float *restrict a3 = f + ((iz + 4) % npz) * npx, *restrict b3 = f + ((iz + npz - 4) % npz) * npx;
+  const float f0 = FD8[0] * idz, f1 = FD8[1] * idz, f2 = FD8[2] * idz, f3 = FD8[3] * idz;
+  for (size_t i = 0; i < npx; i++)
+    d[i] = f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) +
+           f3 * (a3[i] - b3[i]);
 }
 
 /* ---- Forward --------------------------------------------------------------------- */
+
+/* dst[j] = row[(start + j) mod n], j < len (len <= 2 n). */
+static void cyc_copy(float *dst, const float *row, size_t n, size_t start, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    const size_t i = (start + done) % n, k = len - done < n - i ? len - done : n - i;
+    memcpy(dst + done, row + i, k * sizeof(float));
+    done += k;
+  }
+}
+
+/* One X-region segment of a row: arrays indexed by the segment's cell j. */
+typedef struct xrow {
+  float ez, bz, cz, gz, dt, idt, idx;
+  const float *ex, *bx, *cx, *gx; /* per column */
+  const float *T;                 /* A_z from the column strips */
+  const float *C, *V, *dz;        /* u[n], vel_term, D_z u[n] (rows with g_z) */
+  const float *E;                 /* u[n] with E[j] = u[n] at j in [-4, n + 4) */
+  float *L, *N;                   /* lap (R on return), u[n-1] -> u[n+1] */
+  float *Gx, *Gz, *ps, *xi, *pz, *xz; /* memory */
+} xrow;
+
+#if defined(__GNUC__)
+#define PML_INLINE static inline __attribute__((always_inline))
+#else
+#define PML_INLINE static inline
+#endif
+
+/* Cells [j0, j1) of an X segment; use_gx / use_gz: constants, so that each
+ * specialisation below compiles to a branch-free, vectorised loop (the
+ * arrays are parameters: GCC 12 does not vectorise the same loop over
+ * pointers loaded from a struct). */
+#define PML_XARGS                                                                          \
+  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt,       \
+      float idx, const float *restrict ex_, const float *restrict bx_,                     \
+      const float *restrict cx_, const float *restrict gx_, const float *restrict T,       \
+      const float *restrict C, const float *restrict V, const float *restrict D,           \
+      const float *restrict E0, float *restrict L, float *restrict N, float *restrict Gx,  \
+      float *restrict Gz, float *restrict ps, float *restrict xi, float *restrict pz,      \
+      float *restrict xz
+PML_INLINE void x_cells(PML_XARGS, const int use_gx, const int use_gz) {
+  for (size_t j = j0; j < j1; j++) {
+    const float ex = ex_[j], bx = bx_[j], cx = cx_[j];
+    const float Az = T[j], Ax = L[j] - Az;
+    const float gxn = bx * Gx[j] + cx * (ez - ex) * Ax;
+    const float gzn = bz * Gz[j] + cz * (ex - ez) * Az;
+    float R = L[j] + 0.5f * (Gx[j] + gxn) + 0.5f * (Gz[j] + gzn);
+    Gx[j] = gxn;
+    Gz[j] = gzn;
+    if (use_gx) {
+      /* (E0[j + 4] is u at cell j: unsigned indices stay non-negative) */
+      const float d = FD8[0] * (E0[j + 5] - E0[j + 3]) + FD8[1] * (E0[j + 6] - E0[j + 2]) +
+                      FD8[2] * (E0[j + 7] - E0[j + 1]) + FD8[3] * (E0[j + 8] - E0[j]);
+      const float pn = bx * ps[j] + cx * dt * idx * d, pm = 0.5f * (ps[j] + pn);
+      const float xn = bx * xi[j] + cx * dt * pm, xm = 0.5f * (xi[j] + xn);
+      ps[j] = pn;
+      xi[j] = xn;
+      R -= gx_[j] * (pm + (ez - ex) * idt * xm);
+    }
+    if (use_gz) {
+      const float pn = bz * pz[j] + cz * dt * D[j], pm = 0.5f * (pz[j] + pn);
+      const float xn = bz * xz[j] + cz * dt * pm, xm = 0.5f * (xz[j] + xn);
+      pz[j] = pn;
+      xz[j] = xn;
+      R -= gz * (pm + (ex - ez) * idt * xm);
+    }
+    const float eh = 0.5f * (ex + ez);
+    N[j] = ((2.0f - ex * ez) * C[j] - (1.0f - eh) * N[j] + V[j] * R) / (1.0f + eh);
+    L[j] = R;
+  }
+}
+#define PML_XPASS                                                                       \
+  j0, j1, ez, bz, cz, gz, dt, idt, idx, ex_, bx_, cx_, gx_, T, C, V, D, E0, L, N, Gx, Gz, \
+      ps, xi, pz, xz
+#define PML_XCELLS(GX, GZ)                                                              \
+  static void x_cells_##GX##GZ(PML_XARGS) { x_cells(PML_XPASS, GX, GZ); }
+PML_XCELLS(0, 0)
+PML_XCELLS(0, 1)
+PML_XCELLS(1, 0)
+PML_XCELLS(1, 1)
+
+/* Calls f on cells [j0, j1) of segment x. */
+#define PML_XCALL(f, x, j0, j1)                                                            \
+  f(j0, j1, (x).ez, (x).bz, (x).cz, (x).gz, (x).dt, (x).idt, (x).idx, (x).ex, (x).bx,      \
+    (x).cx, (x).gx, (x).T, (x).C, (x).V, (x).dz, (x).E - 4, (x).L, (x).N, (x).Gx, (x).Gz,   \
+    (x).ps, (x).xi, (x).pz, (x).xz)
+
+/* Z-region cells of one row (e_x = 0): A_x = T from the row strips. */
+static void z_cells(size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,
+                    float *restrict gZ, float *restrict ps, float *restrict xi,
+                    const float *restrict D, float *restrict N, const float *restrict C,
+                    const float *restrict V, float ez, float bz, float cz, float gz, float dt,
+                    float idt) {
+  const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
+  const float a3 = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
+  if (gz != 0.0f) {
+    for (size_t j = 0; j < n; j++) {
+      const float Ax = Tx[j], Az = L[j] - Ax;
+      const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+      const float pn = bz * ps[j] + cz * dt * D[j], pm = 0.5f * (ps[j] + pn);
+      const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
+      const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
+      gX[j] = gxn;
+      gZ[j] = gzn;
+      ps[j] = pn;
+      xi[j] = xn;
+      N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
+      L[j] = R;
+    }
+  } else {
+    for (size_t j = 0; j < n; j++) {
+      const float Ax = Tx[j], Az = L[j] - Ax;
+      const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+      const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
+      gX[j] = gxn;
+      gZ[j] = gzn;
+      N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
+      L[j] = R;
+    }
+  }
+}
 
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                       psfwi_wave_work *ws) {
@@ -311,52 +466,49 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
   const size_t npx = in->npx, npz = in->npz, ncol = P->ncol, nzc = P->nzc, wxl = P->wxl;
   const size_t nX = P->nX, nZ = P->nZ;
   const float *cur = st->cur;
-  gather(w, cur, ws, 0);
+  gather(w, cur, ws, 0, 0);
   strip_cols(w, ws);
-  strip_rows(w, ws);
+  /* A_z into cbuf, now laid out like the X-region memory, [iz * ncol + c] */
+  for (size_t c = 0; c < ncol; c++) {
+    const float *restrict co = ws->cout + c * npz;
+    for (size_t iz = 0; iz < npz; iz++) ws->cbuf[iz * ncol + c] = co[iz];
+  }
+  strip_rows(w, ws, 1);
   float *XGx = st->mem, *XGz = XGx + nX, *Xps = XGz + nX, *Xxi = Xps + nX, *Xpz = Xxi + nX;
   float *Xxz = Xpz + nX;
   float *ZGx = st->mem + 6 * nX, *ZGz = ZGx + nZ, *Zpz = ZGz + nZ, *Zxz = Zpz + nZ;
   const float dt = (float)in->dt, idt = (float)(1.0 / in->dt);
   const float idx = (float)(1.0 / in->dx), idz = (float)(1.0 / in->dz);
   float *restrict dzr = ws->row; /* D_z cur on the current row (rows with g_z != 0) */
+  float *restrict ext = ws->row + npx + 16; /* cur around an X segment */
   for (size_t iz = 0; iz < npz; iz++) {
     const size_t r = iz * npx;
     const float *restrict C = cur + r, *restrict V = vel_term + r;
     float *restrict L = ws->lap + r, *restrict N = st->prev + r;
     const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
     if (gz != 0.0f) dz_row(cur, npx, npz, iz, idz, dzr);
-    /* X region: columns [0, wxl) then [npx - wxh, npx) */
-    const float *restrict T = ws->cout + iz * ncol;
-    for (size_t c = 0; c < ncol; c++) {
-      const size_t ix = c < wxl ? c : npx - ncol + c, m = iz * ncol + c;
-      const float ex = P->cex[c], bx = P->cbx[c], cx = P->ccx[c], gx = P->cgx[c];
-      const float Az = T[c], Ax = L[ix] - Az;
-      const float gxn = bx * XGx[m] + cx * (ez - ex) * Ax;
-      const float gzn = bz * XGz[m] + cz * (ex - ez) * Az;
-      float R = L[ix] + 0.5f * (XGx[m] + gxn) + 0.5f * (XGz[m] + gzn);
-      XGx[m] = gxn;
-      XGz[m] = gzn;
-      if (gx != 0.0f) {
-        float d = 0.0f;
-        for (size_t k = 0; k < 4; k++)
-          d += FD8[k] * (C[(ix + k + 1) % npx] - C[(ix + npx - k - 1) % npx]);
-        const float pn = bx * Xps[m] + cx * dt * idx * d, pm = 0.5f * (Xps[m] + pn);
-        const float xn = bx * Xxi[m] + cx * dt * pm, xm = 0.5f * (Xxi[m] + xn);
-        Xps[m] = pn;
-        Xxi[m] = xn;
-        R -= gx * (pm + (ez - ex) * idt * xm);
-      }
+    /* X region: the left columns [0, wxl), then the right [npx - wxh, npx) */
+    for (int sg = 0; sg < 2; sg++) {
+      const size_t c0 = sg ? wxl : 0, n = sg ? P->wxh : wxl, ix0 = sg ? npx - P->wxh : 0;
+      const size_t m0 = iz * ncol + c0;
+      /* cur around the segment: E[j] = cur[ix0 + j] (cyclic), j in [-4, n + 4) */
+      cyc_copy(ext, C, npx, (ix0 + npx - 4) % npx, n + 8);
+      const xrow x = {.ez = ez, .bz = bz, .cz = cz, .gz = gz, .dt = dt, .idt = idt,
+                      .idx = idx, .ex = P->cex + c0, .bx = P->cbx + c0, .cx = P->ccx + c0,
+                      .gx = P->cgx + c0, .T = ws->cbuf + m0, .C = C + ix0, .V = V + ix0,
+                      .dz = dzr + ix0, .E = ext + 4, .L = L + ix0, .N = N + ix0,
+                      .Gx = XGx + m0, .Gz = XGz + m0, .ps = Xps + m0, .xi = Xxi + m0,
+                      .pz = Xpz + m0, .xz = Xxz + m0};
+      const size_t ga = P->xga[sg], gb = P->xgb[sg];
       if (gz != 0.0f) {
-        const float pn = bz * Xpz[m] + cz * dt * dzr[ix], pm = 0.5f * (Xpz[m] + pn);
-        const float xn = bz * Xxz[m] + cz * dt * pm, xm = 0.5f * (Xxz[m] + xn);
-        Xpz[m] = pn;
-        Xxz[m] = xn;
-        R -= gz * (pm + (ex - ez) * idt * xm);
+        PML_XCALL(x_cells_01, x, 0, ga);
+        PML_XCALL(x_cells_11, x, ga, gb);
+        PML_XCALL(x_cells_01, x, gb, n);
+      } else {
+        PML_XCALL(x_cells_00, x, 0, ga);
+        PML_XCALL(x_cells_10, x, ga, gb);
+        PML_XCALL(x_cells_00, x, gb, n);
       }
-      const float eh = 0.5f * (ex + ez);
-      N[ix] = ((2.0f - ex * ez) * C[ix] - (1.0f - eh) * N[ix] + V[ix] * R) / (1.0f + eh);
-      L[ix] = R;
     }
     /* model columns */
     const int zr_in = iz < P->wzl || iz >= npz - P->wzh;
@@ -365,38 +517,9 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
       continue;
     }
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
-    const float *restrict Tx = ws->rout + zr * npx + wxl;
-    float *restrict gX = ZGx + zr * nzc, *restrict gZ = ZGz + zr * nzc;
-    float *restrict ps = Zpz + zr * nzc, *restrict xi = Zxz + zr * nzc;
-    const float *restrict D = dzr + wxl, *restrict C2 = C + wxl, *restrict V2 = V + wxl;
-    float *restrict L2 = L + wxl, *restrict N2 = N + wxl;
-    const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
-    const float a3 = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
-    if (gz != 0.0f) {
-      for (size_t j = 0; j < nzc; j++) {
-        const float Ax = Tx[j], Az = L2[j] - Ax;
-        const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-        const float pn = bz * ps[j] + cz * dt * D[j], pm = 0.5f * (ps[j] + pn);
-        const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
-        const float R = L2[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
-        gX[j] = gxn;
-        gZ[j] = gzn;
-        ps[j] = pn;
-        xi[j] = xn;
-        N2[j] = a1 * C2[j] - a2 * N2[j] + a3 * V2[j] * R;
-        L2[j] = R;
-      }
-    } else {
-      for (size_t j = 0; j < nzc; j++) {
-        const float Ax = Tx[j], Az = L2[j] - Ax;
-        const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-        const float R = L2[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
-        gX[j] = gxn;
-        gZ[j] = gzn;
-        N2[j] = a1 * C2[j] - a2 * N2[j] + a3 * V2[j] * R;
-        L2[j] = R;
-      }
-    }
+    z_cells(nzc, ws->rout + zr * npx + wxl, L + wxl, ZGx + zr * nzc, ZGz + zr * nzc,
+            Zpz + zr * nzc, Zxz + zr * nzc, dzr + wxl, N + wxl, C + wxl, V + wxl, ez, bz, cz,
+            gz, dt, idt);
   }
 }
 
@@ -509,13 +632,14 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
   psfwi_wave_laplacian(w, tmp, lt, ws);
   const size_t np = npx * npz;
   for (size_t i = 0; i < np; i++) p[i] += lt[i];
-  gather(w, Tb, ws, 1);
+  gather(w, Tb, ws, 1, 1);
   strip_cols(w, ws);
-  strip_rows(w, ws);
+  strip_rows(w, ws, 0);
   for (size_t iz = 0; iz < npz; iz++) {
     float *restrict row = p + iz * npx;
-    const float *restrict co = ws->cout + iz * ncol;
-    for (size_t c = 0; c < ncol; c++) row[c < wxl ? c : npx - ncol + c] += co[c];
+    const float *restrict co = ws->cout + iz;
+    for (size_t c = 0; c < wxl; c++) row[c] += co[c * npz];
+    for (size_t c = wxl; c < ncol; c++) row[npx - ncol + c] += co[c * npz];
   }
   for (size_t zr = 0; zr < P->nrow; zr++) {
     float *restrict row = p + zrow(P, npz, zr) * npx;

@@ -51,7 +51,7 @@ typedef enum {
 /* Absorbing layer (docs/wave.md, "Absorbing boundary"). */
 typedef enum {
   PSFWI_WAVE_PML = 0,   /* unsplit perfectly matched layer with boundary memory (default) */
-  PSFWI_WAVE_SPONGE = 1 /* damping layer: no memory, reflects more (1-2 % at 30 cells) */
+  PSFWI_WAVE_SPONGE = 1 /* damping layer: no memory; reflects 0.5-2.3 % at 30 cells */
 } psfwi_wave_absorber;
 
 /* Options. Start from psfwi_wave_opts_defaults() and change fields. */
@@ -64,7 +64,7 @@ typedef struct psfwi_wave_opts {
   double vmin_bound;        /* m/s; for the spatial sampling check; <= 0: model min */
   double fmax;              /* Hz, highest frequency in the source (2.5 f_peak for a
                                Ricker; see psfwi_wave_fmax); required, > 0 */
-  size_t boundary_cells;    /* absorbing layer width in cells on each side (default 30;
+  size_t boundary_cells;    /* absorbing layer width in cells on each side (default 20;
                                >= hicks_radius) */
   psfwi_wave_absorber absorber; /* default PSFWI_WAVE_PML */
   int free_surface;         /* 1: p = 0 at z = z0 (model row 0); default 0 */

@@ -25,7 +25,7 @@ void psfwi_wave_opts_defaults(psfwi_wave_opts *o) {
   o->vmax_bound = 0.0;
   o->vmin_bound = 0.0;
   o->fmax = 0.0;
-  o->boundary_cells = 30;
+  o->boundary_cells = 20;
   o->absorber = PSFWI_WAVE_PML;
   o->free_surface = 0;
   o->hicks_radius = 4;
@@ -176,6 +176,7 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   if (w->fwd) fftwf_destroy_plan(w->fwd);
   if (w->inv) fftwf_destroy_plan(w->inv);
   if (w->zfft) fftwf_destroy_plan(w->zfft);
+  if (w->zbwd) fftwf_destroy_plan(w->zbwd);
   psfwi_pml_destroy(w->pml);
   free(w->sine);
   fftwf_free(w->mult);
@@ -288,7 +289,7 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     in->npz = good_size(g->nz + 2 * w->nb, 1);
   } else {
     in->oz = w->nb;
-    in->npz = good_size(g->nz + 2 * w->nb, 0);
+    in->npz = good_size(g->nz + 2 * w->nb, 1);
   }
   in->dt = dt;
   in->dt_out = dt_out;
@@ -345,14 +346,15 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   }
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(o->nthreads_fft);
   const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  if (!in->free_surface) {
+  const int two_pass = in->free_surface || o->absorber == PSFWI_WAVE_PML;
+  if (!two_pass) {
     w->fwd = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, bufa, (fftwf_complex *)spec, flags);
     w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
-    w->align_in = fftwf_alignment_of(bufa);
-    w->align_out = fftwf_alignment_of(bufb);
   } else {
     /* r2c / c2r along x for every row, and a complex FFT along z of the
-     * npx/2 + 1 spectral columns, in place (psfwi_wave_laplacian). */
+     * npx/2 + 1 spectral columns, in place (psfwi_wave_laplacian): the free
+     * surface's sine transform works on the row spectra, and the PML reuses
+     * the row spectra of its layer rows (as fast as FFTW's 2D plan, measured) */
     const int nxi = (int)npx, nzi = (int)npz, nhi = (int)(npx / 2 + 1);
     w->fwd = fftwf_plan_many_dft_r2c(1, &nxi, nzi, bufa, NULL, 1, nxi, (fftwf_complex *)spec,
                                      NULL, 1, nhi, flags);
@@ -360,11 +362,15 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
                                      NULL, 1, nxi, flags);
     w->zfft = fftwf_plan_many_dft(1, &nzi, nhi, (fftwf_complex *)spec, NULL, nhi, 1,
                                   (fftwf_complex *)spec, NULL, nhi, 1, FFTW_FORWARD, flags);
-    w->align_in = fftwf_alignment_of(bufa);
-    w->align_out = fftwf_alignment_of(bufb);
+    if (!in->free_surface)
+      w->zbwd = fftwf_plan_many_dft(1, &nzi, nhi, (fftwf_complex *)spec, NULL, nhi, 1,
+                                    (fftwf_complex *)spec, NULL, nhi, 1, FFTW_BACKWARD, flags);
   }
+  w->align_in = fftwf_alignment_of(bufa);
+  w->align_out = fftwf_alignment_of(bufb);
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(1);
-  if (!w->fwd || !w->inv || (in->free_surface && !w->zfft)) {
+  if (!w->fwd || !w->inv || (two_pass && !w->zfft) ||
+      (two_pass && !in->free_surface && !w->zbwd)) {
     psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
     goto fail;
   }
@@ -600,7 +606,10 @@ static void sine_z(const psfwi_wave *w, float *restrict c, float *restrict out,
   }
 }
 
-void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws) {
+/* out = L in; when keep_rows (PML), the row spectra of the PML's Z-region
+ * rows are copied into ws->rspec on the way (psfwi_pml_update uses them). */
+static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
+                      int keep_rows) {
   const size_t npx = w->info.npx, npz = w->info.npz, np = npx * npz;
   /* FFTW's new-array execute needs the planning arrays' alignment: fall back
    * on copies through ws->lap (always aligned) for foreign arrays. */
@@ -613,7 +622,7 @@ void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfw
   float *spec = ws->spec;
   float *dst = fftwf_alignment_of(out) == w->align_out ? out : ws->lap;
   const float *restrict mult = w->mult;
-  if (!w->info.free_surface) {
+  if (w->zfft == NULL) {
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
     const size_t nm = w->nmult;
     for (size_t i = 0; i < nm; i++) {
@@ -622,16 +631,31 @@ void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfw
     }
     fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
   } else {
-    /* row 0 (the surface) is ignored on input and zero on output */
-    float *spec2 = spec + w->spec_half;
-    float *acc = spec2 + w->spec_half;
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
-    sine_z(w, spec, spec2, mult, acc);
-    sine_z(w, spec2, spec, NULL, acc);
+    if (keep_rows) psfwi_pml_keep_rows(w, spec, ws);
+    if (!w->info.free_surface) {
+      fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)spec);
+      const size_t nm = w->nmult;
+      for (size_t i = 0; i < nm; i++) {
+        spec[2 * i] *= mult[i];
+        spec[2 * i + 1] *= mult[i];
+      }
+      fftwf_execute_dft(w->zbwd, (fftwf_complex *)spec, (fftwf_complex *)spec);
+    } else {
+      /* row 0 (the surface) is ignored on input and zero on output */
+      float *spec2 = spec + w->spec_half;
+      float *acc = spec2 + w->spec_half;
+      sine_z(w, spec, spec2, mult, acc);
+      sine_z(w, spec2, spec, NULL, acc);
+    }
     fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
-    memset(dst, 0, npx * sizeof(float));
+    if (w->info.free_surface) memset(dst, 0, npx * sizeof(float));
   }
   if (dst != out) memcpy(out, dst, np * sizeof(float));
+}
+
+void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws) {
+  laplacian(w, in, out, ws, 0);
 }
 
 /* ---- The time step ---------------------------------------------------------------- */
@@ -656,7 +680,7 @@ void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_stat
                      const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws) {
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz;
-  psfwi_wave_laplacian(w, st->cur, ws->lap, ws);
+  laplacian(w, st->cur, ws->lap, ws, w->pml != NULL);
   if (src != NULL && amp != NULL)
     psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), ws->lap);
   if (w->pml != NULL) {

@@ -34,6 +34,8 @@ typedef struct psfwi_pml {
   float *cex, *cbx, *ccx, *cgx; /* per X column c: ex, (1 - ex/2)/(1 + ex/2), 1/(1 + ex/2),
                                    d'(x) (1/(m s); 0 where ex < PML_EMIN) */
   float *rbz, *rcz, *rgz;       /* per padded row: the same for z (ez is w->ez) */
+  size_t xga[2], xgb[2];        /* cells [xga, xgb) of the left (0) and right (1) X
+                                   segments have d'(x) != 0 */
   float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
   float *mz;         /* along z: npz/2 + 1 (periodic, with 1/npz) or npz - 1 (sine,
                         with 1/(2 npz)) */
@@ -61,6 +63,7 @@ struct psfwi_wave {
    * spectral columns; sine[j] = sin(pi j / npz), j = 0..npz; the spectral
    * scratch holds two buffers of spec_half floats */
   fftwf_plan zfft;
+  fftwf_plan zbwd; /* PML without free surface: the inverse of zfft */
   float *sine;
   size_t spec_half;
   int align_in;    /* fftwf_alignment_of the planning arrays (forward input, */
@@ -72,7 +75,7 @@ struct psfwi_wave_work {
   float *spec; /* nspec floats, SIMD-aligned */
   float *lap;  /* padded field */
   /* PML only: strip buffers (rbuf/rout: [nrow][npx], cbuf/cout: [npz][ncol]),
-   * their spectra, and a row of npx + 16 floats */
+   * their spectra, and two rows of npx + 16 floats */
   float *rbuf, *rspec, *rout, *cbuf, *cspec, *cout, *row;
 };
 
@@ -86,7 +89,10 @@ void psfwi_pml_destroy(psfwi_pml *P);
 int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws);
 void psfwi_pml_work_free(psfwi_wave_work *ws);
 size_t psfwi_pml_work_floats(const psfwi_wave *w);
-/* After ws->lap = L cur + source: the layer update (writes R into ws->lap
+/* Copy the row spectra of the Z-region rows out of the Laplacian's row pass
+ * (spec: npz rows of npx/2 + 1 complex numbers) into ws->rspec. */
+void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws);
+/* After ws->lap = L cur + source (computed with psfwi_pml_keep_rows): the layer update (writes R into ws->lap
  * in the layer) and the interior update; next overwrites st->prev. */
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                       psfwi_wave_work *ws);
