@@ -8,8 +8,9 @@
  * (VmHWM) is its own. Times are the minimum of several repetitions (the
  * machine is shared), on one thread.
  *
- *   bench_gradient [nx nz nt] [--measure]
- * Defaults: 400 x 200 cells of 10 m (+ 30 absorbing cells per side),
+ *   bench_gradient [nx nz nt] [--measure] [--sponge]
+ * Defaults: 400 x 200 cells of 10 m (+ the default absorbing layer: PML,
+ * 20 cells; --sponge: the damping layer, 30 cells),
  * nt = 501 samples of 4 ms (2 s, 2000 internal steps of 1 ms), one shot and
  * 100 receivers, L2 misfit. --measure: FFTW_MEASURE plans. */
 #define _GNU_SOURCE
@@ -26,6 +27,7 @@
 
 static size_t NXc = 400, NZc = 200, NT = 501;
 static int MEASURE = 0;
+static int SPONGE = 0;
 static const double DT_OUT = 0.004;
 
 /* Peak resident set of this process, bytes (VmHWM of /proc/self/status). */
@@ -75,6 +77,10 @@ static bench setup(void) {
   o.vmax_bound = 3300.0;
   o.nthreads_shots = 1;
   o.fftw_measure = MEASURE;
+  if (SPONGE) {
+    o.absorber = PSFWI_WAVE_SPONGE;
+    o.boundary_cells = 30;
+  }
   b.w = psfwi_wave_create(b.m0, DT_OUT, &o, &e);
   if (b.w == NULL) die(&e);
   const double L = (double)(NXc - 1) * 10.0;
@@ -176,6 +182,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--measure") == 0) {
       MEASURE = 1;
+    } else if (strcmp(argv[i], "--sponge") == 0) {
+      SPONGE = 1;
     } else if (k < 3 && atol(argv[i]) > 0) {
       const size_t v = (size_t)atol(argv[i]);
       if (k == 0) NXc = v;
@@ -183,7 +191,7 @@ int main(int argc, char **argv) {
       else NT = v;
       k++;
     } else {
-      fprintf(stderr, "usage: %s [nx nz nt] [--measure]\n", argv[0]);
+      fprintf(stderr, "usage: %s [nx nz nt] [--measure] [--sponge]\n", argv[0]);
       return 2;
     }
   }
@@ -197,13 +205,17 @@ int main(int argc, char **argv) {
     o.fmax = 25.0;
     o.vmin_bound = 1500.0;
     o.vmax_bound = 3300.0;
+    if (SPONGE) {
+      o.absorber = PSFWI_WAVE_SPONGE;
+      o.boundary_cells = 30;
+    }
     psfwi_wave *w = psfwi_wave_create(m, DT_OUT, &o, NULL);
     if (w == NULL) return 1;
     const psfwi_wave_info *in = psfwi_wave_get_info(w);
     printf("model %zu x %zu, padded %zu x %zu, %zu internal steps (dt %.3g ms), one shot, 100 "
-           "receivers, 1 thread, FFTW %s; one padded field %.2f MiB\n",
+           "receivers, 1 thread, FFTW %s, %s; one padded field %.2f MiB\n",
            NXc, NZc, in->npx, in->npz, psfwi_wave_nstep(w, NT), in->dt * 1e3,
-           MEASURE ? "MEASURE" : "ESTIMATE",
+           MEASURE ? "MEASURE" : "ESTIMATE", SPONGE ? "sponge, 30 cells" : "PML, 20 cells",
            (double)(in->npx * in->npz * sizeof(float)) / 1048576.0);
     const double nstep = (double)psfwi_wave_nstep(w, NT);
     psfwi_wave_destroy(w);

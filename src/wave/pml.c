@@ -81,6 +81,7 @@ void psfwi_pml_destroy(psfwi_pml *P) {
   free(P->rbz);
   free(P->rcz);
   free(P->rgz);
+  free(P->rnear);
   free(P->mx);
   free(P->mz);
   free(P);
@@ -112,10 +113,11 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   P->rbz = malloc(npz * sizeof(float));
   P->rcz = malloc(npz * sizeof(float));
   P->rgz = malloc(npz * sizeof(float));
+  P->rnear = malloc(npz);
   P->mx = malloc(nh * sizeof(float));
   P->mz = malloc((npz / 2 + 1 > npz - 1 ? npz / 2 + 1 : npz - 1) * sizeof(float));
   float *gx = malloc(npx * sizeof(float));
-  if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->mx ||
+  if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->rnear || !P->mx ||
       !P->mz || !gx) {
     free(gx);
     goto nomem;
@@ -146,6 +148,12 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
         return psfwi_fail(err, PSFWI_EINTERNAL, "PML: d'(x) vanishes inside its range");
     P->xga[sg] = a;
     P->xgb[sg] = b;
+  }
+  for (size_t iz = 0; iz < npz; iz++) {
+    P->rnear[iz] = 0;
+    for (size_t k = 0; k <= 4; k++)
+      if (P->rgz[(iz + k) % npz] != 0.0f || P->rgz[(iz + npz - k) % npz] != 0.0f)
+        P->rnear[iz] = 1;
   }
   for (size_t iz = 0; iz < npz; iz++) {
     const double e = w->ez[iz];
@@ -525,6 +533,120 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
 
 /* ---- Backward ---------------------------------------------------------------------- */
 
+/* Backward of cells [j0, j1) of an X segment (arrays relative to the
+ * segment; G is never NULL: a scratch row when no gradient is wanted). */
+#define PML_BXARGS                                                                          \
+  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt,       \
+      float idx, float idz, const float *restrict ex_, const float *restrict bx_,          \
+      const float *restrict cx_, const float *restrict gx_, const float *restrict V,       \
+      const float *restrict Ln, float *restrict Q, float *restrict Pr, float *restrict tm, \
+      float *restrict tb, float *restrict G, float *restrict dbx, float *restrict dbz,     \
+      float *restrict Gx, float *restrict Gz, float *restrict ps, float *restrict xi,      \
+      float *restrict pz, float *restrict xz
+PML_INLINE void bx_cells(PML_BXARGS, const int use_gx, const int use_gz) {
+  for (size_t j = j0; j < j1; j++) {
+    const float ex = ex_[j], bx = bx_[j], cx = cx_[j];
+    const float eh = 0.5f * (ex + ez), a3 = 1.0f / (1.0f + eh), qv = Q[j];
+    const float Rb = a3 * V[j] * qv;
+    G[j] += a3 * qv * Ln[j];
+    Pr[j] += a3 * (2.0f - ex * ez) * qv;
+    Q[j] = -a3 * (1.0f - eh) * qv;
+    const float gxt = Gx[j] + 0.5f * Rb, gzt = Gz[j] + 0.5f * Rb;
+    const float Axb = cx * (ez - ex) * gxt, Azb = cz * (ex - ez) * gzt;
+    Gx[j] = bx * gxt + 0.5f * Rb;
+    Gz[j] = bz * gzt + 0.5f * Rb;
+    if (use_gx) {
+      const float gx = gx_[j];
+      const float xmb = -gx * (ez - ex) * idt * Rb;
+      const float xt = xi[j] + 0.5f * xmb;
+      xi[j] = bx * xt + 0.5f * xmb;
+      const float pmb = -gx * Rb + cx * dt * xt;
+      const float pt = ps[j] + 0.5f * pmb;
+      ps[j] = bx * pt + 0.5f * pmb;
+      dbx[j] = cx * dt * idx * pt;
+    }
+    if (use_gz) {
+      const float xmb = -gz * (ex - ez) * idt * Rb;
+      const float xt = xz[j] + 0.5f * xmb;
+      xz[j] = bz * xt + 0.5f * xmb;
+      const float pmb = -gz * Rb + cz * dt * xt;
+      const float pt = pz[j] + 0.5f * pmb;
+      pz[j] = bz * pt + 0.5f * pmb;
+      dbz[j] = cz * dt * idz * pt;
+    }
+    /* X region: A_x = lap - T, A_z = T */
+    tm[j] = Rb + Axb;
+    tb[j] = Azb - Axb;
+  }
+}
+#define PML_BXPASS                                                                       \
+  j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, ex_, bx_, cx_, gx_, V, Ln, Q, Pr, tm, tb, G, \
+      dbx, dbz, Gx, Gz, ps, xi, pz, xz
+#define PML_BXCELLS(GX, GZ)                                                            \
+  static void bx_cells_##GX##GZ(PML_BXARGS) { bx_cells(PML_BXPASS, GX, GZ); }
+PML_BXCELLS(0, 0)
+PML_BXCELLS(0, 1)
+PML_BXCELLS(1, 0)
+PML_BXCELLS(1, 1)
+
+/* Backward of the Z-region cells of one row (e_x = 0). */
+static void bz_cells(size_t n, float ez, float bz, float cz, float gz, float dt, float idt,
+                     float idz, const float *restrict V, const float *restrict Ln,
+                     float *restrict Q, float *restrict Pr, float *restrict tm,
+                     float *restrict tb, float *restrict G, float *restrict dbz,
+                     float *restrict gX, float *restrict gZ, float *restrict ps,
+                     float *restrict xi) {
+  const float a3 = 1.0f / (1.0f + 0.5f * ez), a1 = 2.0f * a3, a2 = (1.0f - 0.5f * ez) * a3;
+  if (gz != 0.0f) {
+    for (size_t j = 0; j < n; j++) {
+      const float qv = Q[j], Rb = a3 * V[j] * qv;
+      G[j] += a3 * qv * Ln[j];
+      Pr[j] += a1 * qv;
+      Q[j] = -a2 * qv;
+      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
+      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
+      gX[j] = gxt + 0.5f * Rb;
+      gZ[j] = bz * gzt + 0.5f * Rb;
+      const float xmb = gz * ez * idt * Rb; /* -gz (ex - ez) / dt Rb with ex = 0 */
+      const float xt = xi[j] + 0.5f * xmb;
+      xi[j] = bz * xt + 0.5f * xmb;
+      const float pmb = -gz * Rb + cz * dt * xt;
+      const float pt = ps[j] + 0.5f * pmb;
+      ps[j] = bz * pt + 0.5f * pmb;
+      dbz[j] = cz * dt * idz * pt;
+      /* Z region: A_x = T, A_z = lap - T */
+      tm[j] = Rb + Azb;
+      tb[j] = Axb - Azb;
+    }
+  } else {
+    for (size_t j = 0; j < n; j++) {
+      const float qv = Q[j], Rb = a3 * V[j] * qv;
+      G[j] += a3 * qv * Ln[j];
+      Pr[j] += a1 * qv;
+      Q[j] = -a2 * qv;
+      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
+      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
+      gX[j] = gxt + 0.5f * Rb;
+      gZ[j] = bz * gzt + 0.5f * Rb;
+      tm[j] = Rb + Azb;
+      tb[j] = Axb - Azb;
+    }
+  }
+}
+
+/* Backward of the model cells of a row outside the Z region. */
+static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln,
+                     float *restrict Q, float *restrict Pr, float *restrict tm,
+                     float *restrict G) {
+  for (size_t i = 0; i < n; i++) {
+    const float qv = Q[i];
+    tm[i] = V[i] * qv;
+    G[i] += qv * Ln[i];
+    Pr[i] += 2.0f * qv;
+    Q[i] = -qv;
+  }
+}
+
 void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
                         const float *lap_n, float *g_vel, const psfwi_wave_points *src,
                         float *amp_bar, psfwi_wave_work *ws, float *const bscr[4], float *lt) {
@@ -540,87 +662,44 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
   float *ZGx = adj->mem + 6 * nX, *ZGz = ZGx + nZ, *Zpz = ZGz + nZ, *Zxz = Zpz + nZ;
   const float dt = (float)in->dt, idt = (float)(1.0 / in->dt);
   const float idx = (float)(1.0 / in->dx), idz = (float)(1.0 / in->dz);
-  /* Pass 1, cell by cell: Rbar = a3 vel q; the memory adjoints (in place);
-   * tmp = lapbar (into L), Tb = the strips' adjoint inputs, dbx / dbz the
-   * FD derivatives' adjoint inputs; p += the local part, q = dJ/du[n-1]. */
+  float *gdummy = ws->row; /* g_vel's stand-in when no gradient is wanted */
+  /* Pass 1, cell by cell: Rbar = vel q / (1 + eh); the memory adjoints (in
+   * place); tmp = lapbar, Tb = the strips' adjoint inputs, dbx / dbz the FD
+   * derivatives' adjoint inputs; p += the local part, q = dJ/du[n-1]. */
   for (size_t iz = 0; iz < npz; iz++) {
     const size_t r = iz * npx;
-    const float *restrict V = vel_term + r, *restrict Ln = lap_n ? lap_n + r : NULL;
-    float *restrict Q = q + r, *restrict Pr = p + r, *restrict tm = tmp + r, *restrict tb = Tb + r;
-    float *restrict G = g_vel ? g_vel + r : NULL;
+    const float *V = vel_term + r, *Ln = g_vel ? lap_n + r : vel_term + r;
+    float *Q = q + r, *Pr = p + r, *tm = tmp + r, *tb = Tb + r;
+    float *G = g_vel ? g_vel + r : gdummy;
     const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
-    for (size_t c = 0; c < ncol; c++) {
-      const size_t ix = c < wxl ? c : npx - ncol + c, m = iz * ncol + c;
-      const float ex = P->cex[c], bx = P->cbx[c], cx = P->ccx[c], gx = P->cgx[c];
-      const float eh = 0.5f * (ex + ez), a3 = 1.0f / (1.0f + eh), qv = Q[ix];
-      const float Rb = a3 * V[ix] * qv;
-      if (G) G[ix] += a3 * qv * Ln[ix];
-      Pr[ix] += a3 * (2.0f - ex * ez) * qv;
-      Q[ix] = -a3 * (1.0f - eh) * qv;
-      const float gxt = XGx[m] + 0.5f * Rb, gzt = XGz[m] + 0.5f * Rb;
-      const float Axb = cx * (ez - ex) * gxt, Azb = cz * (ex - ez) * gzt;
-      XGx[m] = bx * gxt + 0.5f * Rb;
-      XGz[m] = bz * gzt + 0.5f * Rb;
-      if (gx != 0.0f) {
-        const float xmb = -gx * (ez - ex) * idt * Rb;
-        const float xt = Xxi[m] + 0.5f * xmb;
-        Xxi[m] = bx * xt + 0.5f * xmb;
-        const float pmb = -gx * Rb + cx * dt * xt;
-        const float pt = Xps[m] + 0.5f * pmb;
-        Xps[m] = bx * pt + 0.5f * pmb;
-        dbx[r + ix] = cx * dt * idx * pt;
-      }
+    for (int sg = 0; sg < 2; sg++) {
+      const size_t c0 = sg ? wxl : 0, n = sg ? P->wxh : wxl, o = sg ? npx - P->wxh : 0;
+      const size_t m0 = iz * ncol + c0, ga = P->xga[sg], gb = P->xgb[sg];
+#define PML_BXCALL(f, j0, j1)                                                               \
+  f(j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, P->cex + c0, P->cbx + c0, P->ccx + c0,       \
+    P->cgx + c0, V + o, Ln + o, Q + o, Pr + o, tm + o, tb + o, G + (g_vel ? o : 0),        \
+    dbx + r + o, dbz + r + o, XGx + m0, XGz + m0, Xps + m0, Xxi + m0, Xpz + m0, Xxz + m0)
       if (gz != 0.0f) {
-        const float xmb = -gz * (ex - ez) * idt * Rb;
-        const float xt = Xxz[m] + 0.5f * xmb;
-        Xxz[m] = bz * xt + 0.5f * xmb;
-        const float pmb = -gz * Rb + cz * dt * xt;
-        const float pt = Xpz[m] + 0.5f * pmb;
-        Xpz[m] = bz * pt + 0.5f * pmb;
-        dbz[r + ix] = cz * dt * idz * pt;
+        PML_BXCALL(bx_cells_01, 0, ga);
+        PML_BXCALL(bx_cells_11, ga, gb);
+        PML_BXCALL(bx_cells_01, gb, n);
+      } else {
+        PML_BXCALL(bx_cells_00, 0, ga);
+        PML_BXCALL(bx_cells_10, ga, gb);
+        PML_BXCALL(bx_cells_00, gb, n);
       }
-      /* X region: A_x = lap - T, A_z = T */
-      tm[ix] = Rb + Axb;
-      tb[ix] = Azb - Axb;
+#undef PML_BXCALL
     }
     const int zr_in = iz < P->wzl || iz >= npz - P->wzh;
     if (!zr_in) {
-      for (size_t i = wxl; i < wxl + nzc; i++) {
-        const float qv = Q[i];
-        tm[i] = V[i] * qv;
-        if (G) G[i] += qv * Ln[i];
-        Pr[i] += 2.0f * qv;
-        Q[i] = -qv;
-      }
+      bi_cells(nzc, V + wxl, Ln + wxl, Q + wxl, Pr + wxl, tm + wxl,
+               G + (g_vel ? wxl : 0));
       continue;
     }
-    const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
-    float *restrict gX = ZGx + zr * nzc, *restrict gZ = ZGz + zr * nzc;
-    float *restrict ps = Zpz + zr * nzc, *restrict xi = Zxz + zr * nzc;
-    const float a3 = 1.0f / (1.0f + 0.5f * ez), a1 = 2.0f * a3, a2 = (1.0f - 0.5f * ez) * a3;
-    for (size_t j = 0; j < nzc; j++) {
-      const size_t i = wxl + j;
-      const float qv = Q[i], Rb = a3 * V[i] * qv;
-      if (G) G[i] += a3 * qv * Ln[i];
-      Pr[i] += a1 * qv;
-      Q[i] = -a2 * qv;
-      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
-      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
-      gX[j] = gxt + 0.5f * Rb;
-      gZ[j] = bz * gzt + 0.5f * Rb;
-      if (gz != 0.0f) {
-        const float xmb = gz * ez * idt * Rb; /* -gz (ex - ez) / dt Rb with ex = 0 */
-        const float xt = xi[j] + 0.5f * xmb;
-        xi[j] = bz * xt + 0.5f * xmb;
-        const float pmb = -gz * Rb + cz * dt * xt;
-        const float pt = ps[j] + 0.5f * pmb;
-        ps[j] = bz * pt + 0.5f * pmb;
-        dbz[r + i] = cz * dt * idz * pt;
-      }
-      /* Z region: A_x = T, A_z = lap - T */
-      tm[i] = Rb + Azb;
-      tb[i] = Axb - Azb;
-    }
+    const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh)), zo = zr * nzc;
+    bz_cells(nzc, ez, bz, cz, gz, dt, idt, idz, V + wxl, Ln + wxl, Q + wxl, Pr + wxl,
+             tm + wxl, tb + wxl, G + (g_vel ? wxl : 0), dbz + r + wxl, ZGx + zo, ZGz + zo,
+             Zpz + zo, Zxz + zo);
   }
   /* Source amplitudes: the transpose of inject(amp, 1 / (dx dz)). */
   if (src != NULL && amp_bar != NULL) {
@@ -646,33 +725,49 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
     const float *restrict ro = ws->rout + zr * npx;
     for (size_t i = 0; i < npx; i++) row[i] += ro[i];
   }
-  /* D_x^T: dbx is nonzero only in X columns; D^T = -D (antisymmetric). The
-   * cells reached are the X columns and 4 model columns on either side. */
-  for (size_t iz = 0; iz < npz; iz++) {
-    const float *restrict d = dbx + iz * npx;
-    float *restrict row = p + iz * npx;
-    for (size_t t = 0; t < ncol + 8; t++) {
-      /* cyclic order: 4 columns before the right layer, the right layer, the
-       * left layer, 4 columns after it */
-      const size_t ix = (npx - P->wxh - 4 + t) % npx;
-      float s = 0.0f;
-      for (size_t k = 0; k < 4; k++)
-        s += FD8[k] * (d[(ix + npx - k - 1) % npx] - d[(ix + k + 1) % npx]);
-      row[ix] += s;
+  /* D_x^T = -D_x: dbx is nonzero only in the cells [xga, xgb) of each X
+   * segment; each segment's values (zero-padded by 8) reach its cells and 4
+   * columns on either side (cyclically). */
+  float *E = ws->row, *out = ws->row + npx + 16;
+  for (int sg = 0; sg < 2; sg++) {
+    const size_t ga = P->xga[sg], gb = P->xgb[sg];
+    if (gb <= ga) continue;
+    const size_t n = gb - ga, ix0 = (sg ? npx - P->wxh : 0) + ga;
+    for (size_t iz = 0; iz < npz; iz++) {
+      const float *restrict d = dbx + iz * npx;
+      for (size_t u = 0; u < 8; u++) E[u] = E[n + 8 + u] = 0.0f;
+      memcpy(E + 8, d + ix0, n * sizeof(float));
+      /* out[t]: position ix0 - 4 + t; dbx at ix0 - 8 + u is E[u] */
+      for (size_t t = 0; t < n + 8; t++)
+        out[t] = FD8[0] * (E[t + 3] - E[t + 5]) + FD8[1] * (E[t + 2] - E[t + 6]) +
+                 FD8[2] * (E[t + 1] - E[t + 7]) + FD8[3] * (E[t] - E[t + 8]);
+      float *restrict row = p + iz * npx;
+      /* add out[t] at (ix0 - 4 + t) mod npx: at most two contiguous runs */
+      size_t t = 0, ix = (ix0 + npx - 4) % npx;
+      while (t < n + 8) {
+        const size_t k = n + 8 - t < npx - ix ? n + 8 - t : npx - ix;
+        for (size_t j = 0; j < k; j++) row[ix + j] += out[t + j];
+        t += k;
+        ix = 0;
+      }
     }
   }
-  /* D_z^T over the rows with g_z != 0, 4 rows on either side */
+  /* D_z^T over the rows with g_z != 0 and 4 rows on either side */
+  const float f0 = FD8[0], f1 = FD8[1], f2 = FD8[2], f3 = FD8[3];
   for (size_t iz = 0; iz < npz; iz++) {
-    int near = 0;
-    for (size_t k = 0; k <= 4 && !near; k++)
-      near = P->rgz[(iz + k) % npz] != 0.0f || P->rgz[(iz + npz - k) % npz] != 0.0f;
-    if (!near) continue;
+    if (!P->rnear[iz]) continue;
     float *restrict row = p + iz * npx;
-    for (size_t k = 0; k < 4; k++) {
-      const float *restrict a = dbz + ((iz + npz - k - 1) % npz) * npx;
-      const float *restrict b = dbz + ((iz + k + 1) % npz) * npx;
-      for (size_t i = 0; i < npx; i++) row[i] += FD8[k] * (a[i] - b[i]);
-    }
+    const float *restrict a0 = dbz + ((iz + npz - 1) % npz) * npx;
+    const float *restrict b0 = dbz + ((iz + 1) % npz) * npx;
+    const float *restrict a1 = dbz + ((iz + npz - 2) % npz) * npx;
+    const float *restrict b1 = dbz + ((iz + 2) % npz) * npx;
+    const float *restrict a2 = dbz + ((iz + npz - 3) % npz) * npx;
+    const float *restrict b2 = dbz + ((iz + 3) % npz) * npx;
+    const float *restrict a3 = dbz + ((iz + npz - 4) % npz) * npx;
+    const float *restrict b3 = dbz + ((iz + 4) % npz) * npx;
+    for (size_t i = 0; i < npx; i++)
+      row[i] += f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) +
+                f3 * (a3[i] - b3[i]);
   }
   adj->cur = p;
   adj->prev = q;

@@ -34,6 +34,7 @@ typedef struct psfwi_pml {
   float *cex, *cbx, *ccx, *cgx; /* per X column c: ex, (1 - ex/2)/(1 + ex/2), 1/(1 + ex/2),
                                    d'(x) (1/(m s); 0 where ex < PML_EMIN) */
   float *rbz, *rcz, *rgz;       /* per padded row: the same for z (ez is w->ez) */
+  unsigned char *rnear; /* per row: within 4 rows of a row with d'(z) != 0 */
   size_t xga[2], xgb[2];        /* cells [xga, xgb) of the left (0) and right (1) X
                                    segments have d'(x) != 0 */
   float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
