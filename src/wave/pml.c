@@ -115,7 +115,7 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   P->rgz = malloc(npz * sizeof(float));
   P->rnear = malloc(npz);
   P->mx = malloc(nh * sizeof(float));
-  P->mz = malloc((npz / 2 + 1 > npz - 1 ? npz / 2 + 1 : npz - 1) * sizeof(float));
+  P->mz = malloc((npz + 1) * sizeof(float));
   float *gx = malloc(npx * sizeof(float));
   if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->rnear || !P->mx ||
       !P->mz || !gx) {
@@ -169,43 +169,38 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
       P->mz[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npz * in->dz), c, dt, ks) /
                          (double)npz);
   } else {
-    for (size_t j = 0; j + 1 < npz; j++)
-      P->mz[j] = (float)(kspace_sym(PI * (double)(j + 1) / ((double)npz * in->dz), c, dt, ks) /
+    for (size_t j = 0; j <= npz; j++) /* wavenumber pi j / (npz dz) of the odd extension */
+      P->mz[j] = (float)(kspace_sym(PI * (double)j / ((double)npz * in->dz), c, dt, ks) /
                          (2.0 * (double)npz));
   }
   /* Strip plans, made on scratch arrays of the work buffers' sizes. */
   P->nrbuf = (nrow > 0 ? nrow : 1) * npx;
   P->nrspec = (nrow > 0 ? nrow : 1) * 2 * nh;
-  P->ncbuf = npz * (ncol > 0 ? ncol : 1);
-  P->ncspec = fs ? P->ncbuf : (npz / 2 + 1) * 2 * (ncol > 0 ? ncol : 1);
-  /* column strips are stored column by column, [c * npz + iz] (contiguous
-   * transforms: measured faster than strided ones) */
+  /* Column strips are stored column by column, [c * cstride + iz]
+   * (contiguous transforms: measured faster than strided ones). With the
+   * free surface a column is extended oddly to 2 npz points (f_0 = f_npz = 0,
+   * f_{2 npz - j} = -f_j) and transformed by an r2c of that length: the
+   * DST-I of the sine transform, 2-6x faster than FFTW's RODFT00 here. */
+  P->cstride = fs ? 2 * npz : npz;
+  P->ncbuf = P->cstride * (ncol > 0 ? ncol : 1);
+  P->ncspec = (P->cstride / 2 + 1) * 2 * (ncol > 0 ? ncol : 1);
   ta = fftwf_malloc(P->nrbuf * sizeof(float));
   tb = fftwf_malloc((P->nrspec > P->ncspec ? P->nrspec : P->ncspec) * sizeof(float));
   tc = fftwf_malloc((P->nrbuf > P->ncbuf ? P->nrbuf : P->ncbuf) * sizeof(float));
   if (!ta || !tb || !tc) goto nomem;
-  const int nxi = (int)npx, nhi = (int)nh, nzi = (int)npz, nci = (int)ncol, nri = (int)nrow;
+  const int nxi = (int)npx, nhi = (int)nh, nci = (int)ncol, nri = (int)nrow;
   if (nrow > 0) {
     P->rfwd = fftwf_plan_many_dft_r2c(1, &nxi, nri, ta, NULL, 1, nxi, (fftwf_complex *)tb, NULL,
                                       1, nhi, flags);
     P->rinv = fftwf_plan_many_dft_c2r(1, &nxi, nri, (fftwf_complex *)tb, NULL, 1, nhi, tc, NULL,
                                       1, nxi, flags);
   }
-  if (!fs) {
-    const int nhz = nzi / 2 + 1;
-    P->cfwd = fftwf_plan_many_dft_r2c(1, &nzi, nci, tc, NULL, 1, nzi, (fftwf_complex *)tb, NULL,
+  {
+    const int nc = (int)P->cstride, nhz = nc / 2 + 1;
+    P->cfwd = fftwf_plan_many_dft_r2c(1, &nc, nci, tc, NULL, 1, nc, (fftwf_complex *)tb, NULL,
                                       1, nhz, flags);
-    P->cinv = fftwf_plan_many_dft_c2r(1, &nzi, nci, (fftwf_complex *)tb, NULL, 1, nhz, ta, NULL,
-                                      1, nzi, flags);
-  } else {
-    /* rows 1..npz-1 of each column (row 0 is the surface) */
-    const int n1 = nzi - 1;
-    const fftwf_r2r_kind kind = FFTW_RODFT00;
-    P->cfwd = fftwf_plan_many_r2r(1, &n1, nci, tc + 1, NULL, 1, nzi, tb + 1, NULL, 1, nzi, &kind,
-                                  flags);
-    P->cinv = P->cfwd ? fftwf_plan_many_r2r(1, &n1, nci, tb + 1, NULL, 1, nzi, ta + 1, NULL, 1,
-                                            nzi, &kind, flags)
-                      : NULL;
+    P->cinv = fftwf_plan_many_dft_c2r(1, &nc, nci, (fftwf_complex *)tb, NULL, 1, nhz, ta, NULL,
+                                      1, nc, flags);
   }
   fftwf_free(ta);
   fftwf_free(tb);
@@ -247,35 +242,25 @@ void psfwi_pml_work_free(psfwi_wave_work *ws) {
 }
 
 /* ---- Strip operators ----------------------------------------------------------
- * cout[c * npz + iz] = (A_z f)(X cell) from the columns of f (cbuf gathered
+ * cout[c * cstride + iz] = (A_z f)(X cell) from the columns of f (cbuf gathered
  * by the caller, same layout), rout[zr * npx + ix] = (A_x f)(row zr) from rbuf. Both are
  * symmetric: the same functions apply their transposes. */
 static void strip_cols(const psfwi_wave *w, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
-  const size_t npz = w->info.npz, ncol = P->ncol;
+  const size_t ncol = P->ncol, cs = P->cstride, nhz = cs / 2 + 1;
   if (ncol == 0) return;
-  if (!w->info.free_surface) {
-    const size_t nhz = npz / 2 + 1;
-    fftwf_execute_dft_r2c(P->cfwd, ws->cbuf, (fftwf_complex *)ws->cspec);
-    for (size_t c = 0; c < ncol; c++) {
-      float *restrict sp = ws->cspec + c * 2 * nhz;
-      const float *restrict m = P->mz;
-      for (size_t j = 0; j < nhz; j++) {
-        sp[2 * j] *= m[j];
-        sp[2 * j + 1] *= m[j];
-      }
+  fftwf_execute_dft_r2c(P->cfwd, ws->cbuf, (fftwf_complex *)ws->cspec);
+  for (size_t c = 0; c < ncol; c++) {
+    float *restrict sp = ws->cspec + c * 2 * nhz;
+    const float *restrict m = P->mz;
+    for (size_t j = 0; j < nhz; j++) {
+      sp[2 * j] *= m[j];
+      sp[2 * j + 1] *= m[j];
     }
-    fftwf_execute_dft_c2r(P->cinv, (fftwf_complex *)ws->cspec, ws->cout);
-  } else {
-    fftwf_execute_r2r(P->cfwd, ws->cbuf + 1, ws->cspec + 1);
-    for (size_t c = 0; c < ncol; c++) {
-      float *restrict sp = ws->cspec + c * npz + 1;
-      const float *restrict m = P->mz;
-      for (size_t j = 0; j + 1 < npz; j++) sp[j] *= m[j];
-    }
-    fftwf_execute_r2r(P->cinv, ws->cspec + 1, ws->cout + 1);
-    for (size_t c = 0; c < ncol; c++) ws->cout[c * npz] = 0.0f;
   }
+  fftwf_execute_dft_c2r(P->cinv, (fftwf_complex *)ws->cspec, ws->cout);
+  if (w->info.free_surface) /* the surface row: zero (odd about it) */
+    for (size_t c = 0; c < ncol; c++) ws->cout[c * cs] = 0.0f;
 }
 
 /* Padded row of Z-region row zr. */
@@ -316,11 +301,18 @@ static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int
   const psfwi_pml *P = w->pml;
   const size_t npx = w->info.npx, npz = w->info.npz, ncol = P->ncol, wxl = P->wxl;
   const size_t wxh = P->wxh;
+  const size_t cs = P->cstride;
   for (size_t iz = 0; iz < npz; iz++) {
     const float *row = f + iz * npx;
-    for (size_t c = 0; c < wxl; c++) ws->cbuf[c * npz + iz] = row[c];
-    for (size_t c = wxl; c < ncol; c++) ws->cbuf[c * npz + iz] = row[npx - ncol + c];
+    for (size_t c = 0; c < wxl; c++) ws->cbuf[c * cs + iz] = row[c];
+    for (size_t c = wxl; c < ncol; c++) ws->cbuf[c * cs + iz] = row[npx - ncol + c];
   }
+  if (w->info.free_surface) /* the odd extension; row 0 (the surface) ignored */
+    for (size_t c = 0; c < ncol; c++) {
+      float *b = ws->cbuf + c * cs;
+      b[0] = b[npz] = 0.0f;
+      for (size_t j = 1; j < npz; j++) b[cs - j] = -b[j];
+    }
   for (size_t zr = 0; rows && zr < P->nrow; zr++) {
     float *b = ws->rbuf + zr * npx;
     memcpy(b, f + zrow(P, npz, zr) * npx, npx * sizeof(float));
@@ -478,7 +470,7 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
   strip_cols(w, ws);
   /* A_z into cbuf, now laid out like the X-region memory, [iz * ncol + c] */
   for (size_t c = 0; c < ncol; c++) {
-    const float *restrict co = ws->cout + c * npz;
+    const float *restrict co = ws->cout + c * P->cstride;
     for (size_t iz = 0; iz < npz; iz++) ws->cbuf[iz * ncol + c] = co[iz];
   }
   strip_rows(w, ws, 1);
@@ -717,8 +709,8 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
   for (size_t iz = 0; iz < npz; iz++) {
     float *restrict row = p + iz * npx;
     const float *restrict co = ws->cout + iz;
-    for (size_t c = 0; c < wxl; c++) row[c] += co[c * npz];
-    for (size_t c = wxl; c < ncol; c++) row[npx - ncol + c] += co[c * npz];
+    for (size_t c = 0; c < wxl; c++) row[c] += co[c * P->cstride];
+    for (size_t c = wxl; c < ncol; c++) row[npx - ncol + c] += co[c * P->cstride];
   }
   for (size_t zr = 0; zr < P->nrow; zr++) {
     float *restrict row = p + zrow(P, npz, zr) * npx;

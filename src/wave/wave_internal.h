@@ -38,11 +38,11 @@ typedef struct psfwi_pml {
   size_t xga[2], xgb[2];        /* cells [xga, xgb) of the left (0) and right (1) X
                                    segments have d'(x) != 0 */
   float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
-  float *mz;         /* along z: npz/2 + 1 (periodic, with 1/npz) or npz - 1 (sine,
-                        with 1/(2 npz)) */
+  float *mz;         /* along z: npz/2 + 1 (periodic, with 1/npz) or npz + 1 (the
+                        odd extension of the free surface, with 1/(2 npz)) */
+  size_t cstride;    /* floats per column strip: npz, or 2 npz (free surface) */
   fftwf_plan rfwd, rinv; /* row strips: nrow rows of npx, r2c / c2r */
-  fftwf_plan cfwd, cinv; /* column strips: ncol columns of npz (stride ncol);
-                            r2c / c2r, or RODFT00 (free surface, rows 1..npz-1) */
+  fftwf_plan cfwd, cinv; /* column strips: ncol contiguous columns of cstride, r2c / c2r */
   size_t nrbuf, nrspec, ncbuf, ncspec; /* floats of each strip buffer */
 } psfwi_pml;
 
@@ -76,7 +76,7 @@ struct psfwi_wave_work {
   float *spec; /* nspec floats, SIMD-aligned */
   float *lap;  /* padded field */
   /* PML only: strip buffers (rbuf/rout: [nrow][npx], cbuf/cout: [npz][ncol]),
-   * their spectra, and two rows of npx + 16 floats */
+   * their spectra, and two rows of npx + 16 floats; cbuf/cout: [ncol][cstride] */
   float *rbuf, *rspec, *rout, *cbuf, *cspec, *cout, *row;
 };
 
