@@ -323,15 +323,24 @@ static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int
   }
 }
 
-/* d[ix] = (D_z f)(iz, ix) for every column: 8th-order, periodic in z. */
-static void dz_row(const float *f, size_t npx, size_t npz, size_t iz, float idz,
-                   float *restrict d) {
-  const float *restrict a0 = f + ((iz + 1) % npz) * npx, *restrict b0 = f + ((iz + npz - 1) % npz) * npx;
-  const float *restrict a1 = f + ((iz + 2) % npz) * npx, *restrict b1 = f + ((iz + npz - 2) % npz) * npx;
-  const float *restrict a2 = f + ((iz + 3) % npz) * npx, *restrict b2 = f + ((iz + npz - 3) % npz) * npx;
-  const float *restrict a3 = f + ((iz + 4) % npz) * npx, *restrict b3 = f + ((iz + npz - 4) % npz) * npx;
+/* Row pointers f[(iz + k + 1) mod npz] (a[k]) and f[(iz - k - 1) mod npz]
+ * (b[k]), k < 4: the 8th-order D_z stencil of row iz. */
+static void dz_rows(const float *f, size_t npx, size_t npz, size_t iz, const float *a[4],
+                    const float *b[4]) {
+  for (size_t k = 0; k < 4; k++) {
+    a[k] = f + ((iz + k + 1) % npz) * npx;
+    b[k] = f + ((iz + npz - k - 1) % npz) * npx;
+  }
+}
+
+/* d[i] = (D_z f)(iz, i0 + i), i < n. */
+static void dz_range(const float *const a[4], const float *const b[4], size_t i0, size_t n,
+                     float idz, float *restrict d) {
+  const float *restrict a0 = a[0] + i0, *restrict a1 = a[1] + i0, *restrict a2 = a[2] + i0;
+  const float *restrict a3 = a[3] + i0, *restrict b0 = b[0] + i0, *restrict b1 = b[1] + i0;
+  const float *restrict b2 = b[2] + i0, *restrict b3 = b[3] + i0;
   const float f0 = FD8[0] * idz, f1 = FD8[1] * idz, f2 = FD8[2] * idz, f3 = FD8[3] * idz;
-  for (size_t i = 0; i < npx; i++)
+  for (size_t i = 0; i < n; i++)
     d[i] = f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) +
            f3 * (a3[i] - b3[i]);
 }
@@ -424,38 +433,49 @@ PML_XCELLS(1, 1)
     (x).cx, (x).gx, (x).T, (x).C, (x).V, (x).dz, (x).E - 4, (x).L, (x).N, (x).Gx, (x).Gz,   \
     (x).ps, (x).xi, (x).pz, (x).xz)
 
-/* Z-region cells of one row (e_x = 0): A_x = T from the row strips. */
+/* Z-region cells of one row (e_x = 0): A_x = T from the row strips; with
+ * g_z != 0, D_z u from the rows a0..a3 (below) and b0..b3 (above). */
+static void z_cells_d(size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,
+                      float *restrict gZ, float *restrict ps, float *restrict xi,
+                      const float *restrict a0, const float *restrict a1,
+                      const float *restrict a2, const float *restrict a3,
+                      const float *restrict b0, const float *restrict b1,
+                      const float *restrict b2, const float *restrict b3, float *restrict N,
+                      const float *restrict C, const float *restrict V, float ez, float bz,
+                      float cz, float gz, float dt, float idt, float idz) {
+  const float a1c = 2.0f / (1.0f + 0.5f * ez), a2c = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
+  const float a3c = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
+  const float f0 = FD8[0] * idz, f1 = FD8[1] * idz, f2 = FD8[2] * idz, f3 = FD8[3] * idz;
+  for (size_t j = 0; j < n; j++) {
+    const float D = f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) +
+                    f3 * (a3[j] - b3[j]);
+    const float Ax = Tx[j], Az = L[j] - Ax;
+    const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+    const float pn = bz * ps[j] + cz * dt * D, pm = 0.5f * (ps[j] + pn);
+    const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
+    const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
+    gX[j] = gxn;
+    gZ[j] = gzn;
+    ps[j] = pn;
+    xi[j] = xn;
+    N[j] = a1c * C[j] - a2c * N[j] + a3c * V[j] * R;
+    L[j] = R;
+  }
+}
+
 static void z_cells(size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,
-                    float *restrict gZ, float *restrict ps, float *restrict xi,
-                    const float *restrict D, float *restrict N, const float *restrict C,
-                    const float *restrict V, float ez, float bz, float cz, float gz, float dt,
-                    float idt) {
+                    float *restrict gZ, float *restrict N, const float *restrict C,
+                    const float *restrict V, float ez, float bz, float cz) {
   const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
-  const float a3 = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
-  if (gz != 0.0f) {
-    for (size_t j = 0; j < n; j++) {
-      const float Ax = Tx[j], Az = L[j] - Ax;
-      const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-      const float pn = bz * ps[j] + cz * dt * D[j], pm = 0.5f * (ps[j] + pn);
-      const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
-      const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
-      gX[j] = gxn;
-      gZ[j] = gzn;
-      ps[j] = pn;
-      xi[j] = xn;
-      N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
-      L[j] = R;
-    }
-  } else {
-    for (size_t j = 0; j < n; j++) {
-      const float Ax = Tx[j], Az = L[j] - Ax;
-      const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-      const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
-      gX[j] = gxn;
-      gZ[j] = gzn;
-      N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
-      L[j] = R;
-    }
+  const float a3 = 1.0f / (1.0f + 0.5f * ez);
+  for (size_t j = 0; j < n; j++) {
+    const float Ax = Tx[j], Az = L[j] - Ax;
+    const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
+    const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
+    gX[j] = gxn;
+    gZ[j] = gzn;
+    N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
+    L[j] = R;
   }
 }
 
@@ -486,7 +506,12 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
     const float *restrict C = cur + r, *restrict V = vel_term + r;
     float *restrict L = ws->lap + r, *restrict N = st->prev + r;
     const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
-    if (gz != 0.0f) dz_row(cur, npx, npz, iz, idz, dzr);
+    const float *za[4], *zb[4];
+    if (gz != 0.0f) {
+      dz_rows(cur, npx, npz, iz, za, zb);
+      dz_range(za, zb, 0, wxl, idz, dzr);
+      dz_range(za, zb, npx - P->wxh, P->wxh, idz, dzr + npx - P->wxh);
+    }
     /* X region: the left columns [0, wxl), then the right [npx - wxh, npx) */
     for (int sg = 0; sg < 2; sg++) {
       const size_t c0 = sg ? wxl : 0, n = sg ? P->wxh : wxl, ix0 = sg ? npx - P->wxh : 0;
@@ -517,9 +542,14 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
       continue;
     }
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
-    z_cells(nzc, ws->rout + zr * npx + wxl, L + wxl, ZGx + zr * nzc, ZGz + zr * nzc,
-            Zpz + zr * nzc, Zxz + zr * nzc, dzr + wxl, N + wxl, C + wxl, V + wxl, ez, bz, cz,
-            gz, dt, idt);
+    const size_t zo = zr * nzc;
+    const float *Tx = ws->rout + zr * npx + wxl;
+    if (gz != 0.0f)
+      z_cells_d(nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo, za[0] + wxl,
+                za[1] + wxl, za[2] + wxl, za[3] + wxl, zb[0] + wxl, zb[1] + wxl, zb[2] + wxl,
+                zb[3] + wxl, N + wxl, C + wxl, V + wxl, ez, bz, cz, gz, dt, idt, idz);
+    else
+      z_cells(nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, N + wxl, C + wxl, V + wxl, ez, bz, cz);
   }
 }
 
