@@ -434,50 +434,44 @@ PML_XCELLS(1, 1)
     (x).ps, (x).xi, (x).pz, (x).xz)
 
 /* Z-region cells of one row (e_x = 0): A_x = T from the row strips; with
- * g_z != 0, D_z u from the rows a0..a3 (below) and b0..b3 (above). */
-static void z_cells_d(size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,
-                      float *restrict gZ, float *restrict ps, float *restrict xi,
-                      const float *restrict a0, const float *restrict a1,
-                      const float *restrict a2, const float *restrict a3,
-                      const float *restrict b0, const float *restrict b1,
-                      const float *restrict b2, const float *restrict b3, float *restrict N,
-                      const float *restrict C, const float *restrict V, float ez, float bz,
-                      float cz, float gz, float dt, float idt, float idz) {
+ * use_gz (a constant: see x_cells), the d'(z) terms, D_z u from the rows
+ * a0..a3 (below) and b0..b3 (above; unused otherwise). */
+#define PML_ZARGS                                                                          \
+  size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,               \
+      float *restrict gZ, float *restrict ps, float *restrict xi, const float *restrict a0, \
+      const float *restrict a1, const float *restrict a2, const float *restrict a3,        \
+      const float *restrict b0, const float *restrict b1, const float *restrict b2,        \
+      const float *restrict b3, float *restrict N, const float *restrict C,                \
+      const float *restrict V, float ez, float bz, float cz, float gz, float dt, float idt, \
+      float idz
+PML_INLINE void z_cells(PML_ZARGS, const int use_gz) {
   const float a1c = 2.0f / (1.0f + 0.5f * ez), a2c = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
   const float a3c = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
   const float f0 = FD8[0] * idz, f1 = FD8[1] * idz, f2 = FD8[2] * idz, f3 = FD8[3] * idz;
   for (size_t j = 0; j < n; j++) {
-    const float D = f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) +
-                    f3 * (a3[j] - b3[j]);
     const float Ax = Tx[j], Az = L[j] - Ax;
     const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-    const float pn = bz * ps[j] + cz * dt * D, pm = 0.5f * (ps[j] + pn);
-    const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
-    const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn) - gz * (pm + mez * xm);
+    float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
     gX[j] = gxn;
     gZ[j] = gzn;
-    ps[j] = pn;
-    xi[j] = xn;
+    if (use_gz) {
+      const float D = f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) +
+                      f3 * (a3[j] - b3[j]);
+      const float pn = bz * ps[j] + cz * dt * D, pm = 0.5f * (ps[j] + pn);
+      const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
+      ps[j] = pn;
+      xi[j] = xn;
+      R -= gz * (pm + mez * xm);
+    }
     N[j] = a1c * C[j] - a2c * N[j] + a3c * V[j] * R;
     L[j] = R;
   }
 }
-
-static void z_cells(size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,
-                    float *restrict gZ, float *restrict N, const float *restrict C,
-                    const float *restrict V, float ez, float bz, float cz) {
-  const float a1 = 2.0f / (1.0f + 0.5f * ez), a2 = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
-  const float a3 = 1.0f / (1.0f + 0.5f * ez);
-  for (size_t j = 0; j < n; j++) {
-    const float Ax = Tx[j], Az = L[j] - Ax;
-    const float gxn = gX[j] + ez * Ax, gzn = bz * gZ[j] - cz * ez * Az;
-    const float R = L[j] + 0.5f * (gX[j] + gxn) + 0.5f * (gZ[j] + gzn);
-    gX[j] = gxn;
-    gZ[j] = gzn;
-    N[j] = a1 * C[j] - a2 * N[j] + a3 * V[j] * R;
-    L[j] = R;
-  }
-}
+#define PML_ZPASS                                                                       \
+  n, Tx, L, gX, gZ, ps, xi, a0, a1, a2, a3, b0, b1, b2, b3, N, C, V, ez, bz, cz, gz, dt, \
+      idt, idz
+static void z_cells_0(PML_ZARGS) { z_cells(PML_ZPASS, 0); }
+static void z_cells_1(PML_ZARGS) { z_cells(PML_ZPASS, 1); }
 
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                       psfwi_wave_work *ws) {
@@ -506,9 +500,9 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
     const float *restrict C = cur + r, *restrict V = vel_term + r;
     float *restrict L = ws->lap + r, *restrict N = st->prev + r;
     const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
-    const float *za[4], *zb[4];
+    const float *za[4], *zb[4]; /* the D_z stencil's rows (used where g_z != 0) */
+    dz_rows(cur, npx, npz, iz, za, zb);
     if (gz != 0.0f) {
-      dz_rows(cur, npx, npz, iz, za, zb);
       dz_range(za, zb, 0, wxl, idz, dzr);
       dz_range(za, zb, npx - P->wxh, P->wxh, idz, dzr + npx - P->wxh);
     }
@@ -544,12 +538,10 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
     const size_t zo = zr * nzc;
     const float *Tx = ws->rout + zr * npx + wxl;
-    if (gz != 0.0f)
-      z_cells_d(nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo, za[0] + wxl,
-                za[1] + wxl, za[2] + wxl, za[3] + wxl, zb[0] + wxl, zb[1] + wxl, zb[2] + wxl,
-                zb[3] + wxl, N + wxl, C + wxl, V + wxl, ez, bz, cz, gz, dt, idt, idz);
-    else
-      z_cells(nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, N + wxl, C + wxl, V + wxl, ez, bz, cz);
+    (gz != 0.0f ? z_cells_1 : z_cells_0)(
+        nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo, za[0] + wxl, za[1] + wxl,
+        za[2] + wxl, za[3] + wxl, zb[0] + wxl, zb[1] + wxl, zb[2] + wxl, zb[3] + wxl, N + wxl,
+        C + wxl, V + wxl, ez, bz, cz, gz, dt, idt, idz);
   }
 }
 
@@ -611,24 +603,25 @@ PML_BXCELLS(0, 1)
 PML_BXCELLS(1, 0)
 PML_BXCELLS(1, 1)
 
-/* Backward of the Z-region cells of one row (e_x = 0). */
-static void bz_cells(size_t n, float ez, float bz, float cz, float gz, float dt, float idt,
-                     float idz, const float *restrict V, const float *restrict Ln,
-                     float *restrict Q, float *restrict Pr, float *restrict tm,
-                     float *restrict tb, float *restrict G, float *restrict dbz,
-                     float *restrict gX, float *restrict gZ, float *restrict ps,
-                     float *restrict xi) {
+/* Backward of the Z-region cells of one row (e_x = 0); use_gz a constant. */
+#define PML_BZARGS                                                                        \
+  size_t n, float ez, float bz, float cz, float gz, float dt, float idt, float idz,       \
+      const float *restrict V, const float *restrict Ln, float *restrict Q,              \
+      float *restrict Pr, float *restrict tm, float *restrict tb, float *restrict G,     \
+      float *restrict dbz, float *restrict gX, float *restrict gZ, float *restrict ps,   \
+      float *restrict xi
+PML_INLINE void bz_cells(PML_BZARGS, const int use_gz) {
   const float a3 = 1.0f / (1.0f + 0.5f * ez), a1 = 2.0f * a3, a2 = (1.0f - 0.5f * ez) * a3;
-  if (gz != 0.0f) {
-    for (size_t j = 0; j < n; j++) {
-      const float qv = Q[j], Rb = a3 * V[j] * qv;
-      G[j] += a3 * qv * Ln[j];
-      Pr[j] += a1 * qv;
-      Q[j] = -a2 * qv;
-      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
-      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
-      gX[j] = gxt + 0.5f * Rb;
-      gZ[j] = bz * gzt + 0.5f * Rb;
+  for (size_t j = 0; j < n; j++) {
+    const float qv = Q[j], Rb = a3 * V[j] * qv;
+    G[j] += a3 * qv * Ln[j];
+    Pr[j] += a1 * qv;
+    Q[j] = -a2 * qv;
+    const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
+    const float Axb = ez * gxt, Azb = -cz * ez * gzt;
+    gX[j] = gxt + 0.5f * Rb;
+    gZ[j] = bz * gzt + 0.5f * Rb;
+    if (use_gz) {
       const float xmb = gz * ez * idt * Rb; /* -gz (ex - ez) / dt Rb with ex = 0 */
       const float xt = xi[j] + 0.5f * xmb;
       xi[j] = bz * xt + 0.5f * xmb;
@@ -636,25 +629,15 @@ static void bz_cells(size_t n, float ez, float bz, float cz, float gz, float dt,
       const float pt = ps[j] + 0.5f * pmb;
       ps[j] = bz * pt + 0.5f * pmb;
       dbz[j] = cz * dt * idz * pt;
-      /* Z region: A_x = T, A_z = lap - T */
-      tm[j] = Rb + Azb;
-      tb[j] = Axb - Azb;
     }
-  } else {
-    for (size_t j = 0; j < n; j++) {
-      const float qv = Q[j], Rb = a3 * V[j] * qv;
-      G[j] += a3 * qv * Ln[j];
-      Pr[j] += a1 * qv;
-      Q[j] = -a2 * qv;
-      const float gxt = gX[j] + 0.5f * Rb, gzt = gZ[j] + 0.5f * Rb;
-      const float Axb = ez * gxt, Azb = -cz * ez * gzt;
-      gX[j] = gxt + 0.5f * Rb;
-      gZ[j] = bz * gzt + 0.5f * Rb;
-      tm[j] = Rb + Azb;
-      tb[j] = Axb - Azb;
-    }
+    /* Z region: A_x = T, A_z = lap - T */
+    tm[j] = Rb + Azb;
+    tb[j] = Axb - Azb;
   }
 }
+#define PML_BZPASS n, ez, bz, cz, gz, dt, idt, idz, V, Ln, Q, Pr, tm, tb, G, dbz, gX, gZ, ps, xi
+static void bz_cells_0(PML_BZARGS) { bz_cells(PML_BZPASS, 0); }
+static void bz_cells_1(PML_BZARGS) { bz_cells(PML_BZPASS, 1); }
 
 /* Backward of the model cells of a row outside the Z region. */
 static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln,
@@ -719,9 +702,10 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
       continue;
     }
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh)), zo = zr * nzc;
-    bz_cells(nzc, ez, bz, cz, gz, dt, idt, idz, V + wxl, Ln + wxl, Q + wxl, Pr + wxl,
-             tm + wxl, tb + wxl, G + (g_vel ? wxl : 0), dbz + r + wxl, ZGx + zo, ZGz + zo,
-             Zpz + zo, Zxz + zo);
+    (gz != 0.0f ? bz_cells_1 : bz_cells_0)(nzc, ez, bz, cz, gz, dt, idt, idz, V + wxl,
+                                           Ln + wxl, Q + wxl, Pr + wxl, tm + wxl, tb + wxl,
+                                           G + (g_vel ? wxl : 0), dbz + r + wxl, ZGx + zo,
+                                           ZGz + zo, Zpz + zo, Zxz + zo);
   }
   /* Source amplitudes: the transpose of inject(amp, 1 / (dx dz)). */
   if (src != NULL && amp_bar != NULL) {

@@ -606,6 +606,14 @@ static void sine_z(const psfwi_wave *w, float *restrict c, float *restrict out,
   }
 }
 
+/* spec[i] *= mult[i] for nm complex numbers. */
+static void scale_spectrum(float *restrict spec, const float *restrict mult, size_t nm) {
+  for (size_t i = 0; i < nm; i++) {
+    spec[2 * i] *= mult[i];
+    spec[2 * i + 1] *= mult[i];
+  }
+}
+
 /* out = L in; when keep_rows (PML), the row spectra of the PML's Z-region
  * rows are copied into ws->rspec on the way (psfwi_pml_update uses them). */
 static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
@@ -624,22 +632,14 @@ static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wa
   const float *restrict mult = w->mult;
   if (w->zfft == NULL) {
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
-    const size_t nm = w->nmult;
-    for (size_t i = 0; i < nm; i++) {
-      spec[2 * i] *= mult[i];
-      spec[2 * i + 1] *= mult[i];
-    }
+    scale_spectrum(spec, mult, w->nmult);
     fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
   } else {
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
     if (keep_rows) psfwi_pml_keep_rows(w, spec, ws);
     if (!w->info.free_surface) {
       fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)spec);
-      const size_t nm = w->nmult;
-      for (size_t i = 0; i < nm; i++) {
-        spec[2 * i] *= mult[i];
-        spec[2 * i + 1] *= mult[i];
-      }
+      scale_spectrum(spec, mult, w->nmult);
       fftwf_execute_dft(w->zbwd, (fftwf_complex *)spec, (fftwf_complex *)spec);
     } else {
       /* row 0 (the surface) is ignored on input and zero on output */
