@@ -61,9 +61,10 @@ size_t psfwi_wave_bwork_bytes(const psfwi_wave *w) {
 
 /* wq = q / (1 + e), tmp = vel wq on [i0, i1) of a row with row damping
  * ezr (the step's only division, done once). */
+PSFWI_CLONES
 static void scale_damped(size_t i0, size_t i1, float ezr, const float *restrict ex,
-                         const float *restrict q, const float *restrict vel,
-                         float *restrict wq, float *restrict tmp) {
+                         const float *restrict q, const float *restrict vel, float *restrict wq,
+                         float *restrict tmp) {
   for (size_t i = i0; i < i1; i++) {
     const float wv = q[i] / (1.0f + (ezr + ex[i]));
     wq[i] = wv;
@@ -71,17 +72,18 @@ static void scale_damped(size_t i0, size_t i1, float ezr, const float *restrict 
   }
 }
 
-static void scale_plain(size_t i0, size_t i1, const float *restrict q,
-                        const float *restrict vel, float *restrict tmp) {
+PSFWI_CLONES
+static void scale_plain(size_t i0, size_t i1, const float *restrict q, const float *restrict vel,
+                        float *restrict tmp) {
   for (size_t i = i0; i < i1; i++) tmp[i] = vel[i] * q[i];
 }
 
 /* With w = wq: p <- p + (2 - e^2) w + lt, q <- -(1 - e) w, g += w lap
  * (when g != NULL). */
+PSFWI_CLONES
 static void update_damped(size_t i0, size_t i1, float ezr, const float *restrict ex,
                           const float *restrict wq, float *restrict p, float *restrict q,
-                          const float *restrict lt, float *restrict g,
-                          const float *restrict lap) {
+                          const float *restrict lt, float *restrict g, const float *restrict lap) {
   if (g != NULL) {
     for (size_t i = i0; i < i1; i++) {
       const float e = ezr + ex[i], wv = wq[i];
@@ -98,9 +100,9 @@ static void update_damped(size_t i0, size_t i1, float ezr, const float *restrict
   }
 }
 
+PSFWI_CLONES
 static void update_plain(size_t i0, size_t i1, float *restrict p, float *restrict q,
-                         const float *restrict lt, float *restrict g,
-                         const float *restrict lap) {
+                         const float *restrict lt, float *restrict g, const float *restrict lap) {
   if (g != NULL) {
     for (size_t i = i0; i < i1; i++) {
       const float wv = q[i];

@@ -115,10 +115,10 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   P->rgz = malloc(npz * sizeof(float));
   P->rnear = malloc(npz);
   P->mx = malloc(nh * sizeof(float));
-  P->mz = malloc((npz + 1) * sizeof(float));
+  P->mz = malloc(npz * sizeof(float));
   float *gx = malloc(npx * sizeof(float));
-  if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->rnear || !P->mx ||
-      !P->mz || !gx) {
+  if (!P->cex || !P->cbx || !P->ccx || !P->cgx || !P->rbz || !P->rcz || !P->rgz || !P->rnear ||
+      !P->mx || !P->mz || !gx) {
     free(gx);
     goto nomem;
   }
@@ -165,48 +165,55 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
     P->mx[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npx * in->dx), c, dt, ks) /
                        (double)npx);
   if (!fs) {
-    for (size_t j = 0; j <= npz / 2; j++)
-      P->mz[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npz * in->dz), c, dt, ks) /
+    for (size_t j = 0; j < npz; j++) {
+      const size_t jz = j <= npz / 2 ? j : npz - j;
+      P->mz[j] = (float)(kspace_sym(2.0 * PI * (double)jz / ((double)npz * in->dz), c, dt, ks) /
                          (double)npz);
+    }
   } else {
-    for (size_t j = 0; j <= npz; j++) /* wavenumber pi j / (npz dz) of the odd extension */
-      P->mz[j] = (float)(kspace_sym(PI * (double)j / ((double)npz * in->dz), c, dt, ks) /
-                         (2.0 * (double)npz));
+    /* sine index j: wavenumber pi j / (npz dz); the DST-I twice is npz / 2
+     * times the identity */
+    P->mz[0] = 0.0f;
+    for (size_t j = 1; j < npz; j++)
+      P->mz[j] = (float)(kspace_sym(PI * (double)j / ((double)npz * in->dz), c, dt, ks) * 2.0 /
+                         (double)npz);
   }
   /* Strip plans, made on scratch arrays of the work buffers' sizes. */
   P->nrbuf = (nrow > 0 ? nrow : 1) * npx;
   P->nrspec = (nrow > 0 ? nrow : 1) * 2 * nh;
-  /* Column strips are stored column by column, [c * cstride + iz]
-   * (contiguous transforms: measured faster than strided ones). With the
-   * free surface a column is extended oddly to 2 npz points (f_0 = f_npz = 0,
-   * f_{2 npz - j} = -f_j) and transformed by an r2c of that length: the
-   * DST-I of the sine transform, 2-6x faster than FFTW's RODFT00 here. */
-  P->cstride = fs ? 2 * npz : npz;
-  P->ncbuf = P->cstride * (ncol > 0 ? ncol : 1);
-  P->ncspec = (P->cstride / 2 + 1) * 2 * (ncol > 0 ? ncol : 1);
+  /* Column strips: pairs of columns as one complex column (wave_internal.h),
+   * transformed in place where they lie; measured against contiguous r2c
+   * strips with transposes: docs/experiments/fft_layouts. */
+  P->ncp = (ncol + 1) / 2 * 2;
+  P->nc2 = P->ncp / 2;
+  P->ncbuf = npz * (P->ncp > 0 ? P->ncp : 2);
+  P->ncspec = fs ? P->ncbuf + (P->ncp > 0 ? P->ncp : 2) : 0;
   ta = fftwf_malloc(P->nrbuf * sizeof(float));
-  tb = fftwf_malloc((P->nrspec > P->ncspec ? P->nrspec : P->ncspec) * sizeof(float));
-  tc = fftwf_malloc((P->nrbuf > P->ncbuf ? P->nrbuf : P->ncbuf) * sizeof(float));
+  tb = fftwf_malloc((P->nrspec > P->ncbuf ? P->nrspec : P->ncbuf) * sizeof(float));
+  tc = fftwf_malloc(P->nrbuf * sizeof(float));
   if (!ta || !tb || !tc) goto nomem;
-  const int nxi = (int)npx, nhi = (int)nh, nci = (int)ncol, nri = (int)nrow;
+  const int nxi = (int)npx, nhi = (int)nh, nri = (int)nrow;
   if (nrow > 0) {
     P->rfwd = fftwf_plan_many_dft_r2c(1, &nxi, nri, ta, NULL, 1, nxi, (fftwf_complex *)tb, NULL,
                                       1, nhi, flags);
     P->rinv = fftwf_plan_many_dft_c2r(1, &nxi, nri, (fftwf_complex *)tb, NULL, 1, nhi, tc, NULL,
                                       1, nxi, flags);
   }
-  {
-    const int nc = (int)P->cstride, nhz = nc / 2 + 1;
-    P->cfwd = fftwf_plan_many_dft_r2c(1, &nc, nci, tc, NULL, 1, nc, (fftwf_complex *)tb, NULL,
-                                      1, nhz, flags);
-    P->cinv = fftwf_plan_many_dft_c2r(1, &nc, nci, (fftwf_complex *)tb, NULL, 1, nhz, ta, NULL,
-                                      1, nc, flags);
+  if (P->nc2 > 0) {
+    const int nzi = (int)npz, n2 = (int)P->nc2;
+    memset(tb, 0, P->ncbuf * sizeof(float));
+    fftwf_complex *cb = (fftwf_complex *)tb;
+    P->cfwd = fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1, FFTW_FORWARD,
+                                  flags);
+    if (!fs)
+      P->cinv = fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1,
+                                    FFTW_BACKWARD, flags);
   }
   fftwf_free(ta);
   fftwf_free(tb);
   fftwf_free(tc);
   ta = tb = tc = NULL;
-  if ((nrow > 0 && (!P->rfwd || !P->rinv)) || !P->cfwd || !P->cinv)
+  if ((nrow > 0 && (!P->rfwd || !P->rinv)) || (P->nc2 > 0 && (!P->cfwd || (!fs && !P->cinv))))
     return psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan the PML strip transforms");
   return PSFWI_OK;
 nomem:
@@ -219,16 +226,16 @@ nomem:
 size_t psfwi_pml_work_floats(const psfwi_wave *w) {
   const psfwi_pml *P = w->pml;
   if (P == NULL) return 0;
-  return 2 * P->nrbuf + P->nrspec + 2 * P->ncbuf + P->ncspec + 2 * (w->info.npx + 16);
+  return 2 * P->nrbuf + P->nrspec + P->ncbuf + P->ncspec + 2 * (w->info.npx + 16);
 }
 
 int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
   if (P == NULL) return PSFWI_OK;
-  float **b[7] = {&ws->rbuf, &ws->rspec, &ws->rout, &ws->cbuf, &ws->cspec, &ws->cout, &ws->row};
-  const size_t n[7] = {P->nrbuf, P->nrspec, P->nrbuf, P->ncbuf, P->ncspec, P->ncbuf,
+  float **b[6] = {&ws->rbuf, &ws->rspec, &ws->rout, &ws->cbuf, &ws->cspec, &ws->row};
+  const size_t n[6] = {P->nrbuf, P->nrspec, P->nrbuf, P->ncbuf, P->ncspec > 0 ? P->ncspec : 1,
                        2 * (w->info.npx + 16)};
-  for (int i = 0; i < 7; i++) {
+  for (int i = 0; i < 6; i++) {
     *b[i] = fftwf_malloc(n[i] * sizeof(float));
     if (*b[i] == NULL) return PSFWI_ENOMEM;
     memset(*b[i], 0, n[i] * sizeof(float));
@@ -237,30 +244,33 @@ int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
 }
 
 void psfwi_pml_work_free(psfwi_wave_work *ws) {
-  float *b[7] = {ws->rbuf, ws->rspec, ws->rout, ws->cbuf, ws->cspec, ws->cout, ws->row};
-  for (int i = 0; i < 7; i++) fftwf_free(b[i]);
+  float *b[6] = {ws->rbuf, ws->rspec, ws->rout, ws->cbuf, ws->cspec, ws->row};
+  for (int i = 0; i < 6; i++) fftwf_free(b[i]);
 }
 
 /* ---- Strip operators ----------------------------------------------------------
- * cout[c * cstride + iz] = (A_z f)(X cell) from the columns of f (cbuf gathered
- * by the caller, same layout), rout[zr * npx + ix] = (A_x f)(row zr) from rbuf. Both are
- * symmetric: the same functions apply their transposes. */
+ * cbuf[iz * ncp + c] = (A_z f)(X cell) in place from the X columns of f
+ * (gathered there by the caller), rout[zr * npx + ix] = (A_x f)(row zr) from
+ * rbuf. Both are symmetric: the same functions apply their transposes. */
+PSFWI_CLONES
 static void strip_cols(const psfwi_wave *w, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
-  const size_t ncol = P->ncol, cs = P->cstride, nhz = cs / 2 + 1;
-  if (ncol == 0) return;
-  fftwf_execute_dft_r2c(P->cfwd, ws->cbuf, (fftwf_complex *)ws->cspec);
-  for (size_t c = 0; c < ncol; c++) {
-    float *restrict sp = ws->cspec + c * 2 * nhz;
-    const float *restrict m = P->mz;
-    for (size_t j = 0; j < nhz; j++) {
-      sp[2 * j] *= m[j];
-      sp[2 * j + 1] *= m[j];
+  const size_t npz = w->info.npz, ncp = P->ncp;
+  if (P->nc2 == 0) return;
+  fftwf_complex *cb = (fftwf_complex *)ws->cbuf;
+  if (!w->info.free_surface) {
+    fftwf_execute_dft(P->cfwd, cb, cb);
+    for (size_t j = 0; j < npz; j++) {
+      float *restrict sp = ws->cbuf + j * ncp;
+      const float m = P->mz[j];
+      for (size_t c = 0; c < ncp; c++) sp[c] *= m;
     }
+    fftwf_execute_dft(P->cinv, cb, cb);
+  } else { /* row 0 (the surface) ignored on input, zero on output */
+    float *out = ws->cspec, *acc = ws->cspec + P->ncbuf;
+    psfwi_wave_sine(npz, P->nc2, P->cfwd, w->sine, ws->cbuf, out, P->mz, PSFWI_SINE_ROW, acc);
+    psfwi_wave_sine(npz, P->nc2, P->cfwd, w->sine, out, ws->cbuf, NULL, PSFWI_SINE_NONE, acc);
   }
-  fftwf_execute_dft_c2r(P->cinv, (fftwf_complex *)ws->cspec, ws->cout);
-  if (w->info.free_surface) /* the surface row: zero (odd about it) */
-    for (size_t c = 0; c < ncol; c++) ws->cout[c * cs] = 0.0f;
 }
 
 /* Padded row of Z-region row zr. */
@@ -277,6 +287,7 @@ void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work
 
 /* have_spec: ws->rspec already holds the rows' spectra (psfwi_pml_keep_rows);
  * else they are transformed from rbuf. */
+PSFWI_CLONES
 static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) {
   const psfwi_pml *P = w->pml;
   const size_t nh = w->info.npx / 2 + 1;
@@ -296,23 +307,18 @@ static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) 
 
 /* Gather the X columns of f into cbuf and (when rows) the Z rows into rbuf
  * (the X columns of those rows zeroed when zero_x, for the transposes). */
-static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int rows,
-                   int zero_x) {
+PSFWI_CLONES
+static void gather(const psfwi_wave *w, const float *f, psfwi_wave_work *ws, int rows, int zero_x) {
   const psfwi_pml *P = w->pml;
   const size_t npx = w->info.npx, npz = w->info.npz, ncol = P->ncol, wxl = P->wxl;
-  const size_t wxh = P->wxh;
-  const size_t cs = P->cstride;
+  const size_t wxh = P->wxh, ncp = P->ncp;
   for (size_t iz = 0; iz < npz; iz++) {
     const float *row = f + iz * npx;
-    for (size_t c = 0; c < wxl; c++) ws->cbuf[c * cs + iz] = row[c];
-    for (size_t c = wxl; c < ncol; c++) ws->cbuf[c * cs + iz] = row[npx - ncol + c];
+    float *b = ws->cbuf + iz * ncp;
+    memcpy(b, row, wxl * sizeof(float));
+    memcpy(b + wxl, row + npx - wxh, wxh * sizeof(float));
+    if (ncp > ncol) b[ncol] = 0.0f;
   }
-  if (w->info.free_surface) /* the odd extension; row 0 (the surface) ignored */
-    for (size_t c = 0; c < ncol; c++) {
-      float *b = ws->cbuf + c * cs;
-      b[0] = b[npz] = 0.0f;
-      for (size_t j = 1; j < npz; j++) b[cs - j] = -b[j];
-    }
   for (size_t zr = 0; rows && zr < P->nrow; zr++) {
     float *b = ws->rbuf + zr * npx;
     memcpy(b, f + zrow(P, npz, zr) * npx, npx * sizeof(float));
@@ -334,6 +340,7 @@ static void dz_rows(const float *f, size_t npx, size_t npz, size_t iz, const flo
 }
 
 /* d[i] = (D_z f)(iz, i0 + i), i < n. */
+PSFWI_CLONES
 static void dz_range(const float *const a[4], const float *const b[4], size_t i0, size_t n,
                      float idz, float *restrict d) {
   const float *restrict a0 = a[0] + i0, *restrict a1 = a[1] + i0, *restrict a2 = a[2] + i0;
@@ -421,7 +428,7 @@ PML_INLINE void x_cells(PML_XARGS, const int use_gx, const int use_gz) {
   j0, j1, ez, bz, cz, gz, dt, idt, idx, ex_, bx_, cx_, gx_, T, C, V, D, E0, L, N, Gx, Gz, \
       ps, xi, pz, xz
 #define PML_XCELLS(GX, GZ)                                                              \
-  static void x_cells_##GX##GZ(PML_XARGS) { x_cells(PML_XPASS, GX, GZ); }
+  PSFWI_CLONES static void x_cells_##GX##GZ(PML_XARGS) { x_cells(PML_XPASS, GX, GZ); }
 PML_XCELLS(0, 0)
 PML_XCELLS(0, 1)
 PML_XCELLS(1, 0)
@@ -470,9 +477,10 @@ PML_INLINE void z_cells(PML_ZARGS, const int use_gz) {
 #define PML_ZPASS                                                                       \
   n, Tx, L, gX, gZ, ps, xi, a0, a1, a2, a3, b0, b1, b2, b3, N, C, V, ez, bz, cz, gz, dt, \
       idt, idz
-static void z_cells_0(PML_ZARGS) { z_cells(PML_ZPASS, 0); }
-static void z_cells_1(PML_ZARGS) { z_cells(PML_ZPASS, 1); }
+PSFWI_CLONES static void z_cells_0(PML_ZARGS) { z_cells(PML_ZPASS, 0); }
+PSFWI_CLONES static void z_cells_1(PML_ZARGS) { z_cells(PML_ZPASS, 1); }
 
+PSFWI_CLONES
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                       psfwi_wave_work *ws) {
   const psfwi_wave_info *in = &w->info;
@@ -481,12 +489,7 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
   const size_t nX = P->nX, nZ = P->nZ;
   const float *cur = st->cur;
   gather(w, cur, ws, 0, 0);
-  strip_cols(w, ws);
-  /* A_z into cbuf, now laid out like the X-region memory, [iz * ncol + c] */
-  for (size_t c = 0; c < ncol; c++) {
-    const float *restrict co = ws->cout + c * P->cstride;
-    for (size_t iz = 0; iz < npz; iz++) ws->cbuf[iz * ncol + c] = co[iz];
-  }
+  strip_cols(w, ws); /* A_z in cbuf */
   strip_rows(w, ws, 1);
   float *XGx = st->mem, *XGz = XGx + nX, *Xps = XGz + nX, *Xxi = Xps + nX, *Xpz = Xxi + nX;
   float *Xxz = Xpz + nX;
@@ -514,7 +517,8 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
       cyc_copy(ext, C, npx, (ix0 + npx - 4) % npx, n + 8);
       const xrow x = {.ez = ez, .bz = bz, .cz = cz, .gz = gz, .dt = dt, .idt = idt,
                       .idx = idx, .ex = P->cex + c0, .bx = P->cbx + c0, .cx = P->ccx + c0,
-                      .gx = P->cgx + c0, .T = ws->cbuf + m0, .C = C + ix0, .V = V + ix0,
+                      .gx = P->cgx + c0, .T = ws->cbuf + iz * P->ncp + c0, .C = C + ix0,
+                      .V = V + ix0,
                       .dz = dzr + ix0, .E = ext + 4, .L = L + ix0, .N = N + ix0,
                       .Gx = XGx + m0, .Gz = XGz + m0, .ps = Xps + m0, .xi = Xxi + m0,
                       .pz = Xpz + m0, .xz = Xxz + m0};
@@ -597,7 +601,7 @@ PML_INLINE void bx_cells(PML_BXARGS, const int use_gx, const int use_gz) {
   j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, ex_, bx_, cx_, gx_, V, Ln, Q, Pr, tm, tb, G, \
       dbx, dbz, Gx, Gz, ps, xi, pz, xz
 #define PML_BXCELLS(GX, GZ)                                                            \
-  static void bx_cells_##GX##GZ(PML_BXARGS) { bx_cells(PML_BXPASS, GX, GZ); }
+  PSFWI_CLONES static void bx_cells_##GX##GZ(PML_BXARGS) { bx_cells(PML_BXPASS, GX, GZ); }
 PML_BXCELLS(0, 0)
 PML_BXCELLS(0, 1)
 PML_BXCELLS(1, 0)
@@ -636,10 +640,11 @@ PML_INLINE void bz_cells(PML_BZARGS, const int use_gz) {
   }
 }
 #define PML_BZPASS n, ez, bz, cz, gz, dt, idt, idz, V, Ln, Q, Pr, tm, tb, G, dbz, gX, gZ, ps, xi
-static void bz_cells_0(PML_BZARGS) { bz_cells(PML_BZPASS, 0); }
-static void bz_cells_1(PML_BZARGS) { bz_cells(PML_BZPASS, 1); }
+PSFWI_CLONES static void bz_cells_0(PML_BZARGS) { bz_cells(PML_BZPASS, 0); }
+PSFWI_CLONES static void bz_cells_1(PML_BZARGS) { bz_cells(PML_BZPASS, 1); }
 
 /* Backward of the model cells of a row outside the Z region. */
+PSFWI_CLONES
 static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln,
                      float *restrict Q, float *restrict Pr, float *restrict tm,
                      float *restrict G) {
@@ -652,6 +657,7 @@ static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln
   }
 }
 
+PSFWI_CLONES
 void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
                         const float *lap_n, float *g_vel, const psfwi_wave_points *src,
                         float *amp_bar, psfwi_wave_work *ws, float *const bscr[4], float *lt) {
@@ -722,9 +728,10 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
   strip_rows(w, ws, 0);
   for (size_t iz = 0; iz < npz; iz++) {
     float *restrict row = p + iz * npx;
-    const float *restrict co = ws->cout + iz;
-    for (size_t c = 0; c < wxl; c++) row[c] += co[c * P->cstride];
-    for (size_t c = wxl; c < ncol; c++) row[npx - ncol + c] += co[c * P->cstride];
+    const float *restrict co = ws->cbuf + iz * P->ncp;
+    for (size_t c = 0; c < wxl; c++) row[c] += co[c];
+    float *restrict rh = row + npx - ncol;
+    for (size_t c = wxl; c < ncol; c++) rh[c] += co[c];
   }
   for (size_t zr = 0; zr < P->nrow; zr++) {
     float *restrict row = p + zrow(P, npz, zr) * npx;

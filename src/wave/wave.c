@@ -542,24 +542,27 @@ double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
 
 /* ---- The spectral Laplacian ---------------------------------------------------- */
 
-/* Sine transform (DST-I) along z of the complex spectral columns: for rows
- * j = 1..N-1 of c (N = npz rows of nh complex numbers; row 0 is ignored),
- * out[k] = sum_j c[j] sin(pi j k / N), k = 1..N-1, times mult[k] when mult
- * is given; out row 0 is zero. c is overwritten. A complex FFT of N points
- * does the work (the odd extension would need 2N): with
+/* Sine transform (DST-I) along z of nc complex columns stored row by row
+ * (row j: nc complex numbers): for rows j = 1..N-1 of c (row 0 is ignored),
+ * out[k] = sum_j c[j] sin(pi j k / N), k = 1..N-1, times the multiplier
+ * (psfwi_wave_sine_mult); out row 0 is zero. c is overwritten. A complex
+ * FFT of N points (zfft: nc columns, stride nc, in place) does the work (the
+ * odd extension would need 2N): with
  *   y_j = sin(pi j / N) (c_j + c_{N-j}) + (c_j - c_{N-j}) / 2,
  * and Y = FFT(y) taken apart into the transforms Ya, Yb of the real and
  * imaginary parts (Hermitian symmetry), out[2k] = -Im Y_k and
  * out[2k+1] = out[2k-1] + Re Y_k (out[1] = Re Y_0 / 2), for both parts
  * (Numerical Recipes' sinft, on two real columns at once). acc holds the
- * running sums (nh complex numbers). Their rounding grows like a random walk
+ * running sums (nc complex numbers). Their rounding grows like a random walk
  * over N / 2 terms; measured, it does not show: eigenmodes come back within
  * 5e-7 of the largest symbol (2e-7 without the free surface), and a double
  * accumulator changed neither that nor the symmetry test (it cost 10 %). */
-static void sine_z(const psfwi_wave *w, float *restrict c, float *restrict out,
-                   const float *restrict mult, float *restrict acc) {
-  const size_t N = w->info.npz, nh = w->info.npx / 2 + 1, nr = 2 * nh;
-  const float *restrict sn = w->sine;
+PSFWI_CLONES
+void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *restrict c,
+                     float *restrict out, const float *restrict mult, psfwi_wave_sine_mult mode,
+                     float *restrict acc) {
+  const size_t nr = 2 * nc;
+  const float *restrict sn = sine;
   memset(c, 0, nr * sizeof(float));
   for (size_t j = 1; j < N / 2; j++) {
     const float s = sn[j];
@@ -572,41 +575,47 @@ static void sine_z(const psfwi_wave *w, float *restrict c, float *restrict out,
   }
   float *restrict mid = c + (N / 2) * nr;
   for (size_t i = 0; i < nr; i++) mid[i] *= 2.0f;
-  fftwf_execute_dft(w->zfft, (fftwf_complex *)c, (fftwf_complex *)c);
+  fftwf_execute_dft(zfft, (fftwf_complex *)c, (fftwf_complex *)c);
   memset(out, 0, nr * sizeof(float));
   for (size_t i = 0; i < nr; i++) {
     acc[i] = 0.5f * c[i];
-    out[nr + i] = (float)acc[i] * (mult != NULL ? mult[nh + i / 2] : 1.0f);
+    const float m = mode == PSFWI_SINE_FULL ? mult[nc + i / 2]
+                    : mode == PSFWI_SINE_ROW ? mult[1]
+                                             : 1.0f;
+    out[nr + i] = acc[i] * m;
   }
   for (size_t k = 1; k < N / 2; k++) {
     const float *restrict ck = c + k * nr, *restrict cm = c + (N - k) * nr;
     float *restrict xe = out + 2 * k * nr, *restrict xo = xe + nr;
-    if (mult != NULL) {
-      const float *restrict me = mult + 2 * k * nh, *restrict mo = me + nh;
-      for (size_t i = 0; i < nh; i++) {
+    if (mode == PSFWI_SINE_FULL) {
+      const float *restrict me = mult + 2 * k * nc, *restrict mo = me + nc;
+      for (size_t i = 0; i < nc; i++) {
         const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
         acc[2 * i] += 0.5f * (cr + mr);
         acc[2 * i + 1] += 0.5f * (ci + mi);
         xe[2 * i] = 0.5f * (mi - ci) * me[i];     /* -Im Ya_k */
         xe[2 * i + 1] = 0.5f * (cr - mr) * me[i]; /* -Im Yb_k */
-        xo[2 * i] = (float)acc[2 * i] * mo[i];
-        xo[2 * i + 1] = (float)acc[2 * i + 1] * mo[i];
+        xo[2 * i] = acc[2 * i] * mo[i];
+        xo[2 * i + 1] = acc[2 * i + 1] * mo[i];
       }
     } else {
-      for (size_t i = 0; i < nh; i++) {
+      const float me = mode == PSFWI_SINE_ROW ? mult[2 * k] : 1.0f;
+      const float mo = mode == PSFWI_SINE_ROW ? mult[2 * k + 1] : 1.0f;
+      for (size_t i = 0; i < nc; i++) {
         const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
         acc[2 * i] += 0.5f * (cr + mr);
         acc[2 * i + 1] += 0.5f * (ci + mi);
-        xe[2 * i] = 0.5f * (mi - ci);
-        xe[2 * i + 1] = 0.5f * (cr - mr);
-        xo[2 * i] = (float)acc[2 * i];
-        xo[2 * i + 1] = (float)acc[2 * i + 1];
+        xe[2 * i] = 0.5f * (mi - ci) * me;
+        xe[2 * i + 1] = 0.5f * (cr - mr) * me;
+        xo[2 * i] = acc[2 * i] * mo;
+        xo[2 * i + 1] = acc[2 * i + 1] * mo;
       }
     }
   }
 }
 
 /* spec[i] *= mult[i] for nm complex numbers. */
+PSFWI_CLONES
 static void scale_spectrum(float *restrict spec, const float *restrict mult, size_t nm) {
   for (size_t i = 0; i < nm; i++) {
     spec[2 * i] *= mult[i];
@@ -645,8 +654,9 @@ static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wa
       /* row 0 (the surface) is ignored on input and zero on output */
       float *spec2 = spec + w->spec_half;
       float *acc = spec2 + w->spec_half;
-      sine_z(w, spec, spec2, mult, acc);
-      sine_z(w, spec2, spec, NULL, acc);
+      const size_t N = w->info.npz, nh = npx / 2 + 1;
+      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, acc);
+      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, acc);
     }
     fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
     if (w->info.free_surface) memset(dst, 0, npx * sizeof(float));
@@ -662,6 +672,7 @@ void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfw
 
 /* next = ((2 - e^2) cur - (1 - e) prev + vel lap) / (1 + e) on [i0, i1) of a row
  * whose row damping is ezr; next overwrites prev. */
+PSFWI_CLONES
 static void update_damped(size_t i0, size_t i1, float ezr, const float *restrict ex,
                           const float *restrict cur, float *restrict prev,
                           const float *restrict vel, const float *restrict lap) {
@@ -671,6 +682,7 @@ static void update_damped(size_t i0, size_t i1, float ezr, const float *restrict
   }
 }
 
+PSFWI_CLONES
 static void update_plain(size_t i0, size_t i1, const float *restrict cur, float *restrict prev,
                          const float *restrict vel, const float *restrict lap) {
   for (size_t i = i0; i < i1; i++) prev[i] = 2.0f * cur[i] - prev[i] + vel[i] * lap[i];

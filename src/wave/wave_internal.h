@@ -6,6 +6,22 @@
 
 #include "psfwi_wave.h"
 
+/* The propagator's hot loops (cell updates, spectrum scaling, the strips'
+ * gathers) are compiled twice, for x86-64-v3 (AVX2) and for the baseline,
+ * and the CPU running the program picks one at load time (GCC's
+ * target_clones, an ifunc): a build made on one machine runs on any x86-64
+ * and uses AVX2 where it exists. The two give bit-identical results: the
+ * loops are element-wise and these files are compiled with
+ * -ffp-contract=off (no FMA contraction; CMakeLists.txt). Off with
+ * -DPSFWI_NO_CLONES, and on other compilers and targets. Measured gain:
+ * docs/BENCHMARKS.md. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(PSFWI_NO_CLONES)
+#define PSFWI_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define PSFWI_CLONES
+#endif
+
 /* Absorbing profiles d(s) = d0 (s / nb)^pow for the distance s (cells) into
  * the layer, d0 = (pow + 1) vmax ln(1/R) / (2 nb h): a wave at vmax crossing
  * the layer and back at normal incidence is scaled by R (for the continuous
@@ -38,11 +54,19 @@ typedef struct psfwi_pml {
   size_t xga[2], xgb[2];        /* cells [xga, xgb) of the left (0) and right (1) X
                                    segments have d'(x) != 0 */
   float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
-  float *mz;         /* along z: npz/2 + 1 (periodic, with 1/npz) or npz + 1 (the
-                        odd extension of the free surface, with 1/(2 npz)) */
-  size_t cstride;    /* floats per column strip: npz, or 2 npz (free surface) */
+  float *mz;         /* along z, per wavenumber index 0..npz-1: the periodic 1D
+                        operator (with 1/npz), or with the free surface the
+                        sine index's (with 2/npz; mz[0] = 0) */
+  /* Column strips: the X-region columns in the X-region layout, ncp = ncol
+   * rounded up to even floats per row ([iz * ncp + c]; column ncol, when
+   * there, is zero), read as nc2 = ncp / 2 complex columns (column 2m real
+   * part, 2m + 1 imaginary): the real 1D operator acts on both parts at once
+   * and needs no transposes. cfwd / cinv: complex FFTs of npz points on the
+   * nc2 interleaved columns, in place (with the free surface cinv is unused:
+   * the sine transform, psfwi_wave_sine, runs cfwd twice). */
+  size_t ncp, nc2;
   fftwf_plan rfwd, rinv; /* row strips: nrow rows of npx, r2c / c2r */
-  fftwf_plan cfwd, cinv; /* column strips: ncol contiguous columns of cstride, r2c / c2r */
+  fftwf_plan cfwd, cinv;
   size_t nrbuf, nrspec, ncbuf, ncspec; /* floats of each strip buffer */
 } psfwi_pml;
 
@@ -75,10 +99,24 @@ struct psfwi_wave {
 struct psfwi_wave_work {
   float *spec; /* nspec floats, SIMD-aligned */
   float *lap;  /* padded field */
-  /* PML only: strip buffers (rbuf/rout: [nrow][npx], cbuf/cout: [npz][ncol]),
-   * their spectra, and two rows of npx + 16 floats; cbuf/cout: [ncol][cstride] */
-  float *rbuf, *rspec, *rout, *cbuf, *cspec, *cout, *row;
+  /* PML only: row strips (rbuf/rout: [nrow][npx]) and their spectra; the
+   * column strips cbuf ([npz][ncp]) and, with the free surface, cspec (the
+   * sine transform's second buffer and running sums); two rows of npx + 16
+   * floats */
+  float *rbuf, *rspec, *rout, *cbuf, *cspec, *row;
 };
+
+/* The sine transform (DST-I) along z of nc complex columns stored row by row
+ * (N rows, row 0 ignored on input and zero on output), with a multiplier
+ * applied in the sine domain: none, per (k, column) (mult[k * nc + i]), or
+ * per row k (mult[k]). src/wave/wave.c explains the algorithm. */
+typedef enum psfwi_wave_sine_mult {
+  PSFWI_SINE_NONE,
+  PSFWI_SINE_FULL,
+  PSFWI_SINE_ROW
+} psfwi_wave_sine_mult;
+void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *c,
+                     float *out, const float *mult, psfwi_wave_sine_mult mode, float *acc);
 
 /* Weighted sum of field over point k's stencil (double accumulation):
  * record, and the transpose of inject. */
