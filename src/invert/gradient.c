@@ -45,18 +45,22 @@ typedef struct grad_ctx {
 
 /* Storage for the tapes and snapshots: large, written once per step and
  * read once, so on Linux it asks for transparent huge pages (fewer page
- * faults when the buffer is first touched, fewer TLB misses). */
+ * faults when the buffer is first touched, fewer TLB misses). At least
+ * 64-byte aligned: the forward writes its bracket straight into the tape
+ * (psfwi_wave_step_into), and FFTW writes there without a copy when the
+ * slot has the alignment of its planning arrays. */
 static float *big_alloc(size_t nfloat) {
   const size_t bytes = (nfloat > 0 ? nfloat : 1) * sizeof(float);
+  void *p = NULL;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (bytes >= ((size_t)4 << 20)) {
-    void *p = NULL;
     if (posix_memalign(&p, (size_t)2 << 20, bytes) != 0) return NULL;
     (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: ignore failure */
     return p;
   }
 #endif
-  return malloc(bytes);
+  if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+  return p;
 }
 
 /* Boundary memory of one state (NULL when the absorber has none). */
@@ -196,12 +200,13 @@ static void illuminate(shot_run *r, const float *u) {
   }
 }
 
-/* Step n of the forward. The first sweep (every step once, in order, before
- * any backward) records the traces and sums the illumination from u[n]. */
-static void forward_step(shot_run *r, size_t n) {
+/* Step n of the forward, its bracket taped into lap (NULL: not taped). The
+ * first sweep (every step once, in order, before any backward) records the
+ * traces and sums the illumination from u[n]. */
+static void forward_step(shot_run *r, size_t n, float *lap) {
   const grad_ctx *c = r->c;
   if (r->first_sweep && c->want_illum) illuminate(r, r->t->st.cur);
-  psfwi_wave_step(c->w, c->vel, &r->t->st, r->src, c->src_fine + n, r->t->ws);
+  psfwi_wave_step_into(c->w, c->vel, &r->t->st, r->src, c->src_fine + n, r->t->ws, lap);
   r->t->fwd++;
   const size_t nsub = c->in->nsub;
   if (r->first_sweep && (n + 1) % nsub == 0) record(r, (n + 1) / nsub, r->t->st.cur);
@@ -223,10 +228,7 @@ static int turn(shot_run *r, size_t j, psfwi_error *err) {
   grad_thread *t = r->t;
   const size_t K = c->plan.seg_len, n0 = j * K;
   const size_t n1 = n0 + K < c->nstep ? n0 + K : c->nstep, np = c->np, nsub = c->in->nsub;
-  for (size_t n = n0; n < n1; n++) {
-    forward_step(r, n);
-    memcpy(t->tape + (n - n0) * np, psfwi_wave_work_lap(t->ws), np * sizeof(float));
-  }
+  for (size_t n = n0; n < n1; n++) forward_step(r, n, t->tape + (n - n0) * np);
   if (r->first_sweep) {
     r->first_sweep = 0;
     int st = misfit_and_seed(r, err);
@@ -255,7 +257,7 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
     const rev_action *A = &c->sched->act[i];
     switch (A->kind) {
       case REV_ADVANCE:
-        for (size_t n = pos * K; n < A->arg * K; n++) forward_step(r, n);
+        for (size_t n = pos * K; n < A->arg * K; n++) forward_step(r, n, NULL);
         pos = A->arg;
         break;
       case REV_STORE: {
@@ -306,7 +308,7 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
   zero_state(c, &t->st);
   record(&r, 0, t->st.cur);
   if (c->fwd_only || c->nstep == 0) {
-    for (size_t n = 0; n < c->nstep; n++) forward_step(&r, n);
+    for (size_t n = 0; n < c->nstep; n++) forward_step(&r, n, NULL);
     st = psfwi_misfit_eval(c->mf, nrec, t->syn, r.obs, &r.J, NULL, err);
   } else {
     zero_state(c, &t->adj);

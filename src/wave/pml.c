@@ -482,7 +482,7 @@ PSFWI_CLONES static void z_cells_1(PML_ZARGS) { z_cells(PML_ZPASS, 1); }
 
 PSFWI_CLONES
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
-                      psfwi_wave_work *ws) {
+                      float *lap, psfwi_wave_work *ws) {
   const psfwi_wave_info *in = &w->info;
   const psfwi_pml *P = w->pml;
   const size_t npx = in->npx, npz = in->npz, ncol = P->ncol, nzc = P->nzc, wxl = P->wxl;
@@ -501,7 +501,7 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
   for (size_t iz = 0; iz < npz; iz++) {
     const size_t r = iz * npx;
     const float *restrict C = cur + r, *restrict V = vel_term + r;
-    float *restrict L = ws->lap + r, *restrict N = st->prev + r;
+    float *restrict L = lap + r, *restrict N = st->prev + r;
     const float ez = w->ez[iz], bz = P->rbz[iz], cz = P->rcz[iz], gz = P->rgz[iz];
     const float *za[4], *zb[4]; /* the D_z stencil's rows (used where g_z != 0) */
     dz_rows(cur, npx, npz, iz, za, zb);

@@ -218,6 +218,14 @@ void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfw
 double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz);
 void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
                      const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws);
+/* The same step leaving the bracket in lap (a padded field of the caller's,
+ * e.g. the gradient's tape; NULL: the work's own) instead of the work's:
+ * saves the copy when it is kept. psfwi_wave_work_lap is then not updated.
+ * Any alignment works; psfwi_wave_field_alloc's (or any 64-byte boundary)
+ * avoids an internal copy. */
+void psfwi_wave_step_into(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                          const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws,
+                          float *lap);
 
 /* Flush-to-zero / denormals-are-zero for the calling thread (x86 MXCSR):
  * sets both on (on != 0) or off and returns the previous control word for

@@ -688,36 +688,41 @@ static void update_plain(size_t i0, size_t i1, const float *restrict cur, float 
   for (size_t i = i0; i < i1; i++) prev[i] = 2.0f * cur[i] - prev[i] + vel[i] * lap[i];
 }
 
-void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
-                     const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws) {
+void psfwi_wave_step_into(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                          const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws,
+                          float *lap) {
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz;
-  laplacian(w, st->cur, ws->lap, ws, w->pml != NULL);
+  float *L = lap != NULL ? lap : ws->lap;
+  laplacian(w, st->cur, L, ws, w->pml != NULL);
   if (src != NULL && amp != NULL)
-    psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), ws->lap);
+    psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), L);
   if (w->pml != NULL) {
-    psfwi_pml_update(w, vel_term, st, ws);
-    float *t = st->prev;
-    st->prev = st->cur;
-    st->cur = t;
-    return;
-  }
-  const size_t xa = in->ox, xb = in->ox + in->nx;
-  for (size_t iz = 0; iz < npz; iz++) {
-    const size_t r = iz * npx;
-    const float ezr = w->ez[iz];
-    if (ezr == 0.0f) {
-      update_damped(0, xa, 0.0f, w->ex, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
-      update_plain(xa, xb, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
-      update_damped(xb, npx, 0.0f, w->ex, st->cur + r, st->prev + r, vel_term + r,
-                    ws->lap + r);
-    } else {
-      update_damped(0, npx, ezr, w->ex, st->cur + r, st->prev + r, vel_term + r, ws->lap + r);
+    psfwi_pml_update(w, vel_term, st, L, ws);
+  } else {
+    const size_t xa = in->ox, xb = in->ox + in->nx;
+    for (size_t iz = 0; iz < npz; iz++) {
+      const size_t r = iz * npx;
+      const float ezr = w->ez[iz];
+      const float *cur = st->cur + r, *vel = vel_term + r, *lr = L + r;
+      float *prev = st->prev + r;
+      if (ezr == 0.0f) {
+        update_damped(0, xa, 0.0f, w->ex, cur, prev, vel, lr);
+        update_plain(xa, xb, cur, prev, vel, lr);
+        update_damped(xb, npx, 0.0f, w->ex, cur, prev, vel, lr);
+      } else {
+        update_damped(0, npx, ezr, w->ex, cur, prev, vel, lr);
+      }
     }
   }
   float *t = st->prev;
   st->prev = st->cur;
   st->cur = t;
+}
+
+void psfwi_wave_step(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
+                     const psfwi_wave_points *src, const float *amp, psfwi_wave_work *ws) {
+  psfwi_wave_step_into(w, vel_term, st, src, amp, ws, NULL);
 }
 
 /* ---- Denormals ------------------------------------------------------------------------ */

@@ -131,10 +131,11 @@ size_t psfwi_pml_work_floats(const psfwi_wave *w);
 /* Copy the row spectra of the Z-region rows out of the Laplacian's row pass
  * (spec: npz rows of npx/2 + 1 complex numbers) into ws->rspec. */
 void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws);
-/* After ws->lap = L cur + source (computed with psfwi_pml_keep_rows): the layer update (writes R into ws->lap
- * in the layer) and the interior update; next overwrites st->prev. */
+/* After lap = L cur + source (computed with psfwi_pml_keep_rows): the layer
+ * update (writes R into lap in the layer) and the interior update; next
+ * overwrites st->prev. */
 void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
-                      psfwi_wave_work *ws);
+                      float *lap, psfwi_wave_work *ws);
 /* The backward of psfwi_pml_update and of the Laplacian. bscr: 4 padded
  * fields of scratch (tmp, Tbar, dbar_x, dbar_z) whose dbar parts must stay
  * zero outside the cells this function writes (zeroed once at creation). */
