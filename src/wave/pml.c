@@ -278,28 +278,43 @@ static size_t zrow(const psfwi_pml *P, size_t npz, size_t zr) {
   return zr < P->wzl ? zr : npz - P->nrow + zr;
 }
 
-void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws) {
-  const psfwi_pml *P = w->pml;
-  const size_t nr = 2 * (w->info.npx / 2 + 1);
-  for (size_t zr = 0; zr < P->nrow; zr++)
-    memcpy(ws->rspec + zr * nr, spec + zrow(P, w->info.npz, zr) * nr, nr * sizeof(float));
-}
-
-/* have_spec: ws->rspec already holds the rows' spectra (psfwi_pml_keep_rows);
- * else they are transformed from rbuf. */
+/* rspec row r = m_x * (spectrum row r), r < nrow; spectra from src (rows of
+ * npx/2 + 1 complex numbers, Z-region row r at padded row zrow(r)) or, when
+ * src is NULL, from rspec itself. */
 PSFWI_CLONES
-static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) {
+static void scale_rows(const psfwi_wave *w, const float *src, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
-  const size_t nh = w->info.npx / 2 + 1;
-  if (P->nrow == 0) return;
-  if (!have_spec) fftwf_execute_dft_r2c(P->rfwd, ws->rbuf, (fftwf_complex *)ws->rspec);
+  const size_t nh = w->info.npx / 2 + 1, npz = w->info.npz;
+  const float *restrict m = P->mx;
   for (size_t r = 0; r < P->nrow; r++) {
     float *restrict sp = ws->rspec + r * 2 * nh;
-    const float *restrict m = P->mx;
-    for (size_t j = 0; j < nh; j++) {
-      sp[2 * j] *= m[j];
-      sp[2 * j + 1] *= m[j];
+    if (src == NULL) {
+      for (size_t j = 0; j < nh; j++) {
+        sp[2 * j] *= m[j];
+        sp[2 * j + 1] *= m[j];
+      }
+    } else {
+      const float *restrict in = src + zrow(P, npz, r) * 2 * nh;
+      for (size_t j = 0; j < nh; j++) {
+        sp[2 * j] = in[2 * j] * m[j];
+        sp[2 * j + 1] = in[2 * j + 1] * m[j];
+      }
     }
+  }
+}
+
+void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws) {
+  scale_rows(w, spec, ws);
+}
+
+/* have_spec: ws->rspec already holds the rows' spectra times m_x
+ * (psfwi_pml_keep_rows); else they are transformed from rbuf and scaled. */
+static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) {
+  const psfwi_pml *P = w->pml;
+  if (P->nrow == 0) return;
+  if (!have_spec) {
+    fftwf_execute_dft_r2c(P->rfwd, ws->rbuf, (fftwf_complex *)ws->rspec);
+    scale_rows(w, NULL, ws);
   }
   fftwf_execute_dft_c2r(P->rinv, (fftwf_complex *)ws->rspec, ws->rout);
 }

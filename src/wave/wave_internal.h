@@ -128,8 +128,9 @@ void psfwi_pml_destroy(psfwi_pml *P);
 int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws);
 void psfwi_pml_work_free(psfwi_wave_work *ws);
 size_t psfwi_pml_work_floats(const psfwi_wave *w);
-/* Copy the row spectra of the Z-region rows out of the Laplacian's row pass
- * (spec: npz rows of npx/2 + 1 complex numbers) into ws->rspec. */
+/* The row spectra of the Z-region rows, taken from the Laplacian's row pass
+ * (spec: npz rows of npx/2 + 1 complex numbers) times the 1D multiplier
+ * along x, into ws->rspec. */
 void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws);
 /* After lap = L cur + source (computed with psfwi_pml_keep_rows): the layer
  * update (writes R into lap in the layer) and the interior update; next
