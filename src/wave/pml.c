@@ -399,6 +399,33 @@ typedef struct xrow {
 #define PML_INLINE static inline
 #endif
 
+/* One cell's psi, xi along one axis (memory at half steps, averaged to step
+ * n): psi+ = b psi + cdD, xi+ = b xi + c dt (psi + psi+) / 2, with
+ * cdD = c dt D (D the 8th-order derivative). Returns the d' term that R
+ * loses, g (psi_mid + dei xi_mid), dei = (e_other - e_own) / dt. */
+PML_INLINE float mem_fwd(float *ps, float *xi, float b, float c, float dt, float cdD, float g,
+                         float dei) {
+  const float pn = b * *ps + cdD, pm = 0.5f * (*ps + pn);
+  const float xn = b * *xi + c * dt * pm, xm = 0.5f * (*xi + xn);
+  *ps = pn;
+  *xi = xn;
+  return g * (pm + dei * xm);
+}
+
+/* Backward of mem_fwd, given Rb = dJ/dR (de = e_other - e_own): the memory
+ * adjoints in place; returns the adjoint of the derivative's input,
+ * c dt ih times the psi adjoint (ih: 1 / the grid spacing). */
+PML_INLINE float mem_bwd(float *ps, float *xi, float b, float c, float dt, float ih, float g,
+                         float de, float idt, float Rb) {
+  const float xmb = -g * de * idt * Rb;
+  const float xt = *xi + 0.5f * xmb;
+  *xi = b * xt + 0.5f * xmb;
+  const float pmb = -g * Rb + c * dt * xt;
+  const float pt = *ps + 0.5f * pmb;
+  *ps = b * pt + 0.5f * pmb;
+  return c * dt * ih * pt;
+}
+
 /* Cells [j0, j1) of an X segment; use_gx / use_gz: constants, so that each
  * specialisation below compiles to a branch-free, vectorised loop (the
  * arrays are parameters: GCC 12 does not vectorise the same loop over
@@ -424,19 +451,9 @@ PML_INLINE void x_cells(PML_XARGS, const int use_gx, const int use_gz) {
       /* (E0[j + 4] is u at cell j: unsigned indices stay non-negative) */
       const float d = FD8[0] * (E0[j + 5] - E0[j + 3]) + FD8[1] * (E0[j + 6] - E0[j + 2]) +
                       FD8[2] * (E0[j + 7] - E0[j + 1]) + FD8[3] * (E0[j + 8] - E0[j]);
-      const float pn = bx * ps[j] + cx * dt * idx * d, pm = 0.5f * (ps[j] + pn);
-      const float xn = bx * xi[j] + cx * dt * pm, xm = 0.5f * (xi[j] + xn);
-      ps[j] = pn;
-      xi[j] = xn;
-      R -= gx_[j] * (pm + (ez - ex) * idt * xm);
+      R -= mem_fwd(ps + j, xi + j, bx, cx, dt, cx * dt * idx * d, gx_[j], (ez - ex) * idt);
     }
-    if (use_gz) {
-      const float pn = bz * pz[j] + cz * dt * D[j], pm = 0.5f * (pz[j] + pn);
-      const float xn = bz * xz[j] + cz * dt * pm, xm = 0.5f * (xz[j] + xn);
-      pz[j] = pn;
-      xz[j] = xn;
-      R -= gz * (pm + (ex - ez) * idt * xm);
-    }
+    if (use_gz) R -= mem_fwd(pz + j, xz + j, bz, cz, dt, cz * dt * D[j], gz, (ex - ez) * idt);
     const float eh = 0.5f * (ex + ez);
     N[j] = ((2.0f - ex * ez) * C[j] - (1.0f - eh) * N[j] + V[j] * R) / (1.0f + eh);
     L[j] = R;
@@ -482,11 +499,7 @@ PML_INLINE void z_cells(PML_ZARGS, const int use_gz) {
     if (use_gz) {
       const float D = f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) +
                       f3 * (a3[j] - b3[j]);
-      const float pn = bz * ps[j] + cz * dt * D, pm = 0.5f * (ps[j] + pn);
-      const float xn = bz * xi[j] + cz * dt * pm, xm = 0.5f * (xi[j] + xn);
-      ps[j] = pn;
-      xi[j] = xn;
-      R -= gz * (pm + mez * xm);
+      R -= mem_fwd(ps + j, xi + j, bz, cz, dt, cz * dt * D, gz, mez);
     }
     N[j] = a1c * C[j] - a2c * N[j] + a3c * V[j] * R;
     L[j] = R;
@@ -591,25 +604,10 @@ PML_INLINE void bx_cells(PML_BXARGS, const int use_gx, const int use_gz) {
     const float Axb = cx * (ez - ex) * gxt, Azb = cz * (ex - ez) * gzt;
     Gx[j] = bx * gxt + 0.5f * Rb;
     Gz[j] = bz * gzt + 0.5f * Rb;
-    if (use_gx) {
-      const float gx = gx_[j];
-      const float xmb = -gx * (ez - ex) * idt * Rb;
-      const float xt = xi[j] + 0.5f * xmb;
-      xi[j] = bx * xt + 0.5f * xmb;
-      const float pmb = -gx * Rb + cx * dt * xt;
-      const float pt = ps[j] + 0.5f * pmb;
-      ps[j] = bx * pt + 0.5f * pmb;
-      dbx[j] = cx * dt * idx * pt;
-    }
-    if (use_gz) {
-      const float xmb = -gz * (ex - ez) * idt * Rb;
-      const float xt = xz[j] + 0.5f * xmb;
-      xz[j] = bz * xt + 0.5f * xmb;
-      const float pmb = -gz * Rb + cz * dt * xt;
-      const float pt = pz[j] + 0.5f * pmb;
-      pz[j] = bz * pt + 0.5f * pmb;
-      dbz[j] = cz * dt * idz * pt;
-    }
+    if (use_gx)
+      dbx[j] = mem_bwd(ps + j, xi + j, bx, cx, dt, idx, gx_[j], ez - ex, idt, Rb);
+    if (use_gz)
+      dbz[j] = mem_bwd(pz + j, xz + j, bz, cz, dt, idz, gz, ex - ez, idt, Rb);
     /* X region: A_x = lap - T, A_z = T */
     tm[j] = Rb + Axb;
     tb[j] = Azb - Axb;
@@ -643,15 +641,8 @@ PML_INLINE void bz_cells(PML_BZARGS, const int use_gz) {
     const float Axb = ez * gxt, Azb = -cz * ez * gzt;
     gX[j] = gxt + 0.5f * Rb;
     gZ[j] = bz * gzt + 0.5f * Rb;
-    if (use_gz) {
-      const float xmb = gz * ez * idt * Rb; /* -gz (ex - ez) / dt Rb with ex = 0 */
-      const float xt = xi[j] + 0.5f * xmb;
-      xi[j] = bz * xt + 0.5f * xmb;
-      const float pmb = -gz * Rb + cz * dt * xt;
-      const float pt = ps[j] + 0.5f * pmb;
-      ps[j] = bz * pt + 0.5f * pmb;
-      dbz[j] = cz * dt * idz * pt;
-    }
+    if (use_gz) /* e_x = 0 */
+      dbz[j] = mem_bwd(ps + j, xi + j, bz, cz, dt, idz, gz, -ez, idt, Rb);
     /* Z region: A_x = T, A_z = lap - T */
     tm[j] = Rb + Azb;
     tb[j] = Axb - Azb;

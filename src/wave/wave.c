@@ -624,7 +624,8 @@ static void scale_spectrum(float *restrict spec, const float *restrict mult, siz
 }
 
 /* out = L in; when keep_rows (PML), the row spectra of the PML's Z-region
- * rows are copied into ws->rspec on the way (psfwi_pml_update uses them). */
+ * rows are taken into ws->rspec on the way (psfwi_pml_keep_rows; used by
+ * psfwi_pml_update). */
 static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
                       int keep_rows) {
   const size_t npx = w->info.npx, npz = w->info.npz, np = npx * npz;
