@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "psfwi_core.h"
 #include "psfwi_invert.h"
 #include "psfwi_wave.h"
@@ -102,16 +103,6 @@ static bench setup(void) {
   return b;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* A case's result: the best time and the median gradient / forward ratio of
  * its repetitions (1 for the forward case). */
 typedef struct case_result {
@@ -157,7 +148,7 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
     if (t < best) best = t;
     ratios[r] = budget_fields >= 0.0 ? t / tf : 1.0;
   }
-  const case_result res = {best, median(ratios, reps)};
+  const case_result res = {best, bench_median(ratios, reps)};
   if (budget_fields < 0.0) {
     printf("%-22s %8.3f s  %6s  %6s  %9s  %9s  %9.1f MiB\n", name, best, "-", "-", "-", "-",
            peak_rss() / 1048576.0);

@@ -33,18 +33,9 @@
 #include <fftw3.h>
 #include <omp.h>
 
+#include "bench_stats.h"
 #include "psfwi_core.h"
 #include "psfwi_wave.h"
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Resident set size in bytes. */
 static double rss_bytes(void) {
@@ -128,7 +119,7 @@ static double time_step(const psfwi_wave *w, const float *vel, shot_bufs *b, int
     run_steps(w, vel, b, 60 + (size_t)r * nblk, nblk);
     t[r] = (psfwi_seconds() - t0) / (double)nblk;
   }
-  return median(t, reps);
+  return bench_median(t, reps);
 }
 
 /* The FFT pair as a reusable block timer. */
@@ -264,8 +255,8 @@ int main(int argc, char **argv) {
       r1[r] = t1[r] / tp[r];
       r2[r] = t2[r] / tp[r];
     }
-    const double tf = median(tp, reps), ts = median(t1, reps), ts2 = median(t2, reps);
-    const double q1 = median(r1, reps), q2 = median(r2, reps);
+    const double tf = bench_median(tp, reps), ts = bench_median(t1, reps), ts2 = bench_median(t2, reps);
+    const double q1 = bench_median(r1, reps), q2 = bench_median(r2, reps);
     pair_free(&pb);
     bufs_free(&b2);
     psfwi_wave_destroy(w2);
@@ -323,8 +314,8 @@ int main(int argc, char **argv) {
     }
     for (int ftz = 1; ftz >= 0; ftz--)
       printf("  FTZ %-3s: %.3f ms per step of a shot from rest, %.3f ms per step on a field "
-             "of ~1e-36\n", ftz ? "on" : "off", 1e3 * median(ta[ftz], reps),
-             1e3 * median(tb[ftz], reps));
+             "of ~1e-36\n", ftz ? "on" : "off", 1e3 * bench_median(ta[ftz], reps),
+             1e3 * bench_median(tb[ftz], reps));
     fflush(stdout);
     bufs_free(&b);
     psfwi_wave_field_free(vel);
@@ -359,7 +350,7 @@ int main(int argc, char **argv) {
       }
       tp[r] = (psfwi_seconds() - t0) / (double)nblk;
     }
-    const double t3 = median(tp, reps);
+    const double t3 = bench_median(tp, reps);
     printf("  1 shot, 1 thread:              %.3f ms per step\n", 1e3 * t1);
     printf("  1 shot, FFTW on 2 threads:     %.3f ms per step (speed-up %.2f)\n", 1e3 * t2,
            t1 / t2);
