@@ -255,7 +255,8 @@ int main(int argc, char **argv) {
       r1[r] = t1[r] / tp[r];
       r2[r] = t2[r] / tp[r];
     }
-    const double tf = bench_median(tp, reps), ts = bench_median(t1, reps), ts2 = bench_median(t2, reps);
+    const double tf = bench_median(tp, reps), ts = bench_median(t1, reps);
+    const double ts2 = bench_median(t2, reps);
     const double q1 = bench_median(r1, reps), q2 = bench_median(r2, reps);
     pair_free(&pb);
     bufs_free(&b2);
