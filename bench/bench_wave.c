@@ -17,12 +17,14 @@
  * with FFTW threads, two shots in parallel).
  * Times are medians of several repetitions (the machine is shared).
  *
- *   bench_wave [--estimate] [--quick] [--free-surface] [--cells N]
+ *   bench_wave [--estimate] [--quick] [--free-surface] [--cells N] [--layout rows|columns]
  * --estimate: FFTW_ESTIMATE plans (fast to plan) instead of FFTW_MEASURE;
  * --quick: the two smallest grids and fewer repetitions;
  * --free-surface: steps with the free surface (a sine transform along z);
  *   the "fft pair" column stays FFTW's r2c + c2r pair on the same grid;
- * --cells N: absorbing layer width (default: the library's). */
+ * --cells N: absorbing layer width (default: the library's);
+ * --layout: the Laplacian's spectral layout (default: the library's
+ *   automatic choice; the "spectra" column says which one ran). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -166,6 +168,7 @@ static double step_block(const psfwi_wave *w, const float *vel, shot_bufs *b, si
 static int g_free_surface = 0;
 static psfwi_wave_absorber g_absorber = PSFWI_WAVE_PML;
 static size_t g_cells = 0; /* 0: the library's default */
+static psfwi_wave_layout g_layout = PSFWI_WAVE_LAYOUT_AUTO;
 
 static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft, int ftz) {
   psfwi_wave_opts o;
@@ -177,6 +180,7 @@ static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft
   o.fftw_measure = measure;
   o.nthreads_fft = nthreads_fft;
   o.ftz = ftz;
+  o.spectral_layout = g_layout;
   psfwi_error e;
   psfwi_wave *w = psfwi_wave_create(m, 0.004, &o, &e);
   if (w == NULL) {
@@ -193,8 +197,13 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--quick") == 0) quick = 1;
     else if (strcmp(argv[i], "--free-surface") == 0) g_free_surface = 1;
     else if (strcmp(argv[i], "--cells") == 0 && i + 1 < argc) g_cells = (size_t)atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: %s [--estimate] [--quick] [--free-surface] [--cells N]\n",
+    else if (strcmp(argv[i], "--layout") == 0 && i + 1 < argc &&
+             (strcmp(argv[i + 1], "rows") == 0 || strcmp(argv[i + 1], "columns") == 0)) {
+      g_layout = argv[++i][0] == 'r' ? PSFWI_WAVE_LAYOUT_ROWS : PSFWI_WAVE_LAYOUT_COLUMNS;
+    } else {
+      fprintf(stderr,
+              "usage: %s [--estimate] [--quick] [--free-surface] [--cells N] "
+              "[--layout rows|columns]\n",
               argv[0]);
       return 2;
     }
@@ -215,9 +224,9 @@ int main(int argc, char **argv) {
          "thread, FTZ on; medians of %d repetitions; load average %.2f\n",
          g_cells, g_free_surface ? "free surface" : "absorbing top",
          measure ? "MEASURE" : "ESTIMATE", reps, load0[0]);
-  printf("%-11s %-11s %10s %10s %6s %12s %12s %10s %10s %10s %6s\n", "model", "padded",
-         "fft pair", "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc", "B/cell rss",
-         "sponge", "ratio");
+  printf("%-11s %-11s %-7s %10s %10s %6s %12s %12s %10s %10s %10s %6s\n", "model", "padded",
+         "spectra", "fft pair", "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc",
+         "B/cell rss", "sponge", "ratio");
   for (int gi = 0; gi < ngrid; gi++) {
     const size_t nx = grids[gi][0], nz = grids[gi][1];
     psfwi_model *m = make_model(nx, nz);
@@ -266,8 +275,9 @@ int main(int argc, char **argv) {
     char s1[32], s2[32];
     snprintf(s1, sizeof s1, "%zux%zu", nx, nz);
     snprintf(s2, sizeof s2, "%zux%zu", in->npx, in->npz);
-    printf("%-11s %-11s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f %7.3f ms %6.2f\n",
-           s1, s2, 1e3 * tf, 1e3 * ts, q1, 1e-6 * (double)np / ts,
+    printf("%-11s %-11s %-7s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f %7.3f ms "
+           "%6.2f\n", s1, s2, in->spectral_columns ? "columns" : "rows", 1e3 * tf, 1e3 * ts, q1,
+           1e-6 * (double)np / ts,
            1e-6 * (double)(nx * nz) / ts, acc / (double)np, (rss1 - rss0) / (double)np,
            1e3 * ts2, q2);
     fflush(stdout);

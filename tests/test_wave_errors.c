@@ -193,6 +193,9 @@ static void test_bad_options(void **state) {
   opts(&o);
   o.nthreads_fft = 0;
   refuse(m, 0.002, &o, PSFWI_ERANGE, "nthreads_fft", NULL);
+  opts(&o);
+  o.spectral_layout = (psfwi_wave_layout)5;
+  refuse(m, 0.002, &o, PSFWI_EINVAL, "spectral_layout", NULL);
   psfwi_error e;
   assert_null(psfwi_wave_create(NULL, 0.002, &o, &e));
   assert_int_equal(e.status, PSFWI_EINVAL);

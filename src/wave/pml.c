@@ -278,16 +278,31 @@ static size_t zrow(const psfwi_pml *P, size_t npz, size_t zr) {
   return zr < P->wzl ? zr : npz - P->nrow + zr;
 }
 
-/* rspec row r = m_x * (spectrum row r), r < nrow; spectra from src (rows of
- * npx/2 + 1 complex numbers, Z-region row r at padded row zrow(r)) or, when
+/* rspec row r = m_x * (spectrum row r), r < nrow (rows of npx/2 + 1
+ * complex numbers); spectra from src, the Laplacian's (Z-region row r at
+ * padded row zrow(r); row- or column-major, info.spectral_columns) or, when
  * src is NULL, from rspec itself. */
 PSFWI_CLONES
 static void scale_rows(const psfwi_wave *w, const float *src, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
-  const size_t nh = w->info.npx / 2 + 1, npz = w->info.npz;
+  const size_t nh = w->info.npx / 2 + 1, npz = w->info.npz, nrow = P->nrow;
   const float *restrict m = P->mx;
-  for (size_t r = 0; r < P->nrow; r++) {
-    float *restrict sp = ws->rspec + r * 2 * nh;
+  float *restrict rs = ws->rspec;
+  if (src != NULL && w->info.spectral_columns) {
+    /* column by column: contiguous reads, and the nrow rows written stay in cache */
+    for (size_t j = 0; j < nh; j++) {
+      const float *restrict col = src + j * 2 * w->ldz;
+      const float mj = m[j];
+      for (size_t r = 0; r < nrow; r++) {
+        const size_t iz = zrow(P, npz, r);
+        rs[r * 2 * nh + 2 * j] = col[2 * iz] * mj;
+        rs[r * 2 * nh + 2 * j + 1] = col[2 * iz + 1] * mj;
+      }
+    }
+    return;
+  }
+  for (size_t r = 0; r < nrow; r++) {
+    float *restrict sp = rs + r * 2 * nh;
     if (src == NULL) {
       for (size_t j = 0; j < nh; j++) {
         sp[2 * j] *= m[j];

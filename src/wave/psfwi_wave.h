@@ -55,6 +55,18 @@ typedef enum {
 } psfwi_wave_absorber;
 
 /* Options. Start from psfwi_wave_opts_defaults() and change fields. */
+/* Layout of the spectra between the row and the column transforms of the
+ * Laplacian (with the PML or the free surface; the sponge without a free
+ * surface uses FFTW's 2D plan). Column-major spectra let the z FFTs run on
+ * contiguous columns; they are faster while the half spectrum fits in cache
+ * and slower above (docs/BENCHMARKS.md), hence the automatic choice. Results
+ * agree to rounding (about 1e-7 relative). */
+typedef enum psfwi_wave_layout {
+  PSFWI_WAVE_LAYOUT_AUTO = 0, /* columns when the half spectrum takes <= 1 MiB, else rows */
+  PSFWI_WAVE_LAYOUT_ROWS,
+  PSFWI_WAVE_LAYOUT_COLUMNS
+} psfwi_wave_layout;
+
 typedef struct psfwi_wave_opts {
   psfwi_wave_scheme scheme; /* default PSFWI_WAVE_KSPACE */
   double cfl;               /* vmax_bound dt_cfl / min(dx, dz); <= 0: 0.3 (k-space) or
@@ -75,6 +87,7 @@ typedef struct psfwi_wave_opts {
   int nthreads_fft;         /* threads inside one FFT (FFTW threads), default 1 */
   int fftw_measure;         /* 1: FFTW_MEASURE plans (slow to plan, faster); 0: ESTIMATE */
   int ftz;                  /* 1: flush denormals to zero while stepping (default 1) */
+  psfwi_wave_layout spectral_layout; /* default PSFWI_WAVE_LAYOUT_AUTO */
 } psfwi_wave_opts;
 
 void psfwi_wave_opts_defaults(psfwi_wave_opts *o);
@@ -96,6 +109,7 @@ typedef struct psfwi_wave_info {
   double ppw;        /* vmin_bound / (fmax max(dx, dz)): points per shortest wavelength */
   int free_surface;
   psfwi_wave_scheme scheme;
+  int spectral_columns; /* 1: the Laplacian's spectra are column-major (psfwi_wave_layout) */
 } psfwi_wave_info;
 
 typedef struct psfwi_wave psfwi_wave;

@@ -77,6 +77,11 @@ static int check_opts(const psfwi_wave_opts *o, double dt_out, psfwi_error *err)
                       o->boundary_cells, o->hicks_radius);
   if (!(o->ppw_min > 0.0) || !isfinite(o->ppw_min))
     return psfwi_fail(err, PSFWI_ERANGE, "ppw_min = %g; expected > 0 (2)", o->ppw_min);
+  if (o->spectral_layout != PSFWI_WAVE_LAYOUT_AUTO &&
+      o->spectral_layout != PSFWI_WAVE_LAYOUT_ROWS &&
+      o->spectral_layout != PSFWI_WAVE_LAYOUT_COLUMNS)
+    return psfwi_fail(err, PSFWI_EINVAL, "spectral_layout %d is unknown; expected auto (0), "
+                      "rows (1) or columns (2)", (int)o->spectral_layout);
   if (o->nthreads_fft < 1 || o->nthreads_fft > 1024)
     return psfwi_fail(err, PSFWI_ERANGE, "nthreads_fft = %d; expected >= 1", o->nthreads_fft);
   return PSFWI_OK;
@@ -105,49 +110,37 @@ static int check_bounds(const psfwi_model *m, double vmin, double vmax, const ch
   return PSFWI_OK;
 }
 
+
 static void fill_multiplier(psfwi_wave *w) {
   const psfwi_wave_info *in = &w->info;
-  const size_t npx = in->npx, npz = in->npz;
+  const size_t npx = in->npx, npz = in->npz, nh = npx / 2 + 1;
   const double c = in->c_ref, dt = in->dt;
-  const int ks = in->scheme == PSFWI_WAVE_KSPACE;
-  if (!in->free_surface) {
-    const size_t nh = npx / 2 + 1;
-    const double norm = 1.0 / ((double)npx * (double)npz);
-    for (size_t iz = 0; iz < npz; iz++) {
-      const size_t jz = iz <= npz / 2 ? iz : npz - iz;
-      const double kz = 2.0 * PI * (double)jz / ((double)npz * in->dz);
-      for (size_t jx = 0; jx < nh; jx++) {
-        const double kx = 2.0 * PI * (double)jx / ((double)npx * in->dx);
-        const double k2 = kx * kx + kz * kz;
-        double mval;
-        if (ks) {
-          const double s = sin(0.5 * c * sqrt(k2) * dt);
-          mval = -4.0 * s * s / (c * c * dt * dt);
-        } else {
-          mval = -k2;
-        }
-        w->mult[iz * nh + jx] = (float)(mval * norm);
+  const int ks = in->scheme == PSFWI_WAVE_KSPACE, fs = in->free_surface;
+  /* With the free surface the z index is the sine index jz = 1..npz-1 (0
+   * unused, zero) of a DST-I along z over padded rows 1..npz-1 (row 0 is the
+   * surface); DST-I applied twice is (npz / 2) times the identity. */
+  const double norm = (fs ? 2.0 : 1.0) / ((double)npx * (double)npz);
+  for (size_t jz = 0; jz < npz; jz++) {
+    const size_t kz_i = fs ? jz : (jz <= npz / 2 ? jz : npz - jz);
+    const double kz = (fs ? PI : 2.0 * PI) * (double)kz_i / ((double)npz * in->dz);
+    for (size_t jx = 0; jx < nh; jx++) {
+      const double kx = 2.0 * PI * (double)jx / ((double)npx * in->dx);
+      const double k2 = kx * kx + kz * kz;
+      double mval;
+      if (ks) {
+        const double s = sin(0.5 * c * sqrt(k2) * dt);
+        mval = -4.0 * s * s / (c * c * dt * dt);
+      } else {
+        mval = -k2;
       }
-    }
-  } else {
-    /* Sine index k = 1..npz-1 (row 0 unused), r2c layout along x; DST-I
-     * applied twice is (npz / 2) times the identity. */
-    const size_t nh = npx / 2 + 1;
-    const double norm = 2.0 / ((double)npz * (double)npx);
-    for (size_t jx = 0; jx < nh; jx++) w->mult[jx] = 0.0f;
-    for (size_t jz = 1; jz < npz; jz++) {
-      const double kz = PI * (double)jz / ((double)npz * in->dz);
-      for (size_t jx = 0; jx < nh; jx++) {
-        const double kx = 2.0 * PI * (double)jx / ((double)npx * in->dx);
-        const double k2 = kx * kx + kz * kz;
-        double mval;
-        if (ks) {
-          const double s = sin(0.5 * c * sqrt(k2) * dt);
-          mval = -4.0 * s * s / (c * c * dt * dt);
-        } else {
-          mval = -k2;
-        }
-        w->mult[jz * nh + jx] = (float)(mval * norm);
+      const float v = fs && jz == 0 ? 0.0f : (float)(mval * norm);
+      if (!in->spectral_columns) {
+        w->mult[jz * nh + jx] = v;
+      } else if (!fs) {
+        w->mult[jx * w->ldz + jz] = v;
+      } else { /* twice: the column sine pass multiplies complex numbers */
+        w->mult[2 * (jx * w->ldz + jz)] = v;
+        w->mult[2 * (jx * w->ldz + jz) + 1] = v;
       }
     }
   }
@@ -179,6 +172,7 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   if (w->zbwd) fftwf_destroy_plan(w->zbwd);
   psfwi_pml_destroy(w->pml);
   free(w->sine);
+  free(w->sine2);
   fftwf_free(w->mult);
   free(w->ex);
   free(w->ez);
@@ -306,23 +300,46 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx, npz);
     goto fail;
   }
+  const int two_pass = in->free_surface || o->absorber == PSFWI_WAVE_PML;
+  const size_t half_bytes = npz * (npx / 2 + 1) * 2 * sizeof(float);
+  const int auto_columns =
+      o->spectral_layout == PSFWI_WAVE_LAYOUT_AUTO && half_bytes <= PSFWI_COLUMNS_MAX;
+  in->spectral_columns =
+      two_pass && (o->spectral_layout == PSFWI_WAVE_LAYOUT_COLUMNS || auto_columns);
+  /* Column stride of column-major spectra (complex numbers): npz rounded up
+   * to whole 64-byte lines, and an odd number of them, so that the row
+   * transforms' strided writes spread over all cache sets (npz = 192 or 320
+   * unpadded made the Laplacian 1.3x FFTW's pair instead of 0.97x,
+   * docs/experiments/fft_layouts/column_major.c). */
+  w->ldz = npz;
+  if (in->spectral_columns) {
+    w->ldz = (npz + 7) / 8 * 8;
+    if ((w->ldz / 8) % 2 == 0) w->ldz += 8;
+  }
+  const size_t nsz = (npx / 2 + 1) * (in->spectral_columns ? w->ldz : npz);
+  w->nmult = nsz;
   if (!in->free_surface) {
-    w->nmult = npz * (npx / 2 + 1);
     w->nspec = 2 * w->nmult;
   } else {
     /* two spectral buffers (the sine transform is not in place), the second
-     * starting on a 64-byte boundary like the first */
-    w->nmult = npz * (npx / 2 + 1);
-    w->spec_half = (2 * w->nmult + 15) / 16 * 16;
-    w->nspec = 2 * w->spec_half + (npx + 2); /* + the running sums */
+     * starting on a 64-byte boundary like the first; then the row-major
+     * sine's running sums or the column-major one's column of scratch */
+    if (in->spectral_columns) w->nmult *= 2; /* (each value twice: wave_internal.h) */
+    w->spec_half = (2 * nsz + 15) / 16 * 16;
+    w->nspec = 2 * w->spec_half + (npx + 2 > 2 * npz ? npx + 2 : 2 * npz);
     w->sine = malloc((npz + 1) * sizeof(float));
-    if (!w->sine) goto nomem;
-    for (size_t j = 0; j <= npz; j++) w->sine[j] = (float)sin(PI * (double)j / (double)npz);
+    w->sine2 = malloc(2 * (npz + 1) * sizeof(float));
+    if (!w->sine || !w->sine2) goto nomem;
+    for (size_t j = 0; j <= npz; j++) {
+      w->sine[j] = (float)sin(PI * (double)j / (double)npz);
+      w->sine2[2 * j] = w->sine2[2 * j + 1] = w->sine[j];
+    }
   }
   w->mult = fftwf_malloc(w->nmult * sizeof(float));
   w->ex = malloc(npx * sizeof(float));
   w->ez = malloc(npz * sizeof(float));
   if (!w->mult || !w->ex || !w->ez) goto nomem;
+  memset(w->mult, 0, w->nmult * sizeof(float)); /* (the columns' padding stays 0) */
   fill_multiplier(w);
   const int pml = o->absorber == PSFWI_WAVE_PML;
   fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt, pml);
@@ -346,7 +363,6 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   }
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(o->nthreads_fft);
   const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  const int two_pass = in->free_surface || o->absorber == PSFWI_WAVE_PML;
   if (!two_pass) {
     w->fwd = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, bufa, (fftwf_complex *)spec, flags);
     w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
@@ -354,17 +370,25 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     /* r2c / c2r along x for every row, and a complex FFT along z of the
      * npx/2 + 1 spectral columns, in place (psfwi_wave_laplacian): the free
      * surface's sine transform works on the row spectra, and the PML reuses
-     * the row spectra of its layer rows (as fast as FFTW's 2D plan, measured) */
+     * the row spectra of its layer rows. Column-major spectra (column jx's
+     * npz numbers contiguous: the row transforms write and read them with
+     * stride npz) let the z FFTs run on contiguous columns; with row-major
+     * ones FFTW copies every column into a buffer and back (fftwf_cpy2d,
+     * 7-10 % of a step at 256 x 128 in perf). Measured: the columns are
+     * faster while the half spectrum fits in cache, the rows above
+     * (PSFWI_COLUMNS_MAX; docs/BENCHMARKS.md). */
     const int nxi = (int)npx, nzi = (int)npz, nhi = (int)(npx / 2 + 1);
-    w->fwd = fftwf_plan_many_dft_r2c(1, &nxi, nzi, bufa, NULL, 1, nxi, (fftwf_complex *)spec,
-                                     NULL, 1, nhi, flags);
-    w->inv = fftwf_plan_many_dft_c2r(1, &nxi, nzi, (fftwf_complex *)spec, NULL, 1, nhi, bufb,
-                                     NULL, 1, nxi, flags);
-    w->zfft = fftwf_plan_many_dft(1, &nzi, nhi, (fftwf_complex *)spec, NULL, nhi, 1,
-                                  (fftwf_complex *)spec, NULL, nhi, 1, FFTW_FORWARD, flags);
+    const int cs = in->spectral_columns ? (int)w->ldz : 1, rs = in->spectral_columns ? 1 : nhi;
+    fftwf_complex *sp = (fftwf_complex *)spec;
+    w->fwd = fftwf_plan_many_dft_r2c(1, &nxi, nzi, bufa, NULL, 1, nxi, sp, NULL, cs, rs, flags);
+    w->inv = fftwf_plan_many_dft_c2r(1, &nxi, nzi, sp, NULL, cs, rs, bufb, NULL, 1, nxi, flags);
+    /* the z transforms: npz points at stride rs, columns cs apart (the
+     * columns' padding, ldz - npz numbers, is never written) */
+    w->zfft = fftwf_plan_many_dft(1, &nzi, nhi, sp, NULL, rs, cs, sp, NULL, rs, cs, FFTW_FORWARD,
+                                  flags);
     if (!in->free_surface)
-      w->zbwd = fftwf_plan_many_dft(1, &nzi, nhi, (fftwf_complex *)spec, NULL, nhi, 1,
-                                    (fftwf_complex *)spec, NULL, nhi, 1, FFTW_BACKWARD, flags);
+      w->zbwd = fftwf_plan_many_dft(1, &nzi, nhi, sp, NULL, rs, cs, sp, NULL, rs, cs,
+                                    FFTW_BACKWARD, flags);
   }
   w->align_in = fftwf_alignment_of(bufa);
   w->align_out = fftwf_alignment_of(bufb);
@@ -543,8 +567,9 @@ double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
 /* ---- The spectral Laplacian ---------------------------------------------------- */
 
 /* Sine transform (DST-I) along z of nc complex columns stored row by row
- * (row j: nc complex numbers): for rows j = 1..N-1 of c (row 0 is ignored),
- * out[k] = sum_j c[j] sin(pi j k / N), k = 1..N-1, times the multiplier
+ * (row j: nc complex numbers; row-major spectra and the PML's column
+ * strips): for rows j = 1..N-1 of c (row 0 is ignored), out[k] = sum_j
+ * c[j] sin(pi j k / N), k = 1..N-1, times the multiplier
  * (psfwi_wave_sine_mult); out row 0 is zero. c is overwritten. A complex
  * FFT of N points (zfft: nc columns, stride nc, in place) does the work (the
  * odd extension would need 2N): with
@@ -614,6 +639,124 @@ void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, fl
   }
 }
 
+/* The sine transform of psfwi_wave_sine on one column of N complex numbers
+ * (column-major spectra, the Laplacian's): sine_pre forms y from c (c == y
+ * allowed; c[0] is ignored), the FFT of N points transforms y in place, and
+ * sine_post takes the transform out of it into out (out[0] = 0). The pair
+ * (j, N - j) of the pre-pass and (k, N - k) of the post-pass are read as
+ * vectors of four complex numbers, one of them reversed, and the post-pass's
+ * running sum is a prefix sum within the vector plus a carry: GCC's generic
+ * vectors, so that both clones (AVX2 and baseline) vectorize the column
+ * along z (written as scalar loops they took 10 % more than the row-major
+ * form that was replaced; docs/wave.md). sd: sin(pi j / N) twice for each j. */
+/* (the helpers pass vectors by value within this file only, so GCC's note
+ * that the baseline clone's ABI for them differs from AVX's does not apply) */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float psfwi_v8 __attribute__((vector_size(32)));
+typedef int psfwi_v8i __attribute__((vector_size(32)));
+
+static inline psfwi_v8 v8_load(const float *p) {
+  psfwi_v8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void v8_store(float *p, psfwi_v8 v) { memcpy(p, &v, sizeof v); }
+
+/* the four complex numbers of v in reverse order */
+static inline psfwi_v8 v8_rev(psfwi_v8 v) {
+  return __builtin_shuffle(v, (psfwi_v8i){6, 7, 4, 5, 2, 3, 0, 1});
+}
+
+static inline void sine_pre(size_t N, const float *restrict sd, const float *c, float *y) {
+  const size_t h = N / 2;
+  size_t j = 1;
+  const psfwi_v8 half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  for (; j + 3 < h; j += 4) { /* j..j+3 and N-j-3..N-j */
+    const size_t a = 2 * j, b = 2 * (N - j - 3);
+    const psfwi_v8 va = v8_load(c + a), vb = v8_rev(v8_load(c + b));
+    const psfwi_v8 p = v8_load(sd + a) * (va + vb), q = half * (va - vb);
+    v8_store(y + a, p + q);
+    v8_store(y + b, v8_rev(p - q));
+  }
+  for (; j < h; j++) {
+    const float s = sd[2 * j];
+    const size_t a = 2 * j, b = 2 * (N - j);
+    const float ar = c[a], ai = c[a + 1], br = c[b], bi = c[b + 1];
+    const float pr = s * (ar + br), pi = s * (ai + bi);
+    const float qr = 0.5f * (ar - br), qi = 0.5f * (ai - bi);
+    y[a] = pr + qr;
+    y[a + 1] = pi + qi;
+    y[b] = pr - qr;
+    y[b + 1] = pi - qi;
+  }
+  y[N] = 2.0f * c[N];
+  y[N + 1] = 2.0f * c[N + 1];
+  y[0] = y[1] = 0.0f;
+}
+
+static inline void sine_post(size_t N, const float *restrict c, float *restrict out) {
+  const size_t h = N / 2;
+  float ar = 0.5f * c[0], ai = 0.5f * c[1];
+  out[0] = out[1] = 0.0f;
+  out[2] = ar;
+  out[3] = ai;
+  size_t k = 1;
+  const psfwi_v8 zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const psfwi_v8 half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const psfwi_v8 ihalf = {-0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f};
+  psfwi_v8 carry = {ar, ai, ar, ai, ar, ai, ar, ai};
+  for (; k + 3 < h; k += 4) { /* k..k+3 and N-k-3..N-k */
+    const psfwi_v8 ck = v8_load(c + 2 * k), cm = v8_rev(v8_load(c + 2 * (N - k - 3)));
+    /* even outputs: i (c_k - c_{N-k}) / 2 */
+    const psfwi_v8 d = ck - cm;
+    const psfwi_v8 ev = ihalf * __builtin_shuffle(d, (psfwi_v8i){1, 0, 3, 2, 5, 4, 7, 6});
+    /* odd outputs: running sum of (c_k + c_{N-k}) / 2 */
+    psfwi_v8 t = half * (ck + cm);
+    t += __builtin_shuffle(t, zero, (psfwi_v8i){8, 9, 0, 1, 2, 3, 4, 5});
+    t += __builtin_shuffle(t, zero, (psfwi_v8i){8, 9, 10, 11, 0, 1, 2, 3});
+    /* (the carry's chain is one addition per vector) */
+    const psfwi_v8 last = __builtin_shuffle(t, (psfwi_v8i){6, 7, 6, 7, 6, 7, 6, 7});
+    t += carry;
+    carry += last;
+    v8_store(out + 4 * k, __builtin_shuffle(ev, t, (psfwi_v8i){0, 1, 8, 9, 2, 3, 10, 11}));
+    v8_store(out + 4 * k + 8, __builtin_shuffle(ev, t, (psfwi_v8i){4, 5, 12, 13, 6, 7, 14, 15}));
+  }
+  ar = carry[0];
+  ai = carry[1];
+  for (; k < h; k++) {
+    const float cr = c[2 * k], ci = c[2 * k + 1];
+    const float dr = c[2 * (N - k)], di = c[2 * (N - k) + 1];
+    ar += 0.5f * (cr + dr);
+    ai += 0.5f * (ci + di);
+    out[4 * k] = 0.5f * (di - ci);     /* -Im Ya_k */
+    out[4 * k + 1] = 0.5f * (cr - dr); /* -Im Yb_k */
+    out[4 * k + 2] = ar;
+    out[4 * k + 3] = ai;
+  }
+}
+
+/* The free surface's z pass of the Laplacian on column-major spectra (nh
+ * columns of N complex numbers, ldz apart): sine transform, multiplier, sine transform,
+ * from spec (overwritten) into out. col: 2 N floats of scratch. */
+PSFWI_CLONES
+static void sine_lap(const psfwi_wave *w, float *restrict spec, float *restrict out,
+                     float *restrict col) {
+  const size_t N = w->info.npz, nh = w->info.npx / 2 + 1, ld = w->ldz;
+  const float *restrict sd = w->sine2;
+  for (size_t i = 0; i < nh; i++) sine_pre(N, sd, spec + 2 * i * ld, spec + 2 * i * ld);
+  fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)spec);
+  for (size_t i = 0; i < nh; i++) {
+    float *y = spec + 2 * i * ld;
+    const float *restrict m = w->mult + 2 * i * ld; /* (each value twice) */
+    sine_post(N, y, col);
+    for (size_t k = 0; k < 2 * N; k++) col[k] *= m[k];
+    sine_pre(N, sd, col, y);
+  }
+  fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)spec);
+  for (size_t i = 0; i < nh; i++) sine_post(N, spec + 2 * i * ld, out + 2 * i * ld);
+}
+
 /* spec[i] *= mult[i] for nm complex numbers. */
 PSFWI_CLONES
 static void scale_spectrum(float *restrict spec, const float *restrict mult, size_t nm) {
@@ -651,15 +794,19 @@ static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wa
       fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)spec);
       scale_spectrum(spec, mult, w->nmult);
       fftwf_execute_dft(w->zbwd, (fftwf_complex *)spec, (fftwf_complex *)spec);
-    } else {
-      /* row 0 (the surface) is ignored on input and zero on output */
-      float *spec2 = spec + w->spec_half;
-      float *acc = spec2 + w->spec_half;
-      const size_t N = w->info.npz, nh = npx / 2 + 1;
-      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, acc);
-      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, acc);
+      fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
+    } else { /* row 0 (the surface) is ignored on input and zero on output */
+      float *spec2 = spec + w->spec_half, *scr = spec2 + w->spec_half;
+      if (w->info.spectral_columns) {
+        sine_lap(w, spec, spec2, scr);
+        fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec2, dst);
+      } else {
+        const size_t N = w->info.npz, nh = npx / 2 + 1;
+        psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, scr);
+        psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, scr);
+        fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
+      }
     }
-    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
     if (w->info.free_surface) memset(dst, 0, npx * sizeof(float));
   }
   if (dst != out) memcpy(out, dst, np * sizeof(float));

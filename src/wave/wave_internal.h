@@ -22,6 +22,12 @@
 #define PSFWI_CLONES
 #endif
 
+/* The largest half spectrum (bytes) for which PSFWI_WAVE_LAYOUT_AUTO picks
+ * column-major spectra: 300 x 168 (0.2 MB) and 560 x 300 (0.7 MB) ran
+ * faster with them, 1080 x 560 (2.4 MB) and 2100 x 810 (6.8 MB) slower
+ * (docs/BENCHMARKS.md). */
+#define PSFWI_COLUMNS_MAX ((size_t)1 << 20)
+
 /* Absorbing profiles d(s) = d0 (s / nb)^pow for the distance s (cells) into
  * the layer, d0 = (pow + 1) vmax ln(1/R) / (2 nb h): a wave at vmax crossing
  * the layer and back at normal incidence is scaled by R (for the continuous
@@ -74,22 +80,30 @@ struct psfwi_wave {
   psfwi_wave_info info;
   psfwi_wave_opts opts;
   size_t nb;       /* boundary_cells */
-  /* Spectral multiplier (FFT normalisation folded in):
-   *   no free surface: r2c layout, mult[iz * (npx/2 + 1) + jx], npz rows;
-   *   free surface:    mult[jz * (npx/2 + 1) + jx] for the sine index jz = 1..npz-1
-   *                    (row 0 zero): r2c along x, then a sine transform (DST-I)
-   *                    along z over padded rows 1..npz-1 (row 0 is the surface). */
+  /* Spectral multiplier (FFT normalisation folded in), for the z index jz
+   * and the r2c index jx (0..npx/2) along x, in the layout of the spectra:
+   *   row-major (FFTW's 2D plan, or info.spectral_columns = 0): mult[jz * (npx/2 + 1) + jx];
+   *   column-major (info.spectral_columns):                     mult[jx * ldz + jz],
+   *     with the free surface each value twice (mult[2 (jx * ldz + jz) + {0, 1}],
+   *     for the real and imaginary parts the column sine pass multiplies);
+   *   free surface: jz is the sine index 1..npz-1 (jz = 0 zero) of a DST-I
+   *     along z over padded rows 1..npz-1 (row 0 is the surface). */
   float *mult;
   size_t nmult;    /* entries of mult */
+  size_t ldz;      /* column stride of column-major spectra (complex numbers, >= npz) */
   size_t nspec;    /* floats in the spectral scratch buffer */
   float *ex, *ez;  /* damping d dt (dimensionless) per padded column / row */
   fftwf_plan fwd, inv;
-  /* free surface only: complex FFT along z (npz points, in place) of the
-   * spectral columns; sine[j] = sin(pi j / npz), j = 0..npz; the spectral
-   * scratch holds two buffers of spec_half floats */
+  /* Two-pass transforms (PML or free surface): fwd / inv are the r2c / c2r
+   * of every row, writing / reading the spectra in their layout
+   * (info.spectral_columns), and zfft the complex FFT along z (npz points,
+   * in place) of the spectral columns. Free surface only: sine[j] =
+   * sin(pi j / npz), j = 0..npz; the spectral scratch holds two buffers of
+   * spec_half floats and the sine's scratch (running sums or a column). */
   fftwf_plan zfft;
   fftwf_plan zbwd; /* PML without free surface: the inverse of zfft */
   float *sine;
+  float *sine2; /* sine[j] twice for each j: the Laplacian's vectorized sine pass */
   size_t spec_half;
   int align_in;    /* fftwf_alignment_of the planning arrays (forward input, */
   int align_out;   /* inverse output) */
@@ -129,8 +143,9 @@ int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws);
 void psfwi_pml_work_free(psfwi_wave_work *ws);
 size_t psfwi_pml_work_floats(const psfwi_wave *w);
 /* The row spectra of the Z-region rows, taken from the Laplacian's row pass
- * (spec: npz rows of npx/2 + 1 complex numbers) times the 1D multiplier
- * along x, into ws->rspec. */
+ * (spec: npx/2 + 1 by npz complex numbers, row- or column-major as
+ * info.spectral_columns says) times the 1D multiplier along x, into
+ * ws->rspec (row-major). */
 void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws);
 /* After lap = L cur + source (computed with psfwi_pml_keep_rows): the layer
  * update (writes R into lap in the layer) and the interior update; next
