@@ -110,7 +110,6 @@ static int check_bounds(const psfwi_model *m, double vmin, double vmax, const ch
   return PSFWI_OK;
 }
 
-
 static void fill_multiplier(psfwi_wave *w) {
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz, nh = npx / 2 + 1;
@@ -370,7 +369,7 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
   } else {
     /* r2c / c2r along x for every row, and a complex FFT along z of the
-     * npx/2 + 1 spectral columns, in place (psfwi_wave_laplacian): the free
+     * npx/2 + 1 spectral columns (psfwi_wave_laplacian): the free
      * surface's sine transform works on the row spectra, and the PML reuses
      * the row spectra of its layer rows. Column-major spectra (column jx's
      * npz numbers contiguous: the row transforms write and read them with
@@ -651,8 +650,8 @@ void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, fl
  * when m is not NULL (2 N floats: each multiplier twice). The pair
  * (j, N - j) of the pre-pass and (k, N - k) of the post-pass are read as
  * vectors of four complex numbers, one of them reversed, and the post-pass's
- * running sum is a prefix sum within the vector plus a carry: GCC's generic
- * vectors, so that both clones (AVX2 and baseline) vectorize the column
+ * running sum is a prefix sum within the vector plus a carry: the compiler's
+ * generic vectors (GCC, clang), so that both clones (AVX2 and baseline) vectorize the column
  * along z (written as scalar loops they took 10 % more than the row-major
  * form that was replaced; docs/wave.md). sd: sin(pi j / N) twice for each j. */
 typedef float psfwi_v8 __attribute__((vector_size(32)));
@@ -813,25 +812,24 @@ static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wa
   } else {
     fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
     if (keep_rows) psfwi_pml_keep_rows(w, spec, ws);
+    /* spec2: the second buffer (column-major spectra, or the free surface) */
+    float *spec2 = spec + w->spec_half, *fin = spec; /* fin: the spectrum for c2r */
     if (!w->info.free_surface) {
       /* (column-major: out of place through the second buffer) */
-      float *zs = w->info.spectral_columns ? spec + w->spec_half : spec;
+      float *zs = w->info.spectral_columns ? spec2 : spec;
       fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)zs);
       scale_spectrum(zs, mult, w->nmult);
       fftwf_execute_dft(w->zbwd, (fftwf_complex *)zs, (fftwf_complex *)spec);
-      fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
-    } else { /* row 0 (the surface) is ignored on input and zero on output */
-      float *spec2 = spec + w->spec_half, *scr = spec2 + w->spec_half;
-      if (w->info.spectral_columns) {
-        sine_lap(w, spec, spec2, scr);
-        fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec2, dst);
-      } else {
-        const size_t N = w->info.npz, nh = npx / 2 + 1;
-        psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, scr);
-        psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, scr);
-        fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
-      }
+    } else if (w->info.spectral_columns) { /* row 0 (the surface): ignored in, zero out */
+      sine_lap(w, spec, spec2, spec2 + w->spec_half);
+      fin = spec2;
+    } else {
+      const size_t N = w->info.npz, nh = npx / 2 + 1;
+      float *acc = spec2 + w->spec_half;
+      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, acc);
+      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, acc);
     }
+    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)fin, dst);
     if (w->info.free_surface) memset(dst, 0, npx * sizeof(float));
   }
   if (dst != out) memcpy(out, dst, np * sizeof(float));

@@ -96,8 +96,9 @@ struct psfwi_wave {
   fftwf_plan fwd, inv;
   /* Two-pass transforms (PML or free surface): fwd / inv are the r2c / c2r
    * of every row, writing / reading the spectra in their layout
-   * (info.spectral_columns), and zfft the complex FFT along z (npz points,
-   * in place) of the spectral columns. Free surface only: sine[j] =
+   * (info.spectral_columns), and zfft the complex FFT along z (npz points)
+   * of the spectral columns: in place for row-major spectra, out of place
+   * into the second buffer for column-major ones. Free surface only: sine[j] =
    * sin(pi j / npz), j = 0..npz; the spectral scratch holds two buffers of
    * spec_half floats and the sine's scratch (running sums or a column). */
   fftwf_plan zfft;
