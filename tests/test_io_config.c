@@ -77,6 +77,22 @@ static void test_errors_name_file_line_and_allowed(void **state) {
   expect("[survey]\nsource_x = 0:10\n", PSFWI_EINVAL, "first:step:count");
   expect("[time]\nthis line has no equals sign\n", PSFWI_EFORMAT, "bad.ini:2: syntax error");
   expect("[model]\nvp =\n", PSFWI_EINVAL, "non-empty");
+  /* A value out of range is quoted as given, not as converted. */
+  expect("[time]\nduration = 100.000000001\n", PSFWI_ERANGE, "'100.000000001' is out of range");
+  expect("[time]\nsteps = 1001\n", PSFWI_ERANGE, "'1001' is out of range");
+  /* A key given twice (even in a repeated section) names both lines. */
+  expect("[time]\nduration = 2\nsteps = 3\nduration = 4\n", PSFWI_EKEY,
+         "bad.ini:4: [time] duration is given twice (lines 2 and 4)");
+  expect("[time]\nduration = 2\n[model]\nvp = a.nc\n[time]\nduration = 2\n", PSFWI_EKEY,
+         "(lines 2 and 6)");
+  /* An indented line (inih's continuation) is refused, not glued to a value. */
+  expect("[model]\nvp = a.nc\n  steps = 3\n", PSFWI_EFORMAT, "bad.ini:3: indented line");
+  expect("[model]\nvp = a.nc\n\t[time]\n", PSFWI_EFORMAT, "bad.ini:3: indented line");
+  expect("[model]\nvp = a.nc\n   ; an indented comment is fine\n", PSFWI_OK, "");
+  /* A line longer than the parser takes is named, not split in two. */
+  char longline[400];
+  snprintf(longline, sizeof longline, "[model]\nvp = %0300d\n[time]\nsteps = 3\n", 7);
+  expect(longline, PSFWI_EFORMAT, "bad.ini:2: line longer than");
 }
 
 static void test_set_and_missing(void **state) {
@@ -91,7 +107,9 @@ static void test_set_and_missing(void **state) {
   assert_false(psfwi_config_is_set(c, "model", "vp"));
   assert_null(psfwi_config_require(c, "model", "vp", &e));
   assert_non_null(strstr(e.msg, "missing required key 'vp' in [model]"));
+  assert_null(psfwi_config_path(c));
   assert_int_equal(psfwi_config_load(c, tu_path("nope.ini"), &e), PSFWI_EIO);
+  assert_null(psfwi_config_path(c));
   assert_non_null(strstr(e.msg, "nope.ini"));
   /* The dump is itself a valid config. */
   assert_int_equal(psfwi_config_set(c, "survey.source_x=5:1:2", &e), PSFWI_OK);

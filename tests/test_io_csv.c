@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "psfwi_io.h"
@@ -102,9 +103,38 @@ static void test_tmp_and_commit(void **state) {
   char buf[600], small[8];
   const char *target = tu_path("target.bin");
   assert_ptr_equal(psfwi_tmp_path(target, buf, sizeof buf), buf);
-  char want[600];
-  snprintf(want, sizeof want, "%s.tmp.%ld", target, (long)getpid());
-  assert_string_equal(buf, want);
+  char want[600], host[128];
+  assert_int_equal(gethostname(host, sizeof host), 0);
+  host[sizeof host - 1] = '\0';
+  for (char *c = host; *c; c++)
+    if (*c == '.' || *c == '/') *c = '_';
+  snprintf(want, sizeof want, "%s/.target.bin.%s.%ld.tmp", tu_tmpdir(), host, (long)getpid());
+  assert_string_equal(buf, want); /* hidden, beside the target */
+  /* Temporaries of the same target left by processes that are gone are
+   * removed; a live process's, another host's and another target's stay. */
+  const pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) _exit(0);
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  char dead[700], live[700], other_host[700], other_target[700];
+  snprintf(dead, sizeof dead, "%s/.target.bin.%s.%ld.tmp", tu_tmpdir(), host, (long)child);
+  snprintf(live, sizeof live, "%s/.target.bin.%s.%ld.tmp", tu_tmpdir(), host, (long)getppid());
+  snprintf(other_host, sizeof other_host, "%s/.target.bin.otherhost_x.%ld.tmp", tu_tmpdir(),
+           (long)child);
+  snprintf(other_target, sizeof other_target, "%s/.target.bin2.%s.%ld.tmp", tu_tmpdir(), host,
+           (long)child);
+  tu_write_file(dead, "x", 1);
+  tu_write_file(live, "x", 1);
+  tu_write_file(other_host, "x", 1);
+  tu_write_file(other_target, "x", 1);
+  assert_ptr_equal(psfwi_tmp_path(target, buf, sizeof buf), buf);
+  assert_false(tu_exists(dead));
+  assert_true(tu_exists(live));
+  assert_true(tu_exists(other_host));
+  assert_true(tu_exists(other_target));
+  unlink(live);
+  unlink(other_host);
+  unlink(other_target);
   /* Too small a buffer: no truncated name that could be another file. */
   assert_null(psfwi_tmp_path(target, small, sizeof small));
   assert_string_equal(small, "");
@@ -132,11 +162,48 @@ static void test_tmp_and_commit(void **state) {
   assert_int_equal(psfwi_commit_file("", target, &e), PSFWI_EINVAL);
 }
 
+/* Outputs may not be inputs or each other, compared by identity. */
+static void test_run_files(void **state) {
+  (void)state;
+  char in[600], link_to_in[600], hard[600], out1[600], out1b[600], out2[600];
+  snprintf(in, sizeof in, "%s", tu_path("obs.nc"));
+  snprintf(link_to_in, sizeof link_to_in, "%s", tu_path("link.nc"));
+  snprintf(hard, sizeof hard, "%s", tu_path("hard.nc"));
+  snprintf(out1, sizeof out1, "%s", tu_path("new.nc"));
+  snprintf(out1b, sizeof out1b, "%s/./new.nc", tu_tmpdir()); /* same file, other spelling */
+  snprintf(out2, sizeof out2, "%s", tu_path("other.nc"));
+  tu_write_file(in, "data", 4);
+  assert_int_equal(symlink(in, link_to_in), 0);
+  assert_int_equal(link(in, hard), 0);
+  psfwi_error e = {0};
+  const psfwi_run_file ok[] = {{"[data] observed", in, 0},
+                               {"[output] model", out1, 1},
+                               {"[output] history", out2, 1},
+                               {"[output] state", NULL, 1}};
+  assert_int_equal(psfwi_check_run_files(ok, 4, &e), PSFWI_OK);
+  const psfwi_run_file via_link[] = {{"[data] observed", in, 0},
+                                     {"[output] history", link_to_in, 1}};
+  assert_int_equal(psfwi_check_run_files(via_link, 2, &e), PSFWI_EINVAL);
+  assert_non_null(strstr(e.msg, "[output] history"));
+  assert_non_null(strstr(e.msg, "[data] observed"));
+  assert_non_null(strstr(e.msg, "destroy that input"));
+  const psfwi_run_file via_hard[] = {{"[output] model", hard, 1}, {"-c", in, 0}};
+  assert_int_equal(psfwi_check_run_files(via_hard, 2, &e), PSFWI_EINVAL);
+  assert_non_null(strstr(e.msg, "[output] model"));
+  const psfwi_run_file two_out[] = {{"[output] model", out1, 1}, {"[output] history", out1b, 1}};
+  assert_int_equal(psfwi_check_run_files(two_out, 2, &e), PSFWI_EINVAL);
+  assert_non_null(strstr(e.msg, "name the same file"));
+  /* Two inputs may be one file (the true model as the prior, say). */
+  const psfwi_run_file two_in[] = {{"[model] vp", in, 0}, {"[model] true", hard, 0}};
+  assert_int_equal(psfwi_check_run_files(two_in, 2, &e), PSFWI_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_good),
       cmocka_unit_test(test_csv_errors),
       cmocka_unit_test(test_tmp_and_commit),
+      cmocka_unit_test(test_run_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

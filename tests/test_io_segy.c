@@ -130,7 +130,7 @@ static int tmp_leftovers(void) {
   int n = 0;
   struct dirent *de;
   while ((de = readdir(d)) != NULL)
-    if (strstr(de->d_name, ".tmp.") != NULL) n++;
+    if (strstr(de->d_name, ".tmp") != NULL) n++;
   closedir(d);
   return n;
 }

@@ -108,7 +108,7 @@ static int tmp_leftovers(void) {
   int n = 0;
   struct dirent *de;
   while ((de = readdir(d)) != NULL)
-    if (strstr(de->d_name, ".tmp.") != NULL) n++;
+    if (strstr(de->d_name, ".tmp") != NULL) n++;
   closedir(d);
   return n;
 }
@@ -478,6 +478,36 @@ static void test_read_errors(void **state) {
   /* Truncated: the last trace lacks 6 bytes. */
   b = written(2, 3, &len);
   expect_fail(edited(b, len - 6, "trunc.sgy"), PSFWI_EFORMAT, "truncated", NULL);
+  free(b);
+
+  /* Scalars outside the standard's +-10000 (byte 71 coordinates, 69
+   * elevations) are refused with the trace; 0 means 1. */
+  b = written(2, 3, &len);
+  put_be(trh(b, 4, 4) + 70, (uint32_t)(uint16_t)-32768, 2);
+  expect_fail(edited(b, len, "scal71.sgy"), PSFWI_EFORMAT, "trace 4 has scalar -32768 in byte 71",
+              "+-1 to +-10000");
+  free(b);
+  b = written(2, 3, &len);
+  put_be(trh(b, 4, 1) + 68, 20000, 2);
+  expect_fail(edited(b, len, "scal69.sgy"), PSFWI_EFORMAT, "trace 1 has scalar 20000 in byte 69",
+              NULL);
+  free(b);
+  b = written(1, 2, &len);
+  for (size_t k = 0; k < 2; k++) {
+    const int32_t cs = get_s16(trh(b, 4, k) + 70);
+    const int32_t gx = get_s32(trh(b, 4, k) + 80);
+    /* whole metres with scalar 0 read as scalar 1 */
+    put_be(trh(b, 4, k) + 70, 0, 2);
+    put_be(trh(b, 4, k) + 80, (uint32_t)(cs < 0 ? gx / -cs : gx * cs), 4);
+    put_be(trh(b, 4, k) + 72, 50, 4);
+  }
+  {
+    psfwi_error e;
+    psfwi_gather *z = psfwi_segy_read_gather(edited(b, len, "scal0.sgy"), &e);
+    assert_non_null(z);
+    assert_true(z->survey->sx[0] == 50.0);
+    psfwi_gather_destroy(z);
+  }
   free(b);
 
   /* 2 shots of 3 with trace 3 relabelled FIELD_RECORD 1: shots of 4 and 2. */

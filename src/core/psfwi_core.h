@@ -144,4 +144,17 @@ int psfwi_parse_range(const char *text, double *first, double *step, size_t *cou
 /* Wall-clock seconds since an arbitrary origin (monotonic). */
 double psfwi_seconds(void);
 
+/* ---- Resource limits (checked before large allocations) -------------------
+ * The memory a run may use: the machine's physical memory, lowered to the
+ * process's address-space limit (RLIMIT_AS) and to the environment variable
+ * PSFWI_MEM_LIMIT_MB (MiB) when those are smaller. Bytes; 0 when unknown. */
+double psfwi_mem_limit(void);
+/* PSFWI_ENOMEM, before anything is allocated, when `bytes` exceeds
+ * psfwi_mem_limit(): "<what> would need X GiB (<detail>); the limit is Y GiB
+ * (...)". detail may be NULL. PSFWI_OK otherwise (also when the limit is
+ * unknown). */
+int psfwi_mem_check(double bytes, const char *what, const char *detail, psfwi_error *err);
+/* "12.3 GiB" / "45.6 MiB" / "789 KiB" into buf (len >= 32). */
+const char *psfwi_bytes_text(double bytes, char *buf, size_t len);
+
 #endif

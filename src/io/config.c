@@ -15,6 +15,7 @@ struct psfwi_config {
   size_t nkeys;
   char **value;  /* nkeys texts, NULL when unset */
   char **origin; /* where each value came from: "FILE:LINE", "--set", "default" */
+  char *path;    /* the file loaded last (NULL: none) */
 };
 
 psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys,
@@ -44,6 +45,7 @@ void psfwi_config_destroy(psfwi_config *c) {
   for (size_t i = 0; c->origin && i < c->nkeys; i++) free(c->origin[i]);
   free(c->value);
   free(c->origin);
+  free(c->path);
   free(c);
 }
 
@@ -111,7 +113,7 @@ static int check_value(const psfwi_config_key *k, const char *v, psfwi_error *er
         return psfwi_fail(err, PSFWI_EINVAL, "expected an integer in [%.15g, %.15g]", k->min,
                           k->max);
       if ((double)x < k->min || (double)x > k->max)
-        return psfwi_fail(err, PSFWI_ERANGE, "%ld is out of range; allowed [%.15g, %.15g]", x,
+        return psfwi_fail(err, PSFWI_ERANGE, "'%s' is out of range; allowed [%.15g, %.15g]", v,
                           k->min, k->max);
       return PSFWI_OK;
     }
@@ -122,7 +124,7 @@ static int check_value(const psfwi_config_key *k, const char *v, psfwi_error *er
         return psfwi_fail(err, PSFWI_EINVAL, "expected a finite number in [%g, %g]", k->min,
                           k->max);
       if (x < k->min || x > k->max)
-        return psfwi_fail(err, PSFWI_ERANGE, "%g is out of range; allowed [%g, %g]", x, k->min,
+        return psfwi_fail(err, PSFWI_ERANGE, "'%s' is out of range; allowed [%g, %g]", v, k->min,
                           k->max);
       return PSFWI_OK;
     }
@@ -182,21 +184,36 @@ int psfwi_config_put(psfwi_config *c, const char *section, const char *key, cons
   return PSFWI_OK;
 }
 
-/* ---- Loading a file: a line-counting reader around fgets ------------------ */
+/* ---- Loading a file: a line-counting reader around fgets ------------------
+ * inih reads lines of at most INI_MAX_LINE - 1 characters (a longer one
+ * would come back as two lines) and takes an indented line as the
+ * continuation of the key above it. Both are refused here with their line
+ * number, as is a key given twice in the same file. */
 struct load_ctx {
   psfwi_config *c;
   FILE *f;
   const char *path;
   char dir[4096]; /* folder of the file, for relative paths ("" = none) */
   int line;
+  int indented;   /* the line just read starts with blank space */
+  int too_long;   /* line number of a line inih cannot take whole (0: none) */
+  int *key_line;  /* per schema key: line of this file that set it (0: not set) */
   psfwi_error *err;
   int failed;
 };
 
 static char *reader(char *str, int num, void *stream) {
   struct load_ctx *ctx = stream;
+  if (ctx->too_long) return NULL;
   char *r = fgets(str, num, ctx->f);
-  if (r != NULL) ctx->line++;
+  if (r == NULL) return NULL;
+  ctx->line++;
+  const size_t n = strlen(r);
+  if (n > 0 && r[n - 1] != '\n' && !feof(ctx->f)) {
+    ctx->too_long = ctx->line;
+    return NULL;
+  }
+  ctx->indented = (r[0] == ' ' || r[0] == '\t');
   return r;
 }
 
@@ -205,7 +222,22 @@ static int handler(void *user, const char *section, const char *name, const char
   if (ctx->failed) return 1;
   char origin[4200], resolved[8400];
   snprintf(origin, sizeof origin, "%s:%d", ctx->path, ctx->line);
+  if (ctx->indented) {
+    ctx->failed = 1;
+    psfwi_fail(ctx->err, PSFWI_EFORMAT,
+               "%s: indented line; write one 'key = value' per line starting in the first "
+               "column (an indented line would continue the value of '%s' in [%s])",
+               origin, name, section);
+    return 0;
+  }
   const long i = find_key(ctx->c, section, name);
+  if (i >= 0 && ctx->key_line[i] != 0) {
+    ctx->failed = 1;
+    psfwi_fail(ctx->err, PSFWI_EKEY,
+               "%s: [%s] %s is given twice (lines %d and %d); keep one", origin, section, name,
+               ctx->key_line[i], ctx->line);
+    return 0;
+  }
   if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATH && value[0] != '\0' && value[0] != '/' && ctx->dir[0]) {
     snprintf(resolved, sizeof resolved, "%s/%s", ctx->dir, value);
     value = resolved;
@@ -214,14 +246,19 @@ static int handler(void *user, const char *section, const char *name, const char
     ctx->failed = 1;
     return 0;
   }
+  ctx->key_line[i] = ctx->line;
   return 1;
 }
 
 int psfwi_config_load(psfwi_config *c, const char *path, psfwi_error *err) {
   struct load_ctx ctx = {.c = c, .path = path, .err = err};
+  ctx.key_line = calloc(c->nkeys + 1, sizeof *ctx.key_line);
+  if (ctx.key_line == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
   ctx.f = fopen(path, "r");
-  if (ctx.f == NULL)
+  if (ctx.f == NULL) {
+    free(ctx.key_line);
     return psfwi_fail(err, PSFWI_EIO, "cannot open config '%s': %s", path, strerror(errno));
+  }
   const char *slash = strrchr(path, '/');
   if (slash != NULL) {
     size_t n = (size_t)(slash - path);
@@ -232,11 +269,19 @@ int psfwi_config_load(psfwi_config *c, const char *path, psfwi_error *err) {
   }
   const int r = ini_parse_stream(reader, &ctx, handler, &ctx);
   fclose(ctx.f);
+  free(ctx.key_line);
   if (ctx.failed) return err ? err->status : PSFWI_EINVAL;
+  if (ctx.too_long)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "%s:%d: line longer than %d characters; shorten it (a relative path, "
+                      "say, or --set section.key=value)",
+                      path, ctx.too_long, INI_MAX_LINE - 2);
   if (r != 0)
     return psfwi_fail(err, PSFWI_EFORMAT,
                       "%s:%d: syntax error; expected '[section]', 'key = value' or a ; comment",
                       path, r);
+  free(c->path);
+  c->path = dup_str(path);
   return PSFWI_OK;
 }
 
@@ -267,6 +312,8 @@ static const char *get(const psfwi_config *c, const char *section, const char *k
   if (type) *type = c->schema[i].type;
   return c->value[i];
 }
+
+const char *psfwi_config_path(const psfwi_config *c) { return c->path; }
 
 int psfwi_config_is_set(const psfwi_config *c, const char *section, const char *key) {
   return get(c, section, key, NULL) != NULL;

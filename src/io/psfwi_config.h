@@ -41,6 +41,8 @@ psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys,
 void psfwi_config_destroy(psfwi_config *c);
 /* Load an INI file (keys are validated as read; errors name FILE:LINE). */
 int psfwi_config_load(psfwi_config *c, const char *path, psfwi_error *err);
+/* The path of the file psfwi_config_load read (NULL before). */
+const char *psfwi_config_path(const psfwi_config *c);
 /* Apply "section.key=value" (the --set override). */
 int psfwi_config_set(psfwi_config *c, const char *assignment, psfwi_error *err);
 /* Set a key's value from code (validated; `origin` names where it came from). */

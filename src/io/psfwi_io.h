@@ -9,8 +9,9 @@
  *  - Raw binary and NumPy .npy / .npz: model import.
  *  - INI configuration with a schema (config.c; see psfwi_config.h).
  *
- * Writers never leave a half-written file that looks valid: they write
- * "<path>.tmp.<pid>" and rename it over <path> only on success.
+ * Writers never leave a half-written file that looks valid: they write a
+ * hidden temporary ".<name>.<host>.<pid>.tmp" beside <path> and rename it
+ * over <path> only on success (psfwi_tmp_path).
  * Readers check what they read (dimensions, units, finite and positive
  * velocities) and name the file and variable in every error. */
 #ifndef PSFWI_IO_H
@@ -219,11 +220,28 @@ const psfwi_state_item *psfwi_state_find(const psfwi_state_item *items, size_t n
                                          const char *path, psfwi_error *err);
 
 /* ---- Helpers for writers --------------------------------------------------------- */
-/* "<path>.tmp.<pid>" into buf; returns buf. If it does not fit in len bytes,
- * buf becomes "" (never a truncated name) and NULL is returned. */
+/* The hidden temporary name "<folder>/.<name>.<host>.<pid>.tmp" beside path,
+ * into buf; returns buf. First removes the temporaries of the same path that
+ * this host's processes left when they were killed before renaming (their
+ * process is gone). If the name does not fit in len bytes, buf becomes ""
+ * (never a truncated name) and NULL is returned. */
 char *psfwi_tmp_path(const char *path, char *buf, size_t len);
 /* Sync tmp, rename it over path, sync the folder (errors name both; on
  * failure tmp is removed). */
 int psfwi_commit_file(const char *tmp, const char *path, psfwi_error *err);
+
+/* ---- Inputs and outputs of a run ------------------------------------------------
+ * One file a run reads or writes: name says where it was given (a config key
+ * "[output] history", an option "-o"), path may be NULL (not given). */
+typedef struct psfwi_run_file {
+  const char *name;
+  const char *path;
+  int output; /* 1: the run writes it */
+} psfwi_run_file;
+/* PSFWI_EINVAL naming both when an output is the same file as an input or as
+ * another output. Files are compared by identity (device and inode after
+ * following links; for a file that does not exist yet, its folder's identity
+ * and its name), not by spelling. Call before any work. */
+int psfwi_check_run_files(const psfwi_run_file *files, size_t n, psfwi_error *err);
 
 #endif

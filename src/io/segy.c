@@ -181,10 +181,14 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
     segy_get_field(th, SEGY_TR_CDP_X, &cdpx[it]);
     segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &scalar);
     segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &count);
+    if (dx_opt <= 0.0 && psfwi_segy_scalar_check(path, it, 71, scalar, err) != PSFWI_OK)
+      goto fail;
     if (it == 0) {
       scalar0 = scalar;
       segy_get_field(th, SEGY_TR_DELAY_REC_TIME, &delay);
       segy_get_field(th, SEGY_TR_SCALAR_TRACE_HEADER, &tscalar);
+      if (dz_opt <= 0.0 && psfwi_segy_scalar_check(path, it, 215, tscalar, err) != PSFWI_OK)
+        goto fail;
     } else if (dx_opt <= 0.0 && scalar != scalar0) {
       psfwi_fail(err, PSFWI_EUNSUPPORTED,
                  "'%s': trace %d has coordinate scalar %d (byte 71) but trace 0 has %d; give dx",
@@ -343,7 +347,8 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
   if (fp == NULL) {
     const int e = errno;
     free(trace);
-    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s': %s", tmp, strerror(e));
+    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, tmp,
+                      strerror(e));
   }
   int rc = segy_set_format(fp, SEGY_IEEE_FLOAT_4_BYTE);
   text_header(text, m);
@@ -400,11 +405,11 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
     if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)ix, trace, trace0, bsize);
   }
   free(trace);
+  int saved = rc != SEGY_OK ? errno : 0;
+  errno = 0;
   const int rc_close = segy_close(fp);
+  if (rc_close != SEGY_OK && saved == 0) saved = errno;
   if (rc == SEGY_OK) rc = rc_close;
-  if (rc != SEGY_OK) {
-    remove(tmp);
-    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, psfwi_segy_text(rc));
-  }
+  if (rc != SEGY_OK) return psfwi_segy_write_failed(path, tmp, rc, saved, err);
   return psfwi_commit_file(tmp, path, err);
 }

@@ -175,7 +175,8 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
   if (fp == NULL) {
     const int e = errno;
     free(trace);
-    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s': %s", tmp, strerror(e));
+    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, tmp,
+                      strerror(e));
   }
   int rc = segy_set_format(fp, SEGY_IEEE_FLOAT_4_BYTE);
   gather_text(text, g, interval, xscalar, zscalar);
@@ -227,12 +228,12 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
     if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)i, trace, trace0, bsize);
   }
   free(trace);
+  int saved = rc != SEGY_OK ? errno : 0;
+  errno = 0;
   const int rc_close = segy_close(fp);
+  if (rc_close != SEGY_OK && saved == 0) saved = errno;
   if (rc == SEGY_OK) rc = rc_close;
-  if (rc != SEGY_OK) {
-    remove(tmp);
-    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, psfwi_segy_text(rc));
-  }
+  if (rc != SEGY_OK) return psfwi_segy_write_failed(path, tmp, rc, saved, err);
   return psfwi_commit_file(tmp, path, err);
 }
 
@@ -372,6 +373,9 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
                  path, k, (int)psfwi_segy_u16(inter), (int)interval, iwhere);
       goto fail;
     }
+    if (psfwi_segy_scalar_check(path, k, 71, cs, err) != PSFWI_OK ||
+        psfwi_segy_scalar_check(path, k, 69, es, err) != PSFWI_OK)
+      goto fail;
     const double src_x = psfwi_segy_scaled(sx, cs), src_z = psfwi_segy_scaled(sd, es);
     rx[i] = psfwi_segy_scaled(gx, cs);
     rz[i] = 0.0 - psfwi_segy_scaled(ge, es); /* elevation, up; 0.0 - keeps +0 */

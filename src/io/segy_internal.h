@@ -38,6 +38,30 @@ static inline const char *psfwi_segy_text(int rc) {
  * signed, so 40000 samples read back as -25536. Undo that. */
 static inline int32_t psfwi_segy_u16(int32_t v) { return v < 0 ? v + 65536 : v; }
 
+/* The SEG-Y standard's scalars (coordinate byte 71, elevation byte 69, time
+ * byte 215) are 1, 10, 100, ... 10000 to multiply and -10 ... -10000 to
+ * divide; 0 means 1. Anything beyond +-10000 (e.g. -32768, which would give
+ * coordinates in units of 0.03 mm) is no standard meaning: PSFWI_EFORMAT
+ * naming the file, trace (from 0), byte and value. */
+static inline int psfwi_segy_scalar_check(const char *path, int trace, int byte,
+                                          int32_t scalar, psfwi_error *err) {
+  if (scalar >= -10000 && scalar <= 10000) return PSFWI_OK;
+  return psfwi_fail(err, PSFWI_EFORMAT,
+                    "'%s': trace %d has scalar %d in byte %d; the SEG-Y standard allows 0 (= 1) "
+                    "and +-1 to +-10000 (positive: multiply, negative: divide)",
+                    path, trace, (int)scalar, byte);
+}
+
+/* A writer's failure: remove the temporary tmp and name the real cause (the
+ * saved errno, e.g. "No space left on device", when there is one, else
+ * segyio's code rc). */
+static inline int psfwi_segy_write_failed(const char *path, const char *tmp, int rc, int saved,
+                                          psfwi_error *err) {
+  remove(tmp);
+  return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", path,
+                    saved != 0 ? strerror(saved) : psfwi_segy_text(rc));
+}
+
 /* Value of a header coordinate with its SEG-Y scalar applied (negative:
  * divide, positive: multiply, 0: as is). */
 static inline double psfwi_segy_scaled(double v, int32_t scalar) {
