@@ -186,7 +186,7 @@ static void test_run_files(void **state) {
   assert_int_equal(psfwi_check_run_files(via_link, 2, &e), PSFWI_EINVAL);
   assert_non_null(strstr(e.msg, "[output] history"));
   assert_non_null(strstr(e.msg, "[data] observed"));
-  assert_non_null(strstr(e.msg, "destroy that input"));
+  assert_non_null(strstr(e.msg, "an input of this run"));
   const psfwi_run_file via_hard[] = {{"[output] model", hard, 1}, {"-c", in, 0}};
   assert_int_equal(psfwi_check_run_files(via_hard, 2, &e), PSFWI_EINVAL);
   assert_non_null(strstr(e.msg, "[output] model"));

@@ -64,13 +64,27 @@ int cmd_compare(int argc, char **argv) {
   }
   psfwi_model_destroy(truth);
 
+  /* SSIM needs a data range: a constant true model has none (its SSIM is
+   * undefined, shown as "n/a" in the table and null in JSON). */
+  int undefined_ssim = 0;
+  for (int i = 0; i < nmodels; i++) undefined_ssim |= !isfinite(met[i].ssim);
   if (!strcmp(format, "table")) {
     printf("true model: %s\n", argv[optind]);
     printf("%-*s  %10s  %10s  %9s  %7s  %9s\n", (int)width, "model", "RMSE m/s", "MAE m/s",
            "rel. L2 %", "SSIM", "PSNR dB");
-    for (int i = 0; i < nmodels; i++)
-      printf("%-*s  %10.2f  %10.2f  %9.3f  %7.4f  %9.2f\n", (int)width, argv[optind + 1 + i],
-             met[i].rmse, met[i].mae, met[i].rel_l2, met[i].ssim, met[i].psnr);
+    for (int i = 0; i < nmodels; i++) {
+      char ssim[16], psnr[16];
+      if (isfinite(met[i].ssim)) snprintf(ssim, sizeof ssim, "%7.4f", met[i].ssim);
+      else snprintf(ssim, sizeof ssim, "%7s", "n/a");
+      if (isfinite(met[i].psnr) || isinf(met[i].psnr))
+        snprintf(psnr, sizeof psnr, "%9.2f", met[i].psnr);
+      else snprintf(psnr, sizeof psnr, "%9s", "n/a");
+      printf("%-*s  %10.2f  %10.2f  %9.3f  %s  %s\n", (int)width, argv[optind + 1 + i],
+             met[i].rmse, met[i].mae, met[i].rel_l2, ssim, psnr);
+    }
+    if (undefined_ssim)
+      printf("n/a: the true model is constant, so SSIM (which needs its data range "
+             "max - min > 0) is undefined\n");
   } else if (!strcmp(format, "csv")) {
     printf("model,rmse_m_per_s,mae_m_per_s,rel_l2_percent,ssim,psnr_db\n");
     for (int i = 0; i < nmodels; i++)
@@ -83,13 +97,20 @@ int cmd_compare(int argc, char **argv) {
     for (int i = 0; i < nmodels; i++) {
       printf("%s\n  {\"model\": ", i ? "," : "");
       json_string(argv[optind + 1 + i]);
-      /* JSON has no infinity: identical models give a null PSNR. */
-      printf(", \"rmse\": %.9g, \"mae\": %.9g, \"rel_l2\": %.9g, \"ssim\": %.9g, ", met[i].rmse,
-             met[i].mae, met[i].rel_l2, met[i].ssim);
-      if (isfinite(met[i].psnr)) printf("\"psnr\": %.9g}", met[i].psnr);
-      else printf("\"psnr\": null}");
+      /* JSON has no NaN or infinity: an undefined value (SSIM of a constant
+       * true model) or an infinite one (PSNR of identical models) is null. */
+      const char *const names[] = {"rmse", "mae", "rel_l2", "ssim", "psnr"};
+      const double vals[] = {met[i].rmse, met[i].mae, met[i].rel_l2, met[i].ssim, met[i].psnr};
+      for (size_t k = 0; k < 5; k++) {
+        if (isfinite(vals[k])) printf(", \"%s\": %.9g", names[k], vals[k]);
+        else printf(", \"%s\": null", names[k]);
+      }
+      printf("}");
     }
-    printf("\n]}\n");
+    printf("\n]");
+    if (undefined_ssim)
+      printf(", \"note\": \"ssim is null: the true model is constant (no data range)\"");
+    printf("}\n");
   }
   return 0;
 }

@@ -67,12 +67,18 @@ int cmd_forward(int argc, char **argv) {
   const char *vp_path = psfwi_config_require(cfg, "model", "vp", &err);
   const char *out = vp_path ? psfwi_config_require(cfg, "output", "data", &err) : NULL;
   if (out == NULL) goto done;
+  static const char *const inputs[] = {"model.vp", "survey.file", "wavelet.file", NULL};
+  static const char *const outputs[] = {"output.data", "output.segy", "output.snapshots", NULL};
+  if ((st = cli_check_run_files(cfg, inputs, outputs, NULL, 0, &err)) != PSFWI_OK) goto done;
+  st = PSFWI_EINVAL;
   const char *segy = psfwi_config_string(cfg, "output", "segy");
   const char *snaps = psfwi_config_string(cfg, "output", "snapshots");
   if ((m = psfwi_nc_read_model(vp_path, NULL, &err)) == NULL) goto done;
-  if ((s = cli_survey_from_config(cfg, &err)) == NULL) goto done;
+  if ((s = cli_survey_from_config(cfg, &m->grid, &err)) == NULL) goto done;
   if ((st = psfwi_survey_check(s, &m->grid, &err)) != PSFWI_OK) goto done;
   if ((st = cli_time_from_config(cfg, &dt, &nt, &err)) != PSFWI_OK) goto done;
+  if ((st = cli_check_data_memory(s->nshot, s->nrec, nt, "the shot gathers", &err)) != PSFWI_OK)
+    goto done;
   st = PSFWI_EINVAL;
   if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, &err)) == NULL) goto done;
   psfwi_wave_opts o;

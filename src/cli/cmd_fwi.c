@@ -103,13 +103,19 @@ int cmd_fwi(int argc, char **argv) {
   int st = PSFWI_OK;
   const char *out = psfwi_config_require(cfg, "output", "model", &err);
   if (out == NULL) st = err.status;
-  if (st == PSFWI_OK) st = cli_problem_setup(&P, cfg, &err);
-  st = psfwi_comm_agree(&P.comm, st);
   if (st == PSFWI_OK) {
     const char *sp = psfwi_config_string(cfg, "output", "state");
     state_path = sp ? strdup(sp) : default_state_path(out);
     if (state_path == NULL) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
   }
+  if (st == PSFWI_OK) {
+    static const char *const outputs[] = {"output.model", "output.history", "output.observed",
+                                          NULL};
+    const psfwi_run_file state[] = {{"[output] state", state_path, 1}};
+    st = cli_check_run_files(cfg, cli_invert_inputs, outputs, state, 1, &err);
+  }
+  if (st == PSFWI_OK) st = cli_problem_setup(&P, cfg, &err);
+  st = psfwi_comm_agree(&P.comm, st);
   psfwi_meta meta = cli_meta("psfwi FWI iteration history");
   meta.config = P.cfg_text;
   const char *obs_out = psfwi_config_string(cfg, "output", "observed");

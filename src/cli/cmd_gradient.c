@@ -39,6 +39,8 @@ int cmd_gradient(int argc, char **argv) {
   psfwi_misfit *mf = NULL;
   const char *out = psfwi_config_require(cfg, "output", "gradient", &err);
   if (out == NULL) st = err.status;
+  static const char *const outputs[] = {"output.gradient", NULL};
+  if (st == PSFWI_OK) st = cli_check_run_files(cfg, cli_invert_inputs, outputs, NULL, 0, &err);
   if (st == PSFWI_OK) st = cli_problem_setup(&P, cfg, &err);
   st = psfwi_comm_agree(&P.comm, st);
   double J = 0.0;

@@ -7,31 +7,56 @@
 
 #include "cli.h"
 
-static const char usage_text[] =
-    "usage: psfwi model synth --family layered|folded|faulted|salt|anomaly --nx N --nz N\n"
-    "                         --dx D [--dz D] [--seed S] [--vmin V --vmax V] [--water M]\n"
-    "                         -o m.nc\n"
-    "       psfwi model import FILE [--format segy|bin|npy|npz] [--nx N --nz N --dx D [--dz D]]\n"
-    "                         [--order xz|zx] [--endian little|big] [--dtype f32|f64]\n"
-    "                         [--key NAME] [--index I] -o m.nc\n"
-    "       psfwi model export m.nc -o m.segy\n"
-    "       psfwi model smooth m.nc --sigma METRES [--slowness] [--keep-water] -o s.nc\n"
-    "       psfwi model resample m.nc --dx D [--dz D] -o r.nc\n"
-    "       psfwi model crop m.nc --x0 X --x1 X --z0 Z --z1 Z -o c.nc\n"
-    "\n"
-    "Models are NetCDF vp(z, x) in m/s on a regular grid in metres. Units: m, m/s.\n"
-    "  synth     a synthetic model, reproducible from its family, parameters and seed\n"
-    "            (defaults: --seed 1 --vmin 1500 --vmax 4500 --water 0, --dz = --dx)\n"
-    "  import    SEG-Y (traces along x, samples along z; spacing from headers unless\n"
-    "            --dx/--dz), raw binary (needs --nx --nz --dx; --order xz means trace\n"
-    "            by trace, z fastest; default little-endian f32), NumPy .npy/.npz\n"
-    "            (needs --dx; --order zx (default) means shape (nz, nx); --key picks an\n"
-    "            .npz member, --index a model along a leading axis)\n"
-    "  export    write SEG-Y (IEEE float, CDP_X in metres, sample interval = dz in mm)\n"
-    "  smooth    Gaussian smoothing with standard deviation --sigma metres, in velocity\n"
-    "            or (--slowness) in 1/v; --keep-water keeps a top 1500 m/s layer fixed\n"
-    "  resample  to a new spacing over the same extent (anti-aliased when coarsening)\n"
-    "  crop      keep x in [x0, x1], z in [z0, z1] (metres)\n";
+/* Each subcommand: its usage line(s) and what it does ('psfwi model SUB -h'). */
+struct sub_help {
+  const char *name, *usage, *text;
+};
+static const struct sub_help subs[] = {
+    {"synth",
+     "psfwi model synth --family layered|folded|faulted|salt|anomaly --nx N --nz N\n"
+     "                  --dx D [--dz D] [--seed S] [--vmin V --vmax V] [--water M] -o m.nc",
+     "a synthetic model, reproducible from its family, parameters and seed\n"
+     "(defaults: --seed 1 --vmin 1500 --vmax 4500 --water 0, --dz = --dx)"},
+    {"import",
+     "psfwi model import FILE [--format segy|bin|npy|npz] [--nx N --nz N --dx D [--dz D]]\n"
+     "                  [--order xz|zx] [--endian little|big] [--dtype f32|f64]\n"
+     "                  [--key NAME] [--index I] -o m.nc",
+     "SEG-Y (traces along x, samples along z; spacing from headers unless --dx/--dz),\n"
+     "raw binary (needs --nx --nz --dx; --order xz means trace by trace, z fastest;\n"
+     "default little-endian f32), NumPy .npy/.npz (needs --dx; --order zx (default)\n"
+     "means shape (nz, nx); --key picks an .npz member; an array holding several\n"
+     "models needs --index I to pick one along its leading axis)"},
+    {"export", "psfwi model export m.nc -o m.segy",
+     "write SEG-Y (IEEE float, CDP_X in metres, sample interval = dz in mm)"},
+    {"smooth", "psfwi model smooth m.nc --sigma METRES [--slowness] [--keep-water] -o s.nc",
+     "Gaussian smoothing with standard deviation --sigma metres, in velocity or\n"
+     "(--slowness) in 1/v; --keep-water keeps a top 1500 m/s layer fixed"},
+    {"resample", "psfwi model resample m.nc --dx D [--dz D] -o r.nc",
+     "to a new spacing over the same extent (anti-aliased when coarsening)"},
+    {"crop", "psfwi model crop m.nc --x0 X --x1 X --z0 Z --z1 Z -o c.nc",
+     "keep x in [x0, x1], z in [z0, z1] (metres)"},
+};
+static const size_t nsubs = sizeof subs / sizeof subs[0];
+
+static void usage(FILE *out) {
+  for (size_t i = 0; i < nsubs; i++) fprintf(out, "%s %s\n", i ? "      " : "usage:", subs[i].usage);
+  fprintf(out, "\nModels are NetCDF vp(z, x) in m/s on a regular grid in metres. Units: m, m/s.\n");
+  for (size_t i = 0; i < nsubs; i++) {
+    fprintf(out, "  %-9s ", subs[i].name);
+    for (const char *c = subs[i].text; *c; c++) {
+      fputc(*c, out);
+      if (*c == '\n') fprintf(out, "            ");
+    }
+    fputc('\n', out);
+  }
+  fprintf(out, "'psfwi model SUB -h' shows one subcommand.\n");
+}
+
+static const struct sub_help *find_sub(const char *name) {
+  for (size_t i = 0; i < nsubs; i++)
+    if (strcmp(subs[i].name, name) == 0) return &subs[i];
+  return NULL;
+}
 
 enum {
   O_FAMILY = 256, O_NX, O_NZ, O_DX, O_DZ, O_SEED, O_VMIN, O_VMAX, O_WATER, O_FORMAT, O_ORDER,
@@ -113,9 +138,11 @@ static int parse(const char *sub, int argc, char **argv, struct args *a, psfwi_e
     }
   }
   if (st != PSFWI_OK) return st;
-  if (optind < argc) a->input = argv[optind++];
+  if (optind < argc && strcmp(sub, "synth") != 0) a->input = argv[optind++];
   if (optind < argc)
-    return psfwi_fail(err, PSFWI_EINVAL, "model %s: unexpected argument '%s'", sub, argv[optind]);
+    return psfwi_fail(err, PSFWI_EINVAL, "model %s: unexpected argument '%s'%s", sub,
+                      argv[optind],
+                      strcmp(sub, "synth") == 0 ? " (synth takes no input file)" : "");
   if (a->out == NULL)
     return psfwi_fail(err, PSFWI_EINVAL, "model %s: missing -o OUTPUT", sub);
   return PSFWI_OK;
@@ -223,18 +250,23 @@ static psfwi_model *do_import(const struct args *a, psfwi_error *err) {
 
 int cmd_model(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-    fputs(usage_text, argc < 2 ? stderr : stdout);
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const char *sub = argv[1];
+  const struct sub_help *help = find_sub(sub);
+  if (help == NULL) return cli_usage_error("model", "unknown subcommand '%s'", sub);
   struct args a;
   psfwi_error err = {0};
   int st = parse(sub, argc - 1, argv + 1, &a, &err);
   if (st < 0) {
-    fputs(usage_text, stdout);
+    printf("usage: %s\n\n%s\n", help->usage, help->text);
     return 0;
   }
   if (st != PSFWI_OK) return cli_usage_error("model", "%s", err.msg);
+  /* The output must not be the input (compared by identity, not spelling). */
+  const psfwi_run_file files[] = {{"input", a.input, 0}, {"-o", a.out, 1}};
+  if (psfwi_check_run_files(files, 2, &err) != PSFWI_OK) return cli_error(&err);
 
   psfwi_model *m = NULL;
   char title[256];
@@ -284,8 +316,6 @@ int cmd_model(int argc, char **argv) {
       }
       if (m != in) psfwi_model_destroy(in);
     }
-  } else {
-    return cli_usage_error("model", "unknown subcommand '%s'", sub);
   }
   if (m == NULL) return cli_error(&err);
   psfwi_meta meta = cli_meta(title);

@@ -64,6 +64,30 @@ psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
   return cfg;
 }
 
+int cli_check_run_files(const psfwi_config *cfg, const char *const *inputs,
+                        const char *const *outputs, const psfwi_run_file *extra, size_t nextra,
+                        psfwi_error *err) {
+  enum { MAXF = 32 };
+  psfwi_run_file files[MAXF];
+  char names[MAXF][96];
+  size_t n = 0;
+  files[n++] = (psfwi_run_file){"-c", psfwi_config_path(cfg), 0};
+  for (int out = 0; out < 2; out++)
+    for (const char *const *k = out ? outputs : inputs; k && *k && n < MAXF; k++) {
+      char section[64];
+      const char *dot = strchr(*k, '.');
+      const size_t ls = dot ? (size_t)(dot - *k) : 0;
+      if (dot == NULL || ls >= sizeof section) continue;
+      memcpy(section, *k, ls);
+      section[ls] = '\0';
+      snprintf(names[n], sizeof names[n], "[%s] %s", section, dot + 1);
+      files[n] = (psfwi_run_file){names[n], psfwi_config_string(cfg, section, dot + 1), out};
+      n++;
+    }
+  for (size_t i = 0; i < nextra && n < MAXF; i++) files[n++] = extra[i];
+  return psfwi_check_run_files(files, n, err);
+}
+
 char *cli_config_text(const psfwi_config *cfg) {
   char *buf = NULL;
   size_t len = 0;
@@ -74,7 +98,45 @@ char *cli_config_text(const psfwi_config *cfg) {
   return buf;
 }
 
-psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, psfwi_error *err) {
+/* Every position of a line survey inside the model, checked before the survey
+ * is allocated (a count of 1e8 shots is refused by its positions, not by
+ * filling gigabytes first: positions are computed, not stored), then its
+ * memory against the limit. Positions are checked in the order
+ * psfwi_survey_check uses, so the first one outside is named. */
+static int check_line(double s0, double ds, size_t ns, double sz, double r0, double dr,
+                      size_t nr, double rz, int moving, const psfwi_grid *g, psfwi_error *err) {
+  const double x1 = g->x0 + (double)(g->nx - 1) * g->dx, z1 = g->z0 + (double)(g->nz - 1) * g->dz;
+  const double tol = 1e-9 * (g->dx + g->dz);
+#define INSIDE(x, z) ((x) >= g->x0 - tol && (x) <= x1 + tol && (z) >= g->z0 - tol && (z) <= z1 + tol)
+  for (size_t is = 0; is < ns; is++) {
+    const double x = s0 + (double)is * ds;
+    if (!INSIDE(x, sz))
+      return psfwi_fail(err, PSFWI_ERANGE,
+                        "[survey] source_x: source %zu at (x = %g m, z = %g m) is outside the "
+                        "model (x in [%g, %g] m, z in [%g, %g] m)",
+                        is, x, sz, g->x0, x1, g->z0, z1);
+  }
+  /* The spread is the same for every shot, or moves monotonically with it:
+   * its first and last shots bound all others. */
+  const size_t shots[2] = {0, moving ? ns - 1 : 0};
+  for (int k = 0; k < (moving && ns > 1 ? 2 : 1); k++)
+    for (size_t ir = 0; ir < nr; ir++) {
+      const double x = r0 + (double)ir * dr + (double)shots[k] * ds;
+      if (!INSIDE(x, rz))
+        return psfwi_fail(err, PSFWI_ERANGE,
+                          "[survey] receiver_x: receiver %zu of shot %zu at (x = %g m, z = %g m) "
+                          "is outside the model (x in [%g, %g] m, z in [%g, %g] m)",
+                          ir, shots[k], x, rz, g->x0, x1, g->z0, z1);
+    }
+#undef INSIDE
+  char detail[128];
+  snprintf(detail, sizeof detail, "%zu shots x %zu receivers", ns, nr);
+  return psfwi_mem_check(16.0 * (double)ns * ((double)nr + 1.0), "the survey geometry", detail,
+                         err);
+}
+
+psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, const psfwi_grid *g,
+                                     psfwi_error *err) {
   const char *file = psfwi_config_string(cfg, "survey", "file");
   const int has_ranges = psfwi_config_is_set(cfg, "survey", "source_x") ||
                          psfwi_config_is_set(cfg, "survey", "receiver_x");
@@ -93,9 +155,20 @@ psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, psfwi_error *err) 
   size_t ns, nr;
   if (psfwi_parse_range(sx, &s0, &ds, &ns, err) || psfwi_parse_range(rx, &r0, &dr, &nr, err))
     return NULL;
-  return psfwi_survey_create_line(s0, ds, ns, psfwi_config_double(cfg, "survey", "source_z"),
-                                  r0, dr, nr, psfwi_config_double(cfg, "survey", "receiver_z"),
-                                  psfwi_config_bool(cfg, "survey", "moving"), err);
+  const double sz = psfwi_config_double(cfg, "survey", "source_z");
+  const double rz = psfwi_config_double(cfg, "survey", "receiver_z");
+  const int moving = psfwi_config_bool(cfg, "survey", "moving");
+  if (g != NULL && check_line(s0, ds, ns, sz, r0, dr, nr, rz, moving, g, err) != PSFWI_OK)
+    return NULL;
+  return psfwi_survey_create_line(s0, ds, ns, sz, r0, dr, nr, rz, moving, err);
+}
+
+int cli_check_data_memory(size_t nshot, size_t nrec, size_t nt, const char *what,
+                          psfwi_error *err) {
+  char detail[160];
+  snprintf(detail, sizeof detail, "%zu shots x %zu receivers x %zu samples of 4 bytes", nshot,
+           nrec, nt);
+  return psfwi_mem_check(4.0 * (double)nshot * (double)nrec * (double)nt, what, detail, err);
 }
 
 int cli_time_from_config(const psfwi_config *cfg, double *dt, size_t *nt, psfwi_error *err) {

@@ -56,9 +56,25 @@
 psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
                                    const psfwi_config_key *schema, size_t nkeys, int argc,
                                    char **argv, int *exit_code);
+/* Refuse, before any work, an output that names an input or another output
+ * (psfwi_check_run_files). inputs and outputs: NULL-terminated lists of
+ * "section.key" config keys (unset keys are skipped); the config file
+ * itself counts as an input; extra files (e.g. a derived state file) may be
+ * added. */
+int cli_check_run_files(const psfwi_config *cfg, const char *const *inputs,
+                        const char *const *outputs, const psfwi_run_file *extra, size_t nextra,
+                        psfwi_error *err);
 /* The configuration as INI text (malloc'ed), for the psfwi_config attribute. */
 char *cli_config_text(const psfwi_config *cfg);
-psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, psfwi_error *err);
+/* The survey of [survey] file or the source_x/receiver_x ranges. With g, the
+ * ranges' end points are checked inside the model, and the geometry's size
+ * against the memory limit, before anything is allocated. */
+psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, const psfwi_grid *g,
+                                     psfwi_error *err);
+/* PSFWI_ENOMEM naming the sizes when nshot x nrec x nt float samples
+ * (`what`: "the shot gathers", say) exceed the memory limit. */
+int cli_check_data_memory(size_t nshot, size_t nrec, size_t nt, const char *what,
+                          psfwi_error *err);
 /* Recorded sample interval dt (s) and sample count nt = duration / dt + 1. */
 int cli_time_from_config(const psfwi_config *cfg, double *dt, size_t *nt, psfwi_error *err);
 /* The source wavelet at dt (nt samples, malloc'ed) and its highest frequency. */

@@ -7,6 +7,10 @@
 
 #include "run_invert.h"
 
+const char *const cli_invert_inputs[] = {"model.vp",     "model.true",   "data.observed",
+                                         "survey.file",  "wavelet.file", "regularization.prior_model",
+                                         NULL};
+
 static int ends_with(const char *s, const char *suffix) {
   const size_t n = strlen(s), k = strlen(suffix);
   return n >= k && strcasecmp(s + n - k, suffix) == 0;
@@ -83,7 +87,7 @@ static int check_against_file(const psfwi_config *cfg, const psfwi_gather *g, co
                         nt, file, g->nt);
   }
   if (psfwi_config_given(cfg, "survey", "source_x") || psfwi_config_given(cfg, "survey", "file")) {
-    psfwi_survey *s = cli_survey_from_config(cfg, err);
+    psfwi_survey *s = cli_survey_from_config(cfg, NULL, err);
     if (s == NULL) return err->status;
     const psfwi_survey *o = g->survey;
     int same = s->nshot == o->nshot && s->nrec == o->nrec;
@@ -227,9 +231,10 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
     }
   } else {
     if ((st = cli_time_from_config(cfg, &dt, &nt, err)) != PSFWI_OK) return st;
-    psfwi_survey *s = cli_survey_from_config(cfg, err);
+    psfwi_survey *s = cli_survey_from_config(cfg, &p->model->grid, err);
     if (s == NULL) return err->status;
-    p->obs = psfwi_gather_create(s, nt, dt, err);
+    st = cli_check_data_memory(s->nshot, s->nrec, nt, "the observed shot gathers", err);
+    if (st == PSFWI_OK) p->obs = psfwi_gather_create(s, nt, dt, err);
     psfwi_survey_destroy(s);
     if (p->obs == NULL) return err->status;
     if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, err)) == NULL) return err->status;

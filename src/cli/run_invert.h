@@ -85,6 +85,9 @@
   {"output", "gradient", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "psfwi gradient: objective and gradient (NetCDF)"}
 
+/* The files an inversion config reads ("section.key", NULL-terminated). */
+extern const char *const cli_invert_inputs[];
+
 typedef struct cli_problem {
   psfwi_comm comm;
   char *cfg_text;          /* the configuration as run (after defaults from the data) */

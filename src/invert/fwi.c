@@ -3,6 +3,7 @@
  * iteration history and the resumable state. The definitions (objective,
  * variables, files) are in psfwi_invert.h; docs/fwi.md explains why. */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,15 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
   if (st != PSFWI_OK) goto done;
   size_t planned = 1;
   for (size_t b = 0; b < o->nband; b++) planned += o->bands[b].max_iter;
+  {
+    char detail[160];
+    snprintf(detail, sizeof detail, "%zu iterations of a %zu x %zu model; fewer iterations",
+             planned, f->nx, f->nz);
+    st = psfwi_mem_check((double)planned * (double)f->nxz * (sizeof(float) + 0.0) +
+                             (double)planned * (double)f->nscalar * sizeof(double),
+                         "the iteration history", detail, err);
+    if (st != PSFWI_OK) goto done;
+  }
   int done = 0, have_opt = 0;
   if (o->resume) {
     if (o->state_path == NULL) {

@@ -5,6 +5,7 @@
 #define _DEFAULT_SOURCE /* madvise, posix_memalign */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -458,6 +459,23 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
     if (st != PSFWI_OK) goto done;
   } else {
     c.plan.nstep = c.nstep;
+  }
+  /* Everything the threads will hold, against the memory limit, before they
+   * allocate it. */
+  {
+    char detail[256];
+    snprintf(detail, sizeof detail,
+             "%d shot(s) at once, each keeping %zu wavefields of %zu x %zu cells%s", nthr,
+             c.plan.fields, in->npx, in->npz,
+             c.fwd_only ? ""
+             : o.mem_budget_mb > 0.0
+                 ? "; lower the memory budget ([inversion] memory_mb) or the threads"
+                 : "; set a memory budget ([inversion] memory_mb) to checkpoint instead");
+    st = psfwi_mem_check((double)nthr * (double)thread_bytes(&c) +
+                             (double)psfwi_wave_bytes_shared(w) +
+                             (double)(nslot * c.npack) * sizeof(double),
+                         "the gradient", detail, err);
+    if (st != PSFWI_OK) goto done;
   }
   c.sched = &sched;
 

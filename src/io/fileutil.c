@@ -179,8 +179,8 @@ int psfwi_check_run_files(const psfwi_run_file *files, size_t n, psfwi_error *er
                         files[i].name, files[i].path, files[j].name, files[j].path);
       else
         st = psfwi_fail(err, PSFWI_EINVAL,
-                        "%s = '%s' is the same file as the input %s = '%s'; writing it would "
-                        "destroy that input (choose another output name)",
+                        "%s = '%s' is the same file as %s = '%s', an input of this run; "
+                        "writing it would destroy that input (choose another output name)",
                         files[i].name, files[i].path, files[j].name, files[j].path);
     }
   }

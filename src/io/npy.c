@@ -807,7 +807,9 @@ int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *e
   head[9] = (char)((total - 10) >> 8);
 
   FILE *f = fopen(tmp, "wb");
-  if (f == NULL) return psfwi_fail(err, PSFWI_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+  if (f == NULL)
+    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, tmp,
+                      strerror(errno));
   int ok = fwrite(head, 1, total, f) == total;
   unsigned char buf[65536];
   const size_t n = psfwi_grid_size(&m->grid), per = sizeof buf / 4;
@@ -824,7 +826,7 @@ int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *e
   if (!ok) {
     const int e = errno;
     remove(tmp);
-    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", tmp, strerror(e));
+    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", path, strerror(e));
   }
   return psfwi_commit_file(tmp, path, err);
 }
