@@ -179,16 +179,28 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   free(w);
 }
 
-psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
-                              psfwi_error *err) {
-  psfwi_wave *w = NULL;
-  float *bufa = NULL, *bufb = NULL, *spec = NULL;
-  if (m == NULL || o == NULL) {
-    psfwi_fail(err, PSFWI_EINVAL, "psfwi_wave_create: model and options are required");
-    return NULL;
-  }
-  if (check_opts(o, dt_out, err) != PSFWI_OK) return NULL;
-  if (psfwi_model_check(m, "model", err) != PSFWI_OK) return NULL;
+/* The out-of-memory error of psfwi_wave_create. */
+static int fail_nomem(size_t nx, size_t nz, psfwi_error *err) {
+  return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
+                    nx, nz);
+}
+
+/* The Laplacian as row transforms and a z pass (PML or free surface), not FFTW's 2D pair. */
+static int two_pass(const psfwi_wave *w) {
+  return w->info.free_surface || w->opts.absorber == PSFWI_WAVE_PML;
+}
+
+/* Sampling and stability: the options, the model, the velocity bounds, the
+ * source's sampling in time and space, and the internal step within the
+ * scheme's limit; fills those fields of *in (dt, nsub, c_ref, bounds, ...). */
+static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                          psfwi_wave_info *in, psfwi_error *err) {
+  if (m == NULL || o == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "psfwi_wave_create: model and options are required");
+  int st = check_opts(o, dt_out, err);
+  if (st != PSFWI_OK) return st;
+  st = psfwi_model_check(m, "model", err);
+  if (st != PSFWI_OK) return st;
   const psfwi_grid *g = &m->grid;
 
   float mlo, mhi;
@@ -197,41 +209,35 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   /* (a defaulted vmin never exceeds vmax: a model above a given vmax_bound
    * is then reported as such by check_bounds) */
   const double vmin = o->vmin_bound > 0.0 ? o->vmin_bound : fmin((double)mlo, vmax);
-  if (vmin > vmax) {
-    psfwi_fail(err, PSFWI_ERANGE, "velocity bounds vmin_bound = %g m/s > vmax_bound = %g m/s",
-               vmin, vmax);
-    return NULL;
-  }
-  if (check_bounds(m, vmin, vmax, "model", err) != PSFWI_OK) return NULL;
+  if (vmin > vmax)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "velocity bounds vmin_bound = %g m/s > vmax_bound = %g m/s", vmin, vmax);
+  st = check_bounds(m, vmin, vmax, "model", err);
+  if (st != PSFWI_OK) return st;
 
   const double hmin = g->dx < g->dz ? g->dx : g->dz, hmax = g->dx > g->dz ? g->dx : g->dz;
   /* Temporal sampling of the source. */
   const double dt_nyq = 0.5 / o->fmax;
-  if (dt_out > dt_nyq * (1.0 + 1e-9)) {
-    psfwi_fail(err, PSFWI_EUNSTABLE,
-               "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / (2 fmax) = "
-               "%g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
-    return NULL;
-  }
+  if (dt_out > dt_nyq * (1.0 + 1e-9))
+    return psfwi_fail(err, PSFWI_EUNSTABLE,
+                      "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / "
+                      "(2 fmax) = %g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
   /* Spatial sampling: points per shortest wavelength vmin / fmax. */
   const double ppw = vmin / (o->fmax * hmax);
-  if (ppw < o->ppw_min) {
-    psfwi_fail(err, PSFWI_EUNSTABLE,
-               "under-sampled in space: the shortest wavelength vmin / fmax = (%g m/s) / (%g Hz) "
-               "= %g m over a grid spacing of %g m gives %.3g points per wavelength; at least "
-               "%g are needed (refine the grid or lower fmax)",
-               vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
-    return NULL;
-  }
+  if (ppw < o->ppw_min)
+    return psfwi_fail(err, PSFWI_EUNSTABLE,
+                      "under-sampled in space: the shortest wavelength vmin / fmax = (%g m/s) / "
+                      "(%g Hz) = %g m over a grid spacing of %g m gives %.3g points per "
+                      "wavelength; at least %g are needed (refine the grid or lower fmax)",
+                      vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
   const double cfl_req =
       o->cfl > 0.0 ? o->cfl : (o->scheme == PSFWI_WAVE_KSPACE ? 0.3 : 0.2);
   const double dt_cfl = cfl_req * hmin / vmax;
   const double ratio = dt_out / dt_cfl;
-  if (ratio > 1e7) {
-    psfwi_fail(err, PSFWI_ERANGE, "dt_out = %g s needs %g internal steps per sample; too many",
-               dt_out, ratio);
-    return NULL;
-  }
+  if (ratio > 1e7)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "dt_out = %g s needs %g internal steps per sample; too many", dt_out,
+                      ratio);
   size_t nsub = (size_t)ceil(ratio * (1.0 - 1e-12));
   if (nsub < 1) nsub = 1;
   const double dt = dt_out / (double)nsub;
@@ -239,29 +245,37 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   if (o->scheme == PSFWI_WAVE_LEAPFROG) {
     /* von Neumann: v dt |k|max / 2 <= 1 with |k|max = pi sqrt(1/dx^2 + 1/dz^2). */
     const double s = vmax * dt * PI * kn / 2.0;
-    if (s > 1.0) {
-      psfwi_fail(err, PSFWI_EUNSTABLE,
-                 "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 <= 1 "
-                 "(von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
-                 2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
-      return NULL;
-    }
+    if (s > 1.0)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 "
+                        "<= 1 (von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
+                        2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
   } else {
     /* The Nyquist mode must not alias: c_ref dt |k|max / 2 < pi / 2. */
     const double s = vmax * dt * kn;
-    if (s >= 1.0) {
-      psfwi_fail(err, PSFWI_EUNSTABLE,
-                 "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so that "
-                 "the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = %.4f",
-                 1.0 / (kn * hmin), vmax * dt / hmin);
-      return NULL;
-    }
+    if (s >= 1.0)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so "
+                        "that the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = "
+                        "%.4f", 1.0 / (kn * hmin), vmax * dt / hmin);
   }
+  in->dt = dt;
+  in->dt_out = dt_out;
+  in->nsub = nsub;
+  in->c_ref = vmax;
+  in->vmin_bound = vmin;
+  in->vmax_bound = vmax;
+  in->fmax = o->fmax;
+  in->cfl = vmax * dt / hmin;
+  in->ppw = ppw;
+  return PSFWI_OK;
+}
 
-  w = calloc(1, sizeof *w);
-  if (w == NULL) goto nomem;
-  w->opts = *o;
-  w->nb = o->boundary_cells;
+/* Grid layout: the padded grid (offsets ox, oz and FFT-friendly npx, npz),
+ * the spectra's layout (rows or columns, stride ldz) and the sizes of the
+ * multiplier and of the spectral scratch. */
+static int set_layout(psfwi_wave *w, const psfwi_grid *g, psfwi_error *err) {
+  const psfwi_wave_opts *o = &w->opts;
   psfwi_wave_info *in = &w->info;
   in->nx = g->nx;
   in->nz = g->nz;
@@ -285,27 +299,16 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     in->oz = w->nb;
     in->npz = good_size(g->nz + 2 * w->nb, 1);
   }
-  in->dt = dt;
-  in->dt_out = dt_out;
-  in->nsub = nsub;
-  in->c_ref = vmax;
-  in->vmin_bound = vmin;
-  in->vmax_bound = vmax;
-  in->fmax = o->fmax;
-  in->cfl = vmax * dt / hmin;
-  in->ppw = ppw;
 
   const size_t npx = in->npx, npz = in->npz, np = npx * npz;
-  if (npz < 2 || np / npz != npx) {
-    psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx, npz);
-    goto fail;
-  }
-  const int two_pass = in->free_surface || o->absorber == PSFWI_WAVE_PML;
+  if (npz < 2 || np / npz != npx)
+    return psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx,
+                      npz);
   const size_t half_bytes = npz * (npx / 2 + 1) * 2 * sizeof(float);
   const int auto_columns =
       o->spectral_layout == PSFWI_WAVE_LAYOUT_AUTO && half_bytes <= PSFWI_COLUMNS_MAX;
   in->spectral_columns =
-      two_pass && (o->spectral_layout == PSFWI_WAVE_LAYOUT_COLUMNS || auto_columns);
+      two_pass(w) && (o->spectral_layout == PSFWI_WAVE_LAYOUT_COLUMNS || auto_columns);
   /* Column stride of column-major spectra (complex numbers): npz rounded up
    * to whole 64-byte lines, and an odd number of them, so that the row
    * transforms' strided writes spread over all cache sets (npz = 192 or 320
@@ -329,9 +332,19 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   } else {
     if (in->spectral_columns) w->nmult *= 2; /* (each value twice: wave_internal.h) */
     w->nspec = 2 * w->spec_half + (npx + 2 > 2 * npz ? npx + 2 : 2 * npz);
+  }
+  return PSFWI_OK;
+}
+
+/* Multipliers: the free surface's sine tables, the spectral multiplier and
+ * the damping profiles of the absorber. */
+static int fill_coefficients(psfwi_wave *w, psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const size_t npx = in->npx, npz = in->npz;
+  if (in->free_surface) {
     w->sine = malloc((npz + 1) * sizeof(float));
     w->sine2 = malloc(2 * (npz + 1) * sizeof(float));
-    if (!w->sine || !w->sine2) goto nomem;
+    if (!w->sine || !w->sine2) return fail_nomem(in->nx, in->nz, err);
     for (size_t j = 0; j <= npz; j++) {
       w->sine[j] = (float)sin(PI * (double)j / (double)npz);
       w->sine2[2 * j] = w->sine2[2 * j + 1] = w->sine[j];
@@ -340,32 +353,40 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->mult = fftwf_malloc(w->nmult * sizeof(float));
   w->ex = malloc(npx * sizeof(float));
   w->ez = malloc(npz * sizeof(float));
-  if (!w->mult || !w->ex || !w->ez) goto nomem;
+  if (!w->mult || !w->ex || !w->ez) return fail_nomem(in->nx, in->nz, err);
   memset(w->mult, 0, w->nmult * sizeof(float)); /* (the columns' padding stays 0) */
   fill_multiplier(w);
-  const int pml = o->absorber == PSFWI_WAVE_PML;
-  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt, pml);
+  const int pml = w->opts.absorber == PSFWI_WAVE_PML;
+  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, in->c_ref, in->dt, pml);
   /* (with the free surface oz = 0: no layer on top, only rows below the
    * model are damped) */
-  fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, vmax, dt, pml);
+  fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, in->c_ref, in->dt, pml);
+  return PSFWI_OK;
+}
 
-  /* Plans, made on scratch arrays (MEASURE overwrites them). */
-  bufa = fftwf_malloc(np * sizeof(float));
-  bufb = fftwf_malloc(np * sizeof(float));
-  spec = fftwf_malloc(w->nspec * sizeof(float));
-  if (!bufa || !bufb || !spec) goto nomem;
+/* FFT planning: the Laplacian's plans, made on scratch arrays (MEASURE
+ * overwrites them), and the alignment their arrays must have. */
+static int make_plans(psfwi_wave *w, unsigned flags, psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const psfwi_wave_opts *o = &w->opts;
+  const size_t npx = in->npx, npz = in->npz, np = npx * npz;
+  int st = PSFWI_OK;
+  float *bufa = fftwf_malloc(np * sizeof(float));
+  float *bufb = fftwf_malloc(np * sizeof(float));
+  float *spec = fftwf_malloc(w->nspec * sizeof(float));
+  if (!bufa || !bufb || !spec) {
+    st = fail_nomem(in->nx, in->nz, err);
+    goto done;
+  }
   memset(bufa, 0, np * sizeof(float));
   memset(bufb, 0, np * sizeof(float));
   fftwf_make_planner_thread_safe();
-  if (o->nthreads_fft > 1) {
-    if (!fftwf_init_threads()) {
-      psfwi_fail(err, PSFWI_EINTERNAL, "FFTW threads could not be initialised");
-      goto fail;
-    }
+  if (o->nthreads_fft > 1 && !fftwf_init_threads()) {
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "FFTW threads could not be initialised");
+    goto done;
   }
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(o->nthreads_fft);
-  const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  if (!two_pass) {
+  if (!two_pass(w)) {
     w->fwd = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, bufa, (fftwf_complex *)spec, flags);
     w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
   } else {
@@ -398,23 +419,36 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->align_in = fftwf_alignment_of(bufa);
   w->align_out = fftwf_alignment_of(bufb);
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(1);
-  if (!w->fwd || !w->inv || (two_pass && !w->zfft) ||
-      (two_pass && !in->free_surface && !w->zbwd)) {
-    psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
+  if (!w->fwd || !w->inv || (two_pass(w) && !w->zfft) ||
+      (two_pass(w) && !in->free_surface && !w->zbwd))
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
+done:
+  fftwf_free(bufa);
+  fftwf_free(bufb);
+  fftwf_free(spec);
+  return st;
+}
+
+psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                              psfwi_error *err) {
+  psfwi_wave_info in;
+  memset(&in, 0, sizeof in);
+  psfwi_wave *w = NULL;
+  if (check_sampling(m, dt_out, o, &in, err) != PSFWI_OK) goto fail;
+  if ((w = calloc(1, sizeof *w)) == NULL) {
+    fail_nomem(m->grid.nx, m->grid.nz, err);
     goto fail;
   }
-  if (pml && psfwi_pml_create(w, flags, err) != PSFWI_OK) goto fail;
-  fftwf_free(bufa);
-  fftwf_free(bufb);
-  fftwf_free(spec);
+  w->info = in;
+  w->opts = *o;
+  w->nb = o->boundary_cells;
+  const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  if (set_layout(w, &m->grid, err) != PSFWI_OK || fill_coefficients(w, err) != PSFWI_OK ||
+      make_plans(w, flags, err) != PSFWI_OK ||
+      (o->absorber == PSFWI_WAVE_PML && psfwi_pml_create(w, flags, err) != PSFWI_OK))
+    goto fail;
   return w;
-nomem:
-  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
-             g->nx, g->nz);
 fail:
-  fftwf_free(bufa);
-  fftwf_free(bufb);
-  fftwf_free(spec);
   psfwi_wave_destroy(w);
   return NULL;
 }
