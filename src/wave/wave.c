@@ -1,6 +1,7 @@
 /* The propagator: set-up (discretisation checks, padded grid, spectral
  * multiplier, absorbing profile, FFTW plans), padded fields, the velocity
- * term, the spectral Laplacian and the time step. */
+ * term and the time step. The Laplacian it applies: src/wave/laplacian.c;
+ * the PML: src/wave/pml.c. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -178,16 +179,28 @@ void psfwi_wave_destroy(psfwi_wave *w) {
   free(w);
 }
 
-psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
-                              psfwi_error *err) {
-  psfwi_wave *w = NULL;
-  float *bufa = NULL, *bufb = NULL, *spec = NULL;
-  if (m == NULL || o == NULL) {
-    psfwi_fail(err, PSFWI_EINVAL, "psfwi_wave_create: model and options are required");
-    return NULL;
-  }
-  if (check_opts(o, dt_out, err) != PSFWI_OK) return NULL;
-  if (psfwi_model_check(m, "model", err) != PSFWI_OK) return NULL;
+/* The out-of-memory error of psfwi_wave_create. */
+static int fail_nomem(size_t nx, size_t nz, psfwi_error *err) {
+  return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
+                    nx, nz);
+}
+
+/* The Laplacian as row transforms and a z pass (PML or free surface), not FFTW's 2D pair. */
+static int two_pass(const psfwi_wave *w) {
+  return w->info.free_surface || w->opts.absorber == PSFWI_WAVE_PML;
+}
+
+/* Sampling and stability: the options, the model, the velocity bounds, the
+ * source's sampling in time and space, and the internal step within the
+ * scheme's limit; fills those fields of *in (dt, nsub, c_ref, bounds, ...). */
+static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                          psfwi_wave_info *in, psfwi_error *err) {
+  if (m == NULL || o == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "psfwi_wave_create: model and options are required");
+  int st = check_opts(o, dt_out, err);
+  if (st != PSFWI_OK) return st;
+  st = psfwi_model_check(m, "model", err);
+  if (st != PSFWI_OK) return st;
   const psfwi_grid *g = &m->grid;
 
   float mlo, mhi;
@@ -196,41 +209,35 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   /* (a defaulted vmin never exceeds vmax: a model above a given vmax_bound
    * is then reported as such by check_bounds) */
   const double vmin = o->vmin_bound > 0.0 ? o->vmin_bound : fmin((double)mlo, vmax);
-  if (vmin > vmax) {
-    psfwi_fail(err, PSFWI_ERANGE, "velocity bounds vmin_bound = %g m/s > vmax_bound = %g m/s",
-               vmin, vmax);
-    return NULL;
-  }
-  if (check_bounds(m, vmin, vmax, "model", err) != PSFWI_OK) return NULL;
+  if (vmin > vmax)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "velocity bounds vmin_bound = %g m/s > vmax_bound = %g m/s", vmin, vmax);
+  st = check_bounds(m, vmin, vmax, "model", err);
+  if (st != PSFWI_OK) return st;
 
   const double hmin = g->dx < g->dz ? g->dx : g->dz, hmax = g->dx > g->dz ? g->dx : g->dz;
   /* Temporal sampling of the source. */
   const double dt_nyq = 0.5 / o->fmax;
-  if (dt_out > dt_nyq * (1.0 + 1e-9)) {
-    psfwi_fail(err, PSFWI_EUNSTABLE,
-               "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / (2 fmax) = "
-               "%g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
-    return NULL;
-  }
+  if (dt_out > dt_nyq * (1.0 + 1e-9))
+    return psfwi_fail(err, PSFWI_EUNSTABLE,
+                      "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / "
+                      "(2 fmax) = %g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
   /* Spatial sampling: points per shortest wavelength vmin / fmax. */
   const double ppw = vmin / (o->fmax * hmax);
-  if (ppw < o->ppw_min) {
-    psfwi_fail(err, PSFWI_EUNSTABLE,
-               "under-sampled in space: the shortest wavelength vmin / fmax = (%g m/s) / (%g Hz) "
-               "= %g m over a grid spacing of %g m gives %.3g points per wavelength; at least "
-               "%g are needed (refine the grid or lower fmax)",
-               vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
-    return NULL;
-  }
+  if (ppw < o->ppw_min)
+    return psfwi_fail(err, PSFWI_EUNSTABLE,
+                      "under-sampled in space: the shortest wavelength vmin / fmax = (%g m/s) / "
+                      "(%g Hz) = %g m over a grid spacing of %g m gives %.3g points per "
+                      "wavelength; at least %g are needed (refine the grid or lower fmax)",
+                      vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
   const double cfl_req =
       o->cfl > 0.0 ? o->cfl : (o->scheme == PSFWI_WAVE_KSPACE ? 0.3 : 0.2);
   const double dt_cfl = cfl_req * hmin / vmax;
   const double ratio = dt_out / dt_cfl;
-  if (ratio > 1e7) {
-    psfwi_fail(err, PSFWI_ERANGE, "dt_out = %g s needs %g internal steps per sample; too many",
-               dt_out, ratio);
-    return NULL;
-  }
+  if (ratio > 1e7)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "dt_out = %g s needs %g internal steps per sample; too many", dt_out,
+                      ratio);
   size_t nsub = (size_t)ceil(ratio * (1.0 - 1e-12));
   if (nsub < 1) nsub = 1;
   const double dt = dt_out / (double)nsub;
@@ -238,29 +245,37 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   if (o->scheme == PSFWI_WAVE_LEAPFROG) {
     /* von Neumann: v dt |k|max / 2 <= 1 with |k|max = pi sqrt(1/dx^2 + 1/dz^2). */
     const double s = vmax * dt * PI * kn / 2.0;
-    if (s > 1.0) {
-      psfwi_fail(err, PSFWI_EUNSTABLE,
-                 "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 <= 1 "
-                 "(von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
-                 2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
-      return NULL;
-    }
+    if (s > 1.0)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 "
+                        "<= 1 (von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
+                        2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
   } else {
     /* The Nyquist mode must not alias: c_ref dt |k|max / 2 < pi / 2. */
     const double s = vmax * dt * kn;
-    if (s >= 1.0) {
-      psfwi_fail(err, PSFWI_EUNSTABLE,
-                 "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so that "
-                 "the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = %.4f",
-                 1.0 / (kn * hmin), vmax * dt / hmin);
-      return NULL;
-    }
+    if (s >= 1.0)
+      return psfwi_fail(err, PSFWI_EUNSTABLE,
+                        "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so "
+                        "that the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = "
+                        "%.4f", 1.0 / (kn * hmin), vmax * dt / hmin);
   }
+  in->dt = dt;
+  in->dt_out = dt_out;
+  in->nsub = nsub;
+  in->c_ref = vmax;
+  in->vmin_bound = vmin;
+  in->vmax_bound = vmax;
+  in->fmax = o->fmax;
+  in->cfl = vmax * dt / hmin;
+  in->ppw = ppw;
+  return PSFWI_OK;
+}
 
-  w = calloc(1, sizeof *w);
-  if (w == NULL) goto nomem;
-  w->opts = *o;
-  w->nb = o->boundary_cells;
+/* Grid layout: the padded grid (offsets ox, oz and FFT-friendly npx, npz),
+ * the spectra's layout (rows or columns, stride ldz) and the sizes of the
+ * multiplier and of the spectral scratch. */
+static int set_layout(psfwi_wave *w, const psfwi_grid *g, psfwi_error *err) {
+  const psfwi_wave_opts *o = &w->opts;
   psfwi_wave_info *in = &w->info;
   in->nx = g->nx;
   in->nz = g->nz;
@@ -284,27 +299,16 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
     in->oz = w->nb;
     in->npz = good_size(g->nz + 2 * w->nb, 1);
   }
-  in->dt = dt;
-  in->dt_out = dt_out;
-  in->nsub = nsub;
-  in->c_ref = vmax;
-  in->vmin_bound = vmin;
-  in->vmax_bound = vmax;
-  in->fmax = o->fmax;
-  in->cfl = vmax * dt / hmin;
-  in->ppw = ppw;
 
   const size_t npx = in->npx, npz = in->npz, np = npx * npz;
-  if (npz < 2 || np / npz != npx) {
-    psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx, npz);
-    goto fail;
-  }
-  const int two_pass = in->free_surface || o->absorber == PSFWI_WAVE_PML;
+  if (npz < 2 || np / npz != npx)
+    return psfwi_fail(err, PSFWI_ERANGE, "padded grid %zu x %zu is too small or too large", npx,
+                      npz);
   const size_t half_bytes = npz * (npx / 2 + 1) * 2 * sizeof(float);
   const int auto_columns =
       o->spectral_layout == PSFWI_WAVE_LAYOUT_AUTO && half_bytes <= PSFWI_COLUMNS_MAX;
   in->spectral_columns =
-      two_pass && (o->spectral_layout == PSFWI_WAVE_LAYOUT_COLUMNS || auto_columns);
+      two_pass(w) && (o->spectral_layout == PSFWI_WAVE_LAYOUT_COLUMNS || auto_columns);
   /* Column stride of column-major spectra (complex numbers): npz rounded up
    * to whole 64-byte lines, and an odd number of them, so that the row
    * transforms' strided writes spread over all cache sets (npz = 192 or 320
@@ -328,9 +332,19 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   } else {
     if (in->spectral_columns) w->nmult *= 2; /* (each value twice: wave_internal.h) */
     w->nspec = 2 * w->spec_half + (npx + 2 > 2 * npz ? npx + 2 : 2 * npz);
+  }
+  return PSFWI_OK;
+}
+
+/* Multipliers: the free surface's sine tables, the spectral multiplier and
+ * the damping profiles of the absorber. */
+static int fill_coefficients(psfwi_wave *w, psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const size_t npx = in->npx, npz = in->npz;
+  if (in->free_surface) {
     w->sine = malloc((npz + 1) * sizeof(float));
     w->sine2 = malloc(2 * (npz + 1) * sizeof(float));
-    if (!w->sine || !w->sine2) goto nomem;
+    if (!w->sine || !w->sine2) return fail_nomem(in->nx, in->nz, err);
     for (size_t j = 0; j <= npz; j++) {
       w->sine[j] = (float)sin(PI * (double)j / (double)npz);
       w->sine2[2 * j] = w->sine2[2 * j + 1] = w->sine[j];
@@ -339,32 +353,40 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->mult = fftwf_malloc(w->nmult * sizeof(float));
   w->ex = malloc(npx * sizeof(float));
   w->ez = malloc(npz * sizeof(float));
-  if (!w->mult || !w->ex || !w->ez) goto nomem;
+  if (!w->mult || !w->ex || !w->ez) return fail_nomem(in->nx, in->nz, err);
   memset(w->mult, 0, w->nmult * sizeof(float)); /* (the columns' padding stays 0) */
   fill_multiplier(w);
-  const int pml = o->absorber == PSFWI_WAVE_PML;
-  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, vmax, dt, pml);
+  const int pml = w->opts.absorber == PSFWI_WAVE_PML;
+  fill_damping(w->ex, npx, in->ox, in->nx, w->nb, in->dx, in->c_ref, in->dt, pml);
   /* (with the free surface oz = 0: no layer on top, only rows below the
    * model are damped) */
-  fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, vmax, dt, pml);
+  fill_damping(w->ez, npz, in->oz, in->nz, w->nb, in->dz, in->c_ref, in->dt, pml);
+  return PSFWI_OK;
+}
 
-  /* Plans, made on scratch arrays (MEASURE overwrites them). */
-  bufa = fftwf_malloc(np * sizeof(float));
-  bufb = fftwf_malloc(np * sizeof(float));
-  spec = fftwf_malloc(w->nspec * sizeof(float));
-  if (!bufa || !bufb || !spec) goto nomem;
+/* FFT planning: the Laplacian's plans, made on scratch arrays (MEASURE
+ * overwrites them), and the alignment their arrays must have. */
+static int make_plans(psfwi_wave *w, unsigned flags, psfwi_error *err) {
+  const psfwi_wave_info *in = &w->info;
+  const psfwi_wave_opts *o = &w->opts;
+  const size_t npx = in->npx, npz = in->npz, np = npx * npz;
+  int st = PSFWI_OK;
+  float *bufa = fftwf_malloc(np * sizeof(float));
+  float *bufb = fftwf_malloc(np * sizeof(float));
+  float *spec = fftwf_malloc(w->nspec * sizeof(float));
+  if (!bufa || !bufb || !spec) {
+    st = fail_nomem(in->nx, in->nz, err);
+    goto done;
+  }
   memset(bufa, 0, np * sizeof(float));
   memset(bufb, 0, np * sizeof(float));
   fftwf_make_planner_thread_safe();
-  if (o->nthreads_fft > 1) {
-    if (!fftwf_init_threads()) {
-      psfwi_fail(err, PSFWI_EINTERNAL, "FFTW threads could not be initialised");
-      goto fail;
-    }
+  if (o->nthreads_fft > 1 && !fftwf_init_threads()) {
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "FFTW threads could not be initialised");
+    goto done;
   }
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(o->nthreads_fft);
-  const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  if (!two_pass) {
+  if (!two_pass(w)) {
     w->fwd = fftwf_plan_dft_r2c_2d((int)npz, (int)npx, bufa, (fftwf_complex *)spec, flags);
     w->inv = fftwf_plan_dft_c2r_2d((int)npz, (int)npx, (fftwf_complex *)spec, bufb, flags);
   } else {
@@ -397,23 +419,36 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->align_in = fftwf_alignment_of(bufa);
   w->align_out = fftwf_alignment_of(bufb);
   if (o->nthreads_fft > 1) fftwf_plan_with_nthreads(1);
-  if (!w->fwd || !w->inv || (two_pass && !w->zfft) ||
-      (two_pass && !in->free_surface && !w->zbwd)) {
-    psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
+  if (!w->fwd || !w->inv || (two_pass(w) && !w->zfft) ||
+      (two_pass(w) && !in->free_surface && !w->zbwd))
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "FFTW could not plan a %zu x %zu transform", npx, npz);
+done:
+  fftwf_free(bufa);
+  fftwf_free(bufb);
+  fftwf_free(spec);
+  return st;
+}
+
+psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                              psfwi_error *err) {
+  psfwi_wave_info in;
+  memset(&in, 0, sizeof in);
+  psfwi_wave *w = NULL;
+  if (check_sampling(m, dt_out, o, &in, err) != PSFWI_OK) goto fail;
+  if ((w = calloc(1, sizeof *w)) == NULL) {
+    fail_nomem(m->grid.nx, m->grid.nz, err);
     goto fail;
   }
-  if (pml && psfwi_pml_create(w, flags, err) != PSFWI_OK) goto fail;
-  fftwf_free(bufa);
-  fftwf_free(bufb);
-  fftwf_free(spec);
+  w->info = in;
+  w->opts = *o;
+  w->nb = o->boundary_cells;
+  const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  if (set_layout(w, &m->grid, err) != PSFWI_OK || fill_coefficients(w, err) != PSFWI_OK ||
+      make_plans(w, flags, err) != PSFWI_OK ||
+      (o->absorber == PSFWI_WAVE_PML && psfwi_pml_create(w, flags, err) != PSFWI_OK))
+    goto fail;
   return w;
-nomem:
-  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
-             g->nx, g->nz);
 fail:
-  fftwf_free(bufa);
-  fftwf_free(bufb);
-  fftwf_free(spec);
   psfwi_wave_destroy(w);
   return NULL;
 }
@@ -568,277 +603,6 @@ double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {
   return ((double)w->ex[ix] + (double)w->ez[iz]) / w->info.dt;
 }
 
-/* ---- The spectral Laplacian ---------------------------------------------------- */
-
-/* Sine transform (DST-I) along z of nc complex columns stored row by row
- * (row j: nc complex numbers; row-major spectra and the PML's column
- * strips): for rows j = 1..N-1 of c (row 0 is ignored), out[k] = sum_j
- * c[j] sin(pi j k / N), k = 1..N-1, times the multiplier
- * (psfwi_wave_sine_mult); out row 0 is zero. c is overwritten. A complex
- * FFT of N points (zfft: nc columns, stride nc, in place) does the work (the
- * odd extension would need 2N): with
- *   y_j = sin(pi j / N) (c_j + c_{N-j}) + (c_j - c_{N-j}) / 2,
- * and Y = FFT(y) taken apart into the transforms Ya, Yb of the real and
- * imaginary parts (Hermitian symmetry), out[2k] = -Im Y_k and
- * out[2k+1] = out[2k-1] + Re Y_k (out[1] = Re Y_0 / 2), for both parts
- * (Numerical Recipes' sinft, on two real columns at once). acc holds the
- * running sums (nc complex numbers). Their rounding grows like a random walk
- * over N / 2 terms; measured, it does not show: eigenmodes come back within
- * 5e-7 of the largest symbol (2e-7 without the free surface), and a double
- * accumulator changed neither that nor the symmetry test (it cost 10 %). */
-PSFWI_CLONES
-void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *restrict c,
-                     float *restrict out, const float *restrict mult, psfwi_wave_sine_mult mode,
-                     float *restrict acc) {
-  const size_t nr = 2 * nc;
-  const float *restrict sn = sine;
-  memset(c, 0, nr * sizeof(float));
-  for (size_t j = 1; j < N / 2; j++) {
-    const float s = sn[j];
-    float *restrict a = c + j * nr, *restrict b = c + (N - j) * nr;
-    for (size_t i = 0; i < nr; i++) {
-      const float p = s * (a[i] + b[i]), m = 0.5f * (a[i] - b[i]);
-      a[i] = p + m;
-      b[i] = p - m;
-    }
-  }
-  float *restrict mid = c + (N / 2) * nr;
-  for (size_t i = 0; i < nr; i++) mid[i] *= 2.0f;
-  fftwf_execute_dft(zfft, (fftwf_complex *)c, (fftwf_complex *)c);
-  memset(out, 0, nr * sizeof(float));
-  for (size_t i = 0; i < nr; i++) {
-    acc[i] = 0.5f * c[i];
-    const float m = mode == PSFWI_SINE_FULL ? mult[nc + i / 2]
-                    : mode == PSFWI_SINE_ROW ? mult[1]
-                                             : 1.0f;
-    out[nr + i] = acc[i] * m;
-  }
-  for (size_t k = 1; k < N / 2; k++) {
-    const float *restrict ck = c + k * nr, *restrict cm = c + (N - k) * nr;
-    float *restrict xe = out + 2 * k * nr, *restrict xo = xe + nr;
-    if (mode == PSFWI_SINE_FULL) {
-      const float *restrict me = mult + 2 * k * nc, *restrict mo = me + nc;
-      for (size_t i = 0; i < nc; i++) {
-        const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
-        acc[2 * i] += 0.5f * (cr + mr);
-        acc[2 * i + 1] += 0.5f * (ci + mi);
-        xe[2 * i] = 0.5f * (mi - ci) * me[i];     /* -Im Ya_k */
-        xe[2 * i + 1] = 0.5f * (cr - mr) * me[i]; /* -Im Yb_k */
-        xo[2 * i] = acc[2 * i] * mo[i];
-        xo[2 * i + 1] = acc[2 * i + 1] * mo[i];
-      }
-    } else {
-      const float me = mode == PSFWI_SINE_ROW ? mult[2 * k] : 1.0f;
-      const float mo = mode == PSFWI_SINE_ROW ? mult[2 * k + 1] : 1.0f;
-      for (size_t i = 0; i < nc; i++) {
-        const float cr = ck[2 * i], ci = ck[2 * i + 1], mr = cm[2 * i], mi = cm[2 * i + 1];
-        acc[2 * i] += 0.5f * (cr + mr);
-        acc[2 * i + 1] += 0.5f * (ci + mi);
-        xe[2 * i] = 0.5f * (mi - ci) * me;
-        xe[2 * i + 1] = 0.5f * (cr - mr) * me;
-        xo[2 * i] = acc[2 * i] * mo;
-        xo[2 * i + 1] = acc[2 * i + 1] * mo;
-      }
-    }
-  }
-}
-
-/* The sine transform of psfwi_wave_sine on one column of N complex numbers
- * (column-major spectra, the Laplacian's): sine_pre forms y from c (c == y
- * allowed; c[0] is ignored), the FFT of N points transforms y, and
- * sine_post takes the transform out of it into out (out[0] = 0), times m
- * when m is not NULL (2 N floats: each multiplier twice). The pair
- * (j, N - j) of the pre-pass and (k, N - k) of the post-pass are read as
- * vectors of four complex numbers, one of them reversed, and the post-pass's
- * running sum is a prefix sum within the vector plus a carry: the compiler's
- * generic vectors (GCC, clang), so that both clones (AVX2 and baseline) vectorize the column
- * along z (written as scalar loops they took 10 % more than the row-major
- * form that was replaced; docs/wave.md). sd: sin(pi j / N) twice for each j. */
-typedef float psfwi_v8 __attribute__((vector_size(32)));
-typedef int psfwi_v8i __attribute__((vector_size(32)));
-/* Unaligned loads and stores through memcpy (GNU statement expressions).
- * Macros, not functions: a vector passed by value to a function would have
- * a different ABI in the baseline and the AVX2 clone (GCC's -Wpsabi); and
- * loads through an under-aligned may_alias vector type made the sine pass
- * 2.2x slower (measured). */
-#define V8_LOAD(p)                                                                         \
-  __extension__({                                                                          \
-    psfwi_v8 v8l_;                                                                         \
-    memcpy(&v8l_, (p), sizeof v8l_);                                                       \
-    v8l_;                                                                                  \
-  })
-#define V8_STORE(p, v)                                                                     \
-  do {                                                                                     \
-    const psfwi_v8 v8s_ = (v);                                                             \
-    memcpy((p), &v8s_, sizeof v8s_);                                                       \
-  } while (0)
-/* shuffles of one vector and of two (indices 8-15: the second) */
-#if defined(__clang__)
-#define V8_SHUF1(v, ...) __builtin_shufflevector((v), (v), __VA_ARGS__)
-#define V8_SHUF2(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
-#else
-#define V8_SHUF1(v, ...) __builtin_shuffle((v), (psfwi_v8i){__VA_ARGS__})
-#define V8_SHUF2(a, b, ...) __builtin_shuffle((a), (b), (psfwi_v8i){__VA_ARGS__})
-#endif
-/* the four complex numbers of v in reverse order */
-#define V8_REV(v) V8_SHUF1((v), 6, 7, 4, 5, 2, 3, 0, 1)
-
-static inline void sine_pre(size_t N, const float *restrict sd, const float *c, float *y) {
-  const size_t h = N / 2;
-  size_t j = 1;
-  const psfwi_v8 half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-  for (; j + 3 < h; j += 4) { /* j..j+3 and N-j-3..N-j */
-    const size_t a = 2 * j, b = 2 * (N - j - 3);
-    const psfwi_v8 va = V8_LOAD(c + a), vb = V8_REV(V8_LOAD(c + b));
-    const psfwi_v8 p = V8_LOAD(sd + a) * (va + vb), q = half * (va - vb);
-    V8_STORE(y + a, p + q);
-    V8_STORE(y + b, V8_REV(p - q));
-  }
-  for (; j < h; j++) {
-    const float s = sd[2 * j];
-    const size_t a = 2 * j, b = 2 * (N - j);
-    const float ar = c[a], ai = c[a + 1], br = c[b], bi = c[b + 1];
-    const float pr = s * (ar + br), pi = s * (ai + bi);
-    const float qr = 0.5f * (ar - br), qi = 0.5f * (ai - bi);
-    y[a] = pr + qr;
-    y[a + 1] = pi + qi;
-    y[b] = pr - qr;
-    y[b + 1] = pi - qi;
-  }
-  y[N] = 2.0f * c[N];
-  y[N + 1] = 2.0f * c[N + 1];
-  y[0] = y[1] = 0.0f;
-}
-
-static inline void sine_post(size_t N, const float *restrict c, float *restrict out,
-                             const float *restrict m) {
-  const size_t h = N / 2;
-  float ar = 0.5f * c[0], ai = 0.5f * c[1];
-  out[0] = out[1] = 0.0f;
-  out[2] = m != NULL ? ar * m[2] : ar;
-  out[3] = m != NULL ? ai * m[3] : ai;
-  size_t k = 1;
-  const psfwi_v8 zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  const psfwi_v8 half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-  const psfwi_v8 ihalf = {-0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f};
-  psfwi_v8 carry = {ar, ai, ar, ai, ar, ai, ar, ai};
-  for (; k + 3 < h; k += 4) { /* k..k+3 and N-k-3..N-k */
-    const psfwi_v8 ck = V8_LOAD(c + 2 * k), cm = V8_REV(V8_LOAD(c + 2 * (N - k - 3)));
-    /* even outputs: i (c_k - c_{N-k}) / 2 */
-    const psfwi_v8 d = ck - cm;
-    const psfwi_v8 ev = ihalf * V8_SHUF1(d, 1, 0, 3, 2, 5, 4, 7, 6);
-    /* odd outputs: running sum of (c_k + c_{N-k}) / 2 */
-    psfwi_v8 t = half * (ck + cm);
-    t += V8_SHUF2(t, zero, 8, 9, 0, 1, 2, 3, 4, 5);
-    t += V8_SHUF2(t, zero, 8, 9, 10, 11, 0, 1, 2, 3);
-    /* (the carry's chain is one addition per vector) */
-    const psfwi_v8 last = V8_SHUF1(t, 6, 7, 6, 7, 6, 7, 6, 7);
-    t += carry;
-    carry += last;
-    psfwi_v8 o1 = V8_SHUF2(ev, t, 0, 1, 8, 9, 2, 3, 10, 11);
-    psfwi_v8 o2 = V8_SHUF2(ev, t, 4, 5, 12, 13, 6, 7, 14, 15);
-    if (m != NULL) {
-      o1 *= V8_LOAD(m + 4 * k);
-      o2 *= V8_LOAD(m + 4 * k + 8);
-    }
-    V8_STORE(out + 4 * k, o1);
-    V8_STORE(out + 4 * k + 8, o2);
-  }
-  ar = carry[0];
-  ai = carry[1];
-  for (; k < h; k++) {
-    const float cr = c[2 * k], ci = c[2 * k + 1];
-    const float dr = c[2 * (N - k)], di = c[2 * (N - k) + 1];
-    ar += 0.5f * (cr + dr);
-    ai += 0.5f * (ci + di);
-    const float me = m != NULL ? m[4 * k] : 1.0f, mo = m != NULL ? m[4 * k + 2] : 1.0f;
-    out[4 * k] = 0.5f * (di - ci) * me;     /* -Im Ya_k */
-    out[4 * k + 1] = 0.5f * (cr - dr) * me; /* -Im Yb_k */
-    out[4 * k + 2] = ar * mo;
-    out[4 * k + 3] = ai * mo;
-  }
-}
-
-/* The free surface's z pass of the Laplacian on column-major spectra (nh
- * columns of N complex numbers, ldz apart): sine transform, multiplier,
- * sine transform, from spec into out (both overwritten; the FFTs run out of
- * place between them, which FFTW does without its in-place copies).
- * col: 2 N floats of scratch. */
-PSFWI_CLONES
-static void sine_lap(const psfwi_wave *w, float *restrict spec, float *restrict out,
-                     float *restrict col) {
-  const size_t N = w->info.npz, nh = w->info.npx / 2 + 1, ld = w->ldz;
-  const float *restrict sd = w->sine2;
-  for (size_t i = 0; i < nh; i++) sine_pre(N, sd, spec + 2 * i * ld, out + 2 * i * ld);
-  fftwf_execute_dft(w->zfft, (fftwf_complex *)out, (fftwf_complex *)spec);
-  for (size_t i = 0; i < nh; i++) {
-    sine_post(N, spec + 2 * i * ld, col, w->mult + 2 * i * ld); /* (each value twice) */
-    sine_pre(N, sd, col, out + 2 * i * ld);
-  }
-  fftwf_execute_dft(w->zfft, (fftwf_complex *)out, (fftwf_complex *)spec);
-  for (size_t i = 0; i < nh; i++) sine_post(N, spec + 2 * i * ld, out + 2 * i * ld, NULL);
-}
-
-/* spec[i] *= mult[i] for nm complex numbers. */
-PSFWI_CLONES
-static void scale_spectrum(float *restrict spec, const float *restrict mult, size_t nm) {
-  for (size_t i = 0; i < nm; i++) {
-    spec[2 * i] *= mult[i];
-    spec[2 * i + 1] *= mult[i];
-  }
-}
-
-/* out = L in; when keep_rows (PML), the row spectra of the PML's Z-region
- * rows are taken into ws->rspec on the way (psfwi_pml_keep_rows; used by
- * psfwi_pml_update). */
-static void laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
-                      int keep_rows) {
-  const size_t npx = w->info.npx, npz = w->info.npz, np = npx * npz;
-  /* FFTW's new-array execute needs the planning arrays' alignment: fall back
-   * on copies through ws->lap (always aligned) for foreign arrays. */
-  const float *src = in;
-  if (fftwf_alignment_of((float *)in) != w->align_in) {
-    float *tmp = out != ws->lap && fftwf_alignment_of(out) == w->align_in ? out : ws->lap;
-    memcpy(tmp, in, np * sizeof(float));
-    src = tmp;
-  }
-  float *spec = ws->spec;
-  float *dst = fftwf_alignment_of(out) == w->align_out ? out : ws->lap;
-  const float *restrict mult = w->mult;
-  if (w->zfft == NULL) {
-    fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
-    scale_spectrum(spec, mult, w->nmult);
-    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)spec, dst);
-  } else {
-    fftwf_execute_dft_r2c(w->fwd, (float *)src, (fftwf_complex *)spec);
-    if (keep_rows) psfwi_pml_keep_rows(w, spec, ws);
-    /* spec2: the second buffer (column-major spectra, or the free surface) */
-    float *spec2 = spec + w->spec_half, *fin = spec; /* fin: the spectrum for c2r */
-    if (!w->info.free_surface) {
-      /* (column-major: out of place through the second buffer) */
-      float *zs = w->info.spectral_columns ? spec2 : spec;
-      fftwf_execute_dft(w->zfft, (fftwf_complex *)spec, (fftwf_complex *)zs);
-      scale_spectrum(zs, mult, w->nmult);
-      fftwf_execute_dft(w->zbwd, (fftwf_complex *)zs, (fftwf_complex *)spec);
-    } else if (w->info.spectral_columns) { /* row 0 (the surface): ignored in, zero out */
-      sine_lap(w, spec, spec2, spec2 + w->spec_half);
-      fin = spec2;
-    } else {
-      const size_t N = w->info.npz, nh = npx / 2 + 1;
-      float *acc = spec2 + w->spec_half;
-      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec, spec2, mult, PSFWI_SINE_FULL, acc);
-      psfwi_wave_sine(N, nh, w->zfft, w->sine, spec2, spec, NULL, PSFWI_SINE_NONE, acc);
-    }
-    fftwf_execute_dft_c2r(w->inv, (fftwf_complex *)fin, dst);
-    if (w->info.free_surface) memset(dst, 0, npx * sizeof(float));
-  }
-  if (dst != out) memcpy(out, dst, np * sizeof(float));
-}
-
-void psfwi_wave_laplacian(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws) {
-  laplacian(w, in, out, ws, 0);
-}
-
 /* ---- The time step ---------------------------------------------------------------- */
 
 /* next = ((2 - e^2) cur - (1 - e) prev + vel lap) / (1 + e) on [i0, i1) of a row
@@ -865,7 +629,7 @@ void psfwi_wave_step_into(const psfwi_wave *w, const float *vel_term, psfwi_wave
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz;
   float *L = lap != NULL ? lap : ws->lap;
-  laplacian(w, st->cur, L, ws, w->pml != NULL);
+  psfwi_wave_lap(w, st->cur, L, ws, w->pml != NULL ? psfwi_pml_keep_rows : NULL);
   if (src != NULL && amp != NULL)
     psfwi_wave_points_inject(src, amp, (float)(1.0 / (in->dx * in->dz)), L);
   if (w->pml != NULL) {

@@ -121,10 +121,12 @@ struct psfwi_wave_work {
   float *rbuf, *rspec, *rout, *cbuf, *cspec, *row;
 };
 
+/* src/wave/laplacian.c: the spectral Laplacian and the sine transform. It
+ * calls nothing of wave.c or pml.c; wave.c and pml.c call it. */
 /* The sine transform (DST-I) along z of nc complex columns stored row by row
  * (N rows, row 0 ignored on input and zero on output), with a multiplier
  * applied in the sine domain: none, per (k, column) (mult[k * nc + i]), or
- * per row k (mult[k]). src/wave/wave.c explains the algorithm. */
+ * per row k (mult[k]). src/wave/laplacian.c explains the algorithm. */
 typedef enum psfwi_wave_sine_mult {
   PSFWI_SINE_NONE,
   PSFWI_SINE_FULL,
@@ -132,6 +134,13 @@ typedef enum psfwi_wave_sine_mult {
 } psfwi_wave_sine_mult;
 void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *c,
                      float *out, const float *mult, psfwi_wave_sine_mult mode, float *acc);
+/* Handed the row spectra inside the Laplacian (psfwi_pml_keep_rows). */
+typedef void (*psfwi_wave_rows_hook)(const psfwi_wave *w, const float *spec,
+                                     psfwi_wave_work *ws);
+/* out = L in (psfwi_wave_laplacian), calling keep (when not NULL) on the row
+ * spectra after the row pass of the two-pass transforms. */
+void psfwi_wave_lap(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
+                    psfwi_wave_rows_hook keep);
 
 /* Weighted sum of field over point k's stencil (double accumulation):
  * record, and the transpose of inject. */
