@@ -248,16 +248,18 @@ static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_
     if (s > 1.0)
       return psfwi_fail(err, PSFWI_EUNSTABLE,
                         "unstable: the plain leapfrog needs vmax dt pi sqrt(1/dx^2 + 1/dz^2) / 2 "
-                        "<= 1 (von Neumann), i.e. cfl <= %.4f; got cfl = %.4f (value %.4f)",
-                        2.0 / (PI * kn * hmin), vmax * dt / hmin, s);
+                        "<= 1 (von Neumann), i.e. cfl <= %.4f; cfl = %g was asked for (%.4f "
+                        "after rounding the step to %zu per sample)",
+                        2.0 / (PI * kn * hmin), cfl_req, vmax * dt / hmin, nsub);
   } else {
     /* The Nyquist mode must not alias: c_ref dt |k|max / 2 < pi / 2. */
     const double s = vmax * dt * kn;
     if (s >= 1.0)
       return psfwi_fail(err, PSFWI_EUNSTABLE,
                         "unstable: the k-space step needs c_ref dt sqrt(1/dx^2 + 1/dz^2) < 1 so "
-                        "that the Nyquist wavenumber does not alias, i.e. cfl < %.4f; got cfl = "
-                        "%.4f", 1.0 / (kn * hmin), vmax * dt / hmin);
+                        "that the Nyquist wavenumber does not alias, i.e. cfl < %.4f; cfl = %g "
+                        "was asked for (%.4f after rounding the step to %zu per sample)",
+                        1.0 / (kn * hmin), cfl_req, vmax * dt / hmin, nsub);
   }
   in->dt = dt;
   in->dt_out = dt_out;
