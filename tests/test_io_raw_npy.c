@@ -354,6 +354,7 @@ static void test_npy_index(void **state) {
   for (size_t j = 0; j < 5; j += 2) {
     psfwi_npy_opts o = zx_opts;
     o.index = j;
+    o.has_index = 1;
     psfwi_model *m = psfwi_npy_read_model(p, &o, &e);
     assert_non_null(m);
     assert_int_equal(m->grid.nx, 4);
@@ -361,7 +362,13 @@ static void test_npy_index(void **state) {
     for (size_t k = 0; k < 12; k++) assert_true(m->vp[k] == val(j * 12 + k));
     psfwi_model_destroy(m);
   }
+  /* No index given: an error naming the count, never model 0 silently. */
   psfwi_npy_opts o = zx_opts;
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "shape (5, 1, 3, 4) holds 5 models",
+                  "choose one with --index I (0..4)");
+  o.index = 3; /* ignored without has_index */
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "holds 5 models", NULL);
+  o.has_index = 1;
   o.index = 5;
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 5", "holds 5 models");
   /* The same in Fortran order: element (j, 0, iz, ix) at j + 5 (iz + 3 ix). */
@@ -373,11 +380,16 @@ static void test_npy_index(void **state) {
   for (size_t iz = 0; iz < 3; iz++)
     for (size_t ix = 0; ix < 4; ix++) assert_true(m->vp[iz * 4 + ix] == val(3 + 5 * (iz + 3 * ix)));
   psfwi_model_destroy(m);
-  /* A single model takes no index. */
+  /* A single model takes no index (index 0, or none). */
   p = write_npy("single.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 4), }",
                 12, 4, 0);
   o.index = 1;
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 1", "single model");
+  o.has_index = 0;
+  m = psfwi_npy_read_model(p, &o, &e);
+  assert_non_null(m);
+  psfwi_model_destroy(m);
+  o.has_index = 1;
   /* Not a model: 1D, or 4 axes longer than 1. */
   o.index = 0;
   p = write_npy("vec.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (12,), }", 12, 4,
@@ -689,7 +701,7 @@ static void test_shared_openfwi(void **state) {
   const size_t off = 10 + (size_t)(raw[8] | (raw[9] << 8));
   psfwi_error e;
   for (size_t j = 0; j < 8; j += 7) {
-    psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = j};
+    psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = j, .has_index = 1};
     psfwi_model *m = psfwi_npy_read_model(p, &o, &e);
     assert_non_null(m);
     assert_int_equal(m->grid.nx, 70);
@@ -702,8 +714,10 @@ static void test_shared_openfwi(void **state) {
     for (size_t iz = 0; iz < 70; iz++) assert_true(m->vp[iz * 70 + 69] == m->vp[iz * 70]);
     psfwi_model_destroy(m);
   }
-  psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = 8};
+  psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = 8, .has_index = 1};
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 8", "holds 8 models");
+  o.has_index = 0;
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "shape (8, 1, 70, 70) holds 8 models", "--index I (0..7)");
   free(raw);
 }
 

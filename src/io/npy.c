@@ -332,6 +332,14 @@ static psfwi_model *read_array(const src *s, const npy_header *h, const psfwi_np
   for (size_t i = 0; i < h->ndim; i++)
     if (h->ndim == 2 || h->shape[i] != 1) axes[na++] = i;
   uint64_t base = 0;
+  if (na == 3 && !opts->has_index) {
+    /* Taking model 0 silently would hide a forgotten index. */
+    psfwi_fail(err, PSFWI_EINVAL,
+               "%s: array of shape %s holds %ju models; choose one with --index I (0..%ju)",
+               s->where, sh, (uintmax_t)h->shape[axes[0]],
+               (uintmax_t)(h->shape[axes[0]] ? h->shape[axes[0]] - 1 : 0));
+    return NULL;
+  }
   if (na == 3) {
     if (opts->index >= h->shape[axes[0]]) {
       psfwi_fail(err, PSFWI_ERANGE,
@@ -344,7 +352,7 @@ static psfwi_model *read_array(const src *s, const npy_header *h, const psfwi_np
     axes[0] = axes[1];
     axes[1] = axes[2];
   } else if (na == 2) {
-    if (opts->index != 0) {
+    if (opts->has_index && opts->index != 0) {
       psfwi_fail(err, PSFWI_ERANGE,
                  "%s: index %zu given, but shape %s holds a single model (index 0)", s->where,
                  opts->index, sh);
