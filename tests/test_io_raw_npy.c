@@ -413,6 +413,7 @@ static void test_npy_errors(void **state) {
   const psfwi_npy_opts *o = &zx_opts;
   const char *ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
   const char *p;
+  buf b;
   p = write_npy("i4.npy", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 4), }", 12, 4,
                 0);
   expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'<i4'", "float32 or float64");
@@ -445,13 +446,71 @@ static void test_npy_errors(void **state) {
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 1), }",
                 12, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "'shape'", NULL);
+  /* The product of the shape overflows 64 bits (also with a zero axis, which
+   * would make the element count 0 but the strides overflow). */
+  p = write_npy("ovf2.npy", 1,
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+                12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "(4294967296, 4294967296)", "overflows 64 bits");
+  p = write_npy("ovf0.npy", 1,
+                "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 4294967296, 4294967296), }",
+                0, 8, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "absurdly large", NULL);
+  /* A header claiming far more data than the file holds: refused before
+   * anything is allocated. */
+  p = write_npy("claim.npy", 1,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", 6, 8, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "needs 80000000000 bytes", "found 48 (truncated)");
+  /* Unterminated tuple, string and dict; missing keys; bytes NumPy never
+   * writes; dtypes other than float32/float64. */
+  p = write_npy("tuple.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4", 12, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "'shape'");
+  p = write_npy("str.npy", 1, "{'descr': '<f4", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "'descr'");
+  p = write_npy("dict.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4)", 12, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "',' or '}'");
+  p = write_npy("nodescr.npy", 1, "{'fortran_order': False, 'shape': (3, 4), }", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "no 'descr'", NULL);
+  p = write_npy("noorder.npy", 1, "{'descr': '<f4', 'shape': (3, 4), }", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "no 'fortran_order'", NULL);
+  p = write_npy("latin1.npy", 1,
+                "{'descr': '<f\xe9"
+                "4', 'fortran_order': False, 'shape': (3, 4), }",
+                12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "byte 0xe9 at offset 23", "not printable ASCII");
+  b = make_npy(1, ok, NULL, 0);
+  b.p[20] = '\0';
+  tu_write_file(tu_path("nul.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("nul.npy"), o, PSFWI_EFORMAT, "byte 0x00 at offset 20", NULL);
+  free(b.p);
+  p = write_npy("u1.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 4), }", 3, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'|u1'", "float32 or float64");
+  p = write_npy("c8.npy", 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (3, 4), }", 24, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'<c8'", NULL);
+  /* The header length points past the end of the file (a 1.0 length of
+   * 60000 in a 128-byte file, a 2.0 one of 1 MiB). */
+  b = make_npy(1, ok, NULL, 0);
+  put_le(b.p + 8, 60000, 2);
+  tu_write_file(tu_path("hlen1.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("hlen1.npy"), o, PSFWI_EFORMAT, "header claims 60000 bytes",
+                  "truncated");
+  free(b.p);
+  b = make_npy(2, ok, NULL, 0);
+  put_le(b.p + 8, 1u << 20, 4);
+  tu_write_file(tu_path("hlen2.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("hlen2.npy"), o, PSFWI_EFORMAT, "header claims 1048576 bytes", NULL);
+  free(b.p);
   /* Data sizes: truncated and trailing bytes. */
   p = write_npy("trunc.npy", 1, ok, 11, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "truncated", "needs 48 bytes");
   p = write_npy("long.npy", 1, ok, 13, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "found 52", NULL);
   /* Preamble: magic, version, header length, tiny files. */
-  buf b = make_npy(1, ok, NULL, 0);
+  b = make_npy(1, ok, NULL, 0);
   b.p[1] = 'X';
   tu_write_file(tu_path("magic.npy"), b.p, b.n);
   expect_npy_fail(tu_path("magic.npy"), o, PSFWI_EFORMAT, "NUMPY", NULL);

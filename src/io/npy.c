@@ -170,6 +170,11 @@ static int parse_header(const src *s, npy_header *h, psfwi_error *err) {
   if (hlen > NPY_MAX_HEADER)
     return psfwi_fail(err, PSFWI_EFORMAT, "%s: header length %ju bytes is absurd (at most %u)",
                       s->where, (uintmax_t)hlen, NPY_MAX_HEADER);
+  if (hlen > s->size - prefix)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "%s is truncated: the header claims %ju bytes, the data has %ju after the "
+                      "%ju-byte preamble",
+                      s->where, (uintmax_t)hlen, (uintmax_t)(s->size - prefix), (uintmax_t)prefix);
   char *text = malloc((size_t)hlen + 1);
   if (text == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", s->where);
   st = src_read(s, prefix, text, (size_t)hlen, "the header", err);
@@ -178,6 +183,17 @@ static int parse_header(const src *s, npy_header *h, psfwi_error *err) {
     return st;
   }
   text[hlen] = '\0';
+  /* NumPy writes printable ASCII (and the final '\n'): anything else is not
+   * a header, and would garble messages quoting keys and dtypes. */
+  for (uint64_t i = 0; i < hlen; i++) {
+    const unsigned char ch = (unsigned char)text[i];
+    if ((ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t') || ch > 0x7E) {
+      free(text);
+      return psfwi_fail(err, PSFWI_EFORMAT,
+                        "%s: malformed header: byte 0x%02x at offset %ju is not printable ASCII",
+                        s->where, ch, (uintmax_t)(prefix + i));
+    }
+  }
   cursor c = {text, text + hlen};
   char key[64], descr[64] = "";
   int have_descr = 0, have_order = 0, have_shape = 0;
@@ -275,13 +291,20 @@ parsed:
   }
   h->big = descr[0] == '>';
   h->data_off = prefix + hlen;
-  uint64_t count = 1;
+  /* The product of the axes (a zero axis counted as 1, so that strides
+   * stay representable) times 8 bytes must fit 64 bits; only then is the
+   * byte count compared with the data, before anything is allocated. */
+  uint64_t count = 1, span = 1;
   for (size_t i = 0; i < h->ndim; i++) {
-    if (h->shape[i] != 0 && count > UINT64_MAX / 8 / h->shape[i]) {
+    const uint64_t d = h->shape[i] ? h->shape[i] : 1;
+    if (span > UINT64_MAX / 8 / d) {
       char sh[256];
       format_shape(h, sh, sizeof sh);
-      return psfwi_fail(err, PSFWI_EFORMAT, "%s: shape %s is absurdly large", s->where, sh);
+      return psfwi_fail(err, PSFWI_EFORMAT,
+                        "%s: shape %s is absurdly large: its size overflows 64 bits", s->where,
+                        sh);
     }
+    span *= d;
     count *= h->shape[i];
   }
   h->count = count;
