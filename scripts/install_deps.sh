@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libfftw3-dev libopenblas-dev libnetcdf-dev netcdf-bin
-  libcmocka-dev libsegyio-dev libinih-dev liblbfgs-dev
+  libcmocka-dev libsegyio-dev libinih-dev libzip-dev
   libopenmpi-dev openmpi-bin
 )
 if [ "${1:-}" != "--no-python" ]; then

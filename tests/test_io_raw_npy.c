@@ -110,8 +110,10 @@ typedef struct member {
   size_t len;
 } member;
 
-/* zip64cd: write sizes and offset as 0xFFFFFFFF in the central directory with
- * a zip64 extra field holding the real values. */
+/* zip64cd >= 1: write sizes and offset as 0xFFFFFFFF in the central directory
+ * with a zip64 extra field holding the real values; 2: also end the archive
+ * with a zip64 end-of-central-directory record and its locator, the 32-bit
+ * end record pointing at them (0xFFFF / 0xFFFFFFFF). */
 static buf make_zip(const member *mem, size_t n, int zip64cd) {
   buf z = {NULL, 0}, cd = {NULL, 0};
   for (size_t i = 0; i < n; i++) {
@@ -152,12 +154,30 @@ static buf make_zip(const member *mem, size_t n, int zip64cd) {
   }
   const size_t cd_off = z.n;
   buf_add(&z, cd.p, cd.n);
+  const int z64end = zip64cd == 2;
+  if (z64end) {
+    const size_t at = z.n;
+    unsigned char r[56] = {0}, loc[20] = {0};
+    put_le(r, 0x06064b50u, 4);
+    put_le(r + 4, 44, 8); /* size of the rest of the record */
+    put_le(r + 12, 45, 2);
+    put_le(r + 14, 45, 2);
+    put_le(r + 24, n, 8);
+    put_le(r + 32, n, 8);
+    put_le(r + 40, cd.n, 8);
+    put_le(r + 48, cd_off, 8);
+    buf_add(&z, r, 56);
+    put_le(loc, 0x07064b50u, 4);
+    put_le(loc + 8, at, 8);
+    put_le(loc + 16, 1, 4); /* disks */
+    buf_add(&z, loc, 20);
+  }
   unsigned char e[22] = {0};
   put_le(e, 0x06054b50u, 4);
-  put_le(e + 8, n, 2);
-  put_le(e + 10, n, 2);
-  put_le(e + 12, cd.n, 4);
-  put_le(e + 16, cd_off, 4);
+  put_le(e + 8, z64end ? 0xFFFFu : n, 2);
+  put_le(e + 10, z64end ? 0xFFFFu : n, 2);
+  put_le(e + 12, z64end ? 0xFFFFFFFFu : cd.n, 4);
+  put_le(e + 16, z64end ? 0xFFFFFFFFu : cd_off, 4);
   buf_add(&z, e, 22);
   free(cd.p);
   return z;
@@ -354,6 +374,7 @@ static void test_npy_index(void **state) {
   for (size_t j = 0; j < 5; j += 2) {
     psfwi_npy_opts o = zx_opts;
     o.index = j;
+    o.has_index = 1;
     psfwi_model *m = psfwi_npy_read_model(p, &o, &e);
     assert_non_null(m);
     assert_int_equal(m->grid.nx, 4);
@@ -361,7 +382,13 @@ static void test_npy_index(void **state) {
     for (size_t k = 0; k < 12; k++) assert_true(m->vp[k] == val(j * 12 + k));
     psfwi_model_destroy(m);
   }
+  /* No index given: an error naming the count, never model 0 silently. */
   psfwi_npy_opts o = zx_opts;
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "shape (5, 1, 3, 4) holds 5 models",
+                  "choose one with --index I (0..4)");
+  o.index = 3; /* ignored without has_index */
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "holds 5 models", NULL);
+  o.has_index = 1;
   o.index = 5;
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 5", "holds 5 models");
   /* The same in Fortran order: element (j, 0, iz, ix) at j + 5 (iz + 3 ix). */
@@ -373,11 +400,16 @@ static void test_npy_index(void **state) {
   for (size_t iz = 0; iz < 3; iz++)
     for (size_t ix = 0; ix < 4; ix++) assert_true(m->vp[iz * 4 + ix] == val(3 + 5 * (iz + 3 * ix)));
   psfwi_model_destroy(m);
-  /* A single model takes no index. */
+  /* A single model takes no index (index 0, or none). */
   p = write_npy("single.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 4), }",
                 12, 4, 0);
   o.index = 1;
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 1", "single model");
+  o.has_index = 0;
+  m = psfwi_npy_read_model(p, &o, &e);
+  assert_non_null(m);
+  psfwi_model_destroy(m);
+  o.has_index = 1;
   /* Not a model: 1D, or 4 axes longer than 1. */
   o.index = 0;
   p = write_npy("vec.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (12,), }", 12, 4,
@@ -401,6 +433,7 @@ static void test_npy_errors(void **state) {
   const psfwi_npy_opts *o = &zx_opts;
   const char *ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
   const char *p;
+  buf b;
   p = write_npy("i4.npy", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 4), }", 12, 4,
                 0);
   expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'<i4'", "float32 or float64");
@@ -433,13 +466,71 @@ static void test_npy_errors(void **state) {
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 1), }",
                 12, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "'shape'", NULL);
+  /* The product of the shape overflows 64 bits (also with a zero axis, which
+   * would make the element count 0 but the strides overflow). */
+  p = write_npy("ovf2.npy", 1,
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+                12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "(4294967296, 4294967296)", "overflows 64 bits");
+  p = write_npy("ovf0.npy", 1,
+                "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 4294967296, 4294967296), }",
+                0, 8, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "absurdly large", NULL);
+  /* A header claiming far more data than the file holds: refused before
+   * anything is allocated. */
+  p = write_npy("claim.npy", 1,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", 6, 8, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "needs 80000000000 bytes", "found 48 (truncated)");
+  /* Unterminated tuple, string and dict; missing keys; bytes NumPy never
+   * writes; dtypes other than float32/float64. */
+  p = write_npy("tuple.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4", 12, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "'shape'");
+  p = write_npy("str.npy", 1, "{'descr': '<f4", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "'descr'");
+  p = write_npy("dict.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4)", 12, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "malformed header", "',' or '}'");
+  p = write_npy("nodescr.npy", 1, "{'fortran_order': False, 'shape': (3, 4), }", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "no 'descr'", NULL);
+  p = write_npy("noorder.npy", 1, "{'descr': '<f4', 'shape': (3, 4), }", 12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "no 'fortran_order'", NULL);
+  p = write_npy("latin1.npy", 1,
+                "{'descr': '<f\xe9"
+                "4', 'fortran_order': False, 'shape': (3, 4), }",
+                12, 4, 0);
+  expect_npy_fail(p, o, PSFWI_EFORMAT, "byte 0xe9 at offset 23", "not printable ASCII");
+  b = make_npy(1, ok, NULL, 0);
+  b.p[20] = '\0';
+  tu_write_file(tu_path("nul.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("nul.npy"), o, PSFWI_EFORMAT, "byte 0x00 at offset 20", NULL);
+  free(b.p);
+  p = write_npy("u1.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 4), }", 3, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'|u1'", "float32 or float64");
+  p = write_npy("c8.npy", 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (3, 4), }", 24, 4,
+                0);
+  expect_npy_fail(p, o, PSFWI_EUNSUPPORTED, "'<c8'", NULL);
+  /* The header length points past the end of the file (a 1.0 length of
+   * 60000 in a 128-byte file, a 2.0 one of 1 MiB). */
+  b = make_npy(1, ok, NULL, 0);
+  put_le(b.p + 8, 60000, 2);
+  tu_write_file(tu_path("hlen1.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("hlen1.npy"), o, PSFWI_EFORMAT, "header claims 60000 bytes",
+                  "truncated");
+  free(b.p);
+  b = make_npy(2, ok, NULL, 0);
+  put_le(b.p + 8, 1u << 20, 4);
+  tu_write_file(tu_path("hlen2.npy"), b.p, b.n);
+  expect_npy_fail(tu_path("hlen2.npy"), o, PSFWI_EFORMAT, "header claims 1048576 bytes", NULL);
+  free(b.p);
   /* Data sizes: truncated and trailing bytes. */
   p = write_npy("trunc.npy", 1, ok, 11, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "truncated", "needs 48 bytes");
   p = write_npy("long.npy", 1, ok, 13, 4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "found 52", NULL);
   /* Preamble: magic, version, header length, tiny files. */
-  buf b = make_npy(1, ok, NULL, 0);
+  b = make_npy(1, ok, NULL, 0);
   b.p[1] = 'X';
   tu_write_file(tu_path("magic.npy"), b.p, b.n);
   expect_npy_fail(tu_path("magic.npy"), o, PSFWI_EFORMAT, "NUMPY", NULL);
@@ -533,7 +624,7 @@ static void test_npz_stored(void **state) {
   unsigned char *d2 = values(6, 8, 1);
   buf other = make_npy(1, "{'descr': '>f8', 'fortran_order': False, 'shape': (2, 3), }", d2, 48);
   member two[2] = {{"a.npy", other.p, other.n}, {"vp.npy", vp.p, vp.n}};
-  for (int z64 = 0; z64 < 2; z64++) {
+  for (int z64 = 0; z64 < 3; z64++) {
     buf z = make_zip(two, 2, z64);
     const char *p = tu_path("two.npz");
     tu_write_file(p, z.p, z.n);
@@ -572,22 +663,31 @@ static void test_npz_stored(void **state) {
   z = make_zip(novp, 2, 0);
   tu_write_file(tu_path("novp.npz"), z.p, z.n);
   expect_npy_fail(tu_path("novp.npz"), &zx_opts, PSFWI_EKEY, "none is 'vp'", "available: a, b");
-  /* Damage: CRC, member data, the end record, the directory offset, the method. */
+  /* Damage. ZIP_CHECKCONS compares each local header with the directory, so
+   * a field changed in one copy is an inconsistent archive; changed in both,
+   * it reaches the member's own checks. a.npy's local header is at byte 0. */
   const size_t cd = z.n - 22 - 2 * (46 + 5);
   unsigned char *c = malloc(z.n);
   assert_non_null(c);
-  memcpy(c, z.p, z.n);
-  c[cd + 16] ^= 1; /* CRC of a.npy in the directory */
-  tu_write_file(tu_path("crc.npz"), c, z.n);
   psfwi_npy_opts oa = zx_opts;
   oa.key = "a";
-  expect_npy_fail(tu_path("crc.npz"), &oa, PSFWI_EFORMAT, "CRC-32", "member 'a.npy'");
+  memcpy(c, z.p, z.n);
+  c[cd + 16] ^= 1; /* CRC of a.npy in the directory only */
+  tu_write_file(tu_path("crc1.npz"), c, z.n);
+  expect_npy_fail(tu_path("crc1.npz"), &oa, PSFWI_EFORMAT, "inconsistent zip archive",
+                  "members: a, b");
+  c[14] ^= 1; /* and in the local header: the data no longer matches */
+  tu_write_file(tu_path("crc.npz"), c, z.n);
+  expect_npy_fail(tu_path("crc.npz"), &oa, PSFWI_EFORMAT, "member 'a.npy': CRC-32 mismatch",
+                  NULL);
   memcpy(c, z.p, z.n);
   c[30 + 5 + 80] ^= 0x40; /* a byte of a.npy's data */
   tu_write_file(tu_path("data.npz"), c, z.n);
-  expect_npy_fail(tu_path("data.npz"), &oa, PSFWI_EFORMAT, "CRC-32", NULL);
+  expect_npy_fail(tu_path("data.npz"), &oa, PSFWI_EFORMAT, "member 'a.npy'", "CRC-32");
   tu_write_file(tu_path("noend.npz"), z.p, z.n - 10);
   expect_npy_fail(tu_path("noend.npz"), &oa, PSFWI_EFORMAT, "end-of-central-directory", NULL);
+  tu_write_file(tu_path("cut.npz"), z.p, cd - 7); /* cut inside b.npy's data */
+  expect_npy_fail(tu_path("cut.npz"), &oa, PSFWI_EFORMAT, "not a zip archive", NULL);
   memcpy(c, z.p, z.n);
   put_le(c + z.n - 6, 0x7FFFFFF0u, 4); /* directory offset */
   tu_write_file(tu_path("cdoff.npz"), c, z.n);
@@ -595,27 +695,40 @@ static void test_npz_stored(void **state) {
   memcpy(c, z.p, z.n);
   put_le(c + z.n - 12, 500, 2); /* 500 entries in a 2-entry directory */
   tu_write_file(tu_path("count.npz"), c, z.n);
-  expect_npy_fail(tu_path("count.npz"), &oa, PSFWI_EFORMAT, "500 entries", NULL);
+  expect_npy_fail(tu_path("count.npz"), &oa, PSFWI_EFORMAT, "not a zip archive", NULL);
   memcpy(c, z.p, z.n);
-  put_le(c + cd + 10, 12, 2); /* bzip2 */
+  put_le(c + 8, 12, 2); /* bzip2, in both headers */
+  put_le(c + cd + 10, 12, 2);
   tu_write_file(tu_path("bz.npz"), c, z.n);
-  expect_npy_fail(tu_path("bz.npz"), &oa, PSFWI_EUNSUPPORTED, "method 12", NULL);
+  expect_npy_fail(tu_path("bz.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' uses",
+                  "method 12");
   memcpy(c, z.p, z.n);
-  put_le(c + cd + 8, 1, 2); /* encrypted */
+  put_le(c + 6, 1, 2); /* encrypted */
+  put_le(c + cd + 8, 1, 2);
   tu_write_file(tu_path("enc.npz"), c, z.n);
-  expect_npy_fail(tu_path("enc.npz"), &oa, PSFWI_EUNSUPPORTED, "encrypted", NULL);
+  expect_npy_fail(tu_path("enc.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' is encrypted",
+                  NULL);
   memcpy(c, z.p, z.n);
   put_le(c + cd + 42, 9999, 4); /* local header offset */
   tu_write_file(tu_path("lho.npz"), c, z.n);
   expect_npy_fail(tu_path("lho.npz"), &oa, PSFWI_EFORMAT, NULL, NULL);
   memcpy(c, z.p, z.n);
-  put_le(c + cd + 20, 47, 4); /* stored, sizes differ */
+  put_le(c + 18, 47, 4); /* stored, sizes differ (in both headers) */
+  put_le(c + cd + 20, 47, 4);
   tu_write_file(tu_path("sizes.npz"), c, z.n);
-  expect_npy_fail(tu_path("sizes.npz"), &oa, PSFWI_EFORMAT, "sizes differ", NULL);
+  expect_npy_fail(tu_path("sizes.npz"), &oa, PSFWI_EFORMAT, "member 'a.npy' is stored",
+                  "sizes differ (47 and 176 bytes)");
+  memcpy(c, z.p, z.n);
+  put_le(c + 18, 2000, 4); /* stored, claims more than the archive holds */
+  put_le(c + 22, 2000, 4);
+  put_le(c + cd + 20, 2000, 4);
+  put_le(c + cd + 24, 2000, 4);
+  tu_write_file(tu_path("big.npz"), c, z.n);
+  expect_npy_fail(tu_path("big.npz"), &oa, PSFWI_EFORMAT, NULL, NULL);
   memcpy(c, z.p, z.n);
   put_le(c + cd + 28, 4000, 2); /* name runs past the directory */
   tu_write_file(tu_path("name.npz"), c, z.n);
-  expect_npy_fail(tu_path("name.npz"), &oa, PSFWI_EFORMAT, "truncated", NULL);
+  expect_npy_fail(tu_path("name.npz"), &oa, PSFWI_EFORMAT, "inconsistent", NULL);
   tu_write_file(tu_path("emptyzip.npz"), c + z.n - 22, 22);
   expect_npy_fail(tu_path("emptyzip.npz"), &oa, PSFWI_EFORMAT, "empty zip", NULL);
   free(c);
@@ -646,6 +759,9 @@ static void test_npz_deflated(void **state) {
   for (size_t i = 0; i + 4 <= n; i++)
     if (memcmp(deflated_npz + i, "PK\x01\x02", 4) == 0) cd = i;
   assert_true(cd > 0);
+  /* The local header carries the sizes in its zip64 extra field: the
+   * uncompressed at byte 40, the compressed at 48; both headers are changed
+   * together, else the archive is merely inconsistent. */
   const size_t data = 30 + 6 + 20; /* local header, "vp.npy", zip64 extra */
   unsigned char *c = malloc(n);
   assert_non_null(c);
@@ -654,24 +770,174 @@ static void test_npz_deflated(void **state) {
   tu_write_file(p, c, n);
   expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy'", NULL);
   memcpy(c, deflated_npz, n);
-  put_le(c + cd + 24, 225, 4); /* one byte more than the stream inflates to */
+  put_le(c + cd + 24, 225, 4); /* the directory alone */
   tu_write_file(p, c, n);
-  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "declared size", NULL);
-  memcpy(c, deflated_npz, n);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "inconsistent", "members: vp");
+  put_le(c + 40, 225, 8); /* one byte more than the stream inflates to */
+  tu_write_file(p, c, n);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy'", NULL);
+  put_le(c + cd + 24, 223, 4); /* one byte less */
+  put_le(c + 40, 223, 8);
+  tu_write_file(p, c, n);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy'", NULL);
   put_le(c + cd + 24, 0x7FFFFFF0u, 4); /* absurd uncompressed size */
+  put_le(c + 40, 0x7FFFFFF0u, 8);
   tu_write_file(p, c, n);
-  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "impossible", NULL);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy' claims 2147483632 bytes",
+                  "impossible for deflate");
   memcpy(c, deflated_npz, n);
   put_le(c + cd + 20, 60, 4); /* compressed size cut: the stream ends early */
+  put_le(c + 48, 60, 8);
   tu_write_file(p, c, n);
-  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, NULL, NULL);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy'", NULL);
   memcpy(c, deflated_npz, n);
-  c[cd + 16] ^= 0x10; /* CRC */
+  c[cd + 16] ^= 0x10; /* CRC, in both headers */
+  c[14] ^= 0x10;
   tu_write_file(p, c, n);
-  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "CRC-32", NULL);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "member 'vp.npy'", "CRC-32");
   tu_write_file(p, deflated_npz, cd + 10); /* cut inside the directory */
-  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, NULL, NULL);
+  expect_npy_fail(p, &zx_opts, PSFWI_EFORMAT, "not a zip archive", NULL);
+  /* Above the 4 GiB limit: 5 GiB stated in the local zip64 field and in one
+   * added to the directory entry (sizes there 0xFFFFFFFF). */
+  const size_t eocd = n - 22;
+  unsigned char *h = malloc(n + 12);
+  assert_non_null(h);
+  memcpy(h, deflated_npz, eocd);
+  put_le(h + 40, (uint64_t)5 << 30, 8);
+  put_le(h + cd + 24, 0xFFFFFFFFu, 4);
+  put_le(h + cd + 30, 12, 2);
+  unsigned char x[12];
+  put_le(x, 1, 2);
+  put_le(x + 2, 8, 2);
+  put_le(x + 4, (uint64_t)5 << 30, 8);
+  memcpy(h + eocd, x, 12);
+  memcpy(h + eocd + 12, deflated_npz + eocd, 22);
+  put_le(h + eocd + 12 + 12, 46 + 6 + 12, 4); /* directory size */
+  tu_write_file(p, h, n + 12);
+  expect_npy_fail(p, &zx_opts, PSFWI_ERANGE, "member 'vp.npy' holds 5368709120 bytes",
+                  "limit of 4 GiB");
+  free(h);
   free(c);
+}
+
+/* Files written by NumPy itself (tests/data/README.md): savez (stored) and
+ * savez_compressed (deflated), members "a" float32 (5, 1, 3, 4) and "vp"
+ * big-endian float64 (2, 3). */
+static void test_npz_numpy(void **state) {
+  (void)state;
+  const char *names[2] = {PSFWI_SOURCE_DIR "/tests/data/numpy_savez.npz",
+                          PSFWI_SOURCE_DIR "/tests/data/numpy_savez_compressed.npz"};
+  const double want[6] = {1500.5, 1501.5, 1502.5, 1600.25, 1601.25, 1602.25};
+  for (int k = 0; k < 2; k++) {
+    const char *p = names[k];
+    psfwi_error e;
+    psfwi_model *m = psfwi_npy_read_model(p, &zx_opts, &e); /* no key: "vp" */
+    if (m == NULL) fprintf(stderr, "%s\n", e.msg);
+    assert_non_null(m);
+    assert_int_equal(m->grid.nx, 3);
+    assert_int_equal(m->grid.nz, 2);
+    for (size_t i = 0; i < 6; i++) assert_true(m->vp[i] == (float)want[i]);
+    psfwi_model_destroy(m);
+    psfwi_npy_opts o = zx_opts;
+    o.key = "a.npy";
+    expect_npy_fail(p, &o, PSFWI_EINVAL, "member 'a.npy': array of shape (5, 1, 3, 4)",
+                    "holds 5 models; choose one with --index I (0..4)");
+    o.key = "a";
+    o.has_index = 1;
+    o.index = 4;
+    m = psfwi_npy_read_model(p, &o, &e);
+    assert_non_null(m);
+    assert_int_equal(m->grid.nx, 4);
+    assert_int_equal(m->grid.nz, 3);
+    for (size_t i = 0; i < 12; i++) assert_true(m->vp[i] == (float)(1548 + i));
+    psfwi_model_destroy(m);
+    o.key = "vpx";
+    expect_npy_fail(p, &o, PSFWI_EKEY, "no array 'vpx'", "available: a, vp");
+  }
+  /* Detected by content, not by name: the .npz named .npy and the reverse. */
+  FILE *f = fopen(names[1], "rb");
+  assert_non_null(f);
+  unsigned char z[512];
+  assert_int_equal(fread(z, 1, sizeof z, f), sizeof z);
+  fclose(f);
+  tu_write_file(tu_path("zip.npy"), z, sizeof z);
+  psfwi_error e;
+  psfwi_model *m = psfwi_npy_read_model(tu_path("zip.npy"), &zx_opts, &e);
+  assert_non_null(m);
+  psfwi_model_destroy(m);
+  const char *p =
+      write_npy("plain.npz", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 12,
+                4, 0);
+  m = psfwi_npy_read_model(p, &zx_opts, &e);
+  assert_non_null(m);
+  psfwi_model_destroy(m);
+}
+
+/* Random damage to valid files (.npy, stored and deflated .npz, NumPy's
+ * own): whatever the bytes, the reader returns a model or an error naming
+ * the file, never crashes (run under ASan in CI). A fixed LCG: repeatable. */
+static uint64_t lcg(uint64_t *s) {
+  *s = *s * 6364136223846793005u + 1442695040888963407u;
+  return *s >> 33;
+}
+static void fuzz_one(const unsigned char *orig, size_t n, uint64_t *seed, int rounds) {
+  unsigned char *c = malloc(n + 1);
+  assert_non_null(c);
+  const char *p = tu_path("fuzz.bin");
+  psfwi_npy_opts o = zx_opts;
+  o.has_index = 1;
+  for (int r = 0; r < rounds; r++) {
+    memcpy(c, orig, n);
+    const int flips = 1 + (int)(lcg(seed) % 4);
+    for (int k = 0; k < flips; k++) {
+      const size_t at = (size_t)(lcg(seed) % n);
+      switch (lcg(seed) % 4) {
+      case 0:
+        c[at] = (unsigned char)lcg(seed);
+        break;
+      case 1:
+        c[at] ^= (unsigned char)(1u << (lcg(seed) % 8));
+        break;
+      case 2:
+        c[at] = 0xFF; /* sizes and offsets at their maximum */
+        break;
+      default:
+        c[at] = (unsigned char)(c[at] + 1);
+      }
+    }
+    const size_t len = lcg(seed) % 8 == 0 ? (size_t)(lcg(seed) % n) : n; /* truncated */
+    tu_write_file(p, c, len);
+    psfwi_error e;
+    psfwi_error_clear(&e);
+    psfwi_model *m = psfwi_npy_read_model(p, &o, &e);
+    if (m != NULL) {
+      psfwi_model_destroy(m);
+      continue;
+    }
+    assert_int_not_equal(e.status, PSFWI_OK);
+    assert_non_null(strstr(e.msg, p));
+  }
+  free(c);
+}
+static void test_fuzz(void **state) {
+  (void)state;
+  uint64_t seed = 12345;
+  unsigned char *d = values(12, 4, 0);
+  buf npy = make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", d, 48);
+  fuzz_one(npy.p, npy.n, &seed, 600);
+  member one[2] = {{"a.npy", npy.p, npy.n}, {"vp.npy", npy.p, npy.n}};
+  buf z = make_zip(one, 2, 2);
+  fuzz_one(z.p, z.n, &seed, 600);
+  fuzz_one(deflated_npz, sizeof deflated_npz, &seed, 600);
+  unsigned char fix[780];
+  FILE *f = fopen(PSFWI_SOURCE_DIR "/tests/data/numpy_savez.npz", "rb");
+  assert_non_null(f);
+  assert_int_equal(fread(fix, 1, sizeof fix, f), sizeof fix);
+  fclose(f);
+  fuzz_one(fix, sizeof fix, &seed, 600);
+  free(z.p);
+  free(npy.p);
+  free(d);
 }
 
 /* ---- Shared real data -------------------------------------------------------------------- */
@@ -689,7 +955,7 @@ static void test_shared_openfwi(void **state) {
   const size_t off = 10 + (size_t)(raw[8] | (raw[9] << 8));
   psfwi_error e;
   for (size_t j = 0; j < 8; j += 7) {
-    psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = j};
+    psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = j, .has_index = 1};
     psfwi_model *m = psfwi_npy_read_model(p, &o, &e);
     assert_non_null(m);
     assert_int_equal(m->grid.nx, 70);
@@ -702,8 +968,10 @@ static void test_shared_openfwi(void **state) {
     for (size_t iz = 0; iz < 70; iz++) assert_true(m->vp[iz * 70 + 69] == m->vp[iz * 70]);
     psfwi_model_destroy(m);
   }
-  psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = 8};
+  psfwi_npy_opts o = {.dx = 10.0, .order = PSFWI_ORDER_ZX, .index = 8, .has_index = 1};
   expect_npy_fail(p, &o, PSFWI_ERANGE, "index 8", "holds 8 models");
+  o.has_index = 0;
+  expect_npy_fail(p, &o, PSFWI_EINVAL, "shape (8, 1, 70, 70) holds 8 models", "--index I (0..7)");
   free(raw);
 }
 
@@ -753,6 +1021,7 @@ int main(void) {
       cmocka_unit_test(test_npy_2d),         cmocka_unit_test(test_npy_index),
       cmocka_unit_test(test_npy_errors),     cmocka_unit_test(test_npy_write),
       cmocka_unit_test(test_npz_stored),     cmocka_unit_test(test_npz_deflated),
+      cmocka_unit_test(test_npz_numpy),      cmocka_unit_test(test_fuzz),
       cmocka_unit_test(test_shared_openfwi), cmocka_unit_test(test_shared_marmousi),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

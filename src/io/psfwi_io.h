@@ -163,19 +163,24 @@ psfwi_model *psfwi_raw_read_model(const char *path, const psfwi_raw_opts *opts,
 
 /* ---- NumPy .npy / .npz --------------------------------------------------------
  * Arrays of float32/float64 (either byte order), C or Fortran order. The
- * array must have 2 dimensions after dropping axes of length 1, or more, in
+ * array must have 2 dimensions after dropping axes of length 1, or 3, in
  * which case `index` picks the model along the leading axis (e.g. OpenFWI's
- * (500, 1, 70, 70)). `order` says what the two remaining axes are:
- * ZX = (nz, nx) (NumPy image convention, the CLI's default; set it: a zeroed
- * struct means XZ), XZ = (nx, nz). .npy versions 1.0, 2.0, 3.0. For .npz (a
- * zip, detected by content; members stored or deflated), `key` names the
- * member with or without ".npy" (NULL: the only member, or "vp"); a missing
- * key is PSFWI_EKEY naming the available ones. Index out of range: ERANGE. */
+ * (500, 1, 70, 70)) and must be given (`has_index`): without it such an
+ * array is PSFWI_EINVAL naming the number of models. `order` says what the
+ * two remaining axes are: ZX = (nz, nx) (NumPy image convention, the CLI's
+ * default; set it: a zeroed struct means XZ), XZ = (nx, nz). .npy versions
+ * 1.0, 2.0, 3.0. For .npz (a zip, detected by content, read with libzip;
+ * members stored or deflated, zip64 too), `key` names the member with or
+ * without ".npy" (NULL: the only member, or "vp"); a missing key is
+ * PSFWI_EKEY naming the available ones. Index out of range, or a member
+ * above 4 GiB uncompressed: ERANGE. A malformed header or damaged archive
+ * (CRC, sizes, truncation): EFORMAT naming the file (and member). */
 typedef struct psfwi_npy_opts {
   double dx, dz; /* m; both required (> 0); dz <= 0 means dz = dx */
   psfwi_order order;
   const char *key;
-  size_t index;
+  size_t index;  /* model along the leading axis of a 3-axis array */
+  int has_index; /* 0 = no index given (index ignored); nonzero: index chosen */
 } psfwi_npy_opts;
 psfwi_model *psfwi_npy_read_model(const char *path, const psfwi_npy_opts *opts,
                                   psfwi_error *err);
