@@ -86,10 +86,28 @@ PY
 if [ -f "$tmp/nan.nc" ]; then
   bad "NaN model" "non\|NaN\|finite" "$psfwi" forward -c "$tmp/f.ini" --set model.vp="$tmp/nan.nc"
 fi
+# Hardening: outputs that name inputs, duplicate keys, huge surveys, memory.
+msum=$(sha256sum < "$tmp/m.nc")
+bad "output over the model" "\[output\] data = .* is the same file as \[model\] vp" \
+  "$psfwi" forward -c "$tmp/f.ini" --set output.data="$tmp/./m.nc"
+bad "output over the config" "an input of this run" "$psfwi" forward -c "$tmp/f.ini" \
+  --set output.snapshots="$tmp/f.ini"
+bad "two outputs, one file" "name the same file" "$psfwi" forward -c "$tmp/f.ini" \
+  --set output.segy="$tmp/shots.nc"
+[ "$(sha256sum < "$tmp/m.nc")" = "$msum" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: model changed"; }
+cp "$tmp/f.ini" "$tmp/dup.ini"
+printf '[time]\nduration = 0.4\n' >> "$tmp/dup.ini"
+bad "duplicate key" "dup.ini:21: \[time\] duration is given twice (lines 6 and 21)" \
+  "$psfwi" forward -c "$tmp/dup.ini"
+bad "cfl quoted as given" "cfl = 2 was asked for" "$psfwi" forward -c "$tmp/f.ini" --set time.cfl=2
+bad "1e8 shots refused before allocating" "source 80 at (x = 800 m" /usr/bin/env \
+  "$psfwi" forward -c "$tmp/f.ini" --set survey.source_x=0:10:100000000
+bad "memory limit" "the shot gathers would need 6.9 MiB" env PSFWI_MEM_LIMIT_MB=4 \
+  "$psfwi" forward -c "$tmp/f.ini" --set time.duration=30
 none "no shots after errors" "$tmp/shots.nc"
 none "no segy after errors" "$tmp/shots.segy"
 none "no snapshots after errors" "$tmp/snaps.nc"
-ls "$tmp" | grep -q tmp && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls "$tmp"; } || pass=$((pass + 1))
+ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
 echo "cli_forward: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]

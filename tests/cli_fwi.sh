@@ -152,7 +152,17 @@ bad "bounds" "vmin = 3000 m/s is not below" "$psfwi" fwi -c "$tmp/fwi.ini" --set
 bad "time mismatch" "sample_interval = 0.002 s, but the observed file" "$psfwi" fwi -c "$tmp/fwi.ini" --set time.sample_interval=0.002
 bad "resume without state" "cannot open the state file" "$psfwi" fwi -c "$tmp/fwi.ini" --resume --set output.state="$tmp/none.nc"
 check "no output from failed runs" test ! -e "$tmp/none.nc"
-ls "$tmp" | grep -q '\.tmp\.' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls "$tmp"; } || pass=$((pass + 1))
+# The history over the observed data (the data loss the hardening issue
+# found), the state over the model, a derived state over an input.
+osum=$(sha256sum < "$tmp/obs.nc")
+bad "history over observed data" "\[output\] history = .* is the same file as \[data\] observed" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set output.history="$tmp/obs.nc"
+bad "state over the start model" "\[output\] state = .* an input of this run" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set output.state="$tmp/start.nc"
+bad "gradient over the true model" "\[output\] gradient" "$psfwi" gradient -c "$tmp/grad.ini" \
+  --set output.gradient="$tmp/true.nc"
+check "observed data intact" test "$(sha256sum < "$tmp/obs.nc")" = "$osum"
+ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
 # MPI: 2 ranks give the serial history up to round-off
 if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then

@@ -22,6 +22,9 @@ bad() { # bad DESCRIPTION PATTERN CMD...: must exit non-zero with PATTERN on std
   elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
   else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi
 }
+none() { # none DESCRIPTION PATH: PATH must not exist
+  if [ -e "$2" ]; then failed=$((failed + 1)); echo "FAIL: $1: $2 exists"; else pass=$((pass + 1)); fi
+}
 has() { # has DESCRIPTION PATTERN FILE
   if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
     failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi
@@ -102,6 +105,26 @@ if [ -d "$marm" ]; then
 else
   echo "SKIP: $marm is absent; Marmousi CLI checks skipped"
 fi
+
+# Hardening: stray arguments, per-subcommand help, an output that is the
+# input, a file of several models without --index.
+bad "synth stray argument" "unexpected argument 'extra'" "$psfwi" model synth --family layered \
+  --nx 20 --nz 20 --dx 10 -o "$tmp/s.nc" extra
+none "no output after a refusal" "$tmp/s.nc"
+ok "crop -h" "$psfwi" model crop -h
+has "crop help is crop's" "keep x in \[x0, x1\]" "$tmp/out"
+if grep -q "synth" "$tmp/out"; then failed=$((failed + 1)); echo "FAIL: crop -h shows synth"; else pass=$((pass + 1)); fi
+ok "model for self-overwrite" "$psfwi" model synth --family layered --nx 20 --nz 20 --dx 10 -o "$tmp/self.nc"
+before=$(sha256sum < "$tmp/self.nc")
+ln -s "$tmp/self.nc" "$tmp/alias.nc"
+bad "output is the input (through a link)" "an input of this run" "$psfwi" model smooth "$tmp/self.nc" \
+  --sigma 20 -o "$tmp/alias.nc"
+[ "$(sha256sum < "$tmp/self.nc")" = "$before" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: input changed"; }
+bad "several models need --index" "holds 5 models; choose one with --index" "$psfwi" model import \
+  "$src/tests/data/numpy_savez.npz" --key a --dx 10 -o "$tmp/idx.nc"
+ok "--index picks one" "$psfwi" model import "$src/tests/data/numpy_savez.npz" --key a --dx 10 \
+  --index 4 -o "$tmp/idx.nc"
+has "model 4 of 5" "vp 1548..1559 m/s" "$tmp/out"
 
 # The plot script draws models side by side with metrics in the titles.
 if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then

@@ -240,7 +240,8 @@ static psfwi_model *do_import(const struct args *a, psfwi_error *err) {
   }
   if (!strcmp(fmt, "npy") || !strcmp(fmt, "npz")) {
     if (need(a, O_DX, "--dx (NumPy files hold no spacing)", "import", err)) return NULL;
-    psfwi_npy_opts o = {.dx = a->dx, .dz = dz, .order = order, .key = a->key, .index = a->index};
+    psfwi_npy_opts o = {.dx = a->dx, .dz = dz, .order = order, .key = a->key, .index = a->index,
+                        .has_index = a->seen[O_INDEX]};
     return psfwi_npy_read_model(a->input, &o, err);
   }
   psfwi_fail(err, PSFWI_EINVAL, "model import: --format '%s'; expected segy, bin, npy or npz",
