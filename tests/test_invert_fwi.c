@@ -31,12 +31,7 @@ typedef struct setup {
 } setup;
 
 static unsigned long long rng = 0x243F6A8885A308D3ULL;
-static double urand(void) { /* xorshift64*, in [-1, 1) */
-  rng ^= rng >> 12;
-  rng ^= rng << 25;
-  rng ^= rng >> 27;
-  return (double)((rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double urand(void) { return tu_urand(&rng); }
 
 /* 1800 + 6 (m/s) per cell with depth, plus a Gaussian of `amp` m/s. */
 static void fill(psfwi_model *m, double amp) {

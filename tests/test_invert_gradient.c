@@ -19,13 +19,7 @@
 #include "testutil.h"
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
-static double urand(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  const unsigned long long r = rng_state * 2685821657736338717ULL;
-  return (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double urand(void) { return tu_urand(&rng_state); }
 
 enum { NX = 64, NZ = 48 };
 static const double DX = 10.0;

@@ -18,13 +18,7 @@
 static const double PI = 3.14159265358979323846;
 
 static unsigned long long rng_state = 0x2545F4914F6CDD1DULL;
-static double urand(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  const unsigned long long r = rng_state * 2685821657736338717ULL;
-  return (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double urand(void) { return tu_urand(&rng_state); }
 static void fill(float *a, size_t n, double amp) {
   for (size_t i = 0; i < n; i++) a[i] = (float)(amp * urand());
 }

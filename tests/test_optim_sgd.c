@@ -15,12 +15,7 @@ typedef struct rng {
   unsigned long long s;
 } rng;
 
-static double uniform(rng *r) {
-  r->s ^= r->s >> 12;
-  r->s ^= r->s << 25;
-  r->s ^= r->s >> 27;
-  return (double)((r->s * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
-}
+static double uniform(rng *r) { return tu_uniform(&r->s); }
 
 static double normal(rng *r) {
   const double u = uniform(r) + 1e-300, v = uniform(r);

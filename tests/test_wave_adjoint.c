@@ -19,13 +19,7 @@
 /* ---- helpers ------------------------------------------------------------------ */
 
 static unsigned long long rng_state = 88172645463325252ULL;
-static double urand(void) { /* xorshift64*, uniform in [-1, 1) */
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  const unsigned long long r = rng_state * 2685821657736338717ULL;
-  return (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double urand(void) { return tu_urand(&rng_state); }
 static void fill(float *a, size_t n) {
   for (size_t i = 0; i < n; i++) a[i] = (float)urand();
 }

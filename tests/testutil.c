@@ -84,3 +84,14 @@ double tu_rel_l2(const float *a, const float *b, size_t n) {
   }
   return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
+
+double tu_uniform(unsigned long long *state) {
+  unsigned long long x = *state;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+double tu_urand(unsigned long long *state) { return tu_uniform(state) * 2.0 - 1.0; }

@@ -22,6 +22,10 @@ int tu_exists(const char *path);
 void tu_write_file(const char *path, const void *data, size_t len);
 /* Run a shell command; returns its exit status (or -1). */
 int tu_system(const char *fmt, ...);
+/* xorshift64*: the tests' one deterministic random-number generator.
+ * tu_uniform in [0, 1), tu_urand in [-1, 1); *state is the seed (!= 0). */
+double tu_uniform(unsigned long long *state);
+double tu_urand(unsigned long long *state);
 /* Relative L2 difference ||a - b|| / ||b||. */
 double tu_rel_l2(const float *a, const float *b, size_t n);
 #endif

@@ -128,23 +128,13 @@ static int make_mask(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) 
   const int depth = psfwi_config_is_set(cfg, "inversion", "freeze_depth");
   if (!water && !depth) return PSFWI_OK;
   const psfwi_grid *g = &p->model->grid;
-  const size_t n = g->nx * g->nz;
-  p->mask = calloc(n, 1);
-  if (p->mask == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the mask");
-  if (water) {
-    int st = psfwi_model_water_mask(p->model, psfwi_config_double(cfg, "inversion", "water_velocity"),
-                                    psfwi_config_double(cfg, "inversion", "water_tolerance"),
-                                    p->mask, NULL, err);
-    if (st != PSFWI_OK) return psfwi_error_prefix(err, "[inversion] water_velocity");
-  }
-  if (depth) {
-    const double d = psfwi_config_double(cfg, "inversion", "freeze_depth");
-    for (size_t iz = 0; iz < g->nz && (double)iz * g->dz < d; iz++)
-      memset(p->mask + iz * g->nx, 1, g->nx);
-  }
-  p->nfrozen = 0;
-  for (size_t i = 0; i < n; i++) p->nfrozen += p->mask[i] != 0;
-  return PSFWI_OK;
+  if ((p->mask = calloc(g->nx * g->nz, 1)) == NULL)
+    return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the mask");
+  return psfwi_freeze_mask(
+      p->model, water ? psfwi_config_double(cfg, "inversion", "water_velocity") : NAN,
+      psfwi_config_double(cfg, "inversion", "water_tolerance"),
+      depth ? psfwi_config_double(cfg, "inversion", "freeze_depth") : NAN, p->mask, &p->nfrozen,
+      err);
 }
 
 static void minmax(const psfwi_model *m, double *lo, double *hi) {
@@ -189,46 +179,52 @@ static int make_bands(cli_problem *p, const psfwi_config *cfg, psfwi_error *err)
   return st;
 }
 
-int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
-  int st;
-  const int talk = p->comm.rank == 0;
+/* [model] vp, true and the prior (default: the starting model). */
+static int read_models(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
   const char *vp = psfwi_config_require(cfg, "model", "vp", err);
   if (vp == NULL) return err->status;
   if ((p->model = psfwi_nc_read_model(vp, NULL, err)) == NULL) return err->status;
+  const psfwi_grid *g = &p->model->grid;
   const char *tpath = psfwi_config_string(cfg, "model", "true");
   if (tpath && (p->truth = psfwi_nc_read_model(tpath, NULL, err)) == NULL) return err->status;
-  if (p->truth && (p->truth->grid.nx != p->model->grid.nx || p->truth->grid.nz != p->model->grid.nz))
+  if (p->truth && (p->truth->grid.nx != g->nx || p->truth->grid.nz != g->nz))
     return psfwi_fail(err, PSFWI_EINVAL, "[model] true '%s' is %zu x %zu; [model] vp '%s' is %zu x %zu",
-                      tpath, p->truth->grid.nx, p->truth->grid.nz, vp, p->model->grid.nx,
-                      p->model->grid.nz);
+                      tpath, p->truth->grid.nx, p->truth->grid.nz, vp, g->nx, g->nz);
+  const char *ppath = psfwi_config_string(cfg, "regularization", "prior_model");
+  if (ppath && (p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
+  if (p->prior && (p->prior->grid.nx != g->nx || p->prior->grid.nz != g->nz))
+    return psfwi_fail(err, PSFWI_EINVAL, "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu",
+                      ppath, p->prior->grid.nx, p->prior->grid.nz, g->nx, g->nz);
+  if (p->prior == NULL && (p->prior = psfwi_model_copy(p->model, err)) == NULL) return err->status;
+  return PSFWI_OK;
+}
+
+/* The observed gathers (read, or allocated for synthesis from [model] true)
+ * with their survey, time axis and wavelet; *fmax its highest frequency. */
+static int read_data(cli_problem *p, psfwi_config *cfg, double *fmax, psfwi_error *err) {
   const char *obs = psfwi_config_string(cfg, "data", "observed");
   if (obs == NULL && p->truth == NULL)
     return psfwi_fail(err, PSFWI_EKEY,
                       "no data: give [data] observed (shot gathers) or [model] true (to "
                       "synthesise them)");
-  if (obs && (st = read_observed(p, cfg, obs, err)) != PSFWI_OK) return st;
-
-  /* time, wavelet, survey */
+  int st;
   double dt;
   size_t nt;
-  float *wavelet = NULL;
-  double fmax;
-  if (p->obs) {
+  if (obs) {
+    if ((st = read_observed(p, cfg, obs, err)) != PSFWI_OK) return st;
     dt = p->obs->dt;
     nt = p->obs->nt;
     int nonzero = 0;
     for (size_t i = 0; i < nt; i++) nonzero |= p->obs->wavelet[i] != 0.0f;
-    if (wavelet_given(cfg) || !nonzero) {
-      if (!nonzero && !wavelet_given(cfg) && talk)
-        fprintf(stderr, "psfwi: note: '%s' stores no wavelet; using the [wavelet] keys (%s %g Hz)\n",
-                obs, psfwi_config_string(cfg, "wavelet", "kind"),
-                psfwi_config_double(cfg, "wavelet", "frequency"));
-      if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, err)) == NULL) return err->status;
-      memcpy(p->obs->wavelet, wavelet, nt * sizeof *wavelet);
-      free(wavelet);
-    } else if ((st = psfwi_wave_fmax(p->obs->wavelet, nt, dt, &fmax, err)) != PSFWI_OK) {
-      return psfwi_error_prefix(err, "wavelet of '%s'", obs);
+    if (!wavelet_given(cfg) && nonzero) {
+      if ((st = psfwi_wave_fmax(p->obs->wavelet, nt, dt, fmax, err)) != PSFWI_OK)
+        return psfwi_error_prefix(err, "wavelet of '%s'", obs);
+      return psfwi_survey_check(p->obs->survey, &p->model->grid, err);
     }
+    if (!nonzero && !wavelet_given(cfg) && p->comm.rank == 0)
+      fprintf(stderr, "psfwi: note: '%s' stores no wavelet; using the [wavelet] keys (%s %g Hz)\n",
+              obs, psfwi_config_string(cfg, "wavelet", "kind"),
+              psfwi_config_double(cfg, "wavelet", "frequency"));
   } else {
     if ((st = cli_time_from_config(cfg, &dt, &nt, err)) != PSFWI_OK) return st;
     psfwi_survey *s = cli_survey_from_config(cfg, &p->model->grid, err);
@@ -237,13 +233,17 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
     if (st == PSFWI_OK) p->obs = psfwi_gather_create(s, nt, dt, err);
     psfwi_survey_destroy(s);
     if (p->obs == NULL) return err->status;
-    if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, err)) == NULL) return err->status;
-    memcpy(p->obs->wavelet, wavelet, nt * sizeof *wavelet);
-    free(wavelet);
   }
-  if ((st = psfwi_survey_check(p->obs->survey, &p->model->grid, err)) != PSFWI_OK) return st;
+  float *wavelet = cli_wavelet_from_config(cfg, dt, nt, fmax, err);
+  if (wavelet == NULL) return err->status;
+  memcpy(p->obs->wavelet, wavelet, nt * sizeof *wavelet);
+  free(wavelet);
+  return psfwi_survey_check(p->obs->survey, &p->model->grid, err);
+}
 
-  /* bounds and propagator */
+/* Velocity bounds and the propagator (its discretisation must also model
+ * the true model, when data are synthesised from it). */
+static int make_wave(cli_problem *p, const psfwi_config *cfg, double fmax, psfwi_error *err) {
   double mlo, mhi;
   minmax(p->model, &mlo, &mhi);
   p->vmin = psfwi_config_is_set(cfg, "inversion", "vmin") ? psfwi_config_double(cfg, "inversion", "vmin")
@@ -259,47 +259,37 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   cli_wave_opts_from_config(cfg, fmax, &wo);
   wo.vmin_bound = p->vmin;
   wo.vmax_bound = p->vmax;
-  if (p->truth) { /* the true model must be modelled with the same discretisation */
+  if (p->truth) {
     double tlo, thi;
     minmax(p->truth, &tlo, &thi);
     wo.vmin_bound = tlo < wo.vmin_bound ? tlo : wo.vmin_bound;
     wo.vmax_bound = thi > wo.vmax_bound ? thi : wo.vmax_bound;
   }
-  if ((p->w = psfwi_wave_create(p->model, dt, &wo, err)) == NULL) return err->status;
+  p->w = psfwi_wave_create(p->model, p->obs->dt, &wo, err);
+  return p->w ? PSFWI_OK : err->status;
+}
 
-  /* this rank's shots */
+/* This rank's block of shots; their data synthesised when not observed. */
+static int split_shots(cli_problem *p, const psfwi_config *cfg, size_t *count, psfwi_error *err) {
   const psfwi_survey *all = p->obs->survey;
-  size_t count;
   if ((size_t)p->comm.size > all->nshot)
     return psfwi_fail(err, PSFWI_EINVAL, "%d MPI ranks for %zu shots: use at most one rank per shot",
                       p->comm.size, all->nshot);
-  psfwi_comm_shot_range(&p->comm, all->nshot, &p->first_shot, &count);
-  if ((p->local = psfwi_survey_subset(all, p->first_shot, count, err)) == NULL) return err->status;
-  p->d_local = p->obs->data + p->first_shot * all->nrec * nt;
-  if (obs == NULL) { /* synthesise: each rank its shots, then exchanged */
-    if (talk) fprintf(stderr, "psfwi: modelling observed data in the true model '%s'\n", tpath);
-    st = count ? psfwi_wave_model_shots(p->w, p->truth, p->local, p->obs->wavelet, nt,
-                                        (float *)p->d_local, NULL, err)
-               : PSFWI_OK;
-    st = psfwi_comm_agree(&p->comm, st);
-    if (st != PSFWI_OK) {
-      if (err->status == PSFWI_OK) psfwi_fail(err, st, "modelling observed data failed on another rank");
-      return st;
-    }
-    if (p->comm.size > 1) {
-      const size_t n = all->nshot * all->nrec * nt;
-      double *buf = calloc(n, sizeof *buf);
-      if (buf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the data exchange");
-      const size_t lo = p->first_shot * all->nrec * nt, hi = lo + count * all->nrec * nt;
-      for (size_t i = lo; i < hi; i++) buf[i] = p->obs->data[i];
-      st = psfwi_comm_allreduce_sum(&p->comm, buf, n, err);
-      for (size_t i = 0; st == PSFWI_OK && i < n; i++) p->obs->data[i] = (float)buf[i];
-      free(buf);
-      if (st != PSFWI_OK) return st;
-    }
-  }
+  psfwi_comm_shot_range(&p->comm, all->nshot, &p->first_shot, count);
+  if ((p->local = psfwi_survey_subset(all, p->first_shot, *count, err)) == NULL) return err->status;
+  p->d_local = p->obs->data + p->first_shot * all->nrec * p->obs->nt;
+  if (psfwi_config_string(cfg, "data", "observed") != NULL) return PSFWI_OK;
+  if (p->comm.rank == 0)
+    fprintf(stderr, "psfwi: modelling observed data in the true model '%s'\n",
+            psfwi_config_string(cfg, "model", "true"));
+  return psfwi_synthesize_data(p->w, p->truth, p->obs, p->first_shot, *count, p->local, &p->comm,
+                               err);
+}
 
-  if ((st = make_mask(p, cfg, err)) != PSFWI_OK) return st;
+/* Misfit, bands, bounds, preconditioning, regularization and gradient keys
+ * into p->fwi. */
+static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
+  int st;
   if ((st = make_bands(p, cfg, err)) != PSFWI_OK) return st;
   const char *mkind = psfwi_config_string(cfg, "inversion", "misfit");
   const char *ftext = psfwi_config_string(cfg, "inversion", "frequencies");
@@ -311,13 +301,6 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   } else if (ftext != NULL) {
     return psfwi_fail(err, PSFWI_EINVAL, "[inversion] frequencies is only used with misfit = spectral");
   }
-  const char *ppath = psfwi_config_string(cfg, "regularization", "prior_model");
-  if (ppath && (p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
-  if (p->prior && (p->prior->grid.nx != p->model->grid.nx || p->prior->grid.nz != p->model->grid.nz))
-    return psfwi_fail(err, PSFWI_EINVAL, "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu",
-                      ppath, p->prior->grid.nx, p->prior->grid.nz, p->model->grid.nx, p->model->grid.nz);
-  if (p->prior == NULL && (p->prior = psfwi_model_copy(p->model, err)) == NULL) return err->status;
-
   psfwi_fwi_opts *o = &p->fwi;
   psfwi_fwi_opts_defaults(o);
   const char *method = psfwi_config_string(cfg, "inversion", "method");
@@ -356,15 +339,29 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   }
   o->truth = p->truth;
   o->write_files = p->comm.rank == 0;
+  return PSFWI_OK;
+}
+
+int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
+  int st;
+  double fmax;
+  size_t count;
+  if ((st = read_models(p, cfg, err)) != PSFWI_OK) return st;
+  if ((st = read_data(p, cfg, &fmax, err)) != PSFWI_OK) return st;
+  if ((st = make_wave(p, cfg, fmax, err)) != PSFWI_OK) return st;
+  if ((st = split_shots(p, cfg, &count, err)) != PSFWI_OK) return st;
+  if ((st = make_mask(p, cfg, err)) != PSFWI_OK) return st;
+  if ((st = fill_options(p, cfg, err)) != PSFWI_OK) return st;
   p->cfg_text = cli_config_text(cfg);
-  if (talk) {
+  if (p->comm.rank == 0) {
     const psfwi_wave_info *wi = psfwi_wave_get_info(p->w);
+    const psfwi_survey *all = p->obs->survey;
     fprintf(stderr,
             "psfwi: %zu shots x %zu receivers, %zu samples at %g s; model %zu x %zu at %g m "
             "(padded %zu x %zu), %zu steps per sample, %.1f points per wavelength; bounds "
             "[%g, %g] m/s; %zu frozen cells; %d MPI rank(s), %zu shots here\n",
-            all->nshot, all->nrec, nt, dt, wi->nx, wi->nz, wi->dx, wi->npx, wi->npz, wi->nsub,
-            wi->ppw, p->vmin, p->vmax, p->nfrozen, p->comm.size, count);
+            all->nshot, all->nrec, p->obs->nt, p->obs->dt, wi->nx, wi->nz, wi->dx, wi->npx,
+            wi->npz, wi->nsub, wi->ppw, p->vmin, p->vmax, p->nfrozen, p->comm.size, count);
   }
   return PSFWI_OK;
 }

@@ -55,3 +55,35 @@ void psfwi_error_clear(psfwi_error *err) {
     err->msg[0] = '\0';
   }
 }
+
+unsigned long long psfwi_fnv1a(const void *data, size_t len) {
+  const unsigned char *p = data;
+  unsigned long long h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void psfwi_first_error_init(psfwi_first_error *fe) {
+  fe->err.status = PSFWI_OK;
+  fe->err.msg[0] = '\0';
+  fe->failed = 0;
+}
+
+void psfwi_first_error_record(psfwi_first_error *fe, const psfwi_error *e) {
+#pragma omp critical(psfwi_first_error)
+  {
+    if (fe->err.status == PSFWI_OK) fe->err = *e;
+#pragma omp atomic write
+    fe->failed = 1;
+  }
+}
+
+int psfwi_first_error_failed(const psfwi_first_error *fe) {
+  int f;
+#pragma omp atomic read
+  f = fe->failed;
+  return f;
+}

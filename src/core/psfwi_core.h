@@ -144,6 +144,20 @@ int psfwi_parse_range(const char *text, double *first, double *step, size_t *cou
 /* Wall-clock seconds since an arbitrary origin (monotonic). */
 double psfwi_seconds(void);
 
+/* 64-bit FNV-1a hash of len bytes: the checksum of saved optimiser states. */
+unsigned long long psfwi_fnv1a(const void *data, size_t len);
+
+/* The first error of a team of OpenMP threads: record() keeps the first
+ * error given (thread-safe) and raises the flag; failed() reads the flag
+ * (thread-safe), so other threads can skip their remaining work. */
+typedef struct psfwi_first_error {
+  psfwi_error err;
+  int failed;
+} psfwi_first_error;
+void psfwi_first_error_init(psfwi_first_error *fe);
+void psfwi_first_error_record(psfwi_first_error *fe, const psfwi_error *e);
+int psfwi_first_error_failed(const psfwi_first_error *fe);
+
 /* ---- Resource limits (checked before large allocations) -------------------
  * The memory a run may use: the machine's physical memory, lowered to the
  * process's address-space limit (RLIMIT_AS) and to the environment variable

@@ -479,39 +479,24 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
   }
   c.sched = &sched;
 
-  int failed = 0;
-  psfwi_error first = {PSFWI_OK, ""};
+  psfwi_first_error first;
+  psfwi_first_error_init(&first);
 #pragma omp parallel num_threads(nthr)
   {
     psfwi_error e = {PSFWI_OK, ""};
     grad_thread t;
     const int rc = thread_alloc(&c, &t, &e);
-    if (rc != PSFWI_OK) {
-#pragma omp critical(psfwi_gradient_error)
-      {
-        if (first.status == PSFWI_OK) first = e;
-#pragma omp atomic write
-        failed = 1;
-      }
-    }
+    if (rc != PSFWI_OK) psfwi_first_error_record(&first, &e);
 #pragma omp barrier
 #pragma omp for schedule(dynamic, 1)
     for (size_t k = 0; k < nslot; k++) {
-      int stop;
-#pragma omp atomic read
-      stop = failed;
-      if (stop) continue;
+      if (psfwi_first_error_failed(&first)) continue;
       t.fwd = t.bwd = 0;
       for (size_t is = k; is < s->nshot; is += nslot) {
         const int r = run_shot(&c, &t, is, parts + k * c.npack, &e);
         if (r != PSFWI_OK) {
           psfwi_error_prefix(&e, "shot %zu", is);
-#pragma omp critical(psfwi_gradient_error)
-          {
-            if (first.status == PSFWI_OK) first = e;
-#pragma omp atomic write
-            failed = 1;
-          }
+          psfwi_first_error_record(&first, &e);
           break;
         }
       }
@@ -520,9 +505,9 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
     }
     thread_free(&t);
   }
-  if (first.status != PSFWI_OK) {
-    st = first.status;
-    if (err) *err = first;
+  if (first.err.status != PSFWI_OK) {
+    st = first.err.status;
+    if (err) *err = first.err;
     goto done;
   }
   /* the fixed-order reduction of the slots, then the external one */

@@ -193,6 +193,26 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
                    double *grad, double *illum, double *grad_wavelet,
                    psfwi_gradient_stats *stats, psfwi_error *err);
 
+/* ---- Set-up shared by the inversions (problem.c) ---------------------------------
+ * mask (nx * nz bytes, zeroed first): 1 on the cells no inversion may change:
+ * the water layer (cells from the top within water_tolerance of
+ * water_velocity, psfwi_model_water_mask; NAN: none) and every cell
+ * shallower than freeze_depth metres below the model top (NAN: none).
+ * *nfrozen (may be NULL) counts them. */
+int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_tolerance,
+                      double freeze_depth, unsigned char *mask, size_t *nfrozen,
+                      psfwi_error *err);
+
+struct psfwi_comm;
+/* Observed data synthesised in the true model: this rank models its shots
+ * first .. first + count - 1 (local, the subset of obs->survey) with
+ * obs->wavelet into obs->data, then the ranks exchange their blocks so that
+ * every rank holds every shot (bit for bit as modelled). All ranks fail
+ * together (psfwi_comm_agree). */
+int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_gather *obs,
+                          size_t first, size_t count, const psfwi_survey *local,
+                          const struct psfwi_comm *comm, psfwi_error *err);
+
 /* ---- Classical FWI (fwi.c) ---------------------------------------------------------
  * Minimises, band after band (multiscale, low frequencies first),
  *     Phi(v) = J_band(v) / J_band(v_b) + R(v)

@@ -715,15 +715,6 @@ void psfwi_optim_get_info(const psfwi_optim *o, psfwi_optim_info *info) {
  * | u64 FNV-1a checksum of everything before it. */
 enum { HDR_WORDS = 6 };
 
-static uint64_t fnv1a(const unsigned char *p, size_t len) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 size_t psfwi_optim_state_size(const psfwi_optim *o) {
   return sizeof magic + HDR_WORDS * sizeof(uint64_t) + sizeof(reals) + sizeof(counts) +
          (8 * o->n + 2 * o->m * o->n + o->m) * sizeof(double) + sizeof(uint64_t);
@@ -756,7 +747,7 @@ int psfwi_optim_state_save(const psfwi_optim *o, void *buf, size_t size, psfwi_e
   put(&p, o->S, o->m * o->n * sizeof(double));
   put(&p, o->Y, o->m * o->n * sizeof(double));
   put(&p, o->rho, o->m * sizeof(double));
-  const uint64_t h = fnv1a(buf, (size_t)(p - (unsigned char *)buf));
+  const uint64_t h = (uint64_t)psfwi_fnv1a(buf, (size_t)(p - (unsigned char *)buf));
   put(&p, &h, sizeof h);
   return PSFWI_OK;
 }
@@ -789,7 +780,7 @@ int psfwi_optim_state_restore(psfwi_optim *o, const void *buf, size_t size, psfw
                       need);
   uint64_t h;
   memcpy(&h, (const unsigned char *)buf + need - sizeof h, sizeof h);
-  if (h != fnv1a(buf, need - sizeof h))
+  if (h != (uint64_t)psfwi_fnv1a(buf, need - sizeof h))
     return psfwi_fail(err, PSFWI_EFORMAT, "optim: state buffer checksum mismatch (corrupt)");
   reals r;
   counts c;

@@ -201,15 +201,6 @@ int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g, psfwi_er
 
 /* ---- State: magic | u64 version, method, n, sizeof(sgd_reals) | reals | m v lo hi
  * | u64 FNV-1a checksum. */
-static uint64_t fnv1a(const unsigned char *p, size_t len) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 size_t psfwi_optim_sgd_state_size(const psfwi_optim_sgd *s) {
   return sizeof magic + SGD_HDR_WORDS * sizeof(uint64_t) + sizeof(sgd_reals) +
          4 * s->n * sizeof(double) + sizeof(uint64_t);
@@ -230,7 +221,7 @@ int psfwi_optim_sgd_state_save(const psfwi_optim_sgd *s, void *buf, size_t size,
   p += sizeof s->r;
   memcpy(p, s->block, 4 * s->n * sizeof(double));
   p += 4 * s->n * sizeof(double);
-  const uint64_t h = fnv1a(buf, need - sizeof h);
+  const uint64_t h = (uint64_t)psfwi_fnv1a(buf, need - sizeof h);
   memcpy(p, &h, sizeof h);
   return PSFWI_OK;
 }
@@ -258,7 +249,7 @@ int psfwi_optim_sgd_state_restore(psfwi_optim_sgd *s, const void *buf, size_t si
                       need);
   uint64_t h;
   memcpy(&h, p + need - sizeof h, sizeof h);
-  if (h != fnv1a(buf, need - sizeof h))
+  if (h != (uint64_t)psfwi_fnv1a(buf, need - sizeof h))
     return psfwi_fail(err, PSFWI_EFORMAT, "sgd: state buffer checksum mismatch (corrupt)");
   p += sizeof magic + sizeof hdr;
   memcpy(&s->r, p, sizeof s->r);

@@ -118,8 +118,8 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
   int nthr = w->opts.nthreads_shots > 0 ? w->opts.nthreads_shots : omp_get_max_threads();
   if ((size_t)nthr > s->nshot) nthr = (int)s->nshot;
   if (nthr < 1) nthr = 1;
-  int failed = 0;
-  psfwi_error first = {PSFWI_OK, ""};
+  psfwi_first_error first;
+  psfwi_first_error_init(&first);
 #pragma omp parallel num_threads(nthr)
   {
     psfwi_error e = {PSFWI_OK, ""};
@@ -130,21 +130,11 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
       snap = malloc(w->info.nx * w->info.nz * sizeof(float));
       if (snap == NULL) psfwi_fail(&e, PSFWI_ENOMEM, "cannot allocate a snapshot buffer");
     }
-    if (e.status != PSFWI_OK) {
-#pragma omp critical(psfwi_wave_error)
-      {
-        if (first.status == PSFWI_OK) first = e;
-#pragma omp atomic write
-        failed = 1;
-      }
-    }
+    if (e.status != PSFWI_OK) psfwi_first_error_record(&first, &e);
 #pragma omp barrier
 #pragma omp for schedule(dynamic, 1)
     for (size_t is = 0; is < s->nshot; is++) {
-      int stop;
-#pragma omp atomic read
-      stop = failed;
-      if (stop) continue;
+      if (psfwi_first_error_failed(&first)) continue;
       shot_hook h = {.sc = &sc, .is = is, .last_it = 0, .snap = is == 0 ? snap : NULL};
       const size_t nrec = s->nrec;
       const int rc = psfwi_wave_shot(w, vel, src, nt, s->sx[is], s->sz[is], nrec,
@@ -152,12 +142,7 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
                                      data + is * nrec * nt, ws, state, on_sample, &h, &e);
       if (rc != PSFWI_OK) {
         psfwi_error_prefix(&e, "shot %zu", is);
-#pragma omp critical(psfwi_wave_error)
-        {
-          if (first.status == PSFWI_OK) first = e;
-#pragma omp atomic write
-          failed = 1;
-        }
+        psfwi_first_error_record(&first, &e);
       } else {
         report(&sc, (psfwi_wave_nstep(w, nt) - h.last_it * w->info.nsub), 1);
       }
@@ -166,9 +151,9 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
     psfwi_wave_state_destroy(state);
     psfwi_wave_work_destroy(ws);
   }
-  if (first.status != PSFWI_OK) {
-    st = first.status;
-    if (err) *err = first;
+  if (first.err.status != PSFWI_OK) {
+    st = first.err.status;
+    if (err) *err = first.err;
   }
 done:
   psfwi_wave_field_free(vel);

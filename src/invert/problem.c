@@ -1,0 +1,58 @@
+/* What an inversion needs besides its loop: the freeze mask of the cells it
+ * may not change, and observed data synthesised in a true model with the
+ * shots spread over MPI ranks and exchanged so that every rank holds them
+ * all. Used by `psfwi gradient`, `psfwi fwi` and the learned inversions. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_comm.h"
+#include "psfwi_invert.h"
+#include "psfwi_model.h"
+
+int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_tolerance,
+                      double freeze_depth, unsigned char *mask, size_t *nfrozen,
+                      psfwi_error *err) {
+  const psfwi_grid *g = &m->grid;
+  const size_t n = g->nx * g->nz;
+  memset(mask, 0, n);
+  if (!isnan(water_velocity)) {
+    int st = psfwi_model_water_mask(m, water_velocity, water_tolerance, mask, NULL, err);
+    if (st != PSFWI_OK) return psfwi_error_prefix(err, "[inversion] water_velocity");
+  }
+  if (!isnan(freeze_depth))
+    for (size_t iz = 0; iz < g->nz && (double)iz * g->dz < freeze_depth; iz++)
+      memset(mask + iz * g->nx, 1, g->nx);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += mask[i] != 0;
+  if (nfrozen) *nfrozen = k;
+  return PSFWI_OK;
+}
+
+int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_gather *obs,
+                          size_t first, size_t count, const psfwi_survey *local,
+                          const psfwi_comm *comm, psfwi_error *err) {
+  const psfwi_survey *all = obs->survey;
+  const size_t nt = obs->nt, per_shot = all->nrec * nt;
+  float *mine = obs->data + first * per_shot;
+  int st = count ? psfwi_wave_model_shots(w, truth, local, obs->wavelet, nt, mine, NULL, err)
+                 : PSFWI_OK;
+  st = psfwi_comm_agree(comm, st);
+  if (st != PSFWI_OK) {
+    if (err && err->status == PSFWI_OK)
+      psfwi_fail(err, st, "modelling observed data failed on another rank");
+    return st;
+  }
+  if (comm->size <= 1) return PSFWI_OK;
+  /* Every rank's block into one sum: blocks do not overlap, so the sum is
+   * each rank's data exactly (x + 0 = x in floating point). */
+  const size_t n = all->nshot * per_shot;
+  double *buf = calloc(n, sizeof *buf);
+  if (buf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the data exchange");
+  for (size_t i = first * per_shot; i < (first + count) * per_shot; i++)
+    buf[i] = obs->data[i];
+  st = psfwi_comm_allreduce_sum((void *)comm, buf, n, err);
+  for (size_t i = 0; st == PSFWI_OK && i < n; i++) obs->data[i] = (float)buf[i];
+  free(buf);
+  return st;
+}
