@@ -1,7 +1,12 @@
-/* The objective over all shots and its exact discrete-adjoint gradient:
- * forward modelling with taped segments and revolve checkpoints, misfit and
- * adjoint source, the backward of every step (psfwi_wave_step_backward),
- * partial sums per slot reduced in a fixed order, one reduction hook. */
+/* The objective over shots and its exact discrete-adjoint gradient, the one
+ * engine of the classical FWI gradient and of the theory-guided RNN's
+ * backpropagation through time: a workspace set up once per problem
+ * (per-thread tapes and snapshots, source and receiver points of every shot,
+ * the checkpoint plan and its revolve schedule, partial sums), evaluated per
+ * model and per batch of shots: forward modelling with taped segments and
+ * revolve checkpoints, misfit and adjoint source, the backward of every step
+ * (psfwi_wave_step_backward), partial sums per slot reduced in a fixed
+ * order, one reduction hook. */
 #define _DEFAULT_SOURCE /* madvise, posix_memalign */
 #include <math.h>
 #include <stdint.h>
@@ -28,16 +33,18 @@ void psfwi_gradient_opts_defaults(psfwi_gradient_opts *o) {
   o->reduce_ctx = NULL;
 }
 
-/* Read-only context of one call. */
+/* Read-only context of one evaluation (what the threads share). */
 typedef struct grad_ctx {
   const psfwi_wave *w;
   const psfwi_wave_info *in;
-  const psfwi_survey *s;
+  size_t nrec;
   const float *d_obs;
   const psfwi_misfit *mf;
   const float *vel;      /* padded vel_term */
   const float *src_fine; /* nt * nsub */
+  psfwi_wave_points *const *src, *const *rec; /* per shot of the survey */
   size_t nt, nstep, np, nxz, nfine, npack;
+  size_t nt_window;      /* samples entering the misfit (nt: all) */
   int want_grad, want_illum, want_wav, fwd_only;
   psfwi_checkpoint_plan plan;
   const rev_schedule *sched;
@@ -83,6 +90,7 @@ typedef struct grad_thread {
   float *snap;              /* nsnap packed states (psfwi_wave_state_save) */
   size_t *snap_pos;
   float *syn, *adjsrc;      /* nrec * nt */
+  float *obsw;              /* nrec * nt: observed traces cut to the time window */
   float *rbuf;              /* nrec */
   float *abar;              /* nt * nsub, dJ/d(source samples at the internal rate) */
   size_t fwd, bwd;          /* step counters */
@@ -103,13 +111,14 @@ static void thread_free(grad_thread *t) {
   free(t->snap_pos);
   free(t->syn);
   free(t->adjsrc);
+  free(t->obsw);
   free(t->rbuf);
   free(t->abar);
   memset(t, 0, sizeof *t);
 }
 
 static size_t thread_bytes(const grad_ctx *c) {
-  const size_t fb = c->np * sizeof(float), nrec = c->s->nrec;
+  const size_t fb = c->np * sizeof(float), nrec = c->nrec;
   size_t b = psfwi_wave_bytes_per_thread(c->w); /* work (spec + lap) and the state */
   if (!c->fwd_only) {
     /* bwork, adjoint state, g_vel */
@@ -117,14 +126,14 @@ static size_t thread_bytes(const grad_ctx *c) {
     b += c->plan.fields * fb;
     if (c->want_wav) b += c->nfine * sizeof(float);
   }
-  b += (2 * nrec * c->nt + nrec) * sizeof(float);
+  b += (3 * nrec * c->nt + nrec) * sizeof(float);
   return b;
 }
 
 static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
   memset(t, 0, sizeof *t);
   const psfwi_wave *w = c->w;
-  const size_t nrec = c->s->nrec;
+  const size_t nrec = c->nrec;
   t->ws = psfwi_wave_work_create(w, err);
   if (t->ws == NULL) return err ? err->status : PSFWI_ENOMEM;
   t->st.prev = psfwi_wave_field_alloc(w);
@@ -132,10 +141,11 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
   t->st.mem = mem_alloc(w);
   t->syn = malloc(nrec * c->nt * sizeof(float));
   t->adjsrc = malloc(nrec * c->nt * sizeof(float));
+  t->obsw = malloc(nrec * c->nt * sizeof(float));
   t->rbuf = malloc(nrec * sizeof(float));
   const int need_mem = psfwi_wave_mem_floats(w) > 0;
   int ok = t->st.prev && t->st.cur && (!need_mem || t->st.mem) && t->syn && t->adjsrc &&
-           t->rbuf;
+           t->obsw && t->rbuf;
   if (ok && !c->fwd_only) {
     t->bw = psfwi_wave_bwork_create(w, err);
     if (t->bw == NULL) {
@@ -176,14 +186,14 @@ typedef struct shot_run {
 } shot_run;
 
 static void record(shot_run *r, size_t it, const float *field) {
-  const size_t nrec = r->c->s->nrec, nt = r->c->nt;
+  const size_t nrec = r->c->nrec, nt = r->c->nt;
   psfwi_wave_points_record(r->rec, field, r->t->rbuf);
   for (size_t ir = 0; ir < nrec; ir++) r->t->syn[ir * nt + it] = r->t->rbuf[ir];
 }
 
 /* The adjoint of recording sample it: adj->cur += R^T adjsrc[:, it]. */
 static void inject_adjoint(shot_run *r, size_t it) {
-  const size_t nrec = r->c->s->nrec, nt = r->c->nt;
+  const size_t nrec = r->c->nrec, nt = r->c->nt;
   for (size_t ir = 0; ir < nrec; ir++) r->t->rbuf[ir] = r->t->adjsrc[ir * nt + it];
   psfwi_wave_points_inject(r->rec, r->t->rbuf, 1.0f, r->t->adj.cur);
 }
@@ -213,11 +223,32 @@ static void forward_step(shot_run *r, size_t n, float *lap) {
   if (r->first_sweep && (n + 1) % nsub == 0) record(r, (n + 1) / nsub, r->t->st.cur);
 }
 
+/* J and the adjoint source of the shot's traces. With a time window W (the
+ * first nt_window samples: truncated backpropagation through time) the
+ * objective is J(W u, W d) and the adjoint source W^T dJ/d(W u) (W is a
+ * diagonal 0/1 mask, its own transpose). */
+static int shot_misfit(shot_run *r, float *adj, psfwi_error *err) {
+  const grad_ctx *c = r->c;
+  const size_t nrec = c->nrec, nt = c->nt, nw = c->nt_window;
+  const float *obs = r->obs;
+  if (nw < nt) {
+    for (size_t ir = 0; ir < nrec; ir++) {
+      float *sy = r->t->syn + ir * nt, *ob = r->t->obsw + ir * nt;
+      memcpy(ob, obs + ir * nt, nw * sizeof *ob);
+      memset(ob + nw, 0, (nt - nw) * sizeof *ob);
+      memset(sy + nw, 0, (nt - nw) * sizeof *sy);
+    }
+    obs = r->t->obsw;
+  }
+  int st = psfwi_misfit_eval(c->mf, nrec, r->t->syn, obs, &r->J, adj, err);
+  if (st == PSFWI_OK && adj != NULL && nw < nt)
+    for (size_t ir = 0; ir < nrec; ir++) memset(adj + ir * nt + nw, 0, (nt - nw) * sizeof *adj);
+  return st;
+}
+
 static int misfit_and_seed(shot_run *r, psfwi_error *err) {
   const grad_ctx *c = r->c;
-  const size_t nrec = c->s->nrec;
-  int st = psfwi_misfit_eval(c->mf, nrec, r->t->syn, r->obs, &r->J,
-                             c->fwd_only ? NULL : r->t->adjsrc, err);
+  int st = shot_misfit(r, c->fwd_only ? NULL : r->t->adjsrc, err);
   if (st != PSFWI_OK || c->fwd_only) return st;
   if (c->nt >= 2) inject_adjoint(r, c->nt - 1);
   return PSFWI_OK;
@@ -245,10 +276,6 @@ static int turn(shot_run *r, size_t j, psfwi_error *err) {
   return PSFWI_OK;
 }
 
-static void zero_state(const grad_ctx *c, psfwi_wave_state *st) {
-  psfwi_wave_state_zero(c->w, st);
-}
-
 static int run_schedule(shot_run *r, psfwi_error *err) {
   const grad_ctx *c = r->c;
   grad_thread *t = r->t;
@@ -268,7 +295,7 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
       }
       case REV_RESTORE:
         if (A->arg == REV_ZERO) {
-          zero_state(c, &t->st);
+          psfwi_wave_state_zero(c->w, &t->st);
           pos = 0;
         } else {
           psfwi_wave_state_load(c->w, &t->st,
@@ -291,28 +318,18 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
  * source-sample gradient into part. */
 static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
                     psfwi_error *err) {
-  const psfwi_survey *s = c->s;
-  const size_t nrec = s->nrec;
-  psfwi_wave_points *src = psfwi_wave_points_create(c->w, 1, &s->sx[is], &s->sz[is], "source",
-                                                    err);
-  if (src == NULL) return err ? err->status : PSFWI_ERANGE;
-  psfwi_wave_points *rec = psfwi_wave_points_create(c->w, nrec, s->rx + is * nrec,
-                                                    s->rz + is * nrec, "receiver", err);
-  if (rec == NULL) {
-    psfwi_wave_points_destroy(src);
-    return err ? err->status : PSFWI_ERANGE;
-  }
-  shot_run r = {.c = c, .t = t, .src = src, .rec = rec, .first_sweep = 1, .part = part,
-                .obs = c->d_obs + is * nrec * c->nt, .J = 0.0};
+  const size_t nrec = c->nrec;
+  shot_run r = {.c = c, .t = t, .src = c->src[is], .rec = c->rec[is], .first_sweep = 1,
+                .part = part, .obs = c->d_obs + is * nrec * c->nt, .J = 0.0};
   const unsigned saved = psfwi_wave_ftz_enter(c->ftz);
   int st = PSFWI_OK;
-  zero_state(c, &t->st);
+  psfwi_wave_state_zero(c->w, &t->st);
   record(&r, 0, t->st.cur);
   if (c->fwd_only || c->nstep == 0) {
     for (size_t n = 0; n < c->nstep; n++) forward_step(&r, n, NULL);
-    st = psfwi_misfit_eval(c->mf, nrec, t->syn, r.obs, &r.J, NULL, err);
+    st = shot_misfit(&r, NULL, err);
   } else {
-    zero_state(c, &t->adj);
+    psfwi_wave_state_zero(c->w, &t->adj);
     if (c->want_grad) memset(t->g_vel, 0, c->np * sizeof(float));
     if (c->want_wav) memset(t->abar, 0, c->nfine * sizeof(float));
     st = run_schedule(&r, err);
@@ -320,48 +337,63 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
   psfwi_wave_ftz_restore(saved);
   if (st == PSFWI_OK) {
     part[0] += r.J;
-    if (c->want_grad && !c->fwd_only && c->nstep > 0) {
-      /* adjoint of the edge replication of vel_term into the padding */
-      const psfwi_wave_info *in = c->in;
-      double *gm = part + 1;
-      for (size_t pz = 0; pz < in->npz; pz++) {
-        size_t jz = pz < in->oz ? 0 : pz - in->oz;
-        if (jz >= in->nz) jz = in->nz - 1;
-        const float *row = t->g_vel + pz * in->npx;
-        double *o = gm + jz * in->nx;
-        for (size_t px = 0; px < in->npx; px++) {
-          size_t jx = px < in->ox ? 0 : px - in->ox;
-          if (jx >= in->nx) jx = in->nx - 1;
-          o[jx] += (double)row[px];
-        }
-      }
-    }
+    if (c->want_grad && !c->fwd_only && c->nstep > 0)
+      psfwi_wave_pad_adjoint(c->w, t->g_vel, part + 1); /* P^T of the velocity term */
     if (c->want_wav && !c->fwd_only && c->nstep > 0) {
       double *fw = part + 1 + 2 * c->nxz;
       for (size_t n = 0; n < c->nfine; n++) fw[n] += (double)t->abar[n];
     }
   }
-  psfwi_wave_points_destroy(src);
-  psfwi_wave_points_destroy(rec);
   return st;
 }
 
-static int check_inputs(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
-                        const float *wavelet, size_t nt, const float *d_obs,
-                        const psfwi_misfit *mf, const psfwi_gradient_opts *o, const double *J,
-                        psfwi_error *err) {
-  if (w == NULL || m == NULL || s == NULL || wavelet == NULL || d_obs == NULL || mf == NULL ||
-      J == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "psfwi_gradient: propagator, model, survey, wavelet, observed data, "
-                      "misfit and J are required");
-  const psfwi_wave_info *in = psfwi_wave_get_info(w);
-  if (nt < 1) return psfwi_fail(err, PSFWI_EINVAL, "nt = 0 recorded samples; expected >= 1");
-  if (psfwi_misfit_nt(mf) != nt || fabs(psfwi_misfit_dt(mf) - in->dt_out) > 1e-9 * in->dt_out)
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "misfit made for %zu samples at %g s, but the data have %zu samples at "
-                      "dt_out = %g s", psfwi_misfit_nt(mf), psfwi_misfit_dt(mf), nt,
-                      in->dt_out);
+/* ---- The workspace ------------------------------------------------------------- */
+
+struct psfwi_gradient_ws {
+  const psfwi_wave *w;
+  psfwi_gradient_opts o;
+  unsigned want;             /* what it was made for (PSFWI_GRADIENT_WANT_*) */
+  size_t nshot, nrec, nt;
+  grad_ctx c;                /* the shared fields; per-evaluation ones set by eval */
+  psfwi_wave_points **src, **rec;
+  int nthr;
+  grad_thread *threads;      /* nthr */
+  float *vel, *src_fine;
+  double *parts;             /* nslot_max * npack */
+  size_t *counts;            /* 2 * nslot_max */
+  size_t nslot_max;
+  size_t *all;               /* 0 .. nshot - 1 */
+  rev_schedule sched;
+};
+
+/* Threads working on a batch of n shots: at most one per slot. */
+static int threads_for(const psfwi_gradient_ws *ws, size_t n) {
+  const size_t nslot = ws->o.nslot < n ? ws->o.nslot : n;
+  int nthr = ws->nthr;
+  if ((size_t)nthr > nslot) nthr = (int)nslot;
+  return nthr < 1 ? 1 : nthr;
+}
+
+void psfwi_gradient_ws_destroy(psfwi_gradient_ws *ws) {
+  if (ws == NULL) return;
+  for (int k = 0; ws->threads && k < ws->nthr; k++) thread_free(&ws->threads[k]);
+  free(ws->threads);
+  for (size_t is = 0; is < ws->nshot; is++) {
+    if (ws->src) psfwi_wave_points_destroy(ws->src[is]);
+    if (ws->rec) psfwi_wave_points_destroy(ws->rec[is]);
+  }
+  free(ws->src);
+  free(ws->rec);
+  psfwi_revolve_free_(&ws->sched);
+  psfwi_wave_field_free(ws->vel);
+  free(ws->src_fine);
+  free(ws->parts);
+  free(ws->counts);
+  free(ws->all);
+  free(ws);
+}
+
+static int check_opts(const psfwi_gradient_opts *o, psfwi_error *err) {
   if (o->nslot < 1)
     return psfwi_fail(err, PSFWI_EINVAL, "gradient nslot = 0; expected >= 1 partial sums");
   if (!(o->max_recompute > 0.0) || isnan(o->max_recompute))
@@ -370,95 +402,112 @@ static int check_inputs(const psfwi_wave *w, const psfwi_model *m, const psfwi_s
   if (!isfinite(o->mem_budget_mb))
     return psfwi_fail(err, PSFWI_ERANGE, "gradient mem_budget_mb = %g; expected finite",
                       o->mem_budget_mb);
-  int st = psfwi_survey_check(s, &m->grid, err);
-  if (st != PSFWI_OK) return st;
-  if (s->nrec < 1 || s->nshot < 1)
-    return psfwi_fail(err, PSFWI_EINVAL, "survey with %zu shots and %zu receivers; expected "
-                      ">= 1 of each", s->nshot, s->nrec);
-  const size_t n = s->nshot * s->nrec * nt;
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(d_obs[i]))
-      return psfwi_fail(err, PSFWI_ENONFINITE,
-                        "observed data: shot %zu receiver %zu sample %zu is not finite (%g)",
-                        i / (s->nrec * nt), (i / nt) % s->nrec, i % nt, (double)d_obs[i]);
   return PSFWI_OK;
 }
 
-int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
-                   const float *wavelet, size_t nt, const float *d_obs,
-                   const psfwi_misfit *mf, const psfwi_gradient_opts *opts, double *J,
-                   double *grad, double *illum, double *grad_wavelet,
-                   psfwi_gradient_stats *stats, psfwi_error *err) {
-  const double t0 = psfwi_seconds();
+psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s,
+                                            size_t nt, unsigned want,
+                                            const psfwi_gradient_opts *opts, psfwi_error *err) {
+  if (w == NULL || s == NULL) {
+    psfwi_fail(err, PSFWI_EINVAL, "gradient workspace: propagator and survey are required");
+    return NULL;
+  }
+  if (nt < 1) {
+    psfwi_fail(err, PSFWI_EINVAL, "nt = 0 recorded samples; expected >= 1");
+    return NULL;
+  }
+  if (s->nrec < 1 || s->nshot < 1) {
+    psfwi_fail(err, PSFWI_EINVAL, "survey with %zu shots and %zu receivers; expected >= 1 of each",
+               s->nshot, s->nrec);
+    return NULL;
+  }
   psfwi_gradient_opts o;
   if (opts) o = *opts;
   else psfwi_gradient_opts_defaults(&o);
-  int st = check_inputs(w, m, s, wavelet, nt, d_obs, mf, &o, J, err);
-  if (st != PSFWI_OK) return st;
+  if (check_opts(&o, err) != PSFWI_OK) return NULL;
+  psfwi_gradient_ws *ws = calloc(1, sizeof *ws);
+  if (ws == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "out of memory for a gradient workspace");
+    return NULL;
+  }
   const psfwi_wave_info *in = psfwi_wave_get_info(w);
-  grad_ctx c;
-  memset(&c, 0, sizeof c);
-  c.w = w;
-  c.in = in;
-  c.s = s;
-  c.d_obs = d_obs;
-  c.mf = mf;
-  c.nt = nt;
-  c.nstep = psfwi_wave_nstep(w, nt);
-  c.np = in->npx * in->npz;
-  c.nxz = in->nx * in->nz;
-  c.nfine = nt * in->nsub;
-  c.npack = 1 + 2 * c.nxz + c.nfine;
-  c.want_grad = grad != NULL;
-  c.want_illum = illum != NULL;
-  c.want_wav = grad_wavelet != NULL;
-  c.fwd_only = !c.want_grad && !c.want_illum && !c.want_wav;
-  c.ftz = psfwi_wave_get_opts(w)->ftz;
+  ws->w = w;
+  ws->o = o;
+  ws->want = want;
+  ws->nshot = s->nshot;
+  ws->nrec = s->nrec;
+  ws->nt = nt;
+  grad_ctx *c = &ws->c;
+  c->w = w;
+  c->in = in;
+  c->nrec = s->nrec;
+  c->nt = nt;
+  c->nstep = psfwi_wave_nstep(w, nt);
+  c->np = in->npx * in->npz;
+  c->nxz = in->nx * in->nz;
+  c->nfine = nt * in->nsub;
+  c->npack = 1 + 2 * c->nxz + c->nfine;
+  c->want_grad = (want & PSFWI_GRADIENT_WANT_GRAD) != 0;
+  c->want_illum = (want & PSFWI_GRADIENT_WANT_ILLUM) != 0;
+  c->want_wav = (want & PSFWI_GRADIENT_WANT_WAVELET) != 0;
+  c->fwd_only = !c->want_grad && !c->want_illum && !c->want_wav;
+  c->ftz = psfwi_wave_get_opts(w)->ftz;
+  c->sched = &ws->sched;
 
   int nthr = o.nthreads > 0 ? o.nthreads : psfwi_wave_get_opts(w)->nthreads_shots;
   if (nthr <= 0) nthr = omp_get_max_threads();
-  const size_t nslot = o.nslot < s->nshot ? o.nslot : s->nshot;
-  if ((size_t)nthr > nslot) nthr = (int)nslot;
+  ws->nslot_max = o.nslot < s->nshot ? o.nslot : s->nshot;
+  if ((size_t)nthr > ws->nslot_max) nthr = (int)ws->nslot_max;
   if (nthr < 1) nthr = 1;
+  ws->nthr = nthr;
 
-  float *vel = psfwi_wave_field_alloc(w);
-  float *src_fine = malloc(c.nfine * sizeof(float));
-  double *parts = calloc(nslot * c.npack, sizeof(double));
-  size_t *counts = calloc(2 * nslot, sizeof(size_t));
-  rev_schedule sched;
-  memset(&sched, 0, sizeof sched);
-  if (!vel || !src_fine || !parts || !counts) {
+  int st = PSFWI_OK;
+  ws->vel = psfwi_wave_field_alloc(w);
+  ws->src_fine = malloc(c->nfine * sizeof(float));
+  ws->parts = calloc(ws->nslot_max * c->npack, sizeof(double));
+  ws->counts = calloc(2 * ws->nslot_max, sizeof(size_t));
+  ws->all = malloc(s->nshot * sizeof(size_t));
+  ws->src = calloc(s->nshot, sizeof *ws->src);
+  ws->rec = calloc(s->nshot, sizeof *ws->rec);
+  ws->threads = calloc((size_t)nthr, sizeof *ws->threads);
+  if (!ws->vel || !ws->src_fine || !ws->parts || !ws->counts || !ws->all || !ws->src ||
+      !ws->rec || !ws->threads) {
     st = psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the gradient's shared buffers "
-                    "(%zu slots of %zu values)", nslot, c.npack);
-    goto done;
+                    "(%zu slots of %zu values)", ws->nslot_max, c->npack);
+    goto fail;
   }
-  st = psfwi_wave_vel_term(w, m, vel, err);
-  if (st != PSFWI_OK) goto done;
-  st = psfwi_wave_resample(w, wavelet, nt, src_fine, err);
-  if (st != PSFWI_OK) goto done;
-  c.vel = vel;
-  c.src_fine = src_fine;
+  for (size_t is = 0; is < s->nshot; is++) {
+    ws->all[is] = is;
+    ws->src[is] = psfwi_wave_points_create(w, 1, &s->sx[is], &s->sz[is], "source", err);
+    ws->rec[is] = ws->src[is] ? psfwi_wave_points_create(w, s->nrec, s->rx + is * s->nrec,
+                                                          s->rz + is * s->nrec, "receiver", err)
+                              : NULL;
+    if (ws->rec[is] == NULL) {
+      st = psfwi_error_prefix(err, "shot %zu", is);
+      goto fail;
+    }
+  }
 
   /* memory plan and schedule, shared by all shots */
-  if (!c.fwd_only) {
+  if (!c->fwd_only) {
     size_t max_fields = SIZE_MAX;
     if (o.mem_budget_mb > 0.0) {
       const double per_shot = o.mem_budget_mb * 1048576.0 / (double)nthr;
-      const double f = floor(per_shot / ((double)c.np * sizeof(float)));
+      const double f = floor(per_shot / ((double)c->np * sizeof(float)));
       max_fields = f >= (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)f;
     }
     const size_t sfl = psfwi_wave_state_floats(w);
-    st = psfwi_checkpoint_plan_make(c.nstep, max_fields, o.seg_len, o.max_recompute,
-                                    (sfl + c.np - 1) / c.np, &c.plan, err);
+    st = psfwi_checkpoint_plan_make(c->nstep, max_fields, o.seg_len, o.max_recompute,
+                                    (sfl + c->np - 1) / c->np, &c->plan, err);
     if (st != PSFWI_OK) {
       psfwi_error_prefix(err, "gradient memory budget %g MiB over %d thread(s)", o.mem_budget_mb,
                          nthr);
-      goto done;
+      goto fail;
     }
-    st = psfwi_revolve_build_(c.plan.nseg, c.plan.nsnap + 1, &sched, err);
-    if (st != PSFWI_OK) goto done;
+    st = psfwi_revolve_build_(c->plan.nseg, c->plan.nsnap + 1, &ws->sched, err);
+    if (st != PSFWI_OK) goto fail;
   } else {
-    c.plan.nstep = c.nstep;
+    c->plan.nstep = c->nstep;
   }
   /* Everything the threads will hold, against the memory limit, before they
    * allocate it. */
@@ -466,79 +515,173 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
     char detail[256];
     snprintf(detail, sizeof detail,
              "%d shot(s) at once, each keeping %zu wavefields of %zu x %zu cells%s", nthr,
-             c.plan.fields, in->npx, in->npz,
-             c.fwd_only ? ""
+             c->plan.fields, in->npx, in->npz,
+             c->fwd_only ? ""
              : o.mem_budget_mb > 0.0
                  ? "; lower the memory budget ([inversion] memory_mb) or the threads"
                  : "; set a memory budget ([inversion] memory_mb) to checkpoint instead");
-    st = psfwi_mem_check((double)nthr * (double)thread_bytes(&c) +
+    st = psfwi_mem_check((double)nthr * (double)thread_bytes(c) +
                              (double)psfwi_wave_bytes_shared(w) +
-                             (double)(nslot * c.npack) * sizeof(double),
+                             (double)(ws->nslot_max * c->npack) * sizeof(double),
                          "the gradient", detail, err);
-    if (st != PSFWI_OK) goto done;
+    if (st != PSFWI_OK) goto fail;
   }
-  c.sched = &sched;
+  /* Per-thread buffers, each allocated (first touched) by its own thread. */
+  psfwi_first_error first;
+  psfwi_first_error_init(&first);
+#pragma omp parallel num_threads(nthr)
+  {
+    psfwi_error e = {PSFWI_OK, ""};
+    const int k = omp_get_thread_num();
+    if (k < nthr && thread_alloc(c, &ws->threads[k], &e) != PSFWI_OK)
+      psfwi_first_error_record(&first, &e);
+  }
+  /* a team smaller than asked for (OMP_THREAD_LIMIT, say): the rest here */
+  for (int k = 0; k < nthr && first.err.status == PSFWI_OK; k++) {
+    psfwi_error e = {PSFWI_OK, ""};
+    if (ws->threads[k].ws == NULL && thread_alloc(c, &ws->threads[k], &e) != PSFWI_OK)
+      first.err = e;
+  }
+  if (first.err.status != PSFWI_OK) {
+    st = first.err.status;
+    if (err) *err = first.err;
+    goto fail;
+  }
+  return ws;
+fail:
+  (void)st;
+  psfwi_gradient_ws_destroy(ws);
+  return NULL;
+}
+
+size_t psfwi_gradient_ws_nshot(const psfwi_gradient_ws *ws) { return ws->nshot; }
+
+static int check_eval(const psfwi_gradient_ws *ws, const psfwi_model *m, const float *wavelet,
+                      const float *d_obs, const psfwi_misfit *mf, const double *J,
+                      const psfwi_gradient_batch *b, unsigned asked, psfwi_error *err) {
+  if (m == NULL || wavelet == NULL || d_obs == NULL || mf == NULL || J == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "psfwi_gradient: propagator, model, survey, wavelet, observed data, "
+                      "misfit and J are required");
+  const psfwi_wave_info *in = psfwi_wave_get_info(ws->w);
+  const size_t nt = ws->nt;
+  if (psfwi_misfit_nt(mf) != nt || fabs(psfwi_misfit_dt(mf) - in->dt_out) > 1e-9 * in->dt_out)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "misfit made for %zu samples at %g s, but the data have %zu samples at "
+                      "dt_out = %g s", psfwi_misfit_nt(mf), psfwi_misfit_dt(mf), nt,
+                      in->dt_out);
+  if ((asked & ~ws->want) != 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "gradient workspace made for outputs %u, asked for %u (make it with "
+                      "every output it will give)", ws->want, asked);
+  if (b != NULL) {
+    if (b->nt_window > nt)
+      return psfwi_fail(err, PSFWI_ERANGE, "time window of %zu samples; the data have %zu",
+                        b->nt_window, nt);
+    for (size_t k = 0; b->shots && k < b->nshots; k++)
+      if (b->shots[k] >= ws->nshot)
+        return psfwi_fail(err, PSFWI_ERANGE, "batch shot %zu of a survey of %zu shots",
+                          b->shots[k], ws->nshot);
+    if (b->shots != NULL && b->nshots == 0)
+      return psfwi_fail(err, PSFWI_EINVAL, "an empty batch of shots");
+  }
+  return PSFWI_OK;
+}
+
+int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const float *wavelet,
+                           const float *d_obs, const psfwi_misfit *mf,
+                           const psfwi_gradient_batch *batch, double *J, double *grad,
+                           double *illum, double *grad_wavelet, psfwi_gradient_stats *stats,
+                           psfwi_error *err) {
+  const double t0 = psfwi_seconds();
+  const unsigned asked = (grad ? PSFWI_GRADIENT_WANT_GRAD : 0u) |
+                         (illum ? PSFWI_GRADIENT_WANT_ILLUM : 0u) |
+                         (grad_wavelet ? PSFWI_GRADIENT_WANT_WAVELET : 0u);
+  int st = check_eval(ws, m, wavelet, d_obs, mf, J, batch, asked, err);
+  if (st != PSFWI_OK) return st;
+  const size_t nt = ws->nt, nrec = ws->nrec;
+  const size_t *shots = batch && batch->shots ? batch->shots : ws->all;
+  const size_t nshots = batch && batch->shots ? batch->nshots : ws->nshot;
+  for (size_t k = 0; k < nshots; k++) {
+    const float *d = d_obs + shots[k] * nrec * nt;
+    for (size_t i = 0; i < nrec * nt; i++)
+      if (!isfinite(d[i]))
+        return psfwi_fail(err, PSFWI_ENONFINITE,
+                          "observed data: shot %zu receiver %zu sample %zu is not finite (%g)",
+                          shots[k], i / nt, i % nt, (double)d[i]);
+  }
+  const psfwi_wave *w = ws->w;
+  grad_ctx c = ws->c;
+  c.d_obs = d_obs;
+  c.mf = mf;
+  c.vel = ws->vel;
+  c.src_fine = ws->src_fine;
+  c.src = ws->src;
+  c.rec = ws->rec;
+  c.nt_window = batch && batch->nt_window > 0 ? batch->nt_window : nt;
+  c.want_grad = grad != NULL;
+  c.want_illum = illum != NULL;
+  c.want_wav = grad_wavelet != NULL;
+  c.fwd_only = !c.want_grad && !c.want_illum && !c.want_wav;
+  const int nthr = threads_for(ws, nshots);
+  const size_t nslot = ws->o.nslot < nshots ? ws->o.nslot : nshots;
+  memset(ws->parts, 0, nslot * c.npack * sizeof(double));
+  memset(ws->counts, 0, 2 * nslot * sizeof(size_t));
+  double *parts = ws->parts;
+  size_t *counts = ws->counts;
+
+  st = psfwi_wave_vel_term(w, m, ws->vel, err);
+  if (st != PSFWI_OK) return st;
+  st = psfwi_wave_resample(w, wavelet, nt, ws->src_fine, err);
+  if (st != PSFWI_OK) return st;
 
   psfwi_first_error first;
   psfwi_first_error_init(&first);
 #pragma omp parallel num_threads(nthr)
   {
     psfwi_error e = {PSFWI_OK, ""};
-    grad_thread t;
-    const int rc = thread_alloc(&c, &t, &e);
-    if (rc != PSFWI_OK) psfwi_first_error_record(&first, &e);
-#pragma omp barrier
+    grad_thread *t = &ws->threads[omp_get_thread_num()];
 #pragma omp for schedule(dynamic, 1)
     for (size_t k = 0; k < nslot; k++) {
       if (psfwi_first_error_failed(&first)) continue;
-      t.fwd = t.bwd = 0;
-      for (size_t is = k; is < s->nshot; is += nslot) {
-        const int r = run_shot(&c, &t, is, parts + k * c.npack, &e);
+      t->fwd = t->bwd = 0;
+      for (size_t j = k; j < nshots; j += nslot) {
+        const size_t is = shots[j];
+        const int r = run_shot(&c, t, is, parts + k * c.npack, &e);
         if (r != PSFWI_OK) {
           psfwi_error_prefix(&e, "shot %zu", is);
           psfwi_first_error_record(&first, &e);
           break;
         }
       }
-      counts[2 * k] = t.fwd;
-      counts[2 * k + 1] = t.bwd;
+      counts[2 * k] = t->fwd;
+      counts[2 * k + 1] = t->bwd;
     }
-    thread_free(&t);
   }
   if (first.err.status != PSFWI_OK) {
-    st = first.err.status;
     if (err) *err = first.err;
-    goto done;
+    return first.err.status;
   }
   /* the fixed-order reduction of the slots, then the external one */
   for (size_t k = 1; k < nslot; k++) {
     const double *p = parts + k * c.npack;
     for (size_t i = 0; i < c.npack; i++) parts[i] += p[i];
   }
-  if (o.reduce) {
-    st = o.reduce(o.reduce_ctx, parts, c.npack, err);
-    if (st != PSFWI_OK) goto done;
+  if (ws->o.reduce) {
+    st = ws->o.reduce(ws->o.reduce_ctx, parts, c.npack, err);
+    if (st != PSFWI_OK) return st;
   }
   *J = parts[0];
-  if (grad) {
-    const double dt2 = in->dt * in->dt;
-    for (size_t i = 0; i < c.nxz; i++) grad[i] = 2.0 * dt2 * (double)m->vp[i] * parts[1 + i];
-  }
+  if (grad) psfwi_wave_vel_term_chain(w, m, parts + 1, grad);
   if (illum) memcpy(illum, parts + 1 + c.nxz, c.nxz * sizeof(double));
   if (grad_wavelet) {
-    float *fine = malloc(c.nfine * sizeof(float)), *wv = malloc(nt * sizeof(float));
-    if (!fine || !wv) {
-      free(fine);
-      free(wv);
-      st = psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate %zu samples", c.nfine);
-      goto done;
-    }
+    /* scratch that is free now: src_fine (nfine floats, remade by every
+     * evaluation) and the first thread's windowed-data buffer (>= nt floats) */
+    float *fine = ws->src_fine, *wv = ws->threads[0].obsw;
     for (size_t n = 0; n < c.nfine; n++) fine[n] = (float)parts[1 + 2 * c.nxz + n];
     st = psfwi_wave_resample_adjoint(w, fine, nt, wv, err);
     for (size_t i = 0; i < nt && st == PSFWI_OK; i++) grad_wavelet[i] = (double)wv[i];
-    free(fine);
-    free(wv);
-    if (st != PSFWI_OK) goto done;
+    if (st != PSFWI_OK) return st;
   }
   if (stats) {
     memset(stats, 0, sizeof *stats);
@@ -548,20 +691,39 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
       stats->fwd_steps += counts[2 * k];
       stats->bwd_steps += counts[2 * k + 1];
     }
-    const double ref = (double)s->nshot * (double)c.nstep;
+    const double ref = (double)nshots * (double)c.nstep;
     stats->recompute_ratio = ref > 0.0 ? (double)stats->fwd_steps / ref : 0.0;
-    stats->bytes_storage = c.plan.fields * c.np * sizeof(float);
+    stats->bytes_storage = c.fwd_only ? 0 : c.plan.fields * c.np * sizeof(float);
     stats->bytes_per_thread = thread_bytes(&c);
-    stats->bytes_total = stats->bytes_per_thread * (size_t)nthr + psfwi_wave_bytes_shared(w) +
-                         (c.np + c.nfine) * sizeof(float) + nslot * c.npack * sizeof(double) +
-                         sched.cap * sizeof(rev_action);
+    stats->bytes_total = stats->bytes_per_thread * (size_t)ws->nthr + psfwi_wave_bytes_shared(w) +
+                         (c.np + c.nfine) * sizeof(float) + ws->nslot_max * c.npack * sizeof(double) +
+                         ws->sched.cap * sizeof(rev_action);
     stats->seconds = psfwi_seconds() - t0;
   }
-done:
-  psfwi_revolve_free_(&sched);
-  psfwi_wave_field_free(vel);
-  free(src_fine);
-  free(parts);
-  free(counts);
+  return PSFWI_OK;
+}
+
+int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
+                   const float *wavelet, size_t nt, const float *d_obs,
+                   const psfwi_misfit *mf, const psfwi_gradient_opts *opts, double *J,
+                   double *grad, double *illum, double *grad_wavelet,
+                   psfwi_gradient_stats *stats, psfwi_error *err) {
+  const double t0 = psfwi_seconds();
+  if (w == NULL || m == NULL || s == NULL || wavelet == NULL || d_obs == NULL || mf == NULL ||
+      J == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "psfwi_gradient: propagator, model, survey, wavelet, observed data, "
+                      "misfit and J are required");
+  int st = psfwi_survey_check(s, &m->grid, err);
+  if (st != PSFWI_OK) return st;
+  const unsigned want = (grad ? PSFWI_GRADIENT_WANT_GRAD : 0u) |
+                        (illum ? PSFWI_GRADIENT_WANT_ILLUM : 0u) |
+                        (grad_wavelet ? PSFWI_GRADIENT_WANT_WAVELET : 0u);
+  psfwi_gradient_ws *ws = psfwi_gradient_ws_create(w, s, nt, want, opts, err);
+  if (ws == NULL) return err ? err->status : PSFWI_ENOMEM;
+  st = psfwi_gradient_ws_eval(ws, m, wavelet, d_obs, mf, NULL, J, grad, illum, grad_wavelet,
+                              stats, err);
+  psfwi_gradient_ws_destroy(ws);
+  if (st == PSFWI_OK && stats) stats->seconds = psfwi_seconds() - t0;
   return st;
 }

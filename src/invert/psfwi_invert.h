@@ -175,6 +175,50 @@ typedef struct psfwi_gradient_stats {
   double seconds;             /* wall clock */
 } psfwi_gradient_stats;
 
+/* ---- The gradient engine: set up once, evaluate many times -------------------------
+ * A workspace for the survey s (positions copied into source and receiver
+ * stencils; s need not outlive it), records of nt samples at the
+ * propagator's dt_out, and options o (NULL: defaults): per-thread tapes and
+ * snapshots sized by the checkpoint plan, the revolve schedule and the
+ * partial sums, all allocated here (memory checked against psfwi_mem_limit
+ * first), so that evaluations allocate nothing. `want` says which outputs
+ * evaluations may ask for (an OR of the flags; 0: objective only, no
+ * storage). The classical gradient (psfwi_gradient, FWI iterations) and the
+ * theory-guided RNN (backpropagation through time over mini-batches of
+ * shots) both evaluate through it: one BPTT code. */
+enum {
+  PSFWI_GRADIENT_WANT_GRAD = 1u,    /* dJ/dv */
+  PSFWI_GRADIENT_WANT_ILLUM = 2u,   /* source illumination */
+  PSFWI_GRADIENT_WANT_WAVELET = 4u  /* dJ/dwavelet */
+};
+typedef struct psfwi_gradient_ws psfwi_gradient_ws;
+psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s,
+                                            size_t nt, unsigned want,
+                                            const psfwi_gradient_opts *o, psfwi_error *err);
+void psfwi_gradient_ws_destroy(psfwi_gradient_ws *ws);
+size_t psfwi_gradient_ws_nshot(const psfwi_gradient_ws *ws);
+
+/* Which shots an evaluation runs, and over how much of the record. */
+typedef struct psfwi_gradient_batch {
+  const size_t *shots; /* indices into the survey (any order; NULL: every shot) */
+  size_t nshots;
+  size_t nt_window;    /* > 0: only samples it < nt_window enter the misfit (the
+                          objective of the record truncated in time: truncated
+                          backpropagation through time); 0: all nt */
+} psfwi_gradient_batch;
+
+/* J and its gradients for model m over the batch (NULL: every shot, whole
+ * record), as psfwi_gradient below; d_obs is laid out for the whole survey
+ * (d_obs[(is * nrec + ir) * nt + it]; only the batch's shots are read).
+ * Shot is goes to slot (its position in the batch) % nslot, so results do
+ * not depend on the number of threads. Outputs not made for at create are
+ * PSFWI_EINVAL. */
+int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const float *wavelet,
+                           const float *d_obs, const psfwi_misfit *mf,
+                           const psfwi_gradient_batch *batch, double *J, double *grad,
+                           double *illum, double *grad_wavelet, psfwi_gradient_stats *stats,
+                           psfwi_error *err);
+
 /* Objective J and its exact discrete gradient for model m (checked by
  * psfwi_wave_vel_term against w's grid and velocity bounds), every shot of
  * survey s (checked), the wavelet (nt samples at dt_out, as
@@ -186,7 +230,8 @@ typedef struct psfwi_gradient_stats {
  *                        the pseudo-Hessian diagonal, for preconditioning
  *   grad_wavelet[it]     dJ/dwavelet[it] (it < nt)
  * With all three NULL only J is computed (forward modelling, no storage).
- * o NULL: defaults. stats may be NULL. */
+ * o NULL: defaults. stats may be NULL. A workspace made and destroyed for
+ * one evaluation (psfwi_gradient_ws_*). */
 int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
                    const float *wavelet, size_t nt, const float *d_obs,
                    const psfwi_misfit *mf, const psfwi_gradient_opts *o, double *J,

@@ -141,6 +141,19 @@ void psfwi_wave_field_free(float *f);
  * field. */
 int psfwi_wave_vel_term(const psfwi_wave *w, const psfwi_model *m, float *vel_term,
                         psfwi_error *err);
+/* The adjoint (vector-Jacobian product) of psfwi_wave_vel_term with respect
+ * to the model, in two steps so that sums over shots and ranks can sit
+ * between them: vel_term = P (dt^2 v^2), P the edge replication into the
+ * padding, so dJ/dv = 2 dt^2 v (P^T dJ/dvel_term).
+ *   psfwi_wave_pad_adjoint:    acc[iz * nx + ix] += (P^T padded)[iz, ix]
+ *                              (every padded cell added to the model cell
+ *                              it replicates);
+ *   psfwi_wave_vel_term_chain: grad[i] = 2 dt^2 v[i] g_term[i] (g_term =
+ *                              P^T dJ/dvel_term on the model grid).
+ * Dot-product test in tests/test_wave_adjoint.c. */
+void psfwi_wave_pad_adjoint(const psfwi_wave *w, const float *padded, double *acc);
+void psfwi_wave_vel_term_chain(const psfwi_wave *w, const psfwi_model *m, const double *g_term,
+                               double *grad);
 /* Copy the model part of a padded field into out[iz * nx + ix]. */
 void psfwi_wave_field_interior(const psfwi_wave *w, const float *field, float *out);
 

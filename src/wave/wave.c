@@ -503,6 +503,28 @@ int psfwi_wave_vel_term(const psfwi_wave *w, const psfwi_model *m, float *vel_te
   return PSFWI_OK;
 }
 
+void psfwi_wave_pad_adjoint(const psfwi_wave *w, const float *padded, double *acc) {
+  const psfwi_wave_info *in = &w->info;
+  for (size_t pz = 0; pz < in->npz; pz++) {
+    size_t jz = pz < in->oz ? 0 : pz - in->oz;
+    if (jz >= in->nz) jz = in->nz - 1;
+    const float *row = padded + pz * in->npx;
+    double *o = acc + jz * in->nx;
+    for (size_t px = 0; px < in->npx; px++) {
+      size_t jx = px < in->ox ? 0 : px - in->ox;
+      if (jx >= in->nx) jx = in->nx - 1;
+      o[jx] += (double)row[px];
+    }
+  }
+}
+
+void psfwi_wave_vel_term_chain(const psfwi_wave *w, const psfwi_model *m, const double *g_term,
+                               double *grad) {
+  const double dt2 = w->info.dt * w->info.dt;
+  const size_t n = w->info.nx * w->info.nz;
+  for (size_t i = 0; i < n; i++) grad[i] = 2.0 * dt2 * (double)m->vp[i] * g_term[i];
+}
+
 void psfwi_wave_field_interior(const psfwi_wave *w, const float *field, float *out) {
   const psfwi_wave_info *in = &w->info;
   for (size_t iz = 0; iz < in->nz; iz++)
