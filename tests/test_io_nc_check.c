@@ -83,7 +83,8 @@ static size_t build(enum mut m, unsigned char *out) {
     name(&h, m == M_NUL_IN_NAME ? "q" : "z");
     if (m == M_NUL_IN_NAME) h.b[h.n - 4] = 0;
   }
-  u32(&h, m == M_TWO_UNLIMITED || m == M_NUMRECS_HUGE ? 0 : m == M_PRODUCT_OVERFLOW ? 0x7fffffffu : 2);
+  const int z_unlimited = m == M_TWO_UNLIMITED || m == M_NUMRECS_HUGE;
+  u32(&h, z_unlimited ? 0 : m == M_PRODUCT_OVERFLOW ? 0x7fffffffu : 2);
   name(&h, m == M_DUP_NAME ? "z" : "x");
   u32(&h, m == M_TWO_UNLIMITED || m == M_UNLIMITED_SECOND ? 0 : 3);
   /* gatt_list: ABSENT */
@@ -358,7 +359,8 @@ static void test_empty_gather(void **state) {
   psfwi_error e = {0};
   assert_null(psfwi_nc_read_gather(path, &e));
   assert_int_equal(e.status, PSFWI_EFORMAT);
-  assert_non_null(strstr(e.msg, "2 shots x 3 receivers x 0 samples; expected at least 1 x 1 x 2"));
+  assert_non_null(
+      strstr(e.msg, "2 shots x 3 receivers x 0 samples; expected at least 1 x 1 x 2"));
 }
 
 int main(void) {

@@ -54,8 +54,9 @@ int psfwi_nc_check_header_(const char *path, psfwi_error *err);
 
 /* psfwi_nc_check_header_, then nc_open(path, NC_NOWRITE). On success *ncid
  * is open (close it with psfwi_nc_close_); on failure *ncid is -1 and err
- * says why (PSFWI_EFORMAT for a refused header, PSFWI_EIO otherwise). */
-int psfwi_nc_open_checked_(const char *path, int *ncid, psfwi_error *err);
+ * says why (PSFWI_EFORMAT for a refused header, PSFWI_EIO otherwise, as
+ * "'path': what: cause"; what NULL means "cannot open as NetCDF"). */
+int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_error *err);
 
 /* Close a file opened for reading once; if nc_close fails, nc_abort
  * releases the id (a failed nc_close leaves it open; it is never closed

@@ -363,10 +363,10 @@ static int is_hdf5(FILE *f, uint64_t fsize) {
   return 0;
 }
 
-int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
+/* what: the words for a failed open ("cannot open the state file"). */
+static int check_header(const char *path, const char *what, psfwi_error *err) {
   FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return psfwi_fail(err, PSFWI_EIO, "'%s': cannot open: %s", path, strerror(errno));
+  if (f == NULL) return psfwi_fail(err, PSFWI_EIO, "'%s': %s: %s", path, what, strerror(errno));
   struct stat sb;
   if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
     const int e = errno;
@@ -411,16 +411,21 @@ int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
   return st;
 }
 
-int psfwi_nc_open_checked_(const char *path, int *ncid, psfwi_error *err) {
+int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
+  return check_header(path, "cannot open", err);
+}
+
+int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_error *err) {
   *ncid = -1;
-  const int st = psfwi_nc_check_header_(path, err);
+  if (what == NULL) what = "cannot open as NetCDF";
+  const int st = check_header(path, what, err);
   if (st != PSFWI_OK) return st;
   errno = 0;
   const int ncs = nc_open(path, NC_NOWRITE, ncid);
   const int e = errno;
   if (ncs != NC_NOERR) {
     *ncid = -1;
-    return psfwi_nc_fail_(err, path, "cannot open as NetCDF", ncs, e);
+    return psfwi_nc_fail_(err, path, what, ncs, e);
   }
   return PSFWI_OK;
 }

@@ -212,7 +212,7 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_er
   int nc = -1, v, ndims, dimids[NC_MAX_VAR_DIMS];
   nc_type type;
   psfwi_model *m = NULL;
-  if (psfwi_nc_open_checked_(path, &nc, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   if (nc_inq_varid(nc, var, &v) != NC_NOERR) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': no variable '%s'; expected %s(z, x) in m/s", path, var,
                var);
@@ -429,7 +429,7 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
   double *t = NULL;
   static const char *const dn[3] = {"shot", "receiver", "time"};
   size_t n[3];
-  if (psfwi_nc_open_checked_(path, &nc, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   for (int i = 0; i < 3; i++) {
     if (nc_inq_dimid(nc, dn[i], &d[i]) != NC_NOERR) {
       psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension '%s' is missing; not a psfwi shot file",
@@ -689,7 +689,7 @@ char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_err
   int nc = -1;
   size_t len = 0;
   char *txt = NULL;
-  if (psfwi_nc_open_checked_(path, &nc, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   nc_type type;
   if (nc_inq_att(nc, NC_GLOBAL, name, &type, &len) != NC_NOERR || type != NC_CHAR) {
     psfwi_fail(err, PSFWI_EKEY, "'%s': no text attribute '%s'", path, name);

@@ -74,7 +74,8 @@ int psfwi_nc_describe(const char *path, void *outp, psfwi_error *err) {
   FILE *out = outp;
   int nc = -1, ndims, nvars, ngatts, unlim;
   double *val = NULL;
-  if (psfwi_nc_open_checked_(path, &nc, err) != PSFWI_OK) return err ? err->status : PSFWI_EIO;
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK)
+    return err ? err->status : PSFWI_EIO;
   NCX(nc_inq(nc, &ndims, &nvars, &ngatts, &unlim), "inquiring the file");
   fprintf(out, "%s\n  dimensions:\n", path);
   for (int d = 0; d < ndims; d++) {
