@@ -341,9 +341,10 @@ static void test_unwritten_and_huge(void **state) {
   out = fopen(tu_path("info.txt"), "w");
   assert_int_equal(psfwi_nc_describe(path, out, &e), PSFWI_OK);
   fclose(out);
-  assert_int_equal(tu_system("grep -q 'big(y, x)  (more than 67108864 values: range not read)' '%s'",
-                             tu_path("info.txt")),
-                   0);
+  assert_int_equal(
+      tu_system("grep -q 'big(y, x)  (more than 67108864 values: range not read)' '%s'",
+                tu_path("info.txt")),
+      0);
 }
 
 /* Gathers with an empty axis are refused before anything is allocated. */
