@@ -100,7 +100,15 @@ static void test_model_writer_refuses_nan(void **state) {
 }
 
 /* Write a NetCDF file by hand with the given quirks, then read it. */
-enum quirk { Q_NONE, Q_NAN, Q_UNITS_KMS, Q_DIMS_XZ, Q_UNEVEN, Q_NEGATIVE, Q_NO_X, Q_3D };
+enum quirk {
+  Q_NONE, Q_NAN, Q_UNITS_KMS, Q_DIMS_XZ, Q_UNEVEN, Q_NEGATIVE, Q_NO_X, Q_3D,
+  Q_FILL_DEFAULT, /* one cell left at the NetCDF default fill */
+  Q_FILL_ATT,     /* an explicit _FillValue, and one cell equal to it */
+  Q_MISSING,      /* a missing_value attribute, and one cell equal to it */
+  Q_EMPTY_X,      /* x unlimited and never written: 0 points */
+  Q_EMPTY_Z,      /* z unlimited and never written: 0 points */
+  Q_COORD_ZDIM    /* coordinate x defined along z */
+};
 
 static const char *write_quirky(enum quirk q) {
   static char name[32];
@@ -110,17 +118,25 @@ static const char *write_quirky(enum quirk q) {
   const size_t nx = 6, nz = 5;
   assert_int_equal(nc_create(path, NC_NETCDF4 | NC_CLOBBER, &nc), NC_NOERR);
   if (q == Q_3D) nc_def_dim(nc, "iteration", 2, &d[2]);
-  nc_def_dim(nc, "z", nz, &d[0]);
-  nc_def_dim(nc, "x", nx, &d[1]);
+  nc_def_dim(nc, "z", q == Q_EMPTY_Z ? NC_UNLIMITED : nz, &d[0]);
+  nc_def_dim(nc, "x", q == Q_EMPTY_X ? NC_UNLIMITED : nx, &d[1]);
   nc_def_var(nc, "z", NC_DOUBLE, 1, &d[0], &vz);
-  if (q != Q_NO_X) nc_def_var(nc, "x", NC_DOUBLE, 1, &d[1], &vx);
+  if (q != Q_NO_X) nc_def_var(nc, "x", NC_DOUBLE, 1, q == Q_COORD_ZDIM ? &d[0] : &d[1], &vx);
   int dims[3] = {d[0], d[1], 0};
   if (q == Q_DIMS_XZ) dims[0] = d[1], dims[1] = d[0];
   if (q == Q_3D) dims[0] = d[2], dims[1] = d[0], dims[2] = d[1];
   nc_def_var(nc, "vp", NC_FLOAT, q == Q_3D ? 3 : 2, dims, &vv);
   const char *units = q == Q_UNITS_KMS ? "km/s" : "m/s";
   nc_put_att_text(nc, vv, "units", strlen(units), units);
+  const float fill = -1.0f, missing = 0.0f;
+  if (q == Q_FILL_ATT) nc_put_att_float(nc, vv, "_FillValue", NC_FLOAT, 1, &fill);
+  if (q == Q_MISSING) nc_put_att_float(nc, vv, "missing_value", NC_FLOAT, 1, &missing);
   nc_enddef(nc);
+  if (q == Q_EMPTY_X || q == Q_EMPTY_Z) { /* nothing written along the empty axis */
+    if (q == Q_EMPTY_X) nc_put_var_double(nc, vz, (const double[5]){0, 10, 20, 30, 40});
+    nc_close(nc);
+    return path;
+  }
   double zc[5] = {0, 10, 20, 30, 40}, xc[6] = {0, 10, 20, 30, 40, 50};
   if (q == Q_UNEVEN) xc[3] = 31.0;
   nc_put_var_double(nc, vz, zc);
@@ -129,7 +145,14 @@ static const char *write_quirky(enum quirk q) {
   for (int i = 0; i < 60; i++) v[i] = 2000.0f;
   if (q == Q_NAN) v[13] = NAN;
   if (q == Q_NEGATIVE) v[13] = -1.0f;
-  nc_put_var_float(nc, vv, v);
+  if (q == Q_FILL_ATT) v[13] = fill;
+  if (q == Q_MISSING) v[13] = missing;
+  if (q == Q_FILL_DEFAULT) { /* all but cell [iz = 2, ix = 1] written */
+    for (size_t i = 0; i < 30; i++)
+      if (i != 13) nc_put_var1_float(nc, vv, (const size_t[2]){i / 6, i % 6}, &v[i]);
+  } else {
+    nc_put_var_float(nc, vv, v);
+  }
   nc_close(nc);
   return path;
 }
@@ -158,6 +181,15 @@ static void test_model_reader_errors(void **state) {
   expect_read_error(Q_UNEVEN, PSFWI_EFORMAT, "not evenly spaced");
   expect_read_error(Q_NO_X, PSFWI_EFORMAT, "coordinate variable 'x' is missing");
   expect_read_error(Q_3D, PSFWI_EFORMAT, "3 dimension");
+  expect_read_error(Q_FILL_DEFAULT, PSFWI_EFORMAT,
+                    "vp(z = 20 m, x = 10 m) [iz = 2, ix = 1] is missing (the NetCDF default "
+                    "_FillValue 9.96921e+36)");
+  expect_read_error(Q_FILL_ATT, PSFWI_EFORMAT, "[iz = 2, ix = 1] is missing (_FillValue -1)");
+  expect_read_error(Q_MISSING, PSFWI_EFORMAT, "[iz = 2, ix = 1] is missing (missing_value 0)");
+  expect_read_error(Q_EMPTY_X, PSFWI_EFORMAT, "dimension 'x' is empty");
+  expect_read_error(Q_EMPTY_Z, PSFWI_EFORMAT, "dimension 'z' is empty");
+  expect_read_error(Q_COORD_ZDIM, PSFWI_EFORMAT,
+                    "coordinate variable 'x' has 1 dimension(s) ('z'); expected x(x) of length 6");
 
   /* Missing file, not NetCDF, truncated NetCDF. */
   assert_null(psfwi_nc_read_model(tu_path("absent.nc"), NULL, &e));
@@ -165,7 +197,8 @@ static void test_model_reader_errors(void **state) {
   const char junk[] = "this is not a netcdf file at all";
   tu_write_file(tu_path("junk.nc"), junk, sizeof junk);
   assert_null(psfwi_nc_read_model(tu_path("junk.nc"), NULL, &e));
-  assert_int_equal(e.status, PSFWI_EIO);
+  assert_int_equal(e.status, PSFWI_EFORMAT); /* refused by the header pre-check */
+  assert_non_null(strstr(e.msg, "not a NetCDF file"));
   psfwi_model *m = ramp_model(40, 30);
   assert_int_equal(psfwi_nc_write_model(tu_path("full.nc"), m, NULL, &e), PSFWI_OK);
   assert_int_equal(tu_system("head -c 3000 '%s' > '%s'", tu_path("full.nc"), tu_path("cut.nc")),

@@ -1,27 +1,18 @@
 /* NetCDF (CF-1.8) files: velocity models, shot gathers, inversion histories
- * and a generic summary. Written as netCDF-4 to "<path>.tmp.<pid>", then
- * renamed into place. */
+ * and a generic summary. Built as netCDF-4 in memory (nc_write.c says why),
+ * written to "<path>.tmp.<pid>", then renamed into place. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <netcdf.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "io_internal.h"
 #include "psfwi_io.h"
-
-/* Check a NetCDF call; on failure record the file, what was being done and
- * NetCDF's own text, and jump to `fail`. */
-#define NCX(call, what)                                                                   \
-  do {                                                                                    \
-    int ncx_st_ = (call);                                                                 \
-    if (ncx_st_ != NC_NOERR) {                                                            \
-      psfwi_fail(err, PSFWI_EIO, "'%s': %s: %s", path, what, nc_strerror(ncx_st_));     \
-      goto fail;                                                                          \
-    }                                                                                     \
-  } while (0)
 
 static int put_text(int nc, int var, const char *name, const char *value) {
   return nc_put_att_text(nc, var, name, strlen(value), value);
@@ -90,7 +81,9 @@ int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_met
   int st = psfwi_model_check(m, path, err);
   if (st != PSFWI_OK) return st;
   psfwi_tmp_path(path, tmp, sizeof tmp);
-  NCX(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc), "cannot create the file");
+  if (psfwi_nc_create_mem_(path, psfwi_grid_size(&m->grid) * sizeof(float), &nc, err) !=
+      PSFWI_OK)
+    goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
   NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
@@ -100,12 +93,12 @@ int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_met
   NCX(nc_enddef(nc), "leaving define mode");
   NCX(put_coords(nc, vz, vx, &m->grid), "writing coordinates");
   NCX(nc_put_var_float(nc, vvp, m->vp), "writing vp");
-  st = nc_close(nc);
+  st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
-  NCX(st, "closing the file");
+  if (st != PSFWI_OK) goto fail;
   return psfwi_commit_file(tmp, path, err);
 fail:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_discard_(nc, tmp);
   unlink(tmp);
   return err ? err->status : PSFWI_EIO;
 }
@@ -119,10 +112,26 @@ static int read_axis(int nc, const char *path, const char *name, size_t n, doubl
     return psfwi_fail(err, PSFWI_EFORMAT,
                       "'%s': coordinate variable '%s' is missing; expected %s(%s) in metres", path,
                       name, name, name);
+  /* n values are read into a buffer of n: the variable must be name(name) of
+   * exactly that length, and n >= 1 (c[0] is the origin). */
+  int nd = -1, dim = -1;
+  size_t len = 0;
+  char dname[PSFWI_NC_NAME_BUF] = "";
+  if (nc_inq_varndims(nc, var, &nd) != NC_NOERR || nd != 1 ||
+      nc_inq_vardimid(nc, var, &dim) != NC_NOERR ||
+      nc_inq_dim(nc, dim, dname, &len) != NC_NOERR || strcmp(dname, name) != 0 || len != n)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': coordinate variable '%s' has %d dimension(s)%s%s%s; expected %s(%s) "
+                      "of length %zu",
+                      path, name, nd, nd == 1 ? " ('" : "", nd == 1 ? dname : "",
+                      nd == 1 ? "')" : "", name, name, n);
+  if (n < 1)
+    return psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension '%s' is empty; expected >= 1 point",
+                      path, name);
   char units[64] = "";
   size_t ulen = 0;
   if (nc_inq_attlen(nc, var, "units", &ulen) == NC_NOERR && ulen < sizeof units) {
-    nc_get_att_text(nc, var, "units", units);
+    if (nc_get_att_text(nc, var, "units", units) != NC_NOERR) ulen = 0;
     units[ulen] = '\0';
     if (strcmp(units, "m") != 0 && strcmp(units, "metre") != 0 && strcmp(units, "meter") != 0 &&
         strcmp(units, "metres") != 0 && strcmp(units, "meters") != 0)
@@ -156,19 +165,67 @@ static int read_axis(int nc, const char *path, const char *name, size_t n, doubl
   return PSFWI_OK;
 }
 
+/* Cells equal to the variable's _FillValue or one of its missing_value(s)
+ * (else the NetCDF default fill of its type) are missing data, not
+ * velocities: refuse the first one, naming its position. Values are
+ * compared as float, the type the model holds. */
+static int check_missing(int nc, int v, nc_type type, const char *path, const char *var,
+                         const psfwi_model *m, psfwi_error *err) {
+  enum { MAXMISS = 9 };
+  float miss[MAXMISS];
+  const char *miss_what[MAXMISS];
+  size_t nmiss = 0;
+  nc_type at;
+  size_t len;
+  double val[MAXMISS - 1];
+  if (nc_inq_att(nc, v, "_FillValue", &at, &len) == NC_NOERR && len == 1 && at != NC_CHAR &&
+      at != NC_STRING && nc_get_att_double(nc, v, "_FillValue", val) == NC_NOERR) {
+    miss_what[nmiss] = "_FillValue";
+    miss[nmiss++] = (float)val[0];
+  } else {
+    miss_what[nmiss] = "the NetCDF default _FillValue";
+    miss[nmiss++] = type == NC_DOUBLE ? (float)NC_FILL_DOUBLE : NC_FILL_FLOAT;
+  }
+  if (nc_inq_att(nc, v, "missing_value", &at, &len) == NC_NOERR && len >= 1 &&
+      len <= MAXMISS - 1 && at != NC_CHAR && at != NC_STRING &&
+      nc_get_att_double(nc, v, "missing_value", val) == NC_NOERR)
+    for (size_t i = 0; i < len; i++) {
+      miss_what[nmiss] = "missing_value";
+      miss[nmiss++] = (float)val[i];
+    }
+  const psfwi_grid *g = &m->grid;
+  const size_t n = g->nx * g->nz;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < nmiss; k++)
+      if (m->vp[i] == miss[k]) {
+        const size_t iz = i / g->nx, ix = i % g->nx;
+        return psfwi_fail(err, PSFWI_EFORMAT,
+                          "'%s': %s(z = %g m, x = %g m) [iz = %zu, ix = %zu] is missing (%s %g)",
+                          path, var, g->z0 + (double)iz * g->dz, g->x0 + (double)ix * g->dx, iz,
+                          ix, miss_what[k], (double)miss[k]);
+      }
+  return PSFWI_OK;
+}
+
 psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_error *err) {
   const char *var = varname ? varname : "vp";
   int nc = -1, v, ndims, dimids[NC_MAX_VAR_DIMS];
   nc_type type;
   psfwi_model *m = NULL;
-  NCX(nc_open(path, NC_NOWRITE, &nc), "cannot open as NetCDF");
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   if (nc_inq_varid(nc, var, &v) != NC_NOERR) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': no variable '%s'; expected %s(z, x) in m/s", path, var,
                var);
     goto fail;
   }
+  NCX(nc_inq_varndims(nc, v, &ndims), "inquiring the velocity variable");
+  if (ndims < 0 || ndims > NC_MAX_VAR_DIMS) {
+    psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' has %d dimensions; expected (z, x)", path,
+               var, ndims);
+    goto fail;
+  }
   NCX(nc_inq_var(nc, v, NULL, &type, &ndims, dimids, NULL), "inquiring the velocity variable");
-  char dz_name[NC_MAX_NAME + 1] = "", dx_name[NC_MAX_NAME + 1] = "";
+  char dz_name[PSFWI_NC_NAME_BUF] = "", dx_name[PSFWI_NC_NAME_BUF] = "";
   size_t nz = 0, nx = 0;
   if (ndims == 2) {
     NCX(nc_inq_dim(nc, dimids[0], dz_name, &nz), "inquiring dimension 0");
@@ -180,6 +237,13 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_er
                ndims, ndims == 2 ? " (" : "", ndims == 2 ? dz_name : "", ndims == 2 ? ", " : "",
                ndims == 2 ? dx_name : "", ndims == 2 ? ")" : "",
                ndims == 3 ? " (for a history file, psfwi info shows its iterations)" : "");
+    goto fail;
+  }
+  if (nz == 0 || nx == 0) {
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': variable '%s' is %zu x %zu (z x x): dimension '%s' is empty; expected >= 1 "
+               "point",
+               path, var, nz, nx, nz == 0 ? "z" : "x");
     goto fail;
   }
   if (type != NC_FLOAT && type != NC_DOUBLE) {
@@ -208,14 +272,15 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_er
     goto fail;
   }
   NCX(nc_get_var_float(nc, v, m->vp), "reading the velocity values");
-  nc_close(nc);
+  if (check_missing(nc, v, type, path, var, m, err) != PSFWI_OK) goto fail;
+  psfwi_nc_close_(nc, path, NULL);
   nc = -1;
   char what[4200];
   snprintf(what, sizeof what, "'%s' variable '%s'", path, var);
   if (psfwi_model_check(m, what, err) != PSFWI_OK) goto fail;
   return m;
 fail:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_close_(nc, path, NULL);
   psfwi_model_destroy(m);
   return NULL;
 }
@@ -278,7 +343,7 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
                         "'%s': pressure sample %zu of trace %zu is not finite; not written", path,
                         i % g->nt, i / g->nt);
   psfwi_tmp_path(path, tmp, sizeof tmp);
-  NCX(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc), "cannot create the file");
+  if (psfwi_nc_create_mem_(path, n * sizeof(float), &nc, err) != PSFWI_OK) goto fail;
   NCX(nc_def_dim(nc, "shot", s->nshot, &d[0]), "defining dimension shot");
   NCX(nc_def_dim(nc, "receiver", s->nrec, &d[1]), "defining dimension receiver");
   NCX(nc_def_dim(nc, "time", g->nt, &d[2]), "defining dimension time");
@@ -322,12 +387,12 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(nc_put_var_double(nc, vrz, s->rz), "writing receiver_z");
   NCX(nc_put_var_float(nc, vp, g->data), "writing pressure");
   NCX(nc_put_var_float(nc, vw, g->wavelet), "writing wavelet");
-  st = nc_close(nc);
+  st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
-  NCX(st, "closing the file");
+  if (st != PSFWI_OK) goto fail;
   return psfwi_commit_file(tmp, path, err);
 fail:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_discard_(nc, tmp);
   unlink(tmp);
   return err ? err->status : PSFWI_EIO;
 }
@@ -338,14 +403,18 @@ static int expect_var(int nc, const char *path, const char *name, int nd, const 
   int ndims, dims[NC_MAX_VAR_DIMS];
   if (nc_inq_varid(nc, name, var) != NC_NOERR)
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' is missing", path, name);
-  nc_inq_varndims(nc, *var, &ndims);
+  if (nc_inq_varndims(nc, *var, &ndims) != NC_NOERR) ndims = -1;
   if (ndims != nd)
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' has %d dimensions; expected %d",
                       path, name, ndims, nd);
-  nc_inq_vardimid(nc, *var, dims);
+  if (nc_inq_vardimid(nc, *var, dims) != NC_NOERR)
+    return psfwi_fail(err, PSFWI_EFORMAT, "'%s': cannot inquire the dimensions of '%s'", path,
+                      name);
   for (int i = 0; i < nd; i++) {
-    char dname[NC_MAX_NAME + 1];
-    nc_inq_dimname(nc, dims[i], dname);
+    char dname[PSFWI_NC_NAME_BUF] = "";
+    if (nc_inq_dimname(nc, dims[i], dname) != NC_NOERR)
+      return psfwi_fail(err, PSFWI_EFORMAT, "'%s': cannot inquire dimension %d of variable '%s'",
+                        path, i, name);
     if (strcmp(dname, dn[i]) != 0)
       return psfwi_fail(err, PSFWI_EFORMAT,
                         "'%s': dimension %d of variable '%s' is '%s'; expected '%s'", path, i,
@@ -360,14 +429,26 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
   double *t = NULL;
   static const char *const dn[3] = {"shot", "receiver", "time"};
   size_t n[3];
-  NCX(nc_open(path, NC_NOWRITE, &nc), "cannot open as NetCDF");
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   for (int i = 0; i < 3; i++) {
     if (nc_inq_dimid(nc, dn[i], &d[i]) != NC_NOERR) {
       psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension '%s' is missing; not a psfwi shot file",
                  path, dn[i]);
       goto fail;
     }
-    nc_inq_dimlen(nc, d[i], &n[i]);
+    NCX(nc_inq_dimlen(nc, d[i], &n[i]), "inquiring a dimension length");
+  }
+  /* Sizes first: everything below allocates from them. */
+  if (n[0] < 1 || n[1] < 1 || n[2] < 2) {
+    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu shots x %zu receivers x %zu samples; expected at "
+               "least 1 x 1 x 2", path, n[0], n[1], n[2]);
+    goto fail;
+  }
+  if (n[0] > SIZE_MAX / sizeof(double) / n[1] ||
+      n[0] * n[1] > SIZE_MAX / sizeof(float) / n[2]) {
+    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu shots x %zu receivers x %zu samples do not fit in "
+               "memory", path, n[0], n[1], n[2]);
+    goto fail;
   }
   if (expect_var(nc, path, "pressure", 3, dn, &vp, err) ||
       expect_var(nc, path, "time", 1, dn + 2, &vt, err) ||
@@ -377,13 +458,11 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
       expect_var(nc, path, "receiver_z", 2, dn, &vrz, err) ||
       expect_var(nc, path, "wavelet", 1, dn + 2, &vw, err))
     goto fail;
-  if (n[0] < 1 || n[1] < 1 || n[2] < 2) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu shots x %zu receivers x %zu samples; expected at "
-               "least 1 x 1 x 2", path, n[0], n[1], n[2]);
+  t = malloc(n[2] * sizeof *t);
+  if (t == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory for %zu time samples", path, n[2]);
     goto fail;
   }
-  t = malloc(n[2] * sizeof *t);
-  if (t == NULL) goto fail;
   NCX(nc_get_var_double(nc, vt, t), "reading time");
   const double dt = t[1] - t[0];
   for (size_t i = 0; i < n[2]; i++)
@@ -410,7 +489,7 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
   NCX(nc_get_var_double(nc, vrz, g->survey->rz), "reading receiver_z");
   NCX(nc_get_var_float(nc, vp, g->data), "reading pressure");
   NCX(nc_get_var_float(nc, vw, g->wavelet), "reading wavelet");
-  nc_close(nc);
+  psfwi_nc_close_(nc, path, NULL);
   nc = -1;
   free(t);
   t = NULL;
@@ -424,7 +503,7 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
     }
   return g;
 fail:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_close_(nc, path, NULL);
   free(t);
   psfwi_gather_destroy(g);
   return NULL;
@@ -435,6 +514,7 @@ fail:
 struct psfwi_history {
   char path[4096], tmp[4200];
   int nc, vvp, vit;
+  int failed; /* an append failed: the file is discarded at close */
   int *vscalar;
   size_t nscalar, niter;
   psfwi_grid grid;
@@ -466,7 +546,8 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
     psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
     goto fail;
   }
-  NCX(nc_create(h->tmp, NC_NETCDF4 | NC_CLOBBER, &h->nc), "cannot create the file");
+  if (psfwi_nc_create_mem_(path, psfwi_grid_size(g) * sizeof(float), &h->nc, err) != PSFWI_OK)
+    goto fail;
   NCX(nc_def_dim(h->nc, fdim, NC_UNLIMITED, &d[0]), "defining the unlimited dimension");
   NCX(nc_def_dim(h->nc, "z", g->nz, &d[1]), "defining dimension z");
   NCX(nc_def_dim(h->nc, "x", g->nx, &d[2]), "defining dimension x");
@@ -492,7 +573,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
   NCX(put_coords(h->nc, vz, vx, g), "writing coordinates");
   return h;
 fail:
-  if (h->nc >= 0) nc_close(h->nc);
+  if (h->nc >= 0) psfwi_nc_discard_(h->nc, h->tmp);
   unlink(h->tmp);
   free(h->vscalar);
   free(h);
@@ -528,25 +609,26 @@ int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *s
   NCX(nc_put_vara_float(h->nc, h->vvp, start, count, m->vp), "writing a frame");
   for (size_t i = 0; i < h->nscalar; i++)
     NCX(nc_put_var1_double(h->nc, h->vscalar[i], start, &scalars[i]), "writing a scalar");
-  NCX(nc_sync(h->nc), "flushing");
   h->niter++;
   return PSFWI_OK;
 fail:
+  h->failed = 1;
   return err ? err->status : PSFWI_EIO;
 }
 
 int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err) {
   if (h == NULL) return PSFWI_OK;
-  int st = nc_close(h->nc);
   int ret = PSFWI_OK;
-  if (st != NC_NOERR) {
-    ret = psfwi_fail(err, PSFWI_EIO, "'%s': closing: %s", h->path, nc_strerror(st));
+  if (commit && h->failed) {
+    ret = psfwi_fail(err, PSFWI_EIO, "'%s': not written: an earlier write to it failed", h->path);
     commit = 0;
   }
-  if (commit)
+  if (!commit) {
+    psfwi_nc_discard_(h->nc, h->tmp);
+  } else if ((ret = psfwi_nc_finish_mem_(h->nc, h->path, h->tmp, err)) == PSFWI_OK) {
     ret = psfwi_commit_file(h->tmp, h->path, err);
-  else
-    unlink(h->tmp);
+  }
+  h->nc = -1;
   free(h->vscalar);
   free(h);
   return ret;
@@ -568,7 +650,9 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
         return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s[iz = %zu, ix = %zu] is not finite",
                           path, fields[k].name, i / g->nx, i % g->nx);
       }
-  NCX(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc), "cannot create the file");
+  if (psfwi_nc_create_mem_(path, nfield * psfwi_grid_size(g) * sizeof(double), &nc, err) !=
+      PSFWI_OK)
+    goto fail;
   NCX(nc_def_dim(nc, "z", g->nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", g->nx, &dims[1]), "defining dimension x");
   NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
@@ -589,14 +673,14 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     NCX(nc_put_var_double(nc, vf[k], fields[k].data), "writing a field");
   for (size_t k = 0; k < nscalar; k++)
     NCX(nc_put_var_double(nc, vf[nfield + k], &scalars[k].value), "writing a scalar");
-  int st = nc_close(nc);
+  int st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
-  NCX(st, "closing the file");
+  if (st != PSFWI_OK) goto fail;
   free(vf);
   return psfwi_commit_file(tmp, path, err);
 fail:
   free(vf);
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_discard_(nc, tmp);
   unlink(tmp);
   return err ? err->status : PSFWI_EIO;
 }
@@ -605,7 +689,7 @@ char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_err
   int nc = -1;
   size_t len = 0;
   char *txt = NULL;
-  NCX(nc_open(path, NC_NOWRITE, &nc), "cannot open the file");
+  if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   nc_type type;
   if (nc_inq_att(nc, NC_GLOBAL, name, &type, &len) != NC_NOERR || type != NC_CHAR) {
     psfwi_fail(err, PSFWI_EKEY, "'%s': no text attribute '%s'", path, name);
@@ -618,10 +702,10 @@ char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_err
   }
   NCX(nc_get_att_text(nc, NC_GLOBAL, name, txt), "reading an attribute");
   txt[len] = '\0';
-  nc_close(nc);
+  psfwi_nc_close_(nc, path, NULL);
   return txt;
 fail:
   free(txt);
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_close_(nc, path, NULL);
   return NULL;
 }

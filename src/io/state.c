@@ -8,16 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io_internal.h"
 #include "psfwi_io.h"
-
-#define NCX(call, what)                                                               \
-  do {                                                                                \
-    int ncx_st_ = (call);                                                             \
-    if (ncx_st_ != NC_NOERR) {                                                        \
-      psfwi_fail(err, PSFWI_EIO, "'%s': %s: %s", path, what, nc_strerror(ncx_st_)); \
-      goto fail;                                                                      \
-    }                                                                                 \
-  } while (0)
 
 static nc_type nc_type_of(psfwi_state_type t) {
   return t == PSFWI_STATE_U8 ? NC_UBYTE : t == PSFWI_STATE_F32 ? NC_FLOAT : NC_DOUBLE;
@@ -34,14 +26,16 @@ int psfwi_state_write(const char *path, const char *kind, const psfwi_state_item
   int *var = NULL;
   if (psfwi_tmp_path(path, tmp, sizeof tmp) == NULL)
     return psfwi_fail(err, PSFWI_EINVAL, "'%s': path too long", path);
-  NCX(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &nc), "cannot create the state file");
+  size_t bytes = 0;
+  for (size_t i = 0; i < nitems; i++) bytes += items[i].n * type_size(items[i].type);
+  if (psfwi_nc_create_mem_(path, bytes, &nc, err) != PSFWI_OK) goto fail;
   var = calloc(nitems + 1, sizeof *var);
   if (var == NULL) {
     psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
     goto fail;
   }
   for (size_t i = 0; i < nitems; i++) {
-    char dname[NC_MAX_NAME + 1];
+    char dname[PSFWI_NC_NAME_BUF];
     int dim;
     snprintf(dname, sizeof dname, "%s_n", items[i].name);
     /* netCDF-4 allows zero-length fixed dimensions only as unlimited; keep >= 1 */
@@ -71,13 +65,13 @@ int psfwi_state_write(const char *path, const char *kind, const psfwi_state_item
   }
   free(var);
   var = NULL;
-  int st = nc_close(nc);
+  const int st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
-  NCX(st, "closing");
+  if (st != PSFWI_OK) goto fail;
   return psfwi_commit_file(tmp, path, err);
 fail:
   free(var);
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_discard_(nc, tmp);
   unlink(tmp);
   return err ? err->status : PSFWI_EIO;
 }
@@ -98,7 +92,8 @@ int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **item
   size_t nitems = 0;
   *items_out = NULL;
   *nitems_out = 0;
-  NCX(nc_open(path, NC_NOWRITE, &nc), "cannot open the state file");
+  if (psfwi_nc_open_checked_(path, "cannot open the state file", &nc, err) != PSFWI_OK)
+    goto fail;
   size_t klen = 0;
   char kbuf[64] = "";
   if (nc_inq_attlen(nc, NC_GLOBAL, "psfwi_state", &klen) != NC_NOERR || klen >= sizeof kbuf ||
@@ -120,7 +115,7 @@ int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **item
     goto fail;
   }
   for (int v = 0; v < nvars; v++) {
-    char name[NC_MAX_NAME + 1];
+    char name[PSFWI_NC_NAME_BUF];
     nc_type t;
     int nd, dim;
     NCX(nc_inq_var(nc, v, name, &t, &nd, NULL, NULL), "reading a variable");
@@ -152,12 +147,12 @@ int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **item
       NCX(nc_get_vara(nc, v, &start, &count, it->data), "reading a variable");
     }
   }
-  nc_close(nc);
+  psfwi_nc_close_(nc, path, NULL);
   *items_out = items;
   *nitems_out = nitems;
   return PSFWI_OK;
 fail:
-  if (nc >= 0) nc_close(nc);
+  if (nc >= 0) psfwi_nc_close_(nc, path, NULL);
   psfwi_state_free(items, nitems);
   return err ? err->status : PSFWI_EIO;
 }
