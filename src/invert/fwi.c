@@ -66,6 +66,7 @@ typedef struct fwi {
   double *hist_sc; /* rows * nscalar */
   size_t hist_cap;
   psfwi_optim *opt;
+  psfwi_gradient_ws *gws; /* the gradient engine, set up once for the run */
   int config_changed; /* resumed with another configuration text */
 } fwi;
 
@@ -164,8 +165,8 @@ static void chain_rule(fwi *f, const double *g_v, double *g_x) {
 /* Data misfit and dJ/dv (and illumination) at f->trial. */
 static int data_eval(fwi *f, double *Jd, int want_illum, psfwi_error *err) {
   f->nfev++;
-  return psfwi_gradient(f->w, f->trial, f->s, f->wavelet, f->nt, f->d_obs, f->mf, &f->o->grad,
-                        Jd, f->g_v, want_illum ? f->illum : NULL, NULL, NULL, err);
+  return psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf, NULL, Jd, f->g_v,
+                                want_illum ? f->illum : NULL, NULL, NULL, err);
 }
 
 /* Phi and g_x from the raw data misfit and f->g_v at f->trial. */
@@ -432,6 +433,7 @@ static void fwi_free(fwi *f) {
   psfwi_filter_destroy(f->filter);
   psfwi_misfit_destroy(f->mf);
   psfwi_optim_destroy(f->opt);
+  psfwi_gradient_ws_destroy(f->gws);
 }
 
 /* Start of band b: v_b = the model (clamped into the bounds), data misfit,
@@ -511,6 +513,9 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   for (size_t i = 0; i < f->nxz; i++)
     if (o->mask == NULL || !o->mask[i]) f->free_idx[f->nfree++] = i;
   if (f->nfree == 0) return psfwi_fail(err, PSFWI_EINVAL, "fwi: every cell is frozen by the mask");
+  f->gws = psfwi_gradient_ws_create(w, s, nt, PSFWI_GRADIENT_WANT_GRAD | PSFWI_GRADIENT_WANT_ILLUM,
+                                    &o->grad, err);
+  if (f->gws == NULL) return err->status;
   f->reg = o->reg;
   f->reg.nx = f->nx;
   f->reg.nz = f->nz;
@@ -565,7 +570,7 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
     char detail[160];
     snprintf(detail, sizeof detail, "%zu iterations of a %zu x %zu model; fewer iterations",
              planned, f->nx, f->nz);
-    st = psfwi_mem_check((double)planned * (double)f->nxz * (sizeof(float) + 0.0) +
+    st = psfwi_mem_check((double)planned * (double)f->nxz * sizeof(float) +
                              (double)planned * (double)f->nscalar * sizeof(double),
                          "the iteration history", detail, err);
     if (st != PSFWI_OK) goto done;
