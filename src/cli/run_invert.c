@@ -154,7 +154,11 @@ static int make_bands(cli_problem *p, const psfwi_config *cfg, psfwi_error *err)
   if (st == PSFWI_OK && (p->bands = calloc(n, sizeof *p->bands)) == NULL)
     st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
   const double low = psfwi_config_double(cfg, "inversion", "low_cut");
-  const size_t iters = (size_t)psfwi_config_int(cfg, "inversion", "iterations");
+  /* a band without its own count takes [inversion] iterations (fwi) or
+   * [training] epochs (rnn) */
+  const size_t iters = p->band_count_key
+                           ? (size_t)psfwi_config_int(cfg, "training", p->band_count_key)
+                           : (size_t)psfwi_config_int(cfg, "inversion", "iterations");
   for (size_t b = 0; st == PSFWI_OK && b < n; b++) {
     if (f[b] == 0 && b + 1 < n)
       st = psfwi_fail(err, PSFWI_EINVAL,
@@ -377,4 +381,106 @@ void cli_problem_free(cli_problem *p) {
   free(p->mask);
   free(p->bands);
   free(p->freqs);
+}
+
+/* ---- The frame of psfwi fwi and psfwi rnn -------------------------------------- */
+
+void cli_fmt_time(double s, char *buf, size_t n) {
+  if (!isfinite(s)) snprintf(buf, n, "?");
+  else if (s < 100) snprintf(buf, n, "%.0f s", s);
+  else if (s < 6000) snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+  else snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+}
+
+static char *default_state_path(const char *model) {
+  const size_t n = strlen(model);
+  char *s = malloc(n + 16);
+  if (s == NULL) return NULL;
+  memcpy(s, model, n + 1);
+  if (n > 3 && strcmp(s + n - 3, ".nc") == 0) s[n - 3] = '\0';
+  strcat(s, ".state.nc");
+  return s;
+}
+
+int cli_run_start(cli_run *r, const char *cmd, const char *usage, const psfwi_config_key *keys,
+                  size_t nkeys, const char *band_count_key, const char *history_title,
+                  int argc, char **argv, int *exit_code) {
+  memset(r, 0, sizeof *r);
+  r->cmd = cmd;
+  r->P.band_count_key = band_count_key;
+  *exit_code = 0;
+  psfwi_error *err = &r->err;
+  /* take out the options cli_config_from_args does not know */
+  int n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--resume") == 0) {
+      r->resume = 1;
+    } else if (strcmp(argv[i], "--stop-after") == 0) {
+      if (i + 1 >= argc) return *exit_code = cli_usage_error(cmd, "--stop-after needs a number");
+      if (cli_size("--stop-after", argv[++i], 1, 1000000000, &r->stop_after, err) != PSFWI_OK)
+        return *exit_code = cli_error(err);
+    } else {
+      argv[n++] = argv[i];
+    }
+  }
+  argc = n;
+  if (psfwi_comm_init(&argc, &argv, &r->P.comm, err) != PSFWI_OK)
+    return *exit_code = cli_error(err);
+  r->cfg = cli_config_from_args(cmd, usage, keys, nkeys, argc, argv, exit_code);
+  if (r->cfg == NULL) {
+    psfwi_comm_finalize(&r->P.comm);
+    if (*exit_code == 0) *exit_code = -1; /* -h: done */
+    return PSFWI_EINVAL;
+  }
+  int st = PSFWI_OK;
+  r->out = psfwi_config_require(r->cfg, "output", "model", err);
+  if (r->out == NULL) st = err->status;
+  r->history = psfwi_config_string(r->cfg, "output", "history");
+  if (st == PSFWI_OK) {
+    const char *sp = psfwi_config_string(r->cfg, "output", "state");
+    r->state_path = sp ? strdup(sp) : default_state_path(r->out);
+    if (r->state_path == NULL) st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  }
+  if (st == PSFWI_OK) {
+    static const char *const outputs[] = {"output.model", "output.history", "output.observed",
+                                          NULL};
+    const psfwi_run_file state[] = {{"[output] state", r->state_path, 1}};
+    st = cli_check_run_files(r->cfg, cli_invert_inputs, outputs, state, 1, err);
+  }
+  if (st == PSFWI_OK) st = cli_problem_setup(&r->P, r->cfg, err);
+  st = psfwi_comm_agree(&r->P.comm, st);
+  r->meta = cli_meta(history_title);
+  r->meta.config = r->P.cfg_text;
+  const char *obs_out = psfwi_config_string(r->cfg, "output", "observed");
+  if (st == PSFWI_OK && obs_out && r->P.comm.rank == 0) {
+    char title[96];
+    snprintf(title, sizeof title, "psfwi observed shot gathers (synthesised by psfwi %s)", cmd);
+    psfwi_meta om = cli_meta(title);
+    om.config = r->P.cfg_text;
+    st = psfwi_nc_write_gather(obs_out, r->P.obs, &om, err);
+    if (st == PSFWI_OK) printf("wrote %s\n", obs_out);
+  }
+  st = psfwi_comm_agree(&r->P.comm, st);
+  if (st == PSFWI_OK && r->P.comm.rank == 0 && r->resume)
+    fprintf(stderr, "%s: resuming from '%s'\n", cmd, r->state_path);
+  return st;
+}
+
+int cli_run_finish(cli_run *r, int st, const char *model_title) {
+  const int rank0 = r->P.comm.rank == 0;
+  if (st == PSFWI_OK && rank0) {
+    psfwi_meta mm = cli_meta(model_title);
+    mm.config = r->P.cfg_text;
+    st = psfwi_nc_write_model(r->out, r->P.model, &mm, &r->err);
+    if (st == PSFWI_OK) {
+      printf("wrote %s\n", r->out);
+      if (r->history) printf("wrote %s\n", r->history);
+    }
+  }
+  if (st != PSFWI_OK && rank0) cli_error(&r->err);
+  free(r->state_path);
+  cli_problem_free(&r->P);
+  psfwi_config_destroy(r->cfg);
+  psfwi_comm_finalize(&r->P.comm);
+  return st == PSFWI_OK ? 0 : st == PSFWI_EINTERRUPTED ? 3 : 1;
 }

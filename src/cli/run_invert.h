@@ -90,6 +90,8 @@ extern const char *const cli_invert_inputs[];
 
 typedef struct cli_problem {
   psfwi_comm comm;
+  const char *band_count_key; /* NULL: bands default to [inversion] iterations; else the
+                                 [training] key (rnn: "epochs"); set before setup */
   char *cfg_text;          /* the configuration as run (after defaults from the data) */
   psfwi_model *model;      /* starting model / evaluation point */
   psfwi_model *truth;      /* may be NULL */
@@ -108,6 +110,34 @@ typedef struct cli_problem {
   size_t nfreq;
   psfwi_fwi_opts fwi;      /* filled except history/state/progress */
 } cli_problem;
+
+/* What psfwi fwi and psfwi rnn share around their loops. */
+typedef struct cli_run {
+  const char *cmd;         /* "fwi", "rnn" */
+  cli_problem P;
+  psfwi_config *cfg;
+  const char *out;         /* [output] model */
+  const char *history;     /* [output] history (may be NULL) */
+  char *state_path;        /* [output] state, default <model>.state.nc */
+  int resume;
+  size_t stop_after;
+  psfwi_meta meta;         /* of the history and state */
+  psfwi_error err;
+} cli_run;
+/* Parse argv (--resume, --stop-after N, -c, --set), start MPI, refuse
+ * outputs that name inputs, set up the problem (band_count_key as in
+ * cli_problem) and write [output] observed. Returns PSFWI_OK, or a status
+ * after which cli_run_finish reports and cleans up; *exit_code != 0 (or -h)
+ * means stop at once and return it. */
+int cli_run_start(cli_run *r, const char *cmd, const char *usage, const psfwi_config_key *keys,
+                  size_t nkeys, const char *band_count_key, const char *history_title,
+                  int argc, char **argv, int *exit_code);
+/* Write the final model (rank 0) when st is PSFWI_OK, report an error, free
+ * everything, finalise MPI; returns the exit status (0, 1, or 3 when
+ * stopped by --stop-after). */
+int cli_run_finish(cli_run *r, int st, const char *model_title);
+/* "42 s", "3m05s", "1h02m" */
+void cli_fmt_time(double s, char *buf, size_t n);
 
 /* Load and check everything; with MPI, every rank reads the inputs and
  * keeps its block of shots; data synthesised from [model] true are modelled

@@ -87,3 +87,14 @@ int psfwi_first_error_failed(const psfwi_first_error *fe) {
   f = fe->failed;
   return f;
 }
+
+unsigned long long psfwi_mix64(unsigned long long z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+unsigned long long psfwi_splitmix64(unsigned long long *state) {
+  *state += 0x9E3779B97F4A7C15ULL;
+  return psfwi_mix64(*state);
+}

@@ -144,6 +144,12 @@ int psfwi_parse_range(const char *text, double *first, double *step, size_t *cou
 /* Wall-clock seconds since an arbitrary origin (monotonic). */
 double psfwi_seconds(void);
 
+/* splitmix64 (Steele, Lea & Flood 2014): advances *state by a fixed odd
+ * constant and returns it hashed by a bijective mixer (psfwi_mix64). Integer
+ * arithmetic only: the same sequence on every machine. */
+unsigned long long psfwi_mix64(unsigned long long z);
+unsigned long long psfwi_splitmix64(unsigned long long *state);
+
 /* 64-bit FNV-1a hash of len bytes: the checksum of saved optimiser states. */
 unsigned long long psfwi_fnv1a(const void *data, size_t len);
 

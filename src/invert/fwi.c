@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "psfwi_invert.h"
+#include "invert_internal.h"
 
 enum { SC_OBJECTIVE, SC_MISFIT, SC_REG, SC_BAND, SC_FHIGH, SC_NFEV, SC_STEP, SC_RMSE, SC_REL, SC_SSIM };
 static const char *const scalar_names[] = {"objective",  "misfit",     "regularization",
@@ -181,9 +181,10 @@ static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error 
   return PSFWI_OK;
 }
 
-int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, double dt,
-                          psfwi_filter **filter, psfwi_misfit **mf, psfwi_error *err) {
-  const psfwi_fwi_band *bd = &o->bands[band];
+int psfwi_band_misfit_(psfwi_misfit_kind kind, const double *all_freqs, size_t nfreq_all,
+                       double huber_delta, const psfwi_fwi_band *bd, size_t band,
+                       int filter_order, size_t nt, double dt, psfwi_filter **filter,
+                       psfwi_misfit **mf, psfwi_error *err) {
   double *freqs = NULL;
   *filter = NULL;
   *mf = NULL;
@@ -192,20 +193,21 @@ int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, doubl
     psfwi_filter_opts_defaults(&fo);
     fo.f_lowcut = bd->f_low;
     fo.f_highcut = bd->f_high;
-    if (o->filter_order > 0) fo.order = o->filter_order;
+    if (filter_order > 0) fo.order = filter_order;
     if ((*filter = psfwi_filter_create(&fo, dt, err)) == NULL)
       return psfwi_error_prefix(err, "band %zu (%g-%g Hz)", band + 1, bd->f_low, bd->f_high);
   }
   psfwi_misfit_opts mo;
   psfwi_misfit_opts_defaults(&mo);
-  mo.kind = o->misfit;
+  mo.kind = kind;
   mo.filter = *filter;
-  if (o->misfit == PSFWI_MISFIT_SPECTRAL) {
+  mo.huber_delta = huber_delta;
+  if (kind == PSFWI_MISFIT_SPECTRAL) {
     size_t n = 0;
-    freqs = calloc(o->nfreq + 1, sizeof *freqs);
+    freqs = calloc(nfreq_all + 1, sizeof *freqs);
     if (freqs == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
-    for (size_t k = 0; k < o->nfreq; k++)
-      if (bd->f_high <= 0 || o->freqs[k] <= bd->f_high) freqs[n++] = o->freqs[k];
+    for (size_t k = 0; k < nfreq_all; k++)
+      if (bd->f_high <= 0 || all_freqs[k] <= bd->f_high) freqs[n++] = all_freqs[k];
     if (n == 0) {
       free(freqs);
       return psfwi_fail(err, PSFWI_ERANGE,
@@ -218,6 +220,12 @@ int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, doubl
   *mf = psfwi_misfit_create(&mo, nt, dt, err); /* copies the frequencies */
   free(freqs);
   return *mf ? PSFWI_OK : err->status;
+}
+
+int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, double dt,
+                          psfwi_filter **filter, psfwi_misfit **mf, psfwi_error *err) {
+  return psfwi_band_misfit_(o->misfit, o->freqs, o->nfreq, 0.0, &o->bands[band], band,
+                            o->filter_order, nt, dt, filter, mf, err);
 }
 
 /* The band's filter and misfit. */

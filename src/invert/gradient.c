@@ -584,6 +584,8 @@ static int check_eval(const psfwi_gradient_ws *ws, const psfwi_model *m, const f
                           b->shots[k], ws->nshot);
     if (b->shots != NULL && b->nshots == 0)
       return psfwi_fail(err, PSFWI_EINVAL, "an empty batch of shots");
+    if (b->nrank > 1 && (b->rank < 0 || b->rank >= b->nrank))
+      return psfwi_fail(err, PSFWI_EINVAL, "rank %d of %d", b->rank, b->nrank);
   }
   return PSFWI_OK;
 }
@@ -625,6 +627,8 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
   c.fwd_only = !c.want_grad && !c.want_illum && !c.want_wav;
   const int nthr = threads_for(ws, nshots);
   const size_t nslot = ws->o.nslot < nshots ? ws->o.nslot : nshots;
+  const int nrank = batch && batch->nrank > 1 ? batch->nrank : 1;
+  const int rank = nrank > 1 ? batch->rank : 0;
   memset(ws->parts, 0, nslot * c.npack * sizeof(double));
   memset(ws->counts, 0, 2 * nslot * sizeof(size_t));
   double *parts = ws->parts;
@@ -644,6 +648,7 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
 #pragma omp for schedule(dynamic, 1)
     for (size_t k = 0; k < nslot; k++) {
       if (psfwi_first_error_failed(&first)) continue;
+      if (nrank > 1 && k % (size_t)nrank != (size_t)rank) continue; /* another rank's slot */
       t->fwd = t->bwd = 0;
       for (size_t j = k; j < nshots; j += nslot) {
         const size_t is = shots[j];
@@ -662,12 +667,19 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
     if (err) *err = first.err;
     return first.err.status;
   }
-  /* the fixed-order reduction of the slots, then the external one */
+  /* the fixed-order reduction of the slots, and the external one: after it
+   * (each process summed its shots), or, with slots owned by ranks, before
+   * it over every slot (each slot comes from one rank, so the sum is exact
+   * and the slots then add up as in one process, bit for bit) */
+  if (ws->o.reduce && nrank > 1) {
+    st = ws->o.reduce(ws->o.reduce_ctx, parts, nslot * c.npack, err);
+    if (st != PSFWI_OK) return st;
+  }
   for (size_t k = 1; k < nslot; k++) {
     const double *p = parts + k * c.npack;
     for (size_t i = 0; i < c.npack; i++) parts[i] += p[i];
   }
-  if (ws->o.reduce) {
+  if (ws->o.reduce && nrank <= 1) {
     st = ws->o.reduce(ws->o.reduce_ctx, parts, c.npack, err);
     if (st != PSFWI_OK) return st;
   }

@@ -48,4 +48,18 @@ int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psf
                               size_t nh, size_t *nfree, double *phi0, double *gdotd,
                               double *phi_h, psfwi_error *err);
 
+/* The filter (NULL without corners) and misfit of band b (1-based in
+ * messages): what FWI and the RNN evaluate in that band. */
+int psfwi_band_misfit_(psfwi_misfit_kind kind, const double *freqs, size_t nfreq,
+                       double huber_delta, const psfwi_fwi_band *bd, size_t b, int filter_order,
+                       size_t nt, double dt, psfwi_filter **filter, psfwi_misfit **mf,
+                       psfwi_error *err);
+
+/* The RNN's gradient with every shot in one batch and scale 1 (the raw data
+ * misfit J and dJ/dv, dJ/dwavelet; grad_wavelet needs wavelet_lr > 0): for
+ * the test that the RNN and psfwi_gradient agree. */
+int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                        float *wavelet, size_t nt, const float *d_obs, const psfwi_rnn_opts *o,
+                        double *J, double *grad, double *grad_wavelet, psfwi_error *err);
+
 #endif

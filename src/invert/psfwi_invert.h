@@ -205,6 +205,13 @@ typedef struct psfwi_gradient_batch {
   size_t nt_window;    /* > 0: only samples it < nt_window enter the misfit (the
                           objective of the record truncated in time: truncated
                           backpropagation through time); 0: all nt */
+  int rank, nrank;     /* nrank > 1: this process computes the slots k with
+                          k % nrank == rank and the options' reduce hook sums
+                          all nslot partial sums (each from one process) before
+                          they are added in slot order: every process count
+                          gives the same bits as one. 0 or 1: one process, or
+                          the FWI way (each process its own survey, reduce
+                          after the slot sum). */
 } psfwi_gradient_batch;
 
 /* J and its gradients for model m over the batch (NULL: every shot, whole
@@ -364,6 +371,123 @@ int psfwi_fwi_make_misfit(const psfwi_fwi_opts *o, size_t band, size_t nt, doubl
  * samples at dt_out) and observed data d_obs of those shots. */
 int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
                   const float *wavelet, size_t nt, const float *d_obs, const psfwi_fwi_opts *o,
+                  psfwi_error *err);
+
+/* ---- Theory-guided RNN (rnn.c) ------------------------------------------------------
+ * The wave equation as a recurrent network (Sun et al. 2020; Richardson
+ * 2018): the cell is one pseudo-spectral time step (psfwi_wave_step; hidden
+ * state: the two latest wavefields and the PML memory), its input the
+ * source term and its output the receiver samples; the weights are the
+ * velocity model, optionally the source wavelet. Trained by backpropagation
+ * through time (the engine of psfwi_gradient_ws: tapes and binomial
+ * checkpoints) over epochs of shuffled mini-batches of shots with the
+ * stochastic optimisers of src/optim, band after band (multiscale, as FWI).
+ *
+ * Loss of a batch B of shots, at the model v:
+ *     L_B(v) = (nshot / |B|) J_B(v) / J0 + R(v)
+ * J_B the data misfit of the batch's shots (psfwi_misfit_kind; with the
+ * band's filter and optional time window), J0 the misfit of every shot at
+ * the band's starting model (so a batch of all shots gives FWI's Phi), R the
+ * penalties of psfwi_reg (same weights as FWI's). The optimiser works on
+ * one parameter x per free cell: v = x (velocity; bounds by projection),
+ * v = 1 / x (slowness; bounds by projection) or v = vmin + (vmax - vmin)
+ * sigmoid(x) (bounded by construction). The learning rate is given in m/s
+ * per step and converted to x's units (slowness: / mean(v)^2; sigmoid:
+ * 4 / (vmax - vmin)). With MPI (nrank > 1) every process holds the whole
+ * survey and data and computes its share of each batch's shots; results
+ * are bit-identical to one process (psfwi_gradient_batch). */
+typedef enum {
+  PSFWI_RNN_VELOCITY = 0,
+  PSFWI_RNN_SLOWNESS = 1,
+  PSFWI_RNN_SIGMOID = 2
+} psfwi_rnn_param;
+
+typedef enum {
+  PSFWI_RNN_LR_CONSTANT = 0,
+  PSFWI_RNN_LR_STEP = 1,   /* lr0 gamma^floor(epoch / step_size), epochs of the band */
+  PSFWI_RNN_LR_COSINE = 2, /* lr_min + (lr0 - lr_min)(1 + cos(pi e / (E - 1))) / 2 */
+  PSFWI_RNN_LR_PLATEAU = 3 /* PyTorch's ReduceLROnPlateau on the epoch loss (mode min,
+                              relative threshold) */
+} psfwi_rnn_lr_kind;
+
+typedef struct psfwi_rnn_schedule {
+  psfwi_rnn_lr_kind kind;
+  size_t step_size;   /* STEP: epochs per decay (default 10) */
+  double gamma;       /* STEP: factor (default 0.5) */
+  double lr_min;      /* COSINE: final rate; PLATEAU: lowest rate (m/s per step) */
+  double factor;      /* PLATEAU: factor in (0, 1) (default 0.5) */
+  size_t patience;    /* PLATEAU: epochs without improvement (default 3) */
+  double threshold;   /* PLATEAU: relative improvement that counts (default 1e-3) */
+  size_t cooldown;    /* PLATEAU: epochs after a reduction before counting again */
+} psfwi_rnn_schedule;
+
+typedef struct psfwi_rnn_progress {
+  size_t band, nband;       /* band index (from 0) and count */
+  const psfwi_fwi_band *b;  /* the band (max_iter = its epochs) */
+  size_t epoch, epochs;     /* epoch within the band (from 1) and the band's count */
+  size_t row, rows_planned; /* history rows so far (0 = the start) and at most */
+  double loss;              /* mean batch loss of the epoch */
+  double misfit;            /* sum of the batches' data misfits (unnormalised) */
+  double regularization;    /* R at the epoch's end */
+  double lr;                /* learning rate of the epoch (m/s per step) */
+  double gradient_norm;     /* largest batch gradient norm before clipping (x units) */
+  size_t clamped;           /* free cells at a velocity bound after the epoch */
+  size_t propagations;      /* wave propagations so far (a shot's forward or backward) */
+  double time_window;       /* s (0: the whole record) */
+  int have_truth;
+  psfwi_metrics metrics;
+  double elapsed, eta;      /* s */
+  const char *note;         /* a call with only this set: resumed with a changed config */
+} psfwi_rnn_progress;
+
+typedef void (*psfwi_rnn_progress_fn)(void *ctx, const psfwi_rnn_progress *p);
+
+typedef struct psfwi_rnn_opts {
+  psfwi_optim_sgd_options sgd; /* method (any psfwi_sgd_method), lr (m/s per step), betas,
+                                  momentum, rho, eps, weight decay */
+  psfwi_rnn_schedule schedule;
+  double wavelet_lr;           /* learning rate of the wavelet samples (0: wavelet fixed) */
+  psfwi_rnn_param param;
+  size_t batch_shots;          /* shots per batch (0: all) */
+  unsigned long long seed;     /* the shuffling of the shots (with band and epoch) */
+  double clip;                 /* largest gradient L2 norm (x units; 0: none) */
+  psfwi_misfit_kind misfit;
+  const double *freqs;         /* SPECTRAL: Hz */
+  size_t nfreq;
+  double huber_delta;          /* HUBER: threshold */
+  const psfwi_fwi_band *bands; /* max_iter = epochs of the band */
+  size_t nband;
+  int filter_order;
+  double vmin, vmax;           /* m/s */
+  const unsigned char *mask;   /* != 0: frozen cell */
+  psfwi_reg reg;
+  psfwi_gradient_opts grad;    /* memory budget, threads, MPI reduce hook */
+  double time_window;          /* s: only the record's first time_window seconds enter the
+                                  loss (truncated BPTT); 0: all */
+  double time_window_growth;   /* s added to the window per epoch of a band (shallow first) */
+  int rank, nrank;             /* MPI: this process of nrank (0/1: one process) */
+  const psfwi_model *truth;    /* optional: metrics per epoch */
+  const char *history_path;    /* vp(iteration, z, x) per epoch + scalars (+ wavelet) */
+  const char *state_path;      /* resumable state after every epoch */
+  const psfwi_meta *meta;
+  int write_files;             /* 0 on MPI ranks other than 0 */
+  int resume;
+  size_t stop_after;           /* testing aid: PSFWI_EINTERRUPTED after this many epochs */
+  psfwi_rnn_progress_fn progress;
+  void *progress_ctx;
+} psfwi_rnn_opts;
+
+void psfwi_rnn_opts_defaults(psfwi_rnn_opts *o);
+size_t psfwi_rnn_scalar_count(int have_truth);
+const char *const *psfwi_rnn_scalar_names(void);
+const char *const *psfwi_rnn_scalar_units(void);
+
+/* Train from the starting model (in place: the final model on return, also
+ * when stopped early) and, with wavelet_lr > 0, the wavelet (in place; nt
+ * samples at dt_out), survey s (every shot; the same on every MPI process)
+ * and observed data d_obs of all its shots. */
+int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
+                  float *wavelet, size_t nt, const float *d_obs, const psfwi_rnn_opts *o,
                   psfwi_error *err);
 
 #endif

@@ -518,6 +518,8 @@ struct psfwi_history {
   int *vscalar;
   size_t nscalar, niter;
   psfwi_grid grid;
+  int vvec[4];     /* per-frame vectors (psfwi_history_add_vector) */
+  size_t nvec_len[4], nvec;
 };
 
 /* A file of 2-D frames along an unlimited dimension `fdim`: var(fdim, z, x)
@@ -610,6 +612,48 @@ int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *s
   for (size_t i = 0; i < h->nscalar; i++)
     NCX(nc_put_var1_double(h->nc, h->vscalar[i], start, &scalars[i]), "writing a scalar");
   h->niter++;
+  return PSFWI_OK;
+fail:
+  h->failed = 1;
+  return err ? err->status : PSFWI_EIO;
+}
+
+int psfwi_history_add_vector(psfwi_history *h, const char *name, const char *dim, size_t n,
+                             double step, const char *units, const char *long_name,
+                             psfwi_error *err) {
+  const char *path = h->path;
+  if (h->nvec >= sizeof h->vvec / sizeof h->vvec[0] || n == 0 || h->niter > 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "'%s': per-frame vector '%s' of %zu values: at most 4, before the first "
+                      "frame, n >= 1", path, name, n);
+  int d[2], vc;
+  double *c = malloc(n * sizeof *c);
+  if (c == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  for (size_t i = 0; i < n; i++) c[i] = (double)i * step;
+  NCX(nc_redef(h->nc), "adding a per-frame vector");
+  NCX(nc_inq_unlimdim(h->nc, &d[0]), "adding a per-frame vector");
+  NCX(nc_def_dim(h->nc, dim, n, &d[1]), "defining a vector's dimension");
+  NCX(def_var(h->nc, dim, NC_DOUBLE, 1, &d[1], "s", dim, &vc), "defining a vector's axis");
+  NCX(def_var(h->nc, name, NC_FLOAT, 2, d, units, long_name, &h->vvec[h->nvec]),
+      "defining a per-frame vector");
+  NCX(nc_enddef(h->nc), "adding a per-frame vector");
+  NCX(nc_put_var_double(h->nc, vc, c), "writing a vector's axis");
+  free(c);
+  h->nvec_len[h->nvec++] = n;
+  return PSFWI_OK;
+fail:
+  free(c);
+  h->failed = 1;
+  return err ? err->status : PSFWI_EIO;
+}
+
+int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values,
+                                psfwi_error *err) {
+  const char *path = h->path;
+  if (k >= h->nvec || h->niter == 0)
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': no per-frame vector %zu or no frame yet", path, k);
+  size_t start[2] = {h->niter - 1, 0}, count[2] = {1, h->nvec_len[k]};
+  NCX(nc_put_vara_float(h->nc, h->vvec[k], start, count, values), "writing a per-frame vector");
   return PSFWI_OK;
 fail:
   h->failed = 1;

@@ -67,6 +67,15 @@ psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_
                                     psfwi_error *err);
 int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *scalars,
                          psfwi_error *err);
+/* A per-frame vector var(iteration, dim) of n float values (e.g. the source
+ * wavelet after each epoch), with the axis dim(dim) = i * step in s; at most
+ * 4, added before the first frame. append_vector writes vector k (in the
+ * order added) for the frame appended last. */
+int psfwi_history_add_vector(psfwi_history *h, const char *name, const char *dim, size_t n,
+                             double step, const char *units, const char *long_name,
+                             psfwi_error *err);
+int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values,
+                                psfwi_error *err);
 /* commit != 0: sync and rename into place; 0: discard the temporary file. */
 int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err);
 /* Wavefield snapshots: pressure(time, z, x) with the scalar time(time) in s,

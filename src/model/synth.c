@@ -35,15 +35,13 @@ typedef struct {
   uint64_t state;
 } rng;
 
-static uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-  return z ^ (z >> 31);
-}
+static uint64_t mix64(uint64_t z) { return (uint64_t)psfwi_mix64((unsigned long long)z); }
 
 static uint64_t rng_next(rng *r) {
-  r->state += UINT64_C(0x9E3779B97F4A7C15);
-  return mix64(r->state);
+  unsigned long long s = r->state;
+  const uint64_t v = (uint64_t)psfwi_splitmix64(&s);
+  r->state = (uint64_t)s;
+  return v;
 }
 
 /* Uniform in [0, 1) with 53 random bits. */

@@ -1,0 +1,230 @@
+/* psfwi rnn -c CONFIG.ini [--set section.key=value ...] [--resume]: the
+ * theory-guided RNN inversion (library: psfwi_rnn_run in src/invert/rnn.c).
+ * Everything but the training loop is psfwi fwi's: the same keys for model,
+ * data, survey, wavelet, time, propagator, bands, bounds, water and
+ * regularization, the same set-up, files and resume. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_invert.h"
+
+static const char usage_text[] =
+    "usage: psfwi rnn -c CONFIG.ini [--set section.key=value ...] [--resume]\n"
+    "                 [--stop-after N]\n"
+    "Theory-guided RNN inversion: the pseudo-spectral time step as a recurrent cell whose\n"
+    "weights are the velocity model (and optionally the source wavelet), trained by\n"
+    "backpropagation through time with Adam, AdamW, SGD (momentum, Nesterov), RMSprop or\n"
+    "Adadelta over shuffled mini-batches of shots, band after band. The [model], [data],\n"
+    "[survey], [wavelet], [time], [propagator], [inversion] (bands, bounds, misfit, water,\n"
+    "memory) and [regularization] keys are psfwi fwi's; [inversion] method, memory, step,\n"
+    "illumination, smooth, gtol and ftol are the line-search optimiser's and not used here.\n"
+    "Writes [output] model, [output] history (vp(iteration, z, x) per epoch with loss,\n"
+    "learning rate, errors; the wavelet per epoch when trained) and a resumable state\n"
+    "after every epoch ([output] state, default <model>.state.nc).\n"
+    "  --resume        continue a killed run from its state file (byte-identical result)\n"
+    "  --stop-after N  stop after N epochs as if killed (exit status 3; for tests)\n"
+    "With MPI: mpirun -np K psfwi rnn -c CONFIG splits each batch's shots over K ranks\n"
+    "with the same result as one rank.\n";
+
+#define CLI_KEYS_TRAINING \
+  {"training", "optimizer", PSFWI_CFG_CHOICE, "adam", 0, 0, "adam|adamw|sgd|rmsprop|adadelta", \
+      "optimiser of the velocity (and wavelet) weights"}, \
+  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 1e-12, 1e6, NULL, \
+      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid)"}, \
+  {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
+  {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
+      "epochs per band (a band given as f:n in [inversion] bands sets its own)"}, \
+  {"training", "batch_shots", PSFWI_CFG_INT, NULL, 1, 1000000, NULL, \
+      "shots per mini-batch; default: all shots (one batch per epoch)"}, \
+  {"training", "seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, \
+      "seed of the shuffling of shots into batches (a run is reproducible from it)"}, \
+  {"training", "momentum", PSFWI_CFG_DOUBLE, "0", 0, 0.999999, NULL, \
+      "sgd: momentum (0: plain SGD)"}, \
+  {"training", "nesterov", PSFWI_CFG_BOOL, "false", 0, 0, NULL, "sgd: Nesterov momentum"}, \
+  {"training", "beta1", PSFWI_CFG_DOUBLE, "0.9", 0, 0.999999, NULL, "adam/adamw: beta1"}, \
+  {"training", "beta2", PSFWI_CFG_DOUBLE, "0.999", 0, 0.999999, NULL, "adam/adamw: beta2"}, \
+  {"training", "rho", PSFWI_CFG_DOUBLE, NULL, 0, 0.999999, NULL, \
+      "rmsprop / adadelta: smoothing (default 0.99 / 0.9)"}, \
+  {"training", "weight_decay", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "weight decay (adamw: decoupled; others: L2 added to the gradient)"}, \
+  {"training", "schedule", PSFWI_CFG_CHOICE, "constant", 0, 0, "constant|step|cosine|plateau", \
+      "learning-rate schedule over the epochs of each band"}, \
+  {"training", "step_size", PSFWI_CFG_INT, "10", 1, 1000000, NULL, "step: epochs per decay"}, \
+  {"training", "gamma", PSFWI_CFG_DOUBLE, "0.5", 1e-9, 1, NULL, "step: decay factor"}, \
+  {"training", "lr_min", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "cosine: final learning rate; plateau: the lowest"}, \
+  {"training", "plateau_factor", PSFWI_CFG_DOUBLE, "0.5", 1e-6, 0.999999, NULL, \
+      "plateau: factor of each reduction"}, \
+  {"training", "plateau_patience", PSFWI_CFG_INT, "3", 0, 1000000, NULL, \
+      "plateau: epochs without improvement before a reduction"}, \
+  {"training", "plateau_threshold", PSFWI_CFG_DOUBLE, "1e-3", 0, 1, NULL, \
+      "plateau: relative improvement of the epoch loss that counts"}, \
+  {"training", "plateau_cooldown", PSFWI_CFG_INT, "0", 0, 1000000, NULL, \
+      "plateau: epochs after a reduction before counting again"}, \
+  {"training", "clip", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "clip each batch gradient to this L2 norm (0: no clipping)"}, \
+  {"training", "loss", PSFWI_CFG_CHOICE, NULL, 0, 0, "l2|l1|huber|spectral|correlation", \
+      "data loss; default [inversion] misfit (spectral: at [inversion] frequencies)"}, \
+  {"training", "huber_delta", PSFWI_CFG_DOUBLE, NULL, 1e-30, 1e30, NULL, \
+      "huber: threshold between the quadratic and linear parts (units of the traces)"}, \
+  {"training", "time_window", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
+      "truncated BPTT: only the record's first seconds enter the loss (0: all)"}, \
+  {"training", "time_window_growth", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
+      "seconds added to the time window per epoch of a band (shallow first)"}, \
+  {"training", "parameterization", PSFWI_CFG_CHOICE, "velocity", 0, 0, \
+      "velocity|slowness|sigmoid", \
+      "the weights: v, 1/v, or x with v = vmin + (vmax - vmin) sigmoid(x)"}
+
+static const psfwi_config_key keys[] = {
+    CLI_KEYS_MODEL_SURVEY,
+    CLI_KEYS_INVERT,
+    CLI_KEYS_INVERT_OUTPUT,
+    CLI_KEYS_TRAINING,
+};
+
+static void on_progress(void *ctx, const psfwi_rnn_progress *p) {
+  (void)ctx;
+  if (p->note) {
+    fprintf(stderr, "rnn: note: %s\n", p->note);
+    return;
+  }
+  char band[64], el[32], eta[32];
+  if (p->b->f_high > 0)
+    snprintf(band, sizeof band, "%zu/%zu (<= %g Hz)", p->band + 1, p->nband, p->b->f_high);
+  else
+    snprintf(band, sizeof band, "%zu/%zu (full)", p->band + 1, p->nband);
+  cli_fmt_time(p->elapsed, el, sizeof el);
+  cli_fmt_time(p->eta, eta, sizeof eta);
+  fprintf(stderr, "rnn: epoch %3zu/%zu  band %s ep %2zu/%zu  loss %.5e  misfit %.4e  lr %.3g  |g| %.3e",
+          p->row, p->rows_planned - 1, band, p->epoch, p->epochs, p->loss, p->misfit, p->lr,
+          p->gradient_norm);
+  if (p->time_window > 0) fprintf(stderr, "  window %.3g s", p->time_window);
+  if (p->have_truth)
+    fprintf(stderr, "  rmse %.1f m/s  rel %.2f %%  ssim %.4f", p->metrics.rmse, p->metrics.rel_l2,
+            p->metrics.ssim);
+  fprintf(stderr, "  props %zu  %s  ETA %s\n", p->propagations, el, eta);
+  if (p->clamped > 0)
+    fprintf(stderr, "rnn: note: %zu cells were projected onto the velocity bounds in this epoch "
+            "(a smaller learning_rate or clip keeps them inside)\n", p->clamped);
+}
+
+/* [training] and the shared keys into the RNN's options. */
+static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
+  const psfwi_config *cfg = R->cfg;
+  const psfwi_fwi_opts *f = &R->P.fwi;
+  psfwi_rnn_opts_defaults(o);
+  const char *opt = psfwi_config_string(cfg, "training", "optimizer");
+  const double mom = psfwi_config_double(cfg, "training", "momentum");
+  const int method = strcmp(opt, "adam") == 0    ? PSFWI_SGD_ADAM
+                     : strcmp(opt, "adamw") == 0 ? PSFWI_SGD_ADAMW
+                     : strcmp(opt, "rmsprop") == 0 ? PSFWI_SGD_RMSPROP
+                     : strcmp(opt, "adadelta") == 0 ? PSFWI_SGD_ADADELTA
+                     : psfwi_config_bool(cfg, "training", "nesterov") ? PSFWI_SGD_NESTEROV
+                     : mom > 0.0 ? PSFWI_SGD_MOMENTUM
+                                 : PSFWI_SGD_PLAIN;
+  if (psfwi_config_bool(cfg, "training", "nesterov") && !(mom > 0.0 && strcmp(opt, "sgd") == 0))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[training] nesterov = true needs optimizer = sgd and momentum > 0");
+  psfwi_optim_sgd_options_init(&o->sgd, method);
+  o->sgd.lr = psfwi_config_double(cfg, "training", "learning_rate");
+  o->sgd.momentum = mom > 0.0 ? mom : o->sgd.momentum;
+  o->sgd.beta1 = psfwi_config_double(cfg, "training", "beta1");
+  o->sgd.beta2 = psfwi_config_double(cfg, "training", "beta2");
+  if (psfwi_config_is_set(cfg, "training", "rho"))
+    o->sgd.rho = psfwi_config_double(cfg, "training", "rho");
+  o->sgd.weight_decay = psfwi_config_double(cfg, "training", "weight_decay");
+  const char *sch = psfwi_config_string(cfg, "training", "schedule");
+  o->schedule.kind = strcmp(sch, "step") == 0     ? PSFWI_RNN_LR_STEP
+                     : strcmp(sch, "cosine") == 0 ? PSFWI_RNN_LR_COSINE
+                     : strcmp(sch, "plateau") == 0 ? PSFWI_RNN_LR_PLATEAU
+                                                   : PSFWI_RNN_LR_CONSTANT;
+  o->schedule.step_size = (size_t)psfwi_config_int(cfg, "training", "step_size");
+  o->schedule.gamma = psfwi_config_double(cfg, "training", "gamma");
+  o->schedule.lr_min = psfwi_config_double(cfg, "training", "lr_min");
+  o->schedule.factor = psfwi_config_double(cfg, "training", "plateau_factor");
+  o->schedule.patience = (size_t)psfwi_config_int(cfg, "training", "plateau_patience");
+  o->schedule.threshold = psfwi_config_double(cfg, "training", "plateau_threshold");
+  o->schedule.cooldown = (size_t)psfwi_config_int(cfg, "training", "plateau_cooldown");
+  o->wavelet_lr = psfwi_config_double(cfg, "training", "wavelet_learning_rate");
+  const char *par = psfwi_config_string(cfg, "training", "parameterization");
+  o->param = strcmp(par, "slowness") == 0  ? PSFWI_RNN_SLOWNESS
+             : strcmp(par, "sigmoid") == 0 ? PSFWI_RNN_SIGMOID
+                                           : PSFWI_RNN_VELOCITY;
+  o->batch_shots = psfwi_config_is_set(cfg, "training", "batch_shots")
+                       ? (size_t)psfwi_config_int(cfg, "training", "batch_shots")
+                       : 0;
+  if (o->batch_shots > R->P.obs->survey->nshot)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "[training] batch_shots = %zu, but the survey has %zu shots", o->batch_shots,
+                      R->P.obs->survey->nshot);
+  o->seed = (unsigned long long)psfwi_config_int(cfg, "training", "seed");
+  o->clip = psfwi_config_double(cfg, "training", "clip");
+  o->misfit = f->misfit;
+  const char *loss = psfwi_config_string(cfg, "training", "loss");
+  if (loss != NULL) {
+    o->misfit = strcmp(loss, "l2") == 0        ? PSFWI_MISFIT_L2
+                : strcmp(loss, "l1") == 0      ? PSFWI_MISFIT_L1
+                : strcmp(loss, "huber") == 0   ? PSFWI_MISFIT_HUBER
+                : strcmp(loss, "spectral") == 0 ? PSFWI_MISFIT_SPECTRAL
+                                                : PSFWI_MISFIT_CORRELATION;
+    if (o->misfit == PSFWI_MISFIT_SPECTRAL && f->nfreq == 0)
+      return psfwi_fail(err, PSFWI_EKEY,
+                        "[training] loss = spectral needs [inversion] frequencies");
+  }
+  if (o->misfit == PSFWI_MISFIT_HUBER) {
+    if (!psfwi_config_is_set(cfg, "training", "huber_delta"))
+      return psfwi_fail(err, PSFWI_EKEY, "[training] loss = huber needs [training] huber_delta");
+    o->huber_delta = psfwi_config_double(cfg, "training", "huber_delta");
+  }
+  o->freqs = f->freqs;
+  o->nfreq = f->nfreq;
+  o->bands = f->bands;
+  o->nband = f->nband;
+  o->filter_order = f->filter_order;
+  o->vmin = f->vmin;
+  o->vmax = f->vmax;
+  o->mask = f->mask;
+  o->reg = f->reg;
+  o->grad = f->grad;
+  o->time_window = psfwi_config_double(cfg, "training", "time_window");
+  o->time_window_growth = psfwi_config_double(cfg, "training", "time_window_growth");
+  o->rank = R->P.comm.rank;
+  o->nrank = R->P.comm.size;
+  o->truth = R->P.truth;
+  o->history_path = R->history;
+  o->state_path = R->state_path;
+  o->meta = &R->meta;
+  o->write_files = R->P.comm.rank == 0;
+  o->resume = R->resume;
+  o->stop_after = R->stop_after;
+  if (R->P.comm.rank == 0) o->progress = on_progress;
+  return PSFWI_OK;
+}
+
+int cmd_rnn(int argc, char **argv) {
+  cli_run R;
+  int code;
+  int st = cli_run_start(&R, "rnn", usage_text, keys, sizeof keys / sizeof keys[0], "epochs",
+                         "psfwi RNN training history", argc, argv, &code);
+  if (code != 0) return code < 0 ? 0 : code;
+  psfwi_rnn_opts o;
+  if (st == PSFWI_OK) st = rnn_options(&R, &o, &R.err);
+  if (st == PSFWI_OK) {
+    /* every rank holds the whole survey and data; the batches are split */
+    st = psfwi_rnn_run(R.P.w, R.P.model, R.P.obs->survey, R.P.obs->wavelet, R.P.obs->nt,
+                       R.P.obs->data, &o, &R.err);
+    if (st == PSFWI_ENONFINITE && R.P.comm.rank == 0) {
+      /* the last good model is kept: written, and the error still reported */
+      psfwi_error e2 = {0};
+      psfwi_meta mm = cli_meta("psfwi RNN model before a non-finite loss");
+      mm.config = R.P.cfg_text;
+      if (psfwi_nc_write_model(R.out, R.P.model, &mm, &e2) == PSFWI_OK)
+        fprintf(stderr, "rnn: the last good model is in '%s'\n", R.out);
+    }
+  }
+  return cli_run_finish(&R, st, "psfwi RNN final model");
+}
