@@ -256,4 +256,76 @@ int psfwi_optim_sgd_state_save(const psfwi_optim_sgd *s, void *buf, size_t size,
 int psfwi_optim_sgd_state_restore(psfwi_optim_sgd *s, const void *buf, size_t size,
                                   psfwi_error *err);
 
+/* ---- Learning-rate schedules ----------------------------------------------------
+ * Epochs count from 0; lr(e) is the learning rate used during epoch e, and
+ * lr(0) = lr0. The closed forms (PyTorch's StepLR, CosineAnnealingLR):
+ *   CONSTANT:  lr(e) = lr0
+ *   STEP:      lr(e) = lr0 gamma^floor(e / step_size)
+ *   COSINE:    lr(e) = lr_min + (lr0 - lr_min) (1 + cos(pi e / t_max)) / 2
+ *              (for e > t_max the formula goes on: it rises again, period
+ *              2 t_max, as PyTorch's closed form does)
+ *   PLATEAU:   torch.optim.lr_scheduler.ReduceLROnPlateau, mode "min",
+ *              threshold_mode "rel": state best (+inf at first), bad epochs
+ *              nbad and a cooldown counter. Each psfwi_lr_schedule_step with
+ *              the epoch's metric:
+ *                if metric < best (1 - threshold): best = metric, nbad = 0
+ *                else nbad += 1
+ *                if cooldown counter > 0: counter -= 1, nbad = 0
+ *                if nbad > patience: lr' = max(lr factor, lr_min), taken if
+ *                  lr - lr' > eps; counter = cooldown, nbad = 0
+ *              so the lr drops at the (patience + 1)-th epoch in a row
+ *              without improvement, and no bad epoch is counted during the
+ *              cooldown epochs after a drop.
+ * psfwi_lr_schedule_step(s, e, metric, &lr) is called at the end of epoch e
+ * with its metric (e.g. validation loss; ignored, may be NaN, except by
+ * PLATEAU) and gives the learning rate for epoch e + 1: lr(e + 1) for the
+ * closed forms. psfwi_lr_at(s, e) is lr(e) for the closed forms; for
+ * PLATEAU it is the current learning rate, whatever e. */
+enum psfwi_lr_kind {
+  PSFWI_LR_CONSTANT = 0,
+  PSFWI_LR_STEP = 1,
+  PSFWI_LR_COSINE = 2,
+  PSFWI_LR_PLATEAU = 3
+};
+
+typedef struct psfwi_lr_schedule_options {
+  int kind;         /* enum psfwi_lr_kind */
+  double lr0;       /* initial learning rate, finite and > 0 (default 1e-3) */
+  size_t step_size; /* STEP: epochs per decay, >= 1 (default 30) */
+  double gamma;     /* STEP: decay factor, finite and > 0 (default 0.1) */
+  size_t t_max;     /* COSINE: half period T in epochs, >= 1 (default 100) */
+  double lr_min;    /* COSINE: eta_min in [0, lr0]; PLATEAU: min_lr >= 0 (0) */
+  double factor;    /* PLATEAU: in (0, 1) (default 0.1) */
+  size_t patience;  /* PLATEAU: bad epochs tolerated (default 10) */
+  double threshold; /* PLATEAU: relative improvement, in [0, 1) (1e-4) */
+  size_t cooldown;  /* PLATEAU: epochs without counting after a drop (0) */
+  double eps;       /* PLATEAU: smallest drop applied, >= 0 (1e-8) */
+} psfwi_lr_schedule_options;
+
+/* PyTorch's defaults for kind, with lr0. */
+void psfwi_lr_schedule_options_init(psfwi_lr_schedule_options *o, int kind, double lr0);
+
+typedef struct psfwi_lr_schedule psfwi_lr_schedule;
+
+/* Checks the options of its kind only (PSFWI_EINVAL for an unknown kind,
+ * PSFWI_ERANGE naming the option otherwise); NULL on failure. */
+psfwi_lr_schedule *psfwi_lr_schedule_create(const psfwi_lr_schedule_options *o, psfwi_error *err);
+void psfwi_lr_schedule_destroy(psfwi_lr_schedule *s);
+double psfwi_lr_at(const psfwi_lr_schedule *s, size_t epoch);
+/* End of epoch `epoch`: *lr = the learning rate for epoch + 1 (lr may be
+ * NULL). PLATEAU: a NaN or Inf metric gives PSFWI_ENONFINITE naming the
+ * epoch, with the state unchanged. */
+int psfwi_lr_schedule_step(psfwi_lr_schedule *s, size_t epoch, double metric, double *lr,
+                           psfwi_error *err);
+double psfwi_lr_schedule_lr(const psfwi_lr_schedule *s); /* current learning rate */
+/* State (current lr, best, bad-epoch and cooldown counters, steps taken,
+ * last epoch) with a version and a checksum, as psfwi_optim_sgd's. Restore
+ * needs a schedule of the same kind (PSFWI_EINVAL); the options are the
+ * object's own. */
+size_t psfwi_lr_schedule_state_size(const psfwi_lr_schedule *s);
+int psfwi_lr_schedule_state_save(const psfwi_lr_schedule *s, void *buf, size_t size,
+                                 psfwi_error *err);
+int psfwi_lr_schedule_state_restore(psfwi_lr_schedule *s, const void *buf, size_t size,
+                                    psfwi_error *err);
+
 #endif
