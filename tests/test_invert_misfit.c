@@ -5,7 +5,10 @@
  * adjoint source that matches central finite differences (exact for the
  * quadratic L2 and spectral misfits); the spectral misfit's DFT passes a
  * dot-product test; the correlation misfit ignores trace amplitudes; a
- * filter inside the objective gives F^T F (u - d); every error path. */
+ * filter inside the objective gives F^T F (u - d); L1 and Huber on a case
+ * worked by hand, against central differences (L1 with steps that cross no
+ * kink) and with the filter (F^T sign(F u - F d), F^T clamp(...)); every
+ * error path. */
 #include <complex.h>
 #include <math.h>
 #include <stdio.h>
@@ -346,6 +349,134 @@ static void test_filtered(void **state) {
   psfwi_filter_destroy(f);
 }
 
+/* Two traces of 4 samples, residuals r = u - d exact in float:
+ *   trace 0: r = (1, 0, -1, 2)       L1 4,    sign (1, 0, -1, 1)
+ *   trace 1: r = (3, -3, 0.25, -1.5) L1 7.75, sign (1, -1, 1, -1)
+ * Huber, delta 1.5: h(1) = h(-1) = 0.5, h(0) = 0, h(2) = 1.5 (2 - 0.75) = 1.875,
+ * h(+-3) = 1.5 (3 - 0.75) = 3.375, h(0.25) = 0.03125, h(-1.5) = 1.125 (both
+ * branches agree at |r| = delta): J = 2.875 + 7.90625 = 10.78125; adjoint
+ * clamp(r, -1.5, 1.5) = (1, 0, -1, 1.5), (1.5, -1.5, 0.25, -1.5). */
+static void test_l1_huber_by_hand(void **state) {
+  (void)state;
+  const float u[8] = {1.0f, -2.0f, 0.5f, 3.0f, 4.0f, -1.0f, 0.25f, 0.0f};
+  const float d[8] = {0.0f, -2.0f, 1.5f, 1.0f, 1.0f, 2.0f, 0.0f, 1.5f};
+  const float sign_want[8] = {1, 0, -1, 1, 1, -1, 1, -1};
+  const float clamp_want[8] = {1, 0, -1, 1.5f, 1.5f, -1.5f, 0.25f, -1.5f};
+  psfwi_misfit_opts o;
+  psfwi_misfit_opts_defaults(&o);
+  assert_true(o.huber_delta == 0.0);
+  psfwi_error e;
+  o.kind = PSFWI_MISFIT_L1;
+  psfwi_misfit *m = psfwi_misfit_create(&o, 4, DT, &e);
+  assert_non_null(m);
+  assert_int_equal(psfwi_misfit_get_kind(m), PSFWI_MISFIT_L1);
+  double J;
+  float g[8];
+  assert_int_equal(psfwi_misfit_eval(m, 2, u, d, &J, g, &e), PSFWI_OK);
+  assert_true(J == 11.75);
+  assert_memory_equal(g, sign_want, sizeof g);
+  psfwi_misfit_destroy(m);
+  o.kind = PSFWI_MISFIT_HUBER;
+  o.huber_delta = 1.5;
+  m = psfwi_misfit_create(&o, 4, DT, &e);
+  assert_non_null(m);
+  assert_int_equal(psfwi_misfit_eval(m, 2, u, d, &J, g, &e), PSFWI_OK);
+  printf("by hand: L1 J = 11.75, Huber (delta 1.5) J = %.6f (expected 10.78125)\n", J);
+  assert_true(J == 10.78125);
+  assert_memory_equal(g, clamp_want, sizeof g);
+  /* a large delta gives L2; a tiny one delta times L1 (minus delta^2 / 2 per sample) */
+  psfwi_misfit_destroy(m);
+  o.huber_delta = 100.0;
+  m = psfwi_misfit_create(&o, 4, DT, &e);
+  assert_int_equal(psfwi_misfit_eval(m, 2, u, d, &J, NULL, &e), PSFWI_OK);
+  assert_true(J == 0.5 * (1 + 0 + 1 + 4 + 9 + 9 + 0.0625 + 2.25));
+  psfwi_misfit_destroy(m);
+}
+
+/* Observed traces with residuals of at least 0.1 in magnitude, so that steps
+ * of up to eps = 1e-2 per sample cross no kink of |r|. */
+static void offset_traces(const float *u, float *d) {
+  for (size_t i = 0; i < NTR * NT; i++) {
+    const double a = urand();
+    d[i] = (float)((double)u[i] + (a >= 0.0 ? 0.1 + a : -0.1 + a));
+  }
+}
+
+static void test_l1_huber_differences(void **state) {
+  (void)state;
+  float u[NTR * NT], d[NTR * NT];
+  traces(u);
+  offset_traces(u, d);
+  psfwi_misfit *m = misfit(PSFWI_MISFIT_L1, NULL, NULL, 0);
+  check_fd(m, u, d, 1e-2, 1e-5, "L1 (no kink crossed)");
+  psfwi_misfit_destroy(m);
+  /* Huber with both branches present: residuals of random traces span about
+   * [-3, 3], delta 0.5 */
+  traces(d);
+  psfwi_misfit_opts o;
+  psfwi_misfit_opts_defaults(&o);
+  o.kind = PSFWI_MISFIT_HUBER;
+  o.huber_delta = 0.5;
+  psfwi_error e;
+  m = psfwi_misfit_create(&o, NT, DT, &e);
+  assert_non_null(m);
+  size_t nlin = 0;
+  for (size_t i = 0; i < NTR * NT; i++) nlin += fabs((double)u[i] - (double)d[i]) > 0.5;
+  printf("Huber: %zu of %d samples on the linear branch\n", nlin, NTR * NT);
+  assert_true(nlin > NTR * NT / 10 && nlin < NTR * NT * 9 / 10);
+  /* h'' jumps at |r| = delta: the samples a step moves across it leave a
+   * relative error of order eps^2 (here 6e-4 at 1e-2, 2e-5 at 1e-3) */
+  check_fd(m, u, d, 1e-2, 2e-3, "Huber (delta 0.5), step 1e-2");
+  check_fd(m, u, d, 1e-3, 1e-4, "Huber (delta 0.5), step 1e-3");
+  psfwi_misfit_destroy(m);
+}
+
+/* With a filter F inside: L1 adj = F^T sign(F u - F d), Huber
+ * adj = F^T clamp(F u - F d, -delta, delta), bit for bit with the filter's
+ * own apply / adjoint; Huber against differences. */
+static void test_l1_huber_filtered(void **state) {
+  (void)state;
+  float u[NTR * NT], d[NTR * NT], g[NTR * NT], fu[NTR * NT], fdd[NTR * NT], a[NTR * NT];
+  traces(u);
+  traces(d);
+  psfwi_filter *f = filt(0.0, 8.0, 4, DT);
+  psfwi_error e;
+  memcpy(fu, u, sizeof fu);
+  memcpy(fdd, d, sizeof fdd);
+  assert_int_equal(psfwi_filter_apply(f, NTR, NT, fu, &e), PSFWI_OK);
+  assert_int_equal(psfwi_filter_apply(f, NTR, NT, fdd, &e), PSFWI_OK);
+  for (int kind = 0; kind < 2; kind++) {
+    const double delta = 0.3;
+    psfwi_misfit_opts o;
+    psfwi_misfit_opts_defaults(&o);
+    o.kind = kind == 0 ? PSFWI_MISFIT_L1 : PSFWI_MISFIT_HUBER;
+    o.huber_delta = delta;
+    o.filter = f;
+    psfwi_misfit *m = psfwi_misfit_create(&o, NT, DT, &e);
+    assert_non_null(m);
+    double want = 0.0;
+    for (size_t i = 0; i < NTR * NT; i++) {
+      const double r = (double)fu[i] - (double)fdd[i], ar = fabs(r);
+      if (kind == 0) {
+        want += ar;
+        a[i] = r > 0 ? 1.0f : r < 0 ? -1.0f : 0.0f;
+      } else {
+        want += ar <= delta ? 0.5 * r * r : delta * (ar - 0.5 * delta);
+        a[i] = (float)fmin(fmax(r, -delta), delta);
+      }
+    }
+    assert_int_equal(psfwi_filter_adjoint(f, NTR, NT, a, &e), PSFWI_OK);
+    const double J = eval(m, u, d, g);
+    printf("filtered %s: J = %.9e (expected %.9e), adjoint source mismatch %.2e\n",
+           kind == 0 ? "L1" : "Huber", J, want, tu_rel_l2(g, a, NTR * NT));
+    assert_true(fabs(J - want) < 1e-12 * want);
+    assert_memory_equal(g, a, sizeof g);
+    if (kind == 1) check_fd(m, u, d, 1e-3, 1e-4, "filtered Huber (delta 0.3)");
+    psfwi_misfit_destroy(m);
+  }
+  psfwi_filter_destroy(f);
+}
+
 static void test_misfit_errors(void **state) {
   (void)state;
   psfwi_misfit_opts o;
@@ -356,6 +487,18 @@ static void test_misfit_errors(void **state) {
   o.kind = (psfwi_misfit_kind)7;
   assert_null(psfwi_misfit_create(&o, NT, DT, &e));
   assert_non_null(strstr(e.msg, "kind 7"));
+  assert_non_null(strstr(e.msg, "Huber (4)"));
+  o.kind = PSFWI_MISFIT_HUBER; /* huber_delta left at its default 0 */
+  assert_null(psfwi_misfit_create(&o, NT, DT, &e));
+  assert_int_equal(e.status, PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "Huber misfit with huber_delta = 0; expected finite and > 0"));
+  o.huber_delta = -1.0;
+  assert_null(psfwi_misfit_create(&o, NT, DT, &e));
+  assert_non_null(strstr(e.msg, "huber_delta = -1"));
+  o.huber_delta = INFINITY;
+  assert_null(psfwi_misfit_create(&o, NT, DT, &e));
+  assert_non_null(strstr(e.msg, "huber_delta = inf"));
+  o.huber_delta = 0.0;
   o.kind = PSFWI_MISFIT_L2;
   assert_null(psfwi_misfit_create(&o, 0, DT, &e));
   assert_non_null(strstr(e.msg, "nt = 0"));
@@ -401,7 +544,9 @@ int main(void) {
       cmocka_unit_test(test_filter_response), cmocka_unit_test(test_filter_transpose),
       cmocka_unit_test(test_filter_errors),   cmocka_unit_test(test_l2),
       cmocka_unit_test(test_spectral),        cmocka_unit_test(test_correlation),
-      cmocka_unit_test(test_filtered),        cmocka_unit_test(test_misfit_errors),
+      cmocka_unit_test(test_filtered),        cmocka_unit_test(test_l1_huber_by_hand),
+      cmocka_unit_test(test_l1_huber_differences), cmocka_unit_test(test_l1_huber_filtered),
+      cmocka_unit_test(test_misfit_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

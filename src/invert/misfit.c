@@ -1,6 +1,6 @@
 /* Data misfits: value and adjoint source (dJ/du) for L2, spectral (DFT at
- * chosen frequencies) and trace-normalised correlation objectives, with an
- * optional data filter inside the objective. */
+ * chosen frequencies), trace-normalised correlation, L1 and Huber
+ * objectives, with an optional data filter inside the objective. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@ struct psfwi_misfit {
   size_t nt;
   double dt;
   const psfwi_filter *filter;
+  double huber_delta;   /* HUBER */
   size_t nfreq;
   double *freqs;        /* Hz */
   double *cs, *sn;      /* cos / sin(2 pi f_k t dt): [k * nt + t] */
@@ -42,10 +43,19 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
     return NULL;
   }
   if (o->kind != PSFWI_MISFIT_L2 && o->kind != PSFWI_MISFIT_SPECTRAL &&
-      o->kind != PSFWI_MISFIT_CORRELATION) {
+      o->kind != PSFWI_MISFIT_CORRELATION && o->kind != PSFWI_MISFIT_L1 &&
+      o->kind != PSFWI_MISFIT_HUBER) {
     psfwi_fail(err, PSFWI_EINVAL,
-               "misfit kind %d is unknown; expected L2 (0), spectral (1) or correlation (2)",
+               "misfit kind %d is unknown; expected L2 (0), spectral (1), correlation (2), "
+               "L1 (3) or Huber (4)",
                (int)o->kind);
+    return NULL;
+  }
+  if (o->kind == PSFWI_MISFIT_HUBER && (!(o->huber_delta > 0.0) || !isfinite(o->huber_delta))) {
+    psfwi_fail(err, PSFWI_ERANGE,
+               "Huber misfit with huber_delta = %g; expected finite and > 0 (the residual, in "
+               "data units, where the quadratic part turns linear)",
+               o->huber_delta);
     return NULL;
   }
   if (nt < 1) {
@@ -84,6 +94,7 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
   mf->nt = nt;
   mf->dt = dt;
   mf->filter = o->filter;
+  mf->huber_delta = o->huber_delta;
   if (o->kind == PSFWI_MISFIT_SPECTRAL) {
     mf->nfreq = o->nfreq;
     mf->freqs = malloc(o->nfreq * sizeof(double));
@@ -170,6 +181,22 @@ static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *
       if (g)
         for (size_t t = 0; t < nt; t++)
           g[t] = (float)(-((double)d[t] / (nu * nd) - c * (double)u[t] / uu));
+      break;
+    }
+    case PSFWI_MISFIT_L1:
+      for (size_t t = 0; t < nt; t++) {
+        const double rt = (double)u[t] - (double)d[t];
+        J += fabs(rt);
+        if (g) g[t] = rt > 0.0 ? 1.0f : rt < 0.0 ? -1.0f : 0.0f; /* a subgradient at 0 */
+      }
+      break;
+    case PSFWI_MISFIT_HUBER: {
+      const double delta = mf->huber_delta;
+      for (size_t t = 0; t < nt; t++) {
+        const double rt = (double)u[t] - (double)d[t], a = fabs(rt);
+        J += a <= delta ? 0.5 * rt * rt : delta * (a - 0.5 * delta);
+        if (g) g[t] = (float)fmin(fmax(rt, -delta), delta);
+      }
       break;
     }
   }

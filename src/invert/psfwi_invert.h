@@ -66,11 +66,22 @@ int psfwi_filter_adjoint(const psfwi_filter *f, size_t ntrace, size_t nt, float 
  *                adjoint source dt Re(sum_k dD_k exp(+2 pi i f_k t dt))
  *   CORRELATION: J = sum_tr (1 - <u_f, d_f> / (|u_f| |d_f|)) (insensitive to
  *                the amplitude of each trace); a trace with u_f or d_f
- *                identically zero contributes 0 and no adjoint source. */
+ *                identically zero contributes 0 and no adjoint source.
+ *   L1:          J = sum_tr sum_t |r|, r = u_f - d_f; adjoint source sign(r)
+ *                (0 where r = 0): a subgradient, the derivative wherever no
+ *                sample has r = 0 (J is not differentiable there, so finite
+ *                differences agree only with steps that cross no kink)
+ *   HUBER:       J = sum_tr sum_t h(r), h(r) = r^2 / 2 for |r| <= delta,
+ *                delta (|r| - delta / 2) otherwise (continuous with its
+ *                derivative); adjoint source clamp(r, -delta, delta);
+ *                delta = huber_delta, in data units, must be > 0
+ * r and the values are computed in double from the (filtered) float traces. */
 typedef enum {
   PSFWI_MISFIT_L2 = 0,
   PSFWI_MISFIT_SPECTRAL = 1,
-  PSFWI_MISFIT_CORRELATION = 2
+  PSFWI_MISFIT_CORRELATION = 2,
+  PSFWI_MISFIT_L1 = 3,
+  PSFWI_MISFIT_HUBER = 4
 } psfwi_misfit_kind;
 
 typedef struct psfwi_misfit_opts {
@@ -78,6 +89,8 @@ typedef struct psfwi_misfit_opts {
   const double *freqs;        /* SPECTRAL: nfreq frequencies in Hz, in [0, 1/(2 dt)] */
   size_t nfreq;
   const psfwi_filter *filter; /* NULL: none; borrowed (must outlive the misfit), same dt */
+  double huber_delta;         /* HUBER: threshold delta > 0 (data units); default 0 =
+                                 unset, an error for HUBER; ignored otherwise */
 } psfwi_misfit_opts;
 
 void psfwi_misfit_opts_defaults(psfwi_misfit_opts *o);
@@ -327,7 +340,8 @@ typedef void (*psfwi_fwi_progress_fn)(void *ctx, const psfwi_fwi_progress *p);
 typedef struct psfwi_fwi_opts {
   psfwi_optim_options optim;   /* method, memory, step0 (m/s), tolerances; max_iter is
                                   taken from each band */
-  psfwi_misfit_kind misfit;    /* L2, SPECTRAL, CORRELATION */
+  psfwi_misfit_kind misfit;    /* L2, SPECTRAL, CORRELATION, L1 (HUBER: refused,
+                                  FWI passes no huber_delta yet) */
   const double *freqs;         /* SPECTRAL: frequencies (Hz); those above a band's
                                   f_high are left out in that band */
   size_t nfreq;

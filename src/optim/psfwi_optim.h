@@ -29,9 +29,23 @@
  *
  * 2. Stochastic first-order steps for the theory-guided RNN and networks
  *    (psfwi_optim_sgd): SGD (plain, momentum, Nesterov), Adam, AdamW,
- *    RMSprop, with PyTorch's update formulas, optional box projection,
- *    x updated in place by psfwi_optim_sgd_step(s, x, g) (double) or
- *    psfwi_optim_sgd_stepf (float32 x and g; moments kept in double).
+ *    RMSprop, Adadelta, with PyTorch's update formulas, optional box
+ *    projection, x updated in place by psfwi_optim_sgd_step(s, x, g)
+ *    (double) or psfwi_optim_sgd_stepf (float32 x and g; moments kept in
+ *    double); gradient clipping by the global L2 norm
+ *    (psfwi_optim_clip_norm) and learning-rate schedules
+ *    (psfwi_lr_schedule: constant, step, cosine annealing, reduce on
+ *    plateau). A training loop over epochs of mini-batches:
+ *
+ *        for (size_t e = 0; e < nepoch; e++) {
+ *          for (each mini-batch) {
+ *            loss_and_gradient(x, g);                 // caller's
+ *            psfwi_optim_clip_norm(n, g, max_norm);   // optional
+ *            if (psfwi_optim_sgd_step(s, x, g, err)) break;
+ *          }
+ *          if (psfwi_lr_schedule_step(sch, e, val_loss, &lr, err)) break;
+ *          if (psfwi_optim_sgd_set_lr(s, lr, err)) break;  // lr of epoch e + 1
+ *        }
  *
  * Objects allocate everything at _create; no call allocates afterwards.
  * Nothing here is thread-parallel (loops are O(n), cheap next to an FWI
@@ -201,7 +215,8 @@ int psfwi_optim_state_restore(psfwi_optim *o, const void *buf, size_t size, psfw
 
 /* ---- Stochastic first-order steps ---------------------------------------------
  * Update rules (PyTorch's conventions; t = step count starting at 1; all
- * operations per component; gw = g + weight_decay x except for AdamW):
+ * operations per component; gw = g + weight_decay x except for AdamW;
+ * m, v, u start at 0):
  *   SGD:       x -= lr gw
  *   MOMENTUM:  b = mu b + gw (b = gw at t = 1); x -= lr b
  *   NESTEROV:  b as above; x -= lr (gw + mu b)
@@ -209,6 +224,11 @@ int psfwi_optim_state_restore(psfwi_optim *o, const void *buf, size_t size, psfw
  *              x -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  *   ADAMW:     x -= lr weight_decay x; then ADAM with gw = g
  *   RMSPROP:   v = rho v + (1 - rho) gw^2; x -= lr gw / (sqrt(v) + eps)
+ *   ADADELTA:  v = rho v + (1 - rho) gw^2;
+ *              delta = sqrt(u + eps) / sqrt(v + eps) gw;
+ *              u = rho u + (1 - rho) delta^2; x -= lr delta
+ *              (torch.optim.Adadelta; its defaults lr = 1, rho = 0.9,
+ *              eps = 1e-6 are set by psfwi_optim_sgd_options_init)
  * then x is projected into the box if bounds were set. */
 enum psfwi_sgd_method {
   PSFWI_SGD_PLAIN = 0,
@@ -216,16 +236,18 @@ enum psfwi_sgd_method {
   PSFWI_SGD_NESTEROV = 2,
   PSFWI_SGD_ADAM = 3,
   PSFWI_SGD_ADAMW = 4,
-  PSFWI_SGD_RMSPROP = 5
+  PSFWI_SGD_RMSPROP = 5,
+  PSFWI_SGD_ADADELTA = 6
 };
 
 typedef struct psfwi_optim_sgd_options {
   int method;          /* enum psfwi_sgd_method */
-  double lr;           /* learning rate > 0 (default 1e-3) */
+  double lr;           /* learning rate > 0 (default 1e-3; Adadelta 1) */
   double momentum;     /* mu in [0, 1) (default 0.9) */
   double beta1, beta2; /* Adam, in [0, 1) (0.9, 0.999) */
-  double rho;          /* RMSprop smoothing in [0, 1) (0.99) */
-  double eps;          /* > 0 (1e-8) */
+  double rho;          /* RMSprop, Adadelta smoothing in [0, 1) (0.99;
+                          Adadelta 0.9) */
+  double eps;          /* > 0 (1e-8; Adadelta 1e-6) */
   double weight_decay; /* >= 0 (0) */
 } psfwi_optim_sgd_options;
 
@@ -250,10 +272,96 @@ size_t psfwi_optim_sgd_steps(const psfwi_optim_sgd *s); /* steps taken */
 int psfwi_optim_sgd_step(psfwi_optim_sgd *s, double *x, const double *g, psfwi_error *err);
 int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g, psfwi_error *err);
 /* State (step count, learning rate, moments, bounds), as for psfwi_optim;
- * restore needs the same n and method. */
+ * restore needs the same n and method. Layout (version 1): m, v, lo, hi;
+ * Adadelta stores its u in m, so states of every method share it. */
 size_t psfwi_optim_sgd_state_size(const psfwi_optim_sgd *s);
 int psfwi_optim_sgd_state_save(const psfwi_optim_sgd *s, void *buf, size_t size, psfwi_error *err);
 int psfwi_optim_sgd_state_restore(psfwi_optim_sgd *s, const void *buf, size_t size,
                                   psfwi_error *err);
+
+/* ---- Gradient clipping -----------------------------------------------------------
+ * torch.nn.utils.clip_grad_norm_ on one vector: with norm = ||g||_2 (summed
+ * in double), if max_norm > 0 and max_norm / (norm + 1e-6) < 1, every g[i]
+ * is multiplied by that factor (so the clipped norm is max_norm up to the
+ * 1e-6, slightly below it); otherwise g is untouched. Returns the norm
+ * before clipping. max_norm <= 0 (or NaN) means no clipping: only the norm
+ * is returned. A NaN or Inf in g gives a non-finite norm and leaves g
+ * untouched (psfwi_optim_sgd_step then reports the component). To clip
+ * several tensors by their joint norm, call with max_norm = 0 on each,
+ * combine the norms and scale them yourself. */
+double psfwi_optim_clip_norm(size_t n, double *g, double max_norm);
+double psfwi_optim_clip_normf(size_t n, float *g, double max_norm);
+
+/* ---- Learning-rate schedules ----------------------------------------------------
+ * Epochs count from 0; lr(e) is the learning rate used during epoch e, and
+ * lr(0) = lr0. The closed forms (PyTorch's StepLR, CosineAnnealingLR):
+ *   CONSTANT:  lr(e) = lr0
+ *   STEP:      lr(e) = lr0 gamma^floor(e / step_size)
+ *   COSINE:    lr(e) = lr_min + (lr0 - lr_min) (1 + cos(pi e / t_max)) / 2
+ *              (for e > t_max the formula goes on: it rises again, period
+ *              2 t_max, as PyTorch's closed form does)
+ *   PLATEAU:   torch.optim.lr_scheduler.ReduceLROnPlateau, mode "min",
+ *              threshold_mode "rel": state best (+inf at first), bad epochs
+ *              nbad and a cooldown counter. Each psfwi_lr_schedule_step with
+ *              the epoch's metric:
+ *                if metric < best (1 - threshold): best = metric, nbad = 0
+ *                else nbad += 1
+ *                if cooldown counter > 0: counter -= 1, nbad = 0
+ *                if nbad > patience: lr' = max(lr factor, lr_min), taken if
+ *                  lr - lr' > eps; counter = cooldown, nbad = 0
+ *              so the lr drops at the (patience + 1)-th epoch in a row
+ *              without improvement, and no bad epoch is counted during the
+ *              cooldown epochs after a drop.
+ * psfwi_lr_schedule_step(s, e, metric, &lr) is called at the end of epoch e
+ * with its metric (e.g. validation loss; ignored, may be NaN, except by
+ * PLATEAU) and gives the learning rate for epoch e + 1: lr(e + 1) for the
+ * closed forms. psfwi_lr_at(s, e) is lr(e) for the closed forms; for
+ * PLATEAU it is the current learning rate, whatever e. */
+enum psfwi_lr_kind {
+  PSFWI_LR_CONSTANT = 0,
+  PSFWI_LR_STEP = 1,
+  PSFWI_LR_COSINE = 2,
+  PSFWI_LR_PLATEAU = 3
+};
+
+typedef struct psfwi_lr_schedule_options {
+  int kind;         /* enum psfwi_lr_kind */
+  double lr0;       /* initial learning rate, finite and > 0 (default 1e-3) */
+  size_t step_size; /* STEP: epochs per decay, >= 1 (default 30) */
+  double gamma;     /* STEP: decay factor, finite and > 0 (default 0.1) */
+  size_t t_max;     /* COSINE: half period T in epochs, >= 1 (default 100) */
+  double lr_min;    /* COSINE: eta_min in [0, lr0]; PLATEAU: min_lr >= 0 (0) */
+  double factor;    /* PLATEAU: in (0, 1) (default 0.1) */
+  size_t patience;  /* PLATEAU: bad epochs tolerated (default 10) */
+  double threshold; /* PLATEAU: relative improvement, in [0, 1) (1e-4) */
+  size_t cooldown;  /* PLATEAU: epochs without counting after a drop (0) */
+  double eps;       /* PLATEAU: smallest drop applied, >= 0 (1e-8) */
+} psfwi_lr_schedule_options;
+
+/* PyTorch's defaults for kind, with lr0. */
+void psfwi_lr_schedule_options_init(psfwi_lr_schedule_options *o, int kind, double lr0);
+
+typedef struct psfwi_lr_schedule psfwi_lr_schedule;
+
+/* Checks the options of its kind only (PSFWI_EINVAL for an unknown kind,
+ * PSFWI_ERANGE naming the option otherwise); NULL on failure. */
+psfwi_lr_schedule *psfwi_lr_schedule_create(const psfwi_lr_schedule_options *o, psfwi_error *err);
+void psfwi_lr_schedule_destroy(psfwi_lr_schedule *s);
+double psfwi_lr_at(const psfwi_lr_schedule *s, size_t epoch);
+/* End of epoch `epoch`: *lr = the learning rate for epoch + 1 (lr may be
+ * NULL). PLATEAU: a NaN or Inf metric gives PSFWI_ENONFINITE naming the
+ * epoch, with the state unchanged. */
+int psfwi_lr_schedule_step(psfwi_lr_schedule *s, size_t epoch, double metric, double *lr,
+                           psfwi_error *err);
+double psfwi_lr_schedule_lr(const psfwi_lr_schedule *s); /* current learning rate */
+/* State (current lr, best, bad-epoch and cooldown counters, steps taken,
+ * last epoch) with a version and a checksum, as psfwi_optim_sgd's. Restore
+ * needs a schedule of the same kind (PSFWI_EINVAL); the options are the
+ * object's own. */
+size_t psfwi_lr_schedule_state_size(const psfwi_lr_schedule *s);
+int psfwi_lr_schedule_state_save(const psfwi_lr_schedule *s, void *buf, size_t size,
+                                 psfwi_error *err);
+int psfwi_lr_schedule_state_restore(psfwi_lr_schedule *s, const void *buf, size_t size,
+                                    psfwi_error *err);
 
 #endif

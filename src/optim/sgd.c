@@ -1,5 +1,5 @@
 /* Stochastic first-order steps: SGD (plain, momentum, Nesterov), Adam, AdamW,
- * RMSprop, with PyTorch's formulas (see psfwi_optim.h), optional box
+ * RMSprop, Adadelta, with PyTorch's formulas (see psfwi_optim.h), optional box
  * projection, and a save/restore of the whole state. */
 #include <math.h>
 #include <stdint.h>
@@ -26,7 +26,8 @@ struct psfwi_optim_sgd {
   size_t n;
   psfwi_optim_sgd_options opt;
   sgd_reals r;
-  double *block; /* m, v, lo, hi: n each */
+  double *block; /* m, v, lo, hi: n each (Adadelta keeps its accumulated
+                    squared update u in m) */
   double *m, *v, *lo, *hi;
 };
 
@@ -43,6 +44,11 @@ void psfwi_optim_sgd_options_init(psfwi_optim_sgd_options *opt, int method) {
   opt->rho = 0.99;
   opt->eps = 1e-8;
   opt->weight_decay = 0.0;
+  if (method == PSFWI_SGD_ADADELTA) { /* torch.optim.Adadelta's defaults */
+    opt->lr = 1.0;
+    opt->rho = 0.9;
+    opt->eps = 1e-6;
+  }
 }
 
 static int check_lr(double lr, psfwi_error *err) {
@@ -52,9 +58,9 @@ static int check_lr(double lr, psfwi_error *err) {
 }
 
 static int check_options(const psfwi_optim_sgd_options *o, psfwi_error *err) {
-  if (o->method < PSFWI_SGD_PLAIN || o->method > PSFWI_SGD_RMSPROP)
+  if (o->method < PSFWI_SGD_PLAIN || o->method > PSFWI_SGD_ADADELTA)
     return psfwi_fail(err, PSFWI_EINVAL,
-                      "sgd: method = %d; expected 0 (SGD) to 5 (RMSprop), see enum "
+                      "sgd: method = %d; expected 0 (SGD) to 6 (Adadelta), see enum "
                       "psfwi_sgd_method",
                       o->method);
   if (check_lr(o->lr, err)) return err ? err->status : PSFWI_ERANGE;
@@ -162,9 +168,15 @@ static double update(psfwi_optim_sgd *s, size_t i, double x, double g, double c1
       s->v[i] = o->beta2 * s->v[i] + (1.0 - o->beta2) * gw * gw;
       return x - lr * (s->m[i] / c1) / (sqrt(s->v[i] / c2) + o->eps);
     }
-    default: /* RMSprop */
+    case PSFWI_SGD_RMSPROP:
       s->v[i] = o->rho * s->v[i] + (1.0 - o->rho) * gw * gw;
       return x - lr * gw / (sqrt(s->v[i]) + o->eps);
+    default: { /* Adadelta: v = E[g^2], m = u = E[delta^2] */
+      s->v[i] = o->rho * s->v[i] + (1.0 - o->rho) * gw * gw;
+      const double delta = sqrt(s->m[i] + o->eps) / sqrt(s->v[i] + o->eps) * gw;
+      s->m[i] = o->rho * s->m[i] + (1.0 - o->rho) * delta * delta;
+      return x - lr * delta;
+    }
   }
 }
 
@@ -256,4 +268,45 @@ int psfwi_optim_sgd_state_restore(psfwi_optim_sgd *s, const void *buf, size_t si
   p += sizeof s->r;
   memcpy(s->block, p, 4 * s->n * sizeof(double));
   return PSFWI_OK;
+}
+
+/* ---- Gradient clipping by the global L2 norm (torch.nn.utils.clip_grad_norm_).
+ * The norm is accumulated in double from g (double) or gf (float); if the
+ * sum of squares overflows with every component finite, it is recomputed
+ * scaled by the largest |g_i|. */
+static double l2norm(size_t n, const double *g, const float *gf) {
+  double ss = 0.0, amax = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double gi = g ? g[i] : (double)gf[i];
+    ss += gi * gi;
+    amax = fmax(amax, fabs(gi));
+  }
+  const double norm = sqrt(ss);
+  if (!isinf(norm) || !isfinite(amax)) return norm;
+  ss = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double gi = (g ? g[i] : (double)gf[i]) / amax;
+    ss += gi * gi;
+  }
+  return amax * sqrt(ss);
+}
+
+/* The factor g is multiplied by: < 1 only when clipping applies. */
+static double clip_factor(double norm, double max_norm) {
+  if (!isfinite(norm) || !(max_norm > 0.0)) return 1.0;
+  return fmin(max_norm / (norm + 1e-6), 1.0);
+}
+
+double psfwi_optim_clip_norm(size_t n, double *g, double max_norm) {
+  const double norm = l2norm(n, g, NULL), c = clip_factor(norm, max_norm);
+  if (c < 1.0)
+    for (size_t i = 0; i < n; i++) g[i] *= c;
+  return norm;
+}
+
+double psfwi_optim_clip_normf(size_t n, float *g, double max_norm) {
+  const double norm = l2norm(n, NULL, g), c = clip_factor(norm, max_norm);
+  if (c < 1.0)
+    for (size_t i = 0; i < n; i++) g[i] = (float)((double)g[i] * c);
+  return norm;
 }
