@@ -32,8 +32,9 @@ static const char usage_text[] =
 #define CLI_KEYS_TRAINING \
   {"training", "optimizer", PSFWI_CFG_CHOICE, "adam", 0, 0, "adam|adamw|sgd|rmsprop|adadelta", \
       "optimiser of the velocity (and wavelet) weights"}, \
-  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 1e-12, 1e6, NULL, \
-      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid)"}, \
+  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 0, 1e6, NULL, \
+      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid); " \
+      "0 keeps the velocity fixed"}, \
   {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
   {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
@@ -138,10 +139,12 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
     o->sgd.rho = psfwi_config_double(cfg, "training", "rho");
   o->sgd.weight_decay = psfwi_config_double(cfg, "training", "weight_decay");
   const char *sch = psfwi_config_string(cfg, "training", "schedule");
-  o->schedule.kind = strcmp(sch, "step") == 0     ? PSFWI_RNN_LR_STEP
-                     : strcmp(sch, "cosine") == 0 ? PSFWI_RNN_LR_COSINE
-                     : strcmp(sch, "plateau") == 0 ? PSFWI_RNN_LR_PLATEAU
-                                                   : PSFWI_RNN_LR_CONSTANT;
+  psfwi_lr_schedule_options_init(&o->schedule,
+                                 strcmp(sch, "step") == 0      ? PSFWI_LR_STEP
+                                 : strcmp(sch, "cosine") == 0  ? PSFWI_LR_COSINE
+                                 : strcmp(sch, "plateau") == 0 ? PSFWI_LR_PLATEAU
+                                                               : PSFWI_LR_CONSTANT,
+                                 o->sgd.lr);
   o->schedule.step_size = (size_t)psfwi_config_int(cfg, "training", "step_size");
   o->schedule.gamma = psfwi_config_double(cfg, "training", "gamma");
   o->schedule.lr_min = psfwi_config_double(cfg, "training", "lr_min");

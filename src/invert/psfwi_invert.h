@@ -416,25 +416,6 @@ typedef enum {
   PSFWI_RNN_SIGMOID = 2
 } psfwi_rnn_param;
 
-typedef enum {
-  PSFWI_RNN_LR_CONSTANT = 0,
-  PSFWI_RNN_LR_STEP = 1,   /* lr0 gamma^floor(epoch / step_size), epochs of the band */
-  PSFWI_RNN_LR_COSINE = 2, /* lr_min + (lr0 - lr_min)(1 + cos(pi e / (E - 1))) / 2 */
-  PSFWI_RNN_LR_PLATEAU = 3 /* PyTorch's ReduceLROnPlateau on the epoch loss (mode min,
-                              relative threshold) */
-} psfwi_rnn_lr_kind;
-
-typedef struct psfwi_rnn_schedule {
-  psfwi_rnn_lr_kind kind;
-  size_t step_size;   /* STEP: epochs per decay (default 10) */
-  double gamma;       /* STEP: factor (default 0.5) */
-  double lr_min;      /* COSINE: final rate; PLATEAU: lowest rate (m/s per step) */
-  double factor;      /* PLATEAU: factor in (0, 1) (default 0.5) */
-  size_t patience;    /* PLATEAU: epochs without improvement (default 3) */
-  double threshold;   /* PLATEAU: relative improvement that counts (default 1e-3) */
-  size_t cooldown;    /* PLATEAU: epochs after a reduction before counting again */
-} psfwi_rnn_schedule;
-
 typedef struct psfwi_rnn_progress {
   size_t band, nband;       /* band index (from 0) and count */
   const psfwi_fwi_band *b;  /* the band (max_iter = its epochs) */
@@ -459,7 +440,8 @@ typedef void (*psfwi_rnn_progress_fn)(void *ctx, const psfwi_rnn_progress *p);
 typedef struct psfwi_rnn_opts {
   psfwi_optim_sgd_options sgd; /* method (any psfwi_sgd_method), lr (m/s per step), betas,
                                   momentum, rho, eps, weight decay */
-  psfwi_rnn_schedule schedule;
+  psfwi_lr_schedule_options schedule; /* over the epochs of each band (lr0 = sgd.lr; a
+                                         cosine's t_max = the band's epochs - 1) */
   double wavelet_lr;           /* learning rate of the wavelet samples (0: wavelet fixed) */
   psfwi_rnn_param param;
   size_t batch_shots;          /* shots per batch (0: all) */

@@ -37,19 +37,14 @@ void psfwi_rnn_opts_defaults(psfwi_rnn_opts *o) {
   o->seed = 1;
   o->misfit = PSFWI_MISFIT_L2;
   o->filter_order = 4;
-  o->schedule.kind = PSFWI_RNN_LR_CONSTANT;
-  o->schedule.gamma = 0.5;
-  o->schedule.step_size = 10;
-  o->schedule.factor = 0.5;
-  o->schedule.patience = 3;
-  o->schedule.threshold = 1e-3;
+  psfwi_lr_schedule_options_init(&o->schedule, PSFWI_LR_CONSTANT, o->sgd.lr);
   psfwi_gradient_opts_defaults(&o->grad);
 }
 
 /* Counters in the state file (f64). */
 enum {
   SC_BAND, SC_EPOCH, SC_ROWS, SC_J0, SC_DONE, SC_NPROP, SC_NX, SC_NZ, SC_NBAND, SC_NSCALAR,
-  SC_LR, SC_BEST, SC_BAD, SC_COOL, SC_G0, SC_COUNT
+  SC_LRX, SC_COUNT
 };
 
 typedef struct rnn {
@@ -76,9 +71,7 @@ typedef struct rnn {
   psfwi_optim_sgd *opt, *wopt;
   double lr_x;        /* the learning rate in the parameter's units */
   double J0;          /* data misfit at the band's starting model (all shots) */
-  double lr;          /* current learning rate (velocity units, m/s per step) */
-  double best;        /* plateau: best epoch loss */
-  size_t bad, cool;   /* plateau: epochs without improvement, cooldown left */
+  psfwi_lr_schedule *sched; /* the band's learning rates (velocity units, m/s per step) */
   size_t band, epoch, rows, nprop;
   int have_truth;
   size_t nscalar;
@@ -148,46 +141,6 @@ static void map_x(const rnn *r, psfwi_model *m) {
 
 /* ---- Learning rates ------------------------------------------------------------- */
 
-/* The schedule's rate for epoch e of a band of n epochs (closed forms; the
- * plateau rule is applied at the end of each epoch, see plateau()). */
-static double scheduled_lr(const rnn *r, size_t e, size_t n) {
-  const psfwi_rnn_schedule *sc = &r->o->schedule;
-  const double lr0 = r->o->sgd.lr;
-  switch (sc->kind) {
-    case PSFWI_RNN_LR_STEP:
-      return lr0 * pow(sc->gamma, floor((double)e / (double)(sc->step_size ? sc->step_size : 1)));
-    case PSFWI_RNN_LR_COSINE: {
-      const double T = (double)(n > 1 ? n - 1 : 1);
-      const double pi = 3.14159265358979323846;
-      return sc->lr_min + (lr0 - sc->lr_min) * (1.0 + cos(pi * (double)e / T)) / 2.0;
-    }
-    case PSFWI_RNN_LR_PLATEAU: return r->lr;
-    default: return lr0;
-  }
-}
-
-/* PyTorch's ReduceLROnPlateau (mode min, relative threshold). */
-static void plateau(rnn *r, double loss) {
-  const psfwi_rnn_schedule *sc = &r->o->schedule;
-  if (sc->kind != PSFWI_RNN_LR_PLATEAU) return;
-  if (loss < r->best * (1.0 - sc->threshold)) {
-    r->best = loss;
-    r->bad = 0;
-  } else {
-    r->bad++;
-  }
-  if (r->cool > 0) {
-    r->cool--;
-    r->bad = 0;
-  }
-  if (r->bad > sc->patience) {
-    const double nl = fmax(r->lr * sc->factor, sc->lr_min);
-    if (r->lr - nl > 1e-8 * r->lr) r->lr = nl;
-    r->cool = sc->cooldown;
-    r->bad = 0;
-  }
-}
-
 /* Velocity learning rate (m/s per step) in the parameter's units. */
 static double lr_in_x(const rnn *r, double lr) {
   switch (r->o->param) {
@@ -200,6 +153,17 @@ static double lr_in_x(const rnn *r, double lr) {
     case PSFWI_RNN_SIGMOID: return 4.0 * lr / (r->o->vmax - r->o->vmin);
     default: return lr;
   }
+}
+
+/* The learning rates of band b (epochs counted from the band's start). */
+static int make_schedule(rnn *r, size_t b, psfwi_error *err) {
+  psfwi_lr_schedule_destroy(r->sched);
+  psfwi_lr_schedule_options so = r->o->schedule;
+  so.lr0 = r->o->sgd.lr > 0.0 ? r->o->sgd.lr : 1.0; /* 0: only the factor lr / lr0 is used */
+  const size_t nep = r->o->bands[b].max_iter;
+  if (so.kind == PSFWI_LR_COSINE) so.t_max = nep > 1 ? nep - 1 : 1;
+  r->sched = psfwi_lr_schedule_create(&so, err);
+  return r->sched ? PSFWI_OK : psfwi_error_prefix(err, "rnn: learning-rate schedule");
 }
 
 /* ---- Misfits per band ------------------------------------------------------------- */
@@ -276,18 +240,17 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
   c[SC_NZ] = (double)r->nz;
   c[SC_NBAND] = (double)o->nband;
   c[SC_NSCALAR] = (double)r->nscalar;
-  c[SC_LR] = r->lr;
-  c[SC_BEST] = r->best;
-  c[SC_BAD] = (double)r->bad;
-  c[SC_COOL] = (double)r->cool;
-  c[SC_G0] = r->lr_x;
-  const size_t n1 = psfwi_optim_sgd_state_size(r->opt);
+  c[SC_LRX] = r->lr_x;
+  const size_t n1 = r->opt ? psfwi_optim_sgd_state_size(r->opt) : 0;
   const size_t n2 = r->wopt ? psfwi_optim_sgd_state_size(r->wopt) : 0;
-  unsigned char *b1 = malloc(n1 + 1), *b2 = malloc(n2 + 1);
+  const size_t n3 = r->sched ? psfwi_lr_schedule_state_size(r->sched) : 0;
+  unsigned char *b1 = malloc(n1 + 1), *b2 = malloc(n2 + 1), *b3 = malloc(n3 + 1);
   int st = PSFWI_OK;
-  if (b1 == NULL || b2 == NULL) st = psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
-  if (st == PSFWI_OK) st = psfwi_optim_sgd_state_save(r->opt, b1, n1, err);
+  if (b1 == NULL || b2 == NULL || b3 == NULL)
+    st = psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
+  if (st == PSFWI_OK && r->opt) st = psfwi_optim_sgd_state_save(r->opt, b1, n1, err);
   if (st == PSFWI_OK && r->wopt) st = psfwi_optim_sgd_state_save(r->wopt, b2, n2, err);
+  if (st == PSFWI_OK && r->sched) st = psfwi_lr_schedule_state_save(r->sched, b3, n3, err);
   const char *cfg = o->meta && o->meta->config ? o->meta->config : "";
   if (st == PSFWI_OK) {
     const psfwi_state_item items[] = {
@@ -297,6 +260,7 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
         {"wavelet", PSFWI_STATE_F32, r->nt, r->wavelet},
         {"optim", PSFWI_STATE_U8, n1, b1},
         {"optim_wavelet", PSFWI_STATE_U8, n2, b2},
+        {"schedule", PSFWI_STATE_U8, n3, b3},
         {"hist_vp", PSFWI_STATE_F32, r->rows * r->nxz, r->hist_vp},
         {"hist_scalars", PSFWI_STATE_F64, r->rows * r->nscalar, r->hist_sc},
         {"hist_wavelet", PSFWI_STATE_F32, r->rows * r->nt, r->hist_wav},
@@ -307,6 +271,7 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
   }
   free(b1);
   free(b2);
+  free(b3);
   return st;
 }
 
@@ -340,17 +305,14 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   const psfwi_state_item *hv = o2 ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * r->nxz, path, err) : NULL;
   const psfwi_state_item *hs = hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * r->nscalar, path, err) : NULL;
   const psfwi_state_item *hw = hs ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32, rows * r->nt, path, err) : NULL;
-  if (hw == NULL) goto done;
+  const psfwi_state_item *sh = hw ? psfwi_state_find(items, n, "schedule", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
+  if (sh == NULL) goto done;
   r->band = (size_t)cv[SC_BAND];
   r->epoch = (size_t)cv[SC_EPOCH];
   r->J0 = cv[SC_J0];
   *done = cv[SC_DONE] != 0;
   r->nprop = (size_t)cv[SC_NPROP];
-  r->lr = cv[SC_LR];
-  r->best = cv[SC_BEST];
-  r->bad = (size_t)cv[SC_BAD];
-  r->cool = (size_t)cv[SC_COOL];
-  r->lr_x = cv[SC_G0];
+  r->lr_x = cv[SC_LRX];
   if (r->band >= o->nband) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': band %zu of %zu", path, r->band, o->nband);
     goto done;
@@ -363,9 +325,15 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   memcpy(r->model->vp, m->data, r->nxz * sizeof(float));
   memcpy(r->x, x->data, r->nfree * sizeof(double));
   memcpy(r->wavelet, wv->data, r->nt * sizeof(float));
-  if ((st = psfwi_optim_sgd_state_restore(r->opt, o1->data, o1->n, err)) != PSFWI_OK) goto done;
+  if (r->opt && (st = psfwi_optim_sgd_state_restore(r->opt, o1->data, o1->n, err)) != PSFWI_OK)
+    goto done;
   if (r->wopt && (st = psfwi_optim_sgd_state_restore(r->wopt, o2->data, o2->n, err)) != PSFWI_OK)
     goto done;
+  if (sh->n > 0) { /* the schedule of the band the state is in */
+    if ((st = make_schedule(r, r->band, err)) != PSFWI_OK) goto done;
+    if ((st = psfwi_lr_schedule_state_restore(r->sched, sh->data, sh->n, err)) != PSFWI_OK)
+      goto done;
+  }
   r->rows = 0;
   for (size_t k = 0; k < rows; k++) {
     psfwi_model row = {.grid = r->model->grid, .vp = (float *)hv->data + k * r->nxz};
@@ -403,6 +371,11 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
     return psfwi_fail(err, PSFWI_ERANGE,
                       "rnn: batch_shots = %zu for a survey of %zu shots; expected 1 to %zu (0: "
                       "all)", o->batch_shots, s->nshot, s->nshot);
+  if (!(o->sgd.lr >= 0.0) || !isfinite(o->sgd.lr) || (o->sgd.lr == 0.0 && !(o->wavelet_lr > 0.0)))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "rnn: learning rate %g m/s per step with a wavelet learning rate of %g; "
+                      "expected >= 0, and one of them > 0 (0 keeps that weight fixed)",
+                      o->sgd.lr, o->wavelet_lr);
   if (!(o->wavelet_lr >= 0.0) || !isfinite(o->wavelet_lr))
     return psfwi_fail(err, PSFWI_ERANGE, "rnn: wavelet learning rate %g; expected >= 0",
                       o->wavelet_lr);
@@ -412,15 +385,6 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
   if (!(o->time_window >= 0.0) || !(o->time_window_growth >= 0.0))
     return psfwi_fail(err, PSFWI_ERANGE, "rnn: time window %g s growing %g s per epoch; "
                       "expected >= 0", o->time_window, o->time_window_growth);
-  const psfwi_rnn_schedule *sc = &o->schedule;
-  if (sc->kind == PSFWI_RNN_LR_STEP && (sc->step_size == 0 || !(sc->gamma > 0.0)))
-    return psfwi_fail(err, PSFWI_ERANGE, "rnn: step schedule with step_size %zu, gamma %g; "
-                      "expected >= 1 and > 0", sc->step_size, sc->gamma);
-  if (sc->kind == PSFWI_RNN_LR_PLATEAU && !(sc->factor > 0.0 && sc->factor < 1.0))
-    return psfwi_fail(err, PSFWI_ERANGE, "rnn: plateau factor %g; expected in (0, 1)",
-                      sc->factor);
-  if (!(sc->lr_min >= 0.0))
-    return psfwi_fail(err, PSFWI_ERANGE, "rnn: lr_min %g; expected >= 0", sc->lr_min);
   if (model->grid.nx != wi->nx || model->grid.nz != wi->nz)
     return psfwi_fail(err, PSFWI_EINVAL, "rnn: model of %zu x %zu for a propagator of %zu x %zu",
                       model->grid.nx, model->grid.nz, wi->nx, wi->nz);
@@ -447,6 +411,7 @@ static void rnn_free(rnn *r) {
   psfwi_gradient_ws_destroy(r->gws);
   psfwi_optim_sgd_destroy(r->opt);
   psfwi_optim_sgd_destroy(r->wopt);
+  psfwi_lr_schedule_destroy(r->sched);
 }
 
 static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
@@ -493,12 +458,13 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   if (o->wavelet_lr > 0.0) want |= PSFWI_GRADIENT_WANT_WAVELET;
   r->gws = psfwi_gradient_ws_create(w, s, nt, want, &o->grad, err);
   if (r->gws == NULL) return err->status;
-  r->lr = o->sgd.lr;
   r->lr_x = lr_in_x(r, o->sgd.lr);
   psfwi_optim_sgd_options so = o->sgd;
   so.lr = r->lr_x;
-  if ((r->opt = psfwi_optim_sgd_create(r->nfree, &so, err)) == NULL) return err->status;
-  if (o->param != PSFWI_RNN_SIGMOID) {
+  /* a learning rate of 0 keeps the velocity fixed (the wavelet alone learns) */
+  if (o->sgd.lr > 0.0 && (r->opt = psfwi_optim_sgd_create(r->nfree, &so, err)) == NULL)
+    return err->status;
+  if (r->opt && o->param != PSFWI_RNN_SIGMOID) {
     const double b1 = x_of_v(r, o->vmin), b2 = x_of_v(r, o->vmax);
     if ((st = psfwi_optim_sgd_set_bounds(r->opt, NULL, NULL, fmin(b1, b2), fmax(b1, b2), err)))
       return st;
@@ -509,7 +475,6 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
     so.weight_decay = 0.0;
     if ((r->wopt = psfwi_optim_sgd_create(nt, &so, err)) == NULL) return err->status;
   }
-  r->best = INFINITY;
   r->reg = o->reg;
   r->reg.nx = r->nx;
   r->reg.nz = r->nz;
@@ -551,18 +516,6 @@ static int batch_eval(rnn *r, const size_t *shots, size_t nb, size_t nt_window, 
     for (size_t i = 0; i < r->nt; i++) r->gw[i] *= scale;
   *phi_data = *Jraw * scale;
   return PSFWI_OK;
-}
-
-/* L2 norm of v, scaled to at most max_norm (> 0); returns the norm before. */
-static double clip_norm(size_t n, double *v, double max_norm) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++) s += v[i] * v[i];
-  const double norm = sqrt(s);
-  if (max_norm > 0.0 && norm > max_norm) {
-    const double f = max_norm / (norm + 1e-300);
-    for (size_t i = 0; i < n; i++) v[i] *= f;
-  }
-  return norm;
 }
 
 /* The data misfit of every shot at the current model (forward only): the
@@ -655,6 +608,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
     if (b != r->band || r->epoch == 0) { /* a band's start (not a resumed middle) */
       r->band = b;
       r->epoch = 0;
+      if ((st = make_schedule(r, b, err)) != PSFWI_OK) break;
       memcpy(r->trial->vp, model->vp, r->nxz * sizeof(float));
       double J;
       if ((st = full_misfit(r, window_samples(r, 0), &J, err)) != PSFWI_OK) break;
@@ -667,7 +621,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         sc[RS_MISFIT] = J;
         sc[RS_REG] = terms.total;
         sc[RS_FHIGH] = o->bands[b].f_high;
-        sc[RS_LR] = scheduled_lr(r, 0, nep);
+        sc[RS_LR] = psfwi_lr_at(r->sched, 0);
         sc[RS_PROP] = (double)r->nprop;
         sc[RS_WINDOW] = (double)window_samples(r, 0) * psfwi_wave_get_info(w)->dt_out;
         if (r->have_truth) {
@@ -684,9 +638,12 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
     }
     for (size_t e = r->epoch; e < nep; e++) {
       const size_t ntw = window_samples(r, e);
-      if (o->schedule.kind != PSFWI_RNN_LR_PLATEAU) r->lr = scheduled_lr(r, e, nep);
-      const double lrx = r->lr * (r->lr_x / o->sgd.lr);
-      if ((st = psfwi_optim_sgd_set_lr(r->opt, lrx, err)) != PSFWI_OK) break;
+      const double lr = psfwi_lr_at(r->sched, e);
+      /* the schedule's factor applies to the velocity's and the wavelet's rates */
+      const double factor = lr / (o->sgd.lr > 0.0 ? o->sgd.lr : 1.0);
+      if (r->opt && (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK) break;
+      if (r->wopt && (st = psfwi_optim_sgd_set_lr(r->wopt, o->wavelet_lr * factor, err)) != PSFWI_OK)
+        break;
       shuffle(r, b, e);
       double misfit_sum = 0.0, phi_sum = 0.0, gnorm_max = 0.0;
       size_t nbatches = 0;
@@ -709,12 +666,12 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
           const size_t i = r->free_idx[k];
           r->gx[k] = r->g_v[i] * dv_dx(r, r->x[k]);
         }
-        const double gn = clip_norm(r->nfree, r->gx, o->clip);
+        const double gn = psfwi_optim_clip_norm(r->nfree, r->gx, o->clip);
         gnorm_max = gn > gnorm_max ? gn : gnorm_max;
-        if ((st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK) break;
+        if (r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK) break;
         map_x(r, model);
         if (r->wopt) {
-          clip_norm(r->nt, r->gw, o->clip);
+          (void)psfwi_optim_clip_norm(r->nt, r->gw, o->clip);
           for (size_t i = 0; i < r->nt; i++) r->wx[i] = (double)r->wavelet[i];
           if ((st = psfwi_optim_sgd_step(r->wopt, r->wx, r->gw, err)) != PSFWI_OK) break;
           for (size_t i = 0; i < r->nt; i++) r->wavelet[i] = (float)r->wx[i];
@@ -733,7 +690,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       psfwi_reg_terms terms;
       if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, NULL, err)) != PSFWI_OK) break;
       const double loss = phi_sum / (double)nbatches;
-      plateau(r, loss);
+      if ((st = psfwi_lr_schedule_step(r->sched, e, loss, NULL, err)) != PSFWI_OK) break;
       r->epoch = e + 1;
       epochs_here++;
       psfwi_rnn_progress p = {0};
@@ -747,7 +704,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       p.loss = loss;
       p.misfit = misfit_sum;
       p.regularization = terms.total;
-      p.lr = r->lr;
+      p.lr = lr;
       p.gradient_norm = gnorm_max;
       p.clamped = clamped;
       p.propagations = r->nprop;
@@ -760,7 +717,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       sc[RS_REG] = terms.total;
       sc[RS_BAND] = (double)b;
       sc[RS_FHIGH] = o->bands[b].f_high;
-      sc[RS_LR] = r->lr;
+      sc[RS_LR] = lr;
       sc[RS_GNORM] = gnorm_max;
       sc[RS_PROP] = (double)r->nprop;
       sc[RS_WINDOW] = p.time_window;
