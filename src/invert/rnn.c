@@ -550,7 +550,7 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
   int st = rnn_init(r, w, model, s, wavelet, nt, d_obs, o, err);
   if (st == PSFWI_OK) st = band_setup(r, 0, err);
   if (st == PSFWI_OK) {
-    r->J0 = (double)r->nshot; /* scale 1: the raw misfit of the batch of all shots */
+    r->J0 = 1.0; /* scale nshot / (nshot J0) = 1: the raw misfit of the batch of all shots */
     memcpy(r->trial->vp, model->vp, r->nxz * sizeof(float));
     double phi;
     st = batch_eval(r, NULL, r->nshot, 0, J, &phi, err);
@@ -611,7 +611,13 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       if ((st = make_schedule(r, b, err)) != PSFWI_OK) break;
       memcpy(r->trial->vp, model->vp, r->nxz * sizeof(float));
       double J;
-      if ((st = full_misfit(r, window_samples(r, 0), &J, err)) != PSFWI_OK) break;
+      st = full_misfit(r, window_samples(r, 0), &J, err);
+      if (st == PSFWI_ENONFINITE)
+        psfwi_error_prefix(err,
+                           "rnn: start of band %zu: the loss is not finite; stopped, the last "
+                           "good model is kept (check the wavelet and the data)",
+                           b + 1);
+      if (st != PSFWI_OK) break;
       r->J0 = J > 0 && isfinite(J) ? J : 1.0;
       if (r->rows == 0) { /* row 0: the starting model */
         psfwi_reg_terms terms;
@@ -641,8 +647,12 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       const double lr = psfwi_lr_at(r->sched, e);
       /* the schedule's factor applies to the velocity's and the wavelet's rates */
       const double factor = lr / (o->sgd.lr > 0.0 ? o->sgd.lr : 1.0);
-      if (r->opt && (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK) break;
-      if (r->wopt && (st = psfwi_optim_sgd_set_lr(r->wopt, o->wavelet_lr * factor, err)) != PSFWI_OK)
+      /* a rate of 0 (a cosine's last epoch with lr_min = 0): no update */
+      const int update = factor > 0.0;
+      if (update && r->opt && (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK)
+        break;
+      if (update && r->wopt &&
+          (st = psfwi_optim_sgd_set_lr(r->wopt, o->wavelet_lr * factor, err)) != PSFWI_OK)
         break;
       shuffle(r, b, e);
       double misfit_sum = 0.0, phi_sum = 0.0, gnorm_max = 0.0;
@@ -651,14 +661,16 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         const size_t nb = first + nb_full <= r->nshot ? nb_full : r->nshot - first;
         memcpy(r->trial->vp, model->vp, r->nxz * sizeof(float));
         double Jraw, phi;
-        if ((st = batch_eval(r, r->perm + first, nb, ntw, &Jraw, &phi, err)) != PSFWI_OK) break;
-        if (!isfinite(Jraw)) {
-          st = psfwi_fail(err, PSFWI_ENONFINITE,
-                          "rnn: band %zu epoch %zu: the loss is not finite (%g); stopped, the "
-                          "last good model is kept (lower [training] learning_rate or clip)",
-                          b + 1, e + 1, Jraw);
-          break;
-        }
+        st = batch_eval(r, r->perm + first, nb, ntw, &Jraw, &phi, err);
+        if (st == PSFWI_OK && !isfinite(Jraw))
+          st = psfwi_fail(err, PSFWI_ENONFINITE, "the loss is %g", Jraw);
+        if (st == PSFWI_ENONFINITE)
+          psfwi_error_prefix(err,
+                             "rnn: band %zu epoch %zu: the loss is not finite; stopped, the last "
+                             "good model is kept (lower [training] learning_rate, "
+                             "wavelet_learning_rate or set clip)",
+                             b + 1, e + 1);
+        if (st != PSFWI_OK) break;
         psfwi_reg_terms terms;
         if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, r->g_v, err)) != PSFWI_OK)
           break;
@@ -668,9 +680,10 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         }
         const double gn = psfwi_optim_clip_norm(r->nfree, r->gx, o->clip);
         gnorm_max = gn > gnorm_max ? gn : gnorm_max;
-        if (r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK) break;
+        if (update && r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK)
+          break;
         map_x(r, model);
-        if (r->wopt) {
+        if (update && r->wopt) {
           (void)psfwi_optim_clip_norm(r->nt, r->gw, o->clip);
           for (size_t i = 0; i < r->nt; i++) r->wx[i] = (double)r->wavelet[i];
           if ((st = psfwi_optim_sgd_step(r->wopt, r->wx, r->gw, err)) != PSFWI_OK) break;
