@@ -9,6 +9,8 @@
 
 static const char usage_text[] =
     "usage: psfwi compare TRUE.nc MODEL.nc [MODEL.nc ...] [--format table|csv|json]\n"
+    "                     [--window X0:X1,Z0:Z1]\n"
+    "--window compares only x in [X0, X1], z in [Z0, Z1] (metres; e.g. around faults).\n"
     "Per model: RMSE and MAE (m/s), relative L2 error (%), SSIM (Gaussian 11x11\n"
     "window, sigma 1.5, C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = data range of the true\n"
     "model) and PSNR (dB, peak = L). Models must be on the true model's grid.\n";
@@ -24,19 +26,29 @@ static void json_string(const char *s) {
 
 int cmd_compare(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                       {"window", required_argument, NULL, 'w'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   const char *format = "table";
+  const char *window = NULL;
+  double wx0 = 0, wx1 = 0, wz0 = 0, wz1 = 0;
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "hf:w:", opts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage_text, stdout);
       return 0;
     }
     if (c == 'f') format = optarg;
-    else return cli_usage_error("compare", "unknown option or missing value '%s'", argv[optind - 1]);
+    else if (c == 'w') {
+      window = optarg;
+      char tail;
+      if (sscanf(optarg, "%lf:%lf,%lf:%lf%c", &wx0, &wx1, &wz0, &wz1, &tail) != 4 ||
+          !(wx1 > wx0) || !(wz1 > wz0))
+        return cli_usage_error("compare", "--window '%s'; expected X0:X1,Z0:Z1 in metres with "
+                               "X0 < X1 and Z0 < Z1", optarg);
+    } else return cli_usage_error("compare", "unknown option or missing value '%s'", argv[optind - 1]);
   }
   if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
     return cli_usage_error("compare", "--format '%s'; expected table, csv or json", format);
@@ -46,6 +58,11 @@ int cmd_compare(int argc, char **argv) {
   psfwi_error err = {0};
   psfwi_model *truth = psfwi_nc_read_model(argv[optind], NULL, &err);
   if (truth == NULL) return cli_error(&err);
+  if (window) { /* every model cut to the window */
+    psfwi_model *t = psfwi_model_crop(truth, wx0, wx1, wz0, wz1, &err);
+    psfwi_model_destroy(truth);
+    if ((truth = t) == NULL) return cli_error(&err);
+  }
   const int nmodels = argc - optind - 1;
   psfwi_metrics met[256];
   if (nmodels > 256) return cli_usage_error("compare", "at most 256 models");
@@ -53,6 +70,11 @@ int cmd_compare(int argc, char **argv) {
   for (int i = 0; i < nmodels; i++) {
     const char *path = argv[optind + 1 + i];
     psfwi_model *m = psfwi_nc_read_model(path, NULL, &err);
+    if (m && window) {
+      psfwi_model *cut = psfwi_model_crop(m, wx0, wx1, wz0, wz1, &err);
+      psfwi_model_destroy(m);
+      m = cut;
+    }
     int st = m ? psfwi_compare(truth, m, &met[i], &err) : err.status;
     psfwi_model_destroy(m);
     if (st != PSFWI_OK) {
@@ -69,7 +91,9 @@ int cmd_compare(int argc, char **argv) {
   int undefined_ssim = 0;
   for (int i = 0; i < nmodels; i++) undefined_ssim |= !isfinite(met[i].ssim);
   if (!strcmp(format, "table")) {
-    printf("true model: %s\n", argv[optind]);
+    printf("true model: %s", argv[optind]);
+    if (window) printf(" (window x %g..%g m, z %g..%g m)", wx0, wx1, wz0, wz1);
+    printf("\n");
     printf("%-*s  %10s  %10s  %9s  %7s  %9s\n", (int)width, "model", "RMSE m/s", "MAE m/s",
            "rel. L2 %", "SSIM", "PSNR dB");
     for (int i = 0; i < nmodels; i++) {

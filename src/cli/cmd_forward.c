@@ -21,6 +21,9 @@ static const psfwi_config_key keys[] = {
      "wavefield snapshots of shot 0, NetCDF pressure(time, z, x) (optional)"},
     {"output", "snapshot_every", PSFWI_CFG_INT, "10", 1, 1e9, NULL,
      "recorded samples between snapshots"},
+    {"output", "noise_snr_db", PSFWI_CFG_DOUBLE, NULL, -100, 200, NULL,
+     "add white Gaussian noise at this signal-to-noise ratio (dB, whole data set)"},
+    {"output", "noise_seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, "seed of the noise"},
 };
 
 struct snap_ctx {
@@ -122,6 +125,15 @@ int cmd_forward(int argc, char **argv) {
     if (st == PSFWI_OK) st = cst;
   }
   if (st != PSFWI_OK) goto done;
+  if (psfwi_config_is_set(cfg, "output", "noise_snr_db")) {
+    double sigma;
+    const double snr = psfwi_config_double(cfg, "output", "noise_snr_db");
+    st = psfwi_add_noise(g->data, s->nshot * s->nrec * nt, snr,
+                         (unsigned long long)psfwi_config_int(cfg, "output", "noise_seed"), &sigma,
+                         &err);
+    if (st != PSFWI_OK) goto done;
+    fprintf(stderr, "psfwi forward: white Gaussian noise at %g dB SNR (sigma %.3g)\n", snr, sigma);
+  }
   if ((st = psfwi_nc_write_gather(out, g, &meta, &err)) != PSFWI_OK) goto done;
   printf("wrote %s\n", out);
   if (segy != NULL) {

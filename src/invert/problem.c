@@ -56,3 +56,25 @@ int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_g
   free(buf);
   return st;
 }
+
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed,
+                    double *sigma, psfwi_error *err) {
+  if (!isfinite(snr_db))
+    return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
+  double power = 0.0;
+  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
+  if (n == 0 || !(power > 0.0))
+    return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
+  const double s = sqrt(power / (double)n / pow(10.0, snr_db / 10.0));
+  unsigned long long st = seed;
+  const double two_pi = 6.283185307179586476925;
+  for (size_t i = 0; i < n; i += 2) { /* Box-Muller: two deviates per pair of draws */
+    const double u1 = ((double)(psfwi_splitmix64(&st) >> 11) + 1.0) / 9007199254740993.0;
+    const double u2 = (double)(psfwi_splitmix64(&st) >> 11) / 9007199254740992.0;
+    const double r = s * sqrt(-2.0 * log(u1));
+    data[i] += (float)(r * cos(two_pi * u2));
+    if (i + 1 < n) data[i + 1] += (float)(r * sin(two_pi * u2));
+  }
+  if (sigma) *sigma = s;
+  return PSFWI_OK;
+}

@@ -268,6 +268,13 @@ int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_
                       double freeze_depth, unsigned char *mask, size_t *nfrozen,
                       psfwi_error *err);
 
+/* White Gaussian noise added to n samples so that the signal-to-noise ratio
+ * of the whole set is snr_db: 10 log10(sum d^2 / sum noise^2) (expected),
+ * i.e. a standard deviation sigma = rms(d) 10^(-snr_db / 20) (*sigma, may
+ * be NULL). Reproducible from seed (splitmix64, Box-Muller). */
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed,
+                    double *sigma, psfwi_error *err);
+
 struct psfwi_comm;
 /* Observed data synthesised in the true model: this rank models its shots
  * first .. first + count - 1 (local, the subset of obs->survey) with
