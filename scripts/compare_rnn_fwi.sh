@@ -21,7 +21,8 @@ py=/usr/bin/python3
 run() { local label=$1; shift
   local t0; t0=$(date +%s.%N)
   "$@" 2> "$out/$label.log" > /dev/null
-  echo "$label $(echo "$(date +%s.%N) - $t0" | bc)" >> "$out/times.txt"; }
+  awk -v a="$t0" -v b="$(date +%s.%N)" -v l="$label" 'BEGIN { printf "%s %.1f s\n", l, b - a }' \
+    >> "$out/times.txt"; }
 
 # case NAME TRUE START SHOTS WINDOW: FWI and RNN on the same data
 one_case() {
