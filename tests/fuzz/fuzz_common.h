@@ -68,6 +68,26 @@ static inline const char *fuzz_file(const char *target, const char *suffix, cons
   return fuzz_path_;
 }
 
+/* As fuzz_file, but on a new file (a new inode) for every input: the old
+ * one is unlinked first. For the NetCDF target: a failed nc_open of a
+ * netCDF-4 file can leave libhdf5 holding the file open, and HDF5 then
+ * shares that stale open file with the next nc_open of the same inode, so
+ * inputs written in place over one file would not be independent. */
+static inline const char *fuzz_file_fresh(const char *target, const char *suffix,
+                                          const uint8_t *data, size_t size) {
+  if (fuzz_fd_ >= 0) {
+    close(fuzz_fd_);
+    unlink(fuzz_path_);
+    fuzz_fd_ = -1;
+    fuzz_fd_ = open(fuzz_path_, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fuzz_fd_ < 0) {
+      perror(fuzz_path_);
+      abort();
+    }
+  }
+  return fuzz_file(target, suffix, data, size);
+}
+
 /* A NUL-terminated copy of the input (malloc'ed; caller frees). */
 static inline char *fuzz_text(const uint8_t *data, size_t size) {
   char *t = malloc(size + 1);
