@@ -72,13 +72,20 @@ echo "fuzz.sh: $bdir/fuzz_$target on $corpus for $seconds s (log $log)"
 set +e
 "$bdir/fuzz_$target" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=1024 \
   -max_len="$max_len" -artifact_prefix="$crashes/" -print_final_stats=1 \
-  ${keep[@]+"${keep[@]}"} "$@" "$corpus" 2>&1 | tee "$log" | grep -E "^#|SUMMARY|ERROR|stat::|Test unit written|Done" 
+  ${keep[@]+"${keep[@]}"} "$@" "$corpus" 2>&1 | tee "$log" |
+  grep --line-buffered -E "^#[0-9]+(:|[[:space:]]+(INITED|pulse|DONE))|SUMMARY|ERROR|Test unit written|^Done"
 status=${PIPESTATUS[0]}
 set -e
 
 echo "---- fuzz.sh: $target, $seconds s, exit status $status"
 grep -E "^stat::" "$log" || true
-grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "$log" | tail -1 || true
+last=$(grep -E "^#[0-9]+" "$log" | tail -1 || true)
+echo "last status: $last"
+# Fork mode prints no stat:: lines: executions and rate from its last line.
+if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
+  echo "$last" | awk '{n = substr($1, 2) + 0; for (i = 1; i <= NF; i++) if ($i == "time:") t = $(i + 1) + 0;
+    if (t > 0) printf "executions: %d in %d s, %.0f exec/s; oom/timeout/crash as above\n", n, t, n / t}'
+fi
 grep -E "SUMMARY: |ERROR: libFuzzer" "$log" | sort | uniq -c || true
 n=$(find "$crashes" -type f | wc -l)
 echo "fuzz.sh: $n file(s) in $crashes"
