@@ -4,6 +4,11 @@
  * arguments) to LLVMFuzzerTestOneInput, one at a time. A crash or sanitizer
  * report fails the test; a missing folder is not an error, an empty run is.
  * tests/fuzz/pending/ (reproducers of defects not fixed yet) is not read.
+ * Time-outs and memory blow-ups fail too, with limits looser than the
+ * campaign's (1 s, 1 GB under libFuzzer) since this also runs in slow
+ * sanitizer builds: an input taking more than PSFWI_FUZZ_REPLAY_SECONDS
+ * (default 10) seconds, or a peak RSS above PSFWI_FUZZ_REPLAY_RSS_MB
+ * (default 1024) MB.
  * Usage: fuzz_replay_<target> [FILE|DIR ...] */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -11,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #ifndef PSFWI_FUZZ_DIR
 #error "PSFWI_FUZZ_DIR must name tests/fuzz"
@@ -23,6 +30,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static size_t nrun = 0;
+static double max_seconds = 10.0;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double env_limit(const char *name, double def) {
+  const char *v = getenv(name);
+  if (v == NULL || v[0] == '\0') return def;
+  char *end;
+  double x = strtod(v, &end);
+  return (end != v && x > 0) ? x : def;
+}
 
 static int run_file(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -59,9 +81,16 @@ static int run_file(const char *path) {
   if (exact == NULL) abort();
   if (n) memcpy(exact, buf, n);
   free(buf);
+  const double t0 = now();
   LLVMFuzzerTestOneInput(exact, n);
+  const double dt = now() - t0;
   free(exact);
   nrun++;
+  if (dt > max_seconds) {
+    fprintf(stderr, "%s: took %.1f s (limit %.0f s, PSFWI_FUZZ_REPLAY_SECONDS)\n", path, dt,
+            max_seconds);
+    return 1;
+  }
   return 0;
 }
 
@@ -108,6 +137,8 @@ static int run_dir(const char *dir, int must_exist) {
 
 int main(int argc, char **argv) {
   int rc = 0;
+  max_seconds = env_limit("PSFWI_FUZZ_REPLAY_SECONDS", 10.0);
+  const double max_rss_mb = env_limit("PSFWI_FUZZ_REPLAY_RSS_MB", 1024.0);
   if (argc > 1) {
     for (int i = 1; i < argc; i++) {
       struct stat st;
@@ -118,7 +149,14 @@ int main(int argc, char **argv) {
     rc |= run_dir(PSFWI_FUZZ_DIR "/corpus/" PSFWI_FUZZ_TARGET, 0);
     rc |= run_dir(PSFWI_FUZZ_DIR "/regressions/" PSFWI_FUZZ_TARGET, 0);
   }
-  printf("fuzz_replay_%s: %zu inputs\n", PSFWI_FUZZ_TARGET, nrun);
+  struct rusage ru;
+  const double rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+  printf("fuzz_replay_%s: %zu inputs, peak RSS %.0f MB\n", PSFWI_FUZZ_TARGET, nrun, rss_mb);
+  if (rss_mb > max_rss_mb) {
+    fprintf(stderr, "fuzz_replay_%s: peak RSS %.0f MB (limit %.0f MB, PSFWI_FUZZ_REPLAY_RSS_MB)\n",
+            PSFWI_FUZZ_TARGET, rss_mb, max_rss_mb);
+    rc = 1;
+  }
   if (nrun == 0) {
     fprintf(stderr, "fuzz_replay_%s: no inputs found\n", PSFWI_FUZZ_TARGET);
     return 1;
