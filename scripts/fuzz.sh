@@ -76,6 +76,14 @@ set +e
   grep --line-buffered -E "^#[0-9]+(:|[[:space:]]+(INITED|pulse|DONE))|SUMMARY|ERROR|Test unit written|^Done"
 status=${PIPESTATUS[0]}
 set -e
+# Inputs' files of processes that died on a crash (fuzz_common.h removes its
+# file at a normal exit only).
+for f in /dev/shm/psfwi-fuzz-"$target"-* "${TMPDIR:-/tmp}"/psfwi-fuzz-"$target"-*; do
+  [ -e "$f" ] || continue
+  pid=${f##*/psfwi-fuzz-"$target"-}
+  pid=${pid%%.*}
+  if ! kill -0 "$pid" 2>/dev/null; then rm -f "$f"; fi
+done
 
 echo "---- fuzz.sh: $target, $seconds s, exit status $status"
 grep -E "^stat::" "$log" || true
