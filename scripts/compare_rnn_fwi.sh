@@ -4,14 +4,14 @@
 # on the demo's faulted model, on a folded model of the same size (the RNN's
 # settings were chosen on the faulted one only), on the faulted model's data
 # with white Gaussian noise at 10 dB SNR, and on Marmousi at 40 m.
-#   scripts/compare_rnn_fwi.sh [demo|folded|noise|marmousi|all] [OUTPUT_DIR]
+#   [PSFWI=binary] scripts/compare_rnn_fwi.sh [demo|folded|noise|marmousi|all] [OUTPUT_DIR]
 # Prints one table per case (whole model, and a window around the faults),
 # wall times, and writes pictures to OUTPUT_DIR (default build/compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 out=${2:-build/compare}
-psfwi=build/psfwi
+psfwi=${PSFWI:-build/psfwi}
 [ -x "$psfwi" ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
   cmake --build build -j"$(nproc)" --target psfwi_cli; }
 mkdir -p "$out"

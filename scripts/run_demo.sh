@@ -7,11 +7,15 @@
 #      receivers) with the pseudo-spectral propagator;
 #   3. invert the shot gathers with classical FWI (3 frequency bands,
 #      bounded L-BFGS, illumination preconditioning, water layer frozen);
-#   4. print the compare table (RMSE, relative error, SSIM, ...) of the
-#      starting and inverted models against the true one, and draw them.
+#   4. invert the same gathers with the theory-guided RNN (the same bands,
+#      bounds and water layer, Adam over mini-batches of 2 shots, about the
+#      FWI's budget in wave propagations);
+#   5. print the compare table (RMSE, relative error, SSIM, ...) of the
+#      starting, FWI and RNN models against the true one, and draw them.
 # Outputs in models/ and data/ (or OUTPUT_DIR): demo_true.nc, demo_start.nc,
-# demo_shots.nc, demo_fwi.nc, demo_fwi_history.nc, demo.png, demo_shots.png.
-# About 3 minutes on 2 cores (the FWI: 26 iterations, 1 min 50 s).
+# demo_shots.nc, demo_fwi.nc, demo_fwi_history.nc, demo_rnn.nc,
+# demo_rnn_history.nc, demo.png, demo_shots.png.
+# About 4 minutes on 2 cores (FWI and RNN about 1.5 min each).
 #   scripts/run_demo.sh [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +47,14 @@ echo "== 3. classical FWI =="
   --set model.true="$models/demo_true.nc" --set data.observed="$data/demo_shots.nc" \
   --set output.model="$models/demo_fwi.nc" --set output.history="$models/demo_fwi_history.nc"
 
-echo "== 4. comparison =="
-"$psfwi" compare "$models/demo_true.nc" "$models/demo_start.nc" "$models/demo_fwi.nc"
+echo "== 4. theory-guided RNN =="
+"$psfwi" rnn -c configs/demo_rnn.ini --set model.vp="$models/demo_start.nc" \
+  --set model.true="$models/demo_true.nc" --set data.observed="$data/demo_shots.nc" \
+  --set output.model="$models/demo_rnn.nc" --set output.history="$models/demo_rnn_history.nc"
+
+echo "== 5. comparison =="
+"$psfwi" compare "$models/demo_true.nc" "$models/demo_start.nc" "$models/demo_fwi.nc" \
+  "$models/demo_rnn.nc"
 /usr/bin/python3 scripts/plot_model.py "$models/demo_start.nc" "$models/demo_fwi.nc" \
-  --true "$models/demo_true.nc" --psfwi "$psfwi" -o "$models/demo.png"
+  "$models/demo_rnn.nc" --true "$models/demo_true.nc" --psfwi "$psfwi" -o "$models/demo.png"
 echo "run_demo: pictures in $models/demo.png and $models/demo_shots.png"

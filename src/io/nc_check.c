@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "io_internal.h"
 
@@ -411,6 +415,169 @@ static int check_header(const char *path, const char *what, psfwi_error *err) {
   return st;
 }
 
+/* ---- The probe: libnetcdf and libhdf5 read the file in a child process --------
+ * Mutated netCDF-4 files crash libhdf5 itself (a free of an uninitialised
+ * pointer in H5G__link_release_table, a 48-byte write past the caller's
+ * buffer in H5Dread for a dataspace larger than its dimensions, a wild copy
+ * in H5HG_read of a corrupt dimension list: docs/RELIABILITY.md), and no
+ * header walk can foresee them. So before psfwi opens a file, a forked
+ * child does everything psfwi's readers may do with it (open, inquire every
+ * dimension, variable and attribute, read every attribute and every
+ * variable in slabs of at most PROBE_SLAB bytes, close) under a memory and
+ * a time limit. A child killed by a signal (a crash, the CPU limit) or out
+ * of memory means the file is refused; a child that finishes, with or
+ * without NetCDF errors, lets the caller open the file and report those
+ * errors itself. The parent's library state is never touched by a corrupt
+ * file. Costs a fork and a second read of the file (docs/RELIABILITY.md). */
+#define PROBE_SLAB ((size_t)16 << 20)
+#define PROBE_ROW ((size_t)512 << 20)
+#define PROBE_GUARD ((size_t)4096)
+#define PROBE_SECONDS 60
+#define PROBE_MEMORY ((rlim_t)1 << 30)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PROBE_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROBE_UNDER_ASAN 1
+#endif
+#endif
+
+/* The child's work; returns 0 when every call succeeded. */
+static int probe_read(const char *path) {
+  int nc, ndims, nvars, ngatts, unlim, bad = 0;
+  if (nc_open(path, NC_NOWRITE, &nc) != NC_NOERR) return 1;
+  if (nc_inq(nc, &ndims, &nvars, &ngatts, &unlim) != NC_NOERR) return 1;
+  char name[PSFWI_NC_NAME_BUF];
+  for (int d = 0; d < ndims; d++) {
+    size_t len;
+    bad |= nc_inq_dim(nc, d, name, &len) != NC_NOERR;
+  }
+  /* every read gets a guard after the bytes it asked for: a library that
+   * writes past them (a dataspace larger than its dimensions) is caught */
+  unsigned char *buf = malloc(PROBE_SLAB + PROBE_GUARD);
+  if (buf == NULL) return 1;
+  for (int v = -1; v < nvars; v++) { /* -1: the global attributes */
+    int natts = ngatts, nd = 0, dims[NC_MAX_VAR_DIMS];
+    nc_type type = NC_NAT;
+    if (v >= 0 && nc_inq_var(nc, v, name, &type, &nd, dims, &natts) != NC_NOERR) {
+      bad = 1;
+      continue;
+    }
+    for (int a = 0; a < natts; a++) {
+      nc_type at;
+      size_t alen;
+      if (nc_inq_attname(nc, v, a, name) != NC_NOERR ||
+          nc_inq_att(nc, v, name, &at, &alen) != NC_NOERR) {
+        bad = 1;
+        continue;
+      }
+      if (alen > PROBE_SLAB / 8) return 2; /* an attribute of > 2M values: not psfwi's */
+      if (at == NC_CHAR) bad |= nc_get_att_text(nc, v, name, (char *)buf) != NC_NOERR;
+      else if (at >= NC_BYTE && at <= NC_DOUBLE)
+        bad |= nc_get_att_double(nc, v, name, (double *)(void *)buf) != NC_NOERR;
+    }
+    if (v < 0 || nd < 0 || nd > NC_MAX_VAR_DIMS || type == NC_CHAR || type < NC_BYTE ||
+        type > NC_UINT64)
+      continue;
+    size_t len[NC_MAX_VAR_DIMS], start[NC_MAX_VAR_DIMS], count[NC_MAX_VAR_DIMS];
+    size_t inner = 1; /* values per index of the first dimension */
+    for (int i = 0; i < nd; i++) {
+      if (nc_inq_dimlen(nc, dims[i], &len[i]) != NC_NOERR) return 1;
+      if (i > 0) inner = len[i] != 0 && inner > SIZE_MAX / len[i] ? SIZE_MAX : inner * len[i];
+    }
+    /* one index of the first dimension at least (a model of 64 M cells) */
+    if (nd > 0 && inner > PROBE_ROW / 8) return 2;
+    if (nd > 0 && inner > PROBE_SLAB / 8) {
+      unsigned char *big = realloc(buf, inner * 8 + PROBE_GUARD);
+      if (big == NULL) return 3;
+      buf = big;
+    }
+    const size_t step = nd > 0 && inner <= PROBE_SLAB / 8 ? (PROBE_SLAB / 8) / (inner ? inner : 1) : 1;
+    const size_t n0 = nd > 0 ? len[0] : 1;
+    for (size_t i0 = 0; i0 < n0; i0 += step) {
+      for (int i = 0; i < nd; i++) {
+        start[i] = 0;
+        count[i] = len[i];
+      }
+      if (nd > 0) {
+        start[0] = i0;
+        count[0] = n0 - i0 < step ? n0 - i0 : step;
+      }
+      size_t nval = 1;
+      for (int i = 0; i < nd; i++) nval *= count[i];
+      memset(buf + nval * 8, 0xA5, PROBE_GUARD);
+      if (nc_get_vara_double(nc, v, start, count, (double *)(void *)buf) != NC_NOERR) {
+        bad = 1;
+        break;
+      }
+      for (size_t k = 0; k < PROBE_GUARD; k++)
+        if (buf[nval * 8 + k] != 0xA5) return 4;
+    }
+  }
+  free(buf);
+  bad |= nc_close(nc) != NC_NOERR;
+  return bad;
+}
+
+/* PSFWI_OK when the file can be handed to libnetcdf in this process. */
+static int probe(const char *path, psfwi_error *err) {
+  const char *env = getenv("PSFWI_NC_PROBE");
+  if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
+  fflush(NULL);
+  const pid_t pid = fork();
+  if (pid < 0) return PSFWI_OK; /* no process to spare: read as before */
+  if (pid == 0) {
+    const struct rlimit cpu = {PROBE_SECONDS, PROBE_SECONDS};
+    (void)setrlimit(RLIMIT_CPU, &cpu);
+#ifndef PROBE_UNDER_ASAN
+    const struct rlimit mem = {PROBE_MEMORY, PROBE_MEMORY};
+    (void)setrlimit(RLIMIT_AS, &mem);
+#endif
+    alarm(2 * PROBE_SECONDS);
+    const int r = probe_read(path);
+    _exit(r == 2 || r == 4 ? r : 0);
+  }
+  int status = 0;
+  pid_t w;
+  do {
+    w = waitpid(pid, &status, 0);
+  } while (w < 0 && errno == EINTR);
+  if (w != pid) return PSFWI_OK;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return PSFWI_OK;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': the NetCDF/HDF5 library wrote past the values it was asked for "
+                      "(a variable's stored shape differs from its dimensions): the file is "
+                      "corrupt; psfwi does not open it",
+                      path);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': holds a variable or attribute larger than psfwi reads "
+                      "(more than %zu MiB per index of its first dimension); not a psfwi file?",
+                      path, PROBE_ROW >> 20);
+  if (WIFSIGNALED(status))
+    return psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': the NetCDF/HDF5 library %s while reading it (signal %d%s): the "
+                      "file is corrupt; psfwi does not open it",
+                      path,
+                      WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGALRM
+                          ? "took too long"
+                          : "crashed",
+                      WTERMSIG(status),
+                      WTERMSIG(status) == SIGSEGV   ? ", SIGSEGV"
+                      : WTERMSIG(status) == SIGABRT ? ", SIGABRT"
+                      : WTERMSIG(status) == SIGBUS  ? ", SIGBUS"
+                                                    : "");
+  /* any other exit (out of memory under the limit, an abort by a sanitizer) */
+  return psfwi_fail(err, PSFWI_EFORMAT,
+                    "'%s': the NetCDF/HDF5 library failed while reading it (exit status %d; "
+                    "it ran out of %llu MiB or crashed): the file is corrupt; psfwi does not "
+                    "open it",
+                    path, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                    (unsigned long long)(PROBE_MEMORY >> 20));
+}
+
 int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
   return check_header(path, "cannot open", err);
 }
@@ -418,7 +585,8 @@ int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
 int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_error *err) {
   *ncid = -1;
   if (what == NULL) what = "cannot open as NetCDF";
-  const int st = check_header(path, what, err);
+  int st = check_header(path, what, err);
+  if (st == PSFWI_OK) st = probe(path, err);
   if (st != PSFWI_OK) return st;
   errno = 0;
   const int ncs = nc_open(path, NC_NOWRITE, ncid);
