@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io_internal.h"
@@ -520,29 +521,66 @@ static int probe_read(const char *path) {
   return bad;
 }
 
+/* A sanitizer's death callback (libFuzzer installs one): the child must
+ * not run it (it would report the library's crash as the parent's). */
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+/* Seconds the probe may take: PROBE_SECONDS plus 1 s per 10 MB of file, or
+ * PSFWI_NC_PROBE_SECONDS (the fuzz targets use a fraction of a second). */
+static double probe_deadline(const char *path) {
+  const char *env = getenv("PSFWI_NC_PROBE_SECONDS");
+  if (env != NULL) {
+    const double v = atof(env);
+    if (v > 0.0) return v;
+  }
+  struct stat sb;
+  const double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e7 : 0.0;
+  return PROBE_SECONDS + mb;
+}
+
 /* PSFWI_OK when the file can be handed to libnetcdf in this process. */
 static int probe(const char *path, psfwi_error *err) {
   const char *env = getenv("PSFWI_NC_PROBE");
   if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
+  const double deadline = probe_deadline(path);
   fflush(NULL);
   const pid_t pid = fork();
   if (pid < 0) return PSFWI_OK; /* no process to spare: read as before */
   if (pid == 0) {
-    const struct rlimit cpu = {PROBE_SECONDS, PROBE_SECONDS};
+    /* crashes end the child plainly: no inherited handlers or callbacks */
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(NULL);
+    const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM, SIGXCPU};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) signal(sigs[k], SIG_DFL);
+    const rlim_t cpu_s = (rlim_t)deadline + 1;
+    const struct rlimit cpu = {cpu_s, cpu_s};
     (void)setrlimit(RLIMIT_CPU, &cpu);
 #ifndef PROBE_UNDER_ASAN
     const struct rlimit mem = {PROBE_MEMORY, PROBE_MEMORY};
     (void)setrlimit(RLIMIT_AS, &mem);
 #endif
-    alarm(2 * PROBE_SECONDS);
     const int r = probe_read(path);
     _exit(r == 2 || r == 4 ? r : 0);
   }
+  /* wait at most the deadline (wall clock), then kill */
   int status = 0;
-  pid_t w;
-  do {
-    w = waitpid(pid, &status, 0);
-  } while (w < 0 && errno == EINTR);
+  pid_t w = 0;
+  const double t0 = psfwi_seconds();
+  for (;;) {
+    w = waitpid(pid, &status, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+    if (psfwi_seconds() - t0 > deadline) {
+      kill(pid, SIGKILL);
+      do {
+        w = waitpid(pid, &status, 0);
+      } while (w < 0 && errno == EINTR);
+      return psfwi_fail(err, PSFWI_EFORMAT,
+                        "'%s': the NetCDF/HDF5 library took more than %.3g s to read it: the "
+                        "file is corrupt (or far larger than it looks); psfwi does not open it",
+                        path, deadline);
+    }
+    const struct timespec nap = {0, 200000}; /* 0.2 ms */
+    nanosleep(&nap, NULL);
+  }
   if (w != pid) return PSFWI_OK;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return PSFWI_OK;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
