@@ -153,11 +153,12 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
     printf("%-22s %8.3f s  %6s  %6s  %9s  %9s  %9.1f MiB\n", name, best, "-", "-", "-", "-",
            peak_rss() / 1048576.0);
   } else {
-    printf("%-22s %8.3f s  %6.2f  %6.3f  %5zu x %-3zu %9.1f  %9.1f MiB   (%zu snapshots; "
-           "stored %.1f MiB; library total %.1f MiB)\n",
-           name, best, res.ratio, st.recompute_ratio, st.plan.nseg, st.plan.seg_len,
-           (double)st.plan.fields, peak_rss() / 1048576.0, st.plan.nsnap,
-           (double)st.bytes_storage / 1048576.0, (double)st.bytes_total / 1048576.0);
+    printf(
+        "%-22s %8.3f s  %6.2f  %6.3f  %5zu x %-3zu %9.1f  %9.1f MiB   (%zu snapshots; "
+        "stored %.1f MiB; library total %.1f MiB)\n",
+        name, best, res.ratio, st.recompute_ratio, st.plan.nseg, st.plan.seg_len,
+        (double)st.plan.fields, peak_rss() / 1048576.0, st.plan.nsnap,
+        (double)st.bytes_storage / 1048576.0, (double)st.bytes_total / 1048576.0);
   }
   fflush(stdout);
   free(g);
@@ -207,9 +208,12 @@ int main(int argc, char **argv) {
       SPONGE = 1;
     } else if (k < 3 && atol(argv[i]) > 0) {
       const size_t v = (size_t)atol(argv[i]);
-      if (k == 0) NXc = v;
-      else if (k == 1) NZc = v;
-      else NT = v;
+      if (k == 0)
+        NXc = v;
+      else if (k == 1)
+        NZc = v;
+      else
+        NT = v;
       k++;
     } else {
       fprintf(stderr, "usage: %s [nx nz nt] [--measure] [--sponge]\n", argv[0]);
@@ -233,23 +237,25 @@ int main(int argc, char **argv) {
     psfwi_wave *w = psfwi_wave_create(m, DT_OUT, &o, NULL);
     if (w == NULL) return 1;
     const psfwi_wave_info *in = psfwi_wave_get_info(w);
-    printf("model %zu x %zu, padded %zu x %zu, %zu internal steps (dt %.3g ms), one shot, 100 "
-           "receivers, 1 thread, FFTW %s, %s; one padded field %.2f MiB\n",
-           NXc, NZc, in->npx, in->npz, psfwi_wave_nstep(w, NT), in->dt * 1e3,
-           MEASURE ? "MEASURE" : "ESTIMATE", SPONGE ? "sponge, 30 cells" : "PML, 20 cells",
-           (double)(in->npx * in->npz * sizeof(float)) / 1048576.0);
+    printf(
+        "model %zu x %zu, padded %zu x %zu, %zu internal steps (dt %.3g ms), one shot, 100 "
+        "receivers, 1 thread, FFTW %s, %s; one padded field %.2f MiB\n",
+        NXc, NZc, in->npx, in->npz, psfwi_wave_nstep(w, NT), in->dt * 1e3,
+        MEASURE ? "MEASURE" : "ESTIMATE", SPONGE ? "sponge, 30 cells" : "PML, 20 cells",
+        (double)(in->npx * in->npz * sizeof(float)) / 1048576.0);
     const double nstep = (double)psfwi_wave_nstep(w, NT);
     psfwi_wave_destroy(w);
     psfwi_model_destroy(m);
-    printf("%-22s %10s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "fwd/l",
-           "segs x len", "fields", "peak RSS");
+    printf("%-22s %10s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "fwd/l", "segs x len",
+           "fields", "peak RSS");
     in_child("forward (model_shots)", -1.0, 0, 3);
     const case_result tk = in_child("gradient, keep all", 0.0, 0, 3);
     const case_result tc = in_child("gradient, 1/10 memory", nstep / 10.0 + 0.5, 0, 3);
     const case_result tr = in_child("revolve, 1/10 memory", nstep / 10.0 + 0.5, 1, 2);
-    printf("gradient / forward time (median of paired runs): keep all %.2f, 1/10 memory %.2f "
-           "(classic revolve %.2f)\n",
-           tk.ratio, tc.ratio, tr.ratio);
+    printf(
+        "gradient / forward time (median of paired runs): keep all %.2f, 1/10 memory %.2f "
+        "(classic revolve %.2f)\n",
+        tk.ratio, tc.ratio, tr.ratio);
   }
   return 0;
 }

@@ -193,10 +193,14 @@ static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft
 int main(int argc, char **argv) {
   int measure = 1, quick = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--estimate") == 0) measure = 0;
-    else if (strcmp(argv[i], "--quick") == 0) quick = 1;
-    else if (strcmp(argv[i], "--free-surface") == 0) g_free_surface = 1;
-    else if (strcmp(argv[i], "--cells") == 0 && i + 1 < argc) g_cells = (size_t)atoi(argv[++i]);
+    if (strcmp(argv[i], "--estimate") == 0)
+      measure = 0;
+    else if (strcmp(argv[i], "--quick") == 0)
+      quick = 1;
+    else if (strcmp(argv[i], "--free-surface") == 0)
+      g_free_surface = 1;
+    else if (strcmp(argv[i], "--cells") == 0 && i + 1 < argc)
+      g_cells = (size_t)atoi(argv[++i]);
     else if (strcmp(argv[i], "--layout") == 0 && i + 1 < argc &&
              (strcmp(argv[i + 1], "rows") == 0 || strcmp(argv[i + 1], "columns") == 0)) {
       g_layout = argv[++i][0] == 'r' ? PSFWI_WAVE_LAYOUT_ROWS : PSFWI_WAVE_LAYOUT_COLUMNS;
@@ -219,11 +223,12 @@ int main(int argc, char **argv) {
   const int ngrid = quick ? 2 : 4;
   double load0[3] = {0, 0, 0};
   if (getloadavg(load0, 3) < 1) load0[0] = -1.0;
-  printf("psfwi bench_wave: k-space scheme, %zu absorbing cells (PML; sponge for comparison), "
-         "%s, FFTW %s plans, 1 "
-         "thread, FTZ on; medians of %d repetitions; load average %.2f\n",
-         g_cells, g_free_surface ? "free surface" : "absorbing top",
-         measure ? "MEASURE" : "ESTIMATE", reps, load0[0]);
+  printf(
+      "psfwi bench_wave: k-space scheme, %zu absorbing cells (PML; sponge for comparison), "
+      "%s, FFTW %s plans, 1 "
+      "thread, FTZ on; medians of %d repetitions; load average %.2f\n",
+      g_cells, g_free_surface ? "free surface" : "absorbing top", measure ? "MEASURE" : "ESTIMATE",
+      reps, load0[0]);
   printf("%-11s %-11s %-7s %10s %10s %6s %12s %12s %10s %10s %10s %6s\n", "model", "padded",
          "spectra", "fft pair", "step", "ratio", "Mcell/s pad", "Mcell/s mod", "B/cell acc",
          "B/cell rss", "sponge", "ratio");
@@ -270,16 +275,17 @@ int main(int argc, char **argv) {
     pair_free(&pb);
     bufs_free(&b2);
     psfwi_wave_destroy(w2);
-    const double acc = (double)(psfwi_wave_bytes_shared(w) + psfwi_wave_bytes_per_thread(w) +
-                                np * sizeof(float));
+    const double acc =
+        (double)(psfwi_wave_bytes_shared(w) + psfwi_wave_bytes_per_thread(w) + np * sizeof(float));
     char s1[32], s2[32];
     snprintf(s1, sizeof s1, "%zux%zu", nx, nz);
     snprintf(s2, sizeof s2, "%zux%zu", in->npx, in->npz);
-    printf("%-11s %-11s %-7s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f %7.3f ms "
-           "%6.2f\n", s1, s2, in->spectral_columns ? "columns" : "rows", 1e3 * tf, 1e3 * ts, q1,
-           1e-6 * (double)np / ts,
-           1e-6 * (double)(nx * nz) / ts, acc / (double)np, (rss1 - rss0) / (double)np,
-           1e3 * ts2, q2);
+    printf(
+        "%-11s %-11s %-7s %8.3f ms %8.3f ms %6.2f %12.1f %12.1f %10.1f %10.1f %7.3f ms "
+        "%6.2f\n",
+        s1, s2, in->spectral_columns ? "columns" : "rows", 1e3 * tf, 1e3 * ts, q1,
+        1e-6 * (double)np / ts, 1e-6 * (double)(nx * nz) / ts, acc / (double)np,
+        (rss1 - rss0) / (double)np, 1e3 * ts2, q2);
     fflush(stdout);
     bufs_free(&b);
     psfwi_wave_field_free(vel);
@@ -324,9 +330,10 @@ int main(int argc, char **argv) {
       }
     }
     for (int ftz = 1; ftz >= 0; ftz--)
-      printf("  FTZ %-3s: %.3f ms per step of a shot from rest, %.3f ms per step on a field "
-             "of ~1e-36\n", ftz ? "on" : "off", 1e3 * bench_median(ta[ftz], reps),
-             1e3 * bench_median(tb[ftz], reps));
+      printf(
+          "  FTZ %-3s: %.3f ms per step of a shot from rest, %.3f ms per step on a field "
+          "of ~1e-36\n",
+          ftz ? "on" : "off", 1e3 * bench_median(ta[ftz], reps), 1e3 * bench_median(tb[ftz], reps));
     fflush(stdout);
     bufs_free(&b);
     psfwi_wave_field_free(vel);
@@ -365,8 +372,10 @@ int main(int argc, char **argv) {
     printf("  1 shot, 1 thread:              %.3f ms per step\n", 1e3 * t1);
     printf("  1 shot, FFTW on 2 threads:     %.3f ms per step (speed-up %.2f)\n", 1e3 * t2,
            t1 / t2);
-    printf("  2 shots on 2 threads:          %.3f ms per step of both (%.3f ms per shot-step, "
-           "speed-up %.2f)\n", 1e3 * t3, 0.5e3 * t3, 2.0 * t1 / t3);
+    printf(
+        "  2 shots on 2 threads:          %.3f ms per step of both (%.3f ms per shot-step, "
+        "speed-up %.2f)\n",
+        1e3 * t3, 0.5e3 * t3, 2.0 * t1 / t3);
     bufs_free(&b1);
     bufs_free(&b2);
     bufs_free(&b3);

@@ -55,14 +55,13 @@ static void keep_loaded_objects(void) {}
 
 static int failures = 0, checks = 0, my_rank = -1;
 
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    checks++;                                                                       \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", my_rank, __FILE__,      \
-              __LINE__, #cond);                                                     \
-    }                                                                               \
+#define CHECK(cond)                                                                              \
+  do {                                                                                           \
+    checks++;                                                                                    \
+    if (!(cond)) {                                                                               \
+      failures++;                                                                                \
+      fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", my_rank, __FILE__, __LINE__, #cond); \
+    }                                                                                            \
   } while (0)
 
 /* Gather every rank's bytes and report whether they are all equal to rank 0's. */
@@ -241,8 +240,8 @@ int main(int argc, char **argv) {
   psfwi_comm c;
   check_init(&argc, &argv, &c, want_size);
   if (c.mpi != 1 || c.size != want_size) {
-    fprintf(stderr, "rank %d: psfwi_comm_init did not start MPI over %d ranks; stopping\n",
-            my_rank, want_size);
+    fprintf(stderr, "rank %d: psfwi_comm_init did not start MPI over %d ranks; stopping\n", my_rank,
+            want_size);
     if (c.mpi) psfwi_comm_finalize(&c);
     return 1;
   }
@@ -276,8 +275,9 @@ int main(int argc, char **argv) {
   /* total: failures over all ranks before finalize; failures: this rank's,
    * including the checks after finalize (mpirun fails if any rank does) */
   if (rank == 0)
-    printf("mpi_comm_check: %d checks per rank on %d ranks: %d failed over all ranks, %d on rank "
-           "0\n",
-           checks, size, total, failures);
+    printf(
+        "mpi_comm_check: %d checks per rank on %d ranks: %d failed over all ranks, %d on rank "
+        "0\n",
+        checks, size, total, failures);
   return total == 0 && failures == 0 ? 0 : 1;
 }

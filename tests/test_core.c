@@ -90,10 +90,8 @@ static void test_parse_range(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_status_text),
-      cmocka_unit_test(test_grid_and_model_checks),
-      cmocka_unit_test(test_survey_line_and_check),
-      cmocka_unit_test(test_ricker),
+      cmocka_unit_test(test_status_text),           cmocka_unit_test(test_grid_and_model_checks),
+      cmocka_unit_test(test_survey_line_and_check), cmocka_unit_test(test_ricker),
       cmocka_unit_test(test_parse_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,7 +149,7 @@ static void test_survey_subset(void **state) {
   assert_non_null(t);
   assert_true(t->sx[0] == 200.0 && t->sx[1] == 250.0);
   assert_true(t->rx[0] == 100.0 && t->rx[4] == 150.0); /* the spread moved with the shot */
-  t->sx[0] = -1.0;                                      /* a copy, not a view */
+  t->sx[0] = -1.0;                                     /* a copy, not a view */
   assert_true(s->sx[2] == 200.0);
   psfwi_survey_destroy(t);
 

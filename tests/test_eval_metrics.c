@@ -22,7 +22,10 @@ static void images(size_t nx, size_t nz, float *a, float *b, float *c) {
 static void test_ssim_matches_scikit_image(void **state) {
   (void)state;
   /* nx, nz, L, ssim(a, b), ssim(a, c) from scripts/reference_ssim.py */
-  const struct { size_t nx, nz; double L, sb, sc; } ref[] = {
+  const struct {
+    size_t nx, nz;
+    double L, sb, sc;
+  } ref[] = {
       {40, 30, 1230.197021, 0.860733512461, 0.975394662388},
       {17, 64, 1626.547852, 0.865732278061, 0.975787441013},
   };

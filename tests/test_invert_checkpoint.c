@@ -46,8 +46,8 @@ static void test_formula_and_schedule(void **state) {
       if (p != T[l][c]) fail_msg("p(%zu, %zu) = %zu, brute force %zu", l, c, p, T[l][c]);
       size_t adv = 0, snaps = 0;
       if (psfwi_revolve_simulate(l, c, &adv, &snaps, &e) != PSFWI_OK) fail_msg("%s", e.msg);
-      if (adv != p) fail_msg("schedule for l = %zu, c = %zu: %zu advances, optimum %zu", l, c,
-                             adv, p);
+      if (adv != p)
+        fail_msg("schedule for l = %zu, c = %zu: %zu advances, optimum %zu", l, c, adv, p);
       assert_true(snaps + 1 <= c);
     }
   /* larger cases against the closed form */
@@ -84,9 +84,10 @@ static void test_plans(void **state) {
     assert_true(p.fields <= l / 10);
     assert_int_equal(p.recomputed, p.seg_len * psfwi_revolve_advances(p.nseg, p.nsnap + 1));
     assert_int_equal(p.nseg, (l + p.seg_len - 1) / p.seg_len);
-    printf("l = %zu in %zu fields: segments of %zu, %zu snapshots, %zu recomputed (ratio "
-           "%.3f)\n", l, l / 10, p.seg_len, p.nsnap, p.recomputed,
-           (double)p.recomputed / (double)l);
+    printf(
+        "l = %zu in %zu fields: segments of %zu, %zu snapshots, %zu recomputed (ratio "
+        "%.3f)\n",
+        l, l / 10, p.seg_len, p.nsnap, p.recomputed, (double)p.recomputed / (double)l);
     /* the plan is the best over all segment lengths */
     for (size_t k = 1; k <= l / 10; k++) {
       psfwi_checkpoint_plan q;
@@ -162,8 +163,7 @@ static void test_gradient_checkpointed(void **state) {
   psfwi_gradient_opts go;
   psfwi_gradient_opts_defaults(&go);
   go.nthreads = 1;
-  assert_int_equal(psfwi_gradient(w, m0, s, wav, nt, dobs, mf, &go, &J0, ref, il0, NULL, &st,
-                                  &e),
+  assert_int_equal(psfwi_gradient(w, m0, s, wav, nt, dobs, mf, &go, &J0, ref, il0, NULL, &st, &e),
                    PSFWI_OK);
   assert_int_equal(st.plan.nseg, 1);
   assert_int_equal(st.fwd_steps, s->nshot * nstep);
@@ -186,10 +186,11 @@ static void test_gradient_checkpointed(void **state) {
       fail_msg("%s", e.msg);
     const psfwi_checkpoint_plan *p = &st.plan;
     const size_t rec = p->seg_len * psfwi_revolve_advances(p->nseg, p->nsnap + 1);
-    printf("budget %.1f fields per shot x %d thread(s): segments of %zu, %zu segments, %zu "
-           "snapshots, %zu fields; forward steps %zu = %zu x (%zu + %zu), ratio %.3f, %.3f s\n",
-           cases[k].fields, cases[k].nthreads, p->seg_len, p->nseg, p->nsnap, p->fields,
-           st.fwd_steps, s->nshot, nstep, rec, st.recompute_ratio, st.seconds);
+    printf(
+        "budget %.1f fields per shot x %d thread(s): segments of %zu, %zu segments, %zu "
+        "snapshots, %zu fields; forward steps %zu = %zu x (%zu + %zu), ratio %.3f, %.3f s\n",
+        cases[k].fields, cases[k].nthreads, p->seg_len, p->nseg, p->nsnap, p->fields, st.fwd_steps,
+        s->nshot, nstep, rec, st.recompute_ratio, st.seconds);
     assert_true(p->nseg > 1);
     assert_true((double)p->fields <= cases[k].fields / (double)cases[k].nthreads);
     assert_int_equal(p->recomputed, rec);

@@ -114,8 +114,8 @@ static double taylor(setup *S, const psfwi_fwi_opts *o, const char *label, doubl
   for (int j = 0; j < NH; j++) h[j] = h0 / pow(2.0, j); /* m/s (scale <= 1) */
   psfwi_error e;
   psfwi_model *m = psfwi_model_copy(S->m0, &e);
-  if (psfwi_fwi_check_gradient_(S->w, m, S->s, S->wav, S->nt, S->dobs, o, dir, h, NH, &nfree,
-                                &phi0, &gd, phi_h, &e) != PSFWI_OK)
+  if (psfwi_fwi_check_gradient_(S->w, m, S->s, S->wav, S->nt, S->dobs, o, dir, h, NH, &nfree, &phi0,
+                                &gd, phi_h, &e) != PSFWI_OK)
     fail_msg("%s: %s", label, e.msg);
   double worst = INFINITY, r_prev = 0.0;
   printf("%s: Phi0 = %.6e, <g, d> = %.6e, %zu free cells\n", label, phi0, gd, nfree);
@@ -193,9 +193,10 @@ static void test_recovers_gaussian_anomaly(void **state) {
   psfwi_metrics m0, m1;
   assert_int_equal(psfwi_compare(S.mt, S.m0, &m0, &e), PSFWI_OK);
   assert_int_equal(psfwi_compare(S.mt, m, &m1, &e), PSFWI_OK);
-  printf("Gaussian anomaly: relative error %.3f %% -> %.3f %% (%.0f %% less); RMSE %.2f -> %.2f "
-         "m/s; SSIM %.4f -> %.4f\n",
-         e0, e1, 100.0 * (1.0 - e1 / e0), m0.rmse, m1.rmse, m0.ssim, m1.ssim);
+  printf(
+      "Gaussian anomaly: relative error %.3f %% -> %.3f %% (%.0f %% less); RMSE %.2f -> %.2f "
+      "m/s; SSIM %.4f -> %.4f\n",
+      e0, e1, 100.0 * (1.0 - e1 / e0), m0.rmse, m1.rmse, m0.ssim, m1.ssim);
   assert_true(e1 <= 0.5 * e0);
   /* the anomaly is fast: its centre moved up from the background */
   assert_true(m->vp[26 * NX + 32] > S.m0->vp[26 * NX + 32] + 50.0f);
@@ -258,10 +259,10 @@ static void test_errors(void **state) {
   psfwi_fwi_opts o;
   psfwi_error e;
   psfwi_model *m = psfwi_model_copy(S.m0, &e);
-#define EXPECT(status, text)                                                             \
-  do {                                                                                   \
-    assert_int_equal(psfwi_fwi_run(S.w, m, S.s, S.wav, S.nt, S.dobs, &o, &e), status);   \
-    if (strstr(e.msg, text) == NULL) fail_msg("message '%s' lacks '%s'", e.msg, text);   \
+#define EXPECT(status, text)                                                           \
+  do {                                                                                 \
+    assert_int_equal(psfwi_fwi_run(S.w, m, S.s, S.wav, S.nt, S.dobs, &o, &e), status); \
+    if (strstr(e.msg, text) == NULL) fail_msg("message '%s' lacks '%s'", e.msg, text); \
   } while (0)
   base_opts(&o, &band, 0);
   EXPECT(PSFWI_EINVAL, "at least one frequency band");

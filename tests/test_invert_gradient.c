@@ -25,8 +25,8 @@ enum { NX = 64, NZ = 48 };
 static const double DX = 10.0;
 
 typedef struct setup {
-  psfwi_model *m0;  /* starting model */
-  psfwi_model *mt;  /* true model */
+  psfwi_model *m0; /* starting model */
+  psfwi_model *mt; /* true model */
   psfwi_wave *w;
   psfwi_survey *s;
   size_t nt;
@@ -112,8 +112,8 @@ static psfwi_misfit *make_misfit(psfwi_misfit_kind kind, const psfwi_filter *f, 
 static double objective(const setup *S, const psfwi_model *m, const psfwi_misfit *mf) {
   double J = 0.0;
   psfwi_error e;
-  if (psfwi_gradient(S->w, m, S->s, S->wav, S->nt, S->dobs, mf, NULL, &J, NULL, NULL, NULL,
-                     NULL, &e) != PSFWI_OK)
+  if (psfwi_gradient(S->w, m, S->s, S->wav, S->nt, S->dobs, mf, NULL, &J, NULL, NULL, NULL, NULL,
+                     &e) != PSFWI_OK)
     fail_msg("%s", e.msg);
   return J;
 }
@@ -389,9 +389,9 @@ static void test_wavelet_gradient(void **state) {
   for (size_t i = 0; i < n; i++) S.dobs[i] = (float)(0.01 * urand());
   psfwi_misfit *mf = make_misfit(PSFWI_MISFIT_L2, NULL, S.nt);
   double J, *gw = malloc(S.nt * sizeof(double)), *il = malloc(NX * NZ * sizeof(double));
-  assert_int_equal(psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, NULL, &J, NULL, il,
-                                  gw, NULL, &e),
-                   PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, NULL, &J, NULL, il, gw, NULL, &e),
+      PSFWI_OK);
   double lhs = 0.0, rhs = 0.0;
   for (size_t it = 0; it < S.nt; it++) lhs += gw[it] * (double)S.wav[it];
   for (size_t i = 0; i < n; i++) rhs += ((double)ta[i] - (double)S.dobs[i]) * (double)ta[i];
@@ -450,9 +450,9 @@ static void test_reduce_hook(void **state) {
   for (size_t i = 0; i < NX * NZ; i++) assert_true(g2[i] == 2.0 * g1[i]);
   go.reduce = reduce_fail;
   psfwi_error e;
-  assert_int_equal(psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, &go, &J2, g2, NULL,
-                                  NULL, NULL, &e),
-                   PSFWI_EIO);
+  assert_int_equal(
+      psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, &go, &J2, g2, NULL, NULL, NULL, &e),
+      PSFWI_EIO);
   assert_non_null(strstr(e.msg, "reduction"));
   free(g1);
   free(g2);
@@ -469,16 +469,15 @@ static void test_errors(void **state) {
   psfwi_error e;
   psfwi_gradient_opts go;
   psfwi_gradient_opts_defaults(&go);
-#define GRAD(model, survey, data, misfit, opts)                                              \
-  psfwi_gradient(S.w, model, survey, S.wav, S.nt, data, misfit, opts, &J, g, NULL, NULL, NULL, \
-                 &e)
+#define GRAD(model, survey, data, misfit, opts) \
+  psfwi_gradient(S.w, model, survey, S.wav, S.nt, data, misfit, opts, &J, g, NULL, NULL, NULL, &e)
   assert_int_equal(GRAD(NULL, S.s, S.dobs, mf, NULL), PSFWI_EINVAL);
-  assert_int_equal(psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, NULL, NULL, g, NULL,
-                                  NULL, NULL, &e),
-                   PSFWI_EINVAL);
-  assert_int_equal(psfwi_gradient(S.w, S.m0, S.s, S.wav, 0, S.dobs, mf, NULL, &J, g, NULL, NULL,
-                                  NULL, &e),
-                   PSFWI_EINVAL);
+  assert_int_equal(
+      psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, NULL, NULL, g, NULL, NULL, NULL, &e),
+      PSFWI_EINVAL);
+  assert_int_equal(
+      psfwi_gradient(S.w, S.m0, S.s, S.wav, 0, S.dobs, mf, NULL, &J, g, NULL, NULL, NULL, &e),
+      PSFWI_EINVAL);
   assert_int_equal(GRAD(S.m0, S.s, S.dobs, mf2, NULL), PSFWI_EINVAL);
   assert_non_null(strstr(e.msg, "misfit made for"));
   go.nslot = 0;

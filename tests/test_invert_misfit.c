@@ -97,8 +97,9 @@ static void test_filter_transpose(void **state) {
   const size_t nt = 700, ntr = 3;
   psfwi_error e;
   for (int k = 0; k < 3; k++) {
-    psfwi_filter *f = k == 0 ? filt(0.0, 12.0, 4, 0.004) : k == 1 ? filt(3.0, 0.0, 5, 0.004)
-                                                                   : filt(2.0, 30.0, 7, 0.004);
+    psfwi_filter *f = k == 0   ? filt(0.0, 12.0, 4, 0.004)
+                      : k == 1 ? filt(3.0, 0.0, 5, 0.004)
+                               : filt(2.0, 30.0, 7, 0.004);
     float *x = malloc(ntr * nt * sizeof(float)), *y = malloc(ntr * nt * sizeof(float));
     float *fx = malloc(ntr * nt * sizeof(float)), *fty = malloc(ntr * nt * sizeof(float));
     fill(x, ntr * nt, 1.0);
@@ -186,8 +187,8 @@ static void traces(float *u) {
     const double a1 = urand(), a2 = urand(), p = 3.0 * urand();
     for (size_t t = 0; t < NT; t++) {
       const double tt = (double)t * DT;
-      u[i * NT + t] = (float)(a1 * sin(2.0 * PI * f1 * tt + p) + a2 * cos(2.0 * PI * f2 * tt) +
-                              0.1 * urand());
+      u[i * NT + t] =
+          (float)(a1 * sin(2.0 * PI * f1 * tt + p) + a2 * cos(2.0 * PI * f2 * tt) + 0.1 * urand());
     }
   }
 }
@@ -200,8 +201,8 @@ static double eval(const psfwi_misfit *m, const float *u, const float *d, float 
 }
 
 /* Central difference along a random direction vs <adj, du>. */
-static void check_fd(const psfwi_misfit *m, const float *u, const float *d, double eps,
-                     double tol, const char *label) {
+static void check_fd(const psfwi_misfit *m, const float *u, const float *d, double eps, double tol,
+                     const char *label) {
   float g[NTR * NT], up[NTR * NT], um[NTR * NT];
   double du[NTR * NT];
   eval(m, u, d, g);
@@ -541,11 +542,16 @@ static void test_misfit_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_filter_response), cmocka_unit_test(test_filter_transpose),
-      cmocka_unit_test(test_filter_errors),   cmocka_unit_test(test_l2),
-      cmocka_unit_test(test_spectral),        cmocka_unit_test(test_correlation),
-      cmocka_unit_test(test_filtered),        cmocka_unit_test(test_l1_huber_by_hand),
-      cmocka_unit_test(test_l1_huber_differences), cmocka_unit_test(test_l1_huber_filtered),
+      cmocka_unit_test(test_filter_response),
+      cmocka_unit_test(test_filter_transpose),
+      cmocka_unit_test(test_filter_errors),
+      cmocka_unit_test(test_l2),
+      cmocka_unit_test(test_spectral),
+      cmocka_unit_test(test_correlation),
+      cmocka_unit_test(test_filtered),
+      cmocka_unit_test(test_l1_huber_by_hand),
+      cmocka_unit_test(test_l1_huber_differences),
+      cmocka_unit_test(test_l1_huber_filtered),
       cmocka_unit_test(test_misfit_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,19 +116,23 @@ static void test_batches_add_up(void **state) {
   setup S = make(5, 0.5, 60.0);
   psfwi_error e;
   psfwi_misfit *mf = l2_misfit(&S);
-  psfwi_gradient_ws *ws = psfwi_gradient_ws_create(S.w, S.s, S.nt, PSFWI_GRADIENT_WANT_GRAD, NULL, &e);
+  psfwi_gradient_ws *ws =
+      psfwi_gradient_ws_create(S.w, S.s, S.nt, PSFWI_GRADIENT_WANT_GRAD, NULL, &e);
   assert_non_null(ws);
   const size_t nxz = NX * NZ;
   double *g = calloc(nxz, sizeof *g), *g1 = calloc(nxz, sizeof *g1), *g2 = calloc(nxz, sizeof *g2);
   double J, J1, J2;
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, NULL, &J, g, NULL, NULL,
-                                          NULL, &e), PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, NULL, &J, g, NULL, NULL, NULL, &e),
+      PSFWI_OK);
   const size_t b1[] = {4, 0, 2}, b2[] = {3, 1};
   const psfwi_gradient_batch B1 = {.shots = b1, .nshots = 3}, B2 = {.shots = b2, .nshots = 2};
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &B1, &J1, g1, NULL, NULL,
-                                          NULL, &e), PSFWI_OK);
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &B2, &J2, g2, NULL, NULL,
-                                          NULL, &e), PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &B1, &J1, g1, NULL, NULL, NULL, &e),
+      PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &B2, &J2, g2, NULL, NULL, NULL, &e),
+      PSFWI_OK);
   for (size_t i = 0; i < nxz; i++) g1[i] += g2[i];
   printf("batches: J %.9e vs %.9e + %.9e (rel %.2e); gradient rel %.2e\n", J, J1, J2,
          fabs(J - J1 - J2) / J, rel_diff(g1, g, nxz));
@@ -141,23 +145,28 @@ static void test_batches_add_up(void **state) {
   psfwi_gradient_batch R1 = R0;
   R1.rank = 1;
   double Jr0, Jr1;
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &R0, &Jr0, g2, NULL, NULL,
-                                          NULL, &e), PSFWI_OK);
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &R1, &Jr1, g1, NULL, NULL,
-                                          NULL, &e), PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &R0, &Jr0, g2, NULL, NULL, NULL, &e),
+      PSFWI_OK);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &R1, &Jr1, g1, NULL, NULL, NULL, &e),
+      PSFWI_OK);
   assert_true(fabs(Jr0 + Jr1 - J1) <= 1e-12 * J1);
   assert_true(Jr0 > 0.0 && Jr1 > 0.0);
   /* errors: a shot out of range, an empty batch, an output not made for */
   const size_t bad[] = {5};
   const psfwi_gradient_batch BB = {.shots = bad, .nshots = 1};
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &BB, &J, g, NULL, NULL,
-                                          NULL, &e), PSFWI_ERANGE);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &BB, &J, g, NULL, NULL, NULL, &e),
+      PSFWI_ERANGE);
   assert_non_null(strstr(e.msg, "batch shot 5"));
   const psfwi_gradient_batch BE = {.shots = b1, .nshots = 0};
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &BE, &J, g, NULL, NULL,
-                                          NULL, &e), PSFWI_EINVAL);
-  assert_int_equal(psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, NULL, &J, g, g1, NULL,
-                                          NULL, &e), PSFWI_EINVAL);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, &BE, &J, g, NULL, NULL, NULL, &e),
+      PSFWI_EINVAL);
+  assert_int_equal(
+      psfwi_gradient_ws_eval(ws, S.m0, S.wav, S.dobs, mf, NULL, &J, g, g1, NULL, NULL, &e),
+      PSFWI_EINVAL);
   assert_non_null(strstr(e.msg, "made for outputs"));
   free(g);
   free(g1);
@@ -201,7 +210,8 @@ static void test_gradient_equals_fwi(void **state) {
     psfwi_misfit *mf;
     assert_int_equal(psfwi_fwi_make_misfit(&fo, 0, S.nt, DT, &flt, &mf, &e), PSFWI_OK);
     assert_int_equal(psfwi_gradient(S.w, S.m0, S.s, S.wav, S.nt, S.dobs, mf, NULL, &Jref, gref,
-                                    NULL, gwref, NULL, &e), PSFWI_OK);
+                                    NULL, gwref, NULL, &e),
+                     PSFWI_OK);
     const double dv = rel_diff(g, gref, nxz), dw = rel_diff(gw, gwref, S.nt);
     printf("band %d: RNN J %.9e, psfwi_gradient J %.9e; gradient rel %.2e, wavelet rel %.2e\n",
            banded, J, Jref, dv, dw);
@@ -240,7 +250,8 @@ static void test_wavelet_taylor(void **state) {
   }
   double J0;
   psfwi_model *m = psfwi_model_copy(S.mt, &e);
-  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w0, S.nt, S.dobs, &o, &J0, g, gw, &e), PSFWI_OK);
+  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w0, S.nt, S.dobs, &o, &J0, g, gw, &e),
+                   PSFWI_OK);
   double gd = 0.0;
   for (size_t i = 0; i < S.nt; i++) gd += gw[i] * d[i];
   double prev = 0.0, worst = INFINITY;
@@ -264,9 +275,11 @@ static void test_wavelet_taylor(void **state) {
   const double h = 0.02;
   double Jp, Jm;
   for (size_t i = 0; i < S.nt; i++) w1[i] = (float)((double)w0[i] + h * d[i]);
-  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w1, S.nt, S.dobs, &o, &Jp, g, gw, &e), PSFWI_OK);
+  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w1, S.nt, S.dobs, &o, &Jp, g, gw, &e),
+                   PSFWI_OK);
   for (size_t i = 0; i < S.nt; i++) w1[i] = (float)((double)w0[i] - h * d[i]);
-  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w1, S.nt, S.dobs, &o, &Jm, g, gw, &e), PSFWI_OK);
+  assert_int_equal(psfwi_rnn_gradient_(S.w, m, S.s, w1, S.nt, S.dobs, &o, &Jm, g, gw, &e),
+                   PSFWI_OK);
   printf("wavelet central difference %.9e vs <g, d> %.9e (rel %.2e)\n", (Jp - Jm) / (2 * h), gd,
          fabs((Jp - Jm) / (2 * h) - gd) / fabs(gd));
   assert_true(worst > 1.8);
@@ -299,9 +312,11 @@ static void test_faulted_inversion(void **state) {
   const double t0 = psfwi_seconds();
   if (psfwi_rnn_run(S.w, m, S.s, wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
   assert_int_equal(psfwi_compare(S.mt, m, &m1, &e), PSFWI_OK);
-  printf("faulted model: relative error %.3f %% -> %.3f %% (%.0f %% less), SSIM %.3f -> %.3f, "
-         "%.1f s\n", m0.rel_l2, m1.rel_l2, 100.0 * (1.0 - m1.rel_l2 / m0.rel_l2), m0.ssim,
-         m1.ssim, psfwi_seconds() - t0);
+  printf(
+      "faulted model: relative error %.3f %% -> %.3f %% (%.0f %% less), SSIM %.3f -> %.3f, "
+      "%.1f s\n",
+      m0.rel_l2, m1.rel_l2, 100.0 * (1.0 - m1.rel_l2 / m0.rel_l2), m0.ssim, m1.ssim,
+      psfwi_seconds() - t0);
   assert_true(m1.rel_l2 <= 0.5 * m0.rel_l2);
   /* the wavelet was not trained: unchanged */
   assert_memory_equal(wav, S.wav, S.nt * sizeof *wav);
@@ -350,8 +365,8 @@ static void test_wavelet_learning(void **state) {
   const psfwi_fwi_band band = {.max_iter = 120};
   psfwi_rnn_opts o;
   base_opts(&o, &band, 1);
-  o.sgd.lr = 0.0;       /* the velocity stays at the truth */
-  o.wavelet_lr = 0.04;  /* amplitude per step (Adam), decayed by a cosine */
+  o.sgd.lr = 0.0;      /* the velocity stays at the truth */
+  o.wavelet_lr = 0.04; /* amplitude per step (Adam), decayed by a cosine */
   o.schedule.kind = PSFWI_LR_COSINE;
   o.batch_shots = 1;
   psfwi_model *m = psfwi_model_copy(S.mt, &e);
@@ -506,12 +521,9 @@ int main(void) {
   const char *only = getenv("PSFWI_TEST_ONLY");
   if (only != NULL) cmocka_set_test_filter(only);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_batches_add_up),
-      cmocka_unit_test(test_gradient_equals_fwi),
-      cmocka_unit_test(test_wavelet_taylor),
-      cmocka_unit_test(test_faulted_inversion),
-      cmocka_unit_test(test_wavelet_learning),
-      cmocka_unit_test(test_resume_bit_for_bit),
+      cmocka_unit_test(test_batches_add_up),   cmocka_unit_test(test_gradient_equals_fwi),
+      cmocka_unit_test(test_wavelet_taylor),   cmocka_unit_test(test_faulted_inversion),
+      cmocka_unit_test(test_wavelet_learning), cmocka_unit_test(test_resume_bit_for_bit),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,8 +360,7 @@ static void test_empty_gather(void **state) {
   psfwi_error e = {0};
   assert_null(psfwi_nc_read_gather(path, &e));
   assert_int_equal(e.status, PSFWI_EFORMAT);
-  assert_non_null(
-      strstr(e.msg, "2 shots x 3 receivers x 0 samples; expected at least 1 x 1 x 2"));
+  assert_non_null(strstr(e.msg, "2 shots x 3 receivers x 0 samples; expected at least 1 x 1 x 2"));
 }
 
 int main(void) {

@@ -27,8 +27,8 @@ static int setup(void **state) {
     return 0;
   }
   snprintf(mnt, sizeof mnt, "%s", tu_path("full"));
-  if (tu_system("mkdir -p '%s' && mount -t tmpfs -o size=16k tmpfs '%s' 2>/dev/null", mnt,
-                mnt) != 0) {
+  if (tu_system("mkdir -p '%s' && mount -t tmpfs -o size=16k tmpfs '%s' 2>/dev/null", mnt, mnt) !=
+      0) {
     fprintf(stderr, "test_io_nc_full: mount -t tmpfs failed: skipped\n");
     return 0;
   }
@@ -53,8 +53,8 @@ static float noise(size_t i) {
 }
 
 enum writer { W_MODEL, W_GATHER, W_HISTORY, W_SNAPSHOTS, W_FIELDS, W_STATE, W_COUNT };
-static const char *const wname[W_COUNT] = {"model", "gather", "history", "snapshots", "fields",
-                                           "state"};
+static const char *const wname[W_COUNT] = {"model",     "gather", "history",
+                                           "snapshots", "fields", "state"};
 
 /* In the child: run one writer into the full folder; 0 if it failed as it
  * should, else a small code saying what was wrong. */
@@ -77,9 +77,8 @@ static int run_writer(enum writer w, const char *path) {
     psfwi_survey_destroy(s);
   } else if (w == W_HISTORY || w == W_SNAPSHOTS) {
     static const char *const names[] = {"objective"};
-    psfwi_history *h = w == W_HISTORY
-                           ? psfwi_history_create(path, &g, 1, names, NULL, NULL, &e)
-                           : psfwi_snapshots_create(path, &g, NULL, &e);
+    psfwi_history *h = w == W_HISTORY ? psfwi_history_create(path, &g, 1, names, NULL, NULL, &e)
+                                      : psfwi_snapshots_create(path, &g, NULL, &e);
     if (h == NULL) {
       st = e.status;
     } else {
@@ -130,8 +129,7 @@ static void test_writers_on_full_disk(void **state) {
     }
     int wst = 0;
     assert_int_equal(waitpid(pid, &wst, 0), pid);
-    if (!WIFEXITED(wst))
-      fail_msg("%s writer: child killed by signal %d", wname[w], WTERMSIG(wst));
+    if (!WIFEXITED(wst)) fail_msg("%s writer: child killed by signal %d", wname[w], WTERMSIG(wst));
     if (WEXITSTATUS(wst) == 127) fail_msg("cannot run '%s' as a writer", self);
     if (WEXITSTATUS(wst) != 0) fail_msg("%s writer: check %d failed", wname[w], WEXITSTATUS(wst));
     /* Neither the file nor a temporary is left. */
@@ -146,9 +144,10 @@ static void test_cli_model_synth_on_full_disk(void **state) {
   (void)state;
   if (!mounted) skip();
   const char *errf = tu_path("synth.err");
-  const int st = tu_system("'%s' model synth --family salt --nx 600 --nz 600 --dx 10 --seed 3 "
-                           "-o '%s/m.nc' >/dev/null 2>'%s'",
-                           PSFWI_CLI, mnt, errf);
+  const int st = tu_system(
+      "'%s' model synth --family salt --nx 600 --nz 600 --dx 10 --seed 3 "
+      "-o '%s/m.nc' >/dev/null 2>'%s'",
+      PSFWI_CLI, mnt, errf);
   assert_int_equal(st, 1);
   assert_int_equal(tu_system("grep -q 'No space left on device' '%s'", errf), 0);
   assert_int_equal(tu_system("[ -z \"$(ls -A '%s')\" ]", mnt), 0);

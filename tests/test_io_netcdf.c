@@ -101,7 +101,14 @@ static void test_model_writer_refuses_nan(void **state) {
 
 /* Write a NetCDF file by hand with the given quirks, then read it. */
 enum quirk {
-  Q_NONE, Q_NAN, Q_UNITS_KMS, Q_DIMS_XZ, Q_UNEVEN, Q_NEGATIVE, Q_NO_X, Q_3D,
+  Q_NONE,
+  Q_NAN,
+  Q_UNITS_KMS,
+  Q_DIMS_XZ,
+  Q_UNEVEN,
+  Q_NEGATIVE,
+  Q_NO_X,
+  Q_3D,
   Q_FILL_DEFAULT, /* one cell left at the NetCDF default fill */
   Q_FILL_ATT,     /* an explicit _FillValue, and one cell equal to it */
   Q_MISSING,      /* a missing_value attribute, and one cell equal to it */
@@ -201,8 +208,7 @@ static void test_model_reader_errors(void **state) {
   assert_non_null(strstr(e.msg, "not a NetCDF file"));
   psfwi_model *m = ramp_model(40, 30);
   assert_int_equal(psfwi_nc_write_model(tu_path("full.nc"), m, NULL, &e), PSFWI_OK);
-  assert_int_equal(tu_system("head -c 3000 '%s' > '%s'", tu_path("full.nc"), tu_path("cut.nc")),
-                   0);
+  assert_int_equal(tu_system("head -c 3000 '%s' > '%s'", tu_path("full.nc"), tu_path("cut.nc")), 0);
   assert_null(psfwi_nc_read_model(tu_path("cut.nc"), NULL, &e));
   assert_non_null(strstr(e.msg, "cut.nc"));
   /* Another variable name that does not exist. */

@@ -469,8 +469,8 @@ static void test_npy_errors(void **state) {
   /* The product of the shape overflows 64 bits (also with a zero axis, which
    * would make the element count 0 but the strides overflow). */
   p = write_npy("ovf2.npy", 1,
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
-                12, 4, 0);
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", 12,
+                4, 0);
   expect_npy_fail(p, o, PSFWI_EFORMAT, "(4294967296, 4294967296)", "overflows 64 bits");
   p = write_npy("ovf0.npy", 1,
                 "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 4294967296, 4294967296), }",
@@ -516,8 +516,7 @@ static void test_npy_errors(void **state) {
   b = make_npy(1, ok, NULL, 0);
   put_le(b.p + 8, 60000, 2);
   tu_write_file(tu_path("hlen1.npy"), b.p, b.n);
-  expect_npy_fail(tu_path("hlen1.npy"), o, PSFWI_EFORMAT, "header claims 60000 bytes",
-                  "truncated");
+  expect_npy_fail(tu_path("hlen1.npy"), o, PSFWI_EFORMAT, "header claims 60000 bytes", "truncated");
   free(b.p);
   b = make_npy(2, ok, NULL, 0);
   put_le(b.p + 8, 1u << 20, 4);
@@ -678,8 +677,7 @@ static void test_npz_stored(void **state) {
                   "members: a, b");
   c[14] ^= 1; /* and in the local header: the data no longer matches */
   tu_write_file(tu_path("crc.npz"), c, z.n);
-  expect_npy_fail(tu_path("crc.npz"), &oa, PSFWI_EFORMAT, "member 'a.npy': CRC-32 mismatch",
-                  NULL);
+  expect_npy_fail(tu_path("crc.npz"), &oa, PSFWI_EFORMAT, "member 'a.npy': CRC-32 mismatch", NULL);
   memcpy(c, z.p, z.n);
   c[30 + 5 + 80] ^= 0x40; /* a byte of a.npy's data */
   tu_write_file(tu_path("data.npz"), c, z.n);
@@ -700,14 +698,12 @@ static void test_npz_stored(void **state) {
   put_le(c + 8, 12, 2); /* bzip2, in both headers */
   put_le(c + cd + 10, 12, 2);
   tu_write_file(tu_path("bz.npz"), c, z.n);
-  expect_npy_fail(tu_path("bz.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' uses",
-                  "method 12");
+  expect_npy_fail(tu_path("bz.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' uses", "method 12");
   memcpy(c, z.p, z.n);
   put_le(c + 6, 1, 2); /* encrypted */
   put_le(c + cd + 8, 1, 2);
   tu_write_file(tu_path("enc.npz"), c, z.n);
-  expect_npy_fail(tu_path("enc.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' is encrypted",
-                  NULL);
+  expect_npy_fail(tu_path("enc.npz"), &oa, PSFWI_EUNSUPPORTED, "member 'a.npy' is encrypted", NULL);
   memcpy(c, z.p, z.n);
   put_le(c + cd + 42, 9999, 4); /* local header offset */
   tu_write_file(tu_path("lho.npz"), c, z.n);
@@ -865,9 +861,8 @@ static void test_npz_numpy(void **state) {
   psfwi_model *m = psfwi_npy_read_model(tu_path("zip.npy"), &zx_opts, &e);
   assert_non_null(m);
   psfwi_model_destroy(m);
-  const char *p =
-      write_npy("plain.npz", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 12,
-                4, 0);
+  const char *p = write_npy(
+      "plain.npz", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 12, 4, 0);
   m = psfwi_npy_read_model(p, &zx_opts, &e);
   assert_non_null(m);
   psfwi_model_destroy(m);
@@ -892,17 +887,12 @@ static void fuzz_one(const unsigned char *orig, size_t n, uint64_t *seed, int ro
     for (int k = 0; k < flips; k++) {
       const size_t at = (size_t)(lcg(seed) % n);
       switch (lcg(seed) % 4) {
-      case 0:
-        c[at] = (unsigned char)lcg(seed);
-        break;
-      case 1:
-        c[at] ^= (unsigned char)(1u << (lcg(seed) % 8));
-        break;
-      case 2:
-        c[at] = 0xFF; /* sizes and offsets at their maximum */
-        break;
-      default:
-        c[at] = (unsigned char)(c[at] + 1);
+        case 0: c[at] = (unsigned char)lcg(seed); break;
+        case 1: c[at] ^= (unsigned char)(1u << (lcg(seed) % 8)); break;
+        case 2:
+          c[at] = 0xFF; /* sizes and offsets at their maximum */
+          break;
+        default: c[at] = (unsigned char)(c[at] + 1);
       }
     }
     const size_t len = lcg(seed) % 8 == 0 ? (size_t)(lcg(seed) % n) : n; /* truncated */

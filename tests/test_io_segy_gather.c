@@ -62,19 +62,32 @@ static double ibm_value(uint32_t w) {
 static void ebcdic(const char *s, unsigned char *out) {
   for (; *s; s++, out++) {
     const char c = *s;
-    if (c >= '0' && c <= '9') *out = (unsigned char)(0xF0 + (c - '0'));
-    else if (c >= 'A' && c <= 'I') *out = (unsigned char)(0xC1 + (c - 'A'));
-    else if (c >= 'J' && c <= 'R') *out = (unsigned char)(0xD1 + (c - 'J'));
-    else if (c >= 'S' && c <= 'Z') *out = (unsigned char)(0xE2 + (c - 'S'));
-    else if (c == ' ') *out = 0x40;
-    else if (c == '.') *out = 0x4B;
-    else if (c == '(') *out = 0x4D;
-    else if (c == ')') *out = 0x5D;
-    else if (c == '-') *out = 0x60;
-    else if (c == ',') *out = 0x6B;
-    else if (c == ':') *out = 0x7A;
-    else if (c == '=') *out = 0x7E;
-    else fail_msg("no EBCDIC for '%c'", c);
+    if (c >= '0' && c <= '9')
+      *out = (unsigned char)(0xF0 + (c - '0'));
+    else if (c >= 'A' && c <= 'I')
+      *out = (unsigned char)(0xC1 + (c - 'A'));
+    else if (c >= 'J' && c <= 'R')
+      *out = (unsigned char)(0xD1 + (c - 'J'));
+    else if (c >= 'S' && c <= 'Z')
+      *out = (unsigned char)(0xE2 + (c - 'S'));
+    else if (c == ' ')
+      *out = 0x40;
+    else if (c == '.')
+      *out = 0x4B;
+    else if (c == '(')
+      *out = 0x4D;
+    else if (c == ')')
+      *out = 0x5D;
+    else if (c == '-')
+      *out = 0x60;
+    else if (c == ',')
+      *out = 0x6B;
+    else if (c == ':')
+      *out = 0x7A;
+    else if (c == '=')
+      *out = 0x7E;
+    else
+      fail_msg("no EBCDIC for '%c'", c);
   }
 }
 /* 1 if the textual header (3200 bytes) holds the ASCII text s in EBCDIC. */
@@ -126,9 +139,7 @@ static unsigned char *trh(unsigned char *b, size_t nt, size_t k) {
  *   receiver depth 0 for ir = 0, else 5 + 0.11 ir + 0.01 is. */
 static int64_t sx_cm(size_t is) { return 10025 + 3750 * (int64_t)is; }
 static int64_t sz_cm(size_t is) { return 1007 + 3 * (int64_t)is; }
-static int64_t off_cm(size_t is, size_t ir) {
-  return -2250 + 1250 * (int64_t)ir + 7 * (int64_t)is;
-}
+static int64_t off_cm(size_t is, size_t ir) { return -2250 + 1250 * (int64_t)ir + 7 * (int64_t)is; }
 static int64_t rx_cm(size_t is, size_t ir) { return sx_cm(is) + off_cm(is, ir); }
 static int64_t rz_cm(size_t is, size_t ir) {
   return ir == 0 ? 0 : 500 + 11 * (int64_t)ir + (int64_t)is;
@@ -587,8 +598,7 @@ static void test_shared_shot_gather(void **state) {
    * 12, 13 and 26 traces: not one receiver count, so refused. */
   expect_fail(path, PSFWI_EFORMAT, "FIELD_RECORD 3 (traces 10 to 21) has 12 traces",
               "first shot, FIELD_RECORD 2, has 10");
-  expect_fail(path, PSFWI_EFORMAT, "Traces per FIELD_RECORD: 2: 10, 3: 12, 5: 13, 8: 26",
-              NULL);
+  expect_fail(path, PSFWI_EFORMAT, "Traces per FIELD_RECORD: 2: 10, 3: 12, 5: 13, 8: 26", NULL);
 
   /* Its first 20 traces (FIELD_RECORD 2, and the first 10 of 3) are two
    * shots of 10: read them, IBM samples converted exactly. */

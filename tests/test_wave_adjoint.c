@@ -53,7 +53,7 @@ static const char *layout_name(void) {
 
 /* A 40 x 32 model with a velocity gradient and a bump, 8 absorbing cells. */
 static fixture make_ab(psfwi_wave_absorber ab, psfwi_wave_scheme scheme, int free_surface,
-                      double dt_out) {
+                       double dt_out) {
   fixture f;
   psfwi_grid g = {.nx = 40, .nz = 32, .dx = 10.0, .dz = 12.0, .x0 = 0.0, .z0 = 0.0};
   psfwi_error e;
@@ -103,9 +103,10 @@ static void laplacian_case(psfwi_wave_scheme scheme, int fs) {
   psfwi_wave_laplacian(f.w, b, lb, ws);
   const double x = dot(la, b, f.np), y = dot(a, lb, f.np);
   const double scale = sqrt(dot(la, la, f.np) * dot(b, b, f.np));
-  printf("laplacian scheme %d free surface %d spectra %s: <La,b> = %.9e <a,Lb> = %.9e "
-         "mismatch %.2e (%.2e of |La| |b|)\n", (int)scheme, fs, layout_name(), x, y,
-         relmis(x, y), fabs(x - y) / scale);
+  printf(
+      "laplacian scheme %d free surface %d spectra %s: <La,b> = %.9e <a,Lb> = %.9e "
+      "mismatch %.2e (%.2e of |La| |b|)\n",
+      (int)scheme, fs, layout_name(), x, y, relmis(x, y), fabs(x - y) / scale);
   /* random vectors: <La, b> is a sum with cancellation, so the mismatch is
    * measured against |La| |b|, where single-precision rounding is ~6e-8 (a
    * wrong transpose would be O(1)). Measured: 7e-10 (periodic), 2.4e-8 (free
@@ -163,8 +164,8 @@ static void layout_case(int fs) {
     d = fmax(d, fabs((double)out[0][i] - (double)out[1][i]));
     m = fmax(m, fabs((double)out[0][i]));
   }
-  printf("laplacian free surface %d, rows against columns: max difference %.2e of max %.2e\n",
-         fs, d, m);
+  printf("laplacian free surface %d, rows against columns: max difference %.2e of max %.2e\n", fs,
+         d, m);
   assert_true(m > 0.0 && d < 1e-5 * m);
   psfwi_wave_field_free(a);
   psfwi_wave_field_free(out[0]);
@@ -239,8 +240,10 @@ static void eigen_case(psfwi_wave_scheme scheme, int fs) {
   /* rounding a mode into floats leaks ~1e-7 of it into every wavenumber,
    * which comes back scaled by the largest symbol: errors are measured
    * against that */
-  printf("eigenmodes scheme %d free surface %d spectra %s: worst |L u - lambda u| / max "
-         "|lambda| = %.2e\n", (int)scheme, fs, layout_name(), worst);
+  printf(
+      "eigenmodes scheme %d free surface %d spectra %s: worst |L u - lambda u| / max "
+      "|lambda| = %.2e\n",
+      (int)scheme, fs, layout_name(), worst);
   assert_true(worst < 1e-5);
   psfwi_wave_field_free(a);
   psfwi_wave_field_free(la);
@@ -276,8 +279,7 @@ static void points_case(int fs) {
   psfwi_wave_points_inject(p, amp, 1.0f, inj);
   psfwi_wave_points_record(p, fld, rec);
   const double a = dot(inj, fld, f.np), b = dot(amp, rec, 8);
-  printf("inject/record free surface %d: %.9e vs %.9e mismatch %.2e\n", fs, a, b,
-         relmis(a, b));
+  printf("inject/record free surface %d: %.9e vs %.9e mismatch %.2e\n", fs, a, b, relmis(a, b));
   assert_true(relmis(a, b) < 1e-6);
   if (fs) {
     /* the surface row stays zero; the mirrored stencil of the point 3.7 m deep
@@ -309,8 +311,7 @@ static void fill_state(const psfwi_wave *w, psfwi_wave_state *st, int fields, in
   }
   if (mem && nm > 0) fill(st->mem, nm);
 }
-static double dot_state(const psfwi_wave *w, const psfwi_wave_state *a,
-                        const psfwi_wave_state *b) {
+static double dot_state(const psfwi_wave *w, const psfwi_wave_state *a, const psfwi_wave_state *b) {
   const size_t np = psfwi_wave_get_info(w)->npx * psfwi_wave_get_info(w)->npz;
   const size_t nm = psfwi_wave_mem_floats(w);
   return dot(a->prev, b->prev, np) + dot(a->cur, b->cur, np) +
@@ -351,9 +352,11 @@ static void step_case(psfwi_wave_absorber ab, psfwi_wave_scheme scheme, int fs, 
   psfwi_wave_state_load(f.w, a, buf);
   psfwi_wave_step_backward(f.w, vel, a, NULL, NULL, src, &ambar, bw);
   const double rhs = dot_state(f.w, x, a) + (double)amp * (double)ambar;
-  printf("step %s scheme %d free surface %d zero vel %d parts %d spectra %s: %.9e vs %.9e "
-         "mismatch %.2e\n", ab == PSFWI_WAVE_PML ? "PML" : "sponge", (int)scheme, fs, zero_vel,
-         parts, layout_name(), lhs, rhs, relmis(lhs, rhs));
+  printf(
+      "step %s scheme %d free surface %d zero vel %d parts %d spectra %s: %.9e vs %.9e "
+      "mismatch %.2e\n",
+      ab == PSFWI_WAVE_PML ? "PML" : "sponge", (int)scheme, fs, zero_vel, parts, layout_name(), lhs,
+      rhs, relmis(lhs, rhs));
   assert_true(relmis(lhs, rhs) < 2e-6);
   assert_true(fabs(lhs) > 0.0);
   if (!zero_vel && parts == 0) assert_true(ambar != 0.0f);
@@ -525,8 +528,10 @@ static void resample_case(psfwi_wave_scheme scheme, double dt_out, int expect_ns
   fixture f = make(scheme, 0, dt_out);
   psfwi_error e;
   const size_t nt = 150, nsub = f.in->nsub, nf = nt * nsub;
-  if (expect_nsub1) assert_int_equal(nsub, 1);
-  else assert_true(nsub > 1);
+  if (expect_nsub1)
+    assert_int_equal(nsub, 1);
+  else
+    assert_true(nsub > 1);
   float *x = malloc(nt * sizeof(float)), *xa = malloc(nt * sizeof(float));
   float *y = malloc(nf * sizeof(float)), *rx = malloc(nf * sizeof(float));
   fill(x, nt);
@@ -595,9 +600,9 @@ static void shot_case(psfwi_wave_absorber ab, int fs) {
   }
   /* the same loop as psfwi_wave_shot: identical traces */
   psfwi_wave_state *st2 = psfwi_wave_state_create(f.w, &e);
-  assert_int_equal(psfwi_wave_shot(f.w, vel, a, nt, sx, sz, nrec, rx, rz, tr2, ws, st2, NULL,
-                                   NULL, &e),
-                   PSFWI_OK);
+  assert_int_equal(
+      psfwi_wave_shot(f.w, vel, a, nt, sx, sz, nrec, rx, rz, tr2, ws, st2, NULL, NULL, &e),
+      PSFWI_OK);
   psfwi_wave_state_destroy(st2);
   assert_memory_equal(tr, tr2, nrec * nt * sizeof(float));
   /* backward */
@@ -617,9 +622,11 @@ static void shot_case(psfwi_wave_absorber ab, int fs) {
    * measured against |F a| |y| too (as for the Laplacian above), and lhs
    * must not be a vanishing part of that scale */
   const double scale = sqrt(dot(tr, tr, nrec * nt) * dot(y, y, nrec * nt));
-  printf("whole shot %s free surface %d (%zu steps, nsub %zu): %.9e vs %.9e mismatch %.2e "
-         "(%.2e of |F a| |y|; |lhs| = %.2e of it)\n", ab == PSFWI_WAVE_PML ? "PML" : "sponge", fs,
-         nstep, nsub, lhs, rhs, relmis(lhs, rhs), fabs(lhs - rhs) / scale, fabs(lhs) / scale);
+  printf(
+      "whole shot %s free surface %d (%zu steps, nsub %zu): %.9e vs %.9e mismatch %.2e "
+      "(%.2e of |F a| |y|; |lhs| = %.2e of it)\n",
+      ab == PSFWI_WAVE_PML ? "PML" : "sponge", fs, nstep, nsub, lhs, rhs, relmis(lhs, rhs),
+      fabs(lhs - rhs) / scale, fabs(lhs) / scale);
   assert_true(fabs(lhs - rhs) / scale < 1e-6);
   assert_true(fabs(lhs) > 1e-3 * scale);
   /* (st and adj share stp's buffers, swapped an even or odd number of times) */
@@ -647,16 +654,11 @@ static void test_shot_transpose(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_laplacian_symmetric),
-      cmocka_unit_test(test_laplacian_eigenmodes),
-      cmocka_unit_test(test_spectral_layouts),
-      cmocka_unit_test(test_inject_record_transpose),
-      cmocka_unit_test(test_damping_update),
-      cmocka_unit_test(test_step_transpose),
-      cmocka_unit_test(test_step_velocity),
-      cmocka_unit_test(test_vel_term_transpose),
-      cmocka_unit_test(test_resample_transpose),
-      cmocka_unit_test(test_shot_transpose),
+      cmocka_unit_test(test_laplacian_symmetric), cmocka_unit_test(test_laplacian_eigenmodes),
+      cmocka_unit_test(test_spectral_layouts),    cmocka_unit_test(test_inject_record_transpose),
+      cmocka_unit_test(test_damping_update),      cmocka_unit_test(test_step_transpose),
+      cmocka_unit_test(test_step_velocity),       cmocka_unit_test(test_vel_term_transpose),
+      cmocka_unit_test(test_resample_transpose),  cmocka_unit_test(test_shot_transpose),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,8 +120,8 @@ static double homogeneous(double ppw, psfwi_wave_scheme scheme, double vmax_boun
     errs[ir] = trace_error(d + ir * nt, nt, dt_out, r, 0.0);
     worst = fmax(worst, errs[ir]);
   }
-  printf("  ppw %.1f scheme %d c_ref/v %.2f frac %.2f: rel L2 %.2e %.2e %.2e\n", ppw,
-         (int)scheme, vmax_bound > 0.0 ? vmax_bound / V : 1.0, frac, errs[0], errs[1], errs[2]);
+  printf("  ppw %.1f scheme %d c_ref/v %.2f frac %.2f: rel L2 %.2e %.2e %.2e\n", ppw, (int)scheme,
+         vmax_bound > 0.0 ? vmax_bound / V : 1.0, frac, errs[0], errs[1], errs[2]);
   free(d);
   psfwi_survey_destroy(s);
   psfwi_model_destroy(m);
@@ -164,8 +164,10 @@ static void test_refinement(void **state) {
   off[0] = sqrt((e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) / 3.0);
   homogeneous(6.0, PSFWI_WAVE_KSPACE, 0.0, 0.3, 0.37, e);
   off[2] = sqrt((e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) / 3.0);
-  printf("  leapfrog %.2e %.2e %.2e; k-space c_ref = 1.5 v %.2e %.2e %.2e; off-grid %.2e "
-         "-> %.2e\n", lf[0], lf[1], lf[2], ks[0], ks[1], ks[2], off[0], off[2]);
+  printf(
+      "  leapfrog %.2e %.2e %.2e; k-space c_ref = 1.5 v %.2e %.2e %.2e; off-grid %.2e "
+      "-> %.2e\n",
+      lf[0], lf[1], lf[2], ks[0], ks[1], ks[2], off[0], off[2]);
   for (int i = 0; i < 2; i++) {
     assert_true(lf[i + 1] < lf[i]);
     assert_true(ks[i + 1] < ks[i]);
@@ -213,8 +215,8 @@ static void test_free_surface_ghost(void **state) {
       const double r1 = hypot(rx[ir] - xs[is], rz[ir] - zs[is]);
       const double r2 = hypot(rx[ir] - xs[is], rz[ir] + zs[is]);
       const double err = trace_error(tr, nt, dt_out, r1, r2);
-      printf("  free surface: source depth %.2f dz, receiver %zu: rel L2 %.2e\n",
-             zs[is] / dx, ir, err);
+      printf("  free surface: source depth %.2f dz, receiver %zu: rel L2 %.2e\n", zs[is] / dx, ir,
+             err);
       assert_true(err <= 0.01);
       /* The ghost = free-surface trace - no-free-surface trace must be the
        * image source's wave with reversed polarity. */
@@ -292,8 +294,10 @@ static void reflection(double v2) {
     }
   }
   const double R = (v2 - v1) / (v2 + v1);
-  printf("  v2 = %g: reflection delay error %.4f s (period %.3f s), correlation %.3f, "
-         "amplitude %.3f (R = %.3f)\n", v2, lag_best, period, corr_best, amp, R);
+  printf(
+      "  v2 = %g: reflection delay error %.4f s (period %.3f s), correlation %.3f, "
+      "amplitude %.3f (R = %.3f)\n",
+      v2, lag_best, period, corr_best, amp, R);
   assert_true(fabs(lag_best) <= 0.1 * period);
   assert_true(corr_best * R > 0.0); /* polarity */
   assert_true(fabs(corr_best) > 0.95);

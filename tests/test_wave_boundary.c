@@ -29,8 +29,8 @@ static const double V = 2000.0, FP = 10.0;
 
 static float *run(size_t n, double dx, double origin, int free_surface, psfwi_wave_absorber ab,
                   size_t nb, const psfwi_survey *s, size_t nt, double dt_out) {
-  psfwi_grid g = {.nx = n, .nz = n, .dx = dx, .dz = dx, .x0 = origin,
-                  .z0 = free_surface ? 0.0 : origin};
+  psfwi_grid g = {
+      .nx = n, .nz = n, .dx = dx, .dz = dx, .x0 = origin, .z0 = free_surface ? 0.0 : origin};
   if (free_surface) g.nz = n - (size_t)(-origin / dx + 0.5); /* no extension above z = 0 */
   psfwi_error e;
   psfwi_model *m = psfwi_model_create(&g, &e);
@@ -86,7 +86,7 @@ static void measure_ppw(int free_surface, psfwi_wave_absorber ab, size_t nb, dou
   s->sx[3] = 0.05 * L;
   s->sz[3] = h;
   const double x3[7] = {0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.95};
-  const double in2[7][2] = {{0.1, 0.25}, {0.35, 0.5}, {0.1, 0.85}, {0.5, 0.1},
+  const double in2[7][2] = {{0.1, 0.25},  {0.35, 0.5},  {0.1, 0.85}, {0.5, 0.1},
                             {0.85, 0.85}, {0.25, 0.25}, {0.05, 0.5}};
   for (size_t r = 0; r < nrec; r++) {
     const double a = (0.05 + 0.15 * (double)r) * L;
@@ -114,10 +114,11 @@ static void measure_ppw(int free_surface, psfwi_wave_absorber ab, size_t nb, dou
     const size_t w = k / nrec == 2 ? 1 : k / nrec == 3 ? 2 : 0;
     worst[w] = fmax(worst[w], md / mb);
   }
-  printf("  %s, %zu cells, %.0f points per wavelength, free surface %d: worst reflected / direct peak ratio %.3f %% "
-         "(edge geometries), %.3f %% (corner source), %.3f %% (long offsets along the top)\n",
-         ab == PSFWI_WAVE_PML ? "PML" : "sponge", nb, ppw, free_surface, 100.0 * worst[0],
-         100.0 * worst[1], 100.0 * worst[2]);
+  printf(
+      "  %s, %zu cells, %.0f points per wavelength, free surface %d: worst reflected / direct peak ratio %.3f %% "
+      "(edge geometries), %.3f %% (corner source), %.3f %% (long offsets along the top)\n",
+      ab == PSFWI_WAVE_PML ? "PML" : "sponge", nb, ppw, free_surface, 100.0 * worst[0],
+      100.0 * worst[1], 100.0 * worst[2]);
   free(a);
   free(b);
   psfwi_survey_destroy(s);

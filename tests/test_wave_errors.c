@@ -91,13 +91,13 @@ static void test_receiver_outside(void **state) {
   psfwi_wave_work *ws = psfwi_wave_work_create(w, &e);
   float *vel = psfwi_wave_field_alloc(w), tr[10];
   const double rx = 500.0, rz = 10.0;
-  assert_int_equal(psfwi_wave_shot(w, vel, wav, 10, 100.0, 100.0, 1, &rx, &rz, tr, ws, st, NULL,
-                                   NULL, &e),
-                   PSFWI_ERANGE);
+  assert_int_equal(
+      psfwi_wave_shot(w, vel, wav, 10, 100.0, 100.0, 1, &rx, &rz, tr, ws, st, NULL, NULL, &e),
+      PSFWI_ERANGE);
   assert_non_null(strstr(e.msg, "receiver 0 at (x = 500"));
-  assert_int_equal(psfwi_wave_shot(w, vel, wav, 10, -100.0, 100.0, 1, &x, &x, tr, ws, st, NULL,
-                                   NULL, &e),
-                   PSFWI_ERANGE);
+  assert_int_equal(
+      psfwi_wave_shot(w, vel, wav, 10, -100.0, 100.0, 1, &x, &x, tr, ws, st, NULL, NULL, &e),
+      PSFWI_ERANGE);
   assert_non_null(strstr(e.msg, "source 0"));
   psfwi_wave_field_free(vel);
   psfwi_wave_work_destroy(ws);
@@ -241,8 +241,8 @@ static void test_bad_options(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_nan_model),     cmocka_unit_test(test_receiver_outside),
-      cmocka_unit_test(test_unstable),      cmocka_unit_test(test_under_sampled),
+      cmocka_unit_test(test_nan_model),   cmocka_unit_test(test_receiver_outside),
+      cmocka_unit_test(test_unstable),    cmocka_unit_test(test_under_sampled),
       cmocka_unit_test(test_bad_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

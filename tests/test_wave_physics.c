@@ -70,8 +70,8 @@ static void test_reciprocity(void **state) {
       const double diff = tu_rel_l2(d + nt, d, nt);
       double peak = 0.0;
       for (size_t it = 0; it < nt; it++) peak = fmax(peak, fabs((double)d[it]));
-      printf("  reciprocity, free surface %d, pair %d: relative difference %.2e (peak %.2e)\n",
-             fs, c, diff, peak);
+      printf("  reciprocity, free surface %d, pair %d: relative difference %.2e (peak %.2e)\n", fs,
+             c, diff, peak);
       assert_true(peak > 0.0);
       assert_true(diff <= 1e-3);
       psfwi_survey_destroy(s);
@@ -200,8 +200,10 @@ static void test_shots(void **state) {
   psfwi_wave *w1 = psfwi_wave_create(m, dt_out, &o, &e);
   assert_non_null(w1);
   cb_log log = {.monotone = 1, .node = 12 * 70 + 33};
-  psfwi_wave_callbacks cb = {.progress = on_progress, .progress_ctx = &log,
-                             .snapshot = on_snapshot, .snapshot_ctx = &log,
+  psfwi_wave_callbacks cb = {.progress = on_progress,
+                             .progress_ctx = &log,
+                             .snapshot = on_snapshot,
+                             .snapshot_ctx = &log,
                              .snapshot_every = 10};
   assert_int_equal(psfwi_wave_model_shots(w1, m, s, wav, nt, d1, &cb, &e), PSFWI_OK);
   o.nthreads_shots = 2;
@@ -246,10 +248,10 @@ static void test_shots(void **state) {
   assert_int_equal(psfwi_wave_vel_term(w1, m, vel, &e), PSFWI_OK);
   assert_int_equal(psfwi_wave_resample(w1, wav, nt, fine, &e), PSFWI_OK);
   for (size_t is = 0; is < nshot; is++) {
-    assert_int_equal(psfwi_wave_shot(w1, vel, fine, nt, s->sx[is], s->sz[is], nrec,
-                                     s->rx + is * nrec, s->rz + is * nrec, tr, ws, st, NULL,
-                                     NULL, &e),
-                     PSFWI_OK);
+    assert_int_equal(
+        psfwi_wave_shot(w1, vel, fine, nt, s->sx[is], s->sz[is], nrec, s->rx + is * nrec,
+                        s->rz + is * nrec, tr, ws, st, NULL, NULL, &e),
+        PSFWI_OK);
     assert_memory_equal(tr, d1 + is * nrec * nt, nrec * nt * sizeof(float));
   }
   /* the traces are not trivially zero and start at zero */

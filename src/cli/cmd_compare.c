@@ -40,15 +40,19 @@ int cmd_compare(int argc, char **argv) {
       fputs(usage_text, stdout);
       return 0;
     }
-    if (c == 'f') format = optarg;
+    if (c == 'f')
+      format = optarg;
     else if (c == 'w') {
       window = optarg;
       char tail;
-      if (sscanf(optarg, "%lf:%lf,%lf:%lf%c", &wx0, &wx1, &wz0, &wz1, &tail) != 4 ||
-          !(wx1 > wx0) || !(wz1 > wz0))
-        return cli_usage_error("compare", "--window '%s'; expected X0:X1,Z0:Z1 in metres with "
-                               "X0 < X1 and Z0 < Z1", optarg);
-    } else return cli_usage_error("compare", "unknown option or missing value '%s'", argv[optind - 1]);
+      if (sscanf(optarg, "%lf:%lf,%lf:%lf%c", &wx0, &wx1, &wz0, &wz1, &tail) != 4 || !(wx1 > wx0) ||
+          !(wz1 > wz0))
+        return cli_usage_error("compare",
+                               "--window '%s'; expected X0:X1,Z0:Z1 in metres with "
+                               "X0 < X1 and Z0 < Z1",
+                               optarg);
+    } else
+      return cli_usage_error("compare", "unknown option or missing value '%s'", argv[optind - 1]);
   }
   if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
     return cli_usage_error("compare", "--format '%s'; expected table, csv or json", format);
@@ -98,17 +102,21 @@ int cmd_compare(int argc, char **argv) {
            "rel. L2 %", "SSIM", "PSNR dB");
     for (int i = 0; i < nmodels; i++) {
       char ssim[16], psnr[16];
-      if (isfinite(met[i].ssim)) snprintf(ssim, sizeof ssim, "%7.4f", met[i].ssim);
-      else snprintf(ssim, sizeof ssim, "%7s", "n/a");
+      if (isfinite(met[i].ssim))
+        snprintf(ssim, sizeof ssim, "%7.4f", met[i].ssim);
+      else
+        snprintf(ssim, sizeof ssim, "%7s", "n/a");
       if (isfinite(met[i].psnr) || isinf(met[i].psnr))
         snprintf(psnr, sizeof psnr, "%9.2f", met[i].psnr);
-      else snprintf(psnr, sizeof psnr, "%9s", "n/a");
-      printf("%-*s  %10.2f  %10.2f  %9.3f  %s  %s\n", (int)width, argv[optind + 1 + i],
-             met[i].rmse, met[i].mae, met[i].rel_l2, ssim, psnr);
+      else
+        snprintf(psnr, sizeof psnr, "%9s", "n/a");
+      printf("%-*s  %10.2f  %10.2f  %9.3f  %s  %s\n", (int)width, argv[optind + 1 + i], met[i].rmse,
+             met[i].mae, met[i].rel_l2, ssim, psnr);
     }
     if (undefined_ssim)
-      printf("n/a: the true model is constant, so SSIM (which needs its data range "
-             "max - min > 0) is undefined\n");
+      printf(
+          "n/a: the true model is constant, so SSIM (which needs its data range "
+          "max - min > 0) is undefined\n");
   } else if (!strcmp(format, "csv")) {
     printf("model,rmse_m_per_s,mae_m_per_s,rel_l2_percent,ssim,psnr_db\n");
     for (int i = 0; i < nmodels; i++)
@@ -126,8 +134,10 @@ int cmd_compare(int argc, char **argv) {
       const char *const names[] = {"rmse", "mae", "rel_l2", "ssim", "psnr"};
       const double vals[] = {met[i].rmse, met[i].mae, met[i].rel_l2, met[i].ssim, met[i].psnr};
       for (size_t k = 0; k < 5; k++) {
-        if (isfinite(vals[k])) printf(", \"%s\": %.9g", names[k], vals[k]);
-        else printf(", \"%s\": null", names[k]);
+        if (isfinite(vals[k]))
+          printf(", \"%s\": %.9g", names[k], vals[k]);
+        else
+          printf(", \"%s\": null", names[k]);
       }
       printf("}");
     }

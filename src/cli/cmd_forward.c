@@ -95,8 +95,8 @@ int cmd_forward(int argc, char **argv) {
           "psfwi forward: %zu shots x %zu receivers, %zu samples at %g s; grid %zu x %zu "
           "(padded %zu x %zu), dt = %.4g s (%zu steps per sample), %.1f points per "
           "shortest wavelength\n",
-          s->nshot, s->nrec, nt, dt, info->nx, info->nz, info->npx, info->npz, info->dt,
-          info->nsub, info->ppw);
+          s->nshot, s->nrec, nt, dt, info->nx, info->nz, info->npx, info->npz, info->dt, info->nsub,
+          info->ppw);
 
   cfg_text = cli_config_text(cfg);
   psfwi_meta meta = cli_meta("psfwi modelled shot gathers");

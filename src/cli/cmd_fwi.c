@@ -45,8 +45,9 @@ static void on_progress(void *ctx, const psfwi_fwi_progress *p) {
   }
   cli_fmt_time(p->elapsed, el, sizeof el);
   cli_fmt_time(p->eta, eta, sizeof eta);
-  fprintf(stderr, "fwi: iter %3zu/%zu  band %s it %2zu  obj %.5e  misfit %.4e  reg %.3e", p->iter_total,
-          p->iter_planned - 1, band, p->iter, p->objective, p->misfit, p->regularization);
+  fprintf(stderr, "fwi: iter %3zu/%zu  band %s it %2zu  obj %.5e  misfit %.4e  reg %.3e",
+          p->iter_total, p->iter_planned - 1, band, p->iter, p->objective, p->misfit,
+          p->regularization);
   if (p->have_truth)
     fprintf(stderr, "  rmse %.1f m/s  rel %.2f %%  ssim %.4f", p->metrics.rmse, p->metrics.rel_l2,
             p->metrics.ssim);
@@ -67,8 +68,8 @@ int cmd_fwi(int argc, char **argv) {
     o->resume = R.resume;
     o->stop_after = R.stop_after;
     if (R.P.comm.rank == 0) o->progress = on_progress;
-    st = psfwi_fwi_run(R.P.w, R.P.model, R.P.local, R.P.obs->wavelet, R.P.obs->nt, R.P.d_local,
-                       o, &R.err);
+    st = psfwi_fwi_run(R.P.w, R.P.model, R.P.local, R.P.obs->wavelet, R.P.obs->nt, R.P.d_local, o,
+                       &R.err);
   }
   return cli_run_finish(&R, st, "psfwi FWI final model");
 }

@@ -57,9 +57,11 @@ int cmd_gradient(int argc, char **argv) {
                           &P.fwi.grad, &J, grad, illum, NULL, &stats, &err);
   }
   if (st == PSFWI_OK && rank0) {
-    fprintf(stderr, "gradient: J = %.9e in %.1f s (%zu forward and %zu backward steps, %.1f MiB "
-            "of stored wavefields per shot)\n", J, stats.seconds, stats.fwd_steps,
-            stats.bwd_steps, (double)stats.bytes_storage / 1048576.0);
+    fprintf(stderr,
+            "gradient: J = %.9e in %.1f s (%zu forward and %zu backward steps, %.1f MiB "
+            "of stored wavefields per shot)\n",
+            J, stats.seconds, stats.fwd_steps, stats.bwd_steps,
+            (double)stats.bytes_storage / 1048576.0);
     const psfwi_nc_field fields[] = {
         {"gradient", "1/(m/s)", "derivative of the objective with respect to vp", grad},
         {"illumination", "Pa2 s", "source illumination (pseudo-Hessian diagonal)", illum},

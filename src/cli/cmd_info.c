@@ -6,10 +6,11 @@
 
 int cmd_info(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-    fputs("usage: psfwi info FILE [FILE ...]\n"
-          "Dimensions, coordinate spacing, value ranges with units, and attributes of\n"
-          "psfwi NetCDF files (models, shot gathers, inversion histories, gradients).\n",
-          argc < 2 ? stderr : stdout);
+    fputs(
+        "usage: psfwi info FILE [FILE ...]\n"
+        "Dimensions, coordinate spacing, value ranges with units, and attributes of\n"
+        "psfwi NetCDF files (models, shot gathers, inversion histories, gradients).\n",
+        argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   int status = 0;

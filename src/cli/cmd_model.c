@@ -39,7 +39,8 @@ static const struct sub_help subs[] = {
 static const size_t nsubs = sizeof subs / sizeof subs[0];
 
 static void usage(FILE *out) {
-  for (size_t i = 0; i < nsubs; i++) fprintf(out, "%s %s\n", i ? "      " : "usage:", subs[i].usage);
+  for (size_t i = 0; i < nsubs; i++)
+    fprintf(out, "%s %s\n", i ? "      " : "usage:", subs[i].usage);
   fprintf(out, "\nModels are NetCDF vp(z, x) in m/s on a regular grid in metres. Units: m, m/s.\n");
   for (size_t i = 0; i < nsubs; i++) {
     fprintf(out, "  %-9s ", subs[i].name);
@@ -59,24 +60,55 @@ static const struct sub_help *find_sub(const char *name) {
 }
 
 enum {
-  O_FAMILY = 256, O_NX, O_NZ, O_DX, O_DZ, O_SEED, O_VMIN, O_VMAX, O_WATER, O_FORMAT, O_ORDER,
-  O_ENDIAN, O_DTYPE, O_KEY, O_INDEX, O_SIGMA, O_SLOWNESS, O_KEEPWATER, O_X0, O_X1, O_Z0, O_Z1
+  O_FAMILY = 256,
+  O_NX,
+  O_NZ,
+  O_DX,
+  O_DZ,
+  O_SEED,
+  O_VMIN,
+  O_VMAX,
+  O_WATER,
+  O_FORMAT,
+  O_ORDER,
+  O_ENDIAN,
+  O_DTYPE,
+  O_KEY,
+  O_INDEX,
+  O_SIGMA,
+  O_SLOWNESS,
+  O_KEEPWATER,
+  O_X0,
+  O_X1,
+  O_Z0,
+  O_Z1
 };
 
-static const struct option long_opts[] = {
-    {"family", required_argument, NULL, O_FAMILY}, {"nx", required_argument, NULL, O_NX},
-    {"nz", required_argument, NULL, O_NZ},         {"dx", required_argument, NULL, O_DX},
-    {"dz", required_argument, NULL, O_DZ},         {"seed", required_argument, NULL, O_SEED},
-    {"vmin", required_argument, NULL, O_VMIN},     {"vmax", required_argument, NULL, O_VMAX},
-    {"water", required_argument, NULL, O_WATER},   {"format", required_argument, NULL, O_FORMAT},
-    {"order", required_argument, NULL, O_ORDER},   {"endian", required_argument, NULL, O_ENDIAN},
-    {"dtype", required_argument, NULL, O_DTYPE},   {"key", required_argument, NULL, O_KEY},
-    {"index", required_argument, NULL, O_INDEX},   {"sigma", required_argument, NULL, O_SIGMA},
-    {"slowness", no_argument, NULL, O_SLOWNESS},   {"keep-water", no_argument, NULL, O_KEEPWATER},
-    {"x0", required_argument, NULL, O_X0},         {"x1", required_argument, NULL, O_X1},
-    {"z0", required_argument, NULL, O_Z0},         {"z1", required_argument, NULL, O_Z1},
-    {"output", required_argument, NULL, 'o'},      {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+static const struct option long_opts[] = {{"family", required_argument, NULL, O_FAMILY},
+                                          {"nx", required_argument, NULL, O_NX},
+                                          {"nz", required_argument, NULL, O_NZ},
+                                          {"dx", required_argument, NULL, O_DX},
+                                          {"dz", required_argument, NULL, O_DZ},
+                                          {"seed", required_argument, NULL, O_SEED},
+                                          {"vmin", required_argument, NULL, O_VMIN},
+                                          {"vmax", required_argument, NULL, O_VMAX},
+                                          {"water", required_argument, NULL, O_WATER},
+                                          {"format", required_argument, NULL, O_FORMAT},
+                                          {"order", required_argument, NULL, O_ORDER},
+                                          {"endian", required_argument, NULL, O_ENDIAN},
+                                          {"dtype", required_argument, NULL, O_DTYPE},
+                                          {"key", required_argument, NULL, O_KEY},
+                                          {"index", required_argument, NULL, O_INDEX},
+                                          {"sigma", required_argument, NULL, O_SIGMA},
+                                          {"slowness", no_argument, NULL, O_SLOWNESS},
+                                          {"keep-water", no_argument, NULL, O_KEEPWATER},
+                                          {"x0", required_argument, NULL, O_X0},
+                                          {"x1", required_argument, NULL, O_X1},
+                                          {"z0", required_argument, NULL, O_Z0},
+                                          {"z1", required_argument, NULL, O_Z1},
+                                          {"output", required_argument, NULL, 'o'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
 
 /* Everything any model subcommand may be given; `seen` records which. */
 struct args {
@@ -140,11 +172,9 @@ static int parse(const char *sub, int argc, char **argv, struct args *a, psfwi_e
   if (st != PSFWI_OK) return st;
   if (optind < argc && strcmp(sub, "synth") != 0) a->input = argv[optind++];
   if (optind < argc)
-    return psfwi_fail(err, PSFWI_EINVAL, "model %s: unexpected argument '%s'%s", sub,
-                      argv[optind],
+    return psfwi_fail(err, PSFWI_EINVAL, "model %s: unexpected argument '%s'%s", sub, argv[optind],
                       strcmp(sub, "synth") == 0 ? " (synth takes no input file)" : "");
-  if (a->out == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "model %s: missing -o OUTPUT", sub);
+  if (a->out == NULL) return psfwi_fail(err, PSFWI_EINVAL, "model %s: missing -o OUTPUT", sub);
   return PSFWI_OK;
 }
 
@@ -166,10 +196,11 @@ static void summary(const char *path, const psfwi_model *m) {
   float lo, hi;
   psfwi_model_range(m, &lo, &hi);
   const psfwi_grid *g = &m->grid;
-  printf("%s: vp(z, x) %zu x %zu (nz x nx), dx = %g m, dz = %g m, x %g..%g m, z %g..%g m, "
-         "vp %g..%g m/s\n",
-         path, g->nz, g->nx, g->dx, g->dz, g->x0, g->x0 + (double)(g->nx - 1) * g->dx, g->z0,
-         g->z0 + (double)(g->nz - 1) * g->dz, (double)lo, (double)hi);
+  printf(
+      "%s: vp(z, x) %zu x %zu (nz x nx), dx = %g m, dz = %g m, x %g..%g m, z %g..%g m, "
+      "vp %g..%g m/s\n",
+      path, g->nz, g->nx, g->dx, g->dz, g->x0, g->x0 + (double)(g->nx - 1) * g->dx, g->z0,
+      g->z0 + (double)(g->nz - 1) * g->dz, (double)lo, (double)hi);
 }
 
 static psfwi_model *do_synth(const struct args *a, psfwi_error *err) {
@@ -207,7 +238,8 @@ static psfwi_model *do_import(const struct args *a, psfwi_error *err) {
   const char *fmt = guess_format(a);
   psfwi_order order = PSFWI_ORDER_ZX;
   if (a->order) {
-    if (!strcmp(a->order, "xz")) order = PSFWI_ORDER_XZ;
+    if (!strcmp(a->order, "xz"))
+      order = PSFWI_ORDER_XZ;
     else if (strcmp(a->order, "zx") != 0) {
       psfwi_fail(err, PSFWI_EINVAL, "model import: --order '%s'; expected xz or zx", a->order);
       return NULL;
@@ -223,15 +255,20 @@ static psfwi_model *do_import(const struct args *a, psfwi_error *err) {
         need(a, O_NZ, "--nz (raw binary)", "import", err) ||
         need(a, O_DX, "--dx (raw binary)", "import", err))
       return NULL;
-    psfwi_raw_opts o = {.nx = a->nx, .nz = a->nz, .dx = a->dx, .dz = dz,
+    psfwi_raw_opts o = {.nx = a->nx,
+                        .nz = a->nz,
+                        .dx = a->dx,
+                        .dz = dz,
                         .order = a->order ? order : PSFWI_ORDER_XZ};
-    if (a->endian && !strcmp(a->endian, "big")) o.endian = PSFWI_ENDIAN_BIG;
+    if (a->endian && !strcmp(a->endian, "big"))
+      o.endian = PSFWI_ENDIAN_BIG;
     else if (a->endian && strcmp(a->endian, "little") != 0) {
       psfwi_fail(err, PSFWI_EINVAL, "model import: --endian '%s'; expected little or big",
                  a->endian);
       return NULL;
     }
-    if (a->dtype && !strcmp(a->dtype, "f64")) o.dtype = PSFWI_DTYPE_F64;
+    if (a->dtype && !strcmp(a->dtype, "f64"))
+      o.dtype = PSFWI_DTYPE_F64;
     else if (a->dtype && strcmp(a->dtype, "f32") != 0) {
       psfwi_fail(err, PSFWI_EINVAL, "model import: --dtype '%s'; expected f32 or f64", a->dtype);
       return NULL;
@@ -240,12 +277,15 @@ static psfwi_model *do_import(const struct args *a, psfwi_error *err) {
   }
   if (!strcmp(fmt, "npy") || !strcmp(fmt, "npz")) {
     if (need(a, O_DX, "--dx (NumPy files hold no spacing)", "import", err)) return NULL;
-    psfwi_npy_opts o = {.dx = a->dx, .dz = dz, .order = order, .key = a->key, .index = a->index,
+    psfwi_npy_opts o = {.dx = a->dx,
+                        .dz = dz,
+                        .order = order,
+                        .key = a->key,
+                        .index = a->index,
                         .has_index = a->seen[O_INDEX]};
     return psfwi_npy_read_model(a->input, &o, err);
   }
-  psfwi_fail(err, PSFWI_EINVAL, "model import: --format '%s'; expected segy, bin, npy or npz",
-             fmt);
+  psfwi_fail(err, PSFWI_EINVAL, "model import: --format '%s'; expected segy, bin, npy or npz", fmt);
   return NULL;
 }
 
@@ -273,8 +313,8 @@ int cmd_model(int argc, char **argv) {
   char title[256];
   if (!strcmp(sub, "synth")) {
     m = do_synth(&a, &err);
-    snprintf(title, sizeof title, "psfwi synthetic model: %s, seed %llu",
-             a.family ? a.family : "", a.seed);
+    snprintf(title, sizeof title, "psfwi synthetic model: %s, seed %llu", a.family ? a.family : "",
+             a.seed);
   } else if (!strcmp(sub, "import")) {
     m = do_import(&a, &err);
     snprintf(title, sizeof title, "velocity model imported from %s", a.input ? a.input : "");

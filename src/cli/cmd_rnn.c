@@ -29,6 +29,7 @@ static const char usage_text[] =
     "With MPI: mpirun -np K psfwi rnn -c CONFIG splits each batch's shots over K ranks\n"
     "with the same result as one rank.\n";
 
+/* clang-format off */
 #define CLI_KEYS_TRAINING \
   {"training", "optimizer", PSFWI_CFG_CHOICE, "adam", 0, 0, "adam|adamw|sgd|rmsprop|adadelta", \
       "optimiser of the velocity (and wavelet) weights"}, \
@@ -79,6 +80,7 @@ static const char usage_text[] =
   {"training", "parameterization", PSFWI_CFG_CHOICE, "velocity", 0, 0, \
       "velocity|slowness|sigmoid", \
       "the weights: v, 1/v, or x with v = vmin + (vmax - vmin) sigmoid(x)"}
+/* clang-format on */
 
 static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
@@ -100,7 +102,8 @@ static void on_progress(void *ctx, const psfwi_rnn_progress *p) {
     snprintf(band, sizeof band, "%zu/%zu (full)", p->band + 1, p->nband);
   cli_fmt_time(p->elapsed, el, sizeof el);
   cli_fmt_time(p->eta, eta, sizeof eta);
-  fprintf(stderr, "rnn: epoch %3zu/%zu  band %s ep %2zu/%zu  loss %.5e  misfit %.4e  lr %.3g  |g| %.3e",
+  fprintf(stderr,
+          "rnn: epoch %3zu/%zu  band %s ep %2zu/%zu  loss %.5e  misfit %.4e  lr %.3g  |g| %.3e",
           p->row, p->rows_planned - 1, band, p->epoch, p->epochs, p->loss, p->misfit, p->lr,
           p->gradient_norm);
   if (p->time_window > 0) fprintf(stderr, "  window %.3g s", p->time_window);
@@ -109,8 +112,10 @@ static void on_progress(void *ctx, const psfwi_rnn_progress *p) {
             p->metrics.ssim);
   fprintf(stderr, "  props %zu  %s  ETA %s\n", p->propagations, el, eta);
   if (p->clamped > 0)
-    fprintf(stderr, "rnn: note: %zu cells were projected onto the velocity bounds in this epoch "
-            "(a smaller learning_rate or clip keeps them inside)\n", p->clamped);
+    fprintf(stderr,
+            "rnn: note: %zu cells were projected onto the velocity bounds in this epoch "
+            "(a smaller learning_rate or clip keeps them inside)\n",
+            p->clamped);
 }
 
 /* [training] and the shared keys into the RNN's options. */
@@ -120,13 +125,13 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   psfwi_rnn_opts_defaults(o);
   const char *opt = psfwi_config_string(cfg, "training", "optimizer");
   const double mom = psfwi_config_double(cfg, "training", "momentum");
-  const int method = strcmp(opt, "adam") == 0    ? PSFWI_SGD_ADAM
-                     : strcmp(opt, "adamw") == 0 ? PSFWI_SGD_ADAMW
-                     : strcmp(opt, "rmsprop") == 0 ? PSFWI_SGD_RMSPROP
-                     : strcmp(opt, "adadelta") == 0 ? PSFWI_SGD_ADADELTA
+  const int method = strcmp(opt, "adam") == 0                         ? PSFWI_SGD_ADAM
+                     : strcmp(opt, "adamw") == 0                      ? PSFWI_SGD_ADAMW
+                     : strcmp(opt, "rmsprop") == 0                    ? PSFWI_SGD_RMSPROP
+                     : strcmp(opt, "adadelta") == 0                   ? PSFWI_SGD_ADADELTA
                      : psfwi_config_bool(cfg, "training", "nesterov") ? PSFWI_SGD_NESTEROV
-                     : mom > 0.0 ? PSFWI_SGD_MOMENTUM
-                                 : PSFWI_SGD_PLAIN;
+                     : mom > 0.0                                      ? PSFWI_SGD_MOMENTUM
+                                                                      : PSFWI_SGD_PLAIN;
   if (psfwi_config_bool(cfg, "training", "nesterov") && !(mom > 0.0 && strcmp(opt, "sgd") == 0))
     return psfwi_fail(err, PSFWI_EINVAL,
                       "[training] nesterov = true needs optimizer = sgd and momentum > 0");
@@ -169,9 +174,9 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   o->misfit = f->misfit;
   const char *loss = psfwi_config_string(cfg, "training", "loss");
   if (loss != NULL) {
-    o->misfit = strcmp(loss, "l2") == 0        ? PSFWI_MISFIT_L2
-                : strcmp(loss, "l1") == 0      ? PSFWI_MISFIT_L1
-                : strcmp(loss, "huber") == 0   ? PSFWI_MISFIT_HUBER
+    o->misfit = strcmp(loss, "l2") == 0         ? PSFWI_MISFIT_L2
+                : strcmp(loss, "l1") == 0       ? PSFWI_MISFIT_L1
+                : strcmp(loss, "huber") == 0    ? PSFWI_MISFIT_HUBER
                 : strcmp(loss, "spectral") == 0 ? PSFWI_MISFIT_SPECTRAL
                                                 : PSFWI_MISFIT_CORRELATION;
     if (o->misfit == PSFWI_MISFIT_SPECTRAL && f->nfreq == 0)

@@ -32,8 +32,8 @@ int cli_double(const char *opt, const char *text, double min, double max, double
   if (errno || end == text || *end != '\0' || !isfinite(v))
     return psfwi_fail(err, PSFWI_EINVAL, "option %s: '%s' is not a number", opt, text);
   if (v < min || v > max)
-    return psfwi_fail(err, PSFWI_ERANGE, "option %s: '%s' is out of range; allowed [%g, %g]",
-                      opt, text, min, max);
+    return psfwi_fail(err, PSFWI_ERANGE, "option %s: '%s' is out of range; allowed [%g, %g]", opt,
+                      text, min, max);
   *out = v;
   return PSFWI_OK;
 }
@@ -46,8 +46,8 @@ int cli_size(const char *opt, const char *text, size_t min, size_t max, size_t *
   if (errno || end == text || *end != '\0')
     return psfwi_fail(err, PSFWI_EINVAL, "option %s: '%s' is not an integer", opt, text);
   if (v < (long long)min || (unsigned long long)v > max)
-    return psfwi_fail(err, PSFWI_ERANGE, "option %s: '%s' is out of range; allowed [%zu, %zu]",
-                      opt, text, min, max);
+    return psfwi_fail(err, PSFWI_ERANGE, "option %s: '%s' is out of range; allowed [%zu, %zu]", opt,
+                      text, min, max);
   *out = (size_t)v;
   return PSFWI_OK;
 }

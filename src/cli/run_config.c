@@ -103,11 +103,12 @@ char *cli_config_text(const psfwi_config *cfg) {
  * filling gigabytes first: positions are computed, not stored), then its
  * memory against the limit. Positions are checked in the order
  * psfwi_survey_check uses, so the first one outside is named. */
-static int check_line(double s0, double ds, size_t ns, double sz, double r0, double dr,
-                      size_t nr, double rz, int moving, const psfwi_grid *g, psfwi_error *err) {
+static int check_line(double s0, double ds, size_t ns, double sz, double r0, double dr, size_t nr,
+                      double rz, int moving, const psfwi_grid *g, psfwi_error *err) {
   const double x1 = g->x0 + (double)(g->nx - 1) * g->dx, z1 = g->z0 + (double)(g->nz - 1) * g->dz;
   const double tol = 1e-9 * (g->dx + g->dz);
-#define INSIDE(x, z) ((x) >= g->x0 - tol && (x) <= x1 + tol && (z) >= g->z0 - tol && (z) <= z1 + tol)
+#define INSIDE(x, z) \
+  ((x) >= g->x0 - tol && (x) <= x1 + tol && (z) >= g->z0 - tol && (z) <= z1 + tol)
   for (size_t is = 0; is < ns; is++) {
     const double x = s0 + (double)is * ds;
     if (!INSIDE(x, sz))
@@ -166,8 +167,8 @@ psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, const psfwi_grid *
 int cli_check_data_memory(size_t nshot, size_t nrec, size_t nt, const char *what,
                           psfwi_error *err) {
   char detail[160];
-  snprintf(detail, sizeof detail, "%zu shots x %zu receivers x %zu samples of 4 bytes", nshot,
-           nrec, nt);
+  snprintf(detail, sizeof detail, "%zu shots x %zu receivers x %zu samples of 4 bytes", nshot, nrec,
+           nt);
   return psfwi_mem_check(4.0 * (double)nshot * (double)nrec * (double)nt, what, detail, err);
 }
 

@@ -7,6 +7,7 @@
 
 /* [model] vp, [wavelet], [time], [survey], [propagator] keys: the
  * initialiser list of a psfwi_config_key array, to be extended. */
+/* clang-format off */
 #define CLI_KEYS_MODEL_SURVEY \
   {"model", "vp", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "velocity model, NetCDF vp(z, x) in m/s"}, \
   {"wavelet", "kind", PSFWI_CFG_CHOICE, "ricker", 0, 0, "ricker|file", "source wavelet"}, \
@@ -49,6 +50,7 @@
       "threads inside one FFT (FFTW threads)"}, \
   {"propagator", "fftw_measure", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
       "FFTW_MEASURE plans: slower start, faster steps"}
+/* clang-format on */
 
 /* Parse "-c FILE [--set section.key=value ...] [-h]" into a validated
  * configuration. NULL with *exit_code = 0 after -h (help printed), or with
@@ -73,8 +75,7 @@ psfwi_survey *cli_survey_from_config(const psfwi_config *cfg, const psfwi_grid *
                                      psfwi_error *err);
 /* PSFWI_ENOMEM naming the sizes when nshot x nrec x nt float samples
  * (`what`: "the shot gathers", say) exceed the memory limit. */
-int cli_check_data_memory(size_t nshot, size_t nrec, size_t nt, const char *what,
-                          psfwi_error *err);
+int cli_check_data_memory(size_t nshot, size_t nrec, size_t nt, const char *what, psfwi_error *err);
 /* Recorded sample interval dt (s) and sample count nt = duration / dt + 1. */
 int cli_time_from_config(const psfwi_config *cfg, double *dt, size_t *nt, psfwi_error *err);
 /* The source wavelet at dt (nt samples, malloc'ed) and its highest frequency. */

@@ -7,9 +7,10 @@
 
 #include "run_invert.h"
 
-const char *const cli_invert_inputs[] = {"model.vp",     "model.true",   "data.observed",
-                                         "survey.file",  "wavelet.file", "regularization.prior_model",
-                                         NULL};
+const char *const cli_invert_inputs[] = {
+    "model.vp",    "model.true",   "data.observed",
+    "survey.file", "wavelet.file", "regularization.prior_model",
+    NULL};
 
 static int ends_with(const char *s, const char *suffix) {
   const size_t n = strlen(s), k = strlen(suffix);
@@ -17,8 +18,8 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 /* "a,b,c" of finite numbers >= 0; *out malloc'ed. */
-static int parse_list(const char *key, const char *text, double **out, size_t *n,
-                      size_t **iters, psfwi_error *err) {
+static int parse_list(const char *key, const char *text, double **out, size_t *n, size_t **iters,
+                      psfwi_error *err) {
   size_t cap = 1;
   for (const char *c = text; *c; c++) cap += *c == ',';
   *out = calloc(cap, sizeof **out);
@@ -41,15 +42,18 @@ static int parse_list(const char *key, const char *text, double **out, size_t *n
       if (*c == ':') {
         const long k = strtol(c + 1, &end, 10);
         if (end == c + 1 || k < 1)
-          return psfwi_fail(err, PSFWI_EINVAL, "%s = '%s': item %zu: expected f:iterations with "
-                            "iterations >= 1", key, text, *n + 1);
+          return psfwi_fail(err, PSFWI_EINVAL,
+                            "%s = '%s': item %zu: expected f:iterations with "
+                            "iterations >= 1",
+                            key, text, *n + 1);
         (*iters)[*n] = (size_t)k;
         c = end;
       }
     }
     (*n)++;
     while (*c == ' ') c++;
-    if (*c == ',') c++;
+    if (*c == ',')
+      c++;
     else if (*c != '\0')
       return psfwi_fail(err, PSFWI_EINVAL, "%s = '%s': unexpected '%c' after item %zu", key, text,
                         *c, *n);
@@ -130,11 +134,11 @@ static int make_mask(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) 
   const psfwi_grid *g = &p->model->grid;
   if ((p->mask = calloc(g->nx * g->nz, 1)) == NULL)
     return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the mask");
-  return psfwi_freeze_mask(
-      p->model, water ? psfwi_config_double(cfg, "inversion", "water_velocity") : NAN,
-      psfwi_config_double(cfg, "inversion", "water_tolerance"),
-      depth ? psfwi_config_double(cfg, "inversion", "freeze_depth") : NAN, p->mask, &p->nfrozen,
-      err);
+  return psfwi_freeze_mask(p->model,
+                           water ? psfwi_config_double(cfg, "inversion", "water_velocity") : NAN,
+                           psfwi_config_double(cfg, "inversion", "water_tolerance"),
+                           depth ? psfwi_config_double(cfg, "inversion", "freeze_depth") : NAN,
+                           p->mask, &p->nfrozen, err);
 }
 
 static void minmax(const psfwi_model *m, double *lo, double *hi) {
@@ -170,7 +174,8 @@ static int make_bands(cli_problem *p, const psfwi_config *cfg, psfwi_error *err)
     else if (f[b] != 0 && f[b] <= low)
       st = psfwi_fail(err, PSFWI_EINVAL,
                       "[inversion] bands: band %zu low-pass corner %g Hz is not above low_cut = "
-                      "%g Hz", b + 1, f[b], low);
+                      "%g Hz",
+                      b + 1, f[b], low);
     else {
       p->bands[b].f_low = low;
       p->bands[b].f_high = f[b];
@@ -192,13 +197,15 @@ static int read_models(cli_problem *p, const psfwi_config *cfg, psfwi_error *err
   const char *tpath = psfwi_config_string(cfg, "model", "true");
   if (tpath && (p->truth = psfwi_nc_read_model(tpath, NULL, err)) == NULL) return err->status;
   if (p->truth && (p->truth->grid.nx != g->nx || p->truth->grid.nz != g->nz))
-    return psfwi_fail(err, PSFWI_EINVAL, "[model] true '%s' is %zu x %zu; [model] vp '%s' is %zu x %zu",
-                      tpath, p->truth->grid.nx, p->truth->grid.nz, vp, g->nx, g->nz);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[model] true '%s' is %zu x %zu; [model] vp '%s' is %zu x %zu", tpath,
+                      p->truth->grid.nx, p->truth->grid.nz, vp, g->nx, g->nz);
   const char *ppath = psfwi_config_string(cfg, "regularization", "prior_model");
   if (ppath && (p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
   if (p->prior && (p->prior->grid.nx != g->nx || p->prior->grid.nz != g->nz))
-    return psfwi_fail(err, PSFWI_EINVAL, "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu",
-                      ppath, p->prior->grid.nx, p->prior->grid.nz, g->nx, g->nz);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu", ppath,
+                      p->prior->grid.nx, p->prior->grid.nz, g->nx, g->nz);
   if (p->prior == NULL && (p->prior = psfwi_model_copy(p->model, err)) == NULL) return err->status;
   return PSFWI_OK;
 }
@@ -250,12 +257,16 @@ static int read_data(cli_problem *p, psfwi_config *cfg, double *fmax, psfwi_erro
 static int make_wave(cli_problem *p, const psfwi_config *cfg, double fmax, psfwi_error *err) {
   double mlo, mhi;
   minmax(p->model, &mlo, &mhi);
-  p->vmin = psfwi_config_is_set(cfg, "inversion", "vmin") ? psfwi_config_double(cfg, "inversion", "vmin")
-            : psfwi_config_is_set(cfg, "propagator", "vmin") ? psfwi_config_double(cfg, "propagator", "vmin")
-                                                              : 0.9 * mlo;
-  p->vmax = psfwi_config_is_set(cfg, "inversion", "vmax") ? psfwi_config_double(cfg, "inversion", "vmax")
-            : psfwi_config_is_set(cfg, "propagator", "vmax") ? psfwi_config_double(cfg, "propagator", "vmax")
-                                                              : 1.2 * mhi;
+  p->vmin = psfwi_config_is_set(cfg, "inversion", "vmin")
+                ? psfwi_config_double(cfg, "inversion", "vmin")
+            : psfwi_config_is_set(cfg, "propagator", "vmin")
+                ? psfwi_config_double(cfg, "propagator", "vmin")
+                : 0.9 * mlo;
+  p->vmax = psfwi_config_is_set(cfg, "inversion", "vmax")
+                ? psfwi_config_double(cfg, "inversion", "vmax")
+            : psfwi_config_is_set(cfg, "propagator", "vmax")
+                ? psfwi_config_double(cfg, "propagator", "vmax")
+                : 1.2 * mhi;
   if (!(p->vmin < p->vmax))
     return psfwi_fail(err, PSFWI_ERANGE, "[inversion] vmin = %g m/s is not below vmax = %g m/s",
                       p->vmin, p->vmax);
@@ -277,8 +288,9 @@ static int make_wave(cli_problem *p, const psfwi_config *cfg, double fmax, psfwi
 static int split_shots(cli_problem *p, const psfwi_config *cfg, size_t *count, psfwi_error *err) {
   const psfwi_survey *all = p->obs->survey;
   if ((size_t)p->comm.size > all->nshot)
-    return psfwi_fail(err, PSFWI_EINVAL, "%d MPI ranks for %zu shots: use at most one rank per shot",
-                      p->comm.size, all->nshot);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "%d MPI ranks for %zu shots: use at most one rank per shot", p->comm.size,
+                      all->nshot);
   psfwi_comm_shot_range(&p->comm, all->nshot, &p->first_shot, count);
   if ((p->local = psfwi_survey_subset(all, p->first_shot, *count, err)) == NULL) return err->status;
   p->d_local = p->obs->data + p->first_shot * all->nrec * p->obs->nt;
@@ -299,11 +311,14 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   const char *ftext = psfwi_config_string(cfg, "inversion", "frequencies");
   if (strcmp(mkind, "spectral") == 0) {
     if (ftext == NULL)
-      return psfwi_fail(err, PSFWI_EKEY, "[inversion] misfit = spectral needs [inversion] frequencies");
-    if ((st = parse_list("[inversion] frequencies", ftext, &p->freqs, &p->nfreq, NULL, err)) != PSFWI_OK)
+      return psfwi_fail(err, PSFWI_EKEY,
+                        "[inversion] misfit = spectral needs [inversion] frequencies");
+    if ((st = parse_list("[inversion] frequencies", ftext, &p->freqs, &p->nfreq, NULL, err)) !=
+        PSFWI_OK)
       return st;
   } else if (ftext != NULL) {
-    return psfwi_fail(err, PSFWI_EINVAL, "[inversion] frequencies is only used with misfit = spectral");
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[inversion] frequencies is only used with misfit = spectral");
   }
   psfwi_fwi_opts *o = &p->fwi;
   psfwi_fwi_opts_defaults(o);
@@ -364,8 +379,8 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
             "psfwi: %zu shots x %zu receivers, %zu samples at %g s; model %zu x %zu at %g m "
             "(padded %zu x %zu), %zu steps per sample, %.1f points per wavelength; bounds "
             "[%g, %g] m/s; %zu frozen cells; %d MPI rank(s), %zu shots here\n",
-            all->nshot, all->nrec, p->obs->nt, p->obs->dt, wi->nx, wi->nz, wi->dx, wi->npx,
-            wi->npz, wi->nsub, wi->ppw, p->vmin, p->vmax, p->nfrozen, p->comm.size, count);
+            all->nshot, all->nrec, p->obs->nt, p->obs->dt, wi->nx, wi->nz, wi->dx, wi->npx, wi->npz,
+            wi->nsub, wi->ppw, p->vmin, p->vmax, p->nfrozen, p->comm.size, count);
   }
   return PSFWI_OK;
 }
@@ -386,10 +401,14 @@ void cli_problem_free(cli_problem *p) {
 /* ---- The frame of psfwi fwi and psfwi rnn -------------------------------------- */
 
 void cli_fmt_time(double s, char *buf, size_t n) {
-  if (!isfinite(s)) snprintf(buf, n, "?");
-  else if (s < 100) snprintf(buf, n, "%.0f s", s);
-  else if (s < 6000) snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-  else snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+  if (!isfinite(s))
+    snprintf(buf, n, "?");
+  else if (s < 100)
+    snprintf(buf, n, "%.0f s", s);
+  else if (s < 6000)
+    snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+  else
+    snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
 }
 
 static char *default_state_path(const char *model) {
@@ -403,8 +422,8 @@ static char *default_state_path(const char *model) {
 }
 
 int cli_run_start(cli_run *r, const char *cmd, const char *usage, const psfwi_config_key *keys,
-                  size_t nkeys, const char *band_count_key, const char *history_title,
-                  int argc, char **argv, int *exit_code) {
+                  size_t nkeys, const char *band_count_key, const char *history_title, int argc,
+                  char **argv, int *exit_code) {
   memset(r, 0, sizeof *r);
   r->cmd = cmd;
   r->P.band_count_key = band_count_key;

@@ -9,6 +9,7 @@
 
 /* [model] true, [data], [inversion], [regularization] keys (extend
  * CLI_KEYS_MODEL_SURVEY with these). */
+/* clang-format off */
 #define CLI_KEYS_INVERT \
   {"model", "true", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "true model (NetCDF): synthesises observed data when [data] observed is not given, " \
@@ -72,8 +73,10 @@
       "weight of (1/2) (v - v_prior)^2 dA"}, \
   {"regularization", "prior_model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "prior model (NetCDF); default: the starting model"}
+/* clang-format on */
 
 /* [output] keys of both commands, so one configuration serves both. */
+/* clang-format off */
 #define CLI_KEYS_INVERT_OUTPUT \
   {"output", "model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "psfwi fwi: final model (NetCDF)"}, \
   {"output", "history", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
@@ -84,6 +87,7 @@
       "psfwi fwi: save the (synthesised) observed data as NetCDF (optional)"}, \
   {"output", "gradient", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "psfwi gradient: objective and gradient (NetCDF)"}
+/* clang-format on */
 
 /* The files an inversion config reads ("section.key", NULL-terminated). */
 extern const char *const cli_invert_inputs[];
@@ -92,36 +96,36 @@ typedef struct cli_problem {
   psfwi_comm comm;
   const char *band_count_key; /* NULL: bands default to [inversion] iterations; else the
                                  [training] key (rnn: "epochs"); set before setup */
-  char *cfg_text;          /* the configuration as run (after defaults from the data) */
-  psfwi_model *model;      /* starting model / evaluation point */
-  psfwi_model *truth;      /* may be NULL */
-  psfwi_model *prior;      /* may be NULL */
-  psfwi_gather *obs;       /* all shots */
-  psfwi_survey *local;     /* this rank's shots */
-  const float *d_local;    /* their data (inside obs->data) */
+  char *cfg_text;             /* the configuration as run (after defaults from the data) */
+  psfwi_model *model;         /* starting model / evaluation point */
+  psfwi_model *truth;         /* may be NULL */
+  psfwi_model *prior;         /* may be NULL */
+  psfwi_gather *obs;          /* all shots */
+  psfwi_survey *local;        /* this rank's shots */
+  const float *d_local;       /* their data (inside obs->data) */
   size_t first_shot;
   psfwi_wave *w;
-  unsigned char *mask;     /* may be NULL */
+  unsigned char *mask; /* may be NULL */
   size_t nfrozen;
   double vmin, vmax;
   psfwi_fwi_band *bands;
   size_t nband;
   double *freqs;
   size_t nfreq;
-  psfwi_fwi_opts fwi;      /* filled except history/state/progress */
+  psfwi_fwi_opts fwi; /* filled except history/state/progress */
 } cli_problem;
 
 /* What psfwi fwi and psfwi rnn share around their loops. */
 typedef struct cli_run {
-  const char *cmd;         /* "fwi", "rnn" */
+  const char *cmd; /* "fwi", "rnn" */
   cli_problem P;
   psfwi_config *cfg;
-  const char *out;         /* [output] model */
-  const char *history;     /* [output] history (may be NULL) */
-  char *state_path;        /* [output] state, default <model>.state.nc */
+  const char *out;     /* [output] model */
+  const char *history; /* [output] history (may be NULL) */
+  char *state_path;    /* [output] state, default <model>.state.nc */
   int resume;
   size_t stop_after;
-  psfwi_meta meta;         /* of the history and state */
+  psfwi_meta meta; /* of the history and state */
   psfwi_error err;
 } cli_run;
 /* Parse argv (--resume, --stop-after N, -c, --set), start MPI, refuse
@@ -130,8 +134,8 @@ typedef struct cli_run {
  * after which cli_run_finish reports and cleans up; *exit_code != 0 (or -h)
  * means stop at once and return it. */
 int cli_run_start(cli_run *r, const char *cmd, const char *usage, const psfwi_config_key *keys,
-                  size_t nkeys, const char *band_count_key, const char *history_title,
-                  int argc, char **argv, int *exit_code);
+                  size_t nkeys, const char *band_count_key, const char *history_title, int argc,
+                  char **argv, int *exit_code);
 /* Write the final model (rank 0) when st is PSFWI_OK, report an error, free
  * everything, finalise MPI; returns the exit status (0, 1, or 3 when
  * stopped by --stop-after). */

@@ -7,12 +7,10 @@
 const char *psfwi_strerror(int status) {
   switch (status) {
 #define PSFWI_X_CASE(name, value, text) \
-  case value:                           \
-    return text;
+  case value: return text;
     PSFWI_STATUS_LIST(PSFWI_X_CASE)
 #undef PSFWI_X_CASE
-    default:
-      return "unknown status";
+    default: return "unknown status";
   }
 }
 

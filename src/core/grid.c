@@ -13,8 +13,8 @@ int psfwi_grid_check(const psfwi_grid *g, const char *what, psfwi_error *err) {
     return psfwi_fail(err, PSFWI_ERANGE, "%s: grid has %zu x %zu points; expected nx, nz >= 1",
                       what, g->nx, g->nz);
   if (g->nx > SIZE_MAX / sizeof(float) / g->nz)
-    return psfwi_fail(err, PSFWI_ERANGE, "%s: grid of %zu x %zu points is too large", what,
-                      g->nx, g->nz);
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: grid of %zu x %zu points is too large", what, g->nx,
+                      g->nz);
   if (!isfinite(g->dx) || !isfinite(g->dz) || g->dx <= 0.0 || g->dz <= 0.0)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "%s: grid spacing dx = %g m, dz = %g m; expected finite values > 0", what,
@@ -61,9 +61,10 @@ int psfwi_model_check(const psfwi_model *m, const char *what, psfwi_error *err) 
   for (size_t i = 0; i < n; i++) {
     const float v = m->vp[i];
     if (!isfinite(v))
-      return psfwi_fail(err, PSFWI_ENONFINITE,
-                        "%s: velocity at (ix = %zu, iz = %zu) is %g; expected a finite value in m/s",
-                        what, i % nx, i / nx, (double)v);
+      return psfwi_fail(
+          err, PSFWI_ENONFINITE,
+          "%s: velocity at (ix = %zu, iz = %zu) is %g; expected a finite value in m/s", what,
+          i % nx, i / nx, (double)v);
     if (v <= 0.0f)
       return psfwi_fail(err, PSFWI_ERANGE,
                         "%s: velocity at (ix = %zu, iz = %zu) is %g m/s; expected > 0", what,

@@ -43,9 +43,12 @@ double psfwi_mem_limit(void) {
 }
 
 const char *psfwi_bytes_text(double bytes, char *buf, size_t len) {
-  if (bytes >= 1073741824.0) snprintf(buf, len, "%.1f GiB", bytes / 1073741824.0);
-  else if (bytes >= 1048576.0) snprintf(buf, len, "%.1f MiB", bytes / 1048576.0);
-  else snprintf(buf, len, "%.0f KiB", ceil(bytes / 1024.0));
+  if (bytes >= 1073741824.0)
+    snprintf(buf, len, "%.1f GiB", bytes / 1073741824.0);
+  else if (bytes >= 1048576.0)
+    snprintf(buf, len, "%.1f MiB", bytes / 1048576.0);
+  else
+    snprintf(buf, len, "%.0f KiB", ceil(bytes / 1024.0));
   return buf;
 }
 

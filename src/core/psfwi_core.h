@@ -19,18 +19,18 @@
 #define PSFWI_VERSION_STRING "0.1.0"
 
 /* One list of status codes, with text. Codes are never renumbered. */
-#define PSFWI_STATUS_LIST(X)                                         \
-  X(PSFWI_OK, 0, "success")                                          \
-  X(PSFWI_ENOMEM, 1, "out of memory")                                \
-  X(PSFWI_EIO, 2, "input/output error")                              \
-  X(PSFWI_EFORMAT, 3, "malformed or unexpected file contents")       \
-  X(PSFWI_EINVAL, 4, "invalid argument")                             \
-  X(PSFWI_ERANGE, 5, "value out of range")                           \
-  X(PSFWI_EKEY, 6, "unknown or missing key")                         \
-  X(PSFWI_ENONFINITE, 7, "non-finite value (NaN or Inf)")            \
-  X(PSFWI_EUNSTABLE, 8, "unstable or under-sampled set-up")          \
-  X(PSFWI_EUNSUPPORTED, 9, "unsupported feature")                    \
-  X(PSFWI_EINTERNAL, 10, "internal error")                           \
+#define PSFWI_STATUS_LIST(X)                                   \
+  X(PSFWI_OK, 0, "success")                                    \
+  X(PSFWI_ENOMEM, 1, "out of memory")                          \
+  X(PSFWI_EIO, 2, "input/output error")                        \
+  X(PSFWI_EFORMAT, 3, "malformed or unexpected file contents") \
+  X(PSFWI_EINVAL, 4, "invalid argument")                       \
+  X(PSFWI_ERANGE, 5, "value out of range")                     \
+  X(PSFWI_EKEY, 6, "unknown or missing key")                   \
+  X(PSFWI_ENONFINITE, 7, "non-finite value (NaN or Inf)")      \
+  X(PSFWI_EUNSTABLE, 8, "unstable or under-sampled set-up")    \
+  X(PSFWI_EUNSUPPORTED, 9, "unsupported feature")              \
+  X(PSFWI_EINTERNAL, 10, "internal error")                     \
   X(PSFWI_EINTERRUPTED, 11, "interrupted (resumable)")
 
 enum psfwi_status {
@@ -115,9 +115,9 @@ void psfwi_survey_destroy(psfwi_survey *s);
  * at rx0 + ir drx (ir < nrec) and depth rz. With moving != 0 the receiver
  * spread moves with the shot: receiver positions of shot is are shifted by
  * is * dsx (a towed streamer or a rolling spread). */
-psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, double sz,
-                                       double rx0, double drx, size_t nrec, double rz,
-                                       int moving, psfwi_error *err);
+psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, double sz, double rx0,
+                                       double drx, size_t nrec, double rz, int moving,
+                                       psfwi_error *err);
 
 /* A copy of shots first .. first + count - 1 with their receivers: one MPI
  * rank's share (see psfwi_comm_shot_range). PSFWI_ERANGE unless count >= 1
@@ -134,8 +134,7 @@ int psfwi_survey_check(const psfwi_survey *s, const psfwi_grid *g, psfwi_error *
 /* ---- Wavelets ------------------------------------------------------------
  * Ricker wavelet of peak frequency f_peak (Hz) delayed by delay (s), sampled
  * at t = i dt, i < nt: w(t) = (1 - 2 a) exp(-a), a = (pi f (t - delay))^2. */
-int psfwi_ricker(double f_peak, double delay, double dt, size_t nt, float *w,
-                 psfwi_error *err);
+int psfwi_ricker(double f_peak, double delay, double dt, size_t nt, float *w, psfwi_error *err);
 
 /* ---- Small utilities shared by modules ------------------------------------ */
 /* Parse "first:step:count" (count a positive integer), e.g. "100:20:50". */

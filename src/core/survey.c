@@ -37,9 +37,9 @@ void psfwi_survey_destroy(psfwi_survey *s) {
   free(s);
 }
 
-psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, double sz,
-                                       double rx0, double drx, size_t nrec, double rz,
-                                       int moving, psfwi_error *err) {
+psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, double sz, double rx0,
+                                       double drx, size_t nrec, double rz, int moving,
+                                       psfwi_error *err) {
   psfwi_survey *s = psfwi_survey_create(nshot, nrec, err);
   if (s == NULL) return NULL;
   for (size_t is = 0; is < nshot; is++) {
@@ -83,14 +83,12 @@ int psfwi_survey_check(const psfwi_survey *s, const psfwi_grid *g, psfwi_error *
   return PSFWI_OK;
 }
 
-int psfwi_ricker(double f_peak, double delay, double dt, size_t nt, float *w,
-                 psfwi_error *err) {
+int psfwi_ricker(double f_peak, double delay, double dt, size_t nt, float *w, psfwi_error *err) {
   if (!(f_peak > 0.0) || !isfinite(f_peak))
     return psfwi_fail(err, PSFWI_ERANGE, "Ricker peak frequency %g Hz; expected > 0", f_peak);
   if (!(dt > 0.0) || !isfinite(dt))
     return psfwi_fail(err, PSFWI_ERANGE, "wavelet sample interval %g s; expected > 0", dt);
-  if (!isfinite(delay))
-    return psfwi_fail(err, PSFWI_ENONFINITE, "Ricker delay is not finite");
+  if (!isfinite(delay)) return psfwi_fail(err, PSFWI_ENONFINITE, "Ricker delay is not finite");
   const double pi = 3.14159265358979323846;
   for (size_t i = 0; i < nt; i++) {
     const double t = (double)i * dt - delay;

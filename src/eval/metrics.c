@@ -63,8 +63,7 @@ int psfwi_ssim(const float *a, const float *b, size_t nx, size_t nz, double L, d
     const double mx = f[i], my = f[no + i];
     const double vx = f[2 * no + i] - mx * mx, vy = f[3 * no + i] - my * my;
     const double cxy = f[4 * no + i] - mx * my;
-    sum += ((2.0 * mx * my + c1) * (2.0 * cxy + c2)) /
-           ((mx * mx + my * my + c1) * (vx + vy + c2));
+    sum += ((2.0 * mx * my + c1) * (2.0 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
   }
   *ssim = sum / (double)no;
   free(in), free(tmp), free(f);
@@ -99,8 +98,7 @@ int psfwi_compare(const psfwi_model *truth, const psfwi_model *m, psfwi_metrics 
   out->rel_l2 = nt > 0.0 ? 100.0 * sqrt(se / nt) : INFINITY;
   const double L = (double)hi - (double)lo;
   out->psnr = out->rmse > 0.0 ? 20.0 * log10((L > 0.0 ? L : (double)hi) / out->rmse) : INFINITY;
-  if (L > 0.0)
-    return psfwi_ssim(truth->vp, m->vp, gt->nx, gt->nz, L, &out->ssim, err);
+  if (L > 0.0) return psfwi_ssim(truth->vp, m->vp, gt->nx, gt->nz, L, &out->ssim, err);
   /* A constant true model has no data range: SSIM is undefined. */
   out->ssim = NAN;
   return PSFWI_OK;

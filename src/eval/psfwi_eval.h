@@ -13,10 +13,10 @@
 #include "psfwi_core.h"
 
 typedef struct psfwi_metrics {
-  double rmse, mae;  /* m/s */
-  double rel_l2;     /* % */
-  double ssim;       /* 1 for identical models */
-  double psnr;       /* dB; +inf for identical models */
+  double rmse, mae; /* m/s */
+  double rel_l2;    /* % */
+  double ssim;      /* 1 for identical models */
+  double psnr;      /* dB; +inf for identical models */
 } psfwi_metrics;
 
 /* Both models must be on the same grid (same nx, nz; spacing within 1e-6

@@ -165,15 +165,15 @@ int psfwi_revolve_simulate(size_t l, size_t c, size_t *advances, size_t *max_sna
           pos = slot_pos[A->arg];
         }
         if (A->pos != pos)
-          st = psfwi_fail(err, PSFWI_EINTERNAL, "action %zu: restored %zu, expected %zu", i,
-                          pos, A->pos);
+          st = psfwi_fail(err, PSFWI_EINTERNAL, "action %zu: restored %zu, expected %zu", i, pos,
+                          A->pos);
         valid = 1;
         break;
       case REV_TURN:
         if (!valid || A->arg != pos || pos + 1 != next_turn)
           st = psfwi_fail(err, PSFWI_EINTERNAL,
-                          "action %zu: turn at %zu from state %zu; expected step %zu", i,
-                          A->arg, pos, next_turn - 1);
+                          "action %zu: turn at %zu from state %zu; expected step %zu", i, A->arg,
+                          pos, next_turn - 1);
         next_turn = pos;
         valid = 0;
         break;
@@ -194,8 +194,7 @@ int psfwi_revolve_simulate(size_t l, size_t c, size_t *advances, size_t *max_sna
 }
 
 /* Recomputed steps of the plan with segments of k steps within m fields. */
-static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg,
-                        size_t *nsnap) {
+static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg, size_t *nsnap) {
   if (k > m) return SIZE_MAX;
   const size_t ns = (l + k - 1) / k;
   size_t s = (m - k) / sf;
@@ -208,8 +207,8 @@ static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg,
 }
 
 /* The best segment length within m fields (forced when seg_len > 0). */
-static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *bk,
-                        size_t *bseg, size_t *bsnap) {
+static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *bk, size_t *bseg,
+                        size_t *bsnap) {
   size_t best = SIZE_MAX;
   const size_t k0 = seg_len > 0 ? seg_len : 1, k1 = seg_len > 0 ? seg_len : m;
   *bk = *bseg = *bsnap = 0;
@@ -226,9 +225,8 @@ static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *b
   return best;
 }
 
-int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
-                               double max_ratio, size_t snap_fields,
-                               psfwi_checkpoint_plan *plan, psfwi_error *err) {
+int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, double max_ratio,
+                               size_t snap_fields, psfwi_checkpoint_plan *plan, psfwi_error *err) {
   if (plan == NULL) return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: no output");
   if (snap_fields < 1)
     return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: snap_fields = 0; expected >= 1");
@@ -241,7 +239,8 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
   if (max_fields < 1 || seg_len > max_fields)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "memory budget of %zu wavefields is too small: at least %zu are needed "
-                      "(the taped segment)", max_fields, seg_len > 0 ? seg_len : 1);
+                      "(the taped segment)",
+                      max_fields, seg_len > 0 ? seg_len : 1);
   size_t bk, bseg, bsnap;
   const size_t best = best_plan(nstep, max_fields, seg_len, sf, &bk, &bseg, &bsnap);
   const double limit = max_ratio * (double)nstep;
@@ -252,15 +251,17 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
     while (hi - lo > 1) {
       const size_t mid = lo + (hi - lo) / 2;
       const size_t c = best_plan(nstep, mid, seg_len, sf, &k, &a, &b);
-      if (c != SIZE_MAX && (double)c <= limit) hi = mid;
-      else lo = mid;
+      if (c != SIZE_MAX && (double)c <= limit)
+        hi = mid;
+      else
+        lo = mid;
     }
     return psfwi_fail(err, PSFWI_ERANGE,
                       "memory budget of %zu wavefields for %zu time steps would recompute "
                       "%.3g times the steps (limit max_recompute = %g); at least %zu wavefields "
-                      "are needed", max_fields, nstep,
-                      best == SIZE_MAX ? INFINITY : (double)best / (double)nstep, max_ratio,
-                      hi);
+                      "are needed",
+                      max_fields, nstep, best == SIZE_MAX ? INFINITY : (double)best / (double)nstep,
+                      max_ratio, hi);
   }
   plan->seg_len = bk;
   plan->nseg = bseg;

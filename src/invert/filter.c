@@ -9,7 +9,7 @@
 static const double PI = 3.14159265358979323846;
 
 #define MAX_ORDER 10
-#define MAX_SECT (2 * ((MAX_ORDER + 1) / 2))
+#define MAX_SECT  (2 * ((MAX_ORDER + 1) / 2))
 
 /* One second-order section y = (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2) x. */
 typedef struct biquad {
@@ -78,13 +78,15 @@ psfwi_filter *psfwi_filter_create(const psfwi_filter_opts *o, double dt, psfwi_e
   if (!isfinite(fl) || fl < 0.0 || fl >= nyq) {
     psfwi_fail(err, PSFWI_ERANGE,
                "filter f_lowcut = %g Hz; expected 0 (none) or inside (0, %g Hz) (Nyquist of "
-               "dt = %g s)", fl, nyq, dt);
+               "dt = %g s)",
+               fl, nyq, dt);
     return NULL;
   }
   if (!isfinite(fh) || fh < 0.0 || fh >= nyq) {
     psfwi_fail(err, PSFWI_ERANGE,
                "filter f_highcut = %g Hz; expected 0 (none) or inside (0, %g Hz) (Nyquist of "
-               "dt = %g s)", fh, nyq, dt);
+               "dt = %g s)",
+               fh, nyq, dt);
     return NULL;
   }
   if (fl == 0.0 && fh == 0.0) {
@@ -94,8 +96,8 @@ psfwi_filter *psfwi_filter_create(const psfwi_filter_opts *o, double dt, psfwi_e
   }
   if (fl > 0.0 && fh > 0.0 && fl >= fh) {
     psfwi_fail(err, PSFWI_EINVAL,
-               "filter f_lowcut = %g Hz >= f_highcut = %g Hz; expected f_lowcut < f_highcut",
-               fl, fh);
+               "filter f_lowcut = %g Hz >= f_highcut = %g Hz; expected f_lowcut < f_highcut", fl,
+               fh);
     return NULL;
   }
   psfwi_filter *f = calloc(1, sizeof *f);

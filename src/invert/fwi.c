@@ -10,12 +10,14 @@
 
 #include "invert_internal.h"
 
+/* clang-format off */
 enum { SC_OBJECTIVE, SC_MISFIT, SC_REG, SC_BAND, SC_FHIGH, SC_NFEV, SC_STEP, SC_RMSE, SC_REL, SC_SSIM };
 static const char *const scalar_names[] = {"objective",  "misfit",     "regularization",
                                            "band",       "band_f_high", "evaluations",
                                            "step",       "rmse",       "relative_error",
                                            "ssim"};
 static const char *const scalar_units[] = {"1", "1", "1", "1", "Hz", "1", "1", "m/s", "%", "1"};
+/* clang-format on */
 
 size_t psfwi_fwi_scalar_count(int have_truth) { return have_truth ? 10 : 7; }
 const char *const *psfwi_fwi_scalar_names(void) { return scalar_names; }
@@ -44,17 +46,17 @@ typedef struct fwi {
   psfwi_model *model; /* the caller's: the current model */
   size_t nx, nz, nxz, nfree;
   size_t *free_idx;
-  float *v_b;           /* band start model */
-  double *scale;        /* s_i */
-  double *kx, *kz;      /* smoothing kernels (half, index 0 = centre) */
-  size_t rx, rz;        /* their radii in cells */
-  double *t1, *t2;      /* nxz scratch */
-  double *g_v;          /* nxz: dJ/dv, then dPhi/dv */
-  double *illum;        /* nxz */
-  double *x_g;          /* nxz: g_x of an evaluation */
+  float *v_b;      /* band start model */
+  double *scale;   /* s_i */
+  double *kx, *kz; /* smoothing kernels (half, index 0 = centre) */
+  size_t rx, rz;   /* their radii in cells */
+  double *t1, *t2; /* nxz scratch */
+  double *g_v;     /* nxz: dJ/dv, then dPhi/dv */
+  double *illum;   /* nxz */
+  double *x_g;     /* nxz: g_x of an evaluation */
   unsigned char *clamped;
-  psfwi_model *trial;   /* model at the point being evaluated */
-  psfwi_model *cur;     /* model at the current accepted point */
+  psfwi_model *trial; /* model at the point being evaluated */
+  psfwi_model *cur;   /* model at the current accepted point */
   psfwi_filter *filter;
   psfwi_misfit *mf;
   psfwi_reg reg;
@@ -62,12 +64,12 @@ typedef struct fwi {
   size_t band, rows, nfev;
   int have_truth;
   size_t nscalar;
-  float *hist_vp; /* rows * nxz */
+  float *hist_vp;  /* rows * nxz */
   double *hist_sc; /* rows * nscalar */
   size_t hist_cap;
   psfwi_optim *opt;
   psfwi_gradient_ws *gws; /* the gradient engine, set up once for the run */
-  int config_changed; /* resumed with another configuration text */
+  int config_changed;     /* resumed with another configuration text */
 } fwi;
 
 static void *xcalloc(size_t n, size_t size, int *oom) {
@@ -182,9 +184,9 @@ static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error 
 }
 
 int psfwi_band_misfit_(psfwi_misfit_kind kind, const double *all_freqs, size_t nfreq_all,
-                       double huber_delta, const psfwi_fwi_band *bd, size_t band,
-                       int filter_order, size_t nt, double dt, psfwi_filter **filter,
-                       psfwi_misfit **mf, psfwi_error *err) {
+                       double huber_delta, const psfwi_fwi_band *bd, size_t band, int filter_order,
+                       size_t nt, double dt, psfwi_filter **filter, psfwi_misfit **mf,
+                       psfwi_error *err) {
   double *freqs = NULL;
   *filter = NULL;
   *mf = NULL;
@@ -320,8 +322,8 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
       {"hist_scalars", PSFWI_STATE_F64, f->rows * f->nscalar, f->hist_sc},
       {"config", PSFWI_STATE_U8, cfg_len, (void *)cfg},
   };
-  int st = psfwi_state_write(o->state_path, "fwi", items, sizeof items / sizeof items[0],
-                             o->meta, err);
+  int st =
+      psfwi_state_write(o->state_path, "fwi", items, sizeof items / sizeof items[0], o->meta, err);
   free(obuf);
   return st;
 }
@@ -335,8 +337,8 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
   int st = psfwi_state_read(path, "fwi", &items, &n, err);
   if (st != PSFWI_OK) return st;
   st = PSFWI_EFORMAT;
-  const psfwi_state_item *c = psfwi_state_find(items, n, "counters", PSFWI_STATE_F64, ST_COUNT,
-                                               path, err);
+  const psfwi_state_item *c =
+      psfwi_state_find(items, n, "counters", PSFWI_STATE_F64, ST_COUNT, path, err);
   if (c == NULL) goto done;
   const double *cv = c->data;
   if ((size_t)cv[ST_NX] != f->nx || (size_t)cv[ST_NZ] != f->nz ||
@@ -349,12 +351,19 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     goto done;
   }
   const size_t rows = (size_t)cv[ST_ROWS];
-  const psfwi_state_item *m = psfwi_state_find(items, n, "model", PSFWI_STATE_F32, f->nxz, path, err);
-  const psfwi_state_item *vb = m ? psfwi_state_find(items, n, "v_band", PSFWI_STATE_F32, f->nxz, path, err) : NULL;
-  const psfwi_state_item *sc = vb ? psfwi_state_find(items, n, "scale", PSFWI_STATE_F64, f->nxz, path, err) : NULL;
-  const psfwi_state_item *ob = sc ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
-  const psfwi_state_item *hv = ob ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * f->nxz, path, err) : NULL;
-  const psfwi_state_item *hs = hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * f->nscalar, path, err) : NULL;
+  const psfwi_state_item *m =
+      psfwi_state_find(items, n, "model", PSFWI_STATE_F32, f->nxz, path, err);
+  const psfwi_state_item *vb =
+      m ? psfwi_state_find(items, n, "v_band", PSFWI_STATE_F32, f->nxz, path, err) : NULL;
+  const psfwi_state_item *sc =
+      vb ? psfwi_state_find(items, n, "scale", PSFWI_STATE_F64, f->nxz, path, err) : NULL;
+  const psfwi_state_item *ob =
+      sc ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
+  const psfwi_state_item *hv =
+      ob ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * f->nxz, path, err) : NULL;
+  const psfwi_state_item *hs =
+      hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * f->nscalar, path, err)
+         : NULL;
   if (hs == NULL) goto done;
   f->band = (size_t)cv[ST_BAND];
   f->nfev = (size_t)cv[ST_NFEV];
@@ -403,8 +412,9 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
     if (o->bands[b].max_iter == 0)
       return psfwi_fail(err, PSFWI_ERANGE, "fwi: band %zu has 0 iterations; expected >= 1", b + 1);
   if (!(o->vmin > 0) || !(o->vmax > o->vmin) || !isfinite(o->vmax))
-    return psfwi_fail(err, PSFWI_ERANGE, "fwi: bounds vmin = %g, vmax = %g m/s; expected 0 < vmin < vmax",
-                      o->vmin, o->vmax);
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "fwi: bounds vmin = %g, vmax = %g m/s; expected 0 < vmin < vmax", o->vmin,
+                      o->vmax);
   if (o->vmin < wi->vmin_bound || o->vmax > wi->vmax_bound)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "fwi: bounds [%g, %g] m/s exceed the propagator's [%g, %g] m/s (set the "
@@ -536,8 +546,8 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
 int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
                               const float *wavelet, size_t nt, const float *d_obs,
                               const psfwi_fwi_opts *o, const double *dir, const double *h,
-                              size_t nh, size_t *nfree, double *phi0, double *gdotd,
-                              double *phi_h, psfwi_error *err) {
+                              size_t nh, size_t *nfree, double *phi0, double *gdotd, double *phi_h,
+                              psfwi_error *err) {
   fwi F = {0}, *f = &F;
   int st = fwi_init(f, w, model, s, wavelet, nt, d_obs, o, err);
   if (st == PSFWI_OK) st = band_start(f, 0, phi0, f->x_g, err);
@@ -633,8 +643,7 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       if (task == PSFWI_OPTIM_NEW_X) {
         const int record = info.iter > 0 || (b == 0 && f->rows == 0);
         psfwi_reg_terms terms;
-        if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK)
-          break;
+        if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK) break;
         psfwi_fwi_progress p = {0};
         p.band = b;
         p.nband = o->nband;
@@ -672,8 +681,9 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         p.eta = iters_here ? p.elapsed / (double)iters_here * (double)(planned - f->rows) : NAN;
         if (f->config_changed && o->progress) { /* a note of its own, once */
           psfwi_fwi_progress q = p;
-          q.note = "the configuration differs from the one the state was written with: the "
-                   "result is that of the changed run";
+          q.note =
+              "the configuration differs from the one the state was written with: the "
+              "result is that of the changed run";
           o->progress(o->progress_ctx, &q);
         }
         f->config_changed = 0;

@@ -40,11 +40,11 @@ typedef struct grad_ctx {
   size_t nrec;
   const float *d_obs;
   const psfwi_misfit *mf;
-  const float *vel;      /* padded vel_term */
-  const float *src_fine; /* nt * nsub */
+  const float *vel;                           /* padded vel_term */
+  const float *src_fine;                      /* nt * nsub */
   psfwi_wave_points *const *src, *const *rec; /* per shot of the survey */
   size_t nt, nstep, np, nxz, nfine, npack;
-  size_t nt_window;      /* samples entering the misfit (nt: all) */
+  size_t nt_window; /* samples entering the misfit (nt: all) */
   int want_grad, want_illum, want_wav, fwd_only;
   psfwi_checkpoint_plan plan;
   const rev_schedule *sched;
@@ -89,11 +89,11 @@ typedef struct grad_thread {
   float *tape;              /* seg_len padded fields: lap of each taped step */
   float *snap;              /* nsnap packed states (psfwi_wave_state_save) */
   size_t *snap_pos;
-  float *syn, *adjsrc;      /* nrec * nt */
-  float *obsw;              /* nrec * nt: observed traces cut to the time window */
-  float *rbuf;              /* nrec */
-  float *abar;              /* nt * nsub, dJ/d(source samples at the internal rate) */
-  size_t fwd, bwd;          /* step counters */
+  float *syn, *adjsrc; /* nrec * nt */
+  float *obsw;         /* nrec * nt: observed traces cut to the time window */
+  float *rbuf;         /* nrec */
+  float *abar;         /* nt * nsub, dJ/d(source samples at the internal rate) */
+  size_t fwd, bwd;     /* step counters */
 } grad_thread;
 
 static void thread_free(grad_thread *t) {
@@ -144,8 +144,8 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
   t->obsw = malloc(nrec * c->nt * sizeof(float));
   t->rbuf = malloc(nrec * sizeof(float));
   const int need_mem = psfwi_wave_mem_floats(w) > 0;
-  int ok = t->st.prev && t->st.cur && (!need_mem || t->st.mem) && t->syn && t->adjsrc &&
-           t->obsw && t->rbuf;
+  int ok = t->st.prev && t->st.cur && (!need_mem || t->st.mem) && t->syn && t->adjsrc && t->obsw &&
+           t->rbuf;
   if (ok && !c->fwd_only) {
     t->bw = psfwi_wave_bwork_create(w, err);
     if (t->bw == NULL) {
@@ -161,15 +161,15 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
     t->snap = S > 0 ? big_alloc(S * psfwi_wave_state_floats(w)) : NULL;
     t->snap_pos = malloc((S > 0 ? S : 1) * sizeof(size_t));
     t->abar = c->want_wav ? malloc(c->nfine * sizeof(float)) : NULL;
-    ok = t->adj.prev && t->adj.cur && (!need_mem || t->adj.mem) && t->g_vel && t->tape && (S == 0 || t->snap) &&
-         t->snap_pos && (!c->want_wav || t->abar);
+    ok = t->adj.prev && t->adj.cur && (!need_mem || t->adj.mem) && t->g_vel && t->tape &&
+         (S == 0 || t->snap) && t->snap_pos && (!c->want_wav || t->abar);
   }
   if (!ok) {
     thread_free(t);
     return psfwi_fail(err, PSFWI_ENOMEM,
                       "cannot allocate the gradient buffers of one shot (%.1f MiB: %zu stored "
-                      "wavefields of %zu x %zu)", (double)thread_bytes(c) / 1048576.0,
-                      c->plan.fields, c->in->npx, c->in->npz);
+                      "wavefields of %zu x %zu)",
+                      (double)thread_bytes(c) / 1048576.0, c->plan.fields, c->in->npx, c->in->npz);
   }
   return PSFWI_OK;
 }
@@ -298,8 +298,7 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
           psfwi_wave_state_zero(c->w, &t->st);
           pos = 0;
         } else {
-          psfwi_wave_state_load(c->w, &t->st,
-                                t->snap + A->arg * psfwi_wave_state_floats(c->w));
+          psfwi_wave_state_load(c->w, &t->st, t->snap + A->arg * psfwi_wave_state_floats(c->w));
           pos = t->snap_pos[A->arg];
         }
         break;
@@ -316,11 +315,16 @@ static int run_schedule(shot_run *r, psfwi_error *err) {
 /* Model shot is, evaluate its misfit, and (unless forward-only) run the
  * adjoint; add J, dJ/dvel_term on the model grid, illumination and the
  * source-sample gradient into part. */
-static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
-                    psfwi_error *err) {
+static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part, psfwi_error *err) {
   const size_t nrec = c->nrec;
-  shot_run r = {.c = c, .t = t, .src = c->src[is], .rec = c->rec[is], .first_sweep = 1,
-                .part = part, .obs = c->d_obs + is * nrec * c->nt, .J = 0.0};
+  shot_run r = {.c = c,
+                .t = t,
+                .src = c->src[is],
+                .rec = c->rec[is],
+                .first_sweep = 1,
+                .part = part,
+                .obs = c->d_obs + is * nrec * c->nt,
+                .J = 0.0};
   const unsigned saved = psfwi_wave_ftz_enter(c->ftz);
   int st = PSFWI_OK;
   psfwi_wave_state_zero(c->w, &t->st);
@@ -352,17 +356,17 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part,
 struct psfwi_gradient_ws {
   const psfwi_wave *w;
   psfwi_gradient_opts o;
-  unsigned want;             /* what it was made for (PSFWI_GRADIENT_WANT_*) */
+  unsigned want; /* what it was made for (PSFWI_GRADIENT_WANT_*) */
   size_t nshot, nrec, nt;
-  grad_ctx c;                /* the shared fields; per-evaluation ones set by eval */
+  grad_ctx c; /* the shared fields; per-evaluation ones set by eval */
   psfwi_wave_points **src, **rec;
   int nthr;
-  grad_thread *threads;      /* nthr */
+  grad_thread *threads; /* nthr */
   float *vel, *src_fine;
-  double *parts;             /* nslot_max * npack */
-  size_t *counts;            /* 2 * nslot_max */
+  double *parts;  /* nslot_max * npack */
+  size_t *counts; /* 2 * nslot_max */
   size_t nslot_max;
-  size_t *all;               /* 0 .. nshot - 1 */
+  size_t *all; /* 0 .. nshot - 1 */
   rev_schedule sched;
 };
 
@@ -405,9 +409,9 @@ static int check_opts(const psfwi_gradient_opts *o, psfwi_error *err) {
   return PSFWI_OK;
 }
 
-psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s,
-                                            size_t nt, unsigned want,
-                                            const psfwi_gradient_opts *opts, psfwi_error *err) {
+psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s, size_t nt,
+                                            unsigned want, const psfwi_gradient_opts *opts,
+                                            psfwi_error *err) {
   if (w == NULL || s == NULL) {
     psfwi_fail(err, PSFWI_EINVAL, "gradient workspace: propagator and survey are required");
     return NULL;
@@ -422,8 +426,10 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
     return NULL;
   }
   psfwi_gradient_opts o;
-  if (opts) o = *opts;
-  else psfwi_gradient_opts_defaults(&o);
+  if (opts)
+    o = *opts;
+  else
+    psfwi_gradient_opts_defaults(&o);
   if (check_opts(&o, err) != PSFWI_OK) return NULL;
   psfwi_gradient_ws *ws = calloc(1, sizeof *ws);
   if (ws == NULL) {
@@ -470,17 +476,19 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
   ws->src = calloc(s->nshot, sizeof *ws->src);
   ws->rec = calloc(s->nshot, sizeof *ws->rec);
   ws->threads = calloc((size_t)nthr, sizeof *ws->threads);
-  if (!ws->vel || !ws->src_fine || !ws->parts || !ws->counts || !ws->all || !ws->src ||
-      !ws->rec || !ws->threads) {
-    st = psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the gradient's shared buffers "
-                    "(%zu slots of %zu values)", ws->nslot_max, c->npack);
+  if (!ws->vel || !ws->src_fine || !ws->parts || !ws->counts || !ws->all || !ws->src || !ws->rec ||
+      !ws->threads) {
+    st = psfwi_fail(err, PSFWI_ENOMEM,
+                    "cannot allocate the gradient's shared buffers "
+                    "(%zu slots of %zu values)",
+                    ws->nslot_max, c->npack);
     goto fail;
   }
   for (size_t is = 0; is < s->nshot; is++) {
     ws->all[is] = is;
     ws->src[is] = psfwi_wave_points_create(w, 1, &s->sx[is], &s->sz[is], "source", err);
     ws->rec[is] = ws->src[is] ? psfwi_wave_points_create(w, s->nrec, s->rx + is * s->nrec,
-                                                          s->rz + is * s->nrec, "receiver", err)
+                                                         s->rz + is * s->nrec, "receiver", err)
                               : NULL;
     if (ws->rec[is] == NULL) {
       st = psfwi_error_prefix(err, "shot %zu", is);
@@ -568,20 +576,21 @@ static int check_eval(const psfwi_gradient_ws *ws, const psfwi_model *m, const f
   if (psfwi_misfit_nt(mf) != nt || fabs(psfwi_misfit_dt(mf) - in->dt_out) > 1e-9 * in->dt_out)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "misfit made for %zu samples at %g s, but the data have %zu samples at "
-                      "dt_out = %g s", psfwi_misfit_nt(mf), psfwi_misfit_dt(mf), nt,
-                      in->dt_out);
+                      "dt_out = %g s",
+                      psfwi_misfit_nt(mf), psfwi_misfit_dt(mf), nt, in->dt_out);
   if ((asked & ~ws->want) != 0)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "gradient workspace made for outputs %u, asked for %u (make it with "
-                      "every output it will give)", ws->want, asked);
+                      "every output it will give)",
+                      ws->want, asked);
   if (b != NULL) {
     if (b->nt_window > nt)
       return psfwi_fail(err, PSFWI_ERANGE, "time window of %zu samples; the data have %zu",
                         b->nt_window, nt);
     for (size_t k = 0; b->shots && k < b->nshots; k++)
       if (b->shots[k] >= ws->nshot)
-        return psfwi_fail(err, PSFWI_ERANGE, "batch shot %zu of a survey of %zu shots",
-                          b->shots[k], ws->nshot);
+        return psfwi_fail(err, PSFWI_ERANGE, "batch shot %zu of a survey of %zu shots", b->shots[k],
+                          ws->nshot);
     if (b->shots != NULL && b->nshots == 0)
       return psfwi_fail(err, PSFWI_EINVAL, "an empty batch of shots");
     if (b->nrank > 1 && (b->rank < 0 || b->rank >= b->nrank))
@@ -708,7 +717,8 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
     stats->bytes_storage = c.fwd_only ? 0 : c.plan.fields * c.np * sizeof(float);
     stats->bytes_per_thread = thread_bytes(&c);
     stats->bytes_total = stats->bytes_per_thread * (size_t)ws->nthr + psfwi_wave_bytes_shared(w) +
-                         (c.np + c.nfine) * sizeof(float) + ws->nslot_max * c.npack * sizeof(double) +
+                         (c.np + c.nfine) * sizeof(float) +
+                         ws->nslot_max * c.npack * sizeof(double) +
                          ws->sched.cap * sizeof(rev_action);
     stats->seconds = psfwi_seconds() - t0;
   }
@@ -716,10 +726,9 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
 }
 
 int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
-                   const float *wavelet, size_t nt, const float *d_obs,
-                   const psfwi_misfit *mf, const psfwi_gradient_opts *opts, double *J,
-                   double *grad, double *illum, double *grad_wavelet,
-                   psfwi_gradient_stats *stats, psfwi_error *err) {
+                   const float *wavelet, size_t nt, const float *d_obs, const psfwi_misfit *mf,
+                   const psfwi_gradient_opts *opts, double *J, double *grad, double *illum,
+                   double *grad_wavelet, psfwi_gradient_stats *stats, psfwi_error *err) {
   const double t0 = psfwi_seconds();
   if (w == NULL || m == NULL || s == NULL || wavelet == NULL || d_obs == NULL || mf == NULL ||
       J == NULL)
@@ -733,8 +742,8 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
                         (grad_wavelet ? PSFWI_GRADIENT_WANT_WAVELET : 0u);
   psfwi_gradient_ws *ws = psfwi_gradient_ws_create(w, s, nt, want, opts, err);
   if (ws == NULL) return err ? err->status : PSFWI_ENOMEM;
-  st = psfwi_gradient_ws_eval(ws, m, wavelet, d_obs, mf, NULL, J, grad, illum, grad_wavelet,
-                              stats, err);
+  st = psfwi_gradient_ws_eval(ws, m, wavelet, d_obs, mf, NULL, J, grad, illum, grad_wavelet, stats,
+                              err);
   psfwi_gradient_ws_destroy(ws);
   if (st == PSFWI_OK && stats) stats->seconds = psfwi_seconds() - t0;
   return st;

@@ -45,8 +45,8 @@ void psfwi_revolve_free_(rev_schedule *S);
 int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
                               const float *wavelet, size_t nt, const float *d_obs,
                               const psfwi_fwi_opts *o, const double *dir, const double *h,
-                              size_t nh, size_t *nfree, double *phi0, double *gdotd,
-                              double *phi_h, psfwi_error *err);
+                              size_t nh, size_t *nfree, double *phi0, double *gdotd, double *phi_h,
+                              psfwi_error *err);
 
 /* The filter (NULL without corners) and misfit of band b (1-based in
  * messages): what FWI and the RNN evaluate in that band. */

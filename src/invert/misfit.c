@@ -14,10 +14,10 @@ struct psfwi_misfit {
   size_t nt;
   double dt;
   const psfwi_filter *filter;
-  double huber_delta;   /* HUBER */
+  double huber_delta; /* HUBER */
   size_t nfreq;
-  double *freqs;        /* Hz */
-  double *cs, *sn;      /* cos / sin(2 pi f_k t dt): [k * nt + t] */
+  double *freqs;   /* Hz */
+  double *cs, *sn; /* cos / sin(2 pi f_k t dt): [k * nt + t] */
 };
 
 void psfwi_misfit_opts_defaults(psfwi_misfit_opts *o) {
@@ -84,7 +84,8 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
       if (!isfinite(o->freqs[k]) || o->freqs[k] < 0.0 || o->freqs[k] > nyq) {
         psfwi_fail(err, PSFWI_ERANGE,
                    "spectral misfit frequency %zu = %g Hz; expected in [0, %g Hz] (Nyquist of "
-                   "dt = %g s)", k, o->freqs[k], nyq, dt);
+                   "dt = %g s)",
+                   k, o->freqs[k], nyq, dt);
         return NULL;
       }
   }
@@ -127,8 +128,8 @@ static int check_finite(const float *x, size_t ntrace, size_t nt, const char *wh
                         psfwi_error *err) {
   for (size_t i = 0; i < ntrace * nt; i++)
     if (!isfinite(x[i]))
-      return psfwi_fail(err, PSFWI_ENONFINITE, "%s trace %zu sample %zu is not finite (%g)",
-                        what, i / nt, i % nt, (double)x[i]);
+      return psfwi_fail(err, PSFWI_ENONFINITE, "%s trace %zu sample %zu is not finite (%g)", what,
+                        i / nt, i % nt, (double)x[i]);
   return PSFWI_OK;
 }
 

@@ -11,8 +11,7 @@
 #include "psfwi_model.h"
 
 int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_tolerance,
-                      double freeze_depth, unsigned char *mask, size_t *nfrozen,
-                      psfwi_error *err) {
+                      double freeze_depth, unsigned char *mask, size_t *nfrozen, psfwi_error *err) {
   const psfwi_grid *g = &m->grid;
   const size_t n = g->nx * g->nz;
   memset(mask, 0, n);
@@ -35,8 +34,8 @@ int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_g
   const psfwi_survey *all = obs->survey;
   const size_t nt = obs->nt, per_shot = all->nrec * nt;
   float *mine = obs->data + first * per_shot;
-  int st = count ? psfwi_wave_model_shots(w, truth, local, obs->wavelet, nt, mine, NULL, err)
-                 : PSFWI_OK;
+  int st =
+      count ? psfwi_wave_model_shots(w, truth, local, obs->wavelet, nt, mine, NULL, err) : PSFWI_OK;
   st = psfwi_comm_agree(comm, st);
   if (st != PSFWI_OK) {
     if (err && err->status == PSFWI_OK)
@@ -49,16 +48,15 @@ int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_g
   const size_t n = all->nshot * per_shot;
   double *buf = calloc(n, sizeof *buf);
   if (buf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the data exchange");
-  for (size_t i = first * per_shot; i < (first + count) * per_shot; i++)
-    buf[i] = obs->data[i];
+  for (size_t i = first * per_shot; i < (first + count) * per_shot; i++) buf[i] = obs->data[i];
   st = psfwi_comm_allreduce_sum((void *)comm, buf, n, err);
   for (size_t i = 0; st == PSFWI_OK && i < n; i++) obs->data[i] = (float)buf[i];
   free(buf);
   return st;
 }
 
-int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed,
-                    double *sigma, psfwi_error *err) {
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
+                    psfwi_error *err) {
   if (!isfinite(snr_db))
     return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
   double power = 0.0;

@@ -85,8 +85,8 @@ typedef enum {
 } psfwi_misfit_kind;
 
 typedef struct psfwi_misfit_opts {
-  psfwi_misfit_kind kind;     /* default L2 */
-  const double *freqs;        /* SPECTRAL: nfreq frequencies in Hz, in [0, 1/(2 dt)] */
+  psfwi_misfit_kind kind; /* default L2 */
+  const double *freqs;    /* SPECTRAL: nfreq frequencies in Hz, in [0, 1/(2 dt)] */
   size_t nfreq;
   const psfwi_filter *filter; /* NULL: none; borrowed (must outlive the misfit), same dt */
   double huber_delta;         /* HUBER: threshold delta > 0 (data units); default 0 =
@@ -131,12 +131,12 @@ int psfwi_revolve_simulate(size_t l, size_t c, size_t *advances, size_t *max_sna
  * taping the seg_len Laplacian fields the backward needs. Keeping all steps
  * is the plan nseg = 1 (seg_len = nstep, no recomputation). */
 typedef struct psfwi_checkpoint_plan {
-  size_t nstep;      /* internal steps of a shot */
-  size_t seg_len;    /* steps per taped segment */
-  size_t nseg;       /* segments */
-  size_t nsnap;      /* stored states (snap_fields padded fields each) */
-  size_t recomputed; /* forward steps recomputed: seg_len * p(nseg, nsnap + 1) */
-  size_t fields;     /* padded fields held: seg_len + snap_fields nsnap */
+  size_t nstep;       /* internal steps of a shot */
+  size_t seg_len;     /* steps per taped segment */
+  size_t nseg;        /* segments */
+  size_t nsnap;       /* stored states (snap_fields padded fields each) */
+  size_t recomputed;  /* forward steps recomputed: seg_len * p(nseg, nsnap + 1) */
+  size_t fields;      /* padded fields held: seg_len + snap_fields nsnap */
   size_t snap_fields; /* padded fields one stored state takes (2 + the PML memory,
                          rounded up) */
 } psfwi_checkpoint_plan;
@@ -147,9 +147,8 @@ typedef struct psfwi_checkpoint_plan {
  * revolve with one-step tapes). Refuses (ERANGE, naming the memory needed)
  * budgets below one field or plans recomputing more than max_ratio * nstep
  * steps. */
-int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len,
-                               double max_ratio, size_t snap_fields,
-                               psfwi_checkpoint_plan *plan, psfwi_error *err);
+int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, double max_ratio,
+                               size_t snap_fields, psfwi_checkpoint_plan *plan, psfwi_error *err);
 
 /* ---- Objective and gradient over all shots ---------------------------------------
  * The single reduction point: called once with the packed local sums
@@ -200,14 +199,14 @@ typedef struct psfwi_gradient_stats {
  * theory-guided RNN (backpropagation through time over mini-batches of
  * shots) both evaluate through it: one BPTT code. */
 enum {
-  PSFWI_GRADIENT_WANT_GRAD = 1u,    /* dJ/dv */
-  PSFWI_GRADIENT_WANT_ILLUM = 2u,   /* source illumination */
-  PSFWI_GRADIENT_WANT_WAVELET = 4u  /* dJ/dwavelet */
+  PSFWI_GRADIENT_WANT_GRAD = 1u,   /* dJ/dv */
+  PSFWI_GRADIENT_WANT_ILLUM = 2u,  /* source illumination */
+  PSFWI_GRADIENT_WANT_WAVELET = 4u /* dJ/dwavelet */
 };
 typedef struct psfwi_gradient_ws psfwi_gradient_ws;
-psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s,
-                                            size_t nt, unsigned want,
-                                            const psfwi_gradient_opts *o, psfwi_error *err);
+psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s, size_t nt,
+                                            unsigned want, const psfwi_gradient_opts *o,
+                                            psfwi_error *err);
 void psfwi_gradient_ws_destroy(psfwi_gradient_ws *ws);
 size_t psfwi_gradient_ws_nshot(const psfwi_gradient_ws *ws);
 
@@ -215,10 +214,10 @@ size_t psfwi_gradient_ws_nshot(const psfwi_gradient_ws *ws);
 typedef struct psfwi_gradient_batch {
   const size_t *shots; /* indices into the survey (any order; NULL: every shot) */
   size_t nshots;
-  size_t nt_window;    /* > 0: only samples it < nt_window enter the misfit (the
+  size_t nt_window; /* > 0: only samples it < nt_window enter the misfit (the
                           objective of the record truncated in time: truncated
                           backpropagation through time); 0: all nt */
-  int rank, nrank;     /* nrank > 1: this process computes the slots k with
+  int rank, nrank;  /* nrank > 1: this process computes the slots k with
                           k % nrank == rank and the options' reduce hook sums
                           all nslot partial sums (each from one process) before
                           they are added in slot order: every process count
@@ -253,10 +252,9 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
  * o NULL: defaults. stats may be NULL. A workspace made and destroyed for
  * one evaluation (psfwi_gradient_ws_*). */
 int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey *s,
-                   const float *wavelet, size_t nt, const float *d_obs,
-                   const psfwi_misfit *mf, const psfwi_gradient_opts *o, double *J,
-                   double *grad, double *illum, double *grad_wavelet,
-                   psfwi_gradient_stats *stats, psfwi_error *err);
+                   const float *wavelet, size_t nt, const float *d_obs, const psfwi_misfit *mf,
+                   const psfwi_gradient_opts *o, double *J, double *grad, double *illum,
+                   double *grad_wavelet, psfwi_gradient_stats *stats, psfwi_error *err);
 
 /* ---- Set-up shared by the inversions (problem.c) ---------------------------------
  * mask (nx * nz bytes, zeroed first): 1 on the cells no inversion may change:
@@ -265,15 +263,14 @@ int psfwi_gradient(const psfwi_wave *w, const psfwi_model *m, const psfwi_survey
  * shallower than freeze_depth metres below the model top (NAN: none).
  * *nfrozen (may be NULL) counts them. */
 int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_tolerance,
-                      double freeze_depth, unsigned char *mask, size_t *nfrozen,
-                      psfwi_error *err);
+                      double freeze_depth, unsigned char *mask, size_t *nfrozen, psfwi_error *err);
 
 /* White Gaussian noise added to n samples so that the signal-to-noise ratio
  * of the whole set is snr_db: 10 log10(sum d^2 / sum noise^2) (expected),
  * i.e. a standard deviation sigma = rms(d) 10^(-snr_db / 20) (*sigma, may
  * be NULL). Reproducible from seed (splitmix64, Box-Muller). */
-int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed,
-                    double *sigma, psfwi_error *err);
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
+                    psfwi_error *err);
 
 struct psfwi_comm;
 /* Observed data synthesised in the true model: this rank models its shots
@@ -323,52 +320,52 @@ typedef struct psfwi_fwi_band {
 
 /* What happened in one iteration, for progress lines. */
 typedef struct psfwi_fwi_progress {
-  size_t band, nband;       /* band index (from 0) and count */
-  const psfwi_fwi_band *b;  /* the band */
-  size_t iter;              /* iteration within the band (0: band start) */
-  size_t iter_total;        /* history row (0: the starting model) */
-  size_t iter_planned;      /* rows the run will have at most */
-  double objective;         /* Phi */
-  double misfit;            /* J_band, unnormalised */
-  double regularization;    /* R */
+  size_t band, nband;      /* band index (from 0) and count */
+  const psfwi_fwi_band *b; /* the band */
+  size_t iter;             /* iteration within the band (0: band start) */
+  size_t iter_total;       /* history row (0: the starting model) */
+  size_t iter_planned;     /* rows the run will have at most */
+  double objective;        /* Phi */
+  double misfit;           /* J_band, unnormalised */
+  double regularization;   /* R */
   int have_truth;
-  psfwi_metrics metrics;    /* against the true model, when given */
-  size_t nfev;              /* evaluations so far (whole run) */
-  double step;              /* accepted step along the search direction */
-  double elapsed;           /* s since the (re)start of this process */
-  double eta;               /* s, estimated from the mean time per iteration */
-  const char *stop_reason;  /* non-NULL at the end of a band */
-  const char *note;         /* a call with only this set (other fields as the next
+  psfwi_metrics metrics;   /* against the true model, when given */
+  size_t nfev;             /* evaluations so far (whole run) */
+  double step;             /* accepted step along the search direction */
+  double elapsed;          /* s since the (re)start of this process */
+  double eta;              /* s, estimated from the mean time per iteration */
+  const char *stop_reason; /* non-NULL at the end of a band */
+  const char *note;        /* a call with only this set (other fields as the next
                                line's): resumed with a changed configuration */
 } psfwi_fwi_progress;
 
 typedef void (*psfwi_fwi_progress_fn)(void *ctx, const psfwi_fwi_progress *p);
 
 typedef struct psfwi_fwi_opts {
-  psfwi_optim_options optim;   /* method, memory, step0 (m/s), tolerances; max_iter is
+  psfwi_optim_options optim; /* method, memory, step0 (m/s), tolerances; max_iter is
                                   taken from each band */
-  psfwi_misfit_kind misfit;    /* L2, SPECTRAL, CORRELATION, L1 (HUBER: refused,
+  psfwi_misfit_kind misfit;  /* L2, SPECTRAL, CORRELATION, L1 (HUBER: refused,
                                   FWI passes no huber_delta yet) */
-  const double *freqs;         /* SPECTRAL: frequencies (Hz); those above a band's
+  const double *freqs;       /* SPECTRAL: frequencies (Hz); those above a band's
                                   f_high are left out in that band */
   size_t nfreq;
   const psfwi_fwi_band *bands; /* at least one */
   size_t nband;
-  int filter_order;            /* Butterworth order of the band filters (default 4) */
-  double vmin, vmax;           /* m/s, bounds of the model */
-  int illumination;            /* 1: illumination scaling */
-  double illum_eps;            /* its stabilisation, fraction of max H (default 1e-3) */
-  double smooth_sigma;         /* m, Gaussian smoothing of the update (0: off) */
-  const unsigned char *mask;   /* nx * nz, != 0: frozen cell (may be NULL) */
-  psfwi_reg reg;               /* penalty weights (grid and mask are set by the run) */
-  psfwi_gradient_opts grad;    /* memory budget, threads, MPI reduction */
-  const psfwi_model *truth;    /* optional: metrics per iteration */
-  const char *history_path;    /* may be NULL */
-  const char *state_path;      /* may be NULL (no resume possible) */
-  const psfwi_meta *meta;      /* attributes of written files */
-  int write_files;             /* 0 on MPI ranks other than 0 */
-  int resume;                  /* continue from state_path */
-  size_t stop_after;           /* testing aid: return PSFWI_EINTERRUPTED after this many
+  int filter_order;               /* Butterworth order of the band filters (default 4) */
+  double vmin, vmax;              /* m/s, bounds of the model */
+  int illumination;               /* 1: illumination scaling */
+  double illum_eps;               /* its stabilisation, fraction of max H (default 1e-3) */
+  double smooth_sigma;            /* m, Gaussian smoothing of the update (0: off) */
+  const unsigned char *mask;      /* nx * nz, != 0: frozen cell (may be NULL) */
+  psfwi_reg reg;                  /* penalty weights (grid and mask are set by the run) */
+  psfwi_gradient_opts grad;       /* memory budget, threads, MPI reduction */
+  const psfwi_model *truth;       /* optional: metrics per iteration */
+  const char *history_path;       /* may be NULL */
+  const char *state_path;         /* may be NULL (no resume possible) */
+  const psfwi_meta *meta;         /* attributes of written files */
+  int write_files;                /* 0 on MPI ranks other than 0 */
+  int resume;                     /* continue from state_path */
+  size_t stop_after;              /* testing aid: return PSFWI_EINTERRUPTED after this many
                                   iterations in this process, as if killed (0: never) */
   psfwi_fwi_progress_fn progress; /* may be NULL */
   void *progress_ctx;
@@ -438,44 +435,44 @@ typedef struct psfwi_rnn_progress {
   double time_window;       /* s (0: the whole record) */
   int have_truth;
   psfwi_metrics metrics;
-  double elapsed, eta;      /* s */
-  const char *note;         /* a call with only this set: resumed with a changed config */
+  double elapsed, eta; /* s */
+  const char *note;    /* a call with only this set: resumed with a changed config */
 } psfwi_rnn_progress;
 
 typedef void (*psfwi_rnn_progress_fn)(void *ctx, const psfwi_rnn_progress *p);
 
 typedef struct psfwi_rnn_opts {
-  psfwi_optim_sgd_options sgd; /* method (any psfwi_sgd_method), lr (m/s per step), betas,
+  psfwi_optim_sgd_options sgd;        /* method (any psfwi_sgd_method), lr (m/s per step), betas,
                                   momentum, rho, eps, weight decay */
   psfwi_lr_schedule_options schedule; /* over the epochs of each band (lr0 = sgd.lr; a
                                          cosine's t_max = the band's epochs - 1) */
-  double wavelet_lr;           /* learning rate of the wavelet samples (0: wavelet fixed) */
+  double wavelet_lr;                  /* learning rate of the wavelet samples (0: wavelet fixed) */
   psfwi_rnn_param param;
-  size_t batch_shots;          /* shots per batch (0: all) */
-  unsigned long long seed;     /* the shuffling of the shots (with band and epoch) */
-  double clip;                 /* largest gradient L2 norm (x units; 0: none) */
+  size_t batch_shots;      /* shots per batch (0: all) */
+  unsigned long long seed; /* the shuffling of the shots (with band and epoch) */
+  double clip;             /* largest gradient L2 norm (x units; 0: none) */
   psfwi_misfit_kind misfit;
-  const double *freqs;         /* SPECTRAL: Hz */
+  const double *freqs; /* SPECTRAL: Hz */
   size_t nfreq;
   double huber_delta;          /* HUBER: threshold */
   const psfwi_fwi_band *bands; /* max_iter = epochs of the band */
   size_t nband;
   int filter_order;
-  double vmin, vmax;           /* m/s */
-  const unsigned char *mask;   /* != 0: frozen cell */
+  double vmin, vmax;         /* m/s */
+  const unsigned char *mask; /* != 0: frozen cell */
   psfwi_reg reg;
-  psfwi_gradient_opts grad;    /* memory budget, threads, MPI reduce hook */
-  double time_window;          /* s: only the record's first time_window seconds enter the
+  psfwi_gradient_opts grad;  /* memory budget, threads, MPI reduce hook */
+  double time_window;        /* s: only the record's first time_window seconds enter the
                                   loss (truncated BPTT); 0: all */
-  double time_window_growth;   /* s added to the window per epoch of a band (shallow first) */
-  int rank, nrank;             /* MPI: this process of nrank (0/1: one process) */
-  const psfwi_model *truth;    /* optional: metrics per epoch */
-  const char *history_path;    /* vp(iteration, z, x) per epoch + scalars (+ wavelet) */
-  const char *state_path;      /* resumable state after every epoch */
+  double time_window_growth; /* s added to the window per epoch of a band (shallow first) */
+  int rank, nrank;           /* MPI: this process of nrank (0/1: one process) */
+  const psfwi_model *truth;  /* optional: metrics per epoch */
+  const char *history_path;  /* vp(iteration, z, x) per epoch + scalars (+ wavelet) */
+  const char *state_path;    /* resumable state after every epoch */
   const psfwi_meta *meta;
-  int write_files;             /* 0 on MPI ranks other than 0 */
+  int write_files; /* 0 on MPI ranks other than 0 */
   int resume;
-  size_t stop_after;           /* testing aid: PSFWI_EINTERRUPTED after this many epochs */
+  size_t stop_after; /* testing aid: PSFWI_EINTERRUPTED after this many epochs */
   psfwi_rnn_progress_fn progress;
   void *progress_ctx;
 } psfwi_rnn_opts;
@@ -489,8 +486,7 @@ const char *const *psfwi_rnn_scalar_units(void);
  * when stopped early) and, with wavelet_lr > 0, the wavelet (in place; nt
  * samples at dt_out), survey s (every shot; the same on every MPI process)
  * and observed data d_obs of all its shots. */
-int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
-                  float *wavelet, size_t nt, const float *d_obs, const psfwi_rnn_opts *o,
-                  psfwi_error *err);
+int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s, float *wavelet,
+                  size_t nt, const float *d_obs, const psfwi_rnn_opts *o, psfwi_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "invert_internal.h"
 
+/* clang-format off */
 enum {
   RS_LOSS, RS_MISFIT, RS_REG, RS_BAND, RS_FHIGH, RS_LR, RS_GNORM, RS_PROP, RS_WINDOW,
   RS_CLAMPED, RS_RMSE, RS_REL, RS_SSIM, RS_COUNT
@@ -24,6 +25,7 @@ static const char *const rnn_names[] = {
     "ssim"};
 static const char *const rnn_units[] = {"1", "1", "1", "1", "Hz", "1", "1", "1", "s", "1",
                                         "m/s", "%", "1"};
+/* clang-format on */
 
 size_t psfwi_rnn_scalar_count(int have_truth) { return have_truth ? RS_COUNT : RS_RMSE; }
 const char *const *psfwi_rnn_scalar_names(void) { return rnn_names; }
@@ -43,8 +45,18 @@ void psfwi_rnn_opts_defaults(psfwi_rnn_opts *o) {
 
 /* Counters in the state file (f64). */
 enum {
-  SC_BAND, SC_EPOCH, SC_ROWS, SC_J0, SC_DONE, SC_NPROP, SC_NX, SC_NZ, SC_NBAND, SC_NSCALAR,
-  SC_LRX, SC_COUNT
+  SC_BAND,
+  SC_EPOCH,
+  SC_ROWS,
+  SC_J0,
+  SC_DONE,
+  SC_NPROP,
+  SC_NX,
+  SC_NZ,
+  SC_NBAND,
+  SC_NSCALAR,
+  SC_LRX,
+  SC_COUNT
 };
 
 typedef struct rnn {
@@ -57,27 +69,27 @@ typedef struct rnn {
   psfwi_model *model; /* the caller's: the current model */
   size_t nx, nz, nxz, nfree, nshot;
   size_t *free_idx;
-  double *x;          /* nfree parameters */
-  double *gx;         /* nfree: dLoss/dx */
-  double *g_v;        /* nxz: dLoss/dv */
-  double *gw;         /* nt: dLoss/dwavelet */
-  double *wx;         /* nt: the wavelet as double */
-  size_t *perm;       /* nshot */
+  double *x;    /* nfree parameters */
+  double *gx;   /* nfree: dLoss/dx */
+  double *g_v;  /* nxz: dLoss/dv */
+  double *gw;   /* nt: dLoss/dwavelet */
+  double *wx;   /* nt: the wavelet as double */
+  size_t *perm; /* nshot */
   psfwi_model *trial;
   psfwi_filter *filter;
   psfwi_misfit *mf;
   psfwi_reg reg;
   psfwi_gradient_ws *gws;
   psfwi_optim_sgd *opt, *wopt;
-  double lr_x;        /* the learning rate in the parameter's units */
-  double J0;          /* data misfit at the band's starting model (all shots) */
+  double lr_x;              /* the learning rate in the parameter's units */
+  double J0;                /* data misfit at the band's starting model (all shots) */
   psfwi_lr_schedule *sched; /* the band's learning rates (velocity units, m/s per step) */
   size_t band, epoch, rows, nprop;
   int have_truth;
   size_t nscalar;
   float *hist_vp;
   double *hist_sc;
-  float *hist_wav;    /* rows * nt, when the wavelet is trained */
+  float *hist_wav; /* rows * nt, when the wavelet is trained */
   size_t hist_cap;
   int config_changed;
 } rnn;
@@ -174,9 +186,9 @@ static int band_setup(rnn *r, size_t b, psfwi_error *err) {
   r->filter = NULL;
   r->mf = NULL;
   const psfwi_rnn_opts *o = r->o;
-  return psfwi_band_misfit_(o->misfit, o->freqs, o->nfreq, o->huber_delta, &o->bands[b],
-                            b, o->filter_order, r->nt, psfwi_wave_get_info(r->w)->dt_out,
-                            &r->filter, &r->mf, err);
+  return psfwi_band_misfit_(o->misfit, o->freqs, o->nfreq, o->huber_delta, &o->bands[b], b,
+                            o->filter_order, r->nt, psfwi_wave_get_info(r->w)->dt_out, &r->filter,
+                            &r->mf, err);
 }
 
 /* ---- History and state --------------------------------------------------------------- */
@@ -204,14 +216,13 @@ static int hist_push(rnn *r, const psfwi_model *m, const double *sc, psfwi_error
 static int write_history(const rnn *r, psfwi_error *err) {
   const psfwi_rnn_opts *o = r->o;
   if (!o->write_files || o->history_path == NULL) return PSFWI_OK;
-  psfwi_history *h = psfwi_history_create(o->history_path, &r->model->grid, r->nscalar,
-                                          rnn_names, rnn_units, o->meta, err);
+  psfwi_history *h = psfwi_history_create(o->history_path, &r->model->grid, r->nscalar, rnn_names,
+                                          rnn_units, o->meta, err);
   if (h == NULL) return err->status;
   int st = PSFWI_OK;
   if (o->wavelet_lr > 0.0)
-    st = psfwi_history_add_vector(h, "wavelet", "time", r->nt,
-                                  psfwi_wave_get_info(r->w)->dt_out, "1",
-                                  "source wavelet after each epoch", err);
+    st = psfwi_history_add_vector(h, "wavelet", "time", r->nt, psfwi_wave_get_info(r->w)->dt_out,
+                                  "1", "source wavelet after each epoch", err);
   psfwi_model row = {.grid = r->model->grid};
   for (size_t k = 0; k < r->rows && st == PSFWI_OK; k++) {
     row.vp = r->hist_vp + k * r->nxz;
@@ -283,8 +294,8 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   int st = psfwi_state_read(path, "rnn", &items, &n, err);
   if (st != PSFWI_OK) return st;
   st = PSFWI_EFORMAT;
-  const psfwi_state_item *c = psfwi_state_find(items, n, "counters", PSFWI_STATE_F64, SC_COUNT,
-                                               path, err);
+  const psfwi_state_item *c =
+      psfwi_state_find(items, n, "counters", PSFWI_STATE_F64, SC_COUNT, path, err);
   if (c == NULL) goto done;
   const double *cv = c->data;
   if ((size_t)cv[SC_NX] != r->nx || (size_t)cv[SC_NZ] != r->nz ||
@@ -297,15 +308,27 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
     goto done;
   }
   const size_t rows = (size_t)cv[SC_ROWS];
-  const psfwi_state_item *m = psfwi_state_find(items, n, "model", PSFWI_STATE_F32, r->nxz, path, err);
-  const psfwi_state_item *x = m ? psfwi_state_find(items, n, "x", PSFWI_STATE_F64, r->nfree, path, err) : NULL;
-  const psfwi_state_item *wv = x ? psfwi_state_find(items, n, "wavelet", PSFWI_STATE_F32, r->nt, path, err) : NULL;
-  const psfwi_state_item *o1 = wv ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
-  const psfwi_state_item *o2 = o1 ? psfwi_state_find(items, n, "optim_wavelet", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
-  const psfwi_state_item *hv = o2 ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * r->nxz, path, err) : NULL;
-  const psfwi_state_item *hs = hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * r->nscalar, path, err) : NULL;
-  const psfwi_state_item *hw = hs ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32, rows * r->nt, path, err) : NULL;
-  const psfwi_state_item *sh = hw ? psfwi_state_find(items, n, "schedule", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
+  const psfwi_state_item *m =
+      psfwi_state_find(items, n, "model", PSFWI_STATE_F32, r->nxz, path, err);
+  const psfwi_state_item *x =
+      m ? psfwi_state_find(items, n, "x", PSFWI_STATE_F64, r->nfree, path, err) : NULL;
+  const psfwi_state_item *wv =
+      x ? psfwi_state_find(items, n, "wavelet", PSFWI_STATE_F32, r->nt, path, err) : NULL;
+  const psfwi_state_item *o1 =
+      wv ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
+  const psfwi_state_item *o2 =
+      o1 ? psfwi_state_find(items, n, "optim_wavelet", PSFWI_STATE_U8, (size_t)-1, path, err)
+         : NULL;
+  const psfwi_state_item *hv =
+      o2 ? psfwi_state_find(items, n, "hist_vp", PSFWI_STATE_F32, rows * r->nxz, path, err) : NULL;
+  const psfwi_state_item *hs =
+      hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * r->nscalar, path, err)
+         : NULL;
+  const psfwi_state_item *hw =
+      hs ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32, rows * r->nt, path, err)
+         : NULL;
+  const psfwi_state_item *sh =
+      hw ? psfwi_state_find(items, n, "schedule", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
   if (sh == NULL) goto done;
   r->band = (size_t)cv[SC_BAND];
   r->epoch = (size_t)cv[SC_EPOCH];
@@ -370,7 +393,8 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
   if (o->batch_shots > s->nshot)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "rnn: batch_shots = %zu for a survey of %zu shots; expected 1 to %zu (0: "
-                      "all)", o->batch_shots, s->nshot, s->nshot);
+                      "all)",
+                      o->batch_shots, s->nshot, s->nshot);
   if (!(o->sgd.lr >= 0.0) || !isfinite(o->sgd.lr) || (o->sgd.lr == 0.0 && !(o->wavelet_lr > 0.0)))
     return psfwi_fail(err, PSFWI_ERANGE,
                       "rnn: learning rate %g m/s per step with a wavelet learning rate of %g; "
@@ -380,11 +404,12 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
     return psfwi_fail(err, PSFWI_ERANGE, "rnn: wavelet learning rate %g; expected >= 0",
                       o->wavelet_lr);
   if (!(o->clip >= 0.0) || !isfinite(o->clip))
-    return psfwi_fail(err, PSFWI_ERANGE, "rnn: clip = %g; expected >= 0 (0: no clipping)",
-                      o->clip);
+    return psfwi_fail(err, PSFWI_ERANGE, "rnn: clip = %g; expected >= 0 (0: no clipping)", o->clip);
   if (!(o->time_window >= 0.0) || !(o->time_window_growth >= 0.0))
-    return psfwi_fail(err, PSFWI_ERANGE, "rnn: time window %g s growing %g s per epoch; "
-                      "expected >= 0", o->time_window, o->time_window_growth);
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "rnn: time window %g s growing %g s per epoch; "
+                      "expected >= 0",
+                      o->time_window, o->time_window_growth);
   if (model->grid.nx != wi->nx || model->grid.nz != wi->nz)
     return psfwi_fail(err, PSFWI_EINVAL, "rnn: model of %zu x %zu for a propagator of %zu x %zu",
                       model->grid.nx, model->grid.nz, wi->nx, wi->nz);
@@ -438,7 +463,8 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   r->gw = xcalloc(nt, sizeof *r->gw, &oom);
   r->wx = xcalloc(nt, sizeof *r->wx, &oom);
   r->perm = xcalloc(s->nshot, sizeof *r->perm, &oom);
-  if (oom) return psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory for a %zu x %zu model", r->nx, r->nz);
+  if (oom)
+    return psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory for a %zu x %zu model", r->nx, r->nz);
   for (size_t i = 0; i < r->nxz; i++)
     if (o->mask == NULL || !o->mask[i]) r->free_idx[r->nfree++] = i;
   if (r->nfree == 0) return psfwi_fail(err, PSFWI_EINVAL, "rnn: every cell is frozen by the mask");
@@ -504,10 +530,10 @@ static void shuffle(rnn *r, size_t b, size_t e) {
 static int batch_eval(rnn *r, const size_t *shots, size_t nb, size_t nt_window, double *Jraw,
                       double *phi_data, psfwi_error *err) {
   const psfwi_rnn_opts *o = r->o;
-  psfwi_gradient_batch b = {.shots = shots, .nshots = nb, .nt_window = nt_window,
-                            .rank = o->rank, .nrank = o->nrank};
-  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, Jraw,
-                                  r->g_v, NULL, r->wopt ? r->gw : NULL, NULL, err);
+  psfwi_gradient_batch b = {
+      .shots = shots, .nshots = nb, .nt_window = nt_window, .rank = o->rank, .nrank = o->nrank};
+  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, Jraw, r->g_v,
+                                  NULL, r->wopt ? r->gw : NULL, NULL, err);
   if (st != PSFWI_OK) return st;
   r->nprop += 2 * nb;
   const double scale = (double)r->nshot / ((double)nb * r->J0);
@@ -522,8 +548,8 @@ static int batch_eval(rnn *r, const size_t *shots, size_t nb, size_t nt_window, 
  * band's normalisation J0. */
 static int full_misfit(rnn *r, size_t nt_window, double *J, psfwi_error *err) {
   psfwi_gradient_batch b = {.nt_window = nt_window, .rank = r->o->rank, .nrank = r->o->nrank};
-  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, J, NULL,
-                                  NULL, NULL, NULL, err);
+  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, J, NULL, NULL,
+                                  NULL, NULL, err);
   if (st == PSFWI_OK) r->nprop += r->nshot;
   return st;
 }
@@ -562,9 +588,8 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
   return st;
 }
 
-int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s,
-                  float *wavelet, size_t nt, const float *d_obs, const psfwi_rnn_opts *o,
-                  psfwi_error *err) {
+int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s, float *wavelet,
+                  size_t nt, const float *d_obs, const psfwi_rnn_opts *o, psfwi_error *err) {
   rnn R = {0}, *r = &R;
   int st = rnn_init(r, w, model, s, wavelet, nt, d_obs, o, err);
   double *sc = NULL;
@@ -573,12 +598,12 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
   for (size_t b = 0; b < o->nband; b++) planned += o->bands[b].max_iter;
   {
     char detail[160];
-    snprintf(detail, sizeof detail, "%zu epochs of a %zu x %zu model; fewer epochs", planned,
-             r->nx, r->nz);
-    st = psfwi_mem_check((double)planned * ((double)r->nxz * sizeof(float) +
-                                            (double)r->nscalar * sizeof(double) +
-                                            (double)nt * sizeof(float)),
-                         "the training history", detail, err);
+    snprintf(detail, sizeof detail, "%zu epochs of a %zu x %zu model; fewer epochs", planned, r->nx,
+             r->nz);
+    st = psfwi_mem_check(
+        (double)planned * ((double)r->nxz * sizeof(float) + (double)r->nscalar * sizeof(double) +
+                           (double)nt * sizeof(float)),
+        "the training history", detail, err);
     if (st != PSFWI_OK) goto done;
   }
   int done = 0;
@@ -598,8 +623,9 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
   size_t epochs_here = 0;
   if (r->config_changed && o->progress) {
     psfwi_rnn_progress q = {0};
-    q.note = "the configuration differs from the one the state was written with: the result "
-             "is that of the changed run";
+    q.note =
+        "the configuration differs from the one the state was written with: the result "
+        "is that of the changed run";
     o->progress(o->progress_ctx, &q);
   }
   for (size_t b = r->band; b < o->nband && !done; b++) {
@@ -649,7 +675,8 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       const double factor = lr / (o->sgd.lr > 0.0 ? o->sgd.lr : 1.0);
       /* a rate of 0 (a cosine's last epoch with lr_min = 0): no update */
       const int update = factor > 0.0;
-      if (update && r->opt && (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK)
+      if (update && r->opt &&
+          (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK)
         break;
       if (update && r->wopt &&
           (st = psfwi_optim_sgd_set_lr(r->wopt, o->wavelet_lr * factor, err)) != PSFWI_OK)
@@ -672,8 +699,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
                              b + 1, e + 1);
         if (st != PSFWI_OK) break;
         psfwi_reg_terms terms;
-        if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, r->g_v, err)) != PSFWI_OK)
-          break;
+        if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, r->g_v, err)) != PSFWI_OK) break;
         for (size_t k = 0; k < r->nfree; k++) {
           const size_t i = r->free_idx[k];
           r->gx[k] = r->g_v[i] * dv_dx(r, r->x[k]);

@@ -18,8 +18,7 @@ struct psfwi_config {
   char *path;    /* the file loaded last (NULL: none) */
 };
 
-psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys,
-                                  psfwi_error *err) {
+psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys, psfwi_error *err) {
   psfwi_config *c = calloc(1, sizeof *c);
   if (c == NULL) goto nomem;
   c->schema = schema;
@@ -77,8 +76,8 @@ static void list_names(const psfwi_config *c, const char *section, char *buf, si
 }
 
 static int bool_word(const char *v, int *out) {
-  static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-                                                                              "off", "0"};
+  static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off",
+                                                                              "0"};
   for (int i = 0; i < 4; i++) {
     if (strcasecmp(v, yes[i]) == 0) return *out = 1, 1;
     if (strcasecmp(v, no[i]) == 0) return *out = 0, 1;
@@ -195,9 +194,9 @@ struct load_ctx {
   const char *path;
   char dir[4096]; /* folder of the file, for relative paths ("" = none) */
   int line;
-  int indented;   /* the line just read starts with blank space */
-  int too_long;   /* line number of a line inih cannot take whole (0: none) */
-  int *key_line;  /* per schema key: line of this file that set it (0: not set) */
+  int indented;  /* the line just read starts with blank space */
+  int too_long;  /* line number of a line inih cannot take whole (0: none) */
+  int *key_line; /* per schema key: line of this file that set it (0: not set) */
   psfwi_error *err;
   int failed;
 };
@@ -233,12 +232,12 @@ static int handler(void *user, const char *section, const char *name, const char
   const long i = find_key(ctx->c, section, name);
   if (i >= 0 && ctx->key_line[i] != 0) {
     ctx->failed = 1;
-    psfwi_fail(ctx->err, PSFWI_EKEY,
-               "%s: [%s] %s is given twice (lines %d and %d); keep one", origin, section, name,
-               ctx->key_line[i], ctx->line);
+    psfwi_fail(ctx->err, PSFWI_EKEY, "%s: [%s] %s is given twice (lines %d and %d); keep one",
+               origin, section, name, ctx->key_line[i], ctx->line);
     return 0;
   }
-  if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATH && value[0] != '\0' && value[0] != '/' && ctx->dir[0]) {
+  if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATH && value[0] != '\0' && value[0] != '/' &&
+      ctx->dir[0]) {
     snprintf(resolved, sizeof resolved, "%s/%s", ctx->dir, value);
     value = resolved;
   }
@@ -294,8 +293,7 @@ int psfwi_config_set(psfwi_config *c, const char *assignment, psfwi_error *err) 
   char *dot = strchr(buf, '.');
   if (eq == NULL || dot == NULL || dot > eq || dot == buf || dot + 1 == eq)
     return psfwi_fail(err, PSFWI_EINVAL,
-                      "--set '%s': expected section.key=value, e.g. time.duration=2.0",
-                      assignment);
+                      "--set '%s': expected section.key=value, e.g. time.duration=2.0", assignment);
   *dot = '\0';
   *eq = '\0';
   return psfwi_config_put(c, buf, dot + 1, eq + 1, "--set", err);
@@ -366,8 +364,7 @@ void psfwi_config_dump(const psfwi_config *c, void *outp, int show_help) {
       if (k->type == PSFWI_CFG_CHOICE) fprintf(out, " (%s)", k->choices);
       if (k->type == PSFWI_CFG_INT || k->type == PSFWI_CFG_DOUBLE)
         fprintf(out, " [%g, %g]", k->min, k->max);
-      fprintf(out, "\n%s%s = %s\n", c->value[i] ? "" : ";", k->key,
-              c->value[i] ? c->value[i] : "");
+      fprintf(out, "\n%s%s = %s\n", c->value[i] ? "" : ";", k->key, c->value[i] ? c->value[i] : "");
     } else {
       fprintf(out, "%s = %s\n", k->key, c->value[i]);
     }

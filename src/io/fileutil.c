@@ -166,7 +166,8 @@ int psfwi_check_run_files(const psfwi_run_file *files, size_t n, psfwi_error *er
   }
   int st = PSFWI_OK;
   for (size_t i = 0; i < n; i++)
-    known[i] = files[i].path != NULL && files[i].path[0] != '\0' && identify(files[i].path, &ids[i]);
+    known[i] =
+        files[i].path != NULL && files[i].path[0] != '\0' && identify(files[i].path, &ids[i]);
   for (size_t i = 0; i < n && st == PSFWI_OK; i++) {
     if (!known[i] || !files[i].output) continue;
     for (size_t j = 0; j < n && st == PSFWI_OK; j++) {

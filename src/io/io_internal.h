@@ -32,15 +32,15 @@ int psfwi_nc_fail_(psfwi_error *err, const char *path, const char *what, int ncs
 /* Check a NetCDF call; on failure record the file (`path`), what was being
  * done and the cause in `err`, and jump to `fail`. errno is cleared before
  * the call so that a system error it leaves behind is the call's own. */
-#define NCX(call, what)                                        \
-  do {                                                         \
-    errno = 0;                                                 \
-    const int ncx_st_ = (call);                                \
-    const int ncx_errno_ = errno;                              \
-    if (ncx_st_ != NC_NOERR) {                                 \
-      psfwi_nc_fail_(err, path, what, ncx_st_, ncx_errno_);    \
-      goto fail;                                               \
-    }                                                          \
+#define NCX(call, what)                                     \
+  do {                                                      \
+    errno = 0;                                              \
+    const int ncx_st_ = (call);                             \
+    const int ncx_errno_ = errno;                           \
+    if (ncx_st_ != NC_NOERR) {                              \
+      psfwi_nc_fail_(err, path, what, ncx_st_, ncx_errno_); \
+      goto fail;                                            \
+    }                                                       \
   } while (0)
 
 /* Pre-check the header of a NetCDF file without libnetcdf: classic

@@ -122,12 +122,14 @@ static int get_list(hdr *h, uint32_t tag, uint64_t min_item, uint64_t *count, co
     return PSFWI_EFORMAT;
   if (t == 0 && *count == 0) return PSFWI_OK;
   if (t != tag)
-    return bad(h, "the %s list at byte %zu has tag 0x%llx and %llu items; expected 0x%x or "
+    return bad(h,
+               "the %s list at byte %zu has tag 0x%llx and %llu items; expected 0x%x or "
                "ABSENT (0, 0)",
                what, at, (unsigned long long)t, (unsigned long long)*count, (unsigned)tag);
   const uint64_t left = h->fsize - (uint64_t)h->pos;
   if (*count > left / min_item)
-    return bad(h, "the %s list at byte %zu claims %llu items; the %llu bytes left in the file "
+    return bad(h,
+               "the %s list at byte %zu claims %llu items; the %llu bytes left in the file "
                "hold at most %llu",
                what, at, (unsigned long long)*count, (unsigned long long)left,
                (unsigned long long)(left / min_item));
@@ -212,8 +214,7 @@ static int walk(hdr *h) {
   h->pos = 4;
   if (get(h, wide, &numrecs, "numrecs", 0) != PSFWI_OK) return PSFWI_EFORMAT;
   const int streaming = numrecs == (wide == 8 ? UINT64_MAX : UINT32_MAX);
-  if (!streaming && numrecs >> (8 * wide - 1))
-    return bad(h, "numrecs is negative; expected >= 0");
+  if (!streaming && numrecs >> (8 * wide - 1)) return bad(h, "numrecs is negative; expected >= 0");
 
   /* dim_list: each dimension is at least a count, 4 name bytes and a length. */
   if (get_list(h, TAG_DIMENSION, (uint64_t)(2 * wide + 4), &ndims, "dimension") != PSFWI_OK)
@@ -251,7 +252,8 @@ static int walk(hdr *h) {
     if ((st = get_name(h, nm, "variable", v)) != PSFWI_OK) goto done;
     if ((st = get_count(h, &nd, "variable", v)) != PSFWI_OK) goto done;
     if (nd > NC_MAX_VAR_DIMS || nd > (h->fsize - (uint64_t)h->pos) / (uint64_t)wide) {
-      st = bad(h, "variable %zu ('%.*s') claims %llu dimensions; expected at most %d that fit in "
+      st = bad(h,
+               "variable %zu ('%.*s') claims %llu dimensions; expected at most %d that fit in "
                "the file",
                v, (int)nm->n, (const char *)nm->p, (unsigned long long)nd, NC_MAX_VAR_DIMS);
       goto done;
@@ -265,7 +267,8 @@ static int walk(hdr *h) {
       uint64_t id;
       if ((st = get_count(h, &id, "dimension id of variable", v)) != PSFWI_OK) goto done;
       if (id >= ndims) {
-        st = bad(h, "variable %zu ('%.*s') dimension %zu has id %llu; expected < %llu (the "
+        st = bad(h,
+                 "variable %zu ('%.*s') dimension %zu has id %llu; expected < %llu (the "
                  "number of dimensions)",
                  v, (int)nm->n, (const char *)nm->p, k, (unsigned long long)id,
                  (unsigned long long)ndims);
@@ -273,7 +276,8 @@ static int walk(hdr *h) {
       }
       if (dimlen[id] == 0) {
         if (k != 0) {
-          st = bad(h, "variable %zu ('%.*s') uses the unlimited dimension '%.*s' as its dimension "
+          st = bad(h,
+                   "variable %zu ('%.*s') uses the unlimited dimension '%.*s' as its dimension "
                    "%zu; it must be the first",
                    v, (int)nm->n, (const char *)nm->p, (int)dnames[id].n,
                    (const char *)dnames[id].p, k);
@@ -320,7 +324,8 @@ static int walk(hdr *h) {
     const var_info *vi = &vars[v];
     const name_ref *nm = &vnames[v];
     if (vi->begin < header_end || vi->begin > h->fsize) {
-      st = bad(h, "variable %zu ('%.*s') begins at byte %llu; expected between the end of the "
+      st = bad(h,
+               "variable %zu ('%.*s') begins at byte %llu; expected between the end of the "
                "header (%llu) and the end of the file (%llu)",
                v, (int)nm->n, (const char *)nm->p, (unsigned long long)vi->begin,
                (unsigned long long)header_end, (unsigned long long)h->fsize);
@@ -330,7 +335,8 @@ static int walk(hdr *h) {
       rec_bytes = rec_bytes + vi->bytes < rec_bytes ? UINT64_MAX : rec_bytes + vi->bytes;
       if (vi->begin < rec_begin) rec_begin = vi->begin;
     } else if (vi->bytes > h->fsize - vi->begin) {
-      st = bad(h, "variable %zu ('%.*s') holds %llu bytes from byte %llu; the file ends at byte "
+      st = bad(h,
+               "variable %zu ('%.*s') holds %llu bytes from byte %llu; the file ends at byte "
                "%llu",
                v, (int)nm->n, (const char *)nm->p, (unsigned long long)vi->bytes,
                (unsigned long long)vi->begin, (unsigned long long)h->fsize);
@@ -430,11 +436,11 @@ static int check_header(const char *path, const char *what, psfwi_error *err) {
  * without NetCDF errors, lets the caller open the file and report those
  * errors itself. The parent's library state is never touched by a corrupt
  * file. Costs a fork and a second read of the file (docs/RELIABILITY.md). */
-#define PROBE_SLAB ((size_t)16 << 20)
-#define PROBE_ROW ((size_t)512 << 20)
-#define PROBE_GUARD ((size_t)4096)
+#define PROBE_SLAB    ((size_t)16 << 20)
+#define PROBE_ROW     ((size_t)512 << 20)
+#define PROBE_GUARD   ((size_t)4096)
 #define PROBE_SECONDS 60
-#define PROBE_MEMORY ((rlim_t)1 << 30)
+#define PROBE_MEMORY  ((rlim_t)1 << 30)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROBE_UNDER_ASAN 1
@@ -474,7 +480,8 @@ static int probe_read(const char *path) {
         continue;
       }
       if (alen > PROBE_SLAB / 8) return 2; /* an attribute of > 2M values: not psfwi's */
-      if (at == NC_CHAR) bad |= nc_get_att_text(nc, v, name, (char *)buf) != NC_NOERR;
+      if (at == NC_CHAR)
+        bad |= nc_get_att_text(nc, v, name, (char *)buf) != NC_NOERR;
       else if (at >= NC_BYTE && at <= NC_DOUBLE)
         bad |= nc_get_att_double(nc, v, name, (double *)(void *)buf) != NC_NOERR;
     }
@@ -494,7 +501,8 @@ static int probe_read(const char *path) {
       if (big == NULL) return 3;
       buf = big;
     }
-    const size_t step = nd > 0 && inner <= PROBE_SLAB / 8 ? (PROBE_SLAB / 8) / (inner ? inner : 1) : 1;
+    const size_t step =
+        nd > 0 && inner <= PROBE_SLAB / 8 ? (PROBE_SLAB / 8) / (inner ? inner : 1) : 1;
     const size_t n0 = nd > 0 ? len[0] : 1;
     for (size_t i0 = 0; i0 < n0; i0 += step) {
       for (int i = 0; i < nd; i++) {
@@ -595,18 +603,17 @@ static int probe(const char *path, psfwi_error *err) {
                       "(more than %zu MiB per index of its first dimension); not a psfwi file?",
                       path, PROBE_ROW >> 20);
   if (WIFSIGNALED(status))
-    return psfwi_fail(err, PSFWI_EFORMAT,
-                      "'%s': the NetCDF/HDF5 library %s while reading it (signal %d%s): the "
-                      "file is corrupt; psfwi does not open it",
-                      path,
-                      WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGALRM
-                          ? "took too long"
-                          : "crashed",
-                      WTERMSIG(status),
-                      WTERMSIG(status) == SIGSEGV   ? ", SIGSEGV"
-                      : WTERMSIG(status) == SIGABRT ? ", SIGABRT"
-                      : WTERMSIG(status) == SIGBUS  ? ", SIGBUS"
-                                                    : "");
+    return psfwi_fail(
+        err, PSFWI_EFORMAT,
+        "'%s': the NetCDF/HDF5 library %s while reading it (signal %d%s): the "
+        "file is corrupt; psfwi does not open it",
+        path,
+        WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGALRM ? "took too long" : "crashed",
+        WTERMSIG(status),
+        WTERMSIG(status) == SIGSEGV   ? ", SIGSEGV"
+        : WTERMSIG(status) == SIGABRT ? ", SIGABRT"
+        : WTERMSIG(status) == SIGBUS  ? ", SIGBUS"
+                                      : "");
   /* any other exit (out of memory under the limit, an abort by a sanitizer) */
   return psfwi_fail(err, PSFWI_EFORMAT,
                     "'%s': the NetCDF/HDF5 library failed while reading it (exit status %d; "

@@ -81,8 +81,7 @@ int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_met
   int st = psfwi_model_check(m, path, err);
   if (st != PSFWI_OK) return st;
   psfwi_tmp_path(path, tmp, sizeof tmp);
-  if (psfwi_nc_create_mem_(path, psfwi_grid_size(&m->grid) * sizeof(float), &nc, err) !=
-      PSFWI_OK)
+  if (psfwi_nc_create_mem_(path, psfwi_grid_size(&m->grid) * sizeof(float), &nc, err) != PSFWI_OK)
     goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
@@ -118,8 +117,8 @@ static int read_axis(int nc, const char *path, const char *name, size_t n, doubl
   size_t len = 0;
   char dname[PSFWI_NC_NAME_BUF] = "";
   if (nc_inq_varndims(nc, var, &nd) != NC_NOERR || nd != 1 ||
-      nc_inq_vardimid(nc, var, &dim) != NC_NOERR ||
-      nc_inq_dim(nc, dim, dname, &len) != NC_NOERR || strcmp(dname, name) != 0 || len != n)
+      nc_inq_vardimid(nc, var, &dim) != NC_NOERR || nc_inq_dim(nc, dim, dname, &len) != NC_NOERR ||
+      strcmp(dname, name) != 0 || len != n)
     return psfwi_fail(err, PSFWI_EFORMAT,
                       "'%s': coordinate variable '%s' has %d dimension(s)%s%s%s; expected %s(%s) "
                       "of length %zu",
@@ -186,8 +185,8 @@ static int check_missing(int nc, int v, nc_type type, const char *path, const ch
     miss_what[nmiss] = "the NetCDF default _FillValue";
     miss[nmiss++] = type == NC_DOUBLE ? (float)NC_FILL_DOUBLE : NC_FILL_FLOAT;
   }
-  if (nc_inq_att(nc, v, "missing_value", &at, &len) == NC_NOERR && len >= 1 &&
-      len <= MAXMISS - 1 && at != NC_CHAR && at != NC_STRING &&
+  if (nc_inq_att(nc, v, "missing_value", &at, &len) == NC_NOERR && len >= 1 && len <= MAXMISS - 1 &&
+      at != NC_CHAR && at != NC_STRING &&
       nc_get_att_double(nc, v, "missing_value", val) == NC_NOERR)
     for (size_t i = 0; i < len; i++) {
       miss_what[nmiss] = "missing_value";
@@ -201,8 +200,8 @@ static int check_missing(int nc, int v, nc_type type, const char *path, const ch
         const size_t iz = i / g->nx, ix = i % g->nx;
         return psfwi_fail(err, PSFWI_EFORMAT,
                           "'%s': %s(z = %g m, x = %g m) [iz = %zu, ix = %zu] is missing (%s %g)",
-                          path, var, g->z0 + (double)iz * g->dz, g->x0 + (double)ix * g->dx, iz,
-                          ix, miss_what[k], (double)miss[k]);
+                          path, var, g->z0 + (double)iz * g->dz, g->x0 + (double)ix * g->dx, iz, ix,
+                          miss_what[k], (double)miss[k]);
       }
   return PSFWI_OK;
 }
@@ -289,8 +288,7 @@ fail:
 
 psfwi_gather *psfwi_gather_create(const psfwi_survey *s, size_t nt, double dt, psfwi_error *err) {
   if (nt < 1 || !(dt > 0.0)) {
-    psfwi_fail(err, PSFWI_ERANGE, "gather with %zu samples at %g s; expected >= 1 and > 0", nt,
-               dt);
+    psfwi_fail(err, PSFWI_ERANGE, "gather with %zu samples at %g s; expected >= 1 and > 0", nt, dt);
     return NULL;
   }
   psfwi_gather *g = calloc(1, sizeof *g);
@@ -352,8 +350,7 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(put_text(nc, vt, "axis", "T"), "defining time");
   NCX(def_var(nc, "source_x", NC_DOUBLE, 1, &d[0], "m", "source horizontal position", &vsx),
       "defining source_x");
-  NCX(def_var(nc, "source_z", NC_DOUBLE, 1, &d[0], "m", "source depth", &vsz),
-      "defining source_z");
+  NCX(def_var(nc, "source_z", NC_DOUBLE, 1, &d[0], "m", "source depth", &vsz), "defining source_z");
   NCX(put_text(nc, vsz, "positive", "down"), "defining source_z");
   NCX(def_var(nc, "receiver_x", NC_DOUBLE, 2, d, "m", "receiver horizontal position", &vrx),
       "defining receiver_x");
@@ -417,8 +414,8 @@ static int expect_var(int nc, const char *path, const char *name, int nd, const 
                         path, i, name);
     if (strcmp(dname, dn[i]) != 0)
       return psfwi_fail(err, PSFWI_EFORMAT,
-                        "'%s': dimension %d of variable '%s' is '%s'; expected '%s'", path, i,
-                        name, dname, dn[i]);
+                        "'%s': dimension %d of variable '%s' is '%s'; expected '%s'", path, i, name,
+                        dname, dn[i]);
   }
   return PSFWI_OK;
 }
@@ -432,22 +429,25 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
   if (psfwi_nc_open_checked_(path, NULL, &nc, err) != PSFWI_OK) goto fail;
   for (int i = 0; i < 3; i++) {
     if (nc_inq_dimid(nc, dn[i], &d[i]) != NC_NOERR) {
-      psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension '%s' is missing; not a psfwi shot file",
-                 path, dn[i]);
+      psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension '%s' is missing; not a psfwi shot file", path,
+                 dn[i]);
       goto fail;
     }
     NCX(nc_inq_dimlen(nc, d[i], &n[i]), "inquiring a dimension length");
   }
   /* Sizes first: everything below allocates from them. */
   if (n[0] < 1 || n[1] < 1 || n[2] < 2) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu shots x %zu receivers x %zu samples; expected at "
-               "least 1 x 1 x 2", path, n[0], n[1], n[2]);
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': %zu shots x %zu receivers x %zu samples; expected at "
+               "least 1 x 1 x 2",
+               path, n[0], n[1], n[2]);
     goto fail;
   }
-  if (n[0] > SIZE_MAX / sizeof(double) / n[1] ||
-      n[0] * n[1] > SIZE_MAX / sizeof(float) / n[2]) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu shots x %zu receivers x %zu samples do not fit in "
-               "memory", path, n[0], n[1], n[2]);
+  if (n[0] > SIZE_MAX / sizeof(double) / n[1] || n[0] * n[1] > SIZE_MAX / sizeof(float) / n[2]) {
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': %zu shots x %zu receivers x %zu samples do not fit in "
+               "memory",
+               path, n[0], n[1], n[2]);
     goto fail;
   }
   if (expect_var(nc, path, "pressure", 3, dn, &vp, err) ||
@@ -518,7 +518,7 @@ struct psfwi_history {
   int *vscalar;
   size_t nscalar, niter;
   psfwi_grid grid;
-  int vvec[4];     /* per-frame vectors (psfwi_history_add_vector) */
+  int vvec[4]; /* per-frame vectors (psfwi_history_add_vector) */
   size_t nvec_len[4], nvec;
 };
 
@@ -554,8 +554,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
   NCX(nc_def_dim(h->nc, "z", g->nz, &d[1]), "defining dimension z");
   NCX(nc_def_dim(h->nc, "x", g->nx, &d[2]), "defining dimension x");
   if (numbered)
-    NCX(def_var(h->nc, fdim, NC_INT, 1, d, NULL, "iteration number (0 = starting model)",
-                &h->vit),
+    NCX(def_var(h->nc, fdim, NC_INT, 1, d, NULL, "iteration number (0 = starting model)", &h->vit),
         "defining iteration");
   NCX(def_coords(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
   NCX(def_var(h->nc, var, NC_FLOAT, 3, d, var_units, var_long, &h->vvp), "defining the frames");
@@ -586,17 +585,16 @@ psfwi_history *psfwi_history_create(const char *path, const psfwi_grid *g, size_
                                     const char *const *scalar_names,
                                     const char *const *scalar_units, const psfwi_meta *meta,
                                     psfwi_error *err) {
-  return frames_create(path, g, "iteration", 1, "vp", "m/s",
-                       "P-wave velocity after each iteration", nscalar, scalar_names,
-                       scalar_units, meta, "psfwi inversion history", err);
+  return frames_create(path, g, "iteration", 1, "vp", "m/s", "P-wave velocity after each iteration",
+                       nscalar, scalar_names, scalar_units, meta, "psfwi inversion history", err);
 }
 
-psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g,
-                                      const psfwi_meta *meta, psfwi_error *err) {
+psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g, const psfwi_meta *meta,
+                                      psfwi_error *err) {
   static const char *const names[] = {"time"}, *const units[] = {"s"};
   return frames_create(path, g, "time", 0, "pressure", "1",
-                       "acoustic pressure wavefield for a unit-amplitude source wavelet", 1,
-                       names, units, meta, "psfwi wavefield snapshots", err);
+                       "acoustic pressure wavefield for a unit-amplitude source wavelet", 1, names,
+                       units, meta, "psfwi wavefield snapshots", err);
 }
 
 int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *scalars,
@@ -625,7 +623,8 @@ int psfwi_history_add_vector(psfwi_history *h, const char *name, const char *dim
   if (h->nvec >= sizeof h->vvec / sizeof h->vvec[0] || n == 0 || h->niter > 0)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "'%s': per-frame vector '%s' of %zu values: at most 4, before the first "
-                      "frame, n >= 1", path, name, n);
+                      "frame, n >= 1",
+                      path, name, n);
   int d[2], vc;
   double *c = malloc(n * sizeof *c);
   if (c == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
@@ -647,8 +646,7 @@ fail:
   return err ? err->status : PSFWI_EIO;
 }
 
-int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values,
-                                psfwi_error *err) {
+int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values, psfwi_error *err) {
   const char *path = h->path;
   if (k >= h->nvec || h->niter == 0)
     return psfwi_fail(err, PSFWI_EINVAL, "'%s': no per-frame vector %zu or no frame yet", path, k);
@@ -691,8 +689,8 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     for (size_t i = 0; i < g->nx * g->nz; i++)
       if (!isfinite(fields[k].data[i])) {
         free(vf);
-        return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s[iz = %zu, ix = %zu] is not finite",
-                          path, fields[k].name, i / g->nx, i % g->nx);
+        return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s[iz = %zu, ix = %zu] is not finite", path,
+                          fields[k].name, i / g->nx, i % g->nx);
       }
   if (psfwi_nc_create_mem_(path, nfield * psfwi_grid_size(g) * sizeof(double), &nc, err) !=
       PSFWI_OK)
@@ -707,8 +705,8 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     NCX(put_text(nc, vf[k], "coordinates", "z x"), "defining a field");
   }
   for (size_t k = 0; k < nscalar; k++)
-    NCX(def_var(nc, scalars[k].name, NC_DOUBLE, 0, NULL, scalars[k].units,
-                scalars[k].long_name, &vf[nfield + k]),
+    NCX(def_var(nc, scalars[k].name, NC_DOUBLE, 0, NULL, scalars[k].units, scalars[k].long_name,
+                &vf[nfield + k]),
         "defining a scalar");
   NCX(put_globals(nc, meta, "psfwi fields"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");

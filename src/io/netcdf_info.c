@@ -16,7 +16,7 @@
  * 512 MiB as double. Larger ones are listed without statistics. */
 #define INFO_MAX_VALUES ((size_t)1 << 26)
 /* Largest attribute psfwi info prints (bytes or values). */
-#define INFO_MAX_ATT ((size_t)1 << 20)
+#define INFO_MAX_ATT    ((size_t)1 << 20)
 
 static void print_att(FILE *out, int nc, int var, const char *name, const char *indent) {
   nc_type type;
@@ -91,8 +91,8 @@ int psfwi_nc_describe(const char *path, void *outp, psfwi_error *err) {
     int nd, dims[NC_MAX_VAR_DIMS], natts;
     NCX(nc_inq_varndims(nc, v, &nd), "inquiring a variable");
     if (nd < 0 || nd > NC_MAX_VAR_DIMS) {
-      psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable %d has %d dimensions; expected 0..%d", path,
-                 v, nd, NC_MAX_VAR_DIMS);
+      psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable %d has %d dimensions; expected 0..%d", path, v,
+                 nd, NC_MAX_VAR_DIMS);
       goto fail;
     }
     NCX(nc_inq_var(nc, v, name, &type, &nd, dims, &natts), "inquiring a variable");
@@ -128,7 +128,10 @@ int psfwi_nc_describe(const char *path, void *outp, psfwi_error *err) {
       double lo = INFINITY, hi = -INFINITY;
       size_t nonfinite = 0;
       for (size_t i = 0; i < n; i++) {
-        if (!isfinite(val[i])) { nonfinite++; continue; }
+        if (!isfinite(val[i])) {
+          nonfinite++;
+          continue;
+        }
         if (val[i] < lo) lo = val[i];
         if (val[i] > hi) hi = val[i];
       }

@@ -25,7 +25,7 @@
 
 #include "psfwi_io.h"
 
-#define NPY_MAX_DIMS 32
+#define NPY_MAX_DIMS   32
 #define NPY_MAX_HEADER (1u << 20) /* bytes; NumPy itself writes < 100 */
 
 /* ---- Byte sources: a file or a buffer in memory --------------------------- */
@@ -300,8 +300,7 @@ parsed:
       char sh[256];
       format_shape(h, sh, sizeof sh);
       return psfwi_fail(err, PSFWI_EFORMAT,
-                        "%s: shape %s is absurdly large: its size overflows 64 bits", s->where,
-                        sh);
+                        "%s: shape %s is absurdly large: its size overflows 64 bits", s->where, sh);
     }
     span *= d;
     count *= h->shape[i];
@@ -448,52 +447,42 @@ static psfwi_model *read_npy(const src *s, const psfwi_npy_opts *opts, psfwi_err
  * per archive plus 2 us per member (docs/ARCHITECTURE.md, Build). Messages
  * name the file and, once one is chosen, the member; libzip's own text
  * follows in parentheses. */
-#define NPZ_MAX_MEMBER ((uint64_t)4 << 30) /* bytes, uncompressed: 4 GiB */
-#define NPZ_MAX_RATIO 1032                 /* deflate expands at most ~1032:1 */
-#define NPZ_CHUNK ((zip_uint64_t)1 << 26)  /* bytes per zip_fread: 64 MiB */
+#define NPZ_MAX_MEMBER ((uint64_t)4 << 30)     /* bytes, uncompressed: 4 GiB */
+#define NPZ_MAX_RATIO  1032                    /* deflate expands at most ~1032:1 */
+#define NPZ_CHUNK      ((zip_uint64_t)1 << 26) /* bytes per zip_fread: 64 MiB */
 
 /* libzip's code -> psfwi status: system errors are I/O, the rest format. */
 static int zip_status(int ze) {
   switch (ze) {
-  case ZIP_ER_MEMORY:
-    return PSFWI_ENOMEM;
-  case ZIP_ER_OPEN:
-  case ZIP_ER_READ:
-  case ZIP_ER_SEEK:
-  case ZIP_ER_TELL:
-    return PSFWI_EIO;
-  case ZIP_ER_COMPNOTSUPP:
-  case ZIP_ER_ENCRNOTSUPP:
-  case ZIP_ER_MULTIDISK:
-    return PSFWI_EUNSUPPORTED;
-  default:
-    return PSFWI_EFORMAT;
+    case ZIP_ER_MEMORY: return PSFWI_ENOMEM;
+    case ZIP_ER_OPEN:
+    case ZIP_ER_READ:
+    case ZIP_ER_SEEK:
+    case ZIP_ER_TELL: return PSFWI_EIO;
+    case ZIP_ER_COMPNOTSUPP:
+    case ZIP_ER_ENCRNOTSUPP:
+    case ZIP_ER_MULTIDISK: return PSFWI_EUNSUPPORTED;
+    default: return PSFWI_EFORMAT;
   }
 }
 
 /* What a libzip error means for an .npz, in the words of the messages. */
 static const char *zip_meaning(int ze) {
   switch (ze) {
-  case ZIP_ER_NOZIP:
-    return "not a zip archive, or a damaged one: no usable end-of-central-directory record";
-  case ZIP_ER_INCONS:
-    return "inconsistent zip archive: the central directory disagrees with a local header or "
-           "with itself";
-  case ZIP_ER_CRC:
-    return "CRC-32 mismatch: corrupt";
-  case ZIP_ER_ZLIB:
-  case ZIP_ER_COMPRESSED_DATA:
-    return "corrupt deflate data";
-  case ZIP_ER_EOF:
-    return "truncated";
-  case ZIP_ER_MULTIDISK:
-    return "multi-part zip archives are not supported";
-  case ZIP_ER_COMPNOTSUPP:
-    return "compression method not supported (expected stored or deflated)";
-  case ZIP_ER_ENCRNOTSUPP:
-    return "encrypted; not supported";
-  default:
-    return "cannot read it";
+    case ZIP_ER_NOZIP:
+      return "not a zip archive, or a damaged one: no usable end-of-central-directory record";
+    case ZIP_ER_INCONS:
+      return "inconsistent zip archive: the central directory disagrees with a local header or "
+             "with itself";
+    case ZIP_ER_CRC: return "CRC-32 mismatch: corrupt";
+    case ZIP_ER_ZLIB:
+    case ZIP_ER_COMPRESSED_DATA: return "corrupt deflate data";
+    case ZIP_ER_EOF: return "truncated";
+    case ZIP_ER_MULTIDISK: return "multi-part zip archives are not supported";
+    case ZIP_ER_COMPNOTSUPP:
+      return "compression method not supported (expected stored or deflated)";
+    case ZIP_ER_ENCRNOTSUPP: return "encrypted; not supported";
+    default: return "cannot read it";
   }
 }
 
@@ -668,8 +657,8 @@ static psfwi_model *read_npz(const char *path, const char *fwhere, const psfwi_n
       psfwi_fail(err, PSFWI_EKEY, "%s has no array '%s'; available: %s", fwhere, opts->key, keys);
     else
       psfwi_fail(err, PSFWI_EKEY,
-                 "%s holds %ju arrays and none is 'vp': name one with a key; available: %s",
-                 fwhere, (uintmax_t)n, keys);
+                 "%s holds %ju arrays and none is 'vp': name one with a key; available: %s", fwhere,
+                 (uintmax_t)n, keys);
     goto done;
   }
   char where[832]; /* fwhere (< 600) + " member '" + at most 200 + "'" */

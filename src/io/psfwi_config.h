@@ -36,8 +36,7 @@ typedef struct psfwi_config_key {
 typedef struct psfwi_config psfwi_config;
 
 /* The schema array must outlive the config. */
-psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys,
-                                  psfwi_error *err);
+psfwi_config *psfwi_config_create(const psfwi_config_key *schema, size_t nkeys, psfwi_error *err);
 void psfwi_config_destroy(psfwi_config *c);
 /* Load an INI file (keys are validated as read; errors name FILE:LINE). */
 int psfwi_config_load(psfwi_config *c, const char *path, psfwi_error *err);

@@ -44,8 +44,8 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *var, psfwi_error 
 typedef struct psfwi_gather {
   psfwi_survey *survey; /* owned */
   size_t nt;
-  double dt;     /* s */
-  float *data;   /* owned, nshot * nrec * nt */
+  double dt;      /* s */
+  float *data;    /* owned, nshot * nrec * nt */
   float *wavelet; /* owned, nt */
 } psfwi_gather;
 
@@ -74,15 +74,14 @@ int psfwi_history_append(psfwi_history *h, const psfwi_model *m, const double *s
 int psfwi_history_add_vector(psfwi_history *h, const char *name, const char *dim, size_t n,
                              double step, const char *units, const char *long_name,
                              psfwi_error *err);
-int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values,
-                                psfwi_error *err);
+int psfwi_history_append_vector(psfwi_history *h, size_t k, const float *values, psfwi_error *err);
 /* commit != 0: sync and rename into place; 0: discard the temporary file. */
 int psfwi_history_close(psfwi_history *h, int commit, psfwi_error *err);
 /* Wavefield snapshots: pressure(time, z, x) with the scalar time(time) in s,
  * appended with psfwi_history_append(h, frame, &t) (the frame's vp holds
  * pressure) and finished with psfwi_history_close. */
-psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g,
-                                      const psfwi_meta *meta, psfwi_error *err);
+psfwi_history *psfwi_snapshots_create(const char *path, const psfwi_grid *g, const psfwi_meta *meta,
+                                      psfwi_error *err);
 
 /* ---- NetCDF 2-D fields and scalars (psfwi gradient) ----------------------------
  * Variables name(z, x) as double with units and long_name, scalars name()
@@ -97,8 +96,7 @@ typedef struct psfwi_nc_scalar {
 } psfwi_nc_scalar;
 int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
                           const psfwi_nc_field *fields, size_t nscalar,
-                          const psfwi_nc_scalar *scalars, const psfwi_meta *meta,
-                          psfwi_error *err);
+                          const psfwi_nc_scalar *scalars, const psfwi_meta *meta, psfwi_error *err);
 /* A global text attribute (malloc'ed), e.g. "psfwi_config"; NULL with
  * PSFWI_EKEY when absent. */
 char *psfwi_nc_read_text_attribute(const char *path, const char *name, psfwi_error *err);
@@ -121,8 +119,7 @@ int psfwi_nc_describe(const char *path, void *out /* FILE* */, psfwi_error *err)
 typedef struct psfwi_segy_opts {
   double dx, dz; /* m; <= 0: take from the headers */
 } psfwi_segy_opts;
-psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts,
-                                   psfwi_error *err);
+psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts, psfwi_error *err);
 /* IEEE float32 (format 5), big-endian, rev 1, CDP_X/CDP_Y and source/group X
  * headers in metres with scalar, sample interval = dz in mm. Reading the file
  * back gives the same grid and values bit for bit; a grid SEG-Y cannot store
@@ -167,8 +164,7 @@ typedef struct psfwi_raw_opts {
   psfwi_dtype dtype;
 } psfwi_raw_opts;
 /* The file size must equal nx * nz * sizeof(dtype) exactly. */
-psfwi_model *psfwi_raw_read_model(const char *path, const psfwi_raw_opts *opts,
-                                  psfwi_error *err);
+psfwi_model *psfwi_raw_read_model(const char *path, const psfwi_raw_opts *opts, psfwi_error *err);
 
 /* ---- NumPy .npy / .npz --------------------------------------------------------
  * Arrays of float32/float64 (either byte order), C or Fortran order. The
@@ -191,8 +187,7 @@ typedef struct psfwi_npy_opts {
   size_t index;  /* model along the leading axis of a 3-axis array */
   int has_index; /* 0 = no index given (index ignored); nonzero: index chosen */
 } psfwi_npy_opts;
-psfwi_model *psfwi_npy_read_model(const char *path, const psfwi_npy_opts *opts,
-                                  psfwi_error *err);
+psfwi_model *psfwi_npy_read_model(const char *path, const psfwi_npy_opts *opts, psfwi_error *err);
 /* Write a 2D float32 array (nz, nx) in C order: used by tests and scripts. */
 int psfwi_npy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
 
@@ -224,8 +219,8 @@ int psfwi_state_write(const char *path, const char *kind, const psfwi_state_item
                       size_t nitems, const psfwi_meta *meta, psfwi_error *err);
 /* Reads every item (names and data malloc'ed; free with psfwi_state_free).
  * A file of another kind, or not a state file, is PSFWI_EFORMAT. */
-int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **items,
-                     size_t *nitems, psfwi_error *err);
+int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **items, size_t *nitems,
+                     psfwi_error *err);
 void psfwi_state_free(psfwi_state_item *items, size_t nitems);
 /* The item called name, checked to have the type and n values (n = (size_t)-1:
  * any count); NULL with EFORMAT naming path and item otherwise. */

@@ -173,16 +173,14 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
   for (int it = 0; it < ntr; it++) {
     if ((rc = segy_traceheader(fp, it, th, trace0, bsize)) != SEGY_OK ||
         (rc = segy_readtrace(fp, it, trace, trace0, bsize)) != SEGY_OK) {
-      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read trace %d: %s", path, it,
-                 psfwi_segy_text(rc));
+      psfwi_fail(err, PSFWI_EIO, "'%s': cannot read trace %d: %s", path, it, psfwi_segy_text(rc));
       goto fail;
     }
     int32_t scalar = 0, count = 0;
     segy_get_field(th, SEGY_TR_CDP_X, &cdpx[it]);
     segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &scalar);
     segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &count);
-    if (dx_opt <= 0.0 && psfwi_segy_scalar_check(path, it, 71, scalar, err) != PSFWI_OK)
-      goto fail;
+    if (dx_opt <= 0.0 && psfwi_segy_scalar_check(path, it, 71, scalar, err) != PSFWI_OK) goto fail;
     if (it == 0) {
       scalar0 = scalar;
       segy_get_field(th, SEGY_TR_DELAY_REC_TIME, &delay);

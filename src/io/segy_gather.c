@@ -56,8 +56,7 @@ static int32_t pick_divisor(const double *a, size_t na, double sa, const double 
 
 /* Refusal of a position set no unit stores: names the first value that
  * fails in the finest unit. */
-static int refuse_positions(const char *path, const psfwi_survey *s, int depth,
-                            psfwi_error *err) {
+static int refuse_positions(const char *path, const psfwi_survey *s, int depth, psfwi_error *err) {
   const double *a = depth ? s->sz : s->sx, *b = depth ? s->rz : s->rx;
   const size_t na = s->nshot, nb = s->nshot * s->nrec;
   const size_t ia = first_inexact(a, na, 1.0, 10000.0);
@@ -69,8 +68,8 @@ static int refuse_positions(const char *path, const psfwi_survey *s, int depth,
     v = a[ia];
   } else {
     const size_t i = ib < nb ? ib : 0;
-    snprintf(who, sizeof who, "%s of receiver %zu of shot %zu", depth ? "depth" : "x",
-             i % s->nrec, i / s->nrec);
+    snprintf(who, sizeof who, "%s of receiver %zu of shot %zu", depth ? "depth" : "x", i % s->nrec,
+             i / s->nrec);
     v = b[i];
   }
   return psfwi_fail(err, PSFWI_EUNSUPPORTED,
@@ -83,8 +82,7 @@ static int refuse_positions(const char *path, const psfwi_survey *s, int depth,
 }
 
 /* Textual header describing the gather. */
-static void gather_text(char *t, const psfwi_gather *g, long us, int32_t xscalar,
-                        int32_t zscalar) {
+static void gather_text(char *t, const psfwi_gather *g, long us, int32_t xscalar, int32_t zscalar) {
   const psfwi_survey *s = g->survey;
   char l[8][100];
   const char *lines[40] = {0};
@@ -283,8 +281,8 @@ static int check_counts(const char *path, const int32_t *rec, const size_t *star
   size_t len = 0;
   list[0] = '\0';
   for (size_t is = 0; is < nshot && is < 16; is++) {
-    const int n = snprintf(list + len, sizeof list - len, "%s%d: %zu", is ? ", " : "",
-                           (int)rec[is], start[is + 1] - start[is]);
+    const int n = snprintf(list + len, sizeof list - len, "%s%d: %zu", is ? ", " : "", (int)rec[is],
+                           start[is + 1] - start[is]);
     if (n < 0 || (size_t)n >= sizeof list - len) break;
     len += (size_t)n;
   }
@@ -390,8 +388,7 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
                  "'%s': trace %d (FIELD_RECORD %d) has its source at x = %.10g m, depth "
                  "%.10g m (bytes 73, 49) but the shot's first trace %zu has x = %.10g m, "
                  "depth %.10g m; expected one source position per shot",
-                 path, k, (int)fr, src_x, src_z, start[nshot - 1], ssx[nshot - 1],
-                 ssz[nshot - 1]);
+                 path, k, (int)fr, src_x, src_z, start[nshot - 1], ssx[nshot - 1], ssz[nshot - 1]);
       goto fail;
     }
   }

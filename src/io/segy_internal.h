@@ -43,8 +43,8 @@ static inline int32_t psfwi_segy_u16(int32_t v) { return v < 0 ? v + 65536 : v; 
  * divide; 0 means 1. Anything beyond +-10000 (e.g. -32768, which would give
  * coordinates in units of 0.03 mm) is no standard meaning: PSFWI_EFORMAT
  * naming the file, trace (from 0), byte and value. */
-static inline int psfwi_segy_scalar_check(const char *path, int trace, int byte,
-                                          int32_t scalar, psfwi_error *err) {
+static inline int psfwi_segy_scalar_check(const char *path, int trace, int byte, int32_t scalar,
+                                          psfwi_error *err) {
   if (scalar >= -10000 && scalar <= 10000) return PSFWI_OK;
   return psfwi_fail(err, PSFWI_EFORMAT,
                     "'%s': trace %d has scalar %d in byte %d; the SEG-Y standard allows 0 (= 1) "

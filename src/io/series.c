@@ -11,8 +11,7 @@ int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_er
   *values = NULL;
   *n = 0;
   FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
+  if (f == NULL) return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
   size_t cap = 1024, count = 0;
   float *v = malloc(cap * sizeof *v);
   char line[512];

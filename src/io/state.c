@@ -92,14 +92,12 @@ int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **item
   size_t nitems = 0;
   *items_out = NULL;
   *nitems_out = 0;
-  if (psfwi_nc_open_checked_(path, "cannot open the state file", &nc, err) != PSFWI_OK)
-    goto fail;
+  if (psfwi_nc_open_checked_(path, "cannot open the state file", &nc, err) != PSFWI_OK) goto fail;
   size_t klen = 0;
   char kbuf[64] = "";
   if (nc_inq_attlen(nc, NC_GLOBAL, "psfwi_state", &klen) != NC_NOERR || klen >= sizeof kbuf ||
       nc_get_att_text(nc, NC_GLOBAL, "psfwi_state", kbuf) != NC_NOERR) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': not a psfwi state file (no psfwi_state attribute)",
-               path);
+    psfwi_fail(err, PSFWI_EFORMAT, "'%s': not a psfwi state file (no psfwi_state attribute)", path);
     goto fail;
   }
   kbuf[klen] = '\0';

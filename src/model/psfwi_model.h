@@ -33,8 +33,8 @@ int psfwi_family_parse(const char *name, psfwi_family *f, psfwi_error *err);
 typedef struct psfwi_synth_params {
   psfwi_family family;
   uint64_t seed;
-  double vmin, vmax;     /* m/s, 0 < vmin < vmax */
-  double water_depth;    /* m of water (1500 m/s, clipped into bounds) on top; 0 = none */
+  double vmin, vmax;  /* m/s, 0 < vmin < vmax */
+  double water_depth; /* m of water (1500 m/s, clipped into bounds) on top; 0 = none */
 } psfwi_synth_params;
 
 /* Defaults: layered, seed 1, 1500..4500 m/s, no water. */
@@ -47,8 +47,7 @@ void psfwi_synth_defaults(psfwi_synth_params *p);
  * water; the rock below is then at least 5 % of (vmax - vmin) faster, so the
  * sea floor is an interface. Errors: PSFWI_EINVAL (NULL pointer, unknown family), PSFWI_ERANGE
  * (bad grid, not 0 < vmin < vmax, water_depth < 0 or not finite). */
-psfwi_model *psfwi_synth_create(const psfwi_grid *g, const psfwi_synth_params *p,
-                                psfwi_error *err);
+psfwi_model *psfwi_synth_create(const psfwi_grid *g, const psfwi_synth_params *p, psfwi_error *err);
 
 /* ---- Operations (each returns a new model or works in place as named) --- */
 /* Keep the grid points with x in [x0, x1], z in [z0, z1] (m, inclusive; bounds

@@ -392,9 +392,7 @@ static void geology_draw(const psfwi_synth_params *p, double lx, double lz, doub
   rng ra = rng_stream(p->seed, p->family, STREAM_SALT);
   rng rn = rng_stream(p->seed, p->family, STREAM_ANOMALY);
   switch (p->family) {
-    case PSFWI_FAMILY_LAYERED:
-      strat_draw(&rs, lz, vlo, vhi, &g->st);
-      break;
+    case PSFWI_FAMILY_LAYERED: strat_draw(&rs, lz, vlo, vhi, &g->st); break;
     case PSFWI_FAMILY_FOLDED:
       strat_draw(&rs, lz, vlo, vhi, &g->st);
       folds_draw_strong(&rf, lx, lz, &g->fo);
@@ -411,9 +409,7 @@ static void geology_draw(const psfwi_synth_params *p, double lx, double lz, doub
       salt_draw(&ra, lx, lz, vlo, vhi, &g->sa);
       break;
     case PSFWI_FAMILY_ANOMALY:
-    case PSFWI_FAMILY_COUNT:
-      anomalies_draw(&rn, lx, lz, vlo, vhi, &g->an);
-      break;
+    case PSFWI_FAMILY_COUNT: anomalies_draw(&rn, lx, lz, vlo, vhi, &g->an); break;
   }
 }
 

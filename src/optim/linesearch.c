@@ -73,24 +73,20 @@ enum { STATE_VERSION = 1 };
 const char *psfwi_optim_task_text(int task) {
   switch (task) {
 #define PSFWI_X_CASE(name, value, text) \
-  case value:                           \
-    return text;
+  case value: return text;
     PSFWI_OPTIM_TASK_LIST(PSFWI_X_CASE)
 #undef PSFWI_X_CASE
-    default:
-      return "unknown task";
+    default: return "unknown task";
   }
 }
 
 const char *psfwi_optim_reason_text(int reason) {
   switch (reason) {
 #define PSFWI_X_CASE(name, value, text) \
-  case value:                           \
-    return text;
+  case value: return text;
     PSFWI_OPTIM_REASON_LIST(PSFWI_X_CASE)
 #undef PSFWI_X_CASE
-    default:
-      return "unknown reason";
+    default: return "unknown reason";
   }
 }
 
@@ -603,9 +599,7 @@ int psfwi_optim_iterate(psfwi_optim *o, int *task, psfwi_error *err) {
   switch (o->c.phase) {
     case PH_NEW:
       return psfwi_fail(err, PSFWI_EINVAL, "optim: iterate called before psfwi_optim_set");
-    case PH_DONE:
-      *task = (int)o->c.task;
-      return PSFWI_OK;
+    case PH_DONE: *task = (int)o->c.task; return PSFWI_OK;
     case PH_START:
       if (!o->c.told) break;
       o->c.told = 0;

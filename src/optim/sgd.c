@@ -152,8 +152,7 @@ static double update(psfwi_optim_sgd *s, size_t i, double x, double g, double c1
   const double lr = s->r.lr;
   double gw = o->method == PSFWI_SGD_ADAMW ? g : g + o->weight_decay * x;
   switch (o->method) {
-    case PSFWI_SGD_PLAIN:
-      return x - lr * gw;
+    case PSFWI_SGD_PLAIN: return x - lr * gw;
     case PSFWI_SGD_MOMENTUM:
     case PSFWI_SGD_NESTEROV: {
       const double b = s->r.t == 0.0 ? gw : o->momentum * s->m[i] + gw;
@@ -207,9 +206,8 @@ int psfwi_optim_sgd_step(psfwi_optim_sgd *s, double *x, const double *g, psfwi_e
   SGD_STEP_BODY(double)
 }
 
-int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g, psfwi_error *err) {
-  SGD_STEP_BODY(float)
-}
+int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g,
+                          psfwi_error *err){SGD_STEP_BODY(float)}
 
 /* ---- State: magic | u64 version, method, n, sizeof(sgd_reals) | reals | m v lo hi
  * | u64 FNV-1a checksum. */

@@ -119,10 +119,9 @@ static void update_plain(size_t i0, size_t i1, float *restrict p, float *restric
   }
 }
 
-void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term,
-                              psfwi_wave_state *adj, const float *lap_n, float *g_vel,
-                              const psfwi_wave_points *src, float *amp_bar,
-                              psfwi_wave_bwork *bw) {
+void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
+                              const float *lap_n, float *g_vel, const psfwi_wave_points *src,
+                              float *amp_bar, psfwi_wave_bwork *bw) {
   const psfwi_wave_info *in = &w->info;
   const size_t npx = in->npx, npz = in->npz, xa = in->ox, xb = in->ox + in->nx;
   if (w->pml != NULL) {
@@ -175,7 +174,8 @@ int psfwi_wave_resample_adjoint(const psfwi_wave *w, const float *fine, size_t n
   if (w == NULL || fine == NULL || out == NULL || nt < 1)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "psfwi_wave_resample_adjoint: %zu samples; expected >= 1 and non-NULL "
-                      "arrays", nt);
+                      "arrays",
+                      nt);
   const size_t nsub = w->info.nsub, nf = nt * nsub;
   for (size_t j = 0; j < nf; j++)
     if (!isfinite(fine[j]))

@@ -51,7 +51,7 @@ void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, fl
   memset(out, 0, nr * sizeof(float));
   for (size_t i = 0; i < nr; i++) {
     acc[i] = 0.5f * c[i];
-    const float m = mode == PSFWI_SINE_FULL ? mult[nc + i / 2]
+    const float m = mode == PSFWI_SINE_FULL  ? mult[nc + i / 2]
                     : mode == PSFWI_SINE_ROW ? mult[1]
                                              : 1.0f;
     out[nr + i] = acc[i] * m;
@@ -104,23 +104,23 @@ typedef int psfwi_v8i __attribute__((vector_size(32)));
  * a different ABI in the baseline and the AVX2 clone (GCC's -Wpsabi); and
  * loads through an under-aligned may_alias vector type made the sine pass
  * 2.2x slower (measured). */
-#define V8_LOAD(p)                                                                         \
-  __extension__({                                                                          \
-    psfwi_v8 v8l_;                                                                         \
-    memcpy(&v8l_, (p), sizeof v8l_);                                                       \
-    v8l_;                                                                                  \
+#define V8_LOAD(p)                   \
+  __extension__({                    \
+    psfwi_v8 v8l_;                   \
+    memcpy(&v8l_, (p), sizeof v8l_); \
+    v8l_;                            \
   })
-#define V8_STORE(p, v)                                                                     \
-  do {                                                                                     \
-    const psfwi_v8 v8s_ = (v);                                                             \
-    memcpy((p), &v8s_, sizeof v8s_);                                                       \
+#define V8_STORE(p, v)               \
+  do {                               \
+    const psfwi_v8 v8s_ = (v);       \
+    memcpy((p), &v8s_, sizeof v8s_); \
   } while (0)
 /* shuffles of one vector and of two (indices 8-15: the second) */
 #if defined(__clang__)
-#define V8_SHUF1(v, ...) __builtin_shufflevector((v), (v), __VA_ARGS__)
+#define V8_SHUF1(v, ...)    __builtin_shufflevector((v), (v), __VA_ARGS__)
 #define V8_SHUF2(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
 #else
-#define V8_SHUF1(v, ...) __builtin_shuffle((v), (psfwi_v8i){__VA_ARGS__})
+#define V8_SHUF1(v, ...)    __builtin_shuffle((v), (psfwi_v8i){__VA_ARGS__})
 #define V8_SHUF2(a, b, ...) __builtin_shuffle((a), (b), (psfwi_v8i){__VA_ARGS__})
 #endif
 /* the four complex numbers of v in reverse order */

@@ -152,8 +152,7 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   for (size_t iz = 0; iz < npz; iz++) {
     P->rnear[iz] = 0;
     for (size_t k = 0; k <= 4; k++)
-      if (P->rgz[(iz + k) % npz] != 0.0f || P->rgz[(iz + npz - k) % npz] != 0.0f)
-        P->rnear[iz] = 1;
+      if (P->rgz[(iz + k) % npz] != 0.0f || P->rgz[(iz + npz - k) % npz] != 0.0f) P->rnear[iz] = 1;
   }
   for (size_t iz = 0; iz < npz; iz++) {
     const double e = w->ez[iz];
@@ -162,8 +161,8 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   }
   const double c = in->c_ref, dt = in->dt;
   for (size_t j = 0; j < nh; j++)
-    P->mx[j] = (float)(kspace_sym(2.0 * PI * (double)j / ((double)npx * in->dx), c, dt, ks) /
-                       (double)npx);
+    P->mx[j] =
+        (float)(kspace_sym(2.0 * PI * (double)j / ((double)npx * in->dx), c, dt, ks) / (double)npx);
   if (!fs) {
     for (size_t j = 0; j < npz; j++) {
       const size_t jz = j <= npz / 2 ? j : npz - j;
@@ -194,20 +193,20 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
   if (!ta || !tb || !tc) goto nomem;
   const int nxi = (int)npx, nhi = (int)nh, nri = (int)nrow;
   if (nrow > 0) {
-    P->rfwd = fftwf_plan_many_dft_r2c(1, &nxi, nri, ta, NULL, 1, nxi, (fftwf_complex *)tb, NULL,
-                                      1, nhi, flags);
-    P->rinv = fftwf_plan_many_dft_c2r(1, &nxi, nri, (fftwf_complex *)tb, NULL, 1, nhi, tc, NULL,
-                                      1, nxi, flags);
+    P->rfwd = fftwf_plan_many_dft_r2c(1, &nxi, nri, ta, NULL, 1, nxi, (fftwf_complex *)tb, NULL, 1,
+                                      nhi, flags);
+    P->rinv = fftwf_plan_many_dft_c2r(1, &nxi, nri, (fftwf_complex *)tb, NULL, 1, nhi, tc, NULL, 1,
+                                      nxi, flags);
   }
   if (P->nc2 > 0) {
     const int nzi = (int)npz, n2 = (int)P->nc2;
     memset(tb, 0, P->ncbuf * sizeof(float));
     fftwf_complex *cb = (fftwf_complex *)tb;
-    P->cfwd = fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1, FFTW_FORWARD,
-                                  flags);
+    P->cfwd =
+        fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1, FFTW_FORWARD, flags);
     if (!fs)
-      P->cinv = fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1,
-                                    FFTW_BACKWARD, flags);
+      P->cinv =
+          fftwf_plan_many_dft(1, &nzi, n2, cb, NULL, n2, 1, cb, NULL, n2, 1, FFTW_BACKWARD, flags);
   }
   fftwf_free(ta);
   fftwf_free(tb);
@@ -233,7 +232,11 @@ int psfwi_pml_work_alloc(const psfwi_wave *w, psfwi_wave_work *ws) {
   const psfwi_pml *P = w->pml;
   if (P == NULL) return PSFWI_OK;
   float **b[6] = {&ws->rbuf, &ws->rspec, &ws->rout, &ws->cbuf, &ws->cspec, &ws->row};
-  const size_t n[6] = {P->nrbuf, P->nrspec, P->nrbuf, P->ncbuf, P->ncspec > 0 ? P->ncspec : 1,
+  const size_t n[6] = {P->nrbuf,
+                       P->nrspec,
+                       P->nrbuf,
+                       P->ncbuf,
+                       P->ncspec > 0 ? P->ncspec : 1,
                        2 * (w->info.npx + 16)};
   for (int i = 0; i < 6; i++) {
     *b[i] = fftwf_malloc(n[i] * sizeof(float));
@@ -334,7 +337,6 @@ static void strip_rows(const psfwi_wave *w, psfwi_wave_work *ws, int have_spec) 
   fftwf_execute_dft_c2r(P->rinv, (fftwf_complex *)ws->rspec, ws->rout);
 }
 
-
 /* Gather the X columns of f into cbuf and (when rows) the Z rows into rbuf
  * (the X columns of those rows zeroed when zero_x, for the transposes). */
 PSFWI_CLONES
@@ -380,15 +382,15 @@ static void dz_range(const float *const a[4], const float *const b[4], size_t i0
   const float *restrict b2 = b[2] + i0, *restrict b3 = b[3] + i0;
   const float f0 = FD8[0] * idz, f1 = FD8[1] * idz, f2 = FD8[2] * idz, f3 = FD8[3] * idz;
   for (size_t i = 0; i < n; i++)
-    d[i] = f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) +
-           f3 * (a3[i] - b3[i]);
+    d[i] =
+        f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) + f3 * (a3[i] - b3[i]);
 }
 
 /* ---- Forward --------------------------------------------------------------------- */
 
 /* dst[j] = row[(start + j) mod n], j < len (len <= 2 n). */
-static inline void cyc_copy(float *restrict dst, const float *restrict row, size_t n,
-                            size_t start, size_t len) {
+static inline void cyc_copy(float *restrict dst, const float *restrict row, size_t n, size_t start,
+                            size_t len) {
   size_t done = 0;
   while (done < len) {
     const size_t i = (start + done) % n, k = len - done < n - i ? len - done : n - i;
@@ -400,11 +402,11 @@ static inline void cyc_copy(float *restrict dst, const float *restrict row, size
 /* One X-region segment of a row: arrays indexed by the segment's cell j. */
 typedef struct xrow {
   float ez, bz, cz, gz, dt, idt, idx;
-  const float *ex, *bx, *cx, *gx; /* per column */
-  const float *T;                 /* A_z from the column strips */
-  const float *C, *V, *dz;        /* u[n], vel_term, D_z u[n] (rows with g_z) */
-  const float *E;                 /* u[n] with E[j] = u[n] at j in [-4, n + 4) */
-  float *L, *N;                   /* lap (R on return), u[n-1] -> u[n+1] */
+  const float *ex, *bx, *cx, *gx;     /* per column */
+  const float *T;                     /* A_z from the column strips */
+  const float *C, *V, *dz;            /* u[n], vel_term, D_z u[n] (rows with g_z) */
+  const float *E;                     /* u[n] with E[j] = u[n] at j in [-4, n + 4) */
+  float *L, *N;                       /* lap (R on return), u[n-1] -> u[n+1] */
   float *Gx, *Gz, *ps, *xi, *pz, *xz; /* memory */
 } xrow;
 
@@ -445,14 +447,13 @@ PML_INLINE float mem_bwd(float *ps, float *xi, float b, float c, float dt, float
  * specialisation below compiles to a branch-free, vectorised loop (the
  * arrays are parameters: GCC 12 does not vectorise the same loop over
  * pointers loaded from a struct). */
-#define PML_XARGS                                                                          \
-  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt,       \
-      float idx, const float *restrict ex_, const float *restrict bx_,                     \
-      const float *restrict cx_, const float *restrict gx_, const float *restrict T,       \
-      const float *restrict C, const float *restrict V, const float *restrict D,           \
-      const float *restrict E0, float *restrict L, float *restrict N, float *restrict Gx,  \
-      float *restrict Gz, float *restrict ps, float *restrict xi, float *restrict pz,      \
-      float *restrict xz
+#define PML_XARGS                                                                               \
+  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt, float idx, \
+      const float *restrict ex_, const float *restrict bx_, const float *restrict cx_,          \
+      const float *restrict gx_, const float *restrict T, const float *restrict C,              \
+      const float *restrict V, const float *restrict D, const float *restrict E0,               \
+      float *restrict L, float *restrict N, float *restrict Gx, float *restrict Gz,             \
+      float *restrict ps, float *restrict xi, float *restrict pz, float *restrict xz
 PML_INLINE void x_cells(PML_XARGS, const int use_gx, const int use_gz) {
   for (size_t j = j0; j < j1; j++) {
     const float ex = ex_[j], bx = bx_[j], cx = cx_[j];
@@ -474,10 +475,10 @@ PML_INLINE void x_cells(PML_XARGS, const int use_gx, const int use_gz) {
     L[j] = R;
   }
 }
-#define PML_XPASS                                                                       \
-  j0, j1, ez, bz, cz, gz, dt, idt, idx, ex_, bx_, cx_, gx_, T, C, V, D, E0, L, N, Gx, Gz, \
-      ps, xi, pz, xz
-#define PML_XCELLS(GX, GZ)                                                              \
+#define PML_XPASS                                                                                 \
+  j0, j1, ez, bz, cz, gz, dt, idt, idx, ex_, bx_, cx_, gx_, T, C, V, D, E0, L, N, Gx, Gz, ps, xi, \
+      pz, xz
+#define PML_XCELLS(GX, GZ) \
   PSFWI_CLONES static void x_cells_##GX##GZ(PML_XARGS) { x_cells(PML_XPASS, GX, GZ); }
 PML_XCELLS(0, 0)
 PML_XCELLS(0, 1)
@@ -485,22 +486,21 @@ PML_XCELLS(1, 0)
 PML_XCELLS(1, 1)
 
 /* Calls f on cells [j0, j1) of segment x. */
-#define PML_XCALL(f, x, j0, j1)                                                            \
-  f(j0, j1, (x).ez, (x).bz, (x).cz, (x).gz, (x).dt, (x).idt, (x).idx, (x).ex, (x).bx,      \
-    (x).cx, (x).gx, (x).T, (x).C, (x).V, (x).dz, (x).E - 4, (x).L, (x).N, (x).Gx, (x).Gz,   \
-    (x).ps, (x).xi, (x).pz, (x).xz)
+#define PML_XCALL(f, x, j0, j1)                                                                   \
+  f(j0, j1, (x).ez, (x).bz, (x).cz, (x).gz, (x).dt, (x).idt, (x).idx, (x).ex, (x).bx, (x).cx,     \
+    (x).gx, (x).T, (x).C, (x).V, (x).dz, (x).E - 4, (x).L, (x).N, (x).Gx, (x).Gz, (x).ps, (x).xi, \
+    (x).pz, (x).xz)
 
 /* Z-region cells of one row (e_x = 0): A_x = T from the row strips; with
  * use_gz (a constant: see x_cells), the d'(z) terms, D_z u from the rows
  * a0..a3 (below) and b0..b3 (above; unused otherwise). */
-#define PML_ZARGS                                                                          \
-  size_t n, const float *restrict Tx, float *restrict L, float *restrict gX,               \
-      float *restrict gZ, float *restrict ps, float *restrict xi, const float *restrict a0, \
-      const float *restrict a1, const float *restrict a2, const float *restrict a3,        \
-      const float *restrict b0, const float *restrict b1, const float *restrict b2,        \
-      const float *restrict b3, float *restrict N, const float *restrict C,                \
-      const float *restrict V, float ez, float bz, float cz, float gz, float dt, float idt, \
-      float idz
+#define PML_ZARGS                                                                                 \
+  size_t n, const float *restrict Tx, float *restrict L, float *restrict gX, float *restrict gZ,  \
+      float *restrict ps, float *restrict xi, const float *restrict a0, const float *restrict a1, \
+      const float *restrict a2, const float *restrict a3, const float *restrict b0,               \
+      const float *restrict b1, const float *restrict b2, const float *restrict b3,               \
+      float *restrict N, const float *restrict C, const float *restrict V, float ez, float bz,    \
+      float cz, float gz, float dt, float idt, float idz
 PML_INLINE void z_cells(PML_ZARGS, const int use_gz) {
   const float a1c = 2.0f / (1.0f + 0.5f * ez), a2c = (1.0f - 0.5f * ez) / (1.0f + 0.5f * ez);
   const float a3c = 1.0f / (1.0f + 0.5f * ez), mez = -ez * idt;
@@ -512,23 +512,22 @@ PML_INLINE void z_cells(PML_ZARGS, const int use_gz) {
     gX[j] = gxn;
     gZ[j] = gzn;
     if (use_gz) {
-      const float D = f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) +
-                      f3 * (a3[j] - b3[j]);
+      const float D =
+          f0 * (a0[j] - b0[j]) + f1 * (a1[j] - b1[j]) + f2 * (a2[j] - b2[j]) + f3 * (a3[j] - b3[j]);
       R -= mem_fwd(ps + j, xi + j, bz, cz, dt, cz * dt * D, gz, mez);
     }
     N[j] = a1c * C[j] - a2c * N[j] + a3c * V[j] * R;
     L[j] = R;
   }
 }
-#define PML_ZPASS                                                                       \
-  n, Tx, L, gX, gZ, ps, xi, a0, a1, a2, a3, b0, b1, b2, b3, N, C, V, ez, bz, cz, gz, dt, \
-      idt, idz
+#define PML_ZPASS \
+  n, Tx, L, gX, gZ, ps, xi, a0, a1, a2, a3, b0, b1, b2, b3, N, C, V, ez, bz, cz, gz, dt, idt, idz
 PSFWI_CLONES static void z_cells_0(PML_ZARGS) { z_cells(PML_ZPASS, 0); }
 PSFWI_CLONES static void z_cells_1(PML_ZARGS) { z_cells(PML_ZPASS, 1); }
 
 PSFWI_CLONES
-void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
-                      float *lap, psfwi_wave_work *ws) {
+void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st, float *lap,
+                      psfwi_wave_work *ws) {
   const psfwi_wave_info *in = &w->info;
   const psfwi_pml *P = w->pml;
   const size_t npx = in->npx, npz = in->npz, ncol = P->ncol, nzc = P->nzc, wxl = P->wxl;
@@ -542,7 +541,7 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
   float *ZGx = st->mem + 6 * nX, *ZGz = ZGx + nZ, *Zpz = ZGz + nZ, *Zxz = Zpz + nZ;
   const float dt = (float)in->dt, idt = (float)(1.0 / in->dt);
   const float idx = (float)(1.0 / in->dx), idz = (float)(1.0 / in->dz);
-  float *restrict dzr = ws->row; /* D_z cur on the current row (rows with g_z != 0) */
+  float *restrict dzr = ws->row;            /* D_z cur on the current row (rows with g_z != 0) */
   float *restrict ext = ws->row + npx + 16; /* cur around an X segment */
   for (size_t iz = 0; iz < npz; iz++) {
     const size_t r = iz * npx;
@@ -561,13 +560,30 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
       const size_t m0 = iz * ncol + c0;
       /* cur around the segment: E[j] = cur[ix0 + j] (cyclic), j in [-4, n + 4) */
       cyc_copy(ext, C, npx, (ix0 + npx - 4) % npx, n + 8);
-      const xrow x = {.ez = ez, .bz = bz, .cz = cz, .gz = gz, .dt = dt, .idt = idt,
-                      .idx = idx, .ex = P->cex + c0, .bx = P->cbx + c0, .cx = P->ccx + c0,
-                      .gx = P->cgx + c0, .T = ws->cbuf + iz * P->ncp + c0, .C = C + ix0,
+      const xrow x = {.ez = ez,
+                      .bz = bz,
+                      .cz = cz,
+                      .gz = gz,
+                      .dt = dt,
+                      .idt = idt,
+                      .idx = idx,
+                      .ex = P->cex + c0,
+                      .bx = P->cbx + c0,
+                      .cx = P->ccx + c0,
+                      .gx = P->cgx + c0,
+                      .T = ws->cbuf + iz * P->ncp + c0,
+                      .C = C + ix0,
                       .V = V + ix0,
-                      .dz = dzr + ix0, .E = ext + 4, .L = L + ix0, .N = N + ix0,
-                      .Gx = XGx + m0, .Gz = XGz + m0, .ps = Xps + m0, .xi = Xxi + m0,
-                      .pz = Xpz + m0, .xz = Xxz + m0};
+                      .dz = dzr + ix0,
+                      .E = ext + 4,
+                      .L = L + ix0,
+                      .N = N + ix0,
+                      .Gx = XGx + m0,
+                      .Gz = XGz + m0,
+                      .ps = Xps + m0,
+                      .xi = Xxi + m0,
+                      .pz = Xpz + m0,
+                      .xz = Xxz + m0};
       const size_t ga = P->xga[sg], gb = P->xgb[sg];
       if (gz != 0.0f) {
         PML_XCALL(x_cells_01, x, 0, ga);
@@ -588,10 +604,10 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh));
     const size_t zo = zr * nzc;
     const float *Tx = ws->rout + zr * npx + wxl;
-    (gz != 0.0f ? z_cells_1 : z_cells_0)(
-        nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo, za[0] + wxl, za[1] + wxl,
-        za[2] + wxl, za[3] + wxl, zb[0] + wxl, zb[1] + wxl, zb[2] + wxl, zb[3] + wxl, N + wxl,
-        C + wxl, V + wxl, ez, bz, cz, gz, dt, idt, idz);
+    (gz != 0.0f ? z_cells_1 : z_cells_0)(nzc, Tx, L + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo,
+                                         za[0] + wxl, za[1] + wxl, za[2] + wxl, za[3] + wxl,
+                                         zb[0] + wxl, zb[1] + wxl, zb[2] + wxl, zb[3] + wxl,
+                                         N + wxl, C + wxl, V + wxl, ez, bz, cz, gz, dt, idt, idz);
   }
 }
 
@@ -599,14 +615,14 @@ void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_sta
 
 /* Backward of cells [j0, j1) of an X segment (arrays relative to the
  * segment; G is never NULL: a scratch row when no gradient is wanted). */
-#define PML_BXARGS                                                                          \
-  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt,       \
-      float idx, float idz, const float *restrict ex_, const float *restrict bx_,          \
-      const float *restrict cx_, const float *restrict gx_, const float *restrict V,       \
-      const float *restrict Ln, float *restrict Q, float *restrict Pr, float *restrict tm, \
-      float *restrict tb, float *restrict G, float *restrict dbx, float *restrict dbz,     \
-      float *restrict Gx, float *restrict Gz, float *restrict ps, float *restrict xi,      \
-      float *restrict pz, float *restrict xz
+#define PML_BXARGS                                                                                \
+  size_t j0, size_t j1, float ez, float bz, float cz, float gz, float dt, float idt, float idx,   \
+      float idz, const float *restrict ex_, const float *restrict bx_, const float *restrict cx_, \
+      const float *restrict gx_, const float *restrict V, const float *restrict Ln,               \
+      float *restrict Q, float *restrict Pr, float *restrict tm, float *restrict tb,              \
+      float *restrict G, float *restrict dbx, float *restrict dbz, float *restrict Gx,            \
+      float *restrict Gz, float *restrict ps, float *restrict xi, float *restrict pz,             \
+      float *restrict xz
 PML_INLINE void bx_cells(PML_BXARGS, const int use_gx, const int use_gz) {
   for (size_t j = j0; j < j1; j++) {
     const float ex = ex_[j], bx = bx_[j], cx = cx_[j];
@@ -619,19 +635,17 @@ PML_INLINE void bx_cells(PML_BXARGS, const int use_gx, const int use_gz) {
     const float Axb = cx * (ez - ex) * gxt, Azb = cz * (ex - ez) * gzt;
     Gx[j] = bx * gxt + 0.5f * Rb;
     Gz[j] = bz * gzt + 0.5f * Rb;
-    if (use_gx)
-      dbx[j] = mem_bwd(ps + j, xi + j, bx, cx, dt, idx, gx_[j], ez - ex, idt, Rb);
-    if (use_gz)
-      dbz[j] = mem_bwd(pz + j, xz + j, bz, cz, dt, idz, gz, ex - ez, idt, Rb);
+    if (use_gx) dbx[j] = mem_bwd(ps + j, xi + j, bx, cx, dt, idx, gx_[j], ez - ex, idt, Rb);
+    if (use_gz) dbz[j] = mem_bwd(pz + j, xz + j, bz, cz, dt, idz, gz, ex - ez, idt, Rb);
     /* X region: A_x = lap - T, A_z = T */
     tm[j] = Rb + Axb;
     tb[j] = Azb - Axb;
   }
 }
-#define PML_BXPASS                                                                       \
-  j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, ex_, bx_, cx_, gx_, V, Ln, Q, Pr, tm, tb, G, \
-      dbx, dbz, Gx, Gz, ps, xi, pz, xz
-#define PML_BXCELLS(GX, GZ)                                                            \
+#define PML_BXPASS                                                                             \
+  j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, ex_, bx_, cx_, gx_, V, Ln, Q, Pr, tm, tb, G, dbx, \
+      dbz, Gx, Gz, ps, xi, pz, xz
+#define PML_BXCELLS(GX, GZ) \
   PSFWI_CLONES static void bx_cells_##GX##GZ(PML_BXARGS) { bx_cells(PML_BXPASS, GX, GZ); }
 PML_BXCELLS(0, 0)
 PML_BXCELLS(0, 1)
@@ -639,12 +653,11 @@ PML_BXCELLS(1, 0)
 PML_BXCELLS(1, 1)
 
 /* Backward of the Z-region cells of one row (e_x = 0); use_gz a constant. */
-#define PML_BZARGS                                                                        \
-  size_t n, float ez, float bz, float cz, float gz, float dt, float idt, float idz,       \
-      const float *restrict V, const float *restrict Ln, float *restrict Q,              \
-      float *restrict Pr, float *restrict tm, float *restrict tb, float *restrict G,     \
-      float *restrict dbz, float *restrict gX, float *restrict gZ, float *restrict ps,   \
-      float *restrict xi
+#define PML_BZARGS                                                                              \
+  size_t n, float ez, float bz, float cz, float gz, float dt, float idt, float idz,             \
+      const float *restrict V, const float *restrict Ln, float *restrict Q, float *restrict Pr, \
+      float *restrict tm, float *restrict tb, float *restrict G, float *restrict dbz,           \
+      float *restrict gX, float *restrict gZ, float *restrict ps, float *restrict xi
 PML_INLINE void bz_cells(PML_BZARGS, const int use_gz) {
   const float a3 = 1.0f / (1.0f + 0.5f * ez), a1 = 2.0f * a3, a2 = (1.0f - 0.5f * ez) * a3;
   for (size_t j = 0; j < n; j++) {
@@ -669,9 +682,8 @@ PSFWI_CLONES static void bz_cells_1(PML_BZARGS) { bz_cells(PML_BZPASS, 1); }
 
 /* Backward of the model cells of a row outside the Z region. */
 PSFWI_CLONES
-static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln,
-                     float *restrict Q, float *restrict Pr, float *restrict tm,
-                     float *restrict G) {
+static void bi_cells(size_t n, const float *restrict V, const float *restrict Ln, float *restrict Q,
+                     float *restrict Pr, float *restrict tm, float *restrict G) {
   for (size_t i = 0; i < n; i++) {
     const float qv = Q[i];
     tm[i] = V[i] * qv;
@@ -710,10 +722,10 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
     for (int sg = 0; sg < 2; sg++) {
       const size_t c0 = sg ? wxl : 0, n = sg ? P->wxh : wxl, o = sg ? npx - P->wxh : 0;
       const size_t m0 = iz * ncol + c0, ga = P->xga[sg], gb = P->xgb[sg];
-#define PML_BXCALL(f, j0, j1)                                                               \
-  f(j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, P->cex + c0, P->cbx + c0, P->ccx + c0,       \
-    P->cgx + c0, V + o, Ln + o, Q + o, Pr + o, tm + o, tb + o, G + (g_vel ? o : 0),        \
-    dbx + r + o, dbz + r + o, XGx + m0, XGz + m0, Xps + m0, Xxi + m0, Xpz + m0, Xxz + m0)
+#define PML_BXCALL(f, j0, j1)                                                                      \
+  f(j0, j1, ez, bz, cz, gz, dt, idt, idx, idz, P->cex + c0, P->cbx + c0, P->ccx + c0, P->cgx + c0, \
+    V + o, Ln + o, Q + o, Pr + o, tm + o, tb + o, G + (g_vel ? o : 0), dbx + r + o, dbz + r + o,   \
+    XGx + m0, XGz + m0, Xps + m0, Xxi + m0, Xpz + m0, Xxz + m0)
       if (gz != 0.0f) {
         PML_BXCALL(bx_cells_01, 0, ga);
         PML_BXCALL(bx_cells_11, ga, gb);
@@ -727,15 +739,13 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
     }
     const int zr_in = iz < P->wzl || iz >= npz - P->wzh;
     if (!zr_in) {
-      bi_cells(nzc, V + wxl, Ln + wxl, Q + wxl, Pr + wxl, tm + wxl,
-               G + (g_vel ? wxl : 0));
+      bi_cells(nzc, V + wxl, Ln + wxl, Q + wxl, Pr + wxl, tm + wxl, G + (g_vel ? wxl : 0));
       continue;
     }
     const size_t zr = iz < P->wzl ? iz : P->wzl + (iz - (npz - P->wzh)), zo = zr * nzc;
-    (gz != 0.0f ? bz_cells_1 : bz_cells_0)(nzc, ez, bz, cz, gz, dt, idt, idz, V + wxl,
-                                           Ln + wxl, Q + wxl, Pr + wxl, tm + wxl, tb + wxl,
-                                           G + (g_vel ? wxl : 0), dbz + r + wxl, ZGx + zo,
-                                           ZGz + zo, Zpz + zo, Zxz + zo);
+    (gz != 0.0f ? bz_cells_1 : bz_cells_0)(
+        nzc, ez, bz, cz, gz, dt, idt, idz, V + wxl, Ln + wxl, Q + wxl, Pr + wxl, tm + wxl, tb + wxl,
+        G + (g_vel ? wxl : 0), dbz + r + wxl, ZGx + zo, ZGz + zo, Zpz + zo, Zxz + zo);
   }
   /* Source amplitudes: the transpose of inject(amp, 1 / (dx dz)). */
   if (src != NULL && amp_bar != NULL) {
@@ -803,8 +813,8 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
     const float *restrict a3 = dbz + ((iz + npz - 4) % npz) * npx;
     const float *restrict b3 = dbz + ((iz + 4) % npz) * npx;
     for (size_t i = 0; i < npx; i++)
-      row[i] += f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) +
-                f3 * (a3[i] - b3[i]);
+      row[i] +=
+          f0 * (a0[i] - b0[i]) + f1 * (a1[i] - b1[i]) + f2 * (a2[i] - b2[i]) + f3 * (a3[i] - b3[i]);
   }
   adj->cur = p;
   adj->prev = q;

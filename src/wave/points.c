@@ -60,8 +60,7 @@ void psfwi_wave_points_destroy(psfwi_wave_points *p) {
 }
 
 psfwi_wave_points *psfwi_wave_points_create(const psfwi_wave *w, size_t n, const double *x,
-                                            const double *z, const char *what,
-                                            psfwi_error *err) {
+                                            const double *z, const char *what, psfwi_error *err) {
   const psfwi_wave_info *in = &w->info;
   if (what == NULL) what = "point";
   const double x1 = in->x0 + (double)(in->nx - 1) * in->dx;
@@ -72,7 +71,8 @@ psfwi_wave_points *psfwi_wave_points_create(const psfwi_wave *w, size_t n, const
         z[k] < in->z0 - tol || z[k] > z1 + tol) {
       psfwi_fail(err, PSFWI_ERANGE,
                  "%s %zu at (x = %g m, z = %g m) is outside the model (x in [%g, %g] m, z in "
-                 "[%g, %g] m)", what, k, x[k], z[k], in->x0, x1, in->z0, z1);
+                 "[%g, %g] m)",
+                 what, k, x[k], z[k], in->x0, x1, in->z0, z1);
       return NULL;
     }
   }
@@ -118,8 +118,10 @@ psfwi_wave_points *psfwi_wave_points_create(const psfwi_wave *w, size_t n, const
       long hi = 0; /* highest row with a weight (<= 2 r) */
       for (size_t i = 0; i < nw; i++) {
         const long row = i0 + (long)i, a = row < 0 ? -row : row;
-        if (row > 0) fold[a] += wv[i];
-        else if (row < 0) fold[a] -= wv[i];
+        if (row > 0)
+          fold[a] += wv[i];
+        else if (row < 0)
+          fold[a] -= wv[i];
         if (a > hi) hi = a;
       }
       p->iz0[k] = 1;

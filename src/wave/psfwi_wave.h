@@ -68,25 +68,25 @@ typedef enum psfwi_wave_layout {
 } psfwi_wave_layout;
 
 typedef struct psfwi_wave_opts {
-  psfwi_wave_scheme scheme; /* default PSFWI_WAVE_KSPACE */
-  double cfl;               /* vmax_bound dt_cfl / min(dx, dz); <= 0: 0.3 (k-space) or
+  psfwi_wave_scheme scheme;     /* default PSFWI_WAVE_KSPACE */
+  double cfl;                   /* vmax_bound dt_cfl / min(dx, dz); <= 0: 0.3 (k-space) or
                                0.2 (leapfrog). The step is dt = dt_out / ceil(dt_out / dt_cfl). */
-  double vmax_bound;        /* m/s; fixes dt, c_ref (= vmax_bound) and the absorbing
+  double vmax_bound;            /* m/s; fixes dt, c_ref (= vmax_bound) and the absorbing
                                profile; <= 0: max of the model given to create */
-  double vmin_bound;        /* m/s; for the spatial sampling check; <= 0: model min */
-  double fmax;              /* Hz, highest frequency in the source (2.5 f_peak for a
+  double vmin_bound;            /* m/s; for the spatial sampling check; <= 0: model min */
+  double fmax;                  /* Hz, highest frequency in the source (2.5 f_peak for a
                                Ricker; see psfwi_wave_fmax); required, > 0 */
-  size_t boundary_cells;    /* absorbing layer width in cells on each side (default 20;
+  size_t boundary_cells;        /* absorbing layer width in cells on each side (default 20;
                                >= hicks_radius) */
   psfwi_wave_absorber absorber; /* default PSFWI_WAVE_PML */
-  int free_surface;         /* 1: p = 0 at z = z0 (model row 0); default 0 */
-  int hicks_radius;         /* half-width of the windowed-sinc stencils, 1..10 (default 4) */
-  double ppw_min;           /* refuse fewer points per shortest wavelength
+  int free_surface;             /* 1: p = 0 at z = z0 (model row 0); default 0 */
+  int hicks_radius;             /* half-width of the windowed-sinc stencils, 1..10 (default 4) */
+  double ppw_min;               /* refuse fewer points per shortest wavelength
                                vmin_bound / fmax than this (default 2) */
-  int nthreads_shots;       /* threads over shots; <= 0: omp_get_max_threads() */
-  int nthreads_fft;         /* threads inside one FFT (FFTW threads), default 1 */
-  int fftw_measure;         /* 1: FFTW_MEASURE plans (slow to plan, faster); 0: ESTIMATE */
-  int ftz;                  /* 1: flush denormals to zero while stepping (default 1) */
+  int nthreads_shots;           /* threads over shots; <= 0: omp_get_max_threads() */
+  int nthreads_fft;             /* threads inside one FFT (FFTW threads), default 1 */
+  int fftw_measure;             /* 1: FFTW_MEASURE plans (slow to plan, faster); 0: ESTIMATE */
+  int ftz;                      /* 1: flush denormals to zero while stepping (default 1) */
   psfwi_wave_layout spectral_layout; /* default PSFWI_WAVE_LAYOUT_AUTO */
 } psfwi_wave_opts;
 
@@ -94,19 +94,19 @@ void psfwi_wave_opts_defaults(psfwi_wave_opts *o);
 
 /* Everything a caller may need to know about the discretisation. */
 typedef struct psfwi_wave_info {
-  size_t nx, nz;     /* model grid */
-  double dx, dz;     /* m */
-  double x0, z0;     /* m, model origin */
-  size_t npx, npz;   /* padded grid; padded fields hold npx * npz floats */
-  size_t ox, oz;     /* padded index of model point (0, 0) */
-  double dt;         /* s, internal time step */
-  double dt_out;     /* s, recorded sample interval = nsub * dt */
+  size_t nx, nz;   /* model grid */
+  double dx, dz;   /* m */
+  double x0, z0;   /* m, model origin */
+  size_t npx, npz; /* padded grid; padded fields hold npx * npz floats */
+  size_t ox, oz;   /* padded index of model point (0, 0) */
+  double dt;       /* s, internal time step */
+  double dt_out;   /* s, recorded sample interval = nsub * dt */
   size_t nsub;
-  double c_ref;      /* m/s, k-space reference velocity (= vmax_bound) */
+  double c_ref;                  /* m/s, k-space reference velocity (= vmax_bound) */
   double vmin_bound, vmax_bound; /* m/s */
-  double fmax;       /* Hz */
-  double cfl;        /* vmax_bound dt / min(dx, dz) actually used */
-  double ppw;        /* vmin_bound / (fmax max(dx, dz)): points per shortest wavelength */
+  double fmax;                   /* Hz */
+  double cfl;                    /* vmax_bound dt / min(dx, dz) actually used */
+  double ppw; /* vmin_bound / (fmax max(dx, dz)): points per shortest wavelength */
   int free_surface;
   psfwi_wave_scheme scheme;
   int spectral_columns; /* 1: the Laplacian's spectra are column-major (psfwi_wave_layout) */
@@ -178,8 +178,7 @@ int psfwi_wave_resample(const psfwi_wave *w, const float *wavelet, size_t nt, fl
  * `what` and the index k). */
 typedef struct psfwi_wave_points psfwi_wave_points;
 psfwi_wave_points *psfwi_wave_points_create(const psfwi_wave *w, size_t n, const double *x,
-                                            const double *z, const char *what,
-                                            psfwi_error *err);
+                                            const double *z, const char *what, psfwi_error *err);
 void psfwi_wave_points_destroy(psfwi_wave_points *p);
 size_t psfwi_wave_points_count(const psfwi_wave_points *p);
 /* field[padded] += scale * amp[k] * weight_k, for every point k. */
@@ -270,9 +269,9 @@ typedef void (*psfwi_wave_sample_fn)(void *ctx, size_t it, const float *field);
  * (psfwi_wave_resample, >= psfwi_wave_nstep(w, nt) values), nrec receivers
  * at (rx[ir], rz[ir]); traces[ir * nt + it] = p(receiver ir, it dt_out).
  * vel_term from psfwi_wave_vel_term. Resets st to zero first. */
-int psfwi_wave_shot(const psfwi_wave *w, const float *vel_term, const float *src_fine,
-                    size_t nt, double sx, double sz, size_t nrec, const double *rx,
-                    const double *rz, float *traces, psfwi_wave_work *ws, psfwi_wave_state *st,
+int psfwi_wave_shot(const psfwi_wave *w, const float *vel_term, const float *src_fine, size_t nt,
+                    double sx, double sz, size_t nrec, const double *rx, const double *rz,
+                    float *traces, psfwi_wave_work *ws, psfwi_wave_state *st,
                     psfwi_wave_sample_fn on_sample, void *ctx, psfwi_error *err);
 
 /* Progress: steps_done of steps_total internal steps over all shots,
@@ -338,10 +337,9 @@ psfwi_wave_bwork *psfwi_wave_bwork_create(const psfwi_wave *w, psfwi_error *err)
 void psfwi_wave_bwork_destroy(psfwi_wave_bwork *bw);
 /* Bytes allocated by one psfwi_wave_bwork. */
 size_t psfwi_wave_bwork_bytes(const psfwi_wave *w);
-void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term,
-                              psfwi_wave_state *adj, const float *lap_n, float *g_vel,
-                              const psfwi_wave_points *src, float *amp_bar,
-                              psfwi_wave_bwork *bw);
+void psfwi_wave_step_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
+                              const float *lap_n, float *g_vel, const psfwi_wave_points *src,
+                              float *amp_bar, psfwi_wave_bwork *bw);
 /* Transpose of psfwi_wave_resample: fine[n] (n < nt * nsub, at the internal
  * step) -> out[it] (it < nt, at dt_out), so that
  * <resample(x), y> = <x, resample_adjoint(y)>. Computed from the resampling's

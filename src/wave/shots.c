@@ -8,13 +8,15 @@
 
 #include "wave_internal.h"
 
-int psfwi_wave_shot(const psfwi_wave *w, const float *vel_term, const float *src_fine,
-                    size_t nt, double sx, double sz, size_t nrec, const double *rx,
-                    const double *rz, float *traces, psfwi_wave_work *ws, psfwi_wave_state *st,
+int psfwi_wave_shot(const psfwi_wave *w, const float *vel_term, const float *src_fine, size_t nt,
+                    double sx, double sz, size_t nrec, const double *rx, const double *rz,
+                    float *traces, psfwi_wave_work *ws, psfwi_wave_state *st,
                     psfwi_wave_sample_fn on_sample, void *ctx, psfwi_error *err) {
   if (nt < 1 || nrec < 1)
-    return psfwi_fail(err, PSFWI_EINVAL, "shot with %zu samples and %zu receivers; expected "
-                      ">= 1 of each", nt, nrec);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "shot with %zu samples and %zu receivers; expected "
+                      ">= 1 of each",
+                      nt, nrec);
   const size_t nsub = w->info.nsub, nstep = psfwi_wave_nstep(w, nt);
   psfwi_wave_points *src = psfwi_wave_points_create(w, 1, &sx, &sz, "source", err);
   if (src == NULL) return err ? err->status : PSFWI_ERANGE;
@@ -60,8 +62,8 @@ typedef struct shots_ctx {
 typedef struct shot_hook {
   shots_ctx *sc;
   size_t is;
-  size_t last_it;  /* last recorded sample reported to progress */
-  float *snap;     /* nx * nz, shot 0 only */
+  size_t last_it; /* last recorded sample reported to progress */
+  float *snap;    /* nx * nz, shot 0 only */
 } shot_hook;
 
 static void report(shots_ctx *sc, size_t steps, int shot_done) {
@@ -113,7 +115,10 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
   st = psfwi_wave_resample(w, wavelet, nt, src, err);
   if (st != PSFWI_OK) goto done;
 
-  shots_ctx sc = {.w = w, .cb = cb, .nshot = s->nshot, .nt = nt,
+  shots_ctx sc = {.w = w,
+                  .cb = cb,
+                  .nshot = s->nshot,
+                  .nt = nt,
                   .steps_total = psfwi_wave_nstep(w, nt) * s->nshot};
   int nthr = w->opts.nthreads_shots > 0 ? w->opts.nthreads_shots : omp_get_max_threads();
   if ((size_t)nthr > s->nshot) nthr = (int)s->nshot;
@@ -137,9 +142,9 @@ int psfwi_wave_model_shots(const psfwi_wave *w, const psfwi_model *m, const psfw
       if (psfwi_first_error_failed(&first)) continue;
       shot_hook h = {.sc = &sc, .is = is, .last_it = 0, .snap = is == 0 ? snap : NULL};
       const size_t nrec = s->nrec;
-      const int rc = psfwi_wave_shot(w, vel, src, nt, s->sx[is], s->sz[is], nrec,
-                                     s->rx + is * nrec, s->rz + is * nrec,
-                                     data + is * nrec * nt, ws, state, on_sample, &h, &e);
+      const int rc =
+          psfwi_wave_shot(w, vel, src, nt, s->sx[is], s->sz[is], nrec, s->rx + is * nrec,
+                          s->rz + is * nrec, data + is * nrec * nt, ws, state, on_sample, &h, &e);
       if (rc != PSFWI_OK) {
         psfwi_error_prefix(&e, "shot %zu", is);
         psfwi_first_error_record(&first, &e);

@@ -18,7 +18,6 @@
 
 static const double PI = 3.14159265358979323846;
 
-
 void psfwi_wave_opts_defaults(psfwi_wave_opts *o) {
   memset(o, 0, sizeof *o);
   o->scheme = PSFWI_WAVE_KSPACE;
@@ -52,26 +51,30 @@ static size_t good_size(size_t n, int even) {
 
 static int check_opts(const psfwi_wave_opts *o, double dt_out, psfwi_error *err) {
   if (o->scheme != PSFWI_WAVE_KSPACE && o->scheme != PSFWI_WAVE_LEAPFROG)
-    return psfwi_fail(err, PSFWI_EINVAL, "wave scheme %d is unknown; expected k-space (0) or "
-                      "leapfrog (1)", (int)o->scheme);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "wave scheme %d is unknown; expected k-space (0) or "
+                      "leapfrog (1)",
+                      (int)o->scheme);
   if (!(dt_out > 0.0) || !isfinite(dt_out))
     return psfwi_fail(err, PSFWI_ERANGE, "recorded sample interval dt_out = %g s; expected > 0",
                       dt_out);
   if (!(o->fmax > 0.0) || !isfinite(o->fmax))
     return psfwi_fail(err, PSFWI_EINVAL,
                       "source maximum frequency fmax = %g Hz; expected > 0 (2.5 f_peak for a "
-                      "Ricker, or psfwi_wave_fmax of the wavelet)", o->fmax);
+                      "Ricker, or psfwi_wave_fmax of the wavelet)",
+                      o->fmax);
   if (!isfinite(o->cfl) || o->cfl > 10.0)
     return psfwi_fail(err, PSFWI_ERANGE, "cfl = %g; expected a small positive number (0.3)",
                       o->cfl);
   if (!isfinite(o->vmax_bound) || !isfinite(o->vmin_bound))
     return psfwi_fail(err, PSFWI_ENONFINITE, "velocity bounds are not finite");
   if (o->absorber != PSFWI_WAVE_PML && o->absorber != PSFWI_WAVE_SPONGE)
-    return psfwi_fail(err, PSFWI_EINVAL, "absorber %d is unknown; expected PML (0) or "
-                      "sponge (1)", (int)o->absorber);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "absorber %d is unknown; expected PML (0) or "
+                      "sponge (1)",
+                      (int)o->absorber);
   if (o->hicks_radius < 1 || o->hicks_radius > 10)
-    return psfwi_fail(err, PSFWI_ERANGE, "hicks_radius = %d; expected 1 to 10",
-                      o->hicks_radius);
+    return psfwi_fail(err, PSFWI_ERANGE, "hicks_radius = %d; expected 1 to 10", o->hicks_radius);
   if (o->boundary_cells < (size_t)o->hicks_radius || o->boundary_cells > 10000)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "boundary_cells = %zu; expected >= hicks_radius = %d (and <= 10000)",
@@ -81,8 +84,10 @@ static int check_opts(const psfwi_wave_opts *o, double dt_out, psfwi_error *err)
   if (o->spectral_layout != PSFWI_WAVE_LAYOUT_AUTO &&
       o->spectral_layout != PSFWI_WAVE_LAYOUT_ROWS &&
       o->spectral_layout != PSFWI_WAVE_LAYOUT_COLUMNS)
-    return psfwi_fail(err, PSFWI_EINVAL, "spectral_layout %d is unknown; expected auto (0), "
-                      "rows (1) or columns (2)", (int)o->spectral_layout);
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "spectral_layout %d is unknown; expected auto (0), "
+                      "rows (1) or columns (2)",
+                      (int)o->spectral_layout);
   if (o->nthreads_fft < 1 || o->nthreads_fft > 1024)
     return psfwi_fail(err, PSFWI_ERANGE, "nthreads_fft = %d; expected >= 1", o->nthreads_fft);
   return PSFWI_OK;
@@ -148,14 +153,16 @@ static void fill_multiplier(psfwi_wave *w) {
 
 /* Damping e = d dt per padded column (axis x) or row (axis z), for the
  * profile of the absorber (wave_internal.h). */
-static void fill_damping(float *e, size_t np, size_t o, size_t n, size_t nb, double h,
-                         double vmax, double dt, int pml) {
+static void fill_damping(float *e, size_t np, size_t o, size_t n, size_t nb, double h, double vmax,
+                         double dt, int pml) {
   const double pw = pml ? PSFWI_PML_POW : PSFWI_SPONGE_POW;
   const double d0 = psfwi_absorb_d0(pw, pml ? PSFWI_PML_LOGR : PSFWI_SPONGE_LOGR, vmax, nb, h);
   for (size_t i = 0; i < np; i++) {
     double s = 0.0; /* distance into the layer, cells */
-    if (i < o) s = (double)(o - i);
-    else if (i >= o + n) s = (double)(i - (o + n - 1));
+    if (i < o)
+      s = (double)(o - i);
+    else if (i >= o + n)
+      s = (double)(i - (o + n - 1));
     double r = s / (double)nb;
     if (r > 1.0) r = 1.0;
     /* e = d dt <= 1 keeps the damped update stable (its roots are 1 / (1 + e)
@@ -181,8 +188,8 @@ void psfwi_wave_destroy(psfwi_wave *w) {
 
 /* The out-of-memory error of psfwi_wave_create. */
 static int fail_nomem(size_t nx, size_t nz, psfwi_error *err) {
-  return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model",
-                    nx, nz);
+  return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the propagator for a %zu x %zu model", nx,
+                    nz);
 }
 
 /* The Laplacian as row transforms and a z pass (PML or free surface), not FFTW's 2D pair. */
@@ -221,7 +228,8 @@ static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_
   if (dt_out > dt_nyq * (1.0 + 1e-9))
     return psfwi_fail(err, PSFWI_EUNSTABLE,
                       "under-sampled in time: dt_out = %g s is above the Nyquist limit 1 / "
-                      "(2 fmax) = %g s of fmax = %g Hz", dt_out, dt_nyq, o->fmax);
+                      "(2 fmax) = %g s of fmax = %g Hz",
+                      dt_out, dt_nyq, o->fmax);
   /* Spatial sampling: points per shortest wavelength vmin / fmax. */
   const double ppw = vmin / (o->fmax * hmax);
   if (ppw < o->ppw_min)
@@ -230,14 +238,12 @@ static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_
                       "(%g Hz) = %g m over a grid spacing of %g m gives %.3g points per "
                       "wavelength; at least %g are needed (refine the grid or lower fmax)",
                       vmin, o->fmax, vmin / o->fmax, hmax, ppw, o->ppw_min);
-  const double cfl_req =
-      o->cfl > 0.0 ? o->cfl : (o->scheme == PSFWI_WAVE_KSPACE ? 0.3 : 0.2);
+  const double cfl_req = o->cfl > 0.0 ? o->cfl : (o->scheme == PSFWI_WAVE_KSPACE ? 0.3 : 0.2);
   const double dt_cfl = cfl_req * hmin / vmax;
   const double ratio = dt_out / dt_cfl;
   if (ratio > 1e7)
     return psfwi_fail(err, PSFWI_ERANGE,
-                      "dt_out = %g s needs %g internal steps per sample; too many", dt_out,
-                      ratio);
+                      "dt_out = %g s needs %g internal steps per sample; too many", dt_out, ratio);
   size_t nsub = (size_t)ceil(ratio * (1.0 - 1e-12));
   if (nsub < 1) nsub = 1;
   const double dt = dt_out / (double)nsub;
@@ -412,11 +418,11 @@ static int make_plans(psfwi_wave *w, unsigned flags, psfwi_error *err) {
     w->inv = fftwf_plan_many_dft_c2r(1, &nxi, nzi, sp, NULL, cs, rs, bufb, NULL, 1, nxi, flags);
     /* the z transforms: npz points at stride rs, columns cs apart (the
      * columns' padding, ldz - npz numbers, is never written) */
-    w->zfft = fftwf_plan_many_dft(1, &nzi, nhi, sp, NULL, rs, cs, zo, NULL, rs, cs, FFTW_FORWARD,
-                                  flags);
+    w->zfft =
+        fftwf_plan_many_dft(1, &nzi, nhi, sp, NULL, rs, cs, zo, NULL, rs, cs, FFTW_FORWARD, flags);
     if (!in->free_surface)
-      w->zbwd = fftwf_plan_many_dft(1, &nzi, nhi, zo, NULL, rs, cs, sp, NULL, rs, cs,
-                                    FFTW_BACKWARD, flags);
+      w->zbwd = fftwf_plan_many_dft(1, &nzi, nhi, zo, NULL, rs, cs, sp, NULL, rs, cs, FFTW_BACKWARD,
+                                    flags);
   }
   w->align_in = fftwf_alignment_of(bufa);
   w->align_out = fftwf_alignment_of(bufb);
@@ -595,8 +601,8 @@ psfwi_wave_work *psfwi_wave_work_create(const psfwi_wave *w, psfwi_error *err) {
   return ws;
 fail:
   psfwi_wave_work_destroy(ws);
-  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate wave workspace for a %zu x %zu grid",
-             w->info.npx, w->info.npz);
+  psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate wave workspace for a %zu x %zu grid", w->info.npx,
+             w->info.npz);
   return NULL;
 }
 
@@ -619,7 +625,8 @@ size_t psfwi_wave_bytes_shared(const psfwi_wave *w) {
 size_t psfwi_wave_bytes_per_thread(const psfwi_wave *w) {
   /* work (spec, lap, PML strips) + the state (two fields and the memory) */
   return (w->nspec + w->info.npx * w->info.npz + psfwi_pml_work_floats(w) +
-          psfwi_wave_state_floats(w)) * sizeof(float);
+          psfwi_wave_state_floats(w)) *
+         sizeof(float);
 }
 
 double psfwi_wave_damping(const psfwi_wave *w, size_t ix, size_t iz) {

@@ -33,10 +33,10 @@
  * the layer and back at normal incidence is scaled by R (for the continuous
  * PML). Chosen by measurement (docs/wave.md, tests/test_wave_boundary.c,
  * docs/experiments/pml_split). */
-#define PSFWI_SPONGE_POW 4.0
+#define PSFWI_SPONGE_POW  4.0
 #define PSFWI_SPONGE_LOGR 4.5
-#define PSFWI_PML_POW 4.0
-#define PSFWI_PML_LOGR 10.0
+#define PSFWI_PML_POW     4.0
+#define PSFWI_PML_LOGR    10.0
 static inline double psfwi_absorb_d0(double pw, double logr, double vmax, size_t nb, double h) {
   return (pw + 1.0) * vmax * logr / (2.0 * (double)nb * h);
 }
@@ -51,16 +51,16 @@ static inline double psfwi_absorb_d0(double pw, double logr, double vmax, size_t
  * then Z region Gx, Gz, psi_z, xi_z; each array one region in size. */
 typedef struct psfwi_pml {
   size_t wxl, wxh, wzl, wzh, ncol, nrow, nzc;
-  size_t nX, nZ;     /* cells of the X and Z regions */
-  size_t nmem;       /* 6 nX + 4 nZ */
+  size_t nX, nZ;                /* cells of the X and Z regions */
+  size_t nmem;                  /* 6 nX + 4 nZ */
   float *cex, *cbx, *ccx, *cgx; /* per X column c: ex, (1 - ex/2)/(1 + ex/2), 1/(1 + ex/2),
                                    d'(x) (1/(m s); 0 where ex < PML_EMIN) */
   float *rbz, *rcz, *rgz;       /* per padded row: the same for z (ez is w->ez) */
-  unsigned char *rnear; /* per row: within 4 rows of a row with d'(z) != 0 */
+  unsigned char *rnear;         /* per row: within 4 rows of a row with d'(z) != 0 */
   size_t xga[2], xgb[2];        /* cells [xga, xgb) of the left (0) and right (1) X
                                    segments have d'(x) != 0 */
-  float *mx;         /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
-  float *mz;         /* along z, per wavenumber index 0..npz-1: the periodic 1D
+  float *mx;                    /* 1D k-space multiplier along x (npx/2 + 1), with 1/npx */
+  float *mz;                    /* along z, per wavenumber index 0..npz-1: the periodic 1D
                         operator (with 1/npz), or with the free surface the
                         sine index's (with 2/npz; mz[0] = 0) */
   /* Column strips: the X-region columns in the X-region layout, ncp = ncol
@@ -79,7 +79,7 @@ typedef struct psfwi_pml {
 struct psfwi_wave {
   psfwi_wave_info info;
   psfwi_wave_opts opts;
-  size_t nb;       /* boundary_cells */
+  size_t nb; /* boundary_cells */
   /* Spectral multiplier (FFT normalisation folded in), for the z index jz
    * and the r2c index jx (0..npx/2) along x, in the layout of the spectra:
    *   row-major (FFTW's 2D plan, or info.spectral_columns = 0): mult[jz * (npx/2 + 1) + jx];
@@ -89,10 +89,10 @@ struct psfwi_wave {
    *   free surface: jz is the sine index 1..npz-1 (jz = 0 zero) of a DST-I
    *     along z over padded rows 1..npz-1 (row 0 is the surface). */
   float *mult;
-  size_t nmult;    /* entries of mult */
-  size_t ldz;      /* column stride of column-major spectra (complex numbers, >= npz) */
-  size_t nspec;    /* floats in the spectral scratch buffer */
-  float *ex, *ez;  /* damping d dt (dimensionless) per padded column / row */
+  size_t nmult;   /* entries of mult */
+  size_t ldz;     /* column stride of column-major spectra (complex numbers, >= npz) */
+  size_t nspec;   /* floats in the spectral scratch buffer */
+  float *ex, *ez; /* damping d dt (dimensionless) per padded column / row */
   fftwf_plan fwd, inv;
   /* Two-pass transforms (PML or free surface): fwd / inv are the r2c / c2r
    * of every row, writing / reading the spectra in their layout
@@ -106,9 +106,9 @@ struct psfwi_wave {
   float *sine;
   float *sine2; /* sine[j] twice for each j: the Laplacian's vectorized sine pass */
   size_t spec_half;
-  int align_in;    /* fftwf_alignment_of the planning arrays (forward input, */
-  int align_out;   /* inverse output) */
-  psfwi_pml *pml;  /* NULL with the sponge */
+  int align_in;   /* fftwf_alignment_of the planning arrays (forward input, */
+  int align_out;  /* inverse output) */
+  psfwi_pml *pml; /* NULL with the sponge */
 };
 
 struct psfwi_wave_work {
@@ -132,11 +132,10 @@ typedef enum psfwi_wave_sine_mult {
   PSFWI_SINE_FULL,
   PSFWI_SINE_ROW
 } psfwi_wave_sine_mult;
-void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *c,
-                     float *out, const float *mult, psfwi_wave_sine_mult mode, float *acc);
+void psfwi_wave_sine(size_t N, size_t nc, fftwf_plan zfft, const float *sine, float *c, float *out,
+                     const float *mult, psfwi_wave_sine_mult mode, float *acc);
 /* Handed the row spectra inside the Laplacian (psfwi_pml_keep_rows). */
-typedef void (*psfwi_wave_rows_hook)(const psfwi_wave *w, const float *spec,
-                                     psfwi_wave_work *ws);
+typedef void (*psfwi_wave_rows_hook)(const psfwi_wave *w, const float *spec, psfwi_wave_work *ws);
 /* out = L in (psfwi_wave_laplacian), calling keep (when not NULL) on the row
  * spectra after the row pass of the two-pass transforms. */
 void psfwi_wave_lap(const psfwi_wave *w, const float *in, float *out, psfwi_wave_work *ws,
@@ -160,20 +159,19 @@ void psfwi_pml_keep_rows(const psfwi_wave *w, const float *spec, psfwi_wave_work
 /* After lap = L cur + source (computed with psfwi_pml_keep_rows): the layer
  * update (writes R into lap in the layer) and the interior update; next
  * overwrites st->prev. */
-void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st,
-                      float *lap, psfwi_wave_work *ws);
+void psfwi_pml_update(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *st, float *lap,
+                      psfwi_wave_work *ws);
 /* The backward of psfwi_pml_update and of the Laplacian. bscr: 4 padded
  * fields of scratch (tmp, Tbar, dbar_x, dbar_z) whose dbar parts must stay
  * zero outside the cells this function writes (zeroed once at creation). */
 void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_state *adj,
                         const float *lap_n, float *g_vel, const psfwi_wave_points *src,
-                        float *amp_bar, psfwi_wave_work *ws, float *const bscr[4],
-                        float *lt);
+                        float *amp_bar, psfwi_wave_work *ws, float *const bscr[4], float *lt);
 
 struct psfwi_wave_points {
   size_t n;
   size_t npx;
-  size_t cap;     /* weights per point per axis (2 r + 1) */
+  size_t cap;        /* weights per point per axis (2 r + 1) */
   size_t *ix0, *iz0; /* first padded column / row of each stencil */
   size_t *nwx, *nwz; /* stencil lengths (nwz may be 0 at a free surface) */
   float *wx, *wz;    /* weights: wx[k * cap + i], wz[k * cap + j] */

@@ -29,8 +29,7 @@ static size_t fft_size(size_t n) {
 int psfwi_wave_fmax(const float *w, size_t nt, double dt, double *fmax, psfwi_error *err) {
   if (w == NULL || nt < 2 || !(dt > 0.0) || !isfinite(dt))
     return psfwi_fail(err, PSFWI_EINVAL,
-                      "wavelet of %zu samples at dt = %g s; expected >= 2 samples, dt > 0", nt,
-                      dt);
+                      "wavelet of %zu samples at dt = %g s; expected >= 2 samples, dt > 0", nt, dt);
   for (size_t i = 0; i < nt; i++)
     if (!isfinite(w[i]))
       return psfwi_fail(err, PSFWI_ENONFINITE, "wavelet sample %zu is not finite", i);

@@ -35,7 +35,7 @@ static void fuzz_cleanup_(void) {
  * failure: that is the harness's fault, not the reader's). `suffix` gives
  * the name an extension (e.g. ".npy") for readers that look at it. */
 static inline const char *fuzz_file(const char *target, const char *suffix, const uint8_t *data,
-                             size_t size) {
+                                    size_t size) {
   if (fuzz_fd_ < 0) {
     struct stat st;
     const char *dir = "/dev/shm";
@@ -43,8 +43,8 @@ static inline const char *fuzz_file(const char *target, const char *suffix, cons
       dir = getenv("TMPDIR");
       if (dir == NULL || dir[0] == '\0') dir = "/tmp";
     }
-    snprintf(fuzz_path_, sizeof fuzz_path_, "%s/psfwi-fuzz-%s-%ld%s", dir, target,
-             (long)getpid(), suffix ? suffix : "");
+    snprintf(fuzz_path_, sizeof fuzz_path_, "%s/psfwi-fuzz-%s-%ld%s", dir, target, (long)getpid(),
+             suffix ? suffix : "");
     fuzz_fd_ = open(fuzz_path_, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fuzz_fd_ < 0) {
       perror(fuzz_path_);

@@ -24,9 +24,9 @@ static const psfwi_config_key fwi_keys[] = {
     CLI_KEYS_INVERT_OUTPUT,
 };
 
-static const char *const sections[] = {"model",  "wavelet",   "time",      "survey",
-                                       "propagator", "data", "inversion", "regularization",
-                                       "output"};
+static const char *const sections[] = {"model",     "wavelet",        "time",
+                                       "survey",    "propagator",     "data",
+                                       "inversion", "regularization", "output"};
 
 /* Read every key back through the getter of its type. */
 static void read_back(const psfwi_config *c, const psfwi_config_key *keys, size_t n) {
@@ -40,16 +40,15 @@ static void read_back(const psfwi_config *c, const psfwi_config_key *keys, size_
     (void)psfwi_config_given(c, s, k);
     (void)psfwi_config_string(c, s, k);
     switch (keys[i].type) {
-    case PSFWI_CFG_INT: (void)psfwi_config_int(c, s, k); break;
-    case PSFWI_CFG_DOUBLE: (void)psfwi_config_double(c, s, k); break;
-    case PSFWI_CFG_BOOL: (void)psfwi_config_bool(c, s, k); break;
-    default: break;
+      case PSFWI_CFG_INT: (void)psfwi_config_int(c, s, k); break;
+      case PSFWI_CFG_DOUBLE: (void)psfwi_config_double(c, s, k); break;
+      case PSFWI_CFG_BOOL: (void)psfwi_config_bool(c, s, k); break;
+      default: break;
     }
   }
 }
 
-static void run_schema(const psfwi_config_key *keys, size_t n, const char *path,
-                       const char *text) {
+static void run_schema(const psfwi_config_key *keys, size_t n, const char *path, const char *text) {
   psfwi_error err = {0};
   psfwi_config *c = psfwi_config_create(keys, n, &err);
   if (c == NULL) abort(); /* the real schemas are valid */

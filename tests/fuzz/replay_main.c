@@ -142,8 +142,10 @@ int main(int argc, char **argv) {
   if (argc > 1) {
     for (int i = 1; i < argc; i++) {
       struct stat st;
-      if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) rc |= run_dir(argv[i], 1);
-      else rc |= run_file(argv[i]);
+      if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+        rc |= run_dir(argv[i], 1);
+      else
+        rc |= run_file(argv[i]);
     }
   } else {
     rc |= run_dir(PSFWI_FUZZ_DIR "/corpus/" PSFWI_FUZZ_TARGET, 0);
