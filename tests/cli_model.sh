@@ -126,6 +126,23 @@ ok "--index picks one" "$psfwi" model import "$src/tests/data/numpy_savez.npz" -
   --index 4 -o "$tmp/idx.nc"
 has "model 4 of 5" "vp 1548..1559 m/s" "$tmp/out"
 
+# A full disk (a 64 KiB tmpfs, as root): export and synth fail with the real
+# cause, exit 1 and leave nothing behind.
+full="$tmp/full"
+mkdir -p "$full"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=64k tmpfs "$full" 2>/dev/null; then
+  ok "a model for the full disk" "$psfwi" model synth --family layered --nx 200 --nz 100 --dx 10 \
+    -o "$tmp/big.nc"
+  bad "export to a full disk" "cannot write '$full/m.segy': No space left on device" \
+    "$psfwi" model export "$tmp/big.nc" -o "$full/m.segy"
+  bad "synth to a full disk" "No space left on device" "$psfwi" model synth --family layered \
+    --nx 2000 --nz 1000 --dx 10 -o "$full/m.nc"
+  [ -z "$(ls -A "$full")" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: left on the full disk:"; ls -A "$full"; }
+  umount "$full"
+else
+  echo "SKIP: full-disk checks need root and a tmpfs mount"
+fi
+
 # The plot script draws models side by side with metrics in the titles.
 if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
   ok "plot" /usr/bin/python3 "$src/scripts/plot_model.py" "$tmp/smooth.nc" --true "$tmp/faulted.nc" \
