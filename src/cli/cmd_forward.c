@@ -107,6 +107,17 @@ int cmd_forward(int argc, char **argv) {
   cb.progress = on_progress;
   cb.progress_ctx = &prog;
   if (snaps != NULL) {
+    /* the snapshot file is built in memory (compressed) until it is written */
+    const size_t every = (size_t)psfwi_config_int(cfg, "output", "snapshot_every");
+    const double frames = (double)((nt - 1) / every + 1);
+    char detail[160];
+    snprintf(detail, sizeof detail,
+             "%.0f frames of %zu x %zu cells, before compression; a larger "
+             "[output] snapshot_every",
+             frames, m->grid.nx, m->grid.nz);
+    if ((st = psfwi_mem_check(frames * (double)psfwi_grid_size(&m->grid) * sizeof(float),
+                              "the wavefield snapshots", detail, &err)) != PSFWI_OK)
+      goto done;
     snap.grid = m->grid;
     snap.dt = dt;
     psfwi_meta smeta = cli_meta("psfwi wavefield snapshots of shot 0");
