@@ -5,6 +5,8 @@
 # settings were chosen on the faulted one only), on the faulted model's data
 # with white Gaussian noise at 10 dB SNR, and on Marmousi at 40 m.
 #   [PSFWI=binary] scripts/compare_rnn_fwi.sh [demo|folded|noise|marmousi|all] [OUTPUT_DIR]
+# ONLY=fwi or ONLY=rnn runs one method (the other's earlier outputs are
+# compared when present).
 # Prints one table per case (whole model, and a window around the faults),
 # wall times, and writes pictures to OUTPUT_DIR (default build/compare).
 set -euo pipefail
@@ -25,20 +27,25 @@ run() { local label=$1; shift
     >> "$out/times.txt"; }
 
 # case NAME TRUE START SHOTS WINDOW: FWI and RNN on the same data
+# ONLY=rnn (or fwi) runs one of the two (the other's outputs from an earlier run
+# are compared when present).
 one_case() {
   local name=$1 truth=$2 start=$3 shots=$4 window=$5 fwi_cfg=$6 rnn_cfg=$7 nshot=$8
   echo "== $name =="
+  [ "${ONLY:-}" = rnn ] ||
   run "${name}_fwi" "$psfwi" fwi -c "$fwi_cfg" --set model.vp="$start" --set model.true="$truth" \
     --set data.observed="$shots" --set output.model="$out/${name}_fwi.nc" \
     --set output.history="$out/${name}_fwi_history.nc"
+  [ "${ONLY:-}" = fwi ] ||
   run "${name}_rnn" "$psfwi" rnn -c "$rnn_cfg" --set model.vp="$start" --set model.true="$truth" \
     --set data.observed="$shots" --set output.model="$out/${name}_rnn.nc" \
     --set output.history="$out/${name}_rnn_history.nc"
-  "$psfwi" compare "$truth" "$start" "$out/${name}_fwi.nc" "$out/${name}_rnn.nc" | tee "$out/${name}_table.txt"
-  "$psfwi" compare "$truth" "$start" "$out/${name}_fwi.nc" "$out/${name}_rnn.nc" --window "$window" |
-    tee "$out/${name}_window.txt"
+  local models=("$start")
+  for m in fwi rnn; do [ -f "$out/${name}_$m.nc" ] && models+=("$out/${name}_$m.nc"); done
+  "$psfwi" compare "$truth" "${models[@]}" | tee "$out/${name}_table.txt"
+  "$psfwi" compare "$truth" "${models[@]}" --window "$window" | tee "$out/${name}_window.txt"
   grep "^${name}_" "$out/times.txt" | tail -2
-  "$py" scripts/plot_model.py "$start" "$out/${name}_fwi.nc" "$out/${name}_rnn.nc" --true "$truth" \
+  "$py" scripts/plot_model.py "${models[@]}" --true "$truth" \
     --psfwi "$psfwi" -o "$out/${name}_models.png" || true
   "$py" scripts/plot_compare.py "$out/${name}_fwi_history.nc" "$out/${name}_rnn_history.nc" \
     --shots "$nshot" --title "$name: model error against cost" -o "$out/${name}_cost.png" || true
