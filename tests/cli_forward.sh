@@ -5,20 +5,8 @@
 # Usage: cli_forward.sh PSFWI_BINARY SOURCE_DIR
 set -u
 psfwi=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-failed=0
-ok() { local d=$1; shift
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $d (exit $?)"; cat "$tmp/err"; fi; }
-bad() { local d=$1 pat=$2; shift 2
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: $d: exited 0"
-  elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
-  else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi; }
-has() { if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
-  failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi; }
-none() { if [ -e "$2" ]; then failed=$((failed + 1)); echo "FAIL: $1: $2 exists"; else pass=$((pass + 1)); fi; }
+src=$2
+. "$src/tests/testlib.sh"
 
 ok "model" "$psfwi" model synth --family layered --nx 80 --nz 50 --dx 10 --seed 2 -o "$tmp/m.nc"
 cat > "$tmp/f.ini" <<'INI'
@@ -109,5 +97,4 @@ none "no segy after errors" "$tmp/shots.segy"
 none "no snapshots after errors" "$tmp/snaps.nc"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
-echo "cli_forward: $pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli_forward

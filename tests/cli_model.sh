@@ -6,29 +6,7 @@
 set -u
 psfwi=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-failed=0
-
-ok() { # ok DESCRIPTION CMD...: must exit 0
-  local d=$1; shift
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $d (exit $?)"; cat "$tmp/err"; fi
-}
-bad() { # bad DESCRIPTION PATTERN CMD...: must exit non-zero with PATTERN on stderr
-  local d=$1 pat=$2; shift 2
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: $d: exited 0"
-  elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
-  else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi
-}
-none() { # none DESCRIPTION PATH: PATH must not exist
-  if [ -e "$2" ]; then failed=$((failed + 1)); echo "FAIL: $1: $2 exists"; else pass=$((pass + 1)); fi
-}
-has() { # has DESCRIPTION PATTERN FILE
-  if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi
-}
+. "$src/tests/testlib.sh"
 
 ok "help" "$psfwi" help
 has "help lists model" "model" "$tmp/out"
@@ -153,5 +131,4 @@ else
   echo "SKIP: python3-matplotlib/python3-xarray absent; plot check skipped"
 fi
 
-echo "cli_model: $pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli_model

@@ -7,21 +7,8 @@
 # Usage: cli_rnn.sh PSFWI_BINARY SOURCE_DIR
 set -u
 psfwi=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-failed=0
-ok() { local d=$1; shift
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $d (exit $?)"; cat "$tmp/err"; fi; }
-bad() { local d=$1 pat=$2; shift 2
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: $d: exited 0"
-  elif grep -q -- "$pat" "$tmp/err"; then pass=$((pass + 1))
-  else failed=$((failed + 1)); echo "FAIL: $d: stderr lacks '$pat':"; cat "$tmp/err"; fi; }
-has() { if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
-  failed=$((failed + 1)); echo "FAIL: $1: '$2' not in $3:"; cat "$3"; fi; }
-check() { local d=$1; shift
-  if "$@"; then pass=$((pass + 1)); else failed=$((failed + 1)); echo "FAIL: $d"; fi; }
+src=$2
+. "$src/tests/testlib.sh"
 export OMP_NUM_THREADS=2
 # the vp bytes of a model file, for byte-for-byte comparisons
 vpsum() { ncdump -v vp "$1" | sed -n '/^data:/,$p' | sha256sum | cut -c1-16; }
@@ -129,5 +116,4 @@ else
   echo "cli_rnn: MPI part skipped (no mpirun, or psfwi built without MPI)"
 fi
 
-echo "cli_rnn: $pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish cli_rnn

@@ -29,59 +29,6 @@ static const char usage_text[] =
     "With MPI: mpirun -np K psfwi rnn -c CONFIG splits each batch's shots over K ranks\n"
     "with the same result as one rank.\n";
 
-/* clang-format off */
-#define CLI_KEYS_TRAINING \
-  {"training", "optimizer", PSFWI_CFG_CHOICE, "adam", 0, 0, "adam|adamw|sgd|rmsprop|adadelta", \
-      "optimiser of the velocity (and wavelet) weights"}, \
-  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 0, 1e6, NULL, \
-      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid); " \
-      "0 keeps the velocity fixed"}, \
-  {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
-      "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
-  {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
-      "epochs per band (a band given as f:n in [inversion] bands sets its own)"}, \
-  {"training", "batch_shots", PSFWI_CFG_INT, NULL, 1, 1000000, NULL, \
-      "shots per mini-batch; default: all shots (one batch per epoch)"}, \
-  {"training", "seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, \
-      "seed of the shuffling of shots into batches (a run is reproducible from it)"}, \
-  {"training", "momentum", PSFWI_CFG_DOUBLE, "0", 0, 0.999999, NULL, \
-      "sgd: momentum (0: plain SGD)"}, \
-  {"training", "nesterov", PSFWI_CFG_BOOL, "false", 0, 0, NULL, "sgd: Nesterov momentum"}, \
-  {"training", "beta1", PSFWI_CFG_DOUBLE, "0.9", 0, 0.999999, NULL, "adam/adamw: beta1"}, \
-  {"training", "beta2", PSFWI_CFG_DOUBLE, "0.999", 0, 0.999999, NULL, "adam/adamw: beta2"}, \
-  {"training", "rho", PSFWI_CFG_DOUBLE, NULL, 0, 0.999999, NULL, \
-      "rmsprop / adadelta: smoothing (default 0.99 / 0.9)"}, \
-  {"training", "weight_decay", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
-      "weight decay (adamw: decoupled; others: L2 added to the gradient)"}, \
-  {"training", "schedule", PSFWI_CFG_CHOICE, "constant", 0, 0, "constant|step|cosine|plateau", \
-      "learning-rate schedule over the epochs of each band"}, \
-  {"training", "step_size", PSFWI_CFG_INT, "10", 1, 1000000, NULL, "step: epochs per decay"}, \
-  {"training", "gamma", PSFWI_CFG_DOUBLE, "0.5", 1e-9, 1, NULL, "step: decay factor"}, \
-  {"training", "lr_min", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
-      "cosine: final learning rate; plateau: the lowest"}, \
-  {"training", "plateau_factor", PSFWI_CFG_DOUBLE, "0.5", 1e-6, 0.999999, NULL, \
-      "plateau: factor of each reduction"}, \
-  {"training", "plateau_patience", PSFWI_CFG_INT, "3", 0, 1000000, NULL, \
-      "plateau: epochs without improvement before a reduction"}, \
-  {"training", "plateau_threshold", PSFWI_CFG_DOUBLE, "1e-3", 0, 1, NULL, \
-      "plateau: relative improvement of the epoch loss that counts"}, \
-  {"training", "plateau_cooldown", PSFWI_CFG_INT, "0", 0, 1000000, NULL, \
-      "plateau: epochs after a reduction before counting again"}, \
-  {"training", "clip", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
-      "clip each batch gradient to this L2 norm (0: no clipping)"}, \
-  {"training", "loss", PSFWI_CFG_CHOICE, NULL, 0, 0, "l2|l1|huber|spectral|correlation", \
-      "data loss; default [inversion] misfit (spectral: at [inversion] frequencies)"}, \
-  {"training", "huber_delta", PSFWI_CFG_DOUBLE, NULL, 1e-30, 1e30, NULL, \
-      "huber: threshold between the quadratic and linear parts (units of the traces)"}, \
-  {"training", "time_window", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
-      "truncated BPTT: only the record's first seconds enter the loss (0: all)"}, \
-  {"training", "time_window_growth", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
-      "seconds added to the time window per epoch of a band (shallow first)"}, \
-  {"training", "parameterization", PSFWI_CFG_CHOICE, "velocity", 0, 0, \
-      "velocity|slowness|sigmoid", \
-      "the weights: v, 1/v, or x with v = vmin + (vmax - vmin) sigmoid(x)"}
-/* clang-format on */
-
 static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,

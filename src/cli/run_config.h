@@ -52,6 +52,20 @@
       "FFTW_MEASURE plans: slower start, faster steps"}
 /* clang-format on */
 
+/* [output] keys of psfwi forward. */
+/* clang-format off */
+#define CLI_KEYS_FORWARD_OUTPUT \
+    {"output", "data", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers (NetCDF)"}, \
+    {"output", "segy", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers as SEG-Y (optional)"}, \
+    {"output", "snapshots", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+     "wavefield snapshots of shot 0, NetCDF pressure(time, z, x) (optional)"}, \
+    {"output", "snapshot_every", PSFWI_CFG_INT, "10", 1, 1e9, NULL, \
+     "recorded samples between snapshots"}, \
+    {"output", "noise_snr_db", PSFWI_CFG_DOUBLE, NULL, -100, 200, NULL, \
+     "add white Gaussian noise at this signal-to-noise ratio (dB, whole data set)"}, \
+    {"output", "noise_seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, "seed of the noise"}
+/* clang-format on */
+
 /* Parse "-c FILE [--set section.key=value ...] [-h]" into a validated
  * configuration. NULL with *exit_code = 0 after -h (help printed), or with
  * *exit_code != 0 after an error (message printed). */

@@ -10,18 +10,20 @@
 
 static const psfwi_config_key forward_keys[] = {
     CLI_KEYS_MODEL_SURVEY,
-    {"output", "data", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers (NetCDF)"},
-    {"output", "segy", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "shot gathers as SEG-Y (optional)"},
-    {"output", "snapshots", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-     "wavefield snapshots of shot 0, NetCDF pressure(time, z, x) (optional)"},
-    {"output", "snapshot_every", PSFWI_CFG_INT, "10", 1, 1e9, NULL,
-     "recorded samples between snapshots"},
+    CLI_KEYS_FORWARD_OUTPUT,
 };
 
 static const psfwi_config_key fwi_keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,
     CLI_KEYS_INVERT_OUTPUT,
+};
+
+static const psfwi_config_key rnn_keys[] = {
+    CLI_KEYS_MODEL_SURVEY,
+    CLI_KEYS_INVERT,
+    CLI_KEYS_INVERT_OUTPUT,
+    CLI_KEYS_TRAINING,
 };
 
 static const char *const sections[] = {"model",     "wavelet",        "time",
@@ -73,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *text = fuzz_text(data, size);
   run_schema(forward_keys, sizeof forward_keys / sizeof forward_keys[0], path, text);
   run_schema(fwi_keys, sizeof fwi_keys / sizeof fwi_keys[0], path, text);
+  run_schema(rnn_keys, sizeof rnn_keys / sizeof rnn_keys[0], path, text);
   free(text);
   return 0;
 }
