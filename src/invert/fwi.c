@@ -373,11 +373,7 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': band %zu of %zu", path, f->band, o->nband);
     goto done;
   }
-  for (size_t i = 0; i < n; i++) /* absent in older state files: no check */
-    if (strcmp(items[i].name, "config") == 0 && items[i].type == PSFWI_STATE_U8) {
-      const char *now = o->meta && o->meta->config ? o->meta->config : "";
-      f->config_changed = items[i].n != strlen(now) || memcmp(items[i].data, now, items[i].n) != 0;
-    }
+  f->config_changed = psfwi_state_config_differs(items, n, o->meta ? o->meta->config : NULL);
   memcpy(f->model->vp, m->data, f->nxz * sizeof(float));
   memcpy(f->v_b, vb->data, f->nxz * sizeof(float));
   memcpy(f->scale, sc->data, f->nxz * sizeof(double));

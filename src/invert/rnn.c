@@ -340,11 +340,7 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
     psfwi_fail(err, PSFWI_EFORMAT, "'%s': band %zu of %zu", path, r->band, o->nband);
     goto done;
   }
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(items[i].name, "config") == 0 && items[i].type == PSFWI_STATE_U8) {
-      const char *now = o->meta && o->meta->config ? o->meta->config : "";
-      r->config_changed = items[i].n != strlen(now) || memcmp(items[i].data, now, items[i].n) != 0;
-    }
+  r->config_changed = psfwi_state_config_differs(items, n, o->meta ? o->meta->config : NULL);
   memcpy(r->model->vp, m->data, r->nxz * sizeof(float));
   memcpy(r->x, x->data, r->nfree * sizeof(double));
   memcpy(r->wavelet, wv->data, r->nt * sizeof(float));

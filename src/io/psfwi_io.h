@@ -222,6 +222,9 @@ int psfwi_state_write(const char *path, const char *kind, const psfwi_state_item
 int psfwi_state_read(const char *path, const char *kind, psfwi_state_item **items, size_t *nitems,
                      psfwi_error *err);
 void psfwi_state_free(psfwi_state_item *items, size_t nitems);
+/* 1 when the state's "config" item (the run's configuration text, saved as
+ * bytes) differs from config (NULL: ""); 0 when equal or absent. */
+int psfwi_state_config_differs(const psfwi_state_item *items, size_t nitems, const char *config);
 /* The item called name, checked to have the type and n values (n = (size_t)-1:
  * any count); NULL with EFORMAT naming path and item otherwise. */
 const psfwi_state_item *psfwi_state_find(const psfwi_state_item *items, size_t nitems,

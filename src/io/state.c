@@ -171,3 +171,11 @@ const psfwi_state_item *psfwi_state_find(const psfwi_state_item *items, size_t n
   psfwi_fail(err, PSFWI_EFORMAT, "'%s': state variable '%s' is missing", path, name);
   return NULL;
 }
+
+int psfwi_state_config_differs(const psfwi_state_item *items, size_t nitems, const char *config) {
+  const char *now = config ? config : "";
+  for (size_t i = 0; i < nitems; i++)
+    if (strcmp(items[i].name, "config") == 0 && items[i].type == PSFWI_STATE_U8)
+      return items[i].n != strlen(now) || memcmp(items[i].data, now, items[i].n) != 0;
+  return 0; /* absent in older state files: no check */
+}
