@@ -95,6 +95,8 @@ bad "batch larger than the survey" "batch_shots = 9, but the survey has 4 shots"
   "$psfwi" rnn -c "$tmp/rnn.ini" --set training.batch_shots=9
 bad "huber without delta" "needs \[training\] huber_delta" "$psfwi" rnn -c "$tmp/rnn.ini" \
   --set training.loss=huber
+bad "per-shot wavelets need a rate" "wavelet_per_shot = true needs" "$psfwi" rnn \
+  -c "$tmp/rnn.ini" --set training.wavelet_per_shot=true
 bad "nesterov without momentum" "nesterov = true needs" "$psfwi" rnn -c "$tmp/rnn.ini" \
   --set training.nesterov=true
 bad "history over the observed data" "is the same file as \[data\] observed" \
@@ -112,6 +114,16 @@ if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   ok "mpirun -np 2 rnn" mpirun -np 2 --oversubscribe "$psfwi" rnn -c "$tmp/rnn.ini" \
     --set output.model="$tmp/mpi.nc" --set output.history="$tmp/mpih.nc"
   check "2 ranks = 1 rank, bit for bit" test "$(vpsum "$tmp/mpi.nc")" = "$(vpsum "$tmp/rnn.nc")"
+  # one wavelet per shot, trained: each shot's gradient from one rank
+  per=(--set training.wavelet_learning_rate=0.01 --set training.wavelet_per_shot=true
+       --set inversion.bands=0:3)
+  ok "per-shot wavelets, 1 rank" "$psfwi" rnn -c "$tmp/rnn.ini" "${per[@]}" \
+    --set output.model="$tmp/ps1.nc" --set output.history="$tmp/ps1h.nc"
+  ok "per-shot wavelets, 2 ranks" mpirun -np 2 --oversubscribe "$psfwi" rnn -c "$tmp/rnn.ini" \
+    "${per[@]}" --set output.model="$tmp/ps2.nc" --set output.history="$tmp/ps2h.nc"
+  check "per-shot wavelets: 2 ranks = 1 rank" test "$(vpsum "$tmp/ps1.nc")" = "$(vpsum "$tmp/ps2.nc")"
+  ok "info per-shot history" "$psfwi" info "$tmp/ps2h.nc"
+  has "wavelets per epoch" "wavelets(iteration, shot_time)" "$tmp/out"
 else
   echo "cli_rnn: MPI part skipped (no mpirun, or psfwi built without MPI)"
 fi

@@ -105,6 +105,10 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   o->schedule.threshold = psfwi_config_double(cfg, "training", "plateau_threshold");
   o->schedule.cooldown = (size_t)psfwi_config_int(cfg, "training", "plateau_cooldown");
   o->wavelet_lr = psfwi_config_double(cfg, "training", "wavelet_learning_rate");
+  o->wavelet_per_shot = psfwi_config_bool(cfg, "training", "wavelet_per_shot");
+  if (o->wavelet_per_shot && !(o->wavelet_lr > 0.0))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[training] wavelet_per_shot = true needs wavelet_learning_rate > 0");
   const char *par = psfwi_config_string(cfg, "training", "parameterization");
   o->param = strcmp(par, "slowness") == 0  ? PSFWI_RNN_SLOWNESS
              : strcmp(par, "sigmoid") == 0 ? PSFWI_RNN_SIGMOID

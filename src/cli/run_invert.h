@@ -99,6 +99,8 @@
       "0 keeps the velocity fixed"}, \
   {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
+  {"training", "wavelet_per_shot", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "train one wavelet per shot (all start as [wavelet]'s; in the history as 'wavelets')"}, \
   {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
       "epochs per band (a band given as f:n in [inversion] bands sets its own)"}, \
   {"training", "batch_shots", PSFWI_CFG_INT, NULL, 1, 1000000, NULL, \

@@ -40,8 +40,10 @@ typedef struct grad_ctx {
   size_t nrec;
   const float *d_obs;
   const psfwi_misfit *mf;
-  const float *vel;                           /* padded vel_term */
-  const float *src_fine;                      /* nt * nsub */
+  const float *vel;            /* padded vel_term */
+  const float *src_fine;       /* nt * nsub */
+  const float *src_fine_shots; /* per-shot wavelets: nshot * nt * nsub (NULL: src_fine) */
+  double *gw_shots;            /* per-shot wavelet gradients at the internal rate, nshot * nfine */
   psfwi_wave_points *const *src, *const *rec; /* per shot of the survey */
   size_t nt, nstep, np, nxz, nfine, npack;
   size_t nt_window; /* samples entering the misfit (nt: all) */
@@ -182,6 +184,7 @@ typedef struct shot_run {
   int first_sweep;
   double *part;
   const float *obs;
+  const float *fine; /* the shot's source samples at the internal rate */
   double J;
 } shot_run;
 
@@ -217,7 +220,7 @@ static void illuminate(shot_run *r, const float *u) {
 static void forward_step(shot_run *r, size_t n, float *lap) {
   const grad_ctx *c = r->c;
   if (r->first_sweep && c->want_illum) illuminate(r, r->t->st.cur);
-  psfwi_wave_step_into(c->w, c->vel, &r->t->st, r->src, c->src_fine + n, r->t->ws, lap);
+  psfwi_wave_step_into(c->w, c->vel, &r->t->st, r->src, r->fine + n, r->t->ws, lap);
   r->t->fwd++;
   const size_t nsub = c->in->nsub;
   if (r->first_sweep && (n + 1) % nsub == 0) record(r, (n + 1) / nsub, r->t->st.cur);
@@ -324,6 +327,7 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part, 
                 .first_sweep = 1,
                 .part = part,
                 .obs = c->d_obs + is * nrec * c->nt,
+                .fine = c->src_fine_shots ? c->src_fine_shots + is * c->nfine : c->src_fine,
                 .J = 0.0};
   const unsigned saved = psfwi_wave_ftz_enter(c->ftz);
   int st = PSFWI_OK;
@@ -344,7 +348,8 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part, 
     if (c->want_grad && !c->fwd_only && c->nstep > 0)
       psfwi_wave_pad_adjoint(c->w, t->g_vel, part + 1); /* P^T of the velocity term */
     if (c->want_wav && !c->fwd_only && c->nstep > 0) {
-      double *fw = part + 1 + 2 * c->nxz;
+      /* one wavelet: summed over shots; one per shot: kept per shot */
+      double *fw = c->gw_shots ? c->gw_shots + is * c->nfine : part + 1 + 2 * c->nxz;
       for (size_t n = 0; n < c->nfine; n++) fw[n] += (double)t->abar[n];
     }
   }
@@ -363,8 +368,11 @@ struct psfwi_gradient_ws {
   int nthr;
   grad_thread *threads; /* nthr */
   float *vel, *src_fine;
-  double *parts;  /* nslot_max * npack */
-  size_t *counts; /* 2 * nslot_max */
+  float *src_fine_shots; /* PER_SHOT: nshot * nfine */
+  double *gw_shots;      /* PER_SHOT: nshot * nfine */
+  double *gw_pack;       /* PER_SHOT: a batch's gradients packed for the reduce hook */
+  double *parts;         /* nslot_max * npack */
+  size_t *counts;        /* 2 * nslot_max */
   size_t nslot_max;
   size_t *all; /* 0 .. nshot - 1 */
   rev_schedule sched;
@@ -391,6 +399,9 @@ void psfwi_gradient_ws_destroy(psfwi_gradient_ws *ws) {
   psfwi_revolve_free_(&ws->sched);
   psfwi_wave_field_free(ws->vel);
   free(ws->src_fine);
+  free(ws->src_fine_shots);
+  free(ws->gw_shots);
+  free(ws->gw_pack);
   free(ws->parts);
   free(ws->counts);
   free(ws->all);
@@ -470,6 +481,15 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
   int st = PSFWI_OK;
   ws->vel = psfwi_wave_field_alloc(w);
   ws->src_fine = malloc(c->nfine * sizeof(float));
+  if (want & PSFWI_GRADIENT_PER_SHOT_WAVELETS) {
+    ws->src_fine_shots = malloc(s->nshot * c->nfine * sizeof(float));
+    ws->gw_shots = calloc(s->nshot * c->nfine, sizeof(double));
+    ws->gw_pack = calloc(s->nshot * c->nfine, sizeof(double));
+    if (!ws->src_fine_shots || !ws->gw_shots || !ws->gw_pack) {
+      psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate the per-shot wavelets of %zu shots", s->nshot);
+      goto fail;
+    }
+  }
   ws->parts = calloc(ws->nslot_max * c->npack, sizeof(double));
   ws->counts = calloc(2 * ws->nslot_max, sizeof(size_t));
   ws->all = malloc(s->nshot * sizeof(size_t));
@@ -605,9 +625,16 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
                            double *illum, double *grad_wavelet, psfwi_gradient_stats *stats,
                            psfwi_error *err) {
   const double t0 = psfwi_seconds();
+  const int per_shot = batch != NULL && batch->wavelets != NULL;
+  double *grad_wavelets = per_shot ? batch->grad_wavelets : NULL;
   const unsigned asked = (grad ? PSFWI_GRADIENT_WANT_GRAD : 0u) |
                          (illum ? PSFWI_GRADIENT_WANT_ILLUM : 0u) |
-                         (grad_wavelet ? PSFWI_GRADIENT_WANT_WAVELET : 0u);
+                         (grad_wavelet || grad_wavelets ? PSFWI_GRADIENT_WANT_WAVELET : 0u) |
+                         (per_shot ? PSFWI_GRADIENT_PER_SHOT_WAVELETS : 0u);
+  if (per_shot && grad_wavelet != NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "gradient: per-shot wavelets give per-shot gradients (batch "
+                      "grad_wavelets), not one grad_wavelet");
   int st = check_eval(ws, m, wavelet, d_obs, mf, J, batch, asked, err);
   if (st != PSFWI_OK) return st;
   const size_t nt = ws->nt, nrec = ws->nrec;
@@ -627,12 +654,14 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
   c.mf = mf;
   c.vel = ws->vel;
   c.src_fine = ws->src_fine;
+  c.src_fine_shots = per_shot ? ws->src_fine_shots : NULL;
+  c.gw_shots = grad_wavelets ? ws->gw_shots : NULL;
   c.src = ws->src;
   c.rec = ws->rec;
   c.nt_window = batch && batch->nt_window > 0 ? batch->nt_window : nt;
   c.want_grad = grad != NULL;
   c.want_illum = illum != NULL;
-  c.want_wav = grad_wavelet != NULL;
+  c.want_wav = grad_wavelet != NULL || grad_wavelets != NULL;
   c.fwd_only = !c.want_grad && !c.want_illum && !c.want_wav;
   const int nthr = threads_for(ws, nshots);
   const size_t nslot = ws->o.nslot < nshots ? ws->o.nslot : nshots;
@@ -647,6 +676,13 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
   if (st != PSFWI_OK) return st;
   st = psfwi_wave_resample(w, wavelet, nt, ws->src_fine, err);
   if (st != PSFWI_OK) return st;
+  for (size_t k = 0; per_shot && k < nshots; k++) {
+    const size_t is = shots[k];
+    st = psfwi_wave_resample(w, batch->wavelets + is * nt, nt, ws->src_fine_shots + is * c.nfine,
+                             err);
+    if (st != PSFWI_OK) return psfwi_error_prefix(err, "wavelet of shot %zu", is);
+    if (grad_wavelets) memset(ws->gw_shots + is * c.nfine, 0, c.nfine * sizeof(double));
+  }
 
   psfwi_first_error first;
   psfwi_first_error_init(&first);
@@ -695,6 +731,25 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
   *J = parts[0];
   if (grad) psfwi_wave_vel_term_chain(w, m, parts + 1, grad);
   if (illum) memcpy(illum, parts + 1 + c.nxz, c.nxz * sizeof(double));
+  if (grad_wavelets) {
+    /* each shot's gradient comes from one process: pack, sum over the
+     * processes (exact), then the resampling's transpose per shot */
+    double *pack = ws->gw_pack;
+    for (size_t k = 0; k < nshots; k++)
+      memcpy(pack + k * c.nfine, ws->gw_shots + shots[k] * c.nfine, c.nfine * sizeof(double));
+    if (ws->o.reduce) {
+      st = ws->o.reduce(ws->o.reduce_ctx, pack, nshots * c.nfine, err);
+      if (st != PSFWI_OK) return st;
+    }
+    float *fine = ws->src_fine, *wv = ws->threads[0].obsw;
+    for (size_t k = 0; k < nshots && st == PSFWI_OK; k++) {
+      for (size_t n = 0; n < c.nfine; n++) fine[n] = (float)pack[k * c.nfine + n];
+      st = psfwi_wave_resample_adjoint(w, fine, nt, wv, err);
+      for (size_t i = 0; i < nt && st == PSFWI_OK; i++)
+        grad_wavelets[shots[k] * nt + i] = (double)wv[i];
+    }
+    if (st != PSFWI_OK) return st;
+  }
   if (grad_wavelet) {
     /* scratch that is free now: src_fine (nfine floats, remade by every
      * evaluation) and the first thread's windowed-data buffer (>= nt floats) */

@@ -199,9 +199,10 @@ typedef struct psfwi_gradient_stats {
  * theory-guided RNN (backpropagation through time over mini-batches of
  * shots) both evaluate through it: one BPTT code. */
 enum {
-  PSFWI_GRADIENT_WANT_GRAD = 1u,   /* dJ/dv */
-  PSFWI_GRADIENT_WANT_ILLUM = 2u,  /* source illumination */
-  PSFWI_GRADIENT_WANT_WAVELET = 4u /* dJ/dwavelet */
+  PSFWI_GRADIENT_WANT_GRAD = 1u,        /* dJ/dv */
+  PSFWI_GRADIENT_WANT_ILLUM = 2u,       /* source illumination */
+  PSFWI_GRADIENT_WANT_WAVELET = 4u,     /* dJ/dwavelet */
+  PSFWI_GRADIENT_PER_SHOT_WAVELETS = 8u /* a wavelet per shot (psfwi_gradient_batch) */
 };
 typedef struct psfwi_gradient_ws psfwi_gradient_ws;
 psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_survey *s, size_t nt,
@@ -214,10 +215,15 @@ size_t psfwi_gradient_ws_nshot(const psfwi_gradient_ws *ws);
 typedef struct psfwi_gradient_batch {
   const size_t *shots; /* indices into the survey (any order; NULL: every shot) */
   size_t nshots;
-  size_t nt_window; /* > 0: only samples it < nt_window enter the misfit (the
+  size_t nt_window;      /* > 0: only samples it < nt_window enter the misfit (the
                           objective of the record truncated in time: truncated
                           backpropagation through time); 0: all nt */
-  int rank, nrank;  /* nrank > 1: this process computes the slots k with
+  const float *wavelets; /* NULL: the evaluation's wavelet for every shot; else one per
+                            shot, wavelets[is * nt + it] (needs a workspace made with
+                            PSFWI_GRADIENT_PER_SHOT_WAVELETS) */
+  double *grad_wavelets; /* with wavelets: dJ/dwavelets[is * nt + it] for the batch's
+                            shots (the others untouched); NULL: not computed */
+  int rank, nrank;       /* nrank > 1: this process computes the slots k with
                           k % nrank == rank and the options' reduce hook sums
                           all nslot partial sums (each from one process) before
                           they are added in slot order: every process count
@@ -447,6 +453,9 @@ typedef struct psfwi_rnn_opts {
   psfwi_lr_schedule_options schedule; /* over the epochs of each band (lr0 = sgd.lr; a
                                          cosine's t_max = the band's epochs - 1) */
   double wavelet_lr;                  /* learning rate of the wavelet samples (0: wavelet fixed) */
+  int wavelet_per_shot; /* 1: one wavelet per shot, each with its own optimiser (all start as
+                           the given one, which stays unchanged; they are the history's and
+                           the state's "wavelets"); 0: one for the survey, trained in place */
   psfwi_rnn_param param;
   size_t batch_shots;      /* shots per batch (0: all) */
   unsigned long long seed; /* the shuffling of the shots (with band and epoch) */

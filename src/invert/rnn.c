@@ -62,7 +62,10 @@ enum {
 typedef struct rnn {
   const psfwi_wave *w;
   const psfwi_survey *s;
-  float *wavelet; /* the caller's, trained in place when wavelet_lr > 0 */
+  float *wavelet;  /* the caller's, trained in place when wavelet_lr > 0 (one wavelet) */
+  float *wavs;     /* the wavelets the run uses: nw * nt (nw = 1: the caller's) */
+  float *own_wavs; /* per-shot wavelets: owned (nshot * nt) */
+  size_t nw;       /* wavelets: 1, or nshot (wavelet_per_shot) */
   size_t nt;
   const float *d_obs;
   const psfwi_rnn_opts *o;
@@ -72,7 +75,7 @@ typedef struct rnn {
   double *x;    /* nfree parameters */
   double *gx;   /* nfree: dLoss/dx */
   double *g_v;  /* nxz: dLoss/dv */
-  double *gw;   /* nt: dLoss/dwavelet */
+  double *gw;   /* nw * nt: dLoss/dwavelets */
   double *wx;   /* nt: the wavelet as double */
   size_t *perm; /* nshot */
   psfwi_model *trial;
@@ -80,7 +83,8 @@ typedef struct rnn {
   psfwi_misfit *mf;
   psfwi_reg reg;
   psfwi_gradient_ws *gws;
-  psfwi_optim_sgd *opt, *wopt;
+  psfwi_optim_sgd *opt;
+  psfwi_optim_sgd **wopts;  /* nw optimisers of the wavelets (NULL: wavelets fixed) */
   double lr_x;              /* the learning rate in the parameter's units */
   double J0;                /* data misfit at the band's starting model (all shots) */
   psfwi_lr_schedule *sched; /* the band's learning rates (velocity units, m/s per step) */
@@ -200,7 +204,7 @@ static int hist_push(rnn *r, const psfwi_model *m, const double *sc, psfwi_error
     if (v) r->hist_vp = v;
     double *s = realloc(r->hist_sc, cap * r->nscalar * sizeof *s);
     if (s) r->hist_sc = s;
-    float *wv = realloc(r->hist_wav, cap * r->nt * sizeof *wv);
+    float *wv = realloc(r->hist_wav, cap * r->nw * r->nt * sizeof *wv);
     if (wv) r->hist_wav = wv;
     if (v == NULL || s == NULL || wv == NULL)
       return psfwi_fail(err, PSFWI_ENOMEM, "rnn: cannot grow the history to %zu epochs", cap);
@@ -208,7 +212,7 @@ static int hist_push(rnn *r, const psfwi_model *m, const double *sc, psfwi_error
   }
   memcpy(r->hist_vp + r->rows * r->nxz, m->vp, r->nxz * sizeof *m->vp);
   memcpy(r->hist_sc + r->rows * r->nscalar, sc, r->nscalar * sizeof *sc);
-  memcpy(r->hist_wav + r->rows * r->nt, r->wavelet, r->nt * sizeof *r->wavelet);
+  memcpy(r->hist_wav + r->rows * r->nw * r->nt, r->wavs, r->nw * r->nt * sizeof *r->wavs);
   r->rows++;
   return PSFWI_OK;
 }
@@ -221,14 +225,20 @@ static int write_history(const rnn *r, psfwi_error *err) {
   if (h == NULL) return err->status;
   int st = PSFWI_OK;
   if (o->wavelet_lr > 0.0)
-    st = psfwi_history_add_vector(h, "wavelet", "time", r->nt, psfwi_wave_get_info(r->w)->dt_out,
-                                  "1", "source wavelet after each epoch", err);
+    st = r->nw == 1 ? psfwi_history_add_vector(h, "wavelet", "time", r->nt,
+                                               psfwi_wave_get_info(r->w)->dt_out, "1",
+                                               "source wavelet after each epoch", err)
+                    : psfwi_history_add_vector(h, "wavelets", "shot_time", r->nw * r->nt,
+                                               psfwi_wave_get_info(r->w)->dt_out, "1",
+                                               "source wavelet of each shot after each epoch "
+                                               "(shot-major: shot is at is * nt + it)",
+                                               err);
   psfwi_model row = {.grid = r->model->grid};
   for (size_t k = 0; k < r->rows && st == PSFWI_OK; k++) {
     row.vp = r->hist_vp + k * r->nxz;
     st = psfwi_history_append(h, &row, r->hist_sc + k * r->nscalar, err);
     if (st == PSFWI_OK && o->wavelet_lr > 0.0)
-      st = psfwi_history_append_vector(h, 0, r->hist_wav + k * r->nt, err);
+      st = psfwi_history_append_vector(h, 0, r->hist_wav + k * r->nw * r->nt, err);
   }
   if (st != PSFWI_OK) {
     psfwi_history_close(h, 0, NULL);
@@ -253,14 +263,15 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
   c[SC_NSCALAR] = (double)r->nscalar;
   c[SC_LRX] = r->lr_x;
   const size_t n1 = r->opt ? psfwi_optim_sgd_state_size(r->opt) : 0;
-  const size_t n2 = r->wopt ? psfwi_optim_sgd_state_size(r->wopt) : 0;
+  const size_t n2w = r->wopts ? psfwi_optim_sgd_state_size(r->wopts[0]) : 0, n2 = r->nw * n2w;
   const size_t n3 = r->sched ? psfwi_lr_schedule_state_size(r->sched) : 0;
   unsigned char *b1 = malloc(n1 + 1), *b2 = malloc(n2 + 1), *b3 = malloc(n3 + 1);
   int st = PSFWI_OK;
   if (b1 == NULL || b2 == NULL || b3 == NULL)
     st = psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
   if (st == PSFWI_OK && r->opt) st = psfwi_optim_sgd_state_save(r->opt, b1, n1, err);
-  if (st == PSFWI_OK && r->wopt) st = psfwi_optim_sgd_state_save(r->wopt, b2, n2, err);
+  for (size_t k = 0; st == PSFWI_OK && r->wopts && k < r->nw; k++)
+    st = psfwi_optim_sgd_state_save(r->wopts[k], b2 + k * n2w, n2w, err);
   if (st == PSFWI_OK && r->sched) st = psfwi_lr_schedule_state_save(r->sched, b3, n3, err);
   const char *cfg = o->meta && o->meta->config ? o->meta->config : "";
   if (st == PSFWI_OK) {
@@ -268,13 +279,13 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
         {"counters", PSFWI_STATE_F64, SC_COUNT, c},
         {"model", PSFWI_STATE_F32, r->nxz, r->model->vp},
         {"x", PSFWI_STATE_F64, r->nfree, r->x},
-        {"wavelet", PSFWI_STATE_F32, r->nt, r->wavelet},
+        {"wavelet", PSFWI_STATE_F32, r->nw * r->nt, r->wavs},
         {"optim", PSFWI_STATE_U8, n1, b1},
         {"optim_wavelet", PSFWI_STATE_U8, n2, b2},
         {"schedule", PSFWI_STATE_U8, n3, b3},
         {"hist_vp", PSFWI_STATE_F32, r->rows * r->nxz, r->hist_vp},
         {"hist_scalars", PSFWI_STATE_F64, r->rows * r->nscalar, r->hist_sc},
-        {"hist_wavelet", PSFWI_STATE_F32, r->rows * r->nt, r->hist_wav},
+        {"hist_wavelet", PSFWI_STATE_F32, r->rows * r->nw * r->nt, r->hist_wav},
         {"config", PSFWI_STATE_U8, strlen(cfg), (void *)cfg},
     };
     st = psfwi_state_write(o->state_path, "rnn", items, sizeof items / sizeof items[0], o->meta,
@@ -313,7 +324,7 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   const psfwi_state_item *x =
       m ? psfwi_state_find(items, n, "x", PSFWI_STATE_F64, r->nfree, path, err) : NULL;
   const psfwi_state_item *wv =
-      x ? psfwi_state_find(items, n, "wavelet", PSFWI_STATE_F32, r->nt, path, err) : NULL;
+      x ? psfwi_state_find(items, n, "wavelet", PSFWI_STATE_F32, r->nw * r->nt, path, err) : NULL;
   const psfwi_state_item *o1 =
       wv ? psfwi_state_find(items, n, "optim", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
   const psfwi_state_item *o2 =
@@ -324,9 +335,9 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   const psfwi_state_item *hs =
       hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * r->nscalar, path, err)
          : NULL;
-  const psfwi_state_item *hw =
-      hs ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32, rows * r->nt, path, err)
-         : NULL;
+  const psfwi_state_item *hw = hs ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32,
+                                                     rows * r->nw * r->nt, path, err)
+                                  : NULL;
   const psfwi_state_item *sh =
       hw ? psfwi_state_find(items, n, "schedule", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
   if (sh == NULL) goto done;
@@ -343,11 +354,16 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   r->config_changed = psfwi_state_config_differs(items, n, o->meta ? o->meta->config : NULL);
   memcpy(r->model->vp, m->data, r->nxz * sizeof(float));
   memcpy(r->x, x->data, r->nfree * sizeof(double));
-  memcpy(r->wavelet, wv->data, r->nt * sizeof(float));
+  memcpy(r->wavs, wv->data, r->nw * r->nt * sizeof(float));
   if (r->opt && (st = psfwi_optim_sgd_state_restore(r->opt, o1->data, o1->n, err)) != PSFWI_OK)
     goto done;
-  if (r->wopt && (st = psfwi_optim_sgd_state_restore(r->wopt, o2->data, o2->n, err)) != PSFWI_OK)
-    goto done;
+  if (r->wopts) {
+    const size_t n2w = o2->n / r->nw;
+    for (size_t k = 0; k < r->nw; k++)
+      if ((st = psfwi_optim_sgd_state_restore(
+               r->wopts[k], (const unsigned char *)o2->data + k * n2w, n2w, err)) != PSFWI_OK)
+        goto done;
+  }
   if (sh->n > 0) { /* the schedule of the band the state is in */
     if ((st = make_schedule(r, r->band, err)) != PSFWI_OK) goto done;
     if ((st = psfwi_lr_schedule_state_restore(r->sched, sh->data, sh->n, err)) != PSFWI_OK)
@@ -356,11 +372,11 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   r->rows = 0;
   for (size_t k = 0; k < rows; k++) {
     psfwi_model row = {.grid = r->model->grid, .vp = (float *)hv->data + k * r->nxz};
-    memcpy(r->wavelet, (const float *)hw->data + k * r->nt, r->nt * sizeof(float));
+    memcpy(r->wavs, (const float *)hw->data + k * r->nw * r->nt, r->nw * r->nt * sizeof(float));
     if ((st = hist_push(r, &row, (const double *)hs->data + k * r->nscalar, err)) != PSFWI_OK)
       goto done;
   }
-  memcpy(r->wavelet, wv->data, r->nt * sizeof(float));
+  memcpy(r->wavs, wv->data, r->nw * r->nt * sizeof(float));
   st = PSFWI_OK;
 done:
   if (st != PSFWI_OK && err && err->status != PSFWI_OK) psfwi_error_prefix(err, "rnn --resume");
@@ -431,7 +447,9 @@ static void rnn_free(rnn *r) {
   psfwi_misfit_destroy(r->mf);
   psfwi_gradient_ws_destroy(r->gws);
   psfwi_optim_sgd_destroy(r->opt);
-  psfwi_optim_sgd_destroy(r->wopt);
+  for (size_t k = 0; r->wopts && k < r->nw; k++) psfwi_optim_sgd_destroy(r->wopts[k]);
+  free(r->wopts);
+  free(r->own_wavs);
   psfwi_lr_schedule_destroy(r->sched);
 }
 
@@ -444,6 +462,7 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   r->w = w;
   r->s = s;
   r->wavelet = wavelet;
+  r->nw = o->wavelet_per_shot ? s->nshot : 1;
   r->nt = nt;
   r->d_obs = d_obs;
   r->o = o;
@@ -456,7 +475,13 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   r->nscalar = psfwi_rnn_scalar_count(r->have_truth);
   r->free_idx = xcalloc(r->nxz, sizeof *r->free_idx, &oom);
   r->g_v = xcalloc(r->nxz, sizeof *r->g_v, &oom);
-  r->gw = xcalloc(nt, sizeof *r->gw, &oom);
+  r->gw = xcalloc(r->nw * nt, sizeof *r->gw, &oom);
+  if (r->nw > 1) {
+    r->own_wavs = xcalloc(r->nw * nt, sizeof *r->own_wavs, &oom);
+    for (size_t k = 0; r->own_wavs && k < r->nw; k++)
+      memcpy(r->own_wavs + k * nt, wavelet, nt * sizeof *wavelet);
+  }
+  r->wavs = r->nw > 1 ? r->own_wavs : wavelet;
   r->wx = xcalloc(nt, sizeof *r->wx, &oom);
   r->perm = xcalloc(s->nshot, sizeof *r->perm, &oom);
   if (oom)
@@ -478,6 +503,7 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   map_x(r, model);
   unsigned want = PSFWI_GRADIENT_WANT_GRAD;
   if (o->wavelet_lr > 0.0) want |= PSFWI_GRADIENT_WANT_WAVELET;
+  if (r->nw > 1) want |= PSFWI_GRADIENT_PER_SHOT_WAVELETS;
   r->gws = psfwi_gradient_ws_create(w, s, nt, want, &o->grad, err);
   if (r->gws == NULL) return err->status;
   r->lr_x = lr_in_x(r, o->sgd.lr);
@@ -495,7 +521,10 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
     so = o->sgd;
     so.lr = o->wavelet_lr;
     so.weight_decay = 0.0;
-    if ((r->wopt = psfwi_optim_sgd_create(nt, &so, err)) == NULL) return err->status;
+    if ((r->wopts = calloc(r->nw, sizeof *r->wopts)) == NULL)
+      return psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
+    for (size_t k = 0; k < r->nw; k++)
+      if ((r->wopts[k] = psfwi_optim_sgd_create(nt, &so, err)) == NULL) return err->status;
   }
   r->reg = o->reg;
   r->reg.nx = r->nx;
@@ -528,14 +557,18 @@ static int batch_eval(rnn *r, const size_t *shots, size_t nb, size_t nt_window, 
   const psfwi_rnn_opts *o = r->o;
   psfwi_gradient_batch b = {
       .shots = shots, .nshots = nb, .nt_window = nt_window, .rank = o->rank, .nrank = o->nrank};
-  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, Jraw, r->g_v,
-                                  NULL, r->wopt ? r->gw : NULL, NULL, err);
+  if (r->nw > 1) {
+    b.wavelets = r->wavs;
+    b.grad_wavelets = r->wopts ? r->gw : NULL;
+  }
+  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavs, r->d_obs, r->mf, &b, Jraw, r->g_v,
+                                  NULL, r->wopts && r->nw == 1 ? r->gw : NULL, NULL, err);
   if (st != PSFWI_OK) return st;
   r->nprop += 2 * nb;
   const double scale = (double)r->nshot / ((double)nb * r->J0);
   for (size_t i = 0; i < r->nxz; i++) r->g_v[i] *= scale;
-  if (r->wopt)
-    for (size_t i = 0; i < r->nt; i++) r->gw[i] *= scale;
+  if (r->wopts)
+    for (size_t i = 0; i < r->nw * r->nt; i++) r->gw[i] *= scale; /* (other shots' are 0) */
   *phi_data = *Jraw * scale;
   return PSFWI_OK;
 }
@@ -544,7 +577,8 @@ static int batch_eval(rnn *r, const size_t *shots, size_t nb, size_t nt_window, 
  * band's normalisation J0. */
 static int full_misfit(rnn *r, size_t nt_window, double *J, psfwi_error *err) {
   psfwi_gradient_batch b = {.nt_window = nt_window, .rank = r->o->rank, .nrank = r->o->nrank};
-  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavelet, r->d_obs, r->mf, &b, J, NULL, NULL,
+  if (r->nw > 1) b.wavelets = r->wavs;
+  int st = psfwi_gradient_ws_eval(r->gws, r->trial, r->wavs, r->d_obs, r->mf, &b, J, NULL, NULL,
                                   NULL, NULL, err);
   if (st == PSFWI_OK) r->nprop += r->nshot;
   return st;
@@ -577,8 +611,8 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
     double phi;
     st = batch_eval(r, NULL, r->nshot, 0, J, &phi, err);
     if (st == PSFWI_OK) memcpy(grad, r->g_v, r->nxz * sizeof *grad);
-    if (st == PSFWI_OK && grad_wavelet && r->wopt)
-      memcpy(grad_wavelet, r->gw, nt * sizeof *grad_wavelet);
+    if (st == PSFWI_OK && grad_wavelet && r->wopts)
+      memcpy(grad_wavelet, r->gw, r->nw * nt * sizeof *grad_wavelet);
   }
   rnn_free(r);
   return st;
@@ -674,9 +708,9 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       if (update && r->opt &&
           (st = psfwi_optim_sgd_set_lr(r->opt, r->lr_x * factor, err)) != PSFWI_OK)
         break;
-      if (update && r->wopt &&
-          (st = psfwi_optim_sgd_set_lr(r->wopt, o->wavelet_lr * factor, err)) != PSFWI_OK)
-        break;
+      for (size_t k = 0; update && r->wopts && k < r->nw && st == PSFWI_OK; k++)
+        st = psfwi_optim_sgd_set_lr(r->wopts[k], o->wavelet_lr * factor, err);
+      if (st != PSFWI_OK) break;
       shuffle(r, b, e);
       double misfit_sum = 0.0, phi_sum = 0.0, gnorm_max = 0.0;
       size_t nbatches = 0;
@@ -705,12 +739,17 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         if (update && r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK)
           break;
         map_x(r, model);
-        if (update && r->wopt) {
-          (void)psfwi_optim_clip_norm(r->nt, r->gw, o->clip);
-          for (size_t i = 0; i < r->nt; i++) r->wx[i] = (double)r->wavelet[i];
-          if ((st = psfwi_optim_sgd_step(r->wopt, r->wx, r->gw, err)) != PSFWI_OK) break;
-          for (size_t i = 0; i < r->nt; i++) r->wavelet[i] = (float)r->wx[i];
+        /* the wavelets of the batch (the one wavelet, or each batch shot's) */
+        for (size_t k = 0; update && r->wopts && k < (r->nw > 1 ? nb : 1); k++) {
+          const size_t iw = r->nw > 1 ? r->perm[first + k] : 0;
+          float *wv = r->wavs + iw * r->nt;
+          double *gk = r->gw + iw * r->nt;
+          (void)psfwi_optim_clip_norm(r->nt, gk, o->clip);
+          for (size_t i = 0; i < r->nt; i++) r->wx[i] = (double)wv[i];
+          if ((st = psfwi_optim_sgd_step(r->wopts[iw], r->wx, gk, err)) != PSFWI_OK) break;
+          for (size_t i = 0; i < r->nt; i++) wv[i] = (float)r->wx[i];
         }
+        if (st != PSFWI_OK) break;
         misfit_sum += Jraw;
         phi_sum += phi + terms.total;
         nbatches++;
