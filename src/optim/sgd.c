@@ -202,12 +202,15 @@ static double project(const psfwi_optim_sgd *s, size_t i, double x) {
   s->r.t += 1.0;                                                                                   \
   return PSFWI_OK;
 
+/* clang-format off */
 int psfwi_optim_sgd_step(psfwi_optim_sgd *s, double *x, const double *g, psfwi_error *err) {
   SGD_STEP_BODY(double)
 }
 
-int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g,
-                          psfwi_error *err){SGD_STEP_BODY(float)}
+int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g, psfwi_error *err) {
+  SGD_STEP_BODY(float)
+}
+/* clang-format on */
 
 /* ---- State: magic | u64 version, method, n, sizeof(sgd_reals) | reals | m v lo hi
  * | u64 FNV-1a checksum. */
