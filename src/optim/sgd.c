@@ -210,6 +210,7 @@ int psfwi_optim_sgd_step(psfwi_optim_sgd *s, double *x, const double *g, psfwi_e
 int psfwi_optim_sgd_stepf(psfwi_optim_sgd *s, float *x, const float *g, psfwi_error *err) {
   SGD_STEP_BODY(float)
 }
+
 /* clang-format on */
 
 /* ---- State: magic | u64 version, method, n, sizeof(sgd_reals) | reals | m v lo hi
