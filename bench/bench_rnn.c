@@ -12,7 +12,14 @@
  *     callback, epoch 2 -> 3 (set-up and the band start's forward excluded),
  *     for batches of all shots and of 2 shots (two optimiser steps).
  * Prints each round and the medians of the per-round ratios.
- *   bench_rnn [reps]   (default 5) */
+ *   bench_rnn [reps]   (default 5)
+ * Wall-clock ratios need a quiet machine. Instruction counts do not: under
+ * valgrind --tool=callgrind (docs/BENCHMARKS.md), on a small problem
+ * (120 x 80 cells, 2 shots of 40 receivers, 301 samples, one thread),
+ *   bench_rnn --count grad N    N gradients from one workspace
+ *   bench_rnn --count epoch N   an RNN band of N epochs (batch = all shots)
+ * so that count(grad 2) - count(grad 1) is one gradient and
+ * count(epoch 2) - count(epoch 1) one epoch, set-up and band start cancelled. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -24,7 +31,7 @@
 #include "psfwi_invert.h"
 #include "psfwi_wave.h"
 
-enum { NX = 400, NZ = 200, NSHOT = 4, NREC = 100, NT = 501 };
+static size_t NX = 400, NZ = 200, NSHOT = 4, NREC = 100, NT = 501;
 static const double DT_OUT = 0.004;
 
 static void die(const psfwi_error *e) {
@@ -45,6 +52,16 @@ static void on_epoch(void *ctx, const psfwi_rnn_progress *p) {
 
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5;
+  const int count_mode = argc > 3 && strcmp(argv[1], "--count") == 0;
+  const int count_epochs = count_mode && strcmp(argv[2], "epoch") == 0;
+  const size_t count_n = count_mode ? (size_t)atoi(argv[3]) : 0;
+  if (count_mode) {
+    NX = 120;
+    NZ = 80;
+    NSHOT = 2;
+    NREC = 40;
+    NT = 301;
+  }
   if (reps < 1 || reps > 64) reps = 5;
   psfwi_error e;
   psfwi_grid g = {.nx = NX, .nz = NZ, .dx = 10.0, .dz = 10.0};
@@ -52,8 +69,9 @@ int main(int argc, char **argv) {
   if (!m0 || !mt) die(&e);
   for (size_t iz = 0; iz < NZ; iz++)
     for (size_t ix = 0; ix < NX; ix++) {
-      const double r2 = pow((double)ix - 200.0, 2) + pow((double)iz - 120.0, 2);
-      const double v = 1800.0 + 1000.0 * (double)iz / NZ;
+      const double r2 =
+          pow((double)ix - 0.5 * (double)NX, 2) + pow((double)iz - 0.6 * (double)NZ, 2);
+      const double v = 1800.0 + 1000.0 * (double)iz / (double)NZ;
       m0->vp[iz * NX + ix] = (float)v;
       mt->vp[iz * NX + ix] = (float)(v + 300.0 * exp(-r2 / 200.0));
     }
@@ -64,10 +82,11 @@ int main(int argc, char **argv) {
   o.vmax_bound = 3300.0;
   psfwi_wave *w = psfwi_wave_create(m0, DT_OUT, &o, &e);
   if (w == NULL) die(&e);
-  psfwi_survey *s =
-      psfwi_survey_create_line(500.0, 1000.0, NSHOT, 20.0, 0.0, 3990.0 / 99.0, NREC, 10.0, 0, &e);
+  const double L = (double)(NX - 1) * 10.0;
+  psfwi_survey *s = psfwi_survey_create_line(L / 8.0, L / (double)NSHOT, NSHOT, 20.0, 0.0,
+                                             L / (double)(NREC - 1), NREC, 10.0, 0, &e);
   if (s == NULL) die(&e);
-  float *wav = malloc(NT * sizeof *wav), *dobs = malloc((size_t)NSHOT * NREC * NT * sizeof *dobs);
+  float *wav = malloc(NT * sizeof *wav), *dobs = malloc(NSHOT * NREC * NT * sizeof *dobs);
   double *grad = malloc(NX * NZ * sizeof *grad);
   if (!wav || !dobs || !grad) return 1;
   if (psfwi_ricker(10.0, 0.12, DT_OUT, NT, wav, &e) != PSFWI_OK) die(&e);
@@ -78,9 +97,29 @@ int main(int argc, char **argv) {
   psfwi_gradient_ws *ws =
       mf ? psfwi_gradient_ws_create(w, s, NT, PSFWI_GRADIENT_WANT_GRAD, NULL, &e) : NULL;
   if (ws == NULL) die(&e);
+  if (count_mode) { /* one thing to count, N times */
+    if (count_epochs) {
+      const psfwi_fwi_band cb = {.max_iter = count_n};
+      psfwi_rnn_opts ro;
+      psfwi_rnn_opts_defaults(&ro);
+      ro.bands = &cb;
+      ro.nband = 1;
+      ro.vmin = 1500.0;
+      ro.vmax = 3300.0;
+      if (psfwi_rnn_run(w, m0, s, wav, NT, dobs, &ro, &e) != PSFWI_OK) die(&e);
+    } else {
+      for (size_t k = 0; k < count_n; k++) {
+        double J;
+        if (psfwi_gradient_ws_eval(ws, m0, wav, dobs, mf, NULL, &J, grad, NULL, NULL, NULL, &e))
+          die(&e);
+      }
+    }
+    printf("bench_rnn --count %s %zu: done\n", count_epochs ? "epoch" : "grad", count_n);
+    return 0;
+  }
   const psfwi_fwi_band band = {.max_iter = 3};
   double r_all[64], r_b2[64];
-  printf("bench_rnn: %d x %d cells, %d shots x %d receivers, %d samples; %d rounds\n", NX, NZ,
+  printf("bench_rnn: %zu x %zu cells, %zu shots x %zu receivers, %zu samples; %d rounds\n", NX, NZ,
          NSHOT, NREC, NT, reps);
   for (int k = 0; k < reps; k++) {
     double J;
