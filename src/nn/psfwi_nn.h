@@ -1,0 +1,189 @@
+/* psfwi nn: a small neural-network engine in float32 on OpenBLAS sgemm.
+ *
+ * It owns tensors, layers with their backward, one flat parameter vector
+ * with its gradient, and non-trainable buffers (batch-norm running
+ * statistics). It knows neither files nor optimisers (design.md: nn depends
+ * on core only): the caller steps the flat parameters with src/optim
+ * (psfwi_optim_sgd_stepf) and io/ writes the spec, parameters and buffers.
+ *
+ * A network is a sequence of layers applied to a batch of samples. Layout:
+ * x[((b * C + c) * H + h) * W + w], b < batch, with per-sample shape
+ * (C, H, W); 1-D data have H = 1 (Conv1D, pooling and upsampling then act
+ * along W only). Dense layers see a sample as C*H*W values and give (out, 1, 1).
+ * A residual connection is a layer of kind ADD whose input is the previous
+ * layer's output plus the output of an earlier layer (`from`, -1 = the
+ * network input) of the same shape.
+ *
+ * Plan once, run many: psfwi_nn_create checks the specs and computes every
+ * shape and the parameter count; psfwi_nn_set_batch allocates one arena for
+ * a maximum batch size (activations, masks, im2col panels); forward and
+ * backward never allocate. Results depend only on the seed and the inputs
+ * on one thread (OpenBLAS's own threads may change the last bits of sums).
+ *
+ * Status codes: PSFWI_OK, PSFWI_EINVAL (bad spec naming the layer and the
+ * field, call out of order), PSFWI_ERANGE (batch larger than planned),
+ * PSFWI_ENOMEM (arena above psfwi_mem_limit, or malloc). */
+#ifndef PSFWI_NN_H
+#define PSFWI_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "psfwi_core.h"
+
+/* The engine's real type: float (sgemm) in the library. The gradient tests
+ * compile the same sources with PSFWI_NN_DOUBLE defined (dgemm), so central
+ * differences can check every backward to 1e-6 instead of float's noise. */
+#ifdef PSFWI_NN_DOUBLE
+typedef double psfwi_nn_real;
+#else
+typedef float psfwi_nn_real;
+#endif
+
+/* Layer kinds. Never renumbered (network files store the names). */
+#define PSFWI_NN_KIND_LIST(X)                                                         \
+  X(PSFWI_NN_DENSE, 0, "dense")         /* y = W x + b, W (out x in)               */ \
+  X(PSFWI_NN_CONV1D, 1, "conv1d")       /* along W; weights (out, C, k)             */ \
+  X(PSFWI_NN_CONV2D, 2, "conv2d")       /* weights (out, C, k, k)                   */ \
+  X(PSFWI_NN_CONVT1D, 3, "convt1d")     /* transposed conv1d: backward of conv1d    */ \
+  X(PSFWI_NN_CONVT2D, 4, "convt2d")     /* transposed conv2d                        */ \
+  X(PSFWI_NN_UPSAMPLE, 5, "upsample")   /* nearest, by `factor` (W; H too if 2-D)   */ \
+  X(PSFWI_NN_MAXPOOL, 6, "maxpool")     /* window = stride = factor                 */ \
+  X(PSFWI_NN_AVGPOOL, 7, "avgpool")     /* window = stride = factor                 */ \
+  X(PSFWI_NN_BATCHNORM, 8, "batchnorm") /* per channel; gamma, beta; running stats  */ \
+  X(PSFWI_NN_LAYERNORM, 9, "layernorm") /* per sample over C*H*W; gamma, beta per   \
+                                           channel                                 */ \
+  X(PSFWI_NN_DROPOUT, 10, "dropout")    /* inverted dropout, rate p (train only)    */ \
+  X(PSFWI_NN_ACT, 11, "activation")     /* activation only                          */ \
+  X(PSFWI_NN_ADD, 12, "add")            /* residual: prev + output of layer `from`  */ \
+  X(PSFWI_NN_CROP, 13, "crop")          /* keep (out_h, out_w) from (h0, w0): sizes \
+                                           after up-sampling to a target shape     */ \
+  X(PSFWI_NN_RESHAPE, 14, "reshape")    /* same data, new (C, H, W)                 */
+
+enum psfwi_nn_kind {
+#define PSFWI_X_ENUM(name, value, text) name = value,
+  PSFWI_NN_KIND_LIST(PSFWI_X_ENUM)
+#undef PSFWI_X_ENUM
+};
+
+#define PSFWI_NN_ACT_LIST(X)    \
+  X(PSFWI_NN_LINEAR, 0, "none") \
+  X(PSFWI_NN_RELU, 1, "relu")   \
+  X(PSFWI_NN_LRELU, 2, "leaky_relu") /* slope `alpha` below 0 (default 0.01) */ \
+  X(PSFWI_NN_ELU, 3, "elu")          /* alpha (default 1) */                      \
+  X(PSFWI_NN_TANH, 4, "tanh")   \
+  X(PSFWI_NN_SIGMOID, 5, "sigmoid")
+
+enum psfwi_nn_act {
+#define PSFWI_X_ENUM(name, value, text) name = value,
+  PSFWI_NN_ACT_LIST(PSFWI_X_ENUM)
+#undef PSFWI_X_ENUM
+};
+
+enum psfwi_nn_init { PSFWI_NN_INIT_HE = 0, PSFWI_NN_INIT_GLOROT = 1 };
+
+/* Text of a kind / activation ("unknown" otherwise) and the parse of a name
+ * (PSFWI_EINVAL listing the accepted names). */
+const char *psfwi_nn_kind_name(int kind);
+const char *psfwi_nn_act_name(int act);
+int psfwi_nn_kind_parse(const char *name, int *kind, psfwi_error *err);
+int psfwi_nn_act_parse(const char *name, int *act, psfwi_error *err);
+
+/* One layer. Fill with psfwi_nn_layer_init(&l, kind), then set what the kind
+ * uses; other fields are ignored.
+ *  DENSE:          out, act, alpha, init, bias
+ *  CONV1D/2D:      out (channels), k, stride, pad, act, alpha, init, bias
+ *  CONVT1D/2D:     out, k, stride, pad, output_pad, act, alpha, init, bias
+ *                  (L_out = (L - 1) stride - 2 pad + k + output_pad)
+ *  UPSAMPLE, MAXPOOL, AVGPOOL: factor (pool drops a ragged tail)
+ *  BATCHNORM:      eps (1e-5), momentum (0.1, PyTorch's convention), act
+ *  LAYERNORM:      eps (1e-5), act
+ *  DROPOUT:        rate in [0, 1)
+ *  ACT:            act, alpha
+ *  ADD:            from (-1 = network input, else an earlier layer index), act
+ *  CROP:           h0, w0, out_h, out_w
+ *  RESHAPE:        out_c, out_h, out_w (product = input size) */
+typedef struct psfwi_nn_layer {
+  int kind;
+  int act;
+  double alpha;
+  size_t out;
+  size_t k, stride, pad, output_pad;
+  size_t factor;
+  double eps, momentum, rate;
+  int from;
+  size_t h0, w0, out_h, out_w, out_c;
+  int init; /* enum psfwi_nn_init; default He for ReLU-family, Glorot else */
+  int bias; /* 1 (default): add a bias */
+} psfwi_nn_layer;
+
+void psfwi_nn_layer_init(psfwi_nn_layer *l, int kind);
+
+typedef struct psfwi_nn psfwi_nn;
+
+/* Checks every layer against the shape it receives (errors name the layer
+ * index and kind and the field: "layer 3 (conv1d): k = 9 is larger than the
+ * padded input (7)") and computes the shapes and the parameter count.
+ * in_c, in_h, in_w >= 1. Parameters start at zero; call psfwi_nn_init. */
+psfwi_nn *psfwi_nn_create(size_t in_c, size_t in_h, size_t in_w, const psfwi_nn_layer *layers,
+                          size_t nlayer, psfwi_error *err);
+void psfwi_nn_destroy(psfwi_nn *nn);
+
+size_t psfwi_nn_nlayer(const psfwi_nn *nn);
+const psfwi_nn_layer *psfwi_nn_layers(const psfwi_nn *nn); /* as given, defaults resolved */
+/* Per-sample shape of layer i's output (i = -1: the input). */
+void psfwi_nn_shape(const psfwi_nn *nn, int i, size_t *c, size_t *h, size_t *w);
+size_t psfwi_nn_in_size(const psfwi_nn *nn);  /* C*H*W of the input  */
+size_t psfwi_nn_out_size(const psfwi_nn *nn); /* C*H*W of the output */
+
+/* The flat parameters (weights then bias, layer by layer, in layer order;
+ * conv weights w[((o * C + c) * kh + i) * kw + j]) and their gradient, owned
+ * by nn. Buffers: batch-norm running mean then running variance per layer. */
+size_t psfwi_nn_nparam(const psfwi_nn *nn);
+psfwi_nn_real *psfwi_nn_params(psfwi_nn *nn);
+psfwi_nn_real *psfwi_nn_grads(psfwi_nn *nn);
+size_t psfwi_nn_nbuffer(const psfwi_nn *nn);
+psfwi_nn_real *psfwi_nn_buffers(psfwi_nn *nn);
+/* Offset and count of layer i's parameters in the flat vector (weights
+ * first; *nweight of them), for per-layer penalties (spectral norm). */
+void psfwi_nn_param_range(const psfwi_nn *nn, size_t i, size_t *offset, size_t *count,
+                          size_t *nweight);
+
+/* He (normal, std sqrt(2 / fan_in)) or Glorot (uniform, limit
+ * sqrt(6 / (fan_in + fan_out))) weights, zero biases, gamma 1, beta 0,
+ * running mean 0 and variance 1; the same seed gives the same bits. Also
+ * seeds the dropout stream. */
+void psfwi_nn_init(psfwi_nn *nn, uint64_t seed);
+
+/* Allocate the arena for batches of up to max_batch samples (checked with
+ * psfwi_mem_check first). May be called again to grow or shrink. */
+int psfwi_nn_set_batch(psfwi_nn *nn, size_t max_batch, psfwi_error *err);
+size_t psfwi_nn_arena_bytes(const psfwi_nn *nn);
+
+/* Forward pass of a batch x (batch * in_size values). train = 1: dropout
+ * active, batch norm uses batch statistics and updates its running ones;
+ * train = 0: inference. Returns the output (batch * out_size values, owned
+ * by nn, valid until the next forward). */
+const psfwi_nn_real *psfwi_nn_forward(psfwi_nn *nn, const psfwi_nn_real *x, size_t batch, int train,
+                              psfwi_error *err);
+
+/* Backward pass after a forward of the same batch: dy = dL/dy (batch *
+ * out_size). The parameter gradient is ADDED to psfwi_nn_grads (zero it
+ * with psfwi_nn_zero_grad), so several terms can accumulate. dx (batch *
+ * in_size, may be NULL) receives dL/dx: the vector-Jacobian product that
+ * input-Jacobian penalties use. */
+int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, psfwi_error *err);
+void psfwi_nn_zero_grad(psfwi_nn *nn);
+
+/* Losses on n values (y predicted, t target). Return the mean loss in double
+ * and write dL/dy (n values; may be NULL), scaled by `scale` (e.g. 1).
+ * MSE: mean (y - t)^2; L1: mean |y - t| (subgradient 0 at 0); Huber: mean
+ * of 0.5 r^2 / delta for |r| <= delta, |r| - delta / 2 beyond (PyTorch's
+ * SmoothL1 with beta = delta). */
+enum psfwi_nn_loss { PSFWI_NN_MSE = 0, PSFWI_NN_L1 = 1, PSFWI_NN_HUBER = 2 };
+int psfwi_nn_loss_parse(const char *name, int *loss, psfwi_error *err);
+const char *psfwi_nn_loss_name(int loss);
+double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const psfwi_nn_real *t, size_t n,
+                          double scale, psfwi_nn_real *dy);
+
+#endif
