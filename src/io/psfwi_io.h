@@ -256,4 +256,26 @@ typedef struct psfwi_run_file {
  * and its name), not by spelling. Call before any work. */
 int psfwi_check_run_files(const psfwi_run_file *files, size_t n, psfwi_error *err);
 
+/* ---- NetCDF training-data shards (psfwi dataset generate; learn/) -----------
+ * features(sample, channel, position) float32, vp(sample, z, x) float32 in
+ * m/s on the coordinates z(z), x(x) in m, family(sample) int and
+ * model_seed(sample) int64; the global text attribute psfwi_acquisition
+ * holds the acquisition (learn's psfwi_learn_acq_text). Written to a
+ * temporary name and renamed, so a shard that exists is complete. */
+typedef struct psfwi_shard {
+  size_t nsample, nchan, width; /* features[(s * nchan + c) * width + j] */
+  psfwi_grid grid;              /* vp[(s * nz + iz) * nx + ix] on this grid */
+  float *features;              /* owned */
+  float *vp;                    /* owned */
+  int *family;                  /* owned, nsample */
+  long long *model_seed;        /* owned, nsample */
+} psfwi_shard;
+psfwi_shard *psfwi_shard_create(size_t nsample, size_t nchan, size_t width, const psfwi_grid *g,
+                                psfwi_error *err);
+void psfwi_shard_destroy(psfwi_shard *sh);
+int psfwi_nc_write_shard(const char *path, const psfwi_shard *sh, const char *acq_text,
+                         const psfwi_meta *meta, psfwi_error *err);
+/* *acq_text (may be NULL) receives the malloc'ed acquisition text. */
+psfwi_shard *psfwi_nc_read_shard(const char *path, char **acq_text, psfwi_error *err);
+
 #endif
