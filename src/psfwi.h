@@ -12,4 +12,6 @@
 #include "psfwi_regularize.h"
 #include "psfwi_optim.h"
 #include "psfwi_invert.h"
+#include "psfwi_nn.h"
+#include "psfwi_learn.h"
 #endif

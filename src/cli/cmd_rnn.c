@@ -70,40 +70,9 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   const psfwi_config *cfg = R->cfg;
   const psfwi_fwi_opts *f = &R->P.fwi;
   psfwi_rnn_opts_defaults(o);
-  const char *opt = psfwi_config_string(cfg, "training", "optimizer");
-  const double mom = psfwi_config_double(cfg, "training", "momentum");
-  const int method = strcmp(opt, "adam") == 0                         ? PSFWI_SGD_ADAM
-                     : strcmp(opt, "adamw") == 0                      ? PSFWI_SGD_ADAMW
-                     : strcmp(opt, "rmsprop") == 0                    ? PSFWI_SGD_RMSPROP
-                     : strcmp(opt, "adadelta") == 0                   ? PSFWI_SGD_ADADELTA
-                     : psfwi_config_bool(cfg, "training", "nesterov") ? PSFWI_SGD_NESTEROV
-                     : mom > 0.0                                      ? PSFWI_SGD_MOMENTUM
-                                                                      : PSFWI_SGD_PLAIN;
-  if (psfwi_config_bool(cfg, "training", "nesterov") && !(mom > 0.0 && strcmp(opt, "sgd") == 0))
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "[training] nesterov = true needs optimizer = sgd and momentum > 0");
-  psfwi_optim_sgd_options_init(&o->sgd, method);
-  o->sgd.lr = psfwi_config_double(cfg, "training", "learning_rate");
-  o->sgd.momentum = mom > 0.0 ? mom : o->sgd.momentum;
-  o->sgd.beta1 = psfwi_config_double(cfg, "training", "beta1");
-  o->sgd.beta2 = psfwi_config_double(cfg, "training", "beta2");
-  if (psfwi_config_is_set(cfg, "training", "rho"))
-    o->sgd.rho = psfwi_config_double(cfg, "training", "rho");
-  o->sgd.weight_decay = psfwi_config_double(cfg, "training", "weight_decay");
-  const char *sch = psfwi_config_string(cfg, "training", "schedule");
-  psfwi_lr_schedule_options_init(&o->schedule,
-                                 strcmp(sch, "step") == 0      ? PSFWI_LR_STEP
-                                 : strcmp(sch, "cosine") == 0  ? PSFWI_LR_COSINE
-                                 : strcmp(sch, "plateau") == 0 ? PSFWI_LR_PLATEAU
-                                                               : PSFWI_LR_CONSTANT,
-                                 o->sgd.lr);
-  o->schedule.step_size = (size_t)psfwi_config_int(cfg, "training", "step_size");
-  o->schedule.gamma = psfwi_config_double(cfg, "training", "gamma");
-  o->schedule.lr_min = psfwi_config_double(cfg, "training", "lr_min");
-  o->schedule.factor = psfwi_config_double(cfg, "training", "plateau_factor");
-  o->schedule.patience = (size_t)psfwi_config_int(cfg, "training", "plateau_patience");
-  o->schedule.threshold = psfwi_config_double(cfg, "training", "plateau_threshold");
-  o->schedule.cooldown = (size_t)psfwi_config_int(cfg, "training", "plateau_cooldown");
+  int st = cli_sgd_options(cfg, psfwi_config_double(cfg, "training", "learning_rate"), &o->sgd,
+                           &o->schedule, &o->clip, err);
+  if (st != PSFWI_OK) return st;
   o->wavelet_lr = psfwi_config_double(cfg, "training", "wavelet_learning_rate");
   o->wavelet_per_shot = psfwi_config_bool(cfg, "training", "wavelet_per_shot");
   if (o->wavelet_per_shot && !(o->wavelet_lr > 0.0))
@@ -121,7 +90,6 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
                       "[training] batch_shots = %zu, but the survey has %zu shots", o->batch_shots,
                       R->P.obs->survey->nshot);
   o->seed = (unsigned long long)psfwi_config_int(cfg, "training", "seed");
-  o->clip = psfwi_config_double(cfg, "training", "clip");
   o->misfit = f->misfit;
   const char *loss = psfwi_config_string(cfg, "training", "loss");
   if (loss != NULL) {

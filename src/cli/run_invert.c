@@ -503,3 +503,43 @@ int cli_run_finish(cli_run *r, int st, const char *model_title) {
   psfwi_comm_finalize(&r->P.comm);
   return st == PSFWI_OK ? 0 : st == PSFWI_EINTERRUPTED ? 3 : 1;
 }
+
+int cli_sgd_options(const psfwi_config *cfg, double lr, psfwi_optim_sgd_options *sgd,
+                    psfwi_lr_schedule_options *schedule, double *clip, psfwi_error *err) {
+  const char *opt = psfwi_config_string(cfg, "training", "optimizer");
+  const double mom = psfwi_config_double(cfg, "training", "momentum");
+  const int method = strcmp(opt, "adam") == 0                         ? PSFWI_SGD_ADAM
+                     : strcmp(opt, "adamw") == 0                      ? PSFWI_SGD_ADAMW
+                     : strcmp(opt, "rmsprop") == 0                    ? PSFWI_SGD_RMSPROP
+                     : strcmp(opt, "adadelta") == 0                   ? PSFWI_SGD_ADADELTA
+                     : psfwi_config_bool(cfg, "training", "nesterov") ? PSFWI_SGD_NESTEROV
+                     : mom > 0.0                                      ? PSFWI_SGD_MOMENTUM
+                                                                      : PSFWI_SGD_PLAIN;
+  if (psfwi_config_bool(cfg, "training", "nesterov") && !(mom > 0.0 && strcmp(opt, "sgd") == 0))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[training] nesterov = true needs optimizer = sgd and momentum > 0");
+  psfwi_optim_sgd_options_init(sgd, method);
+  sgd->lr = lr;
+  sgd->momentum = mom > 0.0 ? mom : sgd->momentum;
+  sgd->beta1 = psfwi_config_double(cfg, "training", "beta1");
+  sgd->beta2 = psfwi_config_double(cfg, "training", "beta2");
+  if (psfwi_config_is_set(cfg, "training", "rho"))
+    sgd->rho = psfwi_config_double(cfg, "training", "rho");
+  sgd->weight_decay = psfwi_config_double(cfg, "training", "weight_decay");
+  const char *sch = psfwi_config_string(cfg, "training", "schedule");
+  psfwi_lr_schedule_options_init(schedule,
+                                 strcmp(sch, "step") == 0      ? PSFWI_LR_STEP
+                                 : strcmp(sch, "cosine") == 0  ? PSFWI_LR_COSINE
+                                 : strcmp(sch, "plateau") == 0 ? PSFWI_LR_PLATEAU
+                                                               : PSFWI_LR_CONSTANT,
+                                 lr);
+  schedule->step_size = (size_t)psfwi_config_int(cfg, "training", "step_size");
+  schedule->gamma = psfwi_config_double(cfg, "training", "gamma");
+  schedule->lr_min = psfwi_config_double(cfg, "training", "lr_min");
+  schedule->factor = psfwi_config_double(cfg, "training", "plateau_factor");
+  schedule->patience = (size_t)psfwi_config_int(cfg, "training", "plateau_patience");
+  schedule->threshold = psfwi_config_double(cfg, "training", "plateau_threshold");
+  schedule->cooldown = (size_t)psfwi_config_int(cfg, "training", "plateau_cooldown");
+  *clip = psfwi_config_double(cfg, "training", "clip");
+  return PSFWI_OK;
+}

@@ -89,24 +89,14 @@
       "psfwi gradient: objective and gradient (NetCDF)"}
 /* clang-format on */
 
-/* [training] keys of psfwi rnn (docs/rnn.md). */
 /* clang-format off */
-#define CLI_KEYS_TRAINING \
+/* The stochastic optimiser keys of [training], shared by psfwi rnn and
+ * psfwi dnn train (cli_sgd_options reads them). */
+#define CLI_KEYS_SGD \
   {"training", "optimizer", PSFWI_CFG_CHOICE, "adam", 0, 0, "adam|adamw|sgd|rmsprop|adadelta", \
-      "optimiser of the velocity (and wavelet) weights"}, \
-  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 0, 1e6, NULL, \
-      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid); " \
-      "0 keeps the velocity fixed"}, \
-  {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
-      "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
-  {"training", "wavelet_per_shot", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
-      "train one wavelet per shot (all start as [wavelet]'s; in the history as 'wavelets')"}, \
-  {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
-      "epochs per band (a band given as f:n in [inversion] bands sets its own)"}, \
-  {"training", "batch_shots", PSFWI_CFG_INT, NULL, 1, 1000000, NULL, \
-      "shots per mini-batch; default: all shots (one batch per epoch)"}, \
+      "optimiser of the weights (rnn: velocity and wavelet; dnn: the network's)"}, \
   {"training", "seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, \
-      "seed of the shuffling of shots into batches (a run is reproducible from it)"}, \
+      "seed of the shuffling into batches (and of a network's initial weights)"}, \
   {"training", "momentum", PSFWI_CFG_DOUBLE, "0", 0, 0.999999, NULL, \
       "sgd: momentum (0: plain SGD)"}, \
   {"training", "nesterov", PSFWI_CFG_BOOL, "false", 0, 0, NULL, "sgd: Nesterov momentum"}, \
@@ -117,7 +107,7 @@
   {"training", "weight_decay", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "weight decay (adamw: decoupled; others: L2 added to the gradient)"}, \
   {"training", "schedule", PSFWI_CFG_CHOICE, "constant", 0, 0, "constant|step|cosine|plateau", \
-      "learning-rate schedule over the epochs of each band"}, \
+      "learning-rate schedule over the epochs (of each band)"}, \
   {"training", "step_size", PSFWI_CFG_INT, "10", 1, 1000000, NULL, "step: epochs per decay"}, \
   {"training", "gamma", PSFWI_CFG_DOUBLE, "0.5", 1e-9, 1, NULL, "step: decay factor"}, \
   {"training", "lr_min", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
@@ -131,7 +121,22 @@
   {"training", "plateau_cooldown", PSFWI_CFG_INT, "0", 0, 1000000, NULL, \
       "plateau: epochs after a reduction before counting again"}, \
   {"training", "clip", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
-      "clip each batch gradient to this L2 norm (0: no clipping)"}, \
+      "clip each batch gradient to this L2 norm (0: no clipping)"}
+
+/* [training] keys of psfwi rnn (docs/rnn.md). */
+#define CLI_KEYS_TRAINING \
+  CLI_KEYS_SGD, \
+  {"training", "learning_rate", PSFWI_CFG_DOUBLE, "10", 0, 1e6, NULL, \
+      "learning rate: m/s per step for the velocity (converted for slowness or sigmoid); " \
+      "0 keeps the velocity fixed"}, \
+  {"training", "wavelet_learning_rate", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "learning rate of the source wavelet samples (0: the wavelet is fixed)"}, \
+  {"training", "wavelet_per_shot", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "train one wavelet per shot (all start as [wavelet]'s; in the history as 'wavelets')"}, \
+  {"training", "epochs", PSFWI_CFG_INT, "20", 1, 1000000, NULL, \
+      "epochs per band (a band given as f:n in [inversion] bands sets its own)"}, \
+  {"training", "batch_shots", PSFWI_CFG_INT, NULL, 1, 1000000, NULL, \
+      "shots per mini-batch; default: all shots (one batch per epoch)"}, \
   {"training", "loss", PSFWI_CFG_CHOICE, NULL, 0, 0, "l2|l1|huber|spectral|correlation", \
       "data loss; default [inversion] misfit (spectral: at [inversion] frequencies)"}, \
   {"training", "huber_delta", PSFWI_CFG_DOUBLE, NULL, 1e-30, 1e30, NULL, \
@@ -144,6 +149,12 @@
       "velocity|slowness|sigmoid", \
       "the weights: v, 1/v, or x with v = vmin + (vmax - vmin) sigmoid(x)"}
 /* clang-format on */
+
+/* [training] optimizer ... clip into sgd and schedule options with
+ * learning rate lr (the caller's key); PSFWI_EINVAL for nesterov without
+ * sgd and momentum. *clip receives [training] clip. */
+int cli_sgd_options(const psfwi_config *cfg, double lr, psfwi_optim_sgd_options *sgd,
+                    psfwi_lr_schedule_options *schedule, double *clip, psfwi_error *err);
 
 /* The files an inversion config reads ("section.key", NULL-terminated). */
 extern const char *const cli_invert_inputs[];

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,4 +189,53 @@ int psfwi_check_run_files(const psfwi_run_file *files, size_t n, psfwi_error *er
   free(ids);
   free(known);
   return st;
+}
+
+int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *err) {
+  *paths = NULL;
+  *n = 0;
+  const size_t len = strlen(prefix);
+  char *pattern = malloc(len + 32);
+  if (pattern == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  /* glob special characters in the prefix itself are escaped */
+  size_t k = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (strchr("*?[\\", prefix[i])) {
+      free(pattern);
+      return psfwi_fail(err, PSFWI_EINVAL, "shard prefix '%s': the characters * ? [ \\ are not "
+                                           "allowed",
+                        prefix);
+    }
+    pattern[k++] = prefix[i];
+  }
+  strcpy(pattern + k, "_[0-9][0-9][0-9][0-9][0-9].nc");
+  glob_t gl;
+  const int r = glob(pattern, 0, NULL, &gl);
+  if (r != 0) {
+    if (r != GLOB_NOMATCH) globfree(&gl);
+    const int st = psfwi_fail(err, PSFWI_EINVAL, "no shard matches '%s' (the prefix of 'psfwi "
+                                                 "dataset generate' [output] prefix)",
+                              pattern);
+    free(pattern);
+    return st;
+  }
+  free(pattern);
+  char **v = calloc(gl.gl_pathc, sizeof *v);
+  if (v == NULL) {
+    globfree(&gl);
+    return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < gl.gl_pathc; i++) {
+    v[i] = strdup(gl.gl_pathv[i]);
+    if (v[i] == NULL) {
+      for (size_t j = 0; j < i; j++) free(v[j]);
+      free(v);
+      globfree(&gl);
+      return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+    }
+  }
+  *n = gl.gl_pathc;
+  *paths = v;
+  globfree(&gl);
+  return PSFWI_OK;
 }

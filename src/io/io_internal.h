@@ -80,4 +80,12 @@ int psfwi_nc_finish_mem_(int ncid, const char *path, const char *tmp, psfwi_erro
  * I/O, never a second close) and remove tmp if it exists. */
 void psfwi_nc_discard_(int ncid, const char *tmp);
 
+/* Global attributes of a written file: Conventions, title (meta's or
+ * default_title), source, history (time stamp and command line) and
+ * psfwi_config; a NetCDF status. */
+int psfwi_nc_put_globals_(int nc, const psfwi_meta *meta, const char *default_title);
+/* PSFWI_EFORMAT naming path and variable unless variable `name` exists with
+ * exactly the nd dimensions named dn; *var is its id. */
+int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd,
+                         const char *const *dn, int *var, psfwi_error *err);
 #endif

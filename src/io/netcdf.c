@@ -29,7 +29,7 @@ static void history_line(const psfwi_meta *meta, char *buf, size_t len) {
            meta && meta->history && meta->history[0] ? meta->history : "psfwi library call");
 }
 
-static int put_globals(int nc, const psfwi_meta *meta, const char *default_title) {
+int psfwi_nc_put_globals_(int nc, const psfwi_meta *meta, const char *default_title) {
   char hist[4096];
   history_line(meta, hist, sizeof hist);
   int st = put_text(nc, NC_GLOBAL, "Conventions", "CF-1.8");
@@ -76,22 +76,44 @@ static int def_vp(int nc, int ndims, const int *dims, int *var, const char *long
 
 int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_meta *meta,
                          psfwi_error *err) {
+  return psfwi_nc_write_model_extra(path, m, 0, NULL, meta, err);
+}
+
+int psfwi_nc_write_model_extra(const char *path, const psfwi_model *m, size_t nextra,
+                               const psfwi_nc_model_field *extra, const psfwi_meta *meta,
+                               psfwi_error *err) {
   char tmp[4096];
-  int nc = -1, dims[2], vz, vx, vvp;
+  int nc = -1, dims[2], vz, vx, vvp, vex[8];
   int st = psfwi_model_check(m, path, err);
   if (st != PSFWI_OK) return st;
+  if (nextra > 8) return psfwi_fail(err, PSFWI_EINVAL, "'%s': at most 8 extra fields", path);
+  const size_t n = psfwi_grid_size(&m->grid);
+  for (size_t k = 0; k < nextra; k++)
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(extra[k].data[i]))
+        return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s at z index %zu, x index %zu is not finite",
+                          path, extra[k].name, i / m->grid.nx, i % m->grid.nx);
   psfwi_tmp_path(path, tmp, sizeof tmp);
-  if (psfwi_nc_create_mem_(path, psfwi_grid_size(&m->grid) * sizeof(float), &nc, err) != PSFWI_OK)
+  if (psfwi_nc_create_mem_(path, (1 + nextra) * n * sizeof(float), &nc, err) != PSFWI_OK)
     goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
   NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
   NCX(def_vp(nc, 2, dims, &vvp, "P-wave velocity"), "defining vp");
   NCX(nc_def_var_deflate(nc, vvp, 1, 1, 1), "setting compression of vp");
-  NCX(put_globals(nc, meta, "psfwi velocity model"), "writing global attributes");
+  for (size_t k = 0; k < nextra; k++) {
+    NCX(nc_def_var(nc, extra[k].name, NC_FLOAT, 2, dims, &vex[k]), "defining an extra field");
+    NCX(put_text(nc, vex[k], "units", extra[k].units), "writing an attribute");
+    NCX(put_text(nc, vex[k], "long_name", extra[k].long_name), "writing an attribute");
+    NCX(put_text(nc, vex[k], "coordinates", "z x"), "writing an attribute");
+    NCX(nc_def_var_deflate(nc, vex[k], 1, 1, 1), "setting compression");
+  }
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi velocity model"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
   NCX(put_coords(nc, vz, vx, &m->grid), "writing coordinates");
   NCX(nc_put_var_float(nc, vvp, m->vp), "writing vp");
+  for (size_t k = 0; k < nextra; k++)
+    NCX(nc_put_var_float(nc, vex[k], extra[k].data), "writing an extra field");
   st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
   if (st != PSFWI_OK) goto fail;
@@ -365,7 +387,7 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(nc_def_var_deflate(nc, vp, 1, 1, 1), "setting compression of pressure");
   NCX(def_var(nc, "wavelet", NC_FLOAT, 1, &d[2], "1", "source wavelet f(t)", &vw),
       "defining wavelet");
-  NCX(put_globals(nc, meta, "psfwi shot gathers"), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi shot gathers"), "writing global attributes");
   NCX(nc_put_att_double(nc, NC_GLOBAL, "sample_interval", NC_DOUBLE, 1, &g->dt),
       "writing sample_interval");
   NCX(nc_enddef(nc), "leaving define mode");
@@ -395,8 +417,8 @@ fail:
 }
 
 /* Inquire a variable by name with the expected dimension names. */
-static int expect_var(int nc, const char *path, const char *name, int nd, const char *const *dn,
-                      int *var, psfwi_error *err) {
+int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd,
+                         const char *const *dn, int *var, psfwi_error *err) {
   int ndims, dims[NC_MAX_VAR_DIMS];
   if (nc_inq_varid(nc, name, var) != NC_NOERR)
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' is missing", path, name);
@@ -450,13 +472,13 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
                path, n[0], n[1], n[2]);
     goto fail;
   }
-  if (expect_var(nc, path, "pressure", 3, dn, &vp, err) ||
-      expect_var(nc, path, "time", 1, dn + 2, &vt, err) ||
-      expect_var(nc, path, "source_x", 1, dn, &vsx, err) ||
-      expect_var(nc, path, "source_z", 1, dn, &vsz, err) ||
-      expect_var(nc, path, "receiver_x", 2, dn, &vrx, err) ||
-      expect_var(nc, path, "receiver_z", 2, dn, &vrz, err) ||
-      expect_var(nc, path, "wavelet", 1, dn + 2, &vw, err))
+  if (psfwi_nc_expect_var_(nc, path, "pressure", 3, dn, &vp, err) ||
+      psfwi_nc_expect_var_(nc, path, "time", 1, dn + 2, &vt, err) ||
+      psfwi_nc_expect_var_(nc, path, "source_x", 1, dn, &vsx, err) ||
+      psfwi_nc_expect_var_(nc, path, "source_z", 1, dn, &vsz, err) ||
+      psfwi_nc_expect_var_(nc, path, "receiver_x", 2, dn, &vrx, err) ||
+      psfwi_nc_expect_var_(nc, path, "receiver_z", 2, dn, &vrz, err) ||
+      psfwi_nc_expect_var_(nc, path, "wavelet", 1, dn + 2, &vw, err))
     goto fail;
   t = malloc(n[2] * sizeof *t);
   if (t == NULL) {
@@ -569,7 +591,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
                 scalar_units && scalar_units[i] ? scalar_units[i] : "1", scalar_names[i],
                 &h->vscalar[i]),
         "defining a per-frame scalar");
-  NCX(put_globals(h->nc, meta, default_title), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(h->nc, meta, default_title), "writing global attributes");
   NCX(nc_enddef(h->nc), "leaving define mode");
   NCX(put_coords(h->nc, vz, vx, g), "writing coordinates");
   return h;
@@ -708,7 +730,7 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     NCX(def_var(nc, scalars[k].name, NC_DOUBLE, 0, NULL, scalars[k].units, scalars[k].long_name,
                 &vf[nfield + k]),
         "defining a scalar");
-  NCX(put_globals(nc, meta, "psfwi fields"), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi fields"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
   NCX(put_coords(nc, vz, vx, g), "writing coordinates");
   for (size_t k = 0; k < nfield; k++)

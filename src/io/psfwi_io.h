@@ -33,6 +33,16 @@ typedef struct psfwi_meta {
 /* ---- NetCDF velocity model: vp(z, x), float32, m/s ---------------------- */
 int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_meta *meta,
                          psfwi_error *err);
+/* The model and extra float fields name(z, x) on the same grid (e.g. the
+ * DNN's vp_std), each with units and long_name; non-finite values are
+ * refused naming the field and cell. At most 8. */
+typedef struct psfwi_nc_model_field {
+  const char *name, *units, *long_name;
+  const float *data; /* nx * nz, data[iz * nx + ix] */
+} psfwi_nc_model_field;
+int psfwi_nc_write_model_extra(const char *path, const psfwi_model *m, size_t nextra,
+                               const psfwi_nc_model_field *extra, const psfwi_meta *meta,
+                               psfwi_error *err);
 /* Reads variable `var` (NULL: "vp"); checks dimensions (z, x), evenly spaced
  * coordinates in metres, units m/s, finite and positive values. */
 psfwi_model *psfwi_nc_read_model(const char *path, const char *var, psfwi_error *err);
@@ -204,6 +214,10 @@ psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
  * Errors name file:line; non-finite values are refused. */
 int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err);
 
+/* A whole text file (malloc'ed, NUL-terminated) of at most max_bytes;
+ * a NUL byte inside or a larger file is PSFWI_EFORMAT naming the file. */
+int psfwi_text_read_file(const char *path, size_t max_bytes, char **text, psfwi_error *err);
+
 /* ---- Resumable-run state ------------------------------------------------------
  * Named flat arrays in one netCDF-4 file with a global attribute
  * psfwi_state = kind (e.g. "fwi"), written to a temporary name and renamed:
@@ -275,7 +289,35 @@ psfwi_shard *psfwi_shard_create(size_t nsample, size_t nchan, size_t width, cons
 void psfwi_shard_destroy(psfwi_shard *sh);
 int psfwi_nc_write_shard(const char *path, const psfwi_shard *sh, const char *acq_text,
                          const psfwi_meta *meta, psfwi_error *err);
+/* The shards of a data set: the files PREFIX_NNNNN.nc (five digits) in
+ * name order (*paths and each path malloc'ed). None is PSFWI_EINVAL naming
+ * the pattern. */
+int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *err);
 /* *acq_text (may be NULL) receives the malloc'ed acquisition text. */
 psfwi_shard *psfwi_nc_read_shard(const char *path, char **acq_text, psfwi_error *err);
+
+/* ---- NetCDF network files (psfwi dnn; learn/) ----------------------------------
+ * params(param) and buffers(buffer) float32 (nn's flat vectors),
+ * feature_mean(channel) and feature_std(channel) float32, one double
+ * variable per training-history column name(epoch); global attributes
+ * psfwi_architecture (learn's INI text), psfwi_acquisition, vmin and vmax
+ * (m/s, the target scaling), plus the usual title/history/psfwi_config. */
+typedef struct psfwi_netfile {
+  char *architecture, *acquisition; /* text */
+  size_t nparam, nbuffer, nchan;
+  float *params, *buffers, *feature_mean, *feature_std;
+  double vmin, vmax;
+  size_t nepoch, ncol;
+  char **col_names; /* ncol names */
+  char **col_units; /* ncol units ("1" for none) */
+  double *history;  /* nepoch * ncol, history[e * ncol + k] */
+} psfwi_netfile;
+/* Frees every member and nf itself (NULL allowed). */
+void psfwi_netfile_destroy(psfwi_netfile *nf);
+int psfwi_nc_write_network(const char *path, const psfwi_netfile *nf, const psfwi_meta *meta,
+                           psfwi_error *err);
+/* A file without psfwi_architecture, or with sizes that do not agree, is
+ * PSFWI_EFORMAT naming the file and the item. */
+psfwi_netfile *psfwi_nc_read_network(const char *path, psfwi_error *err);
 
 #endif

@@ -56,3 +56,44 @@ int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_er
   *n = count;
   return PSFWI_OK;
 }
+
+int psfwi_text_read_file(const char *path, size_t max_bytes, char **text, psfwi_error *err) {
+  *text = NULL;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap + 1);
+  int st = buf ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  while (st == PSFWI_OK) {
+    if (len == cap) {
+      if (cap >= max_bytes) {
+        st = psfwi_fail(err, PSFWI_EFORMAT, "'%s': larger than %zu bytes", path, max_bytes);
+        break;
+      }
+      cap = 2 * cap > max_bytes ? max_bytes : 2 * cap;
+      char *b = realloc(buf, cap + 1);
+      if (b == NULL) {
+        st = psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+        break;
+      }
+      buf = b;
+    }
+    const size_t got = fread(buf + len, 1, cap - len, f);
+    if (got == 0) {
+      if (ferror(f)) st = psfwi_fail(err, PSFWI_EIO, "cannot read '%s'", path);
+      break;
+    }
+    len += got;
+  }
+  fclose(f);
+  if (st == PSFWI_OK && memchr(buf, '\0', len) != NULL)
+    st = psfwi_fail(err, PSFWI_EFORMAT, "'%s': a NUL byte; expected a text file", path);
+  if (st != PSFWI_OK) {
+    free(buf);
+    return st;
+  }
+  buf[len] = '\0';
+  *text = buf;
+  return PSFWI_OK;
+}

@@ -38,6 +38,8 @@
 
 #include "psfwi_core.h"
 #include "psfwi_model.h"
+#include "psfwi_nn.h"
+#include "psfwi_optim.h"
 #include "psfwi_wave.h"
 
 #define PSFWI_LEARN_MAX_FREQ 64
@@ -132,5 +134,154 @@ size_t psfwi_sampler_feature_size(const psfwi_sampler *sm); /* channels x width 
  * ix]), the family drawn and the model's seed. Not thread-safe on one sm. */
 int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp, int *family,
                        uint64_t *model_seed, psfwi_error *err);
+
+/* ---- Network architectures (arch.c) ---------------------------------------------
+ * A network is described as INI text, one section per layer in order:
+ *     [input]
+ *     channels = 120
+ *     width_multiple = 4      ; the input width is padded to a multiple
+ *     [layer]
+ *     kind = conv1d           ; psfwi_nn_kind_name
+ *     out = 64
+ *     k = 3
+ *     pad = 1
+ *     act = relu
+ *     [layer]
+ *     kind = batchnorm
+ * Keys are psfwi_nn_layer's fields (kind, act, alpha, out, k, stride, pad,
+ * output_pad, factor, eps, momentum, rate, from, h0, w0, out_h, out_w,
+ * out_c, init = he|glorot, bias = 0|1); unset ones keep psfwi_nn_layer_init's
+ * defaults. The network runs along x on (channels, 1, width) images: the
+ * input width is the feature width padded with zeros to a multiple of
+ * width_multiple, and the output must be (nz, 1, padded width); only its
+ * first `width` columns are used (and scored). */
+typedef struct psfwi_arch {
+  size_t in_c;           /* input channels */
+  size_t width_multiple; /* >= 1 */
+  size_t nlayer;
+  psfwi_nn_layer *layers; /* owned */
+} psfwi_arch;
+void psfwi_arch_free(psfwi_arch *a); /* frees layers; a itself is the caller's */
+/* The five-module hourglass (encoder-decoder) of Conv1D blocks: an input
+ * block (conv k, norm, act), `levels` down blocks (conv k stride 2, norm,
+ * act; channels doubling), the same number of up blocks (transposed conv
+ * k + 1 stride 2, norm, act, then a skip connection adding the encoder
+ * output of the same size), a 1x1 conv to out_c linear outputs. levels = 2
+ * gives the five modules; width_multiple = 2^levels. */
+typedef struct psfwi_hourglass_opts {
+  size_t base;   /* channels of the input block (default 64) */
+  size_t levels; /* default 2 */
+  size_t k;      /* odd kernel of the convolutions (default 3) */
+  int norm;      /* 0 none, 1 batch (default), 2 layer */
+  int act;       /* enum psfwi_nn_act (default relu) */
+  double dropout; /* rate after the bottleneck block (default 0) */
+} psfwi_hourglass_opts;
+void psfwi_hourglass_defaults(psfwi_hourglass_opts *o);
+int psfwi_arch_hourglass(const psfwi_hourglass_opts *o, size_t in_c, size_t out_c, psfwi_arch *a,
+                         psfwi_error *err);
+/* INI text (malloc'ed) and its parse (errors name origin, the line and the
+ * key: unknown keys and kinds are refused). */
+char *psfwi_arch_text(const psfwi_arch *a);
+int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_error *err);
+/* The padded width for a feature width. */
+size_t psfwi_arch_padded_width(const psfwi_arch *a, size_t width);
+/* A network of this architecture for features `width` wide (padded), with
+ * its arena for max_batch samples. */
+psfwi_nn *psfwi_arch_build(const psfwi_arch *a, size_t width, size_t max_batch, psfwi_error *err);
+
+/* ---- Training (train.c) ------------------------------------------------------------
+ * Samples are (channels x width) feature images with (nz x width) targets
+ * scaled to [-1, 1]; both padded to the network's width with zeros, the
+ * padding left out of the loss. A fixed seeded permutation holds out
+ * val_fraction of the samples for validation; each epoch visits the others
+ * in an order that depends only on (seed, epoch), in mini-batches (the
+ * last one may be smaller). The loss is the mean over valid target values
+ * plus the penalty hook's term; an epoch's train loss is the mean of its
+ * batches' data losses weighted by their sizes. Early stopping: after
+ * `patience` epochs without a validation improvement (relative 1e-4) the
+ * trainer reports stop; the best parameters are kept. */
+typedef struct psfwi_train_opts {
+  size_t batch;           /* >= 1 (default 32) */
+  size_t epochs;          /* >= 1 (default 100) */
+  int loss;               /* enum psfwi_nn_loss (default L1, as InversionNet) */
+  double huber_delta;     /* default 0.1 */
+  psfwi_optim_sgd_options sgd;       /* default Adam, lr 1e-3 */
+  psfwi_lr_schedule_options schedule; /* default constant */
+  double clip;            /* max gradient norm; 0 = none */
+  double val_fraction;    /* in [0, 0.9] (default 0.1) */
+  size_t patience;        /* 0 = no early stopping (default 0) */
+  uint64_t seed;          /* init, split and shuffles (default 1) */
+} psfwi_train_opts;
+void psfwi_train_defaults(psfwi_train_opts *o);
+
+/* The penalty hook: called after the data loss's backward of every training
+ * batch (x: the batch's network input, batch samples); it returns its
+ * value in *value and ADDS its gradient to psfwi_nn_grads(nn). It may run
+ * extra forward/backward passes on nn (the regularization issue's Jacobian
+ * penalties do). */
+typedef int (*psfwi_train_penalty_fn)(void *ctx, psfwi_nn *nn, const psfwi_nn_real *x,
+                                      size_t batch, double *value, psfwi_error *err);
+
+typedef struct psfwi_train_data {
+  size_t n;                /* samples */
+  size_t nchan, width;     /* features per sample: nchan x width (unpadded) */
+  size_t nz;               /* target rows per sample: nz x width */
+  const float *x;          /* n * nchan * width */
+  const float *t;          /* n * nz * width, scaled to [-1, 1] */
+} psfwi_train_data;
+
+typedef struct psfwi_train_epoch {
+  size_t epoch;        /* counted from 0 */
+  double train_loss;   /* data loss, mean over the epoch */
+  double penalty;      /* mean penalty value (0 without a hook) */
+  double val_loss;     /* data loss on the validation samples (NaN if none) */
+  double lr;           /* learning rate used in this epoch */
+  double grad_norm;    /* mean gradient norm before clipping */
+  double seconds;
+  int improved;        /* 1: best validation loss so far (or no validation) */
+  int stop;            /* 1: early stopping or the last epoch */
+} psfwi_train_epoch;
+
+typedef struct psfwi_trainer psfwi_trainer;
+/* The trainer trains nn in place (its parameters must be initialised);
+ * d's arrays must outlive it. */
+psfwi_trainer *psfwi_trainer_create(psfwi_nn *nn, const psfwi_train_data *d,
+                                    const psfwi_train_opts *o, psfwi_error *err);
+void psfwi_trainer_destroy(psfwi_trainer *tr);
+void psfwi_trainer_set_penalty(psfwi_trainer *tr, psfwi_train_penalty_fn fn, void *ctx);
+size_t psfwi_trainer_nval(const psfwi_trainer *tr);
+size_t psfwi_trainer_epochs_done(const psfwi_trainer *tr);
+/* One epoch (then a validation pass). PSFWI_ENONFINITE names the epoch and
+ * batch when the loss or the gradient is not finite. */
+int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error *err);
+/* Mean data loss of samples [first, first + count) of the validation set
+ * (all: 0, psfwi_trainer_nval) with the current parameters, inference mode. */
+double psfwi_trainer_val_loss(psfwi_trainer *tr, psfwi_error *err);
+/* Copy the best parameters and buffers so far into the network. */
+void psfwi_trainer_use_best(psfwi_trainer *tr);
+/* The whole state (epoch, parameters, buffers, best ones, optimiser,
+ * schedule, early-stopping counters) as a flat byte buffer; restoring it
+ * into a trainer created alike continues bit for bit. */
+size_t psfwi_trainer_state_size(const psfwi_trainer *tr);
+int psfwi_trainer_state_save(const psfwi_trainer *tr, void *buf, size_t size, psfwi_error *err);
+int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size,
+                                psfwi_error *err);
+
+/* Per-channel mean and standard deviation of features (n samples of nchan
+ * x width), written to mean[nchan], std[nchan] (std floored at 1e-12 of
+ * the largest one, so a dead channel maps to 0), and their application in
+ * place: x = (x - mean) / std. */
+void psfwi_learn_channel_stats(const float *x, size_t n, size_t nchan, size_t width, float *mean,
+                               float *std);
+void psfwi_learn_standardise(float *x, size_t n, size_t nchan, size_t width, const float *mean,
+                             const float *std);
+/* Velocity <-> target scaling of the header's first section. */
+void psfwi_learn_scale_velocity(float *v, size_t n, double vmin, double vmax);
+void psfwi_learn_unscale_velocity(float *t, size_t n, double vmin, double vmax);
+
+/* Predict: targets (nz x width, scaled) of one standardised feature image
+ * with network nn built by psfwi_arch_build for this width (inference). */
+int psfwi_learn_predict(psfwi_nn *nn, const psfwi_arch *a, const float *x, size_t nchan,
+                        size_t width, size_t nz, float *t, psfwi_error *err);
 
 #endif
