@@ -18,12 +18,16 @@ static const char usage_text[] =
     "                       [--stop-after EPOCHS]\n"
     "       psfwi dnn predict --net NET.nc[,NET2.nc,...] --data SHOTS.nc --like GRID.nc\n"
     "                         -o MODEL.nc\n"
+    "       psfwi dnn test --net NET.nc --data PREFIX [--range VMIN:VMAX]\n"
     "       psfwi dnn info NET.nc\n"
     "Train a network that maps pseudo-spectral data (Fourier coefficients of the\n"
     "traces, see 'psfwi dataset') to velocity, on the shards of 'psfwi dataset\n"
     "generate'; predict a model from shot gathers with one or several networks\n"
-    "(several: the mean, and the per-cell standard deviation as vp_std); describe\n"
-    "a network file. docs/learn.md has the details.\n";
+    "(several: the mean, and the per-cell standard deviation as vp_std); score a\n"
+    "network on a test data set (OpenFWI's metrics: MAE and RMSE of velocities\n"
+    "scaled to [-1, 1] by --range, default the network's; SSIM of the maps scaled\n"
+    "to [0, 1]; and MAE in m/s); describe a network file. docs/learn.md has the\n"
+    "details.\n";
 
 static const char train_usage[] =
     "usage: psfwi dnn train -c CONFIG.ini [--set section.key=value ...] [--resume]\n"
@@ -648,6 +652,108 @@ static int dnn_predict(int argc, char **argv) {
   return st == PSFWI_OK ? 0 : 1;
 }
 
+/* ---- Test ---------------------------------------------------------------------------- */
+
+static int dnn_test(int argc, char **argv) {
+  const char *net = NULL, *data = NULL, *range = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) return cli_usage_error("dnn test", "'%s' needs a value", a);
+    if (strcmp(a, "--net") == 0)
+      net = argv[++i];
+    else if (strcmp(a, "--data") == 0)
+      data = argv[++i];
+    else if (strcmp(a, "--range") == 0)
+      range = argv[++i];
+    else
+      return cli_usage_error("dnn test", "unknown option '%s'", a);
+  }
+  if (!net || !data) return cli_usage_error("dnn test", "--net and --data are required");
+  psfwi_error err = {0};
+  loaded_net ln;
+  dataset d = {0};
+  psfwi_nn *nn = NULL;
+  float *t = NULL, *a01 = NULL, *b01 = NULL;
+  int st = net_load(net, &ln, &err);
+  double lo = 0, hi = 0;
+  if (st == PSFWI_OK) {
+    lo = ln.nf->vmin;
+    hi = ln.nf->vmax;
+    if (range) {
+      char *colon = strchr(range, ':');
+      if (colon == NULL || sscanf(range, "%lf", &lo) != 1 || sscanf(colon + 1, "%lf", &hi) != 1 ||
+          !(lo > 0 && hi > lo && isfinite(hi)))
+        st = psfwi_fail(&err, PSFWI_EINVAL, "--range '%s': expected VMIN:VMAX in m/s, 0 < VMIN < "
+                                            "VMAX",
+                        range);
+    }
+  }
+  if (st == PSFWI_OK) st = dataset_load(data, 0, &d, &err);
+  if (st == PSFWI_OK) {
+    st = psfwi_learn_acq_compare(&ln.acq, &d.acq, data, &err);
+    if (st != PSFWI_OK) psfwi_error_prefix(&err, "network '%s': ", net);
+  }
+  if (st == PSFWI_OK) {
+    nn = net_build(&ln, net, d.width, &err);
+    if (nn == NULL) st = err.status;
+  }
+  const size_t ncell = d.nz * d.width;
+  if (st == PSFWI_OK) {
+    t = malloc(ncell * sizeof *t);
+    a01 = malloc(ncell * sizeof *a01);
+    b01 = malloc(ncell * sizeof *b01);
+    if (!t || !a01 || !b01) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+    psfwi_learn_standardise(d.x, d.n, d.nchan, d.width, ln.nf->feature_mean, ln.nf->feature_std);
+  }
+  double mae = 0, mse = 0, ssim = 0, mae_ms = 0, rel = 0;
+  for (size_t s = 0; s < d.n && st == PSFWI_OK; s++) {
+    st = psfwi_learn_predict(nn, &ln.arch, d.x + s * d.nchan * d.width, d.nchan, d.width, d.nz, t,
+                             &err);
+    if (st != PSFWI_OK) break;
+    psfwi_learn_unscale_velocity(t, ncell, ln.nf->vmin, ln.nf->vmax);
+    const float *v = d.t + s * ncell;
+    double e1 = 0, e2 = 0, n2 = 0;
+    for (size_t i = 0; i < ncell; i++) {
+      const double r = (double)t[i] - v[i];
+      e1 += fabs(r);
+      e2 += r * r;
+      n2 += (double)v[i] * v[i];
+      a01[i] = (float)((t[i] - lo) / (hi - lo));
+      b01[i] = (float)((v[i] - lo) / (hi - lo));
+    }
+    const double sc = 2.0 / (hi - lo); /* m/s -> [-1, 1] units */
+    mae += sc * e1 / (double)ncell;
+    mse += sc * sc * e2 / (double)ncell;
+    mae_ms += e1 / (double)ncell;
+    rel += 100.0 * sqrt(e2 / n2);
+    double q;
+    st = psfwi_ssim(a01, b01, d.width, d.nz, 1.0, &q, &err);
+    ssim += q;
+  }
+  if (st == PSFWI_OK) {
+    const double n = (double)d.n;
+    printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net,
+           lo, hi);
+    printf("  MAE  %.4f   RMSE %.4f   (velocity scaled to [-1, 1]; RMSE: root of the mean "
+           "per-model MSE)\n",
+           mae / n, sqrt(mse / n));
+    printf("  SSIM %.4f   (maps scaled to [0, 1], 11 x 11 Gaussian window)\n", ssim / n);
+    printf("  MAE  %.1f m/s   relative error %.2f %%\n", mae_ms / n, rel / n);
+  }
+  if (st != PSFWI_OK) cli_error(&err);
+  free(t);
+  free(a01);
+  free(b01);
+  psfwi_nn_destroy(nn);
+  dataset_free(&d);
+  if (ln.nf) net_free(&ln);
+  return st == PSFWI_OK ? 0 : 1;
+}
+
 /* ---- Info -------------------------------------------------------------------------- */
 
 static int dnn_info(int argc, char **argv) {
@@ -716,6 +822,7 @@ int cmd_dnn(int argc, char **argv) {
   if (strcmp(argv[1], "train") == 0) return dnn_train(argc - 1, argv + 1);
   if (strcmp(argv[1], "predict") == 0) return dnn_predict(argc - 1, argv + 1);
   if (strcmp(argv[1], "info") == 0) return dnn_info(argc - 1, argv + 1);
-  return cli_usage_error("dnn", "unknown subcommand '%s' (expected train, predict or info)",
+  if (strcmp(argv[1], "test") == 0) return dnn_test(argc - 1, argv + 1);
+  return cli_usage_error("dnn", "unknown subcommand '%s' (expected train, predict, test or info)",
                          argv[1]);
 }

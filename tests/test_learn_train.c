@@ -1,0 +1,344 @@
+/* learn/: network descriptions (INI round trip, errors), the trainer (it
+ * learns a layered-earth mapping to a stated error; resuming a saved state
+ * continues bit for bit; a seed reproduces a run), the network file round
+ * trip, and the normalisation helpers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi.h"
+#include "testutil.h"
+
+/* ---- Architectures ---------------------------------------------------------------- */
+
+static void test_hourglass_text_round_trip(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  psfwi_hourglass_opts o;
+  psfwi_hourglass_defaults(&o);
+  o.base = 8;
+  o.dropout = 0.25;
+  o.act = PSFWI_NN_ELU;
+  psfwi_arch a, b;
+  assert_int_equal(psfwi_arch_hourglass(&o, 12, 16, &a, &err), PSFWI_OK);
+  assert_int_equal(a.width_multiple, 4);
+  char *text = psfwi_arch_text(&a);
+  assert_non_null(text);
+  assert_int_equal(psfwi_arch_parse(text, "round trip", &b, &err), PSFWI_OK);
+  assert_int_equal(b.in_c, 12);
+  assert_int_equal(b.width_multiple, 4);
+  assert_int_equal(b.nlayer, a.nlayer);
+  for (size_t i = 0; i < a.nlayer; i++) {
+    const psfwi_nn_layer *x = &a.layers[i], *y = &b.layers[i];
+    assert_int_equal(x->kind, y->kind);
+    assert_int_equal(x->act, y->act);
+    assert_int_equal(x->out, y->out);
+    assert_int_equal(x->k, y->k);
+    assert_int_equal(x->stride, y->stride);
+    assert_int_equal(x->pad, y->pad);
+    assert_int_equal(x->from, y->from);
+    assert_int_equal(x->bias, y->bias);
+    assert_int_equal(x->init, y->init);
+    assert_true(x->rate == y->rate && x->alpha == y->alpha && x->eps == y->eps);
+  }
+  /* the hourglass keeps the width and ends with nz channels */
+  psfwi_nn *nn = psfwi_arch_build(&b, 10, 3, &err);
+  assert_non_null(nn);
+  size_t c, h, w;
+  psfwi_nn_shape(nn, -1, &c, &h, &w);
+  assert_int_equal(w, 12); /* 10 padded to a multiple of 4 */
+  psfwi_nn_shape(nn, (int)psfwi_nn_nlayer(nn) - 1, &c, &h, &w);
+  assert_int_equal(c, 16);
+  assert_int_equal(w, 12);
+  psfwi_nn_destroy(nn);
+  free(text);
+  psfwi_arch_free(&a);
+  psfwi_arch_free(&b);
+}
+
+static void expect_parse_error(const char *text, const char *needle) {
+  psfwi_error err = {0};
+  psfwi_arch a;
+  assert_int_not_equal(psfwi_arch_parse(text, "net.ini", &a, &err), PSFWI_OK);
+  if (strstr(err.msg, needle) == NULL) fail_msg("message '%s' lacks '%s'", err.msg, needle);
+  assert_null(a.layers);
+}
+
+static void test_arch_parse_errors(void **state) {
+  (void)state;
+  expect_parse_error("[input]\nchannels = 3\n[layer]\nkind = conv3d\n", "conv3d");
+  expect_parse_error("[input]\nchannels = 3\n[layer]\nkind = dense\nwidth = 4\n",
+                     "net.ini:5: unknown key 'width'");
+  expect_parse_error("[input]\nchannels = 3\n[layer]\nout = 4\n", "before kind");
+  expect_parse_error("[layer]\nkind = dense\nout = 2\n", "channels is missing");
+  expect_parse_error("[input]\nchannels = 3\n", "no [layer]");
+  expect_parse_error("[input]\nchannels = 3\n[layer]\nkind = dense\nout = -2\n", "out = -2");
+  expect_parse_error("[input]\nchannels = 3\n[layers]\nkind = dense\n", "unknown section");
+  expect_parse_error("[input]\nchannels = 3\n[layer]\nkind = dense\nact = swish\n", "swish");
+}
+
+/* ---- A layered-earth mapping ---------------------------------------------------------
+ * One interface at depth d between velocities v1 above and v2 below. Its
+ * reflection response at frequency f is r exp(-2 pi i f tau), r = (v2 -
+ * v1) / (v2 + v1), tau = 2 d / v1 (two-way time), plus the direct
+ * arrival's exp(-2 pi i f x / v1) at offsets x: the pseudo-spectral data of
+ * a 1-D earth. Features: real and imaginary parts at NF frequencies (and
+ * 2 offsets), the same at every position; the target: v(z) on NZ samples
+ * scaled to [-1, 1] over [1500, 4500] m/s. */
+enum { NF = 6, NCH = 4 * NF, W = 4, NZ = 16, NS = 320 };
+static const double dz = 25.0;
+
+static void layered_sample(unsigned long long *rs, float *x, float *t) {
+  const double v1 = 1500 + 1500 * tu_uniform(rs);
+  const double v2 = v1 + 300 + 1200 * tu_uniform(rs);
+  const double d = dz * (2 + 11 * tu_uniform(rs));
+  const double r = (v2 - v1) / (v2 + v1), tau = 2 * d / v1;
+  for (int f = 0; f < NF; f++) {
+    const double fr = 2.0 + 2.0 * f;
+    for (int j = 0; j < W; j++) {
+      x[(4 * f + 0) * W + j] = (float)(r * cos(2 * M_PI * fr * tau) + cos(2 * M_PI * fr * 200 / v1));
+      x[(4 * f + 1) * W + j] = (float)(-r * sin(2 * M_PI * fr * tau) - sin(2 * M_PI * fr * 200 / v1));
+      x[(4 * f + 2) * W + j] = (float)(r * cos(2 * M_PI * fr * tau) + cos(2 * M_PI * fr * 400 / v1));
+      x[(4 * f + 3) * W + j] = (float)(-r * sin(2 * M_PI * fr * tau) - sin(2 * M_PI * fr * 400 / v1));
+    }
+  }
+  for (int z = 0; z < NZ; z++)
+    for (int j = 0; j < W; j++) t[z * W + j] = (float)(z * dz < d ? v1 : v2);
+}
+
+typedef struct problem {
+  float *x, *t;
+  psfwi_arch arch;
+  psfwi_train_opts o;
+  psfwi_train_data d;
+  float mean[NCH], sd[NCH];
+} problem;
+
+static void problem_make(problem *p, size_t epochs) {
+  psfwi_error err = {0};
+  p->x = malloc(NS * NCH * W * sizeof *p->x);
+  p->t = malloc(NS * NZ * W * sizeof *p->t);
+  assert_non_null(p->x);
+  assert_non_null(p->t);
+  unsigned long long rs = 12345;
+  for (int s = 0; s < NS; s++) layered_sample(&rs, p->x + s * NCH * W, p->t + s * NZ * W);
+  psfwi_learn_scale_velocity(p->t, NS * NZ * W, 1500, 4500);
+  psfwi_learn_channel_stats(p->x, NS, NCH, W, p->mean, p->sd);
+  psfwi_learn_standardise(p->x, NS, NCH, W, p->mean, p->sd);
+  psfwi_hourglass_opts ho;
+  psfwi_hourglass_defaults(&ho);
+  ho.base = 16;
+  ho.levels = 1;
+  ho.k = 3;
+  assert_int_equal(psfwi_arch_hourglass(&ho, NCH, NZ, &p->arch, &err), PSFWI_OK);
+  psfwi_train_defaults(&p->o);
+  p->o.batch = 16;
+  p->o.epochs = epochs;
+  p->o.loss = PSFWI_NN_L1;
+  p->o.sgd.lr = 3e-3;
+  p->o.val_fraction = 0.2;
+  p->o.seed = 7;
+  p->d = (psfwi_train_data){NS, NCH, W, NZ, p->x, p->t};
+}
+
+static void problem_free(problem *p) {
+  free(p->x);
+  free(p->t);
+  psfwi_arch_free(&p->arch);
+}
+
+static void test_trainer_learns_layered_earth(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  problem p;
+  problem_make(&p, 40);
+  psfwi_nn *nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
+  assert_non_null(nn);
+  psfwi_nn_init(nn, p.o.seed);
+  psfwi_trainer *tr = psfwi_trainer_create(nn, &p.d, &p.o, &err);
+  assert_non_null(tr);
+  assert_int_equal(psfwi_trainer_nval(tr), 64);
+  const double val0 = psfwi_trainer_val_loss(tr, &err);
+  /* the best constant prediction's L1 error, for scale */
+  psfwi_train_epoch info = {0};
+  double first = NAN;
+  while (!info.stop) {
+    assert_int_equal(psfwi_trainer_epoch(tr, &info, &err), PSFWI_OK);
+    if (info.epoch == 0) first = info.train_loss;
+  }
+  psfwi_trainer_use_best(tr);
+  const double val = psfwi_trainer_val_loss(tr, &err);
+  printf("layered earth: validation L1 %.4f at the start, %.4f after %zu epochs (first epoch's "
+         "train loss %.4f); scaled units (1 = 1500 m/s)\n",
+         val0, val, info.epoch + 1, first);
+  /* the mapping is learnt: validation L1 below 0.08 scaled units (120 m/s) */
+  assert_true(val < 0.08);
+  assert_true(val < 0.25 * val0);
+  psfwi_trainer_destroy(tr);
+  psfwi_nn_destroy(nn);
+  problem_free(&p);
+}
+
+/* Train `epochs` epochs from seed; return the parameters (malloc'ed). */
+static float *train_params(problem *p, size_t epochs, size_t *np) {
+  psfwi_error err = {0};
+  psfwi_nn *nn = psfwi_arch_build(&p->arch, W, p->o.batch, &err);
+  psfwi_nn_init(nn, p->o.seed);
+  psfwi_train_opts o = p->o;
+  o.epochs = epochs;
+  psfwi_trainer *tr = psfwi_trainer_create(nn, &p->d, &o, &err);
+  psfwi_train_epoch info = {0};
+  for (size_t e = 0; e < epochs; e++)
+    assert_int_equal(psfwi_trainer_epoch(tr, &info, &err), PSFWI_OK);
+  *np = psfwi_nn_nparam(nn) + psfwi_nn_nbuffer(nn);
+  float *v = malloc(*np * sizeof *v);
+  memcpy(v, psfwi_nn_params(nn), psfwi_nn_nparam(nn) * sizeof *v);
+  memcpy(v + psfwi_nn_nparam(nn), psfwi_nn_buffers(nn), psfwi_nn_nbuffer(nn) * sizeof *v);
+  psfwi_trainer_destroy(tr);
+  psfwi_nn_destroy(nn);
+  return v;
+}
+
+static void test_seed_and_resume_reproduce(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  problem p;
+  problem_make(&p, 4);
+  p.o.schedule.kind = PSFWI_LR_COSINE;
+  p.o.schedule.t_max = 4;
+  size_t n1, n2;
+  float *a = train_params(&p, 4, &n1);
+  float *b = train_params(&p, 4, &n2);
+  assert_int_equal(n1, n2);
+  assert_memory_equal(a, b, n1 * sizeof *a); /* same seed: same bits */
+  /* 2 epochs, save, a fresh trainer restores and runs 2 more */
+  psfwi_nn *nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
+  psfwi_nn_init(nn, p.o.seed);
+  psfwi_trainer *tr = psfwi_trainer_create(nn, &p.d, &p.o, &err);
+  psfwi_train_epoch info;
+  for (int e = 0; e < 2; e++) assert_int_equal(psfwi_trainer_epoch(tr, &info, &err), PSFWI_OK);
+  const size_t sz = psfwi_trainer_state_size(tr);
+  unsigned char *blob = malloc(sz);
+  assert_int_equal(psfwi_trainer_state_save(tr, blob, sz, &err), PSFWI_OK);
+  psfwi_trainer_destroy(tr);
+  psfwi_nn_destroy(nn);
+  nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
+  psfwi_nn_init(nn, 999); /* other weights: the state must overwrite them */
+  tr = psfwi_trainer_create(nn, &p.d, &p.o, &err);
+  assert_int_equal(psfwi_trainer_state_restore(tr, blob, sz, &err), PSFWI_OK);
+  assert_int_equal(psfwi_trainer_epochs_done(tr), 2);
+  for (int e = 0; e < 2; e++) assert_int_equal(psfwi_trainer_epoch(tr, &info, &err), PSFWI_OK);
+  assert_true(info.stop);
+  assert_memory_equal(psfwi_nn_params(nn), a, psfwi_nn_nparam(nn) * sizeof *a);
+  assert_memory_equal(psfwi_nn_buffers(nn), a + psfwi_nn_nparam(nn),
+                      psfwi_nn_nbuffer(nn) * sizeof *a);
+  /* a corrupt state is refused and changes nothing */
+  blob[sz - 1] ^= 1;
+  assert_int_equal(psfwi_trainer_state_restore(tr, blob, sz, &err), PSFWI_EFORMAT);
+  assert_non_null(strstr(err.msg, "checksum"));
+  psfwi_trainer_destroy(tr);
+  psfwi_nn_destroy(nn);
+  free(blob);
+  free(a);
+  free(b);
+  problem_free(&p);
+}
+
+static void test_network_file_round_trip(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  problem p;
+  problem_make(&p, 2);
+  size_t n;
+  float *v = train_params(&p, 2, &n);
+  psfwi_nn *nn = psfwi_arch_build(&p.arch, W, 4, &err);
+  const size_t np = psfwi_nn_nparam(nn);
+  memcpy(psfwi_nn_params(nn), v, np * sizeof *v);
+  memcpy(psfwi_nn_buffers(nn), v + np, psfwi_nn_nbuffer(nn) * sizeof *v);
+  static const char *const names[2] = {"train_loss", "val_loss"};
+  static const char *const units[2] = {"1", "1"};
+  double hist[4] = {0.5, 0.6, 0.25, 0.3};
+  char *arch_text = psfwi_arch_text(&p.arch);
+  psfwi_netfile nf = {.architecture = arch_text,
+                      .acquisition = "mode = whole\n",
+                      .nparam = np,
+                      .nbuffer = psfwi_nn_nbuffer(nn),
+                      .nchan = NCH,
+                      .params = psfwi_nn_params(nn),
+                      .buffers = psfwi_nn_buffers(nn),
+                      .feature_mean = p.mean,
+                      .feature_std = p.sd,
+                      .vmin = 1500,
+                      .vmax = 4500,
+                      .nepoch = 2,
+                      .ncol = 2,
+                      .col_names = (char **)names,
+                      .col_units = (char **)units,
+                      .history = hist};
+  const char *path = tu_path("net.nc");
+  assert_int_equal(psfwi_nc_write_network(path, &nf, NULL, &err), PSFWI_OK);
+  psfwi_netfile *rd = psfwi_nc_read_network(path, &err);
+  assert_non_null(rd);
+  assert_string_equal(rd->architecture, arch_text);
+  assert_string_equal(rd->acquisition, "mode = whole\n");
+  assert_int_equal(rd->nparam, np);
+  assert_memory_equal(rd->params, psfwi_nn_params(nn), np * sizeof(float));
+  assert_memory_equal(rd->feature_std, p.sd, NCH * sizeof(float));
+  assert_int_equal(rd->nepoch, 2);
+  assert_int_equal(rd->ncol, 2);
+  assert_true(rd->history[2] == 0.25 && rd->history[3] == 0.3);
+  /* identical predictions from the loaded weights */
+  psfwi_arch a2;
+  assert_int_equal(psfwi_arch_parse(rd->architecture, path, &a2, &err), PSFWI_OK);
+  psfwi_nn *nn2 = psfwi_arch_build(&a2, W, 1, &err);
+  memcpy(psfwi_nn_params(nn2), rd->params, np * sizeof(float));
+  memcpy(psfwi_nn_buffers(nn2), rd->buffers, rd->nbuffer * sizeof(float));
+  float t1[NZ * W], t2[NZ * W];
+  assert_int_equal(psfwi_learn_predict(nn, &p.arch, p.x, NCH, W, NZ, t1, &err), PSFWI_OK);
+  assert_int_equal(psfwi_learn_predict(nn2, &a2, p.x, NCH, W, NZ, t2, &err), PSFWI_OK);
+  assert_memory_equal(t1, t2, sizeof t1);
+  /* a file that is not a network */
+  tu_write_file(tu_path("junk.nc"), "CDF\001junk", 8);
+  assert_null(psfwi_nc_read_network(tu_path("junk.nc"), &err));
+  assert_non_null(strstr(err.msg, "junk.nc"));
+  psfwi_netfile_destroy(rd);
+  psfwi_nn_destroy(nn);
+  psfwi_nn_destroy(nn2);
+  psfwi_arch_free(&a2);
+  free(arch_text);
+  free(v);
+  problem_free(&p);
+}
+
+static void test_normalisation_helpers(void **state) {
+  (void)state;
+  float v[4] = {1500, 3000, 4500, 2250};
+  psfwi_learn_scale_velocity(v, 4, 1500, 4500);
+  assert_true(v[0] == -1.0f && v[1] == 0.0f && v[2] == 1.0f && v[3] == -0.5f);
+  psfwi_learn_unscale_velocity(v, 4, 1500, 4500);
+  assert_true(v[0] == 1500.0f && v[1] == 3000.0f && v[2] == 4500.0f && v[3] == 2250.0f);
+  /* two samples, two channels, width 2; channel 1 is constant (dead) */
+  float x[8] = {1, 3, 7, 7, 5, 7, 7, 7};
+  float mean[2], sd[2];
+  psfwi_learn_channel_stats(x, 2, 2, 2, mean, sd);
+  assert_float_equal(mean[0], 4.0, 1e-6);
+  assert_float_equal(sd[0], sqrt(5.0), 1e-6);
+  assert_float_equal(mean[1], 7.0, 1e-6);
+  assert_true(sd[1] > 0);
+  psfwi_learn_standardise(x, 2, 2, 2, mean, sd);
+  assert_float_equal(x[2], 0.0, 1e-6); /* a dead channel maps to 0 */
+  assert_float_equal(x[0], -3.0 / sqrt(5.0), 1e-6);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hourglass_text_round_trip),
+      cmocka_unit_test(test_arch_parse_errors),
+      cmocka_unit_test(test_normalisation_helpers),
+      cmocka_unit_test(test_seed_and_resume_reproduce),
+      cmocka_unit_test(test_network_file_round_trip),
+      cmocka_unit_test(test_trainer_learns_layered_earth),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
