@@ -3,6 +3,7 @@
 #ifndef PSFWI_H
 #define PSFWI_H
 #include "psfwi_core.h"
+#include "psfwi_nn.h"
 #include "psfwi_comm.h"
 #include "psfwi_model.h"
 #include "psfwi_io.h"

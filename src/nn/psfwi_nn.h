@@ -40,9 +40,46 @@ typedef double psfwi_nn_real;
 typedef float psfwi_nn_real;
 #endif
 
+/* In double mode every public symbol is renamed psfwi_nn64_*, so the float
+ * library (libpsfwi) and the double one (psfwi_nn64, tests only) link into
+ * one program. Names used by both modes (kinds, activations, the layer
+ * struct) keep their spelling. */
+#ifdef PSFWI_NN_DOUBLE
+#define psfwi_nn                   psfwi_nn64
+#define psfwi_nn_kind_name         psfwi_nn64_kind_name
+#define psfwi_nn_act_name          psfwi_nn64_act_name
+#define psfwi_nn_kind_parse        psfwi_nn64_kind_parse
+#define psfwi_nn_act_parse         psfwi_nn64_act_parse
+#define psfwi_nn_layer_init        psfwi_nn64_layer_init
+#define psfwi_nn_create            psfwi_nn64_create
+#define psfwi_nn_destroy           psfwi_nn64_destroy
+#define psfwi_nn_nlayer            psfwi_nn64_nlayer
+#define psfwi_nn_layers            psfwi_nn64_layers
+#define psfwi_nn_shape             psfwi_nn64_shape
+#define psfwi_nn_in_size           psfwi_nn64_in_size
+#define psfwi_nn_out_size          psfwi_nn64_out_size
+#define psfwi_nn_nparam            psfwi_nn64_nparam
+#define psfwi_nn_params            psfwi_nn64_params
+#define psfwi_nn_grads             psfwi_nn64_grads
+#define psfwi_nn_nbuffer           psfwi_nn64_nbuffer
+#define psfwi_nn_buffers           psfwi_nn64_buffers
+#define psfwi_nn_param_range       psfwi_nn64_param_range
+#define psfwi_nn_init              psfwi_nn64_init
+#define psfwi_nn_dropout_state     psfwi_nn64_dropout_state
+#define psfwi_nn_set_dropout_state psfwi_nn64_set_dropout_state
+#define psfwi_nn_set_batch         psfwi_nn64_set_batch
+#define psfwi_nn_arena_bytes       psfwi_nn64_arena_bytes
+#define psfwi_nn_forward           psfwi_nn64_forward
+#define psfwi_nn_backward          psfwi_nn64_backward
+#define psfwi_nn_zero_grad         psfwi_nn64_zero_grad
+#define psfwi_nn_loss_parse        psfwi_nn64_loss_parse
+#define psfwi_nn_loss_name         psfwi_nn64_loss_name
+#define psfwi_nn_loss_eval         psfwi_nn64_loss_eval
+#endif
+
 /* Layer kinds. Never renumbered (network files store the names). */
-#define PSFWI_NN_KIND_LIST(X)                                                         \
-  X(PSFWI_NN_DENSE, 0, "dense")         /* y = W x + b, W (out x in)               */ \
+#define PSFWI_NN_KIND_LIST(X)                                                          \
+  X(PSFWI_NN_DENSE, 0, "dense")         /* y = W x + b, W (out x in)               */  \
   X(PSFWI_NN_CONV1D, 1, "conv1d")       /* along W; weights (out, C, k)             */ \
   X(PSFWI_NN_CONV2D, 2, "conv2d")       /* weights (out, C, k, k)                   */ \
   X(PSFWI_NN_CONVT1D, 3, "convt1d")     /* transposed conv1d: backward of conv1d    */ \
@@ -52,12 +89,12 @@ typedef float psfwi_nn_real;
   X(PSFWI_NN_AVGPOOL, 7, "avgpool")     /* window = stride = factor                 */ \
   X(PSFWI_NN_BATCHNORM, 8, "batchnorm") /* per channel; gamma, beta; running stats  */ \
   X(PSFWI_NN_LAYERNORM, 9, "layernorm") /* per sample over C*H*W; gamma, beta per   \
-                                           channel                                 */ \
+                                           channel                                 */  \
   X(PSFWI_NN_DROPOUT, 10, "dropout")    /* inverted dropout, rate p (train only)    */ \
   X(PSFWI_NN_ACT, 11, "activation")     /* activation only                          */ \
   X(PSFWI_NN_ADD, 12, "add")            /* residual: prev + output of layer `from`  */ \
   X(PSFWI_NN_CROP, 13, "crop")          /* keep (out_h, out_w) from (h0, w0): sizes \
-                                           after up-sampling to a target shape     */ \
+                                           after up-sampling to a target shape     */  \
   X(PSFWI_NN_RESHAPE, 14, "reshape")    /* same data, new (C, H, W)                 */
 
 enum psfwi_nn_kind {
@@ -66,12 +103,12 @@ enum psfwi_nn_kind {
 #undef PSFWI_X_ENUM
 };
 
-#define PSFWI_NN_ACT_LIST(X)    \
-  X(PSFWI_NN_LINEAR, 0, "none") \
-  X(PSFWI_NN_RELU, 1, "relu")   \
+#define PSFWI_NN_ACT_LIST(X)                                                    \
+  X(PSFWI_NN_LINEAR, 0, "none")                                                 \
+  X(PSFWI_NN_RELU, 1, "relu")                                                   \
   X(PSFWI_NN_LRELU, 2, "leaky_relu") /* slope `alpha` below 0 (default 0.01) */ \
-  X(PSFWI_NN_ELU, 3, "elu")          /* alpha (default 1) */                      \
-  X(PSFWI_NN_TANH, 4, "tanh")   \
+  X(PSFWI_NN_ELU, 3, "elu")          /* alpha (default 1) */                    \
+  X(PSFWI_NN_TANH, 4, "tanh")                                                   \
   X(PSFWI_NN_SIGMOID, 5, "sigmoid")
 
 enum psfwi_nn_act {
@@ -137,8 +174,12 @@ size_t psfwi_nn_in_size(const psfwi_nn *nn);  /* C*H*W of the input  */
 size_t psfwi_nn_out_size(const psfwi_nn *nn); /* C*H*W of the output */
 
 /* The flat parameters (weights then bias, layer by layer, in layer order;
- * conv weights w[((o * C + c) * kh + i) * kw + j]) and their gradient, owned
- * by nn. Buffers: batch-norm running mean then running variance per layer. */
+ * conv weights w[((o * C + c) * kh + i) * kw + j]; transposed-conv weights
+ * in PyTorch's ConvTranspose layout w[((c * out + o) * kh + i) * kw + j],
+ * c < C input channels; kh = 1 in 1-D; dense W[o * in + f], f the sample's
+ * flat index; batch/layer norm: gamma then beta, nweight = 0) and their
+ * gradient, owned by nn. Buffers: batch-norm running mean then running
+ * (unbiased) variance per layer. */
 size_t psfwi_nn_nparam(const psfwi_nn *nn);
 psfwi_nn_real *psfwi_nn_params(psfwi_nn *nn);
 psfwi_nn_real *psfwi_nn_grads(psfwi_nn *nn);
@@ -154,6 +195,13 @@ void psfwi_nn_param_range(const psfwi_nn *nn, size_t i, size_t *offset, size_t *
  * running mean 0 and variance 1; the same seed gives the same bits. Also
  * seeds the dropout stream. */
 void psfwi_nn_init(psfwi_nn *nn, uint64_t seed);
+/* The dropout stream's state (addition): each training forward draws one
+ * key per dropout layer from it, and the mask of element (b, c, h, w) is a
+ * hash of the key and the element's index, so masks do not depend on the
+ * thread count. Save it with a checkpoint; setting the same state before
+ * two forwards gives the same masks (the gradient tests do). */
+uint64_t psfwi_nn_dropout_state(const psfwi_nn *nn);
+void psfwi_nn_set_dropout_state(psfwi_nn *nn, uint64_t state);
 
 /* Allocate the arena for batches of up to max_batch samples (checked with
  * psfwi_mem_check first). May be called again to grow or shrink. */
@@ -165,7 +213,7 @@ size_t psfwi_nn_arena_bytes(const psfwi_nn *nn);
  * train = 0: inference. Returns the output (batch * out_size values, owned
  * by nn, valid until the next forward). */
 const psfwi_nn_real *psfwi_nn_forward(psfwi_nn *nn, const psfwi_nn_real *x, size_t batch, int train,
-                              psfwi_error *err);
+                                      psfwi_error *err);
 
 /* Backward pass after a forward of the same batch: dy = dL/dy (batch *
  * out_size). The parameter gradient is ADDED to psfwi_nn_grads (zero it
@@ -183,7 +231,7 @@ void psfwi_nn_zero_grad(psfwi_nn *nn);
 enum psfwi_nn_loss { PSFWI_NN_MSE = 0, PSFWI_NN_L1 = 1, PSFWI_NN_HUBER = 2 };
 int psfwi_nn_loss_parse(const char *name, int *loss, psfwi_error *err);
 const char *psfwi_nn_loss_name(int loss);
-double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const psfwi_nn_real *t, size_t n,
-                          double scale, psfwi_nn_real *dy);
+double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const psfwi_nn_real *t,
+                          size_t n, double scale, psfwi_nn_real *dy);
 
 #endif
