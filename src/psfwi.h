@@ -12,4 +12,5 @@
 #include "psfwi_regularize.h"
 #include "psfwi_optim.h"
 #include "psfwi_invert.h"
+#include "psfwi_learn.h"
 #endif
