@@ -29,7 +29,7 @@ static void history_line(const psfwi_meta *meta, char *buf, size_t len) {
            meta && meta->history && meta->history[0] ? meta->history : "psfwi library call");
 }
 
-static int put_globals(int nc, const psfwi_meta *meta, const char *default_title) {
+int psfwi_nc_put_globals_(int nc, const psfwi_meta *meta, const char *default_title) {
   char hist[4096];
   history_line(meta, hist, sizeof hist);
   int st = put_text(nc, NC_GLOBAL, "Conventions", "CF-1.8");
@@ -41,7 +41,7 @@ static int put_globals(int nc, const psfwi_meta *meta, const char *default_title
 }
 
 /* Coordinate variables z(z) (positive down) and x(x), in metres. */
-static int def_coords(int nc, int dim_z, int dim_x, int *vz, int *vx) {
+int psfwi_nc_def_coords_(int nc, int dim_z, int dim_x, int *vz, int *vx) {
   int st = nc_def_var(nc, "z", NC_DOUBLE, 1, &dim_z, vz);
   if (!st) st = put_text(nc, *vz, "units", "m");
   if (!st) st = put_text(nc, *vz, "positive", "down");
@@ -55,7 +55,7 @@ static int def_coords(int nc, int dim_z, int dim_x, int *vz, int *vx) {
   return st;
 }
 
-static int put_coords(int nc, int vz, int vx, const psfwi_grid *g) {
+int psfwi_nc_put_coords_(int nc, int vz, int vx, const psfwi_grid *g) {
   double *buf = malloc((g->nx > g->nz ? g->nx : g->nz) * sizeof *buf);
   if (buf == NULL) return NC_ENOMEM;
   for (size_t i = 0; i < g->nz; i++) buf[i] = g->z0 + (double)i * g->dz;
@@ -85,12 +85,12 @@ int psfwi_nc_write_model(const char *path, const psfwi_model *m, const psfwi_met
     goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
-  NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
   NCX(def_vp(nc, 2, dims, &vvp, "P-wave velocity"), "defining vp");
   NCX(nc_def_var_deflate(nc, vvp, 1, 1, 1), "setting compression of vp");
-  NCX(put_globals(nc, meta, "psfwi velocity model"), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi velocity model"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
-  NCX(put_coords(nc, vz, vx, &m->grid), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(nc, vz, vx, &m->grid), "writing coordinates");
   NCX(nc_put_var_float(nc, vvp, m->vp), "writing vp");
   st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
@@ -103,8 +103,8 @@ fail:
 }
 
 /* Read a 1-D coordinate variable: check units metres and even spacing. */
-static int read_axis(int nc, const char *path, const char *name, size_t n, double *origin,
-                     double *step, psfwi_error *err) {
+int psfwi_nc_read_axis_(int nc, const char *path, const char *name, size_t n, double *origin,
+                        double *step, psfwi_error *err) {
   int var;
   *origin = 0.0;
   if (nc_inq_varid(nc, name, &var) != NC_NOERR)
@@ -261,8 +261,8 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_er
     }
   }
   psfwi_grid g = {.nx = nx, .nz = nz, .dx = 1.0, .dz = 1.0};
-  if (read_axis(nc, path, "x", nx, &g.x0, &g.dx, err) != PSFWI_OK) goto fail;
-  if (read_axis(nc, path, "z", nz, &g.z0, &g.dz, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_read_axis_(nc, path, "x", nx, &g.x0, &g.dx, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_read_axis_(nc, path, "z", nz, &g.z0, &g.dz, err) != PSFWI_OK) goto fail;
   if (nx == 1) g.dx = g.dz;
   if (nz == 1) g.dz = g.dx;
   m = psfwi_model_create(&g, err);
@@ -365,7 +365,7 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(nc_def_var_deflate(nc, vp, 1, 1, 1), "setting compression of pressure");
   NCX(def_var(nc, "wavelet", NC_FLOAT, 1, &d[2], "1", "source wavelet f(t)", &vw),
       "defining wavelet");
-  NCX(put_globals(nc, meta, "psfwi shot gathers"), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi shot gathers"), "writing global attributes");
   NCX(nc_put_att_double(nc, NC_GLOBAL, "sample_interval", NC_DOUBLE, 1, &g->dt),
       "writing sample_interval");
   NCX(nc_enddef(nc), "leaving define mode");
@@ -395,8 +395,8 @@ fail:
 }
 
 /* Inquire a variable by name with the expected dimension names. */
-static int expect_var(int nc, const char *path, const char *name, int nd, const char *const *dn,
-                      int *var, psfwi_error *err) {
+int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd, const char *const *dn,
+                         int *var, psfwi_error *err) {
   int ndims, dims[NC_MAX_VAR_DIMS];
   if (nc_inq_varid(nc, name, var) != NC_NOERR)
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' is missing", path, name);
@@ -450,13 +450,13 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
                path, n[0], n[1], n[2]);
     goto fail;
   }
-  if (expect_var(nc, path, "pressure", 3, dn, &vp, err) ||
-      expect_var(nc, path, "time", 1, dn + 2, &vt, err) ||
-      expect_var(nc, path, "source_x", 1, dn, &vsx, err) ||
-      expect_var(nc, path, "source_z", 1, dn, &vsz, err) ||
-      expect_var(nc, path, "receiver_x", 2, dn, &vrx, err) ||
-      expect_var(nc, path, "receiver_z", 2, dn, &vrz, err) ||
-      expect_var(nc, path, "wavelet", 1, dn + 2, &vw, err))
+  if (psfwi_nc_expect_var_(nc, path, "pressure", 3, dn, &vp, err) ||
+      psfwi_nc_expect_var_(nc, path, "time", 1, dn + 2, &vt, err) ||
+      psfwi_nc_expect_var_(nc, path, "source_x", 1, dn, &vsx, err) ||
+      psfwi_nc_expect_var_(nc, path, "source_z", 1, dn, &vsz, err) ||
+      psfwi_nc_expect_var_(nc, path, "receiver_x", 2, dn, &vrx, err) ||
+      psfwi_nc_expect_var_(nc, path, "receiver_z", 2, dn, &vrz, err) ||
+      psfwi_nc_expect_var_(nc, path, "wavelet", 1, dn + 2, &vw, err))
     goto fail;
   t = malloc(n[2] * sizeof *t);
   if (t == NULL) {
@@ -556,7 +556,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
   if (numbered)
     NCX(def_var(h->nc, fdim, NC_INT, 1, d, NULL, "iteration number (0 = starting model)", &h->vit),
         "defining iteration");
-  NCX(def_coords(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
   NCX(def_var(h->nc, var, NC_FLOAT, 3, d, var_units, var_long, &h->vvp), "defining the frames");
   char coords[64];
   snprintf(coords, sizeof coords, "%s z x", fdim);
@@ -569,9 +569,9 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
                 scalar_units && scalar_units[i] ? scalar_units[i] : "1", scalar_names[i],
                 &h->vscalar[i]),
         "defining a per-frame scalar");
-  NCX(put_globals(h->nc, meta, default_title), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(h->nc, meta, default_title), "writing global attributes");
   NCX(nc_enddef(h->nc), "leaving define mode");
-  NCX(put_coords(h->nc, vz, vx, g), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(h->nc, vz, vx, g), "writing coordinates");
   return h;
 fail:
   if (h->nc >= 0) psfwi_nc_discard_(h->nc, h->tmp);
@@ -697,7 +697,7 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     goto fail;
   NCX(nc_def_dim(nc, "z", g->nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", g->nx, &dims[1]), "defining dimension x");
-  NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
   for (size_t k = 0; k < nfield; k++) {
     NCX(def_var(nc, fields[k].name, NC_DOUBLE, 2, dims, fields[k].units, fields[k].long_name,
                 &vf[k]),
@@ -708,9 +708,9 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     NCX(def_var(nc, scalars[k].name, NC_DOUBLE, 0, NULL, scalars[k].units, scalars[k].long_name,
                 &vf[nfield + k]),
         "defining a scalar");
-  NCX(put_globals(nc, meta, "psfwi fields"), "writing global attributes");
+  NCX(psfwi_nc_put_globals_(nc, meta, "psfwi fields"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
-  NCX(put_coords(nc, vz, vx, g), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(nc, vz, vx, g), "writing coordinates");
   for (size_t k = 0; k < nfield; k++)
     NCX(nc_put_var_double(nc, vf[k], fields[k].data), "writing a field");
   for (size_t k = 0; k < nscalar; k++)
