@@ -48,5 +48,6 @@ int cmd_forward(int argc, char **argv);
 int cmd_gradient(int argc, char **argv);
 int cmd_fwi(int argc, char **argv);
 int cmd_rnn(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
 
 #endif
