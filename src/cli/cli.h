@@ -49,5 +49,6 @@ int cmd_gradient(int argc, char **argv);
 int cmd_fwi(int argc, char **argv);
 int cmd_rnn(int argc, char **argv);
 int cmd_dnn(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
 
 #endif

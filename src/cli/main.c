@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"fwi", cmd_fwi, "classical FWI: bounded L-BFGS, multiscale, preconditioning (-c CONFIG)"},
     {"rnn", cmd_rnn, "theory-guided RNN inversion: BPTT, Adam & co over mini-batches (-c CONFIG)"},
     {"dnn", cmd_dnn, "data-driven DNN: train on a data set, predict models, describe networks"},
+    {"dataset", cmd_dataset, "training data for the DNN: synthetic models -> features, shards"},
     {"compare", cmd_compare, "compare models with a true model: RMSE, MAE, rel. error, SSIM, PSNR"},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];

@@ -6,10 +6,14 @@
 #include "psfwi_wave.h"
 
 /* [model] vp, [wavelet], [time], [survey], [propagator] keys: the
- * initialiser list of a psfwi_config_key array, to be extended. */
+ * initialiser list of a psfwi_config_key array, to be extended.
+ * CLI_KEYS_SURVEY_WAVE is the same without [model] vp (psfwi dataset
+ * draws its models). */
 /* clang-format off */
 #define CLI_KEYS_MODEL_SURVEY \
   {"model", "vp", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "velocity model, NetCDF vp(z, x) in m/s"}, \
+  CLI_KEYS_SURVEY_WAVE
+#define CLI_KEYS_SURVEY_WAVE \
   {"wavelet", "kind", PSFWI_CFG_CHOICE, "ricker", 0, 0, "ricker|file", "source wavelet"}, \
   {"wavelet", "frequency", PSFWI_CFG_DOUBLE, "10", 0.01, 1e5, NULL, \
       "Ricker peak frequency (Hz)"}, \

@@ -237,5 +237,30 @@ int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *
   *n = gl.gl_pathc;
   *paths = v;
   globfree(&gl);
+/* ---- Folders for outputs ------------------------------------------------------ */
+
+int psfwi_make_parent_folders(const char *path, psfwi_error *err) {
+  char dir[PATH_MAX];
+  const char *base;
+  if (path == NULL || !split_path(path, dir, sizeof dir, &base))
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': path too long", path ? path : "(null)");
+  /* each prefix of dir ending before a '/', then dir itself */
+  const size_t n = strlen(dir);
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && dir[i] != '/') continue;
+    const char saved = dir[i];
+    dir[i] = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+      if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        const int e = errno;
+        return psfwi_fail(err, PSFWI_EIO, "cannot create the folder '%s' for '%s': %s", dir, path,
+                          strerror(e));
+      }
+    } else if (!S_ISDIR(sb.st_mode)) {
+      return psfwi_fail(err, PSFWI_EIO, "'%s' (in the path '%s') is not a folder", dir, path);
+    }
+    dir[i] = saved;
+  }
   return PSFWI_OK;
 }

@@ -80,12 +80,20 @@ int psfwi_nc_finish_mem_(int ncid, const char *path, const char *tmp, psfwi_erro
  * I/O, never a second close) and remove tmp if it exists. */
 void psfwi_nc_discard_(int ncid, const char *tmp);
 
-/* Global attributes of a written file: Conventions, title (meta's or
- * default_title), source, history (time stamp and command line) and
- * psfwi_config; a NetCDF status. */
+/* Shared by the NetCDF writers and readers of netcdf.c and nc_shard.c
+ * (they return NetCDF status codes, or psfwi codes where they take err):
+ *  - put_globals: Conventions, title (default_title when meta has none),
+ *    source, history (time stamp + meta->history) and psfwi_config;
+ *  - def_coords / put_coords: z(z) (positive down) and x(x) in metres;
+ *  - read_axis: a coordinate variable name(name) of n points in metres,
+ *    evenly spaced and increasing (origin and step out; errors name path);
+ *  - expect_var: variable `name` with the nd dimensions named dn. */
 int psfwi_nc_put_globals_(int nc, const psfwi_meta *meta, const char *default_title);
-/* PSFWI_EFORMAT naming path and variable unless variable `name` exists with
- * exactly the nd dimensions named dn; *var is its id. */
-int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd,
-                         const char *const *dn, int *var, psfwi_error *err);
+int psfwi_nc_def_coords_(int nc, int dim_z, int dim_x, int *vz, int *vx);
+int psfwi_nc_put_coords_(int nc, int vz, int vx, const psfwi_grid *g);
+int psfwi_nc_read_axis_(int nc, const char *path, const char *name, size_t n, double *origin,
+                        double *step, psfwi_error *err);
+int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd, const char *const *dn,
+                         int *var, psfwi_error *err);
+
 #endif

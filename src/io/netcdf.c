@@ -41,7 +41,7 @@ int psfwi_nc_put_globals_(int nc, const psfwi_meta *meta, const char *default_ti
 }
 
 /* Coordinate variables z(z) (positive down) and x(x), in metres. */
-static int def_coords(int nc, int dim_z, int dim_x, int *vz, int *vx) {
+int psfwi_nc_def_coords_(int nc, int dim_z, int dim_x, int *vz, int *vx) {
   int st = nc_def_var(nc, "z", NC_DOUBLE, 1, &dim_z, vz);
   if (!st) st = put_text(nc, *vz, "units", "m");
   if (!st) st = put_text(nc, *vz, "positive", "down");
@@ -55,7 +55,7 @@ static int def_coords(int nc, int dim_z, int dim_x, int *vz, int *vx) {
   return st;
 }
 
-static int put_coords(int nc, int vz, int vx, const psfwi_grid *g) {
+int psfwi_nc_put_coords_(int nc, int vz, int vx, const psfwi_grid *g) {
   double *buf = malloc((g->nx > g->nz ? g->nx : g->nz) * sizeof *buf);
   if (buf == NULL) return NC_ENOMEM;
   for (size_t i = 0; i < g->nz; i++) buf[i] = g->z0 + (double)i * g->dz;
@@ -98,7 +98,7 @@ int psfwi_nc_write_model_extra(const char *path, const psfwi_model *m, size_t ne
     goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
-  NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
   NCX(def_vp(nc, 2, dims, &vvp, "P-wave velocity"), "defining vp");
   NCX(nc_def_var_deflate(nc, vvp, 1, 1, 1), "setting compression of vp");
   for (size_t k = 0; k < nextra; k++) {
@@ -110,7 +110,7 @@ int psfwi_nc_write_model_extra(const char *path, const psfwi_model *m, size_t ne
   }
   NCX(psfwi_nc_put_globals_(nc, meta, "psfwi velocity model"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
-  NCX(put_coords(nc, vz, vx, &m->grid), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(nc, vz, vx, &m->grid), "writing coordinates");
   NCX(nc_put_var_float(nc, vvp, m->vp), "writing vp");
   for (size_t k = 0; k < nextra; k++)
     NCX(nc_put_var_float(nc, vex[k], extra[k].data), "writing an extra field");
@@ -125,8 +125,8 @@ fail:
 }
 
 /* Read a 1-D coordinate variable: check units metres and even spacing. */
-static int read_axis(int nc, const char *path, const char *name, size_t n, double *origin,
-                     double *step, psfwi_error *err) {
+int psfwi_nc_read_axis_(int nc, const char *path, const char *name, size_t n, double *origin,
+                        double *step, psfwi_error *err) {
   int var;
   *origin = 0.0;
   if (nc_inq_varid(nc, name, &var) != NC_NOERR)
@@ -283,8 +283,8 @@ psfwi_model *psfwi_nc_read_model(const char *path, const char *varname, psfwi_er
     }
   }
   psfwi_grid g = {.nx = nx, .nz = nz, .dx = 1.0, .dz = 1.0};
-  if (read_axis(nc, path, "x", nx, &g.x0, &g.dx, err) != PSFWI_OK) goto fail;
-  if (read_axis(nc, path, "z", nz, &g.z0, &g.dz, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_read_axis_(nc, path, "x", nx, &g.x0, &g.dx, err) != PSFWI_OK) goto fail;
+  if (psfwi_nc_read_axis_(nc, path, "z", nz, &g.z0, &g.dz, err) != PSFWI_OK) goto fail;
   if (nx == 1) g.dx = g.dz;
   if (nz == 1) g.dz = g.dx;
   m = psfwi_model_create(&g, err);
@@ -417,8 +417,8 @@ fail:
 }
 
 /* Inquire a variable by name with the expected dimension names. */
-int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd,
-                         const char *const *dn, int *var, psfwi_error *err) {
+int psfwi_nc_expect_var_(int nc, const char *path, const char *name, int nd, const char *const *dn,
+                         int *var, psfwi_error *err) {
   int ndims, dims[NC_MAX_VAR_DIMS];
   if (nc_inq_varid(nc, name, var) != NC_NOERR)
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': variable '%s' is missing", path, name);
@@ -578,7 +578,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
   if (numbered)
     NCX(def_var(h->nc, fdim, NC_INT, 1, d, NULL, "iteration number (0 = starting model)", &h->vit),
         "defining iteration");
-  NCX(def_coords(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(h->nc, d[1], d[2], &vz, &vx), "defining coordinates");
   NCX(def_var(h->nc, var, NC_FLOAT, 3, d, var_units, var_long, &h->vvp), "defining the frames");
   char coords[64];
   snprintf(coords, sizeof coords, "%s z x", fdim);
@@ -593,7 +593,7 @@ static psfwi_history *frames_create(const char *path, const psfwi_grid *g, const
         "defining a per-frame scalar");
   NCX(psfwi_nc_put_globals_(h->nc, meta, default_title), "writing global attributes");
   NCX(nc_enddef(h->nc), "leaving define mode");
-  NCX(put_coords(h->nc, vz, vx, g), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(h->nc, vz, vx, g), "writing coordinates");
   return h;
 fail:
   if (h->nc >= 0) psfwi_nc_discard_(h->nc, h->tmp);
@@ -719,7 +719,7 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
     goto fail;
   NCX(nc_def_dim(nc, "z", g->nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", g->nx, &dims[1]), "defining dimension x");
-  NCX(def_coords(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
+  NCX(psfwi_nc_def_coords_(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");
   for (size_t k = 0; k < nfield; k++) {
     NCX(def_var(nc, fields[k].name, NC_DOUBLE, 2, dims, fields[k].units, fields[k].long_name,
                 &vf[k]),
@@ -732,7 +732,7 @@ int psfwi_nc_write_fields(const char *path, const psfwi_grid *g, size_t nfield,
         "defining a scalar");
   NCX(psfwi_nc_put_globals_(nc, meta, "psfwi fields"), "writing global attributes");
   NCX(nc_enddef(nc), "leaving define mode");
-  NCX(put_coords(nc, vz, vx, g), "writing coordinates");
+  NCX(psfwi_nc_put_coords_(nc, vz, vx, g), "writing coordinates");
   for (size_t k = 0; k < nfield; k++)
     NCX(nc_put_var_double(nc, vf[k], fields[k].data), "writing a field");
   for (size_t k = 0; k < nscalar; k++)

@@ -66,6 +66,9 @@ static const char *type_name(nc_type t) {
     case NC_INT: return "int";
     case NC_FLOAT: return "float";
     case NC_DOUBLE: return "double";
+    case NC_UBYTE: return "ubyte";
+    case NC_INT64: return "int64";
+    case NC_UINT64: return "uint64";
     default: return "other";
   }
 }

@@ -256,6 +256,11 @@ char *psfwi_tmp_path(const char *path, char *buf, size_t len);
  * failure tmp is removed). */
 int psfwi_commit_file(const char *tmp, const char *path, psfwi_error *err);
 
+/* Create the folder that will hold path, with its parents (mkdir -p of
+ * its folder); existing folders are fine. PSFWI_EIO naming the folder when
+ * one cannot be made or a part of the path is not a folder. */
+int psfwi_make_parent_folders(const char *path, psfwi_error *err);
+
 /* ---- Inputs and outputs of a run ------------------------------------------------
  * One file a run reads or writes: name says where it was given (a config key
  * "[output] history", an option "-o"), path may be NULL (not given). */

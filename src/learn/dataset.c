@@ -1,0 +1,147 @@
+/* Training samples: sample i of a data set is a synthetic model drawn with
+ * seed psfwi_mix64(seed + i), its survey modelled with the propagator
+ * planned once for the families' velocity range, and its features. Every
+ * sample can be made again alone, bit for bit (resume, checks). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_learn.h"
+
+struct psfwi_sampler {
+  psfwi_sample_opts o;
+  psfwi_survey *survey; /* a copy */
+  float *wavelet;       /* nt */
+  size_t nt;
+  psfwi_wave *wave;
+  psfwi_features *feat;
+  float *data; /* nshot * nrec * nt */
+};
+
+/* The stream of draws of one sample (family, water depth): splitmix64 of
+ * the model seed mixed with a constant, so that it is not the stream
+ * psfwi_synth_create starts from the same seed. */
+static double uniform01(unsigned long long *state) {
+  return (double)(psfwi_splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
+static int check_opts(const psfwi_sample_opts *o, psfwi_error *err) {
+  if (psfwi_grid_check(&o->grid, "sample grid", err) != PSFWI_OK) return err ? err->status : 1;
+  if (o->nfamily < 1 || o->nfamily > PSFWI_FAMILY_COUNT)
+    return psfwi_fail(err, PSFWI_ERANGE, "samples: %zu families; expected 1 to %d", o->nfamily,
+                      (int)PSFWI_FAMILY_COUNT);
+  for (size_t i = 0; i < o->nfamily; i++)
+    if ((int)o->family[i] < 0 || o->family[i] >= PSFWI_FAMILY_COUNT)
+      return psfwi_fail(err, PSFWI_EINVAL, "samples: family %zu is %d, not a psfwi family", i,
+                        (int)o->family[i]);
+  if (!(o->vmin > 0.0) || !(o->vmax > o->vmin) || !isfinite(o->vmax))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "samples: velocity range vmin = %g, vmax = %g m/s; expected 0 < vmin < vmax",
+                      o->vmin, o->vmax);
+  const double depth = (double)(o->grid.nz - 1) * o->grid.dz;
+  if (!(o->water_min >= 0.0) || !(o->water_max >= o->water_min) || !isfinite(o->water_max) ||
+      (o->water_max > 0.0 && !(o->water_max < depth)))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "samples: water depth from %g to %g m; expected 0 <= water_min <= water_max "
+                      "< the model's depth extent %g m",
+                      o->water_min, o->water_max, depth);
+  return PSFWI_OK;
+}
+
+psfwi_sampler *psfwi_sampler_create(const psfwi_sample_opts *o, psfwi_learn_acq *a,
+                                    const psfwi_survey *s, const float *wavelet, size_t nt,
+                                    double dt, const psfwi_wave_opts *wo, psfwi_error *err) {
+  if (o == NULL || a == NULL || s == NULL || wavelet == NULL || wo == NULL) {
+    psfwi_fail(err, PSFWI_EINVAL, "samples: NULL argument");
+    return NULL;
+  }
+  if (check_opts(o, err) != PSFWI_OK) return NULL;
+  if (psfwi_survey_check(s, &o->grid, err) != PSFWI_OK) return NULL;
+  psfwi_sampler *sm = calloc(1, sizeof *sm);
+  psfwi_model *m = NULL;
+  if (sm == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory");
+    return NULL;
+  }
+  sm->o = *o;
+  sm->nt = nt;
+  sm->survey = psfwi_survey_create(s->nshot, s->nrec, err);
+  if (sm->survey == NULL) goto fail;
+  memcpy(sm->survey->sx, s->sx, s->nshot * sizeof *s->sx);
+  memcpy(sm->survey->sz, s->sz, s->nshot * sizeof *s->sz);
+  memcpy(sm->survey->rx, s->rx, s->nshot * s->nrec * sizeof *s->rx);
+  memcpy(sm->survey->rz, s->rz, s->nshot * s->nrec * sizeof *s->rz);
+  sm->wavelet = malloc(nt * sizeof *sm->wavelet);
+  sm->data = malloc(s->nshot * s->nrec * nt * sizeof *sm->data);
+  if (sm->wavelet == NULL || sm->data == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory for %zu x %zu x %zu samples", s->nshot,
+               s->nrec, nt);
+    goto fail;
+  }
+  memcpy(sm->wavelet, wavelet, nt * sizeof *wavelet);
+  /* the propagator is planned for the families' range, not for one model */
+  psfwi_wave_opts wopts = *wo;
+  wopts.vmin_bound = o->vmin;
+  wopts.vmax_bound = o->vmax;
+  if ((m = psfwi_model_create(&o->grid, err)) == NULL) goto fail;
+  const size_t ncell = psfwi_grid_size(&o->grid);
+  for (size_t i = 0; i < ncell; i++) m->vp[i] = (float)(0.5 * (o->vmin + o->vmax));
+  if ((sm->wave = psfwi_wave_create(m, dt, &wopts, err)) == NULL) goto fail;
+  psfwi_model_destroy(m);
+  m = NULL;
+  if ((sm->feat = psfwi_features_create(a, s, &o->grid, nt, dt, err)) == NULL) goto fail;
+  return sm;
+fail:
+  psfwi_model_destroy(m);
+  psfwi_sampler_destroy(sm);
+  return NULL;
+}
+
+void psfwi_sampler_destroy(psfwi_sampler *sm) {
+  if (sm == NULL) return;
+  psfwi_features_destroy(sm->feat);
+  psfwi_wave_destroy(sm->wave);
+  psfwi_survey_destroy(sm->survey);
+  free(sm->wavelet);
+  free(sm->data);
+  free(sm);
+}
+
+size_t psfwi_sampler_feature_size(const psfwi_sampler *sm) {
+  return psfwi_features_channels(sm->feat) * psfwi_features_width(sm->feat);
+}
+
+int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp, int *family,
+                       uint64_t *model_seed, psfwi_error *err) {
+  if (sm == NULL || features == NULL || vp == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "samples: NULL argument");
+  const uint64_t seed = (uint64_t)psfwi_mix64((unsigned long long)(sm->o.seed + i));
+  unsigned long long state = (unsigned long long)seed ^ 0x6a09e667f3bcc909ULL;
+  const size_t k = (size_t)(uniform01(&state) * (double)sm->o.nfamily);
+  const double u = uniform01(&state);
+  psfwi_synth_params p;
+  psfwi_synth_defaults(&p);
+  p.family = sm->o.family[k < sm->o.nfamily ? k : sm->o.nfamily - 1];
+  p.seed = seed;
+  p.vmin = sm->o.vmin;
+  p.vmax = sm->o.vmax;
+  p.water_depth = sm->o.water_min + u * (sm->o.water_max - sm->o.water_min);
+  psfwi_model *m = psfwi_synth_create(&sm->o.grid, &p, err);
+  if (m == NULL) {
+    psfwi_error_prefix(err, "sample %llu", (unsigned long long)i);
+    return err ? err->status : PSFWI_EINTERNAL;
+  }
+  int st =
+      psfwi_wave_model_shots(sm->wave, m, sm->survey, sm->wavelet, sm->nt, sm->data, NULL, err);
+  if (st == PSFWI_OK) st = psfwi_features_compute(sm->feat, sm->data, features, err);
+  if (st == PSFWI_OK) {
+    memcpy(vp, m->vp, psfwi_grid_size(&m->grid) * sizeof *vp);
+    if (family != NULL) *family = (int)p.family;
+    if (model_seed != NULL) *model_seed = seed;
+  } else {
+    psfwi_error_prefix(err, "sample %llu (%s, seed %llu)", (unsigned long long)i,
+                       psfwi_family_name(p.family), (unsigned long long)seed);
+  }
+  psfwi_model_destroy(m);
+  return st;
+}
