@@ -237,6 +237,9 @@ int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *
   *n = gl.gl_pathc;
   *paths = v;
   globfree(&gl);
+  return PSFWI_OK;
+}
+
 /* ---- Folders for outputs ------------------------------------------------------ */
 
 int psfwi_make_parent_folders(const char *path, psfwi_error *err) {

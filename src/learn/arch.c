@@ -192,6 +192,10 @@ char *psfwi_arch_text(const psfwi_arch *a) {
     for (size_t f = 0; f < NFIELD; f++) {
       const char *p = (const char *)l + fields[f].offset;
       const char *q = (const char *)&d + fields[f].offset;
+      const size_t sz = fields[f].type == F_SIZE ? sizeof(size_t)
+                        : fields[f].type == F_DOUBLE ? sizeof(double)
+                                                     : sizeof(int);
+      if (memcmp(p, q, sz) == 0) continue; /* the kind's default (NaN "unset" included) */
       switch (fields[f].type) {
       case F_SIZE:
         if (*(const size_t *)p != *(const size_t *)q)
@@ -299,7 +303,7 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
   memset(a, 0, sizeof *a);
   a->width_multiple = 1;
   size_t cap = 0;
-  for (const char *p = text; (p = strstr(p, "[layer]")) != NULL; p++) cap++;
+  for (const char *p = text; (p = strchr(p, '[')) != NULL; p++) cap++; /* >= sections */
   if (cap == 0)
     return psfwi_fail(err, PSFWI_EFORMAT, "%s: no [layer] section: nothing to build", origin);
   a->layers = calloc(cap, sizeof *a->layers);
@@ -375,6 +379,8 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
   }
   if (st == PSFWI_OK && section == 2 && !kind_seen)
     st = psfwi_fail(err, PSFWI_EFORMAT, "%s: the last [layer] has no kind", origin);
+  if (st == PSFWI_OK && a->nlayer == 0)
+    st = psfwi_fail(err, PSFWI_EFORMAT, "%s: no [layer] section: nothing to build", origin);
   if (st == PSFWI_OK && !have_in)
     st = psfwi_fail(err, PSFWI_EFORMAT, "%s: [input] channels is missing", origin);
   free(copy);

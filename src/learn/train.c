@@ -1,4 +1,5 @@
 /* Mini-batch training of a network on feature images (psfwi_learn.h). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,7 +264,9 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
   }
   double lr;
   if (psfwi_lr_schedule_step(tr->sch, e, metric, &lr, err) != PSFWI_OK) return err->status;
-  if (psfwi_optim_sgd_set_lr(tr->sgd, lr, err) != PSFWI_OK) return err->status;
+  /* a schedule may reach 0 (cosine to lr_min = 0 at its end): the optimiser
+   * wants a positive rate, and the smallest normal double moves nothing */
+  if (psfwi_optim_sgd_set_lr(tr->sgd, lr > 0 ? lr : DBL_MIN, err) != PSFWI_OK) return err->status;
   tr->epoch++;
   info->stop = tr->epoch >= tr->o.epochs || (tr->o.patience && tr->bad_epochs >= tr->o.patience);
   info->seconds = psfwi_seconds() - t0;

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# psfwi dnn as a user runs it: a tiny data set, training with a state per
+# epoch (--stop-after then --resume gives the same network bit for bit as
+# one run), info, test, predict with one network and with an ensemble
+# (vp_std), and the errors: data of another acquisition, a network file
+# that is not one, bad keys and options, outputs that overwrite inputs.
+# Usage: cli_dnn.sh PSFWI_BINARY SOURCE_DIR
+set -u
+psfwi=$1
+src=$2
+. "$src/tests/testlib.sh"
+
+cat > "$tmp/d.ini" <<'INI'
+[grid]
+nx = 24
+nz = 16
+dx = 10
+[wavelet]
+frequency = 15
+[time]
+duration = 0.3
+sample_interval = 0.002
+[survey]
+source_x = 0:115:3
+source_z = 10
+receiver_x = 0:10:24
+receiver_z = 10
+[propagator]
+threads = 2
+[dataset]
+families = layered, faulted
+samples = 24
+shard_size = 12
+seed = 3
+vmin = 1500
+vmax = 4500
+[features]
+mode = whole
+parts = reim
+frequencies = 5, 10, 15, 20
+[output]
+prefix = sets/train
+INI
+ok "generate the training set" "$psfwi" dataset generate -c "$tmp/d.ini"
+ok "generate a test set" "$psfwi" dataset generate -c "$tmp/d.ini" --set dataset.seed=99 \
+  --set dataset.samples=6 --set output.prefix="$tmp/sets/test"
+
+cat > "$tmp/t.ini" <<'INI'
+[data]
+train = sets/train
+[network]
+base = 8
+levels = 2
+[training]
+epochs = 4
+batch = 8
+learning_rate = 0.003
+validation = 0.25
+seed = 5
+[output]
+network = net.nc
+INI
+ok "dnn -h" "$psfwi" dnn -h
+has "usage names predict" "dnn predict --net" "$tmp/out"
+ok "dnn train -h" "$psfwi" dnn train -h
+has "train help lists keys" "learning_rate" "$tmp/out"
+ok "train" "$psfwi" dnn train -c "$tmp/t.ini"
+has "progress per epoch with ETA" "epoch    4/4.*ETA" "$tmp/err"
+has "summary" "24 samples (6 for validation)" "$tmp/out"
+check "network written" test -s "$tmp/net.nc"
+check "state written" test -s "$tmp/net.state.nc"
+sum=$(sha256sum < "$tmp/net.nc" | cut -c1-64)
+
+# killed after 2 epochs, resumed: the same weights (the file differs only in
+# its time stamps, so compare the parameters)
+params() { ncdump -v params,buffers "$1" | sed -n '/^data:/,$p'; }
+"$psfwi" dnn train -c "$tmp/t.ini" --set output.network="$tmp/net2.nc" --stop-after 2 \
+  >"$tmp/out" 2>"$tmp/err"
+check "stopped: exit 3" test $? = 3
+has "stop noted" "--resume continues" "$tmp/err"
+none "no network after a stop" "$tmp/net2.nc"
+ok "resume" "$psfwi" dnn train -c "$tmp/t.ini" --set output.network="$tmp/net2.nc" --resume
+has "resumed after epoch 2" "after epoch 2" "$tmp/err"
+if command -v ncdump >/dev/null; then
+  params "$tmp/net.nc" > "$tmp/p1"
+  params "$tmp/net2.nc" > "$tmp/p2"
+  check "resumed training gives the same weights" cmp -s "$tmp/p1" "$tmp/p2"
+fi
+bad "resume with another config" "another configuration" \
+  "$psfwi" dnn train -c "$tmp/t.ini" --set output.network="$tmp/net2.nc" --set training.epochs=5 --resume
+
+ok "info" "$psfwi" dnn info "$tmp/net.nc"
+has "info: parameters" "parameters" "$tmp/out"
+has "info: layers" "convt1d" "$tmp/out"
+has "info: acquisition" "mode = whole" "$tmp/out"
+has "info: history" "training: 4 epochs" "$tmp/out"
+ok "psfwi info on a network" "$psfwi" info "$tmp/net.nc"
+has "history attribute" "psfwi dnn train -c" "$tmp/out"
+
+ok "test" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test"
+has "test: 6 samples" "6 samples" "$tmp/out"
+has "test: SSIM" "SSIM" "$tmp/out"
+
+# predict from a gather modelled with the same acquisition
+"$psfwi" model synth --family layered --nx 24 --nz 16 --dx 10 --seed 4 -o "$tmp/true.nc" \
+  >/dev/null 2>&1
+cat > "$tmp/f.ini" <<'INI'
+[model]
+vp = true.nc
+[wavelet]
+frequency = 15
+[time]
+duration = 0.3
+sample_interval = 0.002
+[survey]
+source_x = 0:115:3
+source_z = 10
+receiver_x = 0:10:24
+receiver_z = 10
+[propagator]
+vmin = 1500
+vmax = 4500
+[output]
+data = shots.nc
+INI
+ok "forward" "$psfwi" forward -c "$tmp/f.ini"
+ok "predict" "$psfwi" dnn predict --net "$tmp/net.nc" --data "$tmp/shots.nc" --like "$tmp/true.nc" \
+  -o "$tmp/pred.nc"
+has "one network" "1 network" "$tmp/out"
+ok "compare" "$psfwi" compare "$tmp/true.nc" "$tmp/pred.nc"
+ok "predict with an ensemble" "$psfwi" dnn predict --net "$tmp/net.nc,$tmp/net2.nc" \
+  --data "$tmp/shots.nc" --like "$tmp/true.nc" -o "$tmp/ens.nc"
+has "ensemble: vp_std" "vp_std" "$tmp/out"
+ok "info on the ensemble" "$psfwi" info "$tmp/ens.nc"
+has "vp_std variable" "vp_std" "$tmp/out"
+
+# errors
+sed -e 's/source_x = 0:115:3/source_x = 0:100:3/' "$tmp/f.ini" > "$tmp/f2.ini"
+ok "forward, other sources" "$psfwi" forward -c "$tmp/f2.ini" --set output.data="$tmp/shots2.nc"
+bad "data of another acquisition" "trained for another acquisition\|differs from the network" \
+  "$psfwi" dnn predict --net "$tmp/net.nc" --data "$tmp/shots2.nc" --like "$tmp/true.nc" \
+  -o "$tmp/x.nc"
+none "no output after a refusal" "$tmp/x.nc"
+bad "not a network file" "not a psfwi network file" \
+  "$psfwi" dnn predict --net "$tmp/shots.nc" --data "$tmp/shots.nc" --like "$tmp/true.nc" \
+  -o "$tmp/x.nc"
+bad "output overwrites an input" "same file" \
+  "$psfwi" dnn predict --net "$tmp/net.nc" --data "$tmp/shots.nc" --like "$tmp/true.nc" \
+  -o "$tmp/true.nc"
+bad "missing option" "are all required" "$psfwi" dnn predict --net "$tmp/net.nc"
+bad "unknown subcommand" "unknown subcommand 'fit'" "$psfwi" dnn fit
+bad "unknown key" "learning_rat" "$psfwi" dnn train -c "$tmp/t.ini" --set training.learning_rat=1
+bad "even kernel" "kernel = 4" "$psfwi" dnn train -c "$tmp/t.ini" --set network.kernel=4
+bad "no shards" "no shard matches" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/nothing"
+printf '[input]\nchannels = 24\n[layer]\nkind = conv1d\nout = 7\nk = 3\npad = 1\n' > "$tmp/net.ini"
+bad "custom network with the wrong output" "the targets need" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set network.architecture=file --set network.file="$tmp/net.ini" --set output.network="$tmp/n3.nc"
+finish cli_dnn
