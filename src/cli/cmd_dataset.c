@@ -283,6 +283,17 @@ static int check_existing(const char *path, size_t expect_n, size_t nchan, size_
   return st;
 }
 
+struct progress_ctx {
+  cli_progress *p;
+  size_t before; /* samples made in earlier shards */
+};
+
+static void on_progress(void *ctx, size_t done, size_t count) {
+  (void)count;
+  struct progress_ctx *pc = ctx;
+  cli_progress_update(pc->p, pc->before + done);
+}
+
 static int generate(int argc, char **argv) {
   int code;
   psfwi_config *cfg = cli_config_from_args("dataset generate", usage_text, keys,
@@ -293,6 +304,7 @@ static int generate(int argc, char **argv) {
   psfwi_sampler *sm = NULL;
   psfwi_shard *sh = NULL;
   float *wavelet = NULL;
+  uint64_t *seeds = NULL;
   char *cfg_text = NULL, *acq_text = NULL, **paths = NULL;
   enum shard_state *state = NULL;
   size_t nshard = 0;
@@ -375,7 +387,8 @@ static int generate(int argc, char **argv) {
   nshard = (nsample + shard_size - 1) / shard_size;
   paths = calloc(nshard, sizeof *paths);
   state = calloc(nshard, sizeof *state);
-  if (paths == NULL || state == NULL) {
+  seeds = calloc(shard_size, sizeof *seeds);
+  if (paths == NULL || state == NULL || seeds == NULL) {
     st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory for %zu shards", nshard);
     goto done;
   }
@@ -403,6 +416,9 @@ static int generate(int argc, char **argv) {
   if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, &err)) == NULL) goto done;
   psfwi_wave_opts wo;
   cli_wave_opts_from_config(cfg, fmax, &wo);
+  /* samples in parallel, each sample's shots on its own thread (see
+   * psfwi_sampler_make_many) */
+  const int nthreads = wo.nthreads_shots;
   if ((sm = psfwi_sampler_create(&so, &acq, s, wavelet, nt, dt, &wo, &err)) == NULL) {
     st = err.status;
     goto done;
@@ -454,19 +470,12 @@ static int generate(int argc, char **argv) {
       st = err.status;
       goto done;
     }
-    const size_t fsize = nchan * width, vsize = psfwi_grid_size(&so.grid);
-    for (size_t i = 0; i < n; i++) {
-      int family;
-      uint64_t seed;
-      const uint64_t index = (uint64_t)(k * shard_size + i);
-      st = psfwi_sampler_make(sm, index, sh->features + i * fsize, sh->vp + i * vsize, &family,
-                              &seed, &err);
-      if (st != PSFWI_OK) goto done;
-      sh->family[i] = family;
-      sh->model_seed[i] = (long long)seed;
-      made++;
-      cli_progress_update(&prog, made);
-    }
+    struct progress_ctx pc = {&prog, made};
+    st = psfwi_sampler_make_many(sm, (uint64_t)(k * shard_size), n, nthreads, sh->features, sh->vp,
+                                 sh->family, seeds, on_progress, &pc, &err);
+    if (st != PSFWI_OK) goto done;
+    for (size_t i = 0; i < n; i++) sh->model_seed[i] = (long long)seeds[i];
+    made += n;
     if ((st = psfwi_nc_write_shard(paths[k], sh, acq_text, &meta, &err)) != PSFWI_OK) goto done;
     psfwi_shard_destroy(sh);
     sh = NULL;
@@ -487,6 +496,7 @@ done:
     for (size_t k = 0; k < nshard; k++) free(paths[k]);
   free(paths);
   free(state);
+  free(seeds);
   free(cfg_text);
   free(acq_text);
   free(wavelet);
