@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include "psfwi_learn.h"
 #include "run_config.h"
 
@@ -275,7 +277,7 @@ static int check_existing(const char *path, size_t expect_n, size_t nchan, size_
     else if (sh->nsample == expect_n)
       *state = SHARD_DONE;
     else
-      fprintf(stderr, "psfwi dataset: '%s' holds %zu samples, this run's shard %zu; made again\n",
+      fprintf(stderr, "psfwi dataset: '%s' holds %zu samples where this run puts %zu; made again\n",
               path, sh->nsample, expect_n);
   }
   psfwi_shard_destroy(sh);
@@ -416,9 +418,13 @@ static int generate(int argc, char **argv) {
   if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, &err)) == NULL) goto done;
   psfwi_wave_opts wo;
   cli_wave_opts_from_config(cfg, fmax, &wo);
-  /* samples in parallel, each sample's shots on its own thread (see
-   * psfwi_sampler_make_many) */
-  const int nthreads = wo.nthreads_shots;
+  /* Threads over samples when a sample has few shots for the threads
+   * (OpenFWI: 5 shots on 2 cores, 1.6-1.8x faster), else over the shots of
+   * one sample at a time (the marine line: 39 shots; 6-11 % faster, less
+   * memory): docs/BENCHMARKS.md, "Data-set generation". A make_many on 1
+   * thread leaves the propagator's own threads over shots active. */
+  const int nthr = wo.nthreads_shots > 0 ? wo.nthreads_shots : omp_get_max_threads();
+  const int nthreads = s->nshot >= 4 * (size_t)nthr ? 1 : nthr;
   if ((sm = psfwi_sampler_create(&so, &acq, s, wavelet, nt, dt, &wo, &err)) == NULL) {
     st = err.status;
     goto done;
@@ -430,13 +436,14 @@ static int generate(int argc, char **argv) {
   }
   const size_t nchan = psfwi_learn_channels(&acq);
   const size_t width = psfwi_sampler_feature_size(sm) / nchan;
+  const psfwi_wave_info *info = psfwi_sampler_wave_info(sm);
   fprintf(stderr,
-          "psfwi dataset: %zu samples in %zu shard(s) of %zu; models %zu x %zu at %g x %g m; "
-          "%zu shots x %zu receivers, %zu samples at %g s; features %zu channels x %zu "
-          "positions (%s, %s, %zu frequencies)\n",
-          nsample, nshard, shard_size, so.grid.nx, so.grid.nz, so.grid.dx, so.grid.dz, s->nshot,
-          s->nrec, nt, dt, nchan, width, psfwi_learn_mode_name(acq.mode),
-          psfwi_learn_parts_name(acq.parts), acq.nfreq);
+          "psfwi dataset: %zu samples in %zu shard(s) of %zu; models %zu x %zu at %g x %g m "
+          "(padded %zu x %zu); %zu shots x %zu receivers, %zu samples at %g s (%zu steps "
+          "each); features %zu channels x %zu positions (%s, %s, %zu frequencies)\n",
+          nsample, nshard, shard_size, so.grid.nx, so.grid.nz, so.grid.dx, so.grid.dz, info->npx,
+          info->npz, s->nshot, s->nrec, nt, dt, info->nsub, nchan, width,
+          psfwi_learn_mode_name(acq.mode), psfwi_learn_parts_name(acq.parts), acq.nfreq);
 
   /* the resume: every existing shard is checked before any work */
   size_t todo = 0, skipped = 0;

@@ -167,6 +167,10 @@ size_t psfwi_sampler_feature_size(const psfwi_sampler *sm) {
   return psfwi_features_channels(sm->sc[0].feat) * psfwi_features_width(sm->sc[0].feat);
 }
 
+const psfwi_wave_info *psfwi_sampler_wave_info(const psfwi_sampler *sm) {
+  return psfwi_wave_get_info(sm->wave);
+}
+
 /* Sample i with one thread's scratch. */
 static int make_one(psfwi_sampler *sm, scratch *c, uint64_t i, float *features, float *vp,
                     int *family, uint64_t *model_seed, psfwi_error *err) {
