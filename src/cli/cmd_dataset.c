@@ -232,8 +232,9 @@ static int check_existing(const char *path, size_t expect_n, size_t nchan, size_
   *state = SHARD_MAKE;
   /* a readable NetCDF file without the acquisition is someone else's */
   char *probe = psfwi_nc_read_text_attribute(path, "psfwi_acquisition", &rerr);
+  const int not_a_shard = probe == NULL && rerr.status == PSFWI_EKEY;
   free(probe);
-  if (probe == NULL && rerr.status == PSFWI_EKEY)
+  if (not_a_shard)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "'%s' exists and is not a psfwi training-data shard; not overwritten "
                       "(choose another [output] prefix)",
