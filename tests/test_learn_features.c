@@ -407,6 +407,12 @@ static psfwi_sampler *tiny_sampler(psfwi_learn_acq *a, psfwi_survey **s, size_t 
   return sm;
 }
 
+static void count_progress(void *ctx, size_t done, size_t count) {
+  size_t *calls = ctx;
+  assert_true(done >= 1 && done <= count);
+  (*calls)++;
+}
+
 static void test_sampler_reproducible(void **state) {
   (void)state;
   psfwi_learn_acq a;
@@ -442,6 +448,25 @@ static void test_sampler_reproducible(void **state) {
   assert_int_equal(psfwi_sampler_make(sm2, 3, f2, v2, &fam2, &s2, &e), PSFWI_OK);
   assert_memory_equal(f1, f2, nf * sizeof *f1);
   assert_memory_equal(v1, v2, nv * sizeof *v1);
+  /* several samples on 2 threads: the bits of one at a time, in order */
+  float *fm = malloc(3 * nf * sizeof *fm), *vm = malloc(3 * nv * sizeof *vm);
+  int fams[3];
+  uint64_t seeds[3];
+  size_t calls = 0;
+  assert_int_equal(
+      psfwi_sampler_make_many(sm2, 2, 3, 2, fm, vm, fams, seeds, count_progress, &calls, &e),
+      PSFWI_OK);
+  assert_int_equal(calls, 3);
+  assert_memory_equal(fm + nf, f1, nf * sizeof *f1); /* index 3 */
+  assert_memory_equal(vm + nv, v1, nv * sizeof *v1);
+  assert_memory_equal(fm + 2 * nf, f3, nf * sizeof *f3); /* index 4 */
+  assert_memory_equal(vm + 2 * nv, v3, nv * sizeof *v3);
+  assert_int_equal(fams[1], fam1);
+  assert_true(seeds[1] == s1 && seeds[2] == s3);
+  assert_int_equal(psfwi_sampler_make(sm2, 2, f2, v2, &fam2, &s2, &e), PSFWI_OK);
+  assert_memory_equal(fm, f2, nf * sizeof *f2);
+  assert_true(seeds[0] == s2 && fams[0] == fam2);
+  free(fm), free(vm);
   psfwi_sampler_destroy(sm2);
   psfwi_survey_destroy(s2v);
   free(f1), free(f2), free(f3), free(v1), free(v2), free(v3);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include "psfwi_learn.h"
 #include "run_config.h"
 
@@ -230,8 +232,9 @@ static int check_existing(const char *path, size_t expect_n, size_t nchan, size_
   *state = SHARD_MAKE;
   /* a readable NetCDF file without the acquisition is someone else's */
   char *probe = psfwi_nc_read_text_attribute(path, "psfwi_acquisition", &rerr);
+  const int not_a_shard = probe == NULL && rerr.status == PSFWI_EKEY;
   free(probe);
-  if (probe == NULL && rerr.status == PSFWI_EKEY)
+  if (not_a_shard)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "'%s' exists and is not a psfwi training-data shard; not overwritten "
                       "(choose another [output] prefix)",
@@ -275,12 +278,23 @@ static int check_existing(const char *path, size_t expect_n, size_t nchan, size_
     else if (sh->nsample == expect_n)
       *state = SHARD_DONE;
     else
-      fprintf(stderr, "psfwi dataset: '%s' holds %zu samples, this run's shard %zu; made again\n",
+      fprintf(stderr, "psfwi dataset: '%s' holds %zu samples where this run puts %zu; made again\n",
               path, sh->nsample, expect_n);
   }
   psfwi_shard_destroy(sh);
   free(their_acq);
   return st;
+}
+
+struct progress_ctx {
+  cli_progress *p;
+  size_t before; /* samples made in earlier shards */
+};
+
+static void on_progress(void *ctx, size_t done, size_t count) {
+  (void)count;
+  struct progress_ctx *pc = ctx;
+  cli_progress_update(pc->p, pc->before + done);
 }
 
 static int generate(int argc, char **argv) {
@@ -293,6 +307,7 @@ static int generate(int argc, char **argv) {
   psfwi_sampler *sm = NULL;
   psfwi_shard *sh = NULL;
   float *wavelet = NULL;
+  uint64_t *seeds = NULL;
   char *cfg_text = NULL, *acq_text = NULL, **paths = NULL;
   enum shard_state *state = NULL;
   size_t nshard = 0;
@@ -375,7 +390,8 @@ static int generate(int argc, char **argv) {
   nshard = (nsample + shard_size - 1) / shard_size;
   paths = calloc(nshard, sizeof *paths);
   state = calloc(nshard, sizeof *state);
-  if (paths == NULL || state == NULL) {
+  seeds = calloc(shard_size, sizeof *seeds);
+  if (paths == NULL || state == NULL || seeds == NULL) {
     st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory for %zu shards", nshard);
     goto done;
   }
@@ -403,6 +419,13 @@ static int generate(int argc, char **argv) {
   if ((wavelet = cli_wavelet_from_config(cfg, dt, nt, &fmax, &err)) == NULL) goto done;
   psfwi_wave_opts wo;
   cli_wave_opts_from_config(cfg, fmax, &wo);
+  /* Threads over samples when a sample has few shots for the threads
+   * (OpenFWI: 5 shots on 2 cores, 1.6-1.8x faster), else over the shots of
+   * one sample at a time (the marine line: 39 shots; 6-11 % faster, less
+   * memory): docs/BENCHMARKS.md, "Data-set generation". A make_many on 1
+   * thread leaves the propagator's own threads over shots active. */
+  const int nthr = wo.nthreads_shots > 0 ? wo.nthreads_shots : omp_get_max_threads();
+  const int nthreads = s->nshot >= 4 * (size_t)nthr ? 1 : nthr;
   if ((sm = psfwi_sampler_create(&so, &acq, s, wavelet, nt, dt, &wo, &err)) == NULL) {
     st = err.status;
     goto done;
@@ -414,13 +437,14 @@ static int generate(int argc, char **argv) {
   }
   const size_t nchan = psfwi_learn_channels(&acq);
   const size_t width = psfwi_sampler_feature_size(sm) / nchan;
+  const psfwi_wave_info *info = psfwi_sampler_wave_info(sm);
   fprintf(stderr,
-          "psfwi dataset: %zu samples in %zu shard(s) of %zu; models %zu x %zu at %g x %g m; "
-          "%zu shots x %zu receivers, %zu samples at %g s; features %zu channels x %zu "
-          "positions (%s, %s, %zu frequencies)\n",
-          nsample, nshard, shard_size, so.grid.nx, so.grid.nz, so.grid.dx, so.grid.dz, s->nshot,
-          s->nrec, nt, dt, nchan, width, psfwi_learn_mode_name(acq.mode),
-          psfwi_learn_parts_name(acq.parts), acq.nfreq);
+          "psfwi dataset: %zu samples in %zu shard(s) of %zu; models %zu x %zu at %g x %g m "
+          "(padded %zu x %zu); %zu shots x %zu receivers, %zu samples at %g s (%zu steps "
+          "each); features %zu channels x %zu positions (%s, %s, %zu frequencies)\n",
+          nsample, nshard, shard_size, so.grid.nx, so.grid.nz, so.grid.dx, so.grid.dz, info->npx,
+          info->npz, s->nshot, s->nrec, nt, dt, info->nsub, nchan, width,
+          psfwi_learn_mode_name(acq.mode), psfwi_learn_parts_name(acq.parts), acq.nfreq);
 
   /* the resume: every existing shard is checked before any work */
   size_t todo = 0, skipped = 0;
@@ -454,19 +478,12 @@ static int generate(int argc, char **argv) {
       st = err.status;
       goto done;
     }
-    const size_t fsize = nchan * width, vsize = psfwi_grid_size(&so.grid);
-    for (size_t i = 0; i < n; i++) {
-      int family;
-      uint64_t seed;
-      const uint64_t index = (uint64_t)(k * shard_size + i);
-      st = psfwi_sampler_make(sm, index, sh->features + i * fsize, sh->vp + i * vsize, &family,
-                              &seed, &err);
-      if (st != PSFWI_OK) goto done;
-      sh->family[i] = family;
-      sh->model_seed[i] = (long long)seed;
-      made++;
-      cli_progress_update(&prog, made);
-    }
+    struct progress_ctx pc = {&prog, made};
+    st = psfwi_sampler_make_many(sm, (uint64_t)(k * shard_size), n, nthreads, sh->features, sh->vp,
+                                 sh->family, seeds, on_progress, &pc, &err);
+    if (st != PSFWI_OK) goto done;
+    for (size_t i = 0; i < n; i++) sh->model_seed[i] = (long long)seeds[i];
+    made += n;
     if ((st = psfwi_nc_write_shard(paths[k], sh, acq_text, &meta, &err)) != PSFWI_OK) goto done;
     psfwi_shard_destroy(sh);
     sh = NULL;
@@ -487,6 +504,7 @@ done:
     for (size_t k = 0; k < nshard; k++) free(paths[k]);
   free(paths);
   free(state);
+  free(seeds);
   free(cfg_text);
   free(acq_text);
   free(wavelet);

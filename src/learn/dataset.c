@@ -6,17 +6,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "psfwi_learn.h"
+
+/* What one thread needs to make a sample. */
+typedef struct scratch {
+  psfwi_features *feat;
+  float *data; /* nshot * nrec * nt */
+} scratch;
 
 struct psfwi_sampler {
   psfwi_sample_opts o;
+  psfwi_learn_acq acq;  /* as filled by the first features */
   psfwi_survey *survey; /* a copy */
   float *wavelet;       /* nt */
   size_t nt;
-  psfwi_wave *wave;
-  psfwi_features *feat;
-  float *data; /* nshot * nrec * nt */
+  double dt;
+  psfwi_wave *wave; /* shared by the threads (read-only) */
+  scratch *sc;      /* nsc of them; sc[0] serves psfwi_sampler_make */
+  size_t nsc;
 };
+
+static void scratch_free(scratch *c) {
+  psfwi_features_destroy(c->feat);
+  free(c->data);
+  c->feat = NULL;
+  c->data = NULL;
+}
+
+/* Scratch for n threads (kept, grown when more are asked for). */
+static int scratch_reserve(psfwi_sampler *sm, size_t n, psfwi_error *err) {
+  if (n <= sm->nsc) return PSFWI_OK;
+  scratch *grown = realloc(sm->sc, n * sizeof *grown);
+  if (grown == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory");
+  sm->sc = grown;
+  const psfwi_survey *s = sm->survey;
+  for (size_t k = sm->nsc; k < n; k++) {
+    scratch *c = &sm->sc[k];
+    c->feat = NULL;
+    c->data = malloc(s->nshot * s->nrec * sm->nt * sizeof *c->data);
+    if (c->data == NULL)
+      return psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory for %zu x %zu x %zu samples",
+                        s->nshot, s->nrec, sm->nt);
+    psfwi_learn_acq a = sm->acq;
+    if ((c->feat = psfwi_features_create(&a, s, &sm->o.grid, sm->nt, sm->dt, err)) == NULL) {
+      free(c->data);
+      return err ? err->status : PSFWI_EINTERNAL;
+    }
+    sm->nsc = k + 1;
+  }
+  return PSFWI_OK;
+}
 
 /* The stream of draws of one sample (family, water depth): splitmix64 of
  * the model seed mixed with a constant, so that it is not the stream
@@ -71,11 +112,10 @@ psfwi_sampler *psfwi_sampler_create(const psfwi_sample_opts *o, psfwi_learn_acq 
   memcpy(sm->survey->sz, s->sz, s->nshot * sizeof *s->sz);
   memcpy(sm->survey->rx, s->rx, s->nshot * s->nrec * sizeof *s->rx);
   memcpy(sm->survey->rz, s->rz, s->nshot * s->nrec * sizeof *s->rz);
+  sm->dt = dt;
   sm->wavelet = malloc(nt * sizeof *sm->wavelet);
-  sm->data = malloc(s->nshot * s->nrec * nt * sizeof *sm->data);
-  if (sm->wavelet == NULL || sm->data == NULL) {
-    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory for %zu x %zu x %zu samples", s->nshot,
-               s->nrec, nt);
+  if (sm->wavelet == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory for a wavelet of %zu samples", nt);
     goto fail;
   }
   memcpy(sm->wavelet, wavelet, nt * sizeof *wavelet);
@@ -89,7 +129,20 @@ psfwi_sampler *psfwi_sampler_create(const psfwi_sample_opts *o, psfwi_learn_acq 
   if ((sm->wave = psfwi_wave_create(m, dt, &wopts, err)) == NULL) goto fail;
   psfwi_model_destroy(m);
   m = NULL;
-  if ((sm->feat = psfwi_features_create(a, s, &o->grid, nt, dt, err)) == NULL) goto fail;
+  /* the first thread's features fill a; the others are planned alike */
+  if ((sm->sc = calloc(1, sizeof *sm->sc)) == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory");
+    goto fail;
+  }
+  if ((sm->sc[0].feat = psfwi_features_create(a, s, &o->grid, nt, dt, err)) == NULL) goto fail;
+  sm->acq = *a;
+  sm->nsc = 1;
+  sm->sc[0].data = malloc(s->nshot * s->nrec * nt * sizeof *sm->sc[0].data);
+  if (sm->sc[0].data == NULL) {
+    psfwi_fail(err, PSFWI_ENOMEM, "samples: out of memory for %zu x %zu x %zu samples", s->nshot,
+               s->nrec, nt);
+    goto fail;
+  }
   return sm;
 fail:
   psfwi_model_destroy(m);
@@ -99,22 +152,28 @@ fail:
 
 void psfwi_sampler_destroy(psfwi_sampler *sm) {
   if (sm == NULL) return;
-  psfwi_features_destroy(sm->feat);
+  if (sm->sc != NULL) {
+    scratch_free(&sm->sc[0]); /* also when create failed half-way */
+    for (size_t k = 1; k < sm->nsc; k++) scratch_free(&sm->sc[k]);
+  }
+  free(sm->sc);
   psfwi_wave_destroy(sm->wave);
   psfwi_survey_destroy(sm->survey);
   free(sm->wavelet);
-  free(sm->data);
   free(sm);
 }
 
 size_t psfwi_sampler_feature_size(const psfwi_sampler *sm) {
-  return psfwi_features_channels(sm->feat) * psfwi_features_width(sm->feat);
+  return psfwi_features_channels(sm->sc[0].feat) * psfwi_features_width(sm->sc[0].feat);
 }
 
-int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp, int *family,
-                       uint64_t *model_seed, psfwi_error *err) {
-  if (sm == NULL || features == NULL || vp == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "samples: NULL argument");
+const psfwi_wave_info *psfwi_sampler_wave_info(const psfwi_sampler *sm) {
+  return psfwi_wave_get_info(sm->wave);
+}
+
+/* Sample i with one thread's scratch. */
+static int make_one(psfwi_sampler *sm, scratch *c, uint64_t i, float *features, float *vp,
+                    int *family, uint64_t *model_seed, psfwi_error *err) {
   const uint64_t seed = (uint64_t)psfwi_mix64((unsigned long long)(sm->o.seed + i));
   unsigned long long state = (unsigned long long)seed ^ 0x6a09e667f3bcc909ULL;
   const size_t k = (size_t)(uniform01(&state) * (double)sm->o.nfamily);
@@ -131,9 +190,8 @@ int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp
     psfwi_error_prefix(err, "sample %llu", (unsigned long long)i);
     return err ? err->status : PSFWI_EINTERNAL;
   }
-  int st =
-      psfwi_wave_model_shots(sm->wave, m, sm->survey, sm->wavelet, sm->nt, sm->data, NULL, err);
-  if (st == PSFWI_OK) st = psfwi_features_compute(sm->feat, sm->data, features, err);
+  int st = psfwi_wave_model_shots(sm->wave, m, sm->survey, sm->wavelet, sm->nt, c->data, NULL, err);
+  if (st == PSFWI_OK) st = psfwi_features_compute(c->feat, c->data, features, err);
   if (st == PSFWI_OK) {
     memcpy(vp, m->vp, psfwi_grid_size(&m->grid) * sizeof *vp);
     if (family != NULL) *family = (int)p.family;
@@ -144,4 +202,53 @@ int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp
   }
   psfwi_model_destroy(m);
   return st;
+}
+
+int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp, int *family,
+                       uint64_t *model_seed, psfwi_error *err) {
+  if (sm == NULL || features == NULL || vp == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "samples: NULL argument");
+  return make_one(sm, &sm->sc[0], i, features, vp, family, model_seed, err);
+}
+
+int psfwi_sampler_make_many(psfwi_sampler *sm, uint64_t first, size_t count, int nthreads,
+                            float *features, float *vp, int *family, uint64_t *model_seed,
+                            psfwi_sampler_progress_fn progress, void *ctx, psfwi_error *err) {
+  if (sm == NULL || features == NULL || vp == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "samples: NULL argument");
+  if (count == 0) return PSFWI_OK;
+  int nthr = nthreads > 0 ? nthreads : omp_get_max_threads();
+  if ((size_t)nthr > count) nthr = (int)count;
+  if (nthr < 1) nthr = 1;
+  int st = scratch_reserve(sm, (size_t)nthr, err);
+  if (st != PSFWI_OK) return st;
+  const size_t fsize = psfwi_sampler_feature_size(sm), vsize = psfwi_grid_size(&sm->o.grid);
+  size_t done = 0;
+  psfwi_first_error fe;
+  psfwi_first_error_init(&fe);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+  for (size_t k = 0; k < count; k++) {
+    if (psfwi_first_error_failed(&fe)) continue;
+    psfwi_error e = {PSFWI_OK, ""};
+    int fam = 0;
+    uint64_t seed = 0;
+    const int rc = make_one(sm, &sm->sc[omp_get_thread_num()], first + k, features + k * fsize,
+                            vp + k * vsize, &fam, &seed, &e);
+    if (rc != PSFWI_OK) {
+      psfwi_first_error_record(&fe, &e);
+      continue;
+    }
+    if (family != NULL) family[k] = fam;
+    if (model_seed != NULL) model_seed[k] = seed;
+#pragma omp critical(psfwi_sampler_progress)
+    {
+      done++;
+      if (progress != NULL) progress(ctx, done, count);
+    }
+  }
+  if (fe.err.status != PSFWI_OK) {
+    if (err != NULL) *err = fe.err;
+    return fe.err.status;
+  }
+  return PSFWI_OK;
 }

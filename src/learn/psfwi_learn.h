@@ -170,10 +170,30 @@ psfwi_sampler *psfwi_sampler_create(const psfwi_sample_opts *o, psfwi_learn_acq 
                                     double dt, const psfwi_wave_opts *wo, psfwi_error *err);
 void psfwi_sampler_destroy(psfwi_sampler *sm);
 size_t psfwi_sampler_feature_size(const psfwi_sampler *sm); /* channels x width */
+/* The propagator's discretisation (padded grid, internal step, ...). */
+const psfwi_wave_info *psfwi_sampler_wave_info(const psfwi_sampler *sm);
 /* Sample i: features (feature_size floats), vp (nz * nx, m/s, vp[iz * nx +
  * ix]), the family drawn and the model's seed. Not thread-safe on one sm. */
 int psfwi_sampler_make(psfwi_sampler *sm, uint64_t i, float *features, float *vp, int *family,
                        uint64_t *model_seed, psfwi_error *err);
+/* Samples first .. first + count - 1 on nthreads OpenMP threads, one
+ * sample per thread at a time (<= 0: omp_get_max_threads()): features
+ * (count x feature_size), vp (count x nz * nx), family and model_seed
+ * (count each; may be NULL) in index order. The propagator is shared
+ * (read-only); each thread has its own features and data buffers, made on
+ * the first call with that many threads. Inside a sample the shots run on
+ * its thread (OpenMP's nested parallelism off, its default): on small
+ * grids with few shots this keeps every core busy where shots alone do
+ * not (5 shots on 2 cores). With nthreads = 1 the team is inactive and the
+ * propagator's own threads (wo->nthreads_shots) take each sample's shots,
+ * the better choice when there are many. The bits depend on neither.
+ * progress (may be NULL) is called with the samples done so far, never
+ * concurrently. On failure the first error (naming the sample) is
+ * returned. Not thread-safe on one sm. */
+typedef void (*psfwi_sampler_progress_fn)(void *ctx, size_t done, size_t count);
+int psfwi_sampler_make_many(psfwi_sampler *sm, uint64_t first, size_t count, int nthreads,
+                            float *features, float *vp, int *family, uint64_t *model_seed,
+                            psfwi_sampler_progress_fn progress, void *ctx, psfwi_error *err);
 
 /* ---- Network architectures (arch.c) ---------------------------------------------
  * A network is described as INI text, one section per layer in order:
