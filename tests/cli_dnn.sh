@@ -155,4 +155,23 @@ bad "no shards" "no shard matches" "$psfwi" dnn train -c "$tmp/t.ini" --set data
 printf '[input]\nchannels = 24\n[layer]\nkind = conv1d\nout = 7\nk = 3\npad = 1\n' > "$tmp/net.ini"
 bad "custom network with the wrong output" "the targets need" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set network.architecture=file --set network.file="$tmp/net.ini" --set output.network="$tmp/n3.nc"
+
+# a test set of given models (OpenFWI's FlatVel-A, when ../shared is there)
+fv="$src/../shared/data/openfwi/ddnet_FlatVelA_test_vmodel.zip"
+if [ -f "$fv" ]; then
+  ok "given models" "$psfwi" dataset generate -c "$src/configs/openfwi_forward.ini" \
+    --set dataset.models="$fv" --set dataset.models_key=vmodel11 --set dataset.samples=2 \
+    --set output.prefix="$tmp/fv/t"
+  ok "given models: info" "$psfwi" info "$tmp/fv/t_00000.nc"
+  has "given models: family -1" "family.*-1" "$tmp/out"
+  bad "given models: grid mismatch" "\[grid\] says" "$psfwi" dataset generate \
+    -c "$src/configs/openfwi_forward.ini" --set dataset.models="$fv" \
+    --set dataset.models_key=vmodel11 --set dataset.samples=1 --set grid.nx=60 \
+    --set survey.receiver_x=0:10:60 --set output.prefix="$tmp/fv/u"
+  bad "given models: too few" "model 500 of 501" "$psfwi" dataset generate \
+    -c "$src/configs/openfwi_forward.ini" --set dataset.models="$fv" \
+    --set dataset.models_key=vmodel11 --set dataset.samples=501 --set output.prefix="$tmp/fv/v"
+else
+  echo "cli_dnn: skipping the given-models checks: $fv is absent"
+fi
 finish cli_dnn

@@ -41,6 +41,11 @@ static const psfwi_config_key keys[] = {
      "comma list of model families drawn uniformly (layered, folded, faulted, salt, anomaly; "
      "a family named twice is drawn twice as often)"},
     {"dataset", "samples", PSFWI_CFG_INT, NULL, 1, 1e9, NULL, "number of samples (models)"},
+    {"dataset", "models", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
+     "given models instead of drawn ones (a test set): a NumPy .npy/.npz stack of shape "
+     "(N, nz, nx) or (N, 1, nz, nx) on [grid], m/s; sample i is model i"},
+    {"dataset", "models_key", PSFWI_CFG_STRING, NULL, 0, 0, NULL,
+     "the .npz member holding the models (e.g. vmodel11)"},
     {"dataset", "shard_size", PSFWI_CFG_INT, "256", 1, 1e6, NULL, "samples per shard file"},
     {"dataset", "seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL,
      "seed of the data set: sample i has model seed psfwi_mix64(seed + i)"},
@@ -306,7 +311,7 @@ static int generate(int argc, char **argv) {
   psfwi_survey *s = NULL;
   psfwi_sampler *sm = NULL;
   psfwi_shard *sh = NULL;
-  float *wavelet = NULL;
+  float *wavelet = NULL, *given = NULL;
   uint64_t *seeds = NULL;
   char *cfg_text = NULL, *acq_text = NULL, **paths = NULL;
   enum shard_state *state = NULL;
@@ -343,6 +348,39 @@ static int generate(int argc, char **argv) {
   so.water_max = psfwi_config_double(cfg, "dataset", "water_max");
   if ((st = parse_families(psfwi_config_string(cfg, "dataset", "families"), &so, &err)) != PSFWI_OK)
     goto done;
+  if (psfwi_config_is_set(cfg, "dataset", "models")) {
+    const char *mp = psfwi_config_string(cfg, "dataset", "models");
+    so.nmodels = (size_t)psfwi_config_int(cfg, "dataset", "samples");
+    const size_t n = psfwi_grid_size(&so.grid);
+    if ((st = psfwi_mem_check((double)so.nmodels * (double)n * sizeof(float), "the given models",
+                              NULL, &err)) != PSFWI_OK)
+      goto done;
+    if ((given = malloc(so.nmodels * n * sizeof *given)) == NULL) {
+      st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory for %zu models", so.nmodels);
+      goto done;
+    }
+    for (size_t i = 0; i < so.nmodels; i++) {
+      psfwi_npy_opts no = {.dx = so.grid.dx, .dz = so.grid.dz, .order = PSFWI_ORDER_ZX,
+                           .key = psfwi_config_string(cfg, "dataset", "models_key"),
+                           .index = i, .has_index = 1};
+      psfwi_model *m = psfwi_npy_read_model(mp, &no, &err);
+      if (m == NULL) {
+        st = psfwi_error_prefix(&err, "[dataset] models, model %zu of %zu: ", i, so.nmodels);
+        goto done;
+      }
+      if (m->grid.nx != so.grid.nx || m->grid.nz != so.grid.nz) {
+        st = psfwi_fail(&err, PSFWI_EINVAL,
+                        "[dataset] models '%s': model %zu is %zu x %zu (nz x nx), [grid] says %zu "
+                        "x %zu",
+                        mp, i, m->grid.nz, m->grid.nx, so.grid.nz, so.grid.nx);
+        psfwi_model_destroy(m);
+        goto done;
+      }
+      memcpy(given + i * n, m->vp, n * sizeof *given);
+      psfwi_model_destroy(m);
+    }
+    so.models = given;
+  }
   st = PSFWI_ERANGE;
   if (!(so.vmax > so.vmin)) {
     psfwi_fail(&err, PSFWI_ERANGE, "[dataset] vmin = %g m/s must be below vmax = %g m/s", so.vmin,
@@ -403,7 +441,7 @@ static int generate(int argc, char **argv) {
     }
     snprintf(paths[k], len, "%s_%05zu.nc", prefix, k);
   }
-  static const char *const inputs[] = {"survey.file", "wavelet.file", NULL};
+  static const char *const inputs[] = {"survey.file", "wavelet.file", "dataset.models", NULL};
   const psfwi_run_file first = {"[output] prefix (its first shard)", paths[0], 1};
   if ((st = cli_check_run_files(cfg, inputs, NULL, &first, 1, &err)) != PSFWI_OK) goto done;
 
@@ -508,6 +546,7 @@ done:
   free(cfg_text);
   free(acq_text);
   free(wavelet);
+  free(given);
   psfwi_sampler_destroy(sm);
   psfwi_survey_destroy(s);
   psfwi_config_destroy(cfg);

@@ -92,9 +92,9 @@ static int check_values(const char *path, const psfwi_shard *sh, psfwi_error *er
                         path, i / nv, c / sh->grid.nx, c % sh->grid.nx, (double)sh->vp[i]);
     }
   for (size_t i = 0; i < sh->nsample; i++)
-    if (sh->family[i] < 0)
-      return psfwi_fail(err, PSFWI_EFORMAT, "'%s': family of sample %zu is %d; expected >= 0", path,
-                        i, sh->family[i]);
+    if (sh->family[i] < -1)
+      return psfwi_fail(err, PSFWI_EFORMAT, "'%s': family of sample %zu is %d; expected >= -1",
+                        path, i, sh->family[i]);
   return PSFWI_OK;
 }
 
@@ -136,7 +136,7 @@ int psfwi_nc_write_shard(const char *path, const psfwi_shard *sh, const char *ac
   NCX(nc_def_var(nc, "family", NC_INT, 1, d, &vfam), "defining family");
   NCX(put_text(nc, vfam, "long_name",
                "synthetic model family (psfwi_family: the order of psfwi model synth "
-               "--family; 0 = layered)"),
+               "--family; 0 = layered; -1 = a given model, [dataset] models)"),
       "defining family");
   NCX(nc_def_var(nc, "model_seed", NC_INT64, 1, d, &vseed), "defining model_seed");
   NCX(put_text(nc, vseed, "long_name",

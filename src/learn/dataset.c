@@ -68,7 +68,7 @@ static double uniform01(unsigned long long *state) {
 
 static int check_opts(const psfwi_sample_opts *o, psfwi_error *err) {
   if (psfwi_grid_check(&o->grid, "sample grid", err) != PSFWI_OK) return err ? err->status : 1;
-  if (o->nfamily < 1 || o->nfamily > PSFWI_FAMILY_COUNT)
+  if (o->models == NULL && (o->nfamily < 1 || o->nfamily > PSFWI_FAMILY_COUNT))
     return psfwi_fail(err, PSFWI_ERANGE, "samples: %zu families; expected 1 to %d", o->nfamily,
                       (int)PSFWI_FAMILY_COUNT);
   for (size_t i = 0; i < o->nfamily; i++)
@@ -79,6 +79,17 @@ static int check_opts(const psfwi_sample_opts *o, psfwi_error *err) {
     return psfwi_fail(err, PSFWI_ERANGE,
                       "samples: velocity range vmin = %g, vmax = %g m/s; expected 0 < vmin < vmax",
                       o->vmin, o->vmax);
+  if (o->models != NULL) {
+    const size_t n = psfwi_grid_size(&o->grid);
+    for (size_t i = 0; i < o->nmodels * n; i++)
+      if (!(o->models[i] >= o->vmin && o->models[i] <= o->vmax))
+        return psfwi_fail(err, PSFWI_ERANGE,
+                          "samples: given model %zu has %g m/s at z index %zu, x index %zu, "
+                          "outside [vmin, vmax] = [%g, %g] m/s",
+                          i / n, (double)o->models[i], (i % n) / o->grid.nx, i % o->grid.nx,
+                          o->vmin, o->vmax);
+    return PSFWI_OK;
+  }
   const double depth = (double)(o->grid.nz - 1) * o->grid.dz;
   if (!(o->water_min >= 0.0) || !(o->water_max >= o->water_min) || !isfinite(o->water_max) ||
       (o->water_max > 0.0 && !(o->water_max < depth)))
@@ -174,6 +185,22 @@ const psfwi_wave_info *psfwi_sampler_wave_info(const psfwi_sampler *sm) {
 /* Sample i with one thread's scratch. */
 static int make_one(psfwi_sampler *sm, scratch *c, uint64_t i, float *features, float *vp,
                     int *family, uint64_t *model_seed, psfwi_error *err) {
+  if (sm->o.models != NULL) {
+    if (i >= sm->o.nmodels)
+      return psfwi_fail(err, PSFWI_ERANGE, "sample %llu: only %zu models were given",
+                        (unsigned long long)i, sm->o.nmodels);
+    const size_t n = psfwi_grid_size(&sm->o.grid);
+    const psfwi_model given = {.grid = sm->o.grid, .vp = (float *)(sm->o.models + i * n)};
+    int st = psfwi_wave_model_shots(sm->wave, &given, sm->survey, sm->wavelet, sm->nt, c->data,
+                                    NULL, err);
+    if (st == PSFWI_OK) st = psfwi_features_compute(c->feat, c->data, features, err);
+    if (st != PSFWI_OK) return psfwi_error_prefix(err, "sample %llu (given model)",
+                                                  (unsigned long long)i);
+    memcpy(vp, given.vp, n * sizeof *vp);
+    if (family != NULL) *family = -1;
+    if (model_seed != NULL) *model_seed = i;
+    return PSFWI_OK;
+  }
   const uint64_t seed = (uint64_t)psfwi_mix64((unsigned long long)(sm->o.seed + i));
   unsigned long long state = (unsigned long long)seed ^ 0x6a09e667f3bcc909ULL;
   const size_t k = (size_t)(uniform01(&state) * (double)sm->o.nfamily);

@@ -153,6 +153,12 @@ typedef struct psfwi_sample_opts {
   double vmin, vmax;                       /* m/s, the families' velocity range */
   double water_min, water_max;             /* m, water depth drawn uniformly (0, 0: none) */
   uint64_t seed;
+  /* Given models instead of drawn ones (a test set such as OpenFWI's):
+   * nmodels models on grid, models[(i * nz + iz) * nx + ix] in m/s, each
+   * inside [vmin, vmax]; sample i is model i (family -1, model seed i).
+   * NULL: draw from the families. The caller keeps the array alive. */
+  const float *models;
+  size_t nmodels;
 } psfwi_sample_opts;
 
 typedef struct psfwi_sampler psfwi_sampler;
