@@ -11,10 +11,10 @@
 #include "testutil.h"
 
 /* A call that must succeed; on failure the message says why. */
-#define assert_ok(call)                                                                  \
-  do {                                                                                   \
-    const int st_ = (call);                                                              \
-    if (st_ != PSFWI_OK) fail_msg("%s: status %d: %s", #call, st_, err.msg);            \
+#define assert_ok(call)                                                      \
+  do {                                                                       \
+    const int st_ = (call);                                                  \
+    if (st_ != PSFWI_OK) fail_msg("%s: status %d: %s", #call, st_, err.msg); \
   } while (0)
 
 /* ---- Architectures ---------------------------------------------------------------- */
@@ -180,9 +180,10 @@ static void test_trainer_learns_layered_earth(void **state) {
   }
   psfwi_trainer_use_best(tr);
   const double val = psfwi_trainer_val_loss(tr, &err);
-  printf("layered earth: validation L1 %.4f at the start, %.4f after %zu epochs (first epoch's "
-         "train loss %.4f); scaled units (1 = 1500 m/s)\n",
-         val0, val, info.epoch + 1, first);
+  printf(
+      "layered earth: validation L1 %.4f at the start, %.4f after %zu epochs (first epoch's "
+      "train loss %.4f); scaled units (1 = 1500 m/s)\n",
+      val0, val, info.epoch + 1, first);
   /* the mapping is learnt: validation L1 below 0.08 scaled units (120 m/s) */
   assert_true(val < 0.08);
   assert_true(val < 0.25 * val0);
@@ -200,8 +201,7 @@ static float *train_params(problem *p, size_t epochs, size_t *np) {
   o.epochs = epochs;
   psfwi_trainer *tr = psfwi_trainer_create(nn, &p->d, &o, &err);
   psfwi_train_epoch info = {0};
-  for (size_t e = 0; e < epochs; e++)
-    assert_ok(psfwi_trainer_epoch(tr, &info, &err));
+  for (size_t e = 0; e < epochs; e++) assert_ok(psfwi_trainer_epoch(tr, &info, &err));
   *np = psfwi_nn_nparam(nn) + psfwi_nn_nbuffer(nn);
   float *v = malloc(*np * sizeof *v);
   memcpy(v, psfwi_nn_params(nn), psfwi_nn_nparam(nn) * sizeof *v);

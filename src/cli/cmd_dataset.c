@@ -360,9 +360,12 @@ static int generate(int argc, char **argv) {
       goto done;
     }
     for (size_t i = 0; i < so.nmodels; i++) {
-      psfwi_npy_opts no = {.dx = so.grid.dx, .dz = so.grid.dz, .order = PSFWI_ORDER_ZX,
+      psfwi_npy_opts no = {.dx = so.grid.dx,
+                           .dz = so.grid.dz,
+                           .order = PSFWI_ORDER_ZX,
                            .key = psfwi_config_string(cfg, "dataset", "models_key"),
-                           .index = i, .has_index = 1};
+                           .index = i,
+                           .has_index = 1};
       psfwi_model *m = psfwi_npy_read_model(mp, &no, &err);
       if (m == NULL) {
         st = psfwi_error_prefix(&err, "[dataset] models, model %zu of %zu: ", i, so.nmodels);

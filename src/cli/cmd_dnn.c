@@ -178,7 +178,7 @@ static char *default_state_path(const char *net) {
 }
 
 #define NCOL 7
-static const char *const col_names[NCOL] = {"train_loss", "val_loss", "penalty",     "lr",
+static const char *const col_names[NCOL] = {"train_loss", "val_loss", "penalty",    "lr",
                                             "grad_norm",  "seconds",  "best_so_far"};
 static const char *const col_units[NCOL] = {"1", "1", "1", "1", "1", "s", "1"};
 
@@ -201,8 +201,8 @@ static int save_state(const char *path, const psfwi_trainer *tr, const double *h
   return st;
 }
 
-static int load_state(const char *path, psfwi_trainer *tr, double *hist, size_t max_ep,
-                      size_t *nep, const char *cfg_text, psfwi_error *err) {
+static int load_state(const char *path, psfwi_trainer *tr, double *hist, size_t max_ep, size_t *nep,
+                      const char *cfg_text, psfwi_error *err) {
   psfwi_state_item *items = NULL;
   size_t n = 0;
   int st = psfwi_state_read(path, "dnn", &items, &n, err);
@@ -213,8 +213,8 @@ static int load_state(const char *path, psfwi_trainer *tr, double *hist, size_t 
                     "train without --resume",
                     path);
   } else {
-    const psfwi_state_item *tb = psfwi_state_find(items, n, "trainer", PSFWI_STATE_U8,
-                                                  (size_t)-1, path, err);
+    const psfwi_state_item *tb =
+        psfwi_state_find(items, n, "trainer", PSFWI_STATE_U8, (size_t)-1, path, err);
     const psfwi_state_item *hb =
         tb ? psfwi_state_find(items, n, "history", PSFWI_STATE_F64, (size_t)-1, path, err) : NULL;
     if (tb == NULL || hb == NULL) {
@@ -290,9 +290,9 @@ static int dnn_train(int argc, char **argv) {
     }
   }
   int code;
-  psfwi_config *cfg = cli_config_from_args("dnn train", train_usage, train_keys,
-                                           sizeof train_keys / sizeof train_keys[0], n, argv,
-                                           &code);
+  psfwi_config *cfg =
+      cli_config_from_args("dnn train", train_usage, train_keys,
+                           sizeof train_keys / sizeof train_keys[0], n, argv, &code);
   if (cfg == NULL) return code;
   dataset d = {0};
   psfwi_arch arch = {0};
@@ -309,7 +309,8 @@ static int dnn_train(int argc, char **argv) {
   if (st == PSFWI_OK) {
     const char *sp = psfwi_config_string(cfg, "output", "state");
     state_path = sp ? strdup(sp) : default_state_path(out);
-    if (state_path == NULL || cfg_text == NULL) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+    if (state_path == NULL || cfg_text == NULL)
+      st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
   }
   if (st == PSFWI_OK) {
     static const char *const inputs[] = {"network.file", NULL};
@@ -356,8 +357,9 @@ static int dnn_train(int argc, char **argv) {
     to.batch = (size_t)psfwi_config_int(cfg, "training", "batch");
     to.epochs = (size_t)psfwi_config_int(cfg, "training", "epochs");
     const char *loss = psfwi_config_string(cfg, "training", "loss");
-    to.loss = strcmp(loss, "mse") == 0 ? PSFWI_NN_MSE : strcmp(loss, "huber") == 0 ? PSFWI_NN_HUBER
-                                                                                   : PSFWI_NN_L1;
+    to.loss = strcmp(loss, "mse") == 0     ? PSFWI_NN_MSE
+              : strcmp(loss, "huber") == 0 ? PSFWI_NN_HUBER
+                                           : PSFWI_NN_L1;
     to.huber_delta = psfwi_config_double(cfg, "training", "huber_delta");
     to.val_fraction = psfwi_config_double(cfg, "training", "validation");
     to.patience = (size_t)psfwi_config_int(cfg, "training", "patience");
@@ -382,14 +384,15 @@ static int dnn_train(int argc, char **argv) {
   meta.config = cfg_text;
   if (st == PSFWI_OK && resume) {
     st = load_state(state_path, tr, hist, to.epochs, &nep, cfg_text, &err);
-    if (st == PSFWI_OK) fprintf(stderr, "dnn train: resuming from '%s' after epoch %zu\n",
-                                state_path, nep);
+    if (st == PSFWI_OK)
+      fprintf(stderr, "dnn train: resuming from '%s' after epoch %zu\n", state_path, nep);
   }
   if (st == PSFWI_OK) {
-    printf("dnn train: %zu samples (%zu for validation), features %zu x %zu, targets %zu x %zu, "
-           "%zu parameters, velocity scaled from [%g, %g] m/s\n",
-           d.n, psfwi_trainer_nval(tr), d.nchan, d.width, d.nz, d.width, psfwi_nn_nparam(nn), vmin,
-           vmax);
+    printf(
+        "dnn train: %zu samples (%zu for validation), features %zu x %zu, targets %zu x %zu, "
+        "%zu parameters, velocity scaled from [%g, %g] m/s\n",
+        d.n, psfwi_trainer_nval(tr), d.nchan, d.width, d.nz, d.width, psfwi_nn_nparam(nn), vmin,
+        vmax);
     fflush(stdout);
   }
   const double t0 = psfwi_seconds();
@@ -413,7 +416,8 @@ static int dnn_train(int argc, char **argv) {
     const double spent = psfwi_seconds() - t0;
     fmt_time(spent, el, sizeof el);
     fmt_time(spent / (double)run_epochs * (double)(to.epochs - nep), eta, sizeof eta);
-    fprintf(stderr, "dnn train: epoch %4zu/%zu  loss %.5f  val %.5f%s  lr %.3g  |g| %.3g  %s  ETA %s\n",
+    fprintf(stderr,
+            "dnn train: epoch %4zu/%zu  loss %.5f  val %.5f%s  lr %.3g  |g| %.3g  %s  ETA %s\n",
             nep, to.epochs, info.train_loss, info.val_loss, info.improved ? "*" : " ", info.lr,
             info.grad_norm, el, info.stop && nep < to.epochs ? "(early stop)" : eta);
     st = save_state(state_path, tr, hist, nep, cfg_text, &meta, &err);
@@ -481,8 +485,9 @@ static int net_load(const char *path, loaded_net *ln, psfwi_error *err) {
   int st = psfwi_arch_parse(ln->nf->architecture, path, &ln->arch, err);
   if (st == PSFWI_OK) st = psfwi_learn_acq_parse(ln->nf->acquisition, path, &ln->acq, err);
   if (st == PSFWI_OK && ln->arch.in_c != ln->nf->nchan)
-    st = psfwi_fail(err, PSFWI_EFORMAT, "'%s': the architecture takes %zu channels, the file "
-                                        "normalises %zu",
+    st = psfwi_fail(err, PSFWI_EFORMAT,
+                    "'%s': the architecture takes %zu channels, the file "
+                    "normalises %zu",
                     path, ln->arch.in_c, ln->nf->nchan);
   return st;
 }
@@ -497,8 +502,9 @@ static psfwi_nn *net_build(const loaded_net *ln, const char *path, size_t width,
   psfwi_nn *nn = psfwi_arch_build(&ln->arch, width, 1, err);
   if (nn == NULL) return NULL;
   if (psfwi_nn_nparam(nn) != ln->nf->nparam || psfwi_nn_nbuffer(nn) != ln->nf->nbuffer) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': %zu parameters and %zu buffers stored, the architecture "
-                                   "has %zu and %zu",
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': %zu parameters and %zu buffers stored, the architecture "
+               "has %zu and %zu",
                path, ln->nf->nparam, ln->nf->nbuffer, psfwi_nn_nparam(nn), psfwi_nn_nbuffer(nn));
     psfwi_nn_destroy(nn);
     return NULL;
@@ -631,8 +637,8 @@ static int dnn_predict(int argc, char **argv) {
                       (double)vlo);
   }
   if (st == PSFWI_OK) {
-    psfwi_meta meta = cli_meta(nnet > 1 ? "psfwi DNN prediction (mean of an ensemble)"
-                                        : "psfwi DNN prediction");
+    psfwi_meta meta =
+        cli_meta(nnet > 1 ? "psfwi DNN prediction (mean of an ensemble)" : "psfwi DNN prediction");
     const psfwi_nc_model_field f = {"vp_std", "m/s",
                                     "standard deviation of the ensemble's predictions", sd};
     st = psfwi_nc_write_model_extra(out, m, nnet > 1 ? 1 : 0, &f, &meta, &err);
@@ -687,8 +693,9 @@ static int dnn_test(int argc, char **argv) {
       char *colon = strchr(range, ':');
       if (colon == NULL || sscanf(range, "%lf", &lo) != 1 || sscanf(colon + 1, "%lf", &hi) != 1 ||
           !(lo > 0 && hi > lo && isfinite(hi)))
-        st = psfwi_fail(&err, PSFWI_EINVAL, "--range '%s': expected VMIN:VMAX in m/s, 0 < VMIN < "
-                                            "VMAX",
+        st = psfwi_fail(&err, PSFWI_EINVAL,
+                        "--range '%s': expected VMIN:VMAX in m/s, 0 < VMIN < "
+                        "VMAX",
                         range);
     }
   }
@@ -736,11 +743,12 @@ static int dnn_test(int argc, char **argv) {
   }
   if (st == PSFWI_OK) {
     const double n = (double)d.n;
-    printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net,
-           lo, hi);
-    printf("  MAE  %.4f   RMSE %.4f   (velocity scaled to [-1, 1]; RMSE: root of the mean "
-           "per-model MSE)\n",
-           mae / n, sqrt(mse / n));
+    printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net, lo,
+           hi);
+    printf(
+        "  MAE  %.4f   RMSE %.4f   (velocity scaled to [-1, 1]; RMSE: root of the mean "
+        "per-model MSE)\n",
+        mae / n, sqrt(mse / n));
     printf("  SSIM %.4f   (maps scaled to [0, 1], 11 x 11 Gaussian window)\n", ssim / n);
     printf("  MAE  %.1f m/s   relative error %.2f %%\n", mae_ms / n, rel / n);
   }

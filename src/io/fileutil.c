@@ -202,8 +202,9 @@ int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *
   for (size_t i = 0; i < len; i++) {
     if (strchr("*?[\\", prefix[i])) {
       free(pattern);
-      return psfwi_fail(err, PSFWI_EINVAL, "shard prefix '%s': the characters * ? [ \\ are not "
-                                           "allowed",
+      return psfwi_fail(err, PSFWI_EINVAL,
+                        "shard prefix '%s': the characters * ? [ \\ are not "
+                        "allowed",
                         prefix);
     }
     pattern[k++] = prefix[i];
@@ -213,8 +214,9 @@ int psfwi_shard_list(const char *prefix, char ***paths, size_t *n, psfwi_error *
   const int r = glob(pattern, 0, NULL, &gl);
   if (r != 0) {
     if (r != GLOB_NOMATCH) globfree(&gl);
-    const int st = psfwi_fail(err, PSFWI_EINVAL, "no shard matches '%s' (the prefix of 'psfwi "
-                                                 "dataset generate' [output] prefix)",
+    const int st = psfwi_fail(err, PSFWI_EINVAL,
+                              "no shard matches '%s' (the prefix of 'psfwi "
+                              "dataset generate' [output] prefix)",
                               pattern);
     free(pattern);
     return st;

@@ -49,8 +49,9 @@ int psfwi_nc_write_network(const char *path, const psfwi_netfile *nf, const psfw
   char tmp[4096];
   int nc = -1, vpar, vbuf, vmean, vstd, dep = -1, *vh = NULL;
   if (nf->architecture == NULL || nf->acquisition == NULL || nf->nparam == 0 || nf->nchan == 0)
-    return psfwi_fail(err, PSFWI_EINVAL, "'%s': a network file needs an architecture, an "
-                                         "acquisition, parameters and channels",
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "'%s': a network file needs an architecture, an "
+                      "acquisition, parameters and channels",
                       path);
   for (size_t i = 0; i < nf->nparam; i++)
     if (!isfinite(nf->params[i]))
@@ -83,7 +84,8 @@ int psfwi_nc_write_network(const char *path, const psfwi_netfile *nf, const psfw
   if (nf->ncol > 0) {
     NCX(nc_def_dim(nc, "epoch", nf->nepoch ? nf->nepoch : NC_UNLIMITED, &dep), "defining epoch");
     for (size_t k = 0; k < nf->ncol; k++) {
-      NCX(nc_def_var(nc, nf->col_names[k], NC_DOUBLE, 1, &dep, &vh[k]), "defining a history column");
+      NCX(nc_def_var(nc, nf->col_names[k], NC_DOUBLE, 1, &dep, &vh[k]),
+          "defining a history column");
       NCX(put_text(nc, vh[k], "units", nf->col_units ? nf->col_units[k] : "1"),
           "writing an attribute");
     }
@@ -166,8 +168,8 @@ static int get_vec(int nc, const char *path, const char *name, const char *dim, 
     return psfwi_fail(err, PSFWI_EFORMAT, "'%s': dimension %s is unreadable", path, dim);
   if (nc_get_att_ulonglong(nc, var, "count", &count) == NC_NOERR) {
     if (count > len)
-      return psfwi_fail(err, PSFWI_EFORMAT, "'%s': %s count %llu exceeds its dimension (%zu)",
-                        path, name, count, len);
+      return psfwi_fail(err, PSFWI_EFORMAT, "'%s': %s count %llu exceeds its dimension (%zu)", path,
+                        name, count, len);
     len = (size_t)count;
   }
   if (len > ((size_t)1 << 31))
@@ -202,8 +204,9 @@ psfwi_netfile *psfwi_nc_read_network(const char *path, psfwi_error *err) {
   if (nc_get_att_double(nc, NC_GLOBAL, "vmin", &nf->vmin) != NC_NOERR ||
       nc_get_att_double(nc, NC_GLOBAL, "vmax", &nf->vmax) != NC_NOERR ||
       !(nf->vmin > 0 && nf->vmax > nf->vmin && isfinite(nf->vmax))) {
-    psfwi_fail(err, PSFWI_EFORMAT, "'%s': attributes vmin and vmax (m/s, 0 < vmin < vmax) are "
-                                   "missing or wrong",
+    psfwi_fail(err, PSFWI_EFORMAT,
+               "'%s': attributes vmin and vmax (m/s, 0 < vmin < vmax) are "
+               "missing or wrong",
                path);
     goto fail;
   }

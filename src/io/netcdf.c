@@ -91,11 +91,11 @@ int psfwi_nc_write_model_extra(const char *path, const psfwi_model *m, size_t ne
   for (size_t k = 0; k < nextra; k++)
     for (size_t i = 0; i < n; i++)
       if (!isfinite(extra[k].data[i]))
-        return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': %s at z index %zu, x index %zu is not finite",
-                          path, extra[k].name, i / m->grid.nx, i % m->grid.nx);
+        return psfwi_fail(err, PSFWI_ENONFINITE,
+                          "'%s': %s at z index %zu, x index %zu is not finite", path, extra[k].name,
+                          i / m->grid.nx, i % m->grid.nx);
   psfwi_tmp_path(path, tmp, sizeof tmp);
-  if (psfwi_nc_create_mem_(path, (1 + nextra) * n * sizeof(float), &nc, err) != PSFWI_OK)
-    goto fail;
+  if (psfwi_nc_create_mem_(path, (1 + nextra) * n * sizeof(float), &nc, err) != PSFWI_OK) goto fail;
   NCX(nc_def_dim(nc, "z", m->grid.nz, &dims[0]), "defining dimension z");
   NCX(nc_def_dim(nc, "x", m->grid.nx, &dims[1]), "defining dimension x");
   NCX(psfwi_nc_def_coords_(nc, dims[0], dims[1], &vz, &vx), "defining coordinates");

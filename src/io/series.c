@@ -60,8 +60,7 @@ int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_er
 int psfwi_text_read_file(const char *path, size_t max_bytes, char **text, psfwi_error *err) {
   *text = NULL;
   FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
+  if (f == NULL) return psfwi_fail(err, PSFWI_EIO, "cannot open '%s': %s", path, strerror(errno));
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap + 1);
   int st = buf ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);

@@ -100,8 +100,8 @@ size_t psfwi_arch_padded_width(const psfwi_arch *a, size_t width) {
 }
 
 psfwi_nn *psfwi_arch_build(const psfwi_arch *a, size_t width, size_t max_batch, psfwi_error *err) {
-  psfwi_nn *nn = psfwi_nn_create(a->in_c, 1, psfwi_arch_padded_width(a, width), a->layers,
-                                 a->nlayer, err);
+  psfwi_nn *nn =
+      psfwi_nn_create(a->in_c, 1, psfwi_arch_padded_width(a, width), a->layers, a->nlayer, err);
   if (nn == NULL) return NULL;
   if (psfwi_nn_set_batch(nn, max_batch, err) != PSFWI_OK) {
     psfwi_nn_destroy(nn);
@@ -192,23 +192,23 @@ char *psfwi_arch_text(const psfwi_arch *a) {
     for (size_t f = 0; f < NFIELD; f++) {
       const char *p = (const char *)l + fields[f].offset;
       const char *q = (const char *)&d + fields[f].offset;
-      const size_t sz = fields[f].type == F_SIZE ? sizeof(size_t)
+      const size_t sz = fields[f].type == F_SIZE     ? sizeof(size_t)
                         : fields[f].type == F_DOUBLE ? sizeof(double)
                                                      : sizeof(int);
       if (memcmp(p, q, sz) == 0) continue; /* the kind's default (NaN "unset" included) */
       switch (fields[f].type) {
-      case F_SIZE:
-        if (*(const size_t *)p != *(const size_t *)q)
-          tprintf(&b, "%s = %zu\n", fields[f].key, *(const size_t *)p);
-        break;
-      case F_DOUBLE:
-        if (*(const double *)p != *(const double *)q)
-          tprintf(&b, "%s = %.17g\n", fields[f].key, *(const double *)p);
-        break;
-      case F_INT:
-        if (*(const int *)p != *(const int *)q)
-          tprintf(&b, "%s = %d\n", fields[f].key, *(const int *)p);
-        break;
+        case F_SIZE:
+          if (*(const size_t *)p != *(const size_t *)q)
+            tprintf(&b, "%s = %zu\n", fields[f].key, *(const size_t *)p);
+          break;
+        case F_DOUBLE:
+          if (*(const double *)p != *(const double *)q)
+            tprintf(&b, "%s = %.17g\n", fields[f].key, *(const double *)p);
+          break;
+        case F_INT:
+          if (*(const int *)p != *(const int *)q)
+            tprintf(&b, "%s = %d\n", fields[f].key, *(const int *)p);
+          break;
       }
     }
   }
@@ -249,8 +249,8 @@ static int parse_number(const char *origin, size_t line, const char *key, const 
     *(size_t *)out = (size_t)x;
   } else {
     if (x < -1 || x > 1000000000LL)
-      return psfwi_fail(err, PSFWI_ERANGE, "%s:%zu: %s = %lld: expected -1..1e9", origin, line,
-                        key, x);
+      return psfwi_fail(err, PSFWI_ERANGE, "%s:%zu: %s = %lld: expected -1..1e9", origin, line, key,
+                        x);
     *(int *)out = (int)x;
   }
   return PSFWI_OK;
@@ -324,8 +324,7 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
     if (*s == '\0') continue;
     if (*s == '[') {
       if (section == 2 && !kind_seen) {
-        st = psfwi_fail(err, PSFWI_EFORMAT, "%s:%zu: the [layer] before has no kind", origin,
-                        line);
+        st = psfwi_fail(err, PSFWI_EFORMAT, "%s:%zu: the [layer] before has no kind", origin, line);
         break;
       }
       if (strcmp(s, "[input]") == 0) {
@@ -335,8 +334,9 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
         kind_seen = 0;
         a->nlayer++;
       } else {
-        st = psfwi_fail(err, PSFWI_EFORMAT, "%s:%zu: unknown section %s (expected [input] or "
-                                            "[layer])",
+        st = psfwi_fail(err, PSFWI_EFORMAT,
+                        "%s:%zu: unknown section %s (expected [input] or "
+                        "[layer])",
                         origin, line, s);
         break;
       }
@@ -344,8 +344,9 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
     }
     char *eq = strchr(s, '=');
     if (eq == NULL || section == 0) {
-      st = psfwi_fail(err, PSFWI_EFORMAT, "%s:%zu: '%s': expected key = value inside [input] or "
-                                          "[layer]",
+      st = psfwi_fail(err, PSFWI_EFORMAT,
+                      "%s:%zu: '%s': expected key = value inside [input] or "
+                      "[layer]",
                       origin, line, s);
       break;
     }

@@ -194,8 +194,8 @@ static int make_one(psfwi_sampler *sm, scratch *c, uint64_t i, float *features, 
     int st = psfwi_wave_model_shots(sm->wave, &given, sm->survey, sm->wavelet, sm->nt, c->data,
                                     NULL, err);
     if (st == PSFWI_OK) st = psfwi_features_compute(c->feat, c->data, features, err);
-    if (st != PSFWI_OK) return psfwi_error_prefix(err, "sample %llu (given model)",
-                                                  (unsigned long long)i);
+    if (st != PSFWI_OK)
+      return psfwi_error_prefix(err, "sample %llu (given model)", (unsigned long long)i);
     memcpy(vp, given.vp, n * sizeof *vp);
     if (family != NULL) *family = -1;
     if (model_seed != NULL) *model_seed = i;

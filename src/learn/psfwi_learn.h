@@ -235,11 +235,11 @@ void psfwi_arch_free(psfwi_arch *a); /* frees layers; a itself is the caller's *
  * output of the same size), a 1x1 conv to out_c linear outputs. levels = 2
  * gives the five modules; width_multiple = 2^levels. */
 typedef struct psfwi_hourglass_opts {
-  size_t base;   /* channels of the input block (default 64) */
-  size_t levels; /* default 2 */
-  size_t k;      /* odd kernel of the convolutions (default 3) */
-  int norm;      /* 0 none, 1 batch (default), 2 layer */
-  int act;       /* enum psfwi_nn_act (default relu) */
+  size_t base;    /* channels of the input block (default 64) */
+  size_t levels;  /* default 2 */
+  size_t k;       /* odd kernel of the convolutions (default 3) */
+  int norm;       /* 0 none, 1 batch (default), 2 layer */
+  int act;        /* enum psfwi_nn_act (default relu) */
   double dropout; /* rate after the bottleneck block (default 0) */
 } psfwi_hourglass_opts;
 void psfwi_hourglass_defaults(psfwi_hourglass_opts *o);
@@ -267,16 +267,16 @@ psfwi_nn *psfwi_arch_build(const psfwi_arch *a, size_t width, size_t max_batch, 
  * `patience` epochs without a validation improvement (relative 1e-4) the
  * trainer reports stop; the best parameters are kept. */
 typedef struct psfwi_train_opts {
-  size_t batch;           /* >= 1 (default 32) */
-  size_t epochs;          /* >= 1 (default 100) */
-  int loss;               /* enum psfwi_nn_loss (default L1, as InversionNet) */
-  double huber_delta;     /* default 0.1 */
-  psfwi_optim_sgd_options sgd;       /* default Adam, lr 1e-3 */
+  size_t batch;                       /* >= 1 (default 32) */
+  size_t epochs;                      /* >= 1 (default 100) */
+  int loss;                           /* enum psfwi_nn_loss (default L1, as InversionNet) */
+  double huber_delta;                 /* default 0.1 */
+  psfwi_optim_sgd_options sgd;        /* default Adam, lr 1e-3 */
   psfwi_lr_schedule_options schedule; /* default constant */
-  double clip;            /* max gradient norm; 0 = none */
-  double val_fraction;    /* in [0, 0.9] (default 0.1) */
-  size_t patience;        /* 0 = no early stopping (default 0) */
-  uint64_t seed;          /* init, split and shuffles (default 1) */
+  double clip;                        /* max gradient norm; 0 = none */
+  double val_fraction;                /* in [0, 0.9] (default 0.1) */
+  size_t patience;                    /* 0 = no early stopping (default 0) */
+  uint64_t seed;                      /* init, split and shuffles (default 1) */
 } psfwi_train_opts;
 void psfwi_train_defaults(psfwi_train_opts *o);
 
@@ -285,27 +285,27 @@ void psfwi_train_defaults(psfwi_train_opts *o);
  * value in *value and ADDS its gradient to psfwi_nn_grads(nn). It may run
  * extra forward/backward passes on nn (the regularization issue's Jacobian
  * penalties do). */
-typedef int (*psfwi_train_penalty_fn)(void *ctx, psfwi_nn *nn, const psfwi_nn_real *x,
-                                      size_t batch, double *value, psfwi_error *err);
+typedef int (*psfwi_train_penalty_fn)(void *ctx, psfwi_nn *nn, const psfwi_nn_real *x, size_t batch,
+                                      double *value, psfwi_error *err);
 
 typedef struct psfwi_train_data {
-  size_t n;                /* samples */
-  size_t nchan, width;     /* features per sample: nchan x width (unpadded) */
-  size_t nz;               /* target rows per sample: nz x width */
-  const float *x;          /* n * nchan * width */
-  const float *t;          /* n * nz * width, scaled to [-1, 1] */
+  size_t n;            /* samples */
+  size_t nchan, width; /* features per sample: nchan x width (unpadded) */
+  size_t nz;           /* target rows per sample: nz x width */
+  const float *x;      /* n * nchan * width */
+  const float *t;      /* n * nz * width, scaled to [-1, 1] */
 } psfwi_train_data;
 
 typedef struct psfwi_train_epoch {
-  size_t epoch;        /* counted from 0 */
-  double train_loss;   /* data loss, mean over the epoch */
-  double penalty;      /* mean penalty value (0 without a hook) */
-  double val_loss;     /* data loss on the validation samples (NaN if none) */
-  double lr;           /* learning rate used in this epoch */
-  double grad_norm;    /* mean gradient norm before clipping */
+  size_t epoch;      /* counted from 0 */
+  double train_loss; /* data loss, mean over the epoch */
+  double penalty;    /* mean penalty value (0 without a hook) */
+  double val_loss;   /* data loss on the validation samples (NaN if none) */
+  double lr;         /* learning rate used in this epoch */
+  double grad_norm;  /* mean gradient norm before clipping */
   double seconds;
-  int improved;        /* 1: best validation loss so far (or no validation) */
-  int stop;            /* 1: early stopping or the last epoch */
+  int improved; /* 1: best validation loss so far (or no validation) */
+  int stop;     /* 1: early stopping or the last epoch */
 } psfwi_train_epoch;
 
 typedef struct psfwi_trainer psfwi_trainer;
@@ -330,8 +330,7 @@ void psfwi_trainer_use_best(psfwi_trainer *tr);
  * into a trainer created alike continues bit for bit. */
 size_t psfwi_trainer_state_size(const psfwi_trainer *tr);
 int psfwi_trainer_state_save(const psfwi_trainer *tr, void *buf, size_t size, psfwi_error *err);
-int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size,
-                                psfwi_error *err);
+int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size, psfwi_error *err);
 
 /* Per-channel mean and standard deviation of features (n samples of nchan
  * x width), written to mean[nchan], std[nchan] (std floored at 1e-12 of

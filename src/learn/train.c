@@ -248,10 +248,10 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
   info->grad_norm = gn_sum / (double)nbatch;
   info->val_loss = psfwi_trainer_val_loss(tr, err);
   if (tr->nval && !isfinite(info->val_loss))
-    return err->status ? err->status
-                       : psfwi_fail(err, PSFWI_ENONFINITE,
-                                    "training: the validation loss of epoch %zu is not finite",
-                                    e + 1);
+    return err->status
+               ? err->status
+               : psfwi_fail(err, PSFWI_ENONFINITE,
+                            "training: the validation loss of epoch %zu is not finite", e + 1);
   const double metric = tr->nval ? info->val_loss : info->train_loss;
   if (metric < tr->best_val * (1 - 1e-4) || !isfinite(tr->best_val)) {
     tr->best_val = metric;
@@ -320,8 +320,7 @@ int psfwi_trainer_state_save(const psfwi_trainer *tr, void *buf, size_t size, ps
   return PSFWI_OK;
 }
 
-int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size,
-                                psfwi_error *err) {
+int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size, psfwi_error *err) {
   state_head h;
   if (size < sizeof h)
     return psfwi_fail(err, PSFWI_EFORMAT, "training state: %zu bytes is too short", size);
