@@ -37,10 +37,11 @@ static void valid_range(size_t W, size_t s, size_t p, size_t j, size_t Wp, size_
 }
 
 void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
-               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *panel) {
+               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *panel,
+               int nt) {
   const size_t N = B * Hp * Wp;
   const size_t rows = C * kh * kw;
-#pragma omp parallel for schedule(static) if (rows * N >= NN_OMP_MIN)
+  NN_OMP_FOR(nt, rows * N)
   for (size_t r = 0; r < rows; r++) {
     const size_t c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
     size_t lo, hi;
@@ -70,10 +71,11 @@ void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t k
 }
 
 void nn_col2im(const real *panel, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
-               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *img) {
+               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *img,
+               int nt) {
   const size_t N = B * Hp * Wp;
   /* one thread per channel: the sums into a pixel keep one order */
-#pragma omp parallel for schedule(static) if (C * kh * kw * N >= NN_OMP_MIN)
+  NN_OMP_FOR(nt, C * kh * kw * N)
   for (size_t c = 0; c < C; c++) {
     for (size_t i = 0; i < kh; i++)
       for (size_t j = 0; j < kw; j++) {
@@ -109,11 +111,11 @@ void nn_conv_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B) {
   const real *P = x;
   if (!l->direct) {
     nn_im2col(x, l->ic, B, l->ih, l->iw, l->kh, l->kw, l->sh, l->sw, l->ph, l->pw, l->oh, l->ow,
-              l->panel);
+              l->panel, nn->nthreads);
     P = l->panel;
   }
   nn_gemm(0, 0, l->oc, N, l->kdim, 1, weights(nn, l), l->kdim, P, N, 0, l->out, N);
-  nn_act_forward(l->s.act, (real)l->s.alpha, bias_of(nn, l), l->out, l->oc, N);
+  nn_act_forward(l->s.act, (real)l->s.alpha, bias_of(nn, l), l->out, l->oc, N, nn->nthreads);
 }
 
 void nn_conv_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *gx, int acc) {
@@ -121,7 +123,7 @@ void nn_conv_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *
   real *g = l->grad;
   real *dW = nn->grads + l->poff;
   nn_act_backward(l->s.act, (real)l->s.alpha, l->out, g, l->s.bias ? dW + l->nweight : NULL, l->oc,
-                  N);
+                  N, nn->nthreads);
   const real *P = l->direct ? x : l->panel;
   nn_gemm(0, 1, l->oc, l->kdim, N, 1, g, N, P, N, 1, dW, l->kdim);
   if (gx == NULL) return;
@@ -132,7 +134,7 @@ void nn_conv_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *
   nn_gemm(1, 0, l->kdim, N, l->oc, 1, weights(nn, l), l->kdim, g, N, 0, nn->scratch, N);
   if (!acc) memset(gx, 0, B * l->isz * sizeof *gx);
   nn_col2im(nn->scratch, l->ic, B, l->ih, l->iw, l->kh, l->kw, l->sh, l->sw, l->ph, l->pw, l->oh,
-            l->ow, gx);
+            l->ow, gx, nn->nthreads);
 }
 
 void nn_convt_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B) {
@@ -140,8 +142,9 @@ void nn_convt_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B) {
   nn_gemm(1, 0, l->kdim, Nin, l->ic, 1, weights(nn, l), l->kdim, x, Nin, 0, nn->scratch, Nin);
   memset(l->out, 0, B * l->osz * sizeof *l->out);
   nn_col2im(nn->scratch, l->oc, B, l->oh, l->ow, l->kh, l->kw, l->sh, l->sw, l->ph, l->pw, l->ih,
-            l->iw, l->out);
-  nn_act_forward(l->s.act, (real)l->s.alpha, bias_of(nn, l), l->out, l->oc, B * l->oh * l->ow);
+            l->iw, l->out, nn->nthreads);
+  nn_act_forward(l->s.act, (real)l->s.alpha, bias_of(nn, l), l->out, l->oc, B * l->oh * l->ow,
+                 nn->nthreads);
 }
 
 void nn_convt_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *gx, int acc) {
@@ -149,9 +152,9 @@ void nn_convt_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real 
   real *g = l->grad;
   real *dW = nn->grads + l->poff;
   nn_act_backward(l->s.act, (real)l->s.alpha, l->out, g, l->s.bias ? dW + l->nweight : NULL, l->oc,
-                  B * l->oh * l->ow);
+                  B * l->oh * l->ow, nn->nthreads);
   nn_im2col(g, l->oc, B, l->oh, l->ow, l->kh, l->kw, l->sh, l->sw, l->ph, l->pw, l->ih, l->iw,
-            nn->scratch);
+            nn->scratch, nn->nthreads);
   nn_gemm(0, 1, l->ic, l->kdim, Nin, 1, x, Nin, nn->scratch, Nin, 1, dW, l->kdim);
   if (gx == NULL) return;
   nn_gemm(0, 0, l->ic, Nin, l->kdim, 1, weights(nn, l), l->kdim, nn->scratch, Nin, acc ? 1 : 0, gx,

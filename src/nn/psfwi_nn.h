@@ -203,6 +203,15 @@ void psfwi_nn_init(psfwi_nn *nn, uint64_t seed);
 uint64_t psfwi_nn_dropout_state(const psfwi_nn *nn);
 void psfwi_nn_set_dropout_state(psfwi_nn *nn, uint64_t state);
 
+/* Threads (addition): the gemms run on OpenBLAS's own threads
+ * (openblas_set_num_threads); the element-wise passes (activations, norms,
+ * im2col, pooling) on nthreads OpenMP threads, default 1. OpenMP workers
+ * that spin-wait between passes (OMP_WAIT_POLICY unset or active) starve
+ * OpenBLAS's threads: raise it only with OMP_WAIT_POLICY=passive
+ * (docs/nn.md, "Threads"). Results do not depend on it. */
+void psfwi_nn_set_threads(psfwi_nn *nn, int nthreads);
+int psfwi_nn_threads(const psfwi_nn *nn);
+
 /* Allocate the arena for batches of up to max_batch samples (checked with
  * psfwi_mem_check first). May be called again to grow or shrink. */
 int psfwi_nn_set_batch(psfwi_nn *nn, size_t max_batch, psfwi_error *err);
