@@ -131,6 +131,12 @@ int main(int argc, char **argv) {
       "thread(s), arena %s, OpenBLAS core %s\n",
       nl, np, batch, threads, psfwi_bytes_text((double)psfwi_nn_arena_bytes(nn), ab, sizeof ab),
       openblas_get_corename());
+  const char *ct = getenv("OPENBLAS_CORETYPE");
+  if (ct != NULL && strcmp(ct, openblas_get_corename()) == 0)
+    printf(
+        "note: OPENBLAS_CORETYPE=%s in the environment chose OpenBLAS's kernels (unset it to "
+        "let OpenBLAS pick by the CPU)\n",
+        ct);
   const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
   long step = 0;
   double tf = 0, tb = 0, tu = 0;

@@ -9,10 +9,17 @@ Only a benchmark peer: torch is never a psfwi dependency.
     /usr/bin/python3 scripts/bench_nn_torch.py --threads 1 --batch 64 --reps 7
 """
 import argparse
+import os
 import time
 
-import torch
-import torch.nn as nn
+# Debian's torch calls OpenBLAS (pthreads) from inside its OpenMP threads:
+# with OpenBLAS's own threads on top, 2 torch threads ran at 46 samples/s
+# instead of ~1,700. One OpenBLAS thread per torch thread, as PyTorch's
+# documentation advises; set before torch loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
 
 class Hourglass(nn.Module):

@@ -36,6 +36,32 @@ static void valid_range(size_t W, size_t s, size_t p, size_t j, size_t Wp, size_
   *hi = b;
 }
 
+/* dst[q - lo] = src[(q - lo) sw], lo <= q < hi, zeros around: one panel row
+ * segment of Wp values. */
+NN_CLONES static void gather_row(real *dst, const real *src, size_t lo, size_t hi, size_t Wp,
+                                 size_t sw) {
+  for (size_t q = 0; q < lo; q++) dst[q] = 0;
+  if (sw == 1) {
+    for (size_t q = lo; q < hi; q++) dst[q] = src[q - lo];
+  } else if (sw == 2) {
+    for (size_t q = lo; q < hi; q++) dst[q] = src[2 * (q - lo)];
+  } else {
+    for (size_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
+  }
+  for (size_t q = hi; q < Wp; q++) dst[q] = 0;
+}
+
+/* dst[(q - lo) sw] += src[q], lo <= q < hi */
+NN_CLONES static void scatter_row(real *dst, const real *src, size_t lo, size_t hi, size_t sw) {
+  if (sw == 1) {
+    for (size_t q = lo; q < hi; q++) dst[q - lo] += src[q];
+  } else if (sw == 2) {
+    for (size_t q = lo; q < hi; q++) dst[2 * (q - lo)] += src[q];
+  } else {
+    for (size_t q = lo; q < hi; q++) dst[(q - lo) * sw] += src[q];
+  }
+}
+
 void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
                size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *panel,
                int nt) {
@@ -58,13 +84,7 @@ void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t k
         }
         /* column q (lo <= q < hi) reads image column q sw + j - pw */
         const real *src = lo < hi ? plane + (y - ph) * W + lo * sw + j - pw : plane;
-        for (size_t q = 0; q < lo; q++) dst[q] = 0;
-        if (sw == 1) {
-          memcpy(dst + lo, src, (hi - lo) * sizeof *dst);
-        } else {
-          for (size_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
-        }
-        for (size_t q = hi; q < Wp; q++) dst[q] = 0;
+        gather_row(dst, src, lo, hi, Wp, sw);
       }
     }
   }
@@ -90,11 +110,7 @@ void nn_col2im(const real *panel, size_t C, size_t B, size_t H, size_t W, size_t
             if (lo >= hi) continue;
             const real *src = prow + (b * Hp + p) * Wp;
             real *dst = plane + (y - ph) * W + lo * sw + j - pw; /* image column of q = lo */
-            if (sw == 1) {
-              for (size_t q = lo; q < hi; q++) dst[q - lo] += src[q];
-            } else {
-              for (size_t q = lo; q < hi; q++) dst[(q - lo) * sw] += src[q];
-            }
+            scatter_row(dst, src, lo, hi, sw);
           }
         }
       }

@@ -9,7 +9,7 @@
 
 /* ---- Activations -------------------------------------------------------- */
 
-static void act_run(int act, real alpha, real bias, real *y, size_t n) {
+NN_CLONES static void act_run(int act, real alpha, real bias, real *y, size_t n) {
   switch (act) {
     case PSFWI_NN_RELU:
       for (size_t i = 0; i < n; i++) {
@@ -47,7 +47,7 @@ static void act_run(int act, real alpha, real bias, real *y, size_t n) {
  * it may not do with one running sum (that would reassociate). */
 #define NN_LANES 8
 
-static double sum_lanes(const real *x, size_t n) {
+NN_CLONES static double sum_lanes(const real *x, size_t n) {
   double acc[NN_LANES] = {0}, s = 0;
   size_t i = 0;
   for (; i + NN_LANES <= n; i += NN_LANES)
@@ -59,7 +59,7 @@ static double sum_lanes(const real *x, size_t n) {
 
 /* *sa = sum (a - a0), *sq = sum (a - a0)^2 (a0 = a[0]: shifted sums keep the
  * variance accurate when the mean is large against the spread). */
-static void moments_lanes(const real *a, size_t n, double *sa, double *sq) {
+NN_CLONES static void moments_lanes(const real *a, size_t n, double *sa, double *sq) {
   double s1[NN_LANES] = {0}, s2[NN_LANES] = {0}, t1 = 0, t2 = 0;
   const double a0 = (double)a[0];
   size_t i = 0;
@@ -80,7 +80,7 @@ static void moments_lanes(const real *a, size_t n, double *sa, double *sq) {
 }
 
 /* *sa = sum a, *sab = sum a b. */
-static void dot_lanes(const real *a, const real *b, size_t n, double *sa, double *sab) {
+NN_CLONES static void dot_lanes(const real *a, const real *b, size_t n, double *sa, double *sab) {
   double s1[NN_LANES] = {0}, s2[NN_LANES] = {0}, t1 = 0, t2 = 0;
   size_t i = 0;
   for (; i + NN_LANES <= n; i += NN_LANES)
@@ -99,7 +99,8 @@ static void dot_lanes(const real *a, const real *b, size_t n, double *sa, double
 
 /* g *= act'(x) written with the output y; returns the sum of the new g
  * when want_sum. */
-static double act_grad_run(int act, real alpha, const real *y, real *g, size_t n, int want_sum) {
+NN_CLONES static double act_grad_run(int act, real alpha, const real *y, real *g, size_t n,
+                                     int want_sum) {
   switch (act) {
     case PSFWI_NN_RELU:
       for (size_t i = 0; i < n; i++) g[i] = y[i] > 0 ? g[i] : 0;
@@ -137,7 +138,7 @@ void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, s
   }
 }
 
-void nn_put(real *dst, const real *src, size_t n, int acc) {
+NN_CLONES void nn_put(real *dst, const real *src, size_t n, int acc) {
   if (acc) {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
   } else if (dst != src) {
@@ -146,6 +147,21 @@ void nn_put(real *dst, const real *src, size_t n, int acc) {
 }
 
 /* ---- Batch norm: per channel over the batch and the plane ----------------- */
+
+/* y = a x + b */
+NN_CLONES static void affine(const real *x, real *y, real a, real b, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = a * x[i] + b;
+}
+
+/* d = k g + bx x + c0 (acc = 0) or d += (acc = 1) */
+NN_CLONES static void affine2(real *d, const real *g, const real *x, real k, real bx, real c0,
+                              size_t n, int acc) {
+  if (acc) {
+    for (size_t i = 0; i < n; i++) d[i] += k * g[i] + bx * x[i] + c0;
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = k * g[i] + bx * x[i] + c0;
+  }
+}
 
 static void bn_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int train) {
   const size_t C = l->ic, M = B * l->ih * l->iw;
@@ -175,7 +191,7 @@ static void bn_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int t
     l->stat[C + c] = (real)invstd;
     const real a = (real)((double)gamma[c] * invstd);
     const real sh = (real)((double)beta[c] - mean * (double)gamma[c] * invstd);
-    for (size_t i = 0; i < M; i++) yc[i] = a * xc[i] + sh;
+    affine(xc, yc, a, sh, M);
     act_run(l->s.act, alpha, 0, yc, M);
   }
 }
@@ -205,11 +221,7 @@ static void bn_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real
       const double mg = sg / (double)M, mgx = sgx / (double)M;
       const real bx = (real)(-(double)k * (double)invstd * mgx);
       const real c0 = (real)((double)k * (-mg + (double)invstd * mgx * (double)mean));
-      if (acc) {
-        for (size_t i = 0; i < M; i++) d[i] += k * g[i] + bx * xc[i] + c0;
-      } else {
-        for (size_t i = 0; i < M; i++) d[i] = k * g[i] + bx * xc[i] + c0;
-      }
+      affine2(d, g, xc, k, bx, c0, M, acc);
     } else {
       if (acc) {
         for (size_t i = 0; i < M; i++) d[i] += k * g[i];

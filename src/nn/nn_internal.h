@@ -45,6 +45,18 @@ typedef psfwi_nn_real real;
 #define NN_GEMM cblas_sgemm
 #endif
 
+/* The element-wise kernels are compiled for x86-64-v3 (AVX2) and for the
+ * baseline, picked at load time (GCC's target_clones), as the propagator's
+ * (src/wave/wave_internal.h): bit-identical results, since the loops are
+ * element-wise or sum in fixed lanes and src/nn is compiled with
+ * -ffp-contract=off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(PSFWI_NO_CLONES)
+#define NN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NN_CLONES
+#endif
+
 /* Element-wise passes run on nt = psfwi_nn_set_threads OpenMP threads
  * (default 1) above this many values (below it a parallel region costs more
  * than it saves). Every parallel loop gives each thread whole channels,
