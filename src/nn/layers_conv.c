@@ -36,30 +36,55 @@ static void valid_range(size_t W, size_t s, size_t p, size_t j, size_t Wp, size_
   *hi = b;
 }
 
-/* dst[q - lo] = src[(q - lo) sw], lo <= q < hi, zeros around: one panel row
- * segment of Wp values. */
-NN_CLONES static void gather_row(real *dst, const real *src, size_t lo, size_t hi, size_t Wp,
-                                 size_t sw) {
-  for (size_t q = 0; q < lo; q++) dst[q] = 0;
-  if (sw == 1) {
-    for (size_t q = lo; q < hi; q++) dst[q] = src[q - lo];
-  } else if (sw == 2) {
-    for (size_t q = lo; q < hi; q++) dst[q] = src[2 * (q - lo)];
-  } else {
-    for (size_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
-  }
-  for (size_t q = hi; q < Wp; q++) dst[q] = 0;
+/* Geometry of one panel row (c, i, j): planes of channel c for the B
+ * samples at img_c + b H W; panel columns (b, p, q); image column of q is
+ * q sw + j - pw, valid for lo <= q < hi. */
+typedef struct row_geom {
+  size_t B, H, W, Hp, Wp, sh, sw, ph, pw, i, j, lo, hi;
+} row_geom;
+
+/* One panel row from the image (zeros outside). */
+NN_CLONES static void gather_row(real *prow, const real *img_c, const row_geom *g) {
+  const size_t lo = g->lo, hi = g->hi, Wp = g->Wp, sw = g->sw;
+  for (size_t b = 0; b < g->B; b++)
+    for (size_t p = 0; p < g->Hp; p++) {
+      real *dst = prow + (b * g->Hp + p) * Wp;
+      const size_t y = p * g->sh + g->i; /* image row + ph */
+      if (y < g->ph || y - g->ph >= g->H || lo >= hi) {
+        for (size_t q = 0; q < Wp; q++) dst[q] = 0;
+        continue;
+      }
+      const real *src = img_c + (b * g->H + y - g->ph) * g->W + lo * sw + g->j - g->pw;
+      for (size_t q = 0; q < lo; q++) dst[q] = 0;
+      if (sw == 1) {
+        for (size_t q = lo; q < hi; q++) dst[q] = src[q - lo];
+      } else if (sw == 2) {
+        for (size_t q = lo; q < hi; q++) dst[q] = src[2 * (q - lo)];
+      } else {
+        for (size_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
+      }
+      for (size_t q = hi; q < Wp; q++) dst[q] = 0;
+    }
 }
 
-/* dst[(q - lo) sw] += src[q], lo <= q < hi */
-NN_CLONES static void scatter_row(real *dst, const real *src, size_t lo, size_t hi, size_t sw) {
-  if (sw == 1) {
-    for (size_t q = lo; q < hi; q++) dst[q - lo] += src[q];
-  } else if (sw == 2) {
-    for (size_t q = lo; q < hi; q++) dst[2 * (q - lo)] += src[q];
-  } else {
-    for (size_t q = lo; q < hi; q++) dst[(q - lo) * sw] += src[q];
-  }
+/* The adjoint: one panel row added into the image. */
+NN_CLONES static void scatter_row(const real *prow, real *img_c, const row_geom *g) {
+  const size_t lo = g->lo, hi = g->hi, Wp = g->Wp, sw = g->sw;
+  if (lo >= hi) return;
+  for (size_t b = 0; b < g->B; b++)
+    for (size_t p = 0; p < g->Hp; p++) {
+      const size_t y = p * g->sh + g->i;
+      if (y < g->ph || y - g->ph >= g->H) continue;
+      const real *src = prow + (b * g->Hp + p) * Wp;
+      real *dst = img_c + (b * g->H + y - g->ph) * g->W + lo * sw + g->j - g->pw;
+      if (sw == 1) {
+        for (size_t q = lo; q < hi; q++) dst[q - lo] += src[q];
+      } else if (sw == 2) {
+        for (size_t q = lo; q < hi; q++) dst[2 * (q - lo)] += src[q];
+      } else {
+        for (size_t q = lo; q < hi; q++) dst[(q - lo) * sw] += src[q];
+      }
+    }
 }
 
 void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
@@ -69,24 +94,10 @@ void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t k
   const size_t rows = C * kh * kw;
   NN_OMP_FOR(nt, rows * N)
   for (size_t r = 0; r < rows; r++) {
-    const size_t c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
-    size_t lo, hi;
-    valid_range(W, sw, pw, j, Wp, &lo, &hi);
-    real *prow = panel + r * N;
-    for (size_t b = 0; b < B; b++) {
-      const real *plane = img + (c * B + b) * H * W;
-      for (size_t p = 0; p < Hp; p++) {
-        real *dst = prow + (b * Hp + p) * Wp;
-        const size_t y = p * sh + i; /* image row + ph */
-        if (y < ph || y - ph >= H) {
-          memset(dst, 0, Wp * sizeof *dst);
-          continue;
-        }
-        /* column q (lo <= q < hi) reads image column q sw + j - pw */
-        const real *src = lo < hi ? plane + (y - ph) * W + lo * sw + j - pw : plane;
-        gather_row(dst, src, lo, hi, Wp, sw);
-      }
-    }
+    const size_t c = r / (kh * kw);
+    row_geom g = {B, H, W, Hp, Wp, sh, sw, ph, pw, (r / kw) % kh, r % kw, 0, 0};
+    valid_range(W, sw, pw, g.j, Wp, &g.lo, &g.hi);
+    gather_row(panel + r * N, img + c * B * H * W, &g);
   }
 }
 
@@ -99,20 +110,9 @@ void nn_col2im(const real *panel, size_t C, size_t B, size_t H, size_t W, size_t
   for (size_t c = 0; c < C; c++) {
     for (size_t i = 0; i < kh; i++)
       for (size_t j = 0; j < kw; j++) {
-        const real *prow = panel + ((c * kh + i) * kw + j) * N;
-        size_t lo, hi;
-        valid_range(W, sw, pw, j, Wp, &lo, &hi);
-        for (size_t b = 0; b < B; b++) {
-          real *plane = img + (c * B + b) * H * W;
-          for (size_t p = 0; p < Hp; p++) {
-            const size_t y = p * sh + i;
-            if (y < ph || y - ph >= H) continue;
-            if (lo >= hi) continue;
-            const real *src = prow + (b * Hp + p) * Wp;
-            real *dst = plane + (y - ph) * W + lo * sw + j - pw; /* image column of q = lo */
-            scatter_row(dst, src, lo, hi, sw);
-          }
-        }
+        row_geom g = {B, H, W, Hp, Wp, sh, sw, ph, pw, i, j, 0, 0};
+        valid_range(W, sw, pw, j, Wp, &g.lo, &g.hi);
+        scatter_row(panel + ((c * kh + i) * kw + j) * N, img + c * B * H * W, &g);
       }
   }
 }
