@@ -67,6 +67,8 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_init              psfwi_nn64_init
 #define psfwi_nn_dropout_state     psfwi_nn64_dropout_state
 #define psfwi_nn_set_dropout_state psfwi_nn64_set_dropout_state
+#define psfwi_nn_set_threads       psfwi_nn64_set_threads
+#define psfwi_nn_threads           psfwi_nn64_threads
 #define psfwi_nn_set_batch         psfwi_nn64_set_batch
 #define psfwi_nn_arena_bytes       psfwi_nn64_arena_bytes
 #define psfwi_nn_forward           psfwi_nn64_forward
