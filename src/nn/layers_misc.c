@@ -153,6 +153,14 @@ NN_CLONES static void affine(const real *x, real *y, real a, real b, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = a * x[i] + b;
 }
 
+/* y = max(a x + b, 0) */
+NN_CLONES static void affine_relu(const real *x, real *y, real a, real b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const real v = a * x[i] + b;
+    y[i] = v > 0 ? v : 0;
+  }
+}
+
 /* d = k g + bx x + c0 (acc = 0) or d += (acc = 1) */
 NN_CLONES static void affine2(real *d, const real *g, const real *x, real k, real bx, real c0,
                               size_t n, int acc) {
@@ -191,8 +199,12 @@ static void bn_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int t
     l->stat[C + c] = (real)invstd;
     const real a = (real)((double)gamma[c] * invstd);
     const real sh = (real)((double)beta[c] - mean * (double)gamma[c] * invstd);
-    affine(xc, yc, a, sh, M);
-    act_run(l->s.act, alpha, 0, yc, M);
+    if (l->s.act == PSFWI_NN_RELU) {
+      affine_relu(xc, yc, a, sh, M);
+    } else {
+      affine(xc, yc, a, sh, M);
+      act_run(l->s.act, alpha, 0, yc, M);
+    }
   }
 }
 
@@ -520,9 +532,23 @@ void nn_misc_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *
       break;
     case PSFWI_NN_ADD:
       nn_act_backward(l->s.act, alpha, l->out, l->grad, NULL, l->oc * B, n, nn->nthreads);
-      if (gx) nn_put(gx, l->grad, tot, acc);
-      /* from = the previous layer: both terms land in the same buffer */
-      if (gskip) nn_put(gskip, l->grad, tot, gskip == gx ? 1 : acc_skip);
+      if (gx != NULL && gx == gskip) { /* from = the previous layer: one buffer, twice */
+        nn_put(gx, l->grad, tot, acc);
+        nn_put(gx, l->grad, tot, 1);
+        break;
+      }
+      if (gskip) nn_put(gskip, l->grad, tot, acc_skip);
+      if (gx && !acc) {
+        /* gx would be a copy of this layer's gradient, which nothing reads
+         * again: swap the two buffers (same size) instead of copying */
+        const size_t i = (size_t)(l - nn->L);
+        real **prev = i == 0 ? &nn->gin : &nn->L[i - 1].grad;
+        real *t = *prev;
+        *prev = l->grad;
+        l->grad = t;
+      } else if (gx) {
+        nn_put(gx, l->grad, tot, acc);
+      }
       break;
     default: break;
   }
