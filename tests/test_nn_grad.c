@@ -99,6 +99,8 @@ static double check_case(const net_case *tc, unsigned long long seed) {
   double *buf = psfwi_nn_buffers(nn);
   for (size_t k = 0; k < psfwi_nn_nbuffer(nn); k++) buf[k] += 0.2 * tu_uniform(&s);
   assert_int_equal(psfwi_nn_set_batch(nn, BATCH, &err), PSFWI_OK);
+  psfwi_nn_set_threads(nn, (int)(seed % 2) + 1); /* either thread count */
+  assert_int_equal(psfwi_nn_threads(nn), (int)(seed % 2) + 1);
   const size_t nx = BATCH * psfwi_nn_in_size(nn), ny = BATCH * psfwi_nn_out_size(nn);
   double *x = malloc(nx * sizeof *x), *r = malloc(ny * sizeof *r);
   double *dx = malloc(nx * sizeof *dx), *fdx = malloc(nx * sizeof *fdx);

@@ -607,6 +607,40 @@ static void test_gradient_accumulates(void **state) {
   psfwi_nn_destroy(nn);
 }
 
+/* OpenMP threads of the element-wise passes change no bit (the gemms run
+ * on the same OpenBLAS set-up in both runs). */
+static void test_threads_same_bits(void **state) {
+  (void)state;
+  psfwi_nn_layer l[12];
+  const size_t n = hourglass(l);
+  const size_t B = 64; /* large enough for the passes to go parallel */
+  unsigned long long st = 31;
+  float *x = rand_vec(B * 2 * 16, &st), *dy = rand_vec(B * 3 * 16, &st);
+  float *r[2][3];
+  for (int k = 0; k < 2; k++) {
+    psfwi_nn *nn = make(2, 1, 16, l, n, B, 5);
+    psfwi_nn_set_threads(nn, k + 1);
+    assert_int_equal(psfwi_nn_threads(nn), k + 1);
+    psfwi_error err;
+    const size_t np = psfwi_nn_nparam(nn);
+    r[k][0] = malloc(B * 48 * sizeof(float)), r[k][1] = malloc(np * sizeof(float));
+    r[k][2] = malloc(B * 32 * sizeof(float));
+    memcpy(r[k][0], psfwi_nn_forward(nn, x, B, 1, &err), B * 48 * sizeof(float));
+    psfwi_nn_zero_grad(nn);
+    assert_int_equal(psfwi_nn_backward(nn, dy, r[k][2], &err), PSFWI_OK);
+    memcpy(r[k][1], psfwi_nn_grads(nn), np * sizeof(float));
+    if (k == 1) {
+      assert_memory_equal(r[0][0], r[1][0], B * 48 * sizeof(float));
+      assert_memory_equal(r[0][1], r[1][1], np * sizeof(float));
+      assert_memory_equal(r[0][2], r[1][2], B * 32 * sizeof(float));
+    }
+    psfwi_nn_destroy(nn);
+  }
+  for (int k = 0; k < 2; k++) free(r[k][0]), free(r[k][1]), free(r[k][2]);
+  free(x);
+  free(dy);
+}
+
 static void test_memorise(void **state) {
   (void)state;
   psfwi_nn_layer l[12];
@@ -640,6 +674,7 @@ int main(void) {
       cmocka_unit_test(test_init_statistics),
       cmocka_unit_test(test_same_seed_same_bits),
       cmocka_unit_test(test_gradient_accumulates),
+      cmocka_unit_test(test_threads_same_bits),
       cmocka_unit_test(test_memorise),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,7 @@
 
 /* ---- Activations -------------------------------------------------------- */
 
-static void act_run(int act, real alpha, real bias, real *y, size_t n) {
+NN_CLONES static void act_run(int act, real alpha, real bias, real *y, size_t n) {
   switch (act) {
     case PSFWI_NN_RELU:
       for (size_t i = 0; i < n; i++) {
@@ -42,9 +42,65 @@ static void act_run(int act, real alpha, real bias, real *y, size_t n) {
   }
 }
 
+/* Sums in double over NN_LANES interleaved partial sums: a fixed order (the
+ * same result on any thread count) that the compiler can vectorise, which
+ * it may not do with one running sum (that would reassociate). */
+#define NN_LANES 8
+
+NN_CLONES static double sum_lanes(const real *x, size_t n) {
+  double acc[NN_LANES] = {0}, s = 0;
+  size_t i = 0;
+  for (; i + NN_LANES <= n; i += NN_LANES)
+    for (size_t k = 0; k < NN_LANES; k++) acc[k] += (double)x[i + k];
+  for (; i < n; i++) s += (double)x[i];
+  for (size_t k = 0; k < NN_LANES; k++) s += acc[k];
+  return s;
+}
+
+/* *sa = sum (a - a0), *sq = sum (a - a0)^2 (a0 = a[0]: shifted sums keep the
+ * variance accurate when the mean is large against the spread). */
+NN_CLONES static void moments_lanes(const real *a, size_t n, double *sa, double *sq) {
+  double s1[NN_LANES] = {0}, s2[NN_LANES] = {0}, t1 = 0, t2 = 0;
+  const double a0 = (double)a[0];
+  size_t i = 0;
+  for (; i + NN_LANES <= n; i += NN_LANES)
+    for (size_t k = 0; k < NN_LANES; k++) {
+      const double d = (double)a[i + k] - a0;
+      s1[k] += d;
+      s2[k] += d * d;
+    }
+  for (; i < n; i++) {
+    const double d = (double)a[i] - a0;
+    t1 += d;
+    t2 += d * d;
+  }
+  for (size_t k = 0; k < NN_LANES; k++) t1 += s1[k], t2 += s2[k];
+  *sa = t1;
+  *sq = t2;
+}
+
+/* *sa = sum a, *sab = sum a b. */
+NN_CLONES static void dot_lanes(const real *a, const real *b, size_t n, double *sa, double *sab) {
+  double s1[NN_LANES] = {0}, s2[NN_LANES] = {0}, t1 = 0, t2 = 0;
+  size_t i = 0;
+  for (; i + NN_LANES <= n; i += NN_LANES)
+    for (size_t k = 0; k < NN_LANES; k++) {
+      s1[k] += (double)a[i + k];
+      s2[k] += (double)a[i + k] * (double)b[i + k];
+    }
+  for (; i < n; i++) {
+    t1 += (double)a[i];
+    t2 += (double)a[i] * (double)b[i];
+  }
+  for (size_t k = 0; k < NN_LANES; k++) t1 += s1[k], t2 += s2[k];
+  *sa = t1;
+  *sab = t2;
+}
+
 /* g *= act'(x) written with the output y; returns the sum of the new g
  * when want_sum. */
-static double act_grad_run(int act, real alpha, const real *y, real *g, size_t n, int want_sum) {
+NN_CLONES static double act_grad_run(int act, real alpha, const real *y, real *g, size_t n,
+                                     int want_sum) {
   switch (act) {
     case PSFWI_NN_RELU:
       for (size_t i = 0; i < n; i++) g[i] = y[i] > 0 ? g[i] : 0;
@@ -63,29 +119,26 @@ static double act_grad_run(int act, real alpha, const real *y, real *g, size_t n
       break;
     default: break;
   }
-  double s = 0;
-  if (want_sum)
-    for (size_t i = 0; i < n; i++) s += (double)g[i];
-  return s;
+  return want_sum ? sum_lanes(g, n) : 0.0;
 }
 
-void nn_act_forward(int act, real alpha, const real *bias, real *y, size_t nc, size_t n) {
+void nn_act_forward(int act, real alpha, const real *bias, real *y, size_t nc, size_t n, int nt) {
   if (act == PSFWI_NN_LINEAR && bias == NULL) return;
-#pragma omp parallel for schedule(static) if (nc * n >= NN_OMP_MIN)
+  NN_OMP_FOR(nt, nc * n)
   for (size_t c = 0; c < nc; c++) act_run(act, alpha, bias ? bias[c] : 0, y + c * n, n);
 }
 
-void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, size_t nc,
-                     size_t n) {
+void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, size_t nc, size_t n,
+                     int nt) {
   if (act == PSFWI_NN_LINEAR && dbias == NULL) return;
-#pragma omp parallel for schedule(static) if (nc * n >= NN_OMP_MIN)
+  NN_OMP_FOR(nt, nc * n)
   for (size_t c = 0; c < nc; c++) {
     const double s = act_grad_run(act, alpha, y + c * n, g + c * n, n, dbias != NULL);
     if (dbias) dbias[c] += (real)s;
   }
 }
 
-void nn_put(real *dst, const real *src, size_t n, int acc) {
+NN_CLONES void nn_put(real *dst, const real *src, size_t n, int acc) {
   if (acc) {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
   } else if (dst != src) {
@@ -95,26 +148,46 @@ void nn_put(real *dst, const real *src, size_t n, int acc) {
 
 /* ---- Batch norm: per channel over the batch and the plane ----------------- */
 
+/* y = a x + b */
+NN_CLONES static void affine(const real *x, real *y, real a, real b, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = a * x[i] + b;
+}
+
+/* y = max(a x + b, 0) */
+NN_CLONES static void affine_relu(const real *x, real *y, real a, real b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const real v = a * x[i] + b;
+    y[i] = v > 0 ? v : 0;
+  }
+}
+
+/* d = k g + bx x + c0 (acc = 0) or d += (acc = 1) */
+NN_CLONES static void affine2(real *d, const real *g, const real *x, real k, real bx, real c0,
+                              size_t n, int acc) {
+  if (acc) {
+    for (size_t i = 0; i < n; i++) d[i] += k * g[i] + bx * x[i] + c0;
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = k * g[i] + bx * x[i] + c0;
+  }
+}
+
 static void bn_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int train) {
   const size_t C = l->ic, M = B * l->ih * l->iw;
   const real *gamma = nn->params + l->poff, *beta = gamma + C;
   real *rmean = nn->buffers + l->boff, *rvar = rmean + C;
   const double eps = l->s.eps, mom = l->s.momentum;
   const real alpha = (real)l->s.alpha;
-#pragma omp parallel for schedule(static) if (C * M >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, C * M)
   for (size_t c = 0; c < C; c++) {
     const real *xc = x + c * M;
     real *yc = l->out + c * M;
     double mean, invstd;
     if (train) {
-      double s = 0, v = 0;
-      for (size_t i = 0; i < M; i++) s += (double)xc[i];
-      mean = s / (double)M;
-      for (size_t i = 0; i < M; i++) {
-        const double d = (double)xc[i] - mean;
-        v += d * d;
-      }
-      const double var = v / (double)M;
+      double s, q;
+      moments_lanes(xc, M, &s, &q);
+      const double ms = s / (double)M;
+      mean = (double)xc[0] + ms;
+      const double var = fmax(q / (double)M - ms * ms, 0.0), v = var * (double)M;
       invstd = 1.0 / sqrt(var + eps);
       rmean[c] = (real)((1.0 - mom) * (double)rmean[c] + mom * mean);
       rvar[c] = (real)((1.0 - mom) * (double)rvar[c] + mom * v / (double)(M - 1));
@@ -126,8 +199,12 @@ static void bn_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int t
     l->stat[C + c] = (real)invstd;
     const real a = (real)((double)gamma[c] * invstd);
     const real sh = (real)((double)beta[c] - mean * (double)gamma[c] * invstd);
-    for (size_t i = 0; i < M; i++) yc[i] = a * xc[i] + sh;
-    act_run(l->s.act, alpha, 0, yc, M);
+    if (l->s.act == PSFWI_NN_RELU) {
+      affine_relu(xc, yc, a, sh, M);
+    } else {
+      affine(xc, yc, a, sh, M);
+      act_run(l->s.act, alpha, 0, yc, M);
+    }
   }
 }
 
@@ -137,26 +214,26 @@ static void bn_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real
   real *dgamma = nn->grads + l->poff, *dbeta = dgamma + C;
   const int train = nn->train;
   const real alpha = (real)l->s.alpha;
-#pragma omp parallel for schedule(static) if (C * M >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, C * M)
   for (size_t c = 0; c < C; c++) {
     const real *xc = x + c * M;
     real *g = l->grad + c * M;
     const real mean = l->stat[c], invstd = l->stat[C + c];
-    const double sg = act_grad_run(l->s.act, alpha, l->out + c * M, g, M, 1);
-    double sgx = 0;
-    for (size_t i = 0; i < M; i++) sgx += (double)g[i] * (double)((xc[i] - mean) * invstd);
+    double sg, sgxr; /* sum g, sum g x */
+    act_grad_run(l->s.act, alpha, l->out + c * M, g, M, 0);
+    dot_lanes(g, xc, M, &sg, &sgxr);
+    const double sgx = (double)invstd * (sgxr - (double)mean * sg); /* sum g xhat */
     dgamma[c] += (real)sgx;
     dbeta[c] += (real)sg;
     if (gx == NULL) continue;
     real *d = gx + c * M;
     const real k = gamma[c] * invstd;
     if (train) {
-      const real mg = (real)(sg / (double)M), mgx = (real)(sgx / (double)M);
-      if (acc) {
-        for (size_t i = 0; i < M; i++) d[i] += k * (g[i] - mg - (xc[i] - mean) * invstd * mgx);
-      } else {
-        for (size_t i = 0; i < M; i++) d[i] = k * (g[i] - mg - (xc[i] - mean) * invstd * mgx);
-      }
+      /* dx = k (g - mean(g) - xhat mean(g xhat)) = k g + bx x + c0 */
+      const double mg = sg / (double)M, mgx = sgx / (double)M;
+      const real bx = (real)(-(double)k * (double)invstd * mgx);
+      const real c0 = (real)((double)k * (-mg + (double)invstd * mgx * (double)mean));
+      affine2(d, g, xc, k, bx, c0, M, acc);
     } else {
       if (acc) {
         for (size_t i = 0; i < M; i++) d[i] += k * g[i];
@@ -173,7 +250,7 @@ static void ln_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B) {
   const size_t C = l->ic, n = l->ih * l->iw, M = C * n;
   const real *gamma = nn->params + l->poff, *beta = gamma + C;
   const double eps = l->s.eps;
-#pragma omp parallel for schedule(static) if (B * M >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, B * M)
   for (size_t b = 0; b < B; b++) {
     double s = 0, v = 0;
     for (size_t c = 0; c < C; c++)
@@ -202,9 +279,9 @@ static void ln_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real
   const size_t C = l->ic, n = l->ih * l->iw, M = C * n;
   const real *gamma = nn->params + l->poff;
   real *dgamma = nn->grads + l->poff, *dbeta = dgamma + C;
-  nn_act_backward(l->s.act, (real)l->s.alpha, l->out, l->grad, NULL, C, B * n);
+  nn_act_backward(l->s.act, (real)l->s.alpha, l->out, l->grad, NULL, C, B * n, nn->nthreads);
   const real *g = l->grad;
-#pragma omp parallel for schedule(static) if (B * M >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, B * M)
   for (size_t c = 0; c < C; c++) {
     double sg = 0, sgx = 0;
     for (size_t b = 0; b < B; b++) {
@@ -219,7 +296,7 @@ static void ln_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real
     dbeta[c] += (real)sg;
   }
   if (gx == NULL) return;
-#pragma omp parallel for schedule(static) if (B * M >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, B * M)
   for (size_t b = 0; b < B; b++) {
     const real mean = l->stat[b], invstd = l->stat[B + b];
     double s1 = 0, s2 = 0; /* sums of dxhat = g gamma and of dxhat xhat */
@@ -255,7 +332,7 @@ static void dropout_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, 
   nn->drop_state = st;
   const double p = l->s.rate;
   const real scale = (real)(1.0 / (1.0 - p));
-#pragma omp parallel for schedule(static) if (tot >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, tot)
   for (size_t cb = 0; cb < C * B; cb++) {
     const size_t c = cb / B, b = cb % B;
     for (size_t i = 0; i < n; i++) {
@@ -285,10 +362,10 @@ static void dropout_backward(psfwi_nn *nn, nn_layer *l, size_t B, real *gx, int 
 
 /* ---- Pooling, up-sampling, crop: plane by plane -------------------------- */
 
-static void pool_forward(nn_layer *l, const real *x, size_t B, int is_max) {
+static void pool_forward(const psfwi_nn *nn, nn_layer *l, const real *x, size_t B, int is_max) {
   const size_t P = l->ic * B, fh = l->fh, fw = l->fw;
   const real inv = (real)(1.0 / (double)(fh * fw));
-#pragma omp parallel for schedule(static) if (P * l->ih * l->iw >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, P * l->ih * l->iw)
   for (size_t p = 0; p < P; p++) {
     const real *xp = x + p * l->ih * l->iw;
     real *yp = l->out + p * l->oh * l->ow;
@@ -307,10 +384,11 @@ static void pool_forward(nn_layer *l, const real *x, size_t B, int is_max) {
   }
 }
 
-static void pool_backward(nn_layer *l, const real *x, size_t B, real *gx, int acc, int is_max) {
+static void pool_backward(const psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *gx,
+                          int acc, int is_max) {
   const size_t P = l->ic * B, fh = l->fh, fw = l->fw;
   const real inv = (real)(1.0 / (double)(fh * fw));
-#pragma omp parallel for schedule(static) if (P * l->ih * l->iw >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, P * l->ih * l->iw)
   for (size_t p = 0; p < P; p++) {
     const real *xp = x + p * l->ih * l->iw;
     const real *yp = l->out + p * l->oh * l->ow, *gp = l->grad + p * l->oh * l->ow;
@@ -335,9 +413,9 @@ static void pool_backward(nn_layer *l, const real *x, size_t B, real *gx, int ac
   }
 }
 
-static void upsample_forward(nn_layer *l, const real *x, size_t B) {
+static void upsample_forward(const psfwi_nn *nn, nn_layer *l, const real *x, size_t B) {
   const size_t P = l->ic * B;
-#pragma omp parallel for schedule(static) if (P * l->oh * l->ow >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, P * l->oh * l->ow)
   for (size_t p = 0; p < P; p++) {
     const real *xp = x + p * l->ih * l->iw;
     real *yp = l->out + p * l->oh * l->ow;
@@ -347,9 +425,9 @@ static void upsample_forward(nn_layer *l, const real *x, size_t B) {
   }
 }
 
-static void upsample_backward(nn_layer *l, size_t B, real *gx, int acc) {
+static void upsample_backward(const psfwi_nn *nn, nn_layer *l, size_t B, real *gx, int acc) {
   const size_t P = l->ic * B;
-#pragma omp parallel for schedule(static) if (P * l->oh * l->ow >= NN_OMP_MIN)
+  NN_OMP_FOR(nn->nthreads, P * l->oh * l->ow)
   for (size_t p = 0; p < P; p++) {
     const real *gp = l->grad + p * l->oh * l->ow;
     real *dp = gx + p * l->ih * l->iw;
@@ -411,17 +489,17 @@ void nn_misc_forward(psfwi_nn *nn, nn_layer *l, const real *x, const real *skip,
     case PSFWI_NN_BATCHNORM: bn_forward(nn, l, x, B, train); break;
     case PSFWI_NN_LAYERNORM: ln_forward(nn, l, x, B); break;
     case PSFWI_NN_DROPOUT: dropout_forward(nn, l, x, B, train); break;
-    case PSFWI_NN_MAXPOOL: pool_forward(l, x, B, 1); break;
-    case PSFWI_NN_AVGPOOL: pool_forward(l, x, B, 0); break;
-    case PSFWI_NN_UPSAMPLE: upsample_forward(l, x, B); break;
+    case PSFWI_NN_MAXPOOL: pool_forward(nn, l, x, B, 1); break;
+    case PSFWI_NN_AVGPOOL: pool_forward(nn, l, x, B, 0); break;
+    case PSFWI_NN_UPSAMPLE: upsample_forward(nn, l, x, B); break;
     case PSFWI_NN_CROP: crop_forward(l, x, B); break;
     case PSFWI_NN_RESHAPE: reshape_map(l, B, x, l->out, 0, 0); break;
     case PSFWI_NN_ACT:
       memcpy(l->out, x, tot * sizeof *x);
-      nn_act_forward(l->s.act, alpha, NULL, l->out, l->oc * B, n);
+      nn_act_forward(l->s.act, alpha, NULL, l->out, l->oc * B, n, nn->nthreads);
       break;
     case PSFWI_NN_ADD:
-#pragma omp parallel for schedule(static) if (tot >= NN_OMP_MIN)
+      NN_OMP_FOR(nn->nthreads, tot)
       for (size_t cb = 0; cb < l->oc * B; cb++) {
         for (size_t i = cb * n; i < (cb + 1) * n; i++) l->out[i] = x[i] + skip[i];
         act_run(l->s.act, alpha, 0, l->out + cb * n, n);
@@ -443,20 +521,34 @@ void nn_misc_backward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B, real *
   if (gx == NULL && gskip == NULL) return;
   switch (l->s.kind) {
     case PSFWI_NN_DROPOUT: dropout_backward(nn, l, B, gx, acc); break;
-    case PSFWI_NN_MAXPOOL: pool_backward(l, x, B, gx, acc, 1); break;
-    case PSFWI_NN_AVGPOOL: pool_backward(l, x, B, gx, acc, 0); break;
-    case PSFWI_NN_UPSAMPLE: upsample_backward(l, B, gx, acc); break;
+    case PSFWI_NN_MAXPOOL: pool_backward(nn, l, x, B, gx, acc, 1); break;
+    case PSFWI_NN_AVGPOOL: pool_backward(nn, l, x, B, gx, acc, 0); break;
+    case PSFWI_NN_UPSAMPLE: upsample_backward(nn, l, B, gx, acc); break;
     case PSFWI_NN_CROP: crop_backward(l, B, gx, acc); break;
     case PSFWI_NN_RESHAPE: reshape_map(l, B, l->grad, gx, 1, acc); break;
     case PSFWI_NN_ACT:
-      nn_act_backward(l->s.act, alpha, l->out, l->grad, NULL, l->oc * B, n);
+      nn_act_backward(l->s.act, alpha, l->out, l->grad, NULL, l->oc * B, n, nn->nthreads);
       nn_put(gx, l->grad, tot, acc);
       break;
     case PSFWI_NN_ADD:
-      nn_act_backward(l->s.act, alpha, l->out, l->grad, NULL, l->oc * B, n);
-      if (gx) nn_put(gx, l->grad, tot, acc);
-      /* from = the previous layer: both terms land in the same buffer */
-      if (gskip) nn_put(gskip, l->grad, tot, gskip == gx ? 1 : acc_skip);
+      nn_act_backward(l->s.act, alpha, l->out, l->grad, NULL, l->oc * B, n, nn->nthreads);
+      if (gx != NULL && gx == gskip) { /* from = the previous layer: one buffer, twice */
+        nn_put(gx, l->grad, tot, acc);
+        nn_put(gx, l->grad, tot, 1);
+        break;
+      }
+      if (gskip) nn_put(gskip, l->grad, tot, acc_skip);
+      if (gx && !acc) {
+        /* gx would be a copy of this layer's gradient, which nothing reads
+         * again: swap the two buffers (same size) instead of copying */
+        const size_t i = (size_t)(l - nn->L);
+        real **prev = i == 0 ? &nn->gin : &nn->L[i - 1].grad;
+        real *t = *prev;
+        *prev = l->grad;
+        l->grad = t;
+      } else if (gx) {
+        nn_put(gx, l->grad, tot, acc);
+      }
       break;
     default: break;
   }

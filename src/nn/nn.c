@@ -300,6 +300,7 @@ psfwi_nn *psfwi_nn_create(size_t in_c, size_t in_h, size_t in_w, const psfwi_nn_
   psfwi_nn *nn = calloc(1, sizeof *nn);
   if (nn == NULL) goto nomem;
   nn->nlayer = nlayer;
+  nn->nthreads = 1;
   nn->in_c = in_c, nn->in_h = in_h, nn->in_w = in_w, nn->in_size = in_size;
   nn->spec = calloc(nlayer, sizeof *nn->spec);
   nn->L = calloc(nlayer, sizeof *nn->L);
@@ -438,6 +439,11 @@ void psfwi_nn_init(psfwi_nn *nn, uint64_t seed) {
 }
 
 uint64_t psfwi_nn_dropout_state(const psfwi_nn *nn) { return nn->drop_state; }
+
+void psfwi_nn_set_threads(psfwi_nn *nn, int nthreads) {
+  nn->nthreads = nthreads > 1 ? nthreads : 1;
+}
+int psfwi_nn_threads(const psfwi_nn *nn) { return nn->nthreads; }
 void psfwi_nn_set_dropout_state(psfwi_nn *nn, uint64_t state) { nn->drop_state = state; }
 
 /* ---- Arena -------------------------------------------------------------- */

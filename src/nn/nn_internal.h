@@ -45,11 +45,27 @@ typedef psfwi_nn_real real;
 #define NN_GEMM cblas_sgemm
 #endif
 
-/* Element-wise passes run on OpenMP threads above this many values (below
- * it a parallel region costs more than it saves). Every parallel loop gives
- * each thread whole channels, planes or samples, so sums are taken in one
- * fixed order whatever the thread count. */
-#define NN_OMP_MIN 16384
+/* The element-wise kernels are compiled for x86-64-v3 (AVX2) and for the
+ * baseline, picked at load time (GCC's target_clones), as the propagator's
+ * (src/wave/wave_internal.h): bit-identical results, since the loops are
+ * element-wise or sum in fixed lanes and src/nn is compiled with
+ * -ffp-contract=off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(PSFWI_NO_CLONES)
+#define NN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NN_CLONES
+#endif
+
+/* Element-wise passes run on nt = psfwi_nn_set_threads OpenMP threads
+ * (default 1) above this many values (below it a parallel region costs more
+ * than it saves). Every parallel loop gives each thread whole channels,
+ * planes or samples, so sums are taken in one fixed order whatever the
+ * thread count. */
+#define NN_OMP_MIN   16384
+#define NN_PRAGMA(x) _Pragma(#x)
+#define NN_OMP_FOR(nt, work) \
+  NN_PRAGMA(omp parallel for schedule(static) num_threads(nt) if ((nt) > 1 && (work) >= NN_OMP_MIN))
 
 /* One layer as planned: the spec with defaults resolved, the shapes it sees,
  * its place in the parameter and buffer vectors and in the arena. */
@@ -93,6 +109,7 @@ struct psfwi_nn {
   /* state of the last forward */
   size_t batch;
   int train, have_forward;
+  int nthreads; /* OpenMP threads of the element-wise passes */
   uint64_t drop_state;
 };
 
@@ -105,16 +122,18 @@ void nn_gemm(int ta, int tb, size_t m, size_t n, size_t k, real alpha, const rea
  * q sw - pw + j), 0 outside. col2im is its adjoint: ADDS the panel into the
  * image. */
 void nn_im2col(const real *img, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
-               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *panel);
+               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *panel,
+               int nt);
 void nn_col2im(const real *panel, size_t C, size_t B, size_t H, size_t W, size_t kh, size_t kw,
-               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *img);
+               size_t sh, size_t sw, size_t ph, size_t pw, size_t Hp, size_t Wp, real *img, int nt);
 
 /* Activation over channel-major data y[c * n + i], c < nc, with an optional
  * per-channel bias added first: y = act(y + bias[c]). */
-void nn_act_forward(int act, real alpha, const real *bias, real *y, size_t nc, size_t n);
+void nn_act_forward(int act, real alpha, const real *bias, real *y, size_t nc, size_t n, int nt);
 /* g *= act'(.) evaluated from the output y, then (if dbias) dbias[c] += sum
  * of channel c's g. In place. */
-void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, size_t nc, size_t n);
+void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, size_t nc, size_t n,
+                     int nt);
 /* dst = src (acc = 0) or dst += src (acc = 1). */
 void nn_put(real *dst, const real *src, size_t n, int acc);
 

@@ -67,6 +67,8 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_init              psfwi_nn64_init
 #define psfwi_nn_dropout_state     psfwi_nn64_dropout_state
 #define psfwi_nn_set_dropout_state psfwi_nn64_set_dropout_state
+#define psfwi_nn_set_threads       psfwi_nn64_set_threads
+#define psfwi_nn_threads           psfwi_nn64_threads
 #define psfwi_nn_set_batch         psfwi_nn64_set_batch
 #define psfwi_nn_arena_bytes       psfwi_nn64_arena_bytes
 #define psfwi_nn_forward           psfwi_nn64_forward
@@ -139,7 +141,14 @@ int psfwi_nn_act_parse(const char *name, int *act, psfwi_error *err);
  *  ACT:            act, alpha
  *  ADD:            from (-1 = network input, else an earlier layer index), act
  *  CROP:           h0, w0, out_h, out_w
- *  RESHAPE:        out_c, out_h, out_w (product = input size) */
+ *  RESHAPE:        out_c, out_h, out_w (product = input size)
+ * Defaults (psfwi_nn_layer_init): act none, stride 1, pad 0, output_pad 0,
+ * factor 2, rate 0.5, from -1, bias 1, alpha 0.01 (leaky_relu) or 1 (elu),
+ * init He for relu / leaky_relu / elu and Glorot else. Checked by create:
+ * output_pad < stride; alpha >= 0 for leaky_relu and > 0 for elu (every
+ * activation's derivative is then a function of its output, which is all
+ * the backward keeps). CONV1D and CONVT1D act along W (kh = 1) on every row
+ * when H > 1; DENSE's kernel covers the whole (C, H, W) sample. */
 typedef struct psfwi_nn_layer {
   int kind;
   int act;
@@ -193,7 +202,9 @@ void psfwi_nn_param_range(const psfwi_nn *nn, size_t i, size_t *offset, size_t *
 /* He (normal, std sqrt(2 / fan_in)) or Glorot (uniform, limit
  * sqrt(6 / (fan_in + fan_out))) weights, zero biases, gamma 1, beta 0,
  * running mean 0 and variance 1; the same seed gives the same bits. Also
- * seeds the dropout stream. */
+ * seeds the dropout stream. fan_in = C k_h k_w (conv), in (dense), and for a
+ * transposed conv C k_h k_w / (s_h s_w), the mean number of inputs an output
+ * sees; fan_out = out k_h k_w. */
 void psfwi_nn_init(psfwi_nn *nn, uint64_t seed);
 /* The dropout stream's state (addition): each training forward draws one
  * key per dropout layer from it, and the mask of element (b, c, h, w) is a
@@ -203,6 +214,15 @@ void psfwi_nn_init(psfwi_nn *nn, uint64_t seed);
 uint64_t psfwi_nn_dropout_state(const psfwi_nn *nn);
 void psfwi_nn_set_dropout_state(psfwi_nn *nn, uint64_t state);
 
+/* Threads (addition): the gemms run on OpenBLAS's own threads
+ * (openblas_set_num_threads); the element-wise passes (activations, norms,
+ * im2col, pooling) on nthreads OpenMP threads, default 1. OpenMP workers
+ * that spin-wait between passes (OMP_WAIT_POLICY unset or active) starve
+ * OpenBLAS's threads: raise it only with OMP_WAIT_POLICY=passive
+ * (docs/nn.md, "Threads"). Results do not depend on it. */
+void psfwi_nn_set_threads(psfwi_nn *nn, int nthreads);
+int psfwi_nn_threads(const psfwi_nn *nn);
+
 /* Allocate the arena for batches of up to max_batch samples (checked with
  * psfwi_mem_check first). May be called again to grow or shrink. */
 int psfwi_nn_set_batch(psfwi_nn *nn, size_t max_batch, psfwi_error *err);
@@ -210,7 +230,8 @@ size_t psfwi_nn_arena_bytes(const psfwi_nn *nn);
 
 /* Forward pass of a batch x (batch * in_size values). train = 1: dropout
  * active, batch norm uses batch statistics and updates its running ones;
- * train = 0: inference. Returns the output (batch * out_size values, owned
+ * train = 0: inference (training batch norm on one value per channel is
+ * PSFWI_EINVAL, as in PyTorch). Returns the output (batch * out_size values, owned
  * by nn, valid until the next forward). */
 const psfwi_nn_real *psfwi_nn_forward(psfwi_nn *nn, const psfwi_nn_real *x, size_t batch, int train,
                                       psfwi_error *err);
@@ -227,7 +248,7 @@ void psfwi_nn_zero_grad(psfwi_nn *nn);
  * and write dL/dy (n values; may be NULL), scaled by `scale` (e.g. 1).
  * MSE: mean (y - t)^2; L1: mean |y - t| (subgradient 0 at 0); Huber: mean
  * of 0.5 r^2 / delta for |r| <= delta, |r| - delta / 2 beyond (PyTorch's
- * SmoothL1 with beta = delta). */
+ * SmoothL1 with beta = delta; delta <= 0 gives L1). */
 enum psfwi_nn_loss { PSFWI_NN_MSE = 0, PSFWI_NN_L1 = 1, PSFWI_NN_HUBER = 2 };
 int psfwi_nn_loss_parse(const char *name, int *loss, psfwi_error *err);
 const char *psfwi_nn_loss_name(int loss);
