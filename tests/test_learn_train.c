@@ -126,7 +126,7 @@ typedef struct problem {
   float mean[NCH], sd[NCH];
 } problem;
 
-static void problem_make(problem *p, size_t epochs) {
+static void problem_make(problem *p, size_t epochs, double dropout) {
   psfwi_error err = {0};
   p->x = malloc(NS * NCH * W * sizeof *p->x);
   p->t = malloc(NS * NZ * W * sizeof *p->t);
@@ -142,6 +142,7 @@ static void problem_make(problem *p, size_t epochs) {
   ho.base = 16;
   ho.levels = 1;
   ho.k = 3;
+  ho.dropout = dropout;
   assert_ok(psfwi_arch_hourglass(&ho, NCH, NZ, &p->arch, &err));
   psfwi_train_defaults(&p->o);
   p->o.batch = 16;
@@ -163,7 +164,7 @@ static void test_trainer_learns_layered_earth(void **state) {
   (void)state;
   psfwi_error err = {0};
   problem p;
-  problem_make(&p, 80);
+  problem_make(&p, 80, 0);
   psfwi_nn *nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
   assert_non_null(nn);
   psfwi_nn_init(nn, p.o.seed);
@@ -215,7 +216,7 @@ static void test_seed_and_resume_reproduce(void **state) {
   (void)state;
   psfwi_error err = {0};
   problem p;
-  problem_make(&p, 4);
+  problem_make(&p, 4, 0.2); /* with dropout: its stream is part of the state */
   p.o.schedule.kind = PSFWI_LR_COSINE;
   p.o.schedule.t_max = 4;
   size_t n1, n2;
@@ -260,7 +261,7 @@ static void test_network_file_round_trip(void **state) {
   (void)state;
   psfwi_error err = {0};
   problem p;
-  problem_make(&p, 2);
+  problem_make(&p, 2, 0);
   size_t n;
   float *v = train_params(&p, 2, &n);
   psfwi_nn *nn = psfwi_arch_build(&p.arch, W, 4, &err);

@@ -76,7 +76,8 @@ static const psfwi_config_key train_keys[] = {
   {"training", "patience", PSFWI_CFG_INT, "0", 0, 1000000, NULL,
    "early stopping after this many epochs without a better validation loss (0: off)"},
   {"training", "threads", PSFWI_CFG_INT, "0", 0, 1024, NULL,
-   "threads (0: OMP_NUM_THREADS or all cores)"},
+   "threads of the matrix products (OpenBLAS; 0: OPENBLAS_NUM_THREADS or all cores); on a "
+   "busy machine 1 is faster"},
   {"output", "network", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "the trained network (NetCDF)"},
   {"output", "state", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
    "resumable state; default <network without .nc>.state.nc"},
@@ -319,10 +320,9 @@ static int dnn_train(int argc, char **argv) {
     st = cli_check_run_files(cfg, inputs, outputs, extra, 1, &err);
   }
   const long threads = psfwi_config_int(cfg, "training", "threads");
+  if (threads > 0) psfwi_nn_set_blas_threads((int)threads);
 #ifdef _OPENMP
   if (threads > 0) omp_set_num_threads((int)threads);
-#else
-  (void)threads;
 #endif
   if (st == PSFWI_OK)
     st = dataset_load(prefix, (size_t)psfwi_config_int(cfg, "data", "max_samples"), &d, &err);

@@ -280,6 +280,7 @@ typedef struct state_head {
   unsigned long long magic;
   unsigned long long nparam, nbuffer, sgd_size, sch_size;
   unsigned long long epoch, bad_epochs;
+  unsigned long long dropout; /* the network's dropout stream */
   double best_val;
   unsigned long long checksum; /* FNV-1a of everything after the head */
 } state_head;
@@ -303,6 +304,7 @@ int psfwi_trainer_state_save(const psfwi_trainer *tr, void *buf, size_t size, ps
                   psfwi_lr_schedule_state_size(tr->sch),
                   tr->epoch,
                   tr->bad_epochs,
+                  psfwi_nn_dropout_state(nn),
                   tr->best_val,
                   0};
   char *p = (char *)buf + sizeof h;
@@ -350,6 +352,7 @@ int psfwi_trainer_state_restore(psfwi_trainer *tr, const void *buf, size_t size,
   memcpy(tr->best, p + (np + nb) * sizeof(float), (np + nb) * sizeof(float));
   tr->epoch = (size_t)h.epoch;
   tr->bad_epochs = (size_t)h.bad_epochs;
+  psfwi_nn_set_dropout_state(nn, h.dropout);
   tr->best_val = h.best_val;
   return PSFWI_OK;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "nn_internal.h"
 
 /* ---- Names -------------------------------------------------------------- */
@@ -646,3 +648,7 @@ int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, 
 }
 
 void psfwi_nn_zero_grad(psfwi_nn *nn) { memset(nn->grads, 0, nn->nparam * sizeof *nn->grads); }
+
+void psfwi_nn_set_blas_threads(int nthreads) {
+  if (nthreads >= 1) openblas_set_num_threads(nthreads);
+}

@@ -69,6 +69,7 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_set_dropout_state psfwi_nn64_set_dropout_state
 #define psfwi_nn_set_threads       psfwi_nn64_set_threads
 #define psfwi_nn_threads           psfwi_nn64_threads
+#define psfwi_nn_set_blas_threads  psfwi_nn64_set_blas_threads
 #define psfwi_nn_set_batch         psfwi_nn64_set_batch
 #define psfwi_nn_arena_bytes       psfwi_nn64_arena_bytes
 #define psfwi_nn_forward           psfwi_nn64_forward
@@ -222,6 +223,11 @@ void psfwi_nn_set_dropout_state(psfwi_nn *nn, uint64_t state);
  * (docs/nn.md, "Threads"). Results do not depend on it. */
 void psfwi_nn_set_threads(psfwi_nn *nn, int nthreads);
 int psfwi_nn_threads(const psfwi_nn *nn);
+/* OpenBLAS's thread count for every network of the process (its setting is
+ * process-wide; OPENBLAS_NUM_THREADS sets the default). nthreads >= 1. On a
+ * machine busy with other work, 1 avoids OpenBLAS's spin-waiting threads
+ * fighting for the cores. The last bits of sums may depend on it. */
+void psfwi_nn_set_blas_threads(int nthreads);
 
 /* Allocate the arena for batches of up to max_batch samples (checked with
  * psfwi_mem_check first). May be called again to grow or shrink. */
