@@ -156,6 +156,52 @@ printf '[input]\nchannels = 24\n[layer]\nkind = conv1d\nout = 7\nk = 3\npad = 1\
 bad "custom network with the wrong output" "the targets need" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set network.architecture=file --set network.file="$tmp/net.ini" --set output.network="$tmp/n3.nc"
 
+# profile mode: trained on lines 32 cells wide, predicts a model 48 wide
+cat > "$tmp/p.ini" <<'INI'
+[grid]
+nx = 32
+nz = 16
+dx = 10
+[wavelet]
+frequency = 15
+[time]
+duration = 0.3
+sample_interval = 0.002
+[survey]
+source_x = 0:20:13
+source_z = 10
+receiver_x = 20:10:6
+receiver_z = 10
+moving = true
+[dataset]
+families = layered
+samples = 12
+shard_size = 12
+seed = 5
+[features]
+mode = profile
+frequencies = 5, 10, 15
+offset_min = 20
+offset_step = 10
+offset_count = 6
+[output]
+prefix = sets/prof
+INI
+ok "profile data" "$psfwi" dataset generate -c "$tmp/p.ini"
+ok "profile training" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/sets/prof" \
+  --set output.network="$tmp/prof.nc" --set training.epochs=10
+"$psfwi" model synth --family faulted --nx 48 --nz 16 --dx 10 --seed 2 -o "$tmp/wide.nc" \
+  >/dev/null 2>&1
+sed -e 's/source_x = 0:115:3/source_x = 0:20:21/' -e 's/receiver_x = 0:10:24/receiver_x = 20:10:6\nmoving = true/' \
+  -e 's/true.nc/wide.nc/' "$tmp/f.ini" > "$tmp/fw.ini"
+ok "forward on the wider model" "$psfwi" forward -c "$tmp/fw.ini" --set output.data="$tmp/wide_shots.nc"
+ok "profile network on a wider model" "$psfwi" dnn predict --net "$tmp/prof.nc" \
+  --data "$tmp/wide_shots.nc" --like "$tmp/wide.nc" -o "$tmp/wide_pred.nc"
+ok "its size" "$psfwi" info "$tmp/wide_pred.nc"
+has "48 columns" "x  *48" "$tmp/out"
+bad "whole network on another grid width" "differs\|receivers\|positions" "$psfwi" dnn predict \
+  --net "$tmp/net.nc" --data "$tmp/wide_shots.nc" --like "$tmp/wide.nc" -o "$tmp/x.nc"
+
 # a test set of given models (OpenFWI's FlatVel-A, when ../shared is there)
 fv="$src/../shared/data/openfwi/ddnet_FlatVelA_test_vmodel.zip"
 if [ -f "$fv" ]; then

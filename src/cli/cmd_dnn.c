@@ -582,7 +582,9 @@ static int dnn_predict(int argc, char **argv) {
       if (feat == NULL) st = err.status;
     }
     if (st == PSFWI_OK) {
-      da.f_peak = ln.acq.f_peak; /* the gather does not say; the wavelet is checked below */
+      /* a gather does not record its wavelet's peak frequency: the user
+       * answers for the wavelet (docs/learn.md) */
+      da.f_peak = ln.acq.f_peak;
       char what[4200];
       snprintf(what, sizeof what, "'%s' (with the grid of '%s')", data, like);
       st = psfwi_learn_acq_compare(&ln.acq, &da, what, &err);
@@ -610,10 +612,23 @@ static int dnn_predict(int argc, char **argv) {
       st = psfwi_learn_predict(nn, &ln.arch, x, nchan, width, m->grid.nz, t, &err);
     if (st == PSFWI_OK) {
       psfwi_learn_unscale_velocity(t, ncell, ln.nf->vmin, ln.nf->vmax);
+      /* the network learnt velocities in [vmin, vmax]: keep its output there */
+      const float lo = (float)ln.nf->vmin, hi = (float)ln.nf->vmax;
+      size_t nclip = 0;
       for (size_t i = 0; i < ncell; i++) {
+        if (t[i] < lo || t[i] > hi) {
+          t[i] = t[i] < lo ? lo : hi;
+          nclip++;
+        }
         sum[i] += t[i];
         sum2[i] += (double)t[i] * t[i];
       }
+      if (nclip > 0)
+        fprintf(stderr,
+                "dnn predict: note: '%s' predicted %zu of %zu cells outside its training range "
+                "[%g, %g] m/s; they were clipped to it (many such cells: the data are unlike the "
+                "training data)\n",
+                path, nclip, ncell, ln.nf->vmin, ln.nf->vmax);
       nnet++;
     }
     psfwi_nn_destroy(nn);
@@ -622,19 +637,12 @@ static int dnn_predict(int argc, char **argv) {
     net_free(&ln);
   }
   if (st == PSFWI_OK) {
-    float vlo = INFINITY;
     for (size_t i = 0; i < ncell; i++) {
       const double mu = sum[i] / (double)nnet;
       const double var = nnet > 1 ? (sum2[i] - (double)nnet * mu * mu) / (double)(nnet - 1) : 0;
       m->vp[i] = (float)mu;
       sd[i] = (float)sqrt(var > 0 ? var : 0);
-      if (m->vp[i] < vlo) vlo = m->vp[i];
     }
-    if (!(vlo > 0))
-      st = psfwi_fail(&err, PSFWI_ERANGE,
-                      "the prediction has a velocity of %g m/s (not positive): the data are far "
-                      "from what the network was trained on",
-                      (double)vlo);
   }
   if (st == PSFWI_OK) {
     psfwi_meta meta =
