@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The OpenFWI check of the data-driven DNN (issue 12; docs/RESULTS.md):
 #  1. a training set of psfwi's own layered and faulted models, modelled with
-#     OpenFWI's acquisition (configs/openfwi_forward.ini; SAMPLES of them);
+#     OpenFWI's acquisition (configs/openfwi_forward.ini): SAMPLES models
+#     spanning 1500..4500 m/s each (seed 1) and SPAN_SAMPLES models whose own
+#     velocity range is a random 30..100 % of it (seed 2, [dataset] span);
 #  2. the whole-model network trained on it (configs/dnn_openfwi.ini) ->
 #     models/dnn_openfwi.nc;
 #  3. OpenFWI's FlatVel-A test models (../shared/data/openfwi, never seen in
@@ -9,11 +11,12 @@
 #     of velocities scaled to [-1, 1] over [1500, 4500] m/s, SSIM of [0, 1]
 #     maps, beside InversionNet's published FlatVel-A figures.
 # Every step resumes where it stopped (shards, training state).
-#   [PSFWI=binary] [SAMPLES=5120] [TEST=500] scripts/train_dnn_openfwi.sh
+#   [PSFWI=binary] [SAMPLES=1792] [SPAN_SAMPLES=3072] [TEST=500] scripts/train_dnn_openfwi.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 psfwi=${PSFWI:-build/psfwi}
-samples=${SAMPLES:-5120}
+samples=${SAMPLES:-1792}
+span_samples=${SPAN_SAMPLES:-3072}
 ntest=${TEST:-500}
 [ -x "$psfwi" ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
   cmake --build build -j"$(nproc)" --target psfwi_cli; }
@@ -21,15 +24,17 @@ fv=../shared/data/openfwi/ddnet_FlatVelA_test_vmodel.zip
 t0=$(date +%s)
 stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
 
-stamp "training set: $samples samples"
+stamp "training set: $samples + $span_samples samples"
 "$psfwi" dataset generate -c configs/openfwi_forward.ini --set dataset.samples="$samples"
+"$psfwi" dataset generate -c configs/openfwi_forward.ini --set dataset.samples="$span_samples" \
+  --set dataset.seed=2 --set dataset.span=0.3:1 --set output.prefix=data/openfwi/train_span
 stamp "training"
 "$psfwi" dnn train -c configs/dnn_openfwi.ini "$@"
 if [ -f "$fv" ]; then
   stamp "FlatVel-A test set: $ntest models (vmodel11.npy)"
   "$psfwi" dataset generate -c configs/openfwi_forward.ini --set dataset.models="$fv" \
     --set dataset.models_key=vmodel11 --set dataset.samples="$ntest" \
-    --set output.prefix=../data/openfwi/flatvela_test
+    --set output.prefix=data/openfwi/flatvela_test
   stamp "scores"
   "$psfwi" dnn test --net models/dnn_openfwi.nc --data data/openfwi/flatvela_test \
     --range 1500:4500

@@ -89,6 +89,13 @@ fi
 bad "resume with another config" "another configuration" \
   "$psfwi" dnn train -c "$tmp/t.ini" --set output.network="$tmp/net2.nc" --set training.epochs=5 --resume
 
+ok "two prefixes" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/sets/train,$tmp/sets/test" \
+  --set output.network="$tmp/net_both.nc" --set training.epochs=1
+has "both sets read" "30 samples" "$tmp/out"
+printf '[data]\ntrain = sets/train, sets/test\n[training]\nepochs = 1\n[output]\nnetwork = nb.nc\n' \
+  > "$tmp/t2.ini"
+ok "two prefixes relative to the config" "$psfwi" dnn train -c "$tmp/t2.ini"
+has "both sets read (file)" "30 samples" "$tmp/out"
 ok "info" "$psfwi" dnn info "$tmp/net.nc"
 has "info: parameters" "parameters" "$tmp/out"
 has "info: layers" "convt1d" "$tmp/out"

@@ -52,6 +52,27 @@ static void test_valid_file_and_defaults(void **state) {
   psfwi_config_destroy(c);
 }
 
+/* A comma list of paths: each relative element is taken from the file's
+ * folder; absolute ones are kept; --set values are kept as given. */
+static void test_path_lists(void **state) {
+  (void)state;
+  static const psfwi_config_key lk[] = {
+      {"data", "train", PSFWI_CFG_PATHS, NULL, 0, 0, NULL, "shard prefixes"}};
+  psfwi_error e = {0};
+  const char *path = tu_path("list.ini");
+  const char *text = "[data]\ntrain = a/x, /abs/y,b\n";
+  tu_write_file(path, text, strlen(text));
+  psfwi_config *c = psfwi_config_create(lk, 1, &e);
+  assert_non_null(c);
+  assert_int_equal(psfwi_config_load(c, path, &e), PSFWI_OK);
+  char want[1400];
+  snprintf(want, sizeof want, "%s/a/x,/abs/y,%s/b", tu_tmpdir(), tu_tmpdir());
+  assert_string_equal(psfwi_config_string(c, "data", "train"), want);
+  assert_int_equal(psfwi_config_set(c, "data.train=p,q", &e), PSFWI_OK);
+  assert_string_equal(psfwi_config_string(c, "data", "train"), "p,q");
+  psfwi_config_destroy(c);
+}
+
 static void expect(const char *text, int status, const char *needle) {
   psfwi_error e = {0};
   int st;
@@ -126,6 +147,7 @@ static void test_set_and_missing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_file_and_defaults),
+      cmocka_unit_test(test_path_lists),
       cmocka_unit_test(test_errors_name_file_line_and_allowed),
       cmocka_unit_test(test_set_and_missing),
   };

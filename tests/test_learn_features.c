@@ -376,7 +376,9 @@ static void test_acq_text_and_compare(void **state) {
 
 /* A sampler on a tiny grid: the same index gives the same bits (from the
  * same or a new sampler), another index another model. */
-static psfwi_sampler *tiny_sampler(psfwi_learn_acq *a, psfwi_survey **s, size_t *nt) {
+static psfwi_sampler *tiny_sampler_with(psfwi_learn_acq *a, psfwi_survey **s, size_t *nt,
+                                        double span_lo, double span_hi, const float *models,
+                                        size_t nmodels, psfwi_error *err) {
   enum { NX = 16, NZ = 12 };
   const double dt = 0.002;
   *nt = 101;
@@ -388,8 +390,12 @@ static psfwi_sampler *tiny_sampler(psfwi_learn_acq *a, psfwi_survey **s, size_t 
   o.family[1] = PSFWI_FAMILY_FAULTED;
   o.vmin = 1500;
   o.vmax = 3500;
-  o.water_min = 10;
-  o.water_max = 30;
+  o.water_min = span_hi > 0 ? 0 : 10; /* water is 1500 m/s, below a sub-range */
+  o.water_max = span_hi > 0 ? 0 : 30;
+  o.span_min = span_lo;
+  o.span_max = span_hi;
+  o.models = models;
+  o.nmodels = nmodels;
   o.seed = 11;
   psfwi_error e;
   *s = line(2, 20.0, 100.0, NX, 10.0);
@@ -402,9 +408,72 @@ static psfwi_sampler *tiny_sampler(psfwi_learn_acq *a, psfwi_survey **s, size_t 
   psfwi_wave_opts_defaults(&wo);
   wo.fmax = 37.5;
   wo.nthreads_shots = 2;
-  psfwi_sampler *sm = psfwi_sampler_create(&o, a, *s, w, *nt, dt, &wo, &e);
+  psfwi_sampler *sm = psfwi_sampler_create(&o, a, *s, w, *nt, dt, &wo, err);
+  return sm;
+}
+
+static psfwi_sampler *tiny_sampler(psfwi_learn_acq *a, psfwi_survey **s, size_t *nt) {
+  psfwi_error e;
+  psfwi_sampler *sm = tiny_sampler_with(a, s, nt, 0, 0, NULL, 0, &e);
   if (sm == NULL) fail_msg("%s", e.msg);
   return sm;
+}
+
+/* [dataset] span: every model lies in its own sub-range of 25 % of [vmin,
+ * vmax], and the sub-ranges move from sample to sample. Given models: sample
+ * i is model i, bit for bit, and a model outside [vmin, vmax] is refused. */
+static void test_sampler_span_and_given_models(void **state) {
+  (void)state;
+  enum { NV = 16 * 12 };
+  psfwi_learn_acq a;
+  psfwi_survey *s;
+  size_t nt;
+  psfwi_error e;
+  psfwi_sampler *sm = tiny_sampler_with(&a, &s, &nt, 0.25, 0.25, NULL, 0, &e);
+  if (sm == NULL) fail_msg("%s", e.msg);
+  float *f = malloc(psfwi_sampler_feature_size(sm) * sizeof *f), v[NV];
+  double lo_min = 1e9, lo_max = 0;
+  for (uint64_t i = 0; i < 6; i++) {
+    assert_int_equal(psfwi_sampler_make(sm, i, f, v, NULL, NULL, &e), PSFWI_OK);
+    float lo = v[0], hi = v[0];
+    for (size_t k = 0; k < NV; k++) {
+      lo = fminf(lo, v[k]);
+      hi = fmaxf(hi, v[k]);
+    }
+    assert_true(lo >= 1500.0f && hi <= 3500.0f);
+    assert_true(hi - lo <= 0.25 * 2000 + 1e-3);
+    lo_min = fmin(lo_min, lo);
+    lo_max = fmax(lo_max, lo);
+  }
+  assert_true(lo_max - lo_min > 200); /* the sub-ranges move */
+  psfwi_sampler_destroy(sm);
+  psfwi_survey_destroy(s);
+  /* two given models */
+  float models[2 * NV];
+  for (size_t k = 0; k < NV; k++) {
+    models[k] = 1600.0f + (float)(k / 16) * 50.0f;
+    models[NV + k] = 3000.0f - (float)(k % 16) * 20.0f;
+  }
+  sm = tiny_sampler_with(&a, &s, &nt, 0, 0, models, 2, &e);
+  if (sm == NULL) fail_msg("%s", e.msg);
+  int fam;
+  uint64_t seed;
+  assert_int_equal(psfwi_sampler_make(sm, 1, f, v, &fam, &seed, &e), PSFWI_OK);
+  assert_memory_equal(v, models + NV, sizeof v);
+  assert_int_equal(fam, -1);
+  assert_true(seed == 1);
+  assert_int_equal(psfwi_sampler_make(sm, 2, f, v, &fam, &seed, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "only 2 models"));
+  psfwi_sampler_destroy(sm);
+  psfwi_survey_destroy(s);
+  models[5] = 4000.0f; /* above vmax */
+  assert_null(tiny_sampler_with(&a, &s, &nt, 0, 0, models, 2, &e));
+  assert_non_null(strstr(e.msg, "given model 0"));
+  psfwi_survey_destroy(s);
+  assert_null(tiny_sampler_with(&a, &s, &nt, 0.5, 0.2, NULL, 0, &e));
+  assert_non_null(strstr(e.msg, "span"));
+  psfwi_survey_destroy(s);
+  free(f);
 }
 
 static void count_progress(void *ctx, size_t done, size_t count) {
@@ -517,6 +586,7 @@ int main(void) {
       cmocka_unit_test(test_acq_text_and_compare),
       cmocka_unit_test(test_sampler_reproducible),
       cmocka_unit_test(test_sampler_errors),
+      cmocka_unit_test(test_sampler_span_and_given_models),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

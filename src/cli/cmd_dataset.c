@@ -56,6 +56,9 @@ static const psfwi_config_key keys[] = {
     {"dataset", "water_min", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
      "shallowest water layer drawn (m; 0 and water_max 0: no water)"},
     {"dataset", "water_max", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, "deepest water layer drawn (m)"},
+    {"dataset", "span", PSFWI_CFG_STRING, "1:1", 0, 0, NULL,
+     "each model's velocity range as a fraction of [vmin, vmax], drawn in LO:HI (0 < LO <= HI "
+     "<= 1) and placed at random inside it; 1:1: every model spans [vmin, vmax]"},
     {"features", "mode", PSFWI_CFG_CHOICE, "whole", 0, 0, "whole|profile",
      "whole: one position per receiver, channels per shot; profile: positions = model "
      "columns (midpoint bins), channels per offset bin"},
@@ -346,6 +349,16 @@ static int generate(int argc, char **argv) {
   so.vmax = psfwi_config_double(cfg, "dataset", "vmax");
   so.water_min = psfwi_config_double(cfg, "dataset", "water_min");
   so.water_max = psfwi_config_double(cfg, "dataset", "water_max");
+  {
+    const char *sp = psfwi_config_string(cfg, "dataset", "span");
+    char tail;
+    if (sscanf(sp, "%lf:%lf%c", &so.span_min, &so.span_max, &tail) != 2 ||
+        !(so.span_min > 0 && so.span_min <= so.span_max && so.span_max <= 1)) {
+      st = psfwi_fail(&err, PSFWI_ERANGE,
+                      "[dataset] span = '%s': expected LO:HI with 0 < LO <= HI <= 1", sp);
+      goto done;
+    }
+  }
   if ((st = parse_families(psfwi_config_string(cfg, "dataset", "families"), &so, &err)) != PSFWI_OK)
     goto done;
   if (psfwi_config_is_set(cfg, "dataset", "models")) {

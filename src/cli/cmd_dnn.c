@@ -40,8 +40,9 @@ static const char train_usage[] =
 
 /* clang-format off */
 static const psfwi_config_key train_keys[] = {
-  {"data", "train", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
-   "shard prefix of 'psfwi dataset generate' (PREFIX_00000.nc, ...)"},
+  {"data", "train", PSFWI_CFG_PATHS, NULL, 0, 0, NULL,
+   "shard prefixes of 'psfwi dataset generate' (PREFIX_00000.nc, ...), a comma list; one "
+   "acquisition"},
   {"data", "max_samples", PSFWI_CFG_INT, "0", 0, 1e12, NULL,
    "use at most this many samples (0: all)"},
   {"data", "vmin", PSFWI_CFG_DOUBLE, NULL, 1, 1e5, NULL,
@@ -101,12 +102,44 @@ static void dataset_free(dataset *d) {
   free(d->t);
 }
 
+/* The shards of every prefix of a comma list, in order. */
+static int list_prefixes(const char *prefixes, char ***paths, size_t *npath, psfwi_error *err) {
+  *paths = NULL;
+  *npath = 0;
+  char *copy = strdup(prefixes), *save = NULL;
+  if (copy == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  int st = PSFWI_OK;
+  for (char *p = strtok_r(copy, ",", &save); p && st == PSFWI_OK; p = strtok_r(NULL, ",", &save)) {
+    while (*p == ' ') p++;
+    char **more = NULL;
+    size_t nmore = 0;
+    if ((st = psfwi_shard_list(p, &more, &nmore, err)) != PSFWI_OK) break;
+    char **all = realloc(*paths, (*npath + nmore) * sizeof *all);
+    if (all == NULL) {
+      for (size_t i = 0; i < nmore; i++) free(more[i]);
+      free(more);
+      st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+      break;
+    }
+    memcpy(all + *npath, more, nmore * sizeof *more);
+    *paths = all;
+    *npath += nmore;
+    free(more);
+  }
+  free(copy);
+  return st;
+}
+
 static int dataset_load(const char *prefix, size_t max_samples, dataset *d, psfwi_error *err) {
   memset(d, 0, sizeof *d);
   char **paths = NULL;
   size_t npath = 0;
-  int st = psfwi_shard_list(prefix, &paths, &npath, err);
-  if (st != PSFWI_OK) return st;
+  int st = list_prefixes(prefix, &paths, &npath, err);
+  if (st != PSFWI_OK) {
+    for (size_t i = 0; i < npath; i++) free(paths[i]);
+    free(paths);
+    return st;
+  }
   size_t cap = 0;
   for (size_t i = 0; i < npath && st == PSFWI_OK; i++) {
     char *text = NULL;

@@ -103,6 +103,7 @@ static int check_value(const psfwi_config_key *k, const char *v, psfwi_error *er
   switch (k->type) {
     case PSFWI_CFG_STRING:
     case PSFWI_CFG_PATH:
+    case PSFWI_CFG_PATHS:
       if (v[0] == '\0') return psfwi_fail(err, PSFWI_EINVAL, "expected a non-empty value");
       return PSFWI_OK;
     case PSFWI_CFG_INT: {
@@ -239,6 +240,29 @@ static int handler(void *user, const char *section, const char *name, const char
   if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATH && value[0] != '\0' && value[0] != '/' &&
       ctx->dir[0]) {
     snprintf(resolved, sizeof resolved, "%s/%s", ctx->dir, value);
+    value = resolved;
+  } else if (i >= 0 && ctx->c->schema[i].type == PSFWI_CFG_PATHS && ctx->dir[0]) {
+    /* each element of the comma list on its own */
+    size_t n = 0;
+    resolved[0] = '\0';
+    for (const char *p = value; *p && n < sizeof resolved;) {
+      while (*p == ' ') p++;
+      const char *e = strchr(p, ',');
+      const size_t len = e ? (size_t)(e - p) : strlen(p);
+      const int rel = len > 0 && p[0] != '/';
+      const int w = snprintf(resolved + n, sizeof resolved - n, "%s%s%s%.*s", n ? "," : "",
+                             rel ? ctx->dir : "", rel ? "/" : "", (int)len, p);
+      if (w < 0) break;
+      n += (size_t)w;
+      p += len;
+      if (*p == ',') p++;
+    }
+    if (n >= sizeof resolved) {
+      ctx->failed = 1;
+      psfwi_fail(ctx->err, PSFWI_EINVAL, "%s: [%s] %s: the list of paths is too long", origin,
+                 section, name);
+      return 0;
+    }
     value = resolved;
   }
   if (psfwi_config_put(ctx->c, section, name, value, origin, ctx->err) != PSFWI_OK) {

@@ -22,6 +22,9 @@ typedef enum {
   PSFWI_CFG_RANGE,      /* first:step:count (metres), see psfwi_parse_range */
   PSFWI_CFG_PATH        /* a file name; relative names in a config file are taken
                            relative to that file's folder */
+  ,
+  PSFWI_CFG_PATHS /* a comma list of file names (or prefixes), each relative one taken
+                           relative to the config file's folder as for PATH */
 } psfwi_config_type;
 
 typedef struct psfwi_config_key {

@@ -90,6 +90,12 @@ static int check_opts(const psfwi_sample_opts *o, psfwi_error *err) {
                           o->vmin, o->vmax);
     return PSFWI_OK;
   }
+  if (!(o->span_min >= 0 && o->span_max <= 1 && o->span_min <= o->span_max) ||
+      (o->span_max > 0 && !(o->span_min > 0)))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "samples: velocity span %g..%g; expected 0 < span_min <= span_max <= 1 "
+                      "(or 0, 0 for the whole range)",
+                      o->span_min, o->span_max);
   const double depth = (double)(o->grid.nz - 1) * o->grid.dz;
   if (!(o->water_min >= 0.0) || !(o->water_max >= o->water_min) || !isfinite(o->water_max) ||
       (o->water_max > 0.0 && !(o->water_max < depth)))
@@ -205,12 +211,19 @@ static int make_one(psfwi_sampler *sm, scratch *c, uint64_t i, float *features, 
   unsigned long long state = (unsigned long long)seed ^ 0x6a09e667f3bcc909ULL;
   const size_t k = (size_t)(uniform01(&state) * (double)sm->o.nfamily);
   const double u = uniform01(&state);
+  double vlo = sm->o.vmin, vhi = sm->o.vmax;
+  if (sm->o.span_max > 0 && !(sm->o.span_min >= 1.0)) {
+    const double frac = sm->o.span_min + uniform01(&state) * (sm->o.span_max - sm->o.span_min);
+    const double range = sm->o.vmax - sm->o.vmin;
+    vlo = sm->o.vmin + uniform01(&state) * (1.0 - frac) * range;
+    vhi = fmin(vlo + frac * range, sm->o.vmax);
+  }
   psfwi_synth_params p;
   psfwi_synth_defaults(&p);
   p.family = sm->o.family[k < sm->o.nfamily ? k : sm->o.nfamily - 1];
   p.seed = seed;
-  p.vmin = sm->o.vmin;
-  p.vmax = sm->o.vmax;
+  p.vmin = vlo;
+  p.vmax = vhi;
   p.water_depth = sm->o.water_min + u * (sm->o.water_max - sm->o.water_min);
   psfwi_model *m = psfwi_synth_create(&sm->o.grid, &p, err);
   if (m == NULL) {

@@ -152,6 +152,12 @@ typedef struct psfwi_sample_opts {
   psfwi_family family[PSFWI_FAMILY_COUNT]; /* drawn uniformly */
   double vmin, vmax;                       /* m/s, the families' velocity range */
   double water_min, water_max;             /* m, water depth drawn uniformly (0, 0: none) */
+  /* Each model's own velocity range: a fraction s of [vmin, vmax] drawn
+   * uniformly in [span_min, span_max] (0 < span_min <= span_max <= 1),
+   * placed uniformly inside [vmin, vmax]; the family then spans that
+   * sub-range. 0, 0 (or 1, 1): every model spans [vmin, vmax] (and no draw
+   * is made, so such data sets stay as they were). */
+  double span_min, span_max;
   uint64_t seed;
   /* Given models instead of drawn ones (a test set such as OpenFWI's):
    * nmodels models on grid, models[(i * nz + iz) * nx + ix] in m/s, each
