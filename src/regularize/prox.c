@@ -353,10 +353,26 @@ static double tv_gap(size_t nx, size_t nz, double cx, double cz, int iso, double
       const size_t c = iz * nx + ix;
       double kx, kz;
       kx_at(nx, nz, cx, cz, x, ix, iz, &kx, &kz);
-      const double nrm = iso ? sqrt(kx * kx + kz * kz) : fabs(kx) + fabs(kz);
-      gap += t * nrm - (kx * qx[c] + kz * qz[c]);
+      /* t |k| - <k, q>, written as sums of terms >= 0 so that the cells
+       * where q sits on its bound (|q| = t, k parallel to q: the terms
+       * vanish) add no rounding error:
+       *   anisotropic: |kx| (t - sign(kx) qx) + |kz| (t - sign(kz) qz)
+       *   isotropic:   |k| (t - |q|) + |k| |q| |k/|k| - q/|q||^2 / 2 */
+      if (iso) {
+        const double kn = sqrt(kx * kx + kz * kz), qn = sqrt(qx[c] * qx[c] + qz[c] * qz[c]);
+        if (kn > 0.0) {
+          gap += kn * fmax(0.0, t - qn);
+          if (qn > 0.0) {
+            const double ex = kx / kn - qx[c] / qn, ez = kz / kn - qz[c] / qn;
+            gap += 0.5 * kn * qn * (ex * ex + ez * ez);
+          }
+        }
+      } else {
+        gap += fabs(kx) * fmax(0.0, t - (kx > 0.0 ? qx[c] : -qx[c])) +
+               fabs(kz) * fmax(0.0, t - (kz > 0.0 ? qz[c] : -qz[c]));
+      }
     }
-  return fmax(gap, 0.0);
+  return gap;
 }
 
 int psfwi_reg_tv_prox(psfwi_reg_ws *ws, int kind, double dx, double dz, double t,
