@@ -197,7 +197,10 @@ int psfwi_reg_ksupport_prox(psfwi_reg_ws *ws, double dx, double dz, size_t k, do
 /* TV prox options: stop after max_iter dual iterations (default 500) or
  * when the duality gap certifies sqrt(2 gap / (nx nz)) <= tol, i.e. the RMS
  * distance of the result to the exact prox is at most tol (model units;
- * default 1e-3). warm != 0 starts from the dual field the workspace kept
+ * default 1e-3). The certificate is loose: it falls as the square root of
+ * the error (about sqrt(t |K (x - x*)|_1 / n)), so the result is usually
+ * much closer than tol, and tol far below 1e-4 of the model's scale costs
+ * many iterations. warm != 0 starts from the dual field the workspace kept
  * from its last TV prox (projected onto the new constraint set): a FISTA
  * loop converges in a few dual iterations per step then. */
 typedef struct psfwi_reg_tv_prox_opts {
