@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake pkg-config
-  libfftw3-dev libopenblas-dev libnetcdf-dev netcdf-bin
+  libfftw3-dev libopenblas-dev liblapacke-dev libnetcdf-dev netcdf-bin
   libcmocka-dev libsegyio-dev libinih-dev libzip-dev
   libopenmpi-dev openmpi-bin
 )
