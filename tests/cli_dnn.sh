@@ -103,6 +103,7 @@ has "info: acquisition" "mode = whole" "$tmp/out"
 has "info: history" "training: 4 epochs" "$tmp/out"
 ok "psfwi info on a network" "$psfwi" info "$tmp/net.nc"
 has "history attribute" "psfwi dnn train -c" "$tmp/out"
+has "geometric complexity per epoch" "geometric_complexity(epoch)" "$tmp/out"
 
 ok "test" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test"
 has "test: 6 samples" "6 samples" "$tmp/out"

@@ -323,6 +323,59 @@ static void test_network_file_round_trip(void **state) {
   problem_free(&p);
 }
 
+/* Geometric complexity: the Hutchinson estimate against the exact mean
+ * squared Frobenius norm of the Jacobian of a small dense network, built
+ * row by row (one backward pass per output unit), within 4 standard errors;
+ * and the standard error is small enough for the check to mean something. */
+static void test_geometric_complexity_estimator(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  psfwi_arch a;
+  assert_ok(
+      psfwi_arch_parse("[input]\nchannels = 4\n[layer]\nkind = dense\nout = 6\nact = tanh\n"
+                       "[layer]\nkind = dense\nout = 3\n",
+                       "dense.ini", &a, &err));
+  enum { N = 10, IN = 4, OUT = 3 };
+  float x[N * IN], t[N * OUT];
+  unsigned long long rs = 99;
+  for (int i = 0; i < N * IN; i++) x[i] = (float)(2 * tu_urand(&rs));
+  for (int i = 0; i < N * OUT; i++) t[i] = (float)tu_urand(&rs);
+  psfwi_nn *nn = psfwi_arch_build(&a, 1, N, &err);
+  assert_non_null(nn);
+  psfwi_nn_init(nn, 3);
+  psfwi_train_opts o;
+  psfwi_train_defaults(&o);
+  o.batch = 4;
+  o.val_fraction = 0; /* the pool is then every sample */
+  const psfwi_train_data d = {N, IN, 1, OUT, x, t};
+  psfwi_trainer *tr = psfwi_trainer_create(nn, &d, &o, &err);
+  assert_non_null(tr);
+  double exact = 0;
+  for (int s = 0; s < N; s++) {
+    assert_non_null(psfwi_nn_forward(nn, x + s * IN, 1, 0, &err));
+    for (int k = 0; k < OUT; k++) {
+      psfwi_nn_real dy[OUT] = {0}, dx[IN];
+      dy[k] = 1;
+      assert_ok(psfwi_nn_backward(nn, dy, dx, &err));
+      for (int i = 0; i < IN; i++) exact += (double)dx[i] * dx[i] / N;
+    }
+  }
+  double gc, se;
+  assert_ok(psfwi_trainer_geometric_complexity(tr, N, 2000, 7, &gc, &se, &err));
+  printf("geometric complexity: exact %.6f, estimate %.6f +- %.6f (20000 projections)\n", exact, gc,
+         se);
+  assert_true(se < 0.03 * exact);
+  assert_true(fabs(gc - exact) < 4 * se);
+  /* the same seed: the same estimate; the gradient is left zeroed */
+  double gc2, se2;
+  assert_ok(psfwi_trainer_geometric_complexity(tr, N, 2000, 7, &gc2, &se2, &err));
+  assert_true(gc2 == gc && se2 == se);
+  for (size_t i = 0; i < psfwi_nn_nparam(nn); i++) assert_true(psfwi_nn_grads(nn)[i] == 0);
+  psfwi_trainer_destroy(tr);
+  psfwi_nn_destroy(nn);
+  psfwi_arch_free(&a);
+}
+
 static void test_normalisation_helpers(void **state) {
   (void)state;
   float v[4] = {1500, 3000, 4500, 2250};
@@ -348,6 +401,7 @@ int main(void) {
       cmocka_unit_test(test_hourglass_text_round_trip),
       cmocka_unit_test(test_arch_parse_errors),
       cmocka_unit_test(test_normalisation_helpers),
+      cmocka_unit_test(test_geometric_complexity_estimator),
       cmocka_unit_test(test_seed_and_resume_reproduce),
       cmocka_unit_test(test_network_file_round_trip),
       cmocka_unit_test(test_trainer_learns_layered_earth),

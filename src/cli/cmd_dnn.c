@@ -211,10 +211,17 @@ static char *default_state_path(const char *net) {
   return s;
 }
 
-#define NCOL 7
-static const char *const col_names[NCOL] = {"train_loss", "val_loss", "penalty",    "lr",
-                                            "grad_norm",  "seconds",  "best_so_far"};
-static const char *const col_units[NCOL] = {"1", "1", "1", "1", "1", "s", "1"};
+#define NCOL 9
+static const char *const col_names[NCOL] = {"train_loss",
+                                            "val_loss",
+                                            "penalty",
+                                            "lr",
+                                            "grad_norm",
+                                            "seconds",
+                                            "best_so_far",
+                                            "geometric_complexity",
+                                            "geometric_complexity_stderr"};
+static const char *const col_units[NCOL] = {"1", "1", "1", "1", "1", "s", "1", "1", "1"};
 
 /* Save the training state: trainer blob, history, config. */
 static int save_state(const char *path, const psfwi_trainer *tr, const double *hist, size_t nep,
@@ -443,6 +450,10 @@ static int dnn_train(int argc, char **argv) {
     row[4] = info.grad_norm;
     row[5] = info.seconds;
     row[6] = info.improved;
+    /* geometric complexity of every network, regularized or not: 256
+     * held-out samples, one projection each (docs/learn.md) */
+    st = psfwi_trainer_geometric_complexity(tr, 256, 1, to.seed + nep, &row[7], &row[8], &err);
+    if (st != PSFWI_OK) break;
     nep++;
     run_epochs++;
     char el[32], eta[32];
@@ -450,9 +461,10 @@ static int dnn_train(int argc, char **argv) {
     fmt_time(spent, el, sizeof el);
     fmt_time(spent / (double)run_epochs * (double)(to.epochs - nep), eta, sizeof eta);
     fprintf(stderr,
-            "dnn train: epoch %4zu/%zu  loss %.5f  val %.5f%s  lr %.3g  |g| %.3g  %s  ETA %s\n",
+            "dnn train: epoch %4zu/%zu  loss %.5f  val %.5f%s  lr %.3g  |g| %.3g  gc %.3g  %s  "
+            "ETA %s\n",
             nep, to.epochs, info.train_loss, info.val_loss, info.improved ? "*" : " ", info.lr,
-            info.grad_norm, el, info.stop && nep < to.epochs ? "(early stop)" : eta);
+            info.grad_norm, row[7], el, info.stop && nep < to.epochs ? "(early stop)" : eta);
     st = save_state(state_path, tr, hist, nep, cfg_text, &meta, &err);
     done = info.stop;
     if (st == PSFWI_OK && stop_after && run_epochs >= stop_after && !done) {

@@ -329,6 +329,18 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
 /* Mean data loss of samples [first, first + count) of the validation set
  * (all: 0, psfwi_trainer_nval) with the current parameters, inference mode. */
 double psfwi_trainer_val_loss(psfwi_trainer *tr, psfwi_error *err);
+/* Geometric complexity (Dherin et al. 2022): the mean over samples of the
+ * squared Frobenius norm of the network's input-output Jacobian
+ * ||d y / d x||_F^2 (inference mode; standardised features in, scaled
+ * velocities out, padding left out on both sides), estimated with Hutchinson
+ * projections: ||J||_F^2 = E ||J^T v||^2 for v with independent standard
+ * normal entries, each a backward pass. nproj projections per sample on the
+ * first nsample validation samples (the training samples when there is no
+ * validation set); the normal draws depend only on seed. *gc is the
+ * estimate, *se its standard error (NaN for fewer than 2 draws). Leaves the
+ * parameter gradient zeroed. */
+int psfwi_trainer_geometric_complexity(psfwi_trainer *tr, size_t nsample, size_t nproj,
+                                       uint64_t seed, double *gc, double *se, psfwi_error *err);
 /* Copy the best parameters and buffers so far into the network. */
 void psfwi_trainer_use_best(psfwi_trainer *tr);
 /* The whole state (epoch, parameters, buffers, best ones, optimiser,

@@ -33,6 +33,7 @@ struct psfwi_trainer {
   psfwi_nn_real *xb;   /* batch inputs, batch * in_size */
   psfwi_nn_real *tb;   /* batch targets, batch * out_size */
   psfwi_nn_real *dy;   /* batch * out_size */
+  psfwi_nn_real *dx;   /* batch * in_size: J^T v for the geometric complexity */
   psfwi_optim_sgd *sgd;
   psfwi_lr_schedule *sch;
   psfwi_train_penalty_fn penalty;
@@ -62,6 +63,7 @@ void psfwi_trainer_destroy(psfwi_trainer *tr) {
   free(tr->xb);
   free(tr->tb);
   free(tr->dy);
+  free(tr->dx);
   free(tr->best);
   psfwi_optim_sgd_destroy(tr->sgd);
   psfwi_lr_schedule_destroy(tr->sch);
@@ -115,15 +117,17 @@ psfwi_trainer *psfwi_trainer_create(psfwi_nn *nn, const psfwi_train_data *d,
   tr->ntrain = d->n - tr->nval;
   if (tr->o.batch > tr->ntrain) tr->o.batch = tr->ntrain;
   const size_t b = tr->o.batch;
-  const double bytes = (double)b * (double)(tr->in_size + 2 * tr->out_size) * sizeof(psfwi_nn_real);
+  const double bytes =
+      (double)b * (double)(2 * tr->in_size + 2 * tr->out_size) * sizeof(psfwi_nn_real);
   if (psfwi_mem_check(bytes, "training batch buffers", NULL, err) != PSFWI_OK) goto fail;
   tr->order = malloc(d->n * sizeof *tr->order);
   tr->perm = malloc(d->n * sizeof *tr->perm);
   tr->xb = calloc(b * tr->in_size, sizeof *tr->xb);
   tr->tb = calloc(b * tr->out_size, sizeof *tr->tb);
   tr->dy = calloc(b * tr->out_size, sizeof *tr->dy);
+  tr->dx = calloc(b * tr->in_size, sizeof *tr->dx);
   tr->best = malloc((psfwi_nn_nparam(nn) + psfwi_nn_nbuffer(nn) + 1) * sizeof *tr->best);
-  if (!tr->order || !tr->perm || !tr->xb || !tr->tb || !tr->dy || !tr->best) {
+  if (!tr->order || !tr->perm || !tr->xb || !tr->tb || !tr->dy || !tr->dx || !tr->best) {
     psfwi_fail(err, PSFWI_ENOMEM, "training: out of memory");
     goto fail;
   }
@@ -203,6 +207,61 @@ double psfwi_trainer_val_loss(psfwi_trainer *tr, psfwi_error *err) {
     sum += batch_loss(tr, y, nb, NULL) * (double)nb;
   }
   return sum / (double)tr->nval;
+}
+
+/* A standard normal draw (Box-Muller on a splitmix64 stream). */
+static double normal_draw(unsigned long long *state) {
+  const double u1 = ((double)(psfwi_splitmix64(state) >> 11) + 0.5) * 0x1.0p-53;
+  const double u2 = (double)(psfwi_splitmix64(state) >> 11) * 0x1.0p-53;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+int psfwi_trainer_geometric_complexity(psfwi_trainer *tr, size_t nsample, size_t nproj,
+                                       uint64_t seed, double *gc, double *se, psfwi_error *err) {
+  *gc = NAN;
+  *se = NAN;
+  const size_t *pool = tr->nval ? tr->order + tr->ntrain : tr->order;
+  const size_t npool = tr->nval ? tr->nval : tr->ntrain;
+  if (nsample > npool) nsample = npool;
+  if (nsample == 0 || nproj == 0)
+    return psfwi_fail(err, PSFWI_EINVAL, "geometric complexity: no samples or projections");
+  const size_t wp = tr->wp, w = tr->d.width, nz = tr->d.nz, nc = tr->d.nchan;
+  unsigned long long rs = psfwi_mix64((unsigned long long)seed ^ 0x6e6f726dULL);
+  double sum = 0, sum2 = 0;
+  size_t ndraw = 0;
+  for (size_t first = 0; first < nsample; first += tr->o.batch) {
+    const size_t nb = first + tr->o.batch <= nsample ? tr->o.batch : nsample - first;
+    gather(tr, pool + first, nb);
+    if (psfwi_nn_forward(tr->nn, tr->xb, nb, 0, err) == NULL) return err->status;
+    for (size_t p = 0; p < nproj; p++) {
+      memset(tr->dy, 0, nb * tr->out_size * sizeof *tr->dy);
+      for (size_t b = 0; b < nb; b++)
+        for (size_t z = 0; z < nz; z++)
+          for (size_t j = 0; j < w; j++)
+            tr->dy[(b * nz + z) * wp + j] = (psfwi_nn_real)normal_draw(&rs);
+      if (psfwi_nn_backward(tr->nn, tr->dy, tr->dx, err) != PSFWI_OK) return err->status;
+      for (size_t b = 0; b < nb; b++) {
+        double q = 0;
+        for (size_t c = 0; c < nc; c++)
+          for (size_t j = 0; j < w; j++) {
+            const double g = (double)tr->dx[(b * nc + c) * wp + j];
+            q += g * g;
+          }
+        sum += q;
+        sum2 += q * q;
+        ndraw++;
+      }
+    }
+  }
+  psfwi_nn_zero_grad(tr->nn);
+  const double mean = sum / (double)ndraw;
+  *gc = mean;
+  if (ndraw > 1) {
+    const double var = (sum2 - (double)ndraw * mean * mean) / (double)(ndraw - 1);
+    *se = sqrt(fmax(var, 0.0) / (double)ndraw);
+  }
+  return isfinite(mean) ? PSFWI_OK
+                        : psfwi_fail(err, PSFWI_ENONFINITE, "geometric complexity: not finite");
 }
 
 int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error *err) {
