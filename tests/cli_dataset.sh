@@ -11,21 +11,7 @@ psfwi=$1
 src=$2
 . "$src/tests/testlib.sh"
 
-cat > "$tmp/d.ini" <<'INI'
-[grid]
-nx = 24
-nz = 16
-dx = 10
-[wavelet]
-frequency = 15
-[time]
-duration = 0.3
-sample_interval = 0.002
-[survey]
-source_x = 0:115:3
-source_z = 10
-receiver_x = 0:10:24
-receiver_z = 10
+{ printf '[grid]\nnx = 24\nnz = 16\ndx = 10\n'; tiny_acquisition; cat <<'INI'
 [propagator]
 threads = 2
 [dataset]
@@ -44,6 +30,7 @@ frequencies = 5, 10, 15, 20
 [output]
 prefix = sets/tiny
 INI
+} > "$tmp/d.ini"
 # the values of a shard (its data section), without the attributes
 values() { ncdump -v features,vp,family,model_seed "$1" | sed -n '/^data:/,$p'; }
 have_ncdump=0

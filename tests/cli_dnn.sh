@@ -10,21 +10,7 @@ psfwi=$1
 src=$2
 . "$src/tests/testlib.sh"
 
-cat > "$tmp/d.ini" <<'INI'
-[grid]
-nx = 24
-nz = 16
-dx = 10
-[wavelet]
-frequency = 15
-[time]
-duration = 0.3
-sample_interval = 0.002
-[survey]
-source_x = 0:115:3
-source_z = 10
-receiver_x = 0:10:24
-receiver_z = 10
+{ printf '[grid]\nnx = 24\nnz = 16\ndx = 10\n'; tiny_acquisition; cat <<'INI'
 [propagator]
 threads = 2
 [dataset]
@@ -41,6 +27,7 @@ frequencies = 5, 10, 15, 20
 [output]
 prefix = sets/train
 INI
+} > "$tmp/d.ini"
 ok "generate the training set" "$psfwi" dataset generate -c "$tmp/d.ini"
 ok "generate a test set" "$psfwi" dataset generate -c "$tmp/d.ini" --set dataset.seed=99 \
   --set dataset.samples=6 --set output.prefix="$tmp/sets/test"
@@ -112,25 +99,14 @@ has "test: SSIM" "SSIM" "$tmp/out"
 # predict from a gather modelled with the same acquisition
 "$psfwi" model synth --family layered --nx 24 --nz 16 --dx 10 --seed 4 -o "$tmp/true.nc" \
   >/dev/null 2>&1
-cat > "$tmp/f.ini" <<'INI'
-[model]
-vp = true.nc
-[wavelet]
-frequency = 15
-[time]
-duration = 0.3
-sample_interval = 0.002
-[survey]
-source_x = 0:115:3
-source_z = 10
-receiver_x = 0:10:24
-receiver_z = 10
+{ printf '[model]\nvp = true.nc\n'; tiny_acquisition; cat <<'INI'
 [propagator]
 vmin = 1500
 vmax = 4500
 [output]
 data = shots.nc
 INI
+} > "$tmp/f.ini"
 ok "forward" "$psfwi" forward -c "$tmp/f.ini"
 ok "predict" "$psfwi" dnn predict --net "$tmp/net.nc" --data "$tmp/shots.nc" --like "$tmp/true.nc" \
   -o "$tmp/pred.nc"

@@ -138,45 +138,6 @@ static void test_gradients(void **state) {
   g_ws = NULL;
 }
 
-/* Independent singular values by one-sided Jacobi (columns of the nz x nx
- * matrix, or of its transpose, orthogonalised). */
-static void jacobi_sv(size_t nx, size_t nz, const double *r, double *s) {
-  const int tr = nx > nz; /* columns = the shorter side's count */
-  const size_t nc = tr ? nz : nx, len = tr ? nx : nz;
-  double *a = malloc(nc * len * sizeof(double));
-  for (size_t c = 0; c < nc; c++)
-    for (size_t l = 0; l < len; l++) a[c * len + l] = tr ? r[c * nx + l] : r[l * nx + c];
-  for (int sweep = 0; sweep < 60; sweep++) {
-    double off = 0.0;
-    for (size_t i = 0; i < nc; i++)
-      for (size_t j = i + 1; j < nc; j++) {
-        double al = 0.0, be = 0.0, ga = 0.0;
-        for (size_t l = 0; l < len; l++) {
-          al += a[i * len + l] * a[i * len + l];
-          be += a[j * len + l] * a[j * len + l];
-          ga += a[i * len + l] * a[j * len + l];
-        }
-        if (ga == 0.0) continue;
-        off = fmax(off, fabs(ga) / sqrt(al * be));
-        const double ze = (be - al) / (2.0 * ga);
-        const double t = (ze >= 0.0 ? 1.0 : -1.0) / (fabs(ze) + sqrt(1.0 + ze * ze));
-        const double c = 1.0 / sqrt(1.0 + t * t), sn = c * t;
-        for (size_t l = 0; l < len; l++) {
-          const double ai = a[i * len + l], aj = a[j * len + l];
-          a[i * len + l] = c * ai - sn * aj;
-          a[j * len + l] = sn * ai + c * aj;
-        }
-      }
-    if (off < 1e-15) break;
-  }
-  for (size_t c = 0; c < nc; c++) {
-    double q = 0.0;
-    for (size_t l = 0; l < len; l++) q += a[c * len + l] * a[c * len + l];
-    s[c] = sqrt(q);
-  }
-  free(a);
-}
-
 static int cmp_desc(const void *pa, const void *pb) {
   const double a = *(const double *)pa, b = *(const double *)pb;
   return a < b ? 1 : (a > b ? -1 : 0);
@@ -278,7 +239,7 @@ static void test_closed_forms(void **state) {
   prior_model(m, m0);
   double sv[NZ];
   for (size_t i = 0; i < N; i++) r[i] = (double)m[i] - (double)m0[i];
-  jacobi_sv(NX, NZ, r, sv);
+  tu_singular_values(NX, NZ, r, sv);
   double sum = 0.0, fro = 0.0;
   for (size_t j = 0; j < NZ; j++) sum += sv[j], fro += sv[j] * sv[j];
   assert_int_equal(psfwi_reg_nuclear(ws, DX, DZ, 1.0, 0.0, m, m0, NULL, &v, NULL, NULL), 0);

@@ -29,43 +29,6 @@ static const double DX = 2.5, DZ = 0.5, DA = 2.5 * 0.5;
 
 /* ---- Independent R (eps = 0, no prior) --------------------------------------- */
 
-static void jacobi_sv(size_t nx, size_t nz, const double *r, double *s) {
-  const int tr = nx > nz;
-  const size_t nc = tr ? nz : nx, len = tr ? nx : nz;
-  double a[64 * 64];
-  assert_true(nc * len <= 64 * 64);
-  for (size_t c = 0; c < nc; c++)
-    for (size_t l = 0; l < len; l++) a[c * len + l] = tr ? r[c * nx + l] : r[l * nx + c];
-  for (int sweep = 0; sweep < 60; sweep++) {
-    double off = 0.0;
-    for (size_t i = 0; i < nc; i++)
-      for (size_t j = i + 1; j < nc; j++) {
-        double al = 0.0, be = 0.0, ga = 0.0;
-        for (size_t l = 0; l < len; l++) {
-          al += a[i * len + l] * a[i * len + l];
-          be += a[j * len + l] * a[j * len + l];
-          ga += a[i * len + l] * a[j * len + l];
-        }
-        if (ga == 0.0) continue;
-        off = fmax(off, fabs(ga) / sqrt(al * be));
-        const double ze = (be - al) / (2.0 * ga);
-        const double t = (ze >= 0.0 ? 1.0 : -1.0) / (fabs(ze) + sqrt(1.0 + ze * ze));
-        const double c = 1.0 / sqrt(1.0 + t * t), sn = c * t;
-        for (size_t l = 0; l < len; l++) {
-          const double ai = a[i * len + l], aj = a[j * len + l];
-          a[i * len + l] = c * ai - sn * aj;
-          a[j * len + l] = sn * ai + c * aj;
-        }
-      }
-    if (off < 1e-15) break;
-  }
-  for (size_t c = 0; c < nc; c++) {
-    double q = 0.0;
-    for (size_t l = 0; l < len; l++) q += a[c * len + l] * a[c * len + l];
-    s[c] = sqrt(q);
-  }
-}
-
 static int cmp_desc(const void *pa, const void *pb) {
   const double a = *(const double *)pa, b = *(const double *)pb;
   return a < b ? 1 : (a > b ? -1 : 0);
@@ -125,7 +88,7 @@ static double r_value(const problem *p, const double *z) {
     case OP_NUC:
     case OP_KSUP: {
       double s[64];
-      jacobi_sv(nx, nz, z, s);
+      tu_singular_values(nx, nz, z, s);
       const size_t r = nx < nz ? nx : nz;
       if (p->op == OP_NUC) {
         for (size_t j = 0; j < r; j++) v += s[j];
@@ -316,9 +279,9 @@ static void test_prox_optimality(void **state) {
     assert_int_equal(psfwi_reg_nuclear_prox(g_ws, DX, DZ, 2.0 * t, NULL, x, NULL), 0);
     double ip = 0.0, nuc = 0.0;
     for (size_t i = 0; i < N; i++) v[i] = u[i] - x[i], ip += v[i] * x[i];
-    jacobi_sv(NX, NZ, x, sv);
+    tu_singular_values(NX, NZ, x, sv);
     for (size_t j = 0; j < R; j++) nuc += sv[j];
-    jacobi_sv(NX, NZ, v, sv);
+    tu_singular_values(NX, NZ, v, sv);
     double smax = 0.0;
     for (size_t j = 0; j < R; j++) smax = fmax(smax, sv[j]);
     assert_true(smax <= tn * (1.0 + 1e-13));
@@ -332,9 +295,9 @@ static void test_prox_optimality(void **state) {
       assert_int_equal(psfwi_reg_ksupport_prox(g_ws, DX, DZ, k, 0.8, NULL, x, NULL), 0);
       ip = 0.0;
       for (size_t i = 0; i < N; i++) v[i] = (u[i] - x[i]) / lam, ip += v[i] * x[i];
-      jacobi_sv(NX, NZ, x, sv);
+      tu_singular_values(NX, NZ, x, sv);
       const double kn = ksupport_sorted(R, k, sv);
-      jacobi_sv(NX, NZ, v, sv);
+      tu_singular_values(NX, NZ, v, sv);
       qsort(sv, R, sizeof(double), cmp_desc);
       double dual = 0.0;
       for (size_t j = 0; j < k; j++) dual += sv[j] * sv[j];

@@ -95,3 +95,43 @@ double tu_uniform(unsigned long long *state) {
 }
 
 double tu_urand(unsigned long long *state) { return tu_uniform(state) * 2.0 - 1.0; }
+
+/* One-sided Jacobi: the columns of the nz x nx matrix (or of its transpose,
+ * whichever has fewer) are orthogonalised by plane rotations; their norms
+ * are the singular values. */
+void tu_singular_values(size_t nx, size_t nz, const double *r, double *s) {
+  const int tr = nx > nz; /* columns = the shorter side's count */
+  const size_t nc = tr ? nz : nx, len = tr ? nx : nz;
+  double *a = malloc(nc * len * sizeof(double));
+  for (size_t c = 0; c < nc; c++)
+    for (size_t l = 0; l < len; l++) a[c * len + l] = tr ? r[c * nx + l] : r[l * nx + c];
+  for (int sweep = 0; sweep < 60; sweep++) {
+    double off = 0.0;
+    for (size_t i = 0; i < nc; i++)
+      for (size_t j = i + 1; j < nc; j++) {
+        double al = 0.0, be = 0.0, ga = 0.0;
+        for (size_t l = 0; l < len; l++) {
+          al += a[i * len + l] * a[i * len + l];
+          be += a[j * len + l] * a[j * len + l];
+          ga += a[i * len + l] * a[j * len + l];
+        }
+        if (ga == 0.0) continue;
+        off = fmax(off, fabs(ga) / sqrt(al * be));
+        const double ze = (be - al) / (2.0 * ga);
+        const double t = (ze >= 0.0 ? 1.0 : -1.0) / (fabs(ze) + sqrt(1.0 + ze * ze));
+        const double c = 1.0 / sqrt(1.0 + t * t), sn = c * t;
+        for (size_t l = 0; l < len; l++) {
+          const double ai = a[i * len + l], aj = a[j * len + l];
+          a[i * len + l] = c * ai - sn * aj;
+          a[j * len + l] = sn * ai + c * aj;
+        }
+      }
+    if (off < 1e-15) break;
+  }
+  for (size_t c = 0; c < nc; c++) {
+    double q = 0.0;
+    for (size_t l = 0; l < len; l++) q += a[c * len + l] * a[c * len + l];
+    s[c] = sqrt(q);
+  }
+  free(a);
+}

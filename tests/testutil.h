@@ -28,4 +28,8 @@ double tu_uniform(unsigned long long *state);
 double tu_urand(unsigned long long *state);
 /* Relative L2 difference ||a - b|| / ||b||. */
 double tu_rel_l2(const float *a, const float *b, size_t n);
+/* Singular values of the nz x nx matrix r[iz * nx + ix] (double), computed
+ * independently of LAPACK (one-sided Jacobi), into s[min(nx, nz)]
+ * (unsorted). For checking SVD-based code. */
+void tu_singular_values(size_t nx, size_t nz, const double *r, double *s);
 #endif

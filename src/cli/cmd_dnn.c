@@ -201,16 +201,6 @@ static int dataset_load(const char *prefix, size_t max_samples, dataset *d, psfw
   return st;
 }
 
-static char *default_state_path(const char *net) {
-  const size_t n = strlen(net);
-  char *s = malloc(n + 16);
-  if (s == NULL) return NULL;
-  memcpy(s, net, n + 1);
-  if (n > 3 && strcmp(s + n - 3, ".nc") == 0) s[n - 3] = '\0';
-  strcat(s, ".state.nc");
-  return s;
-}
-
 #define NCOL 9
 static const char *const col_names[NCOL] = {"train_loss",
                                             "val_loss",
@@ -349,7 +339,7 @@ static int dnn_train(int argc, char **argv) {
   if (out == NULL) st = err.status;
   if (st == PSFWI_OK) {
     const char *sp = psfwi_config_string(cfg, "output", "state");
-    state_path = sp ? strdup(sp) : default_state_path(out);
+    state_path = sp ? strdup(sp) : cli_default_state_path(out);
     if (state_path == NULL || cfg_text == NULL)
       st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
   }

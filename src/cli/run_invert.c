@@ -411,7 +411,7 @@ void cli_fmt_time(double s, char *buf, size_t n) {
     snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
 }
 
-static char *default_state_path(const char *model) {
+char *cli_default_state_path(const char *model) {
   const size_t n = strlen(model);
   char *s = malloc(n + 16);
   if (s == NULL) return NULL;
@@ -457,7 +457,7 @@ int cli_run_start(cli_run *r, const char *cmd, const char *usage, const psfwi_co
   r->history = psfwi_config_string(r->cfg, "output", "history");
   if (st == PSFWI_OK) {
     const char *sp = psfwi_config_string(r->cfg, "output", "state");
-    r->state_path = sp ? strdup(sp) : default_state_path(r->out);
+    r->state_path = sp ? strdup(sp) : cli_default_state_path(r->out);
     if (r->state_path == NULL) st = psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
   }
   if (st == PSFWI_OK) {

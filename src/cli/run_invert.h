@@ -156,6 +156,10 @@
 int cli_sgd_options(const psfwi_config *cfg, double lr, psfwi_optim_sgd_options *sgd,
                     psfwi_lr_schedule_options *schedule, double *clip, psfwi_error *err);
 
+/* "<path without .nc>.state.nc" (malloc'ed; NULL when out of memory): the
+ * default state file of a run writing path. */
+char *cli_default_state_path(const char *path);
+
 /* The files an inversion config reads ("section.key", NULL-terminated). */
 extern const char *const cli_invert_inputs[];
 
