@@ -327,6 +327,15 @@ psfwi_nn *psfwi_nn_create(size_t in_c, size_t in_h, size_t in_w, const psfwi_nn_
     nn->spec[i] = l->s;
   }
   nn->out_size = nn->L[nlayer - 1].osz;
+  {
+    char detail[96];
+    snprintf(detail, sizeof detail, "%zu parameters and %zu buffers", nn->nparam, nn->nbuffer);
+    if (psfwi_mem_check(((double)nn->nparam * 2 + (double)nn->nbuffer) * sizeof *nn->params,
+                        "nn parameters", detail, err) != PSFWI_OK) {
+      psfwi_nn_destroy(nn);
+      return NULL;
+    }
+  }
   nn->params = calloc(nn->nparam + 1, sizeof *nn->params);
   nn->grads = calloc(nn->nparam + 1, sizeof *nn->grads);
   nn->buffers = calloc(nn->nbuffer + 1, sizeof *nn->buffers);
