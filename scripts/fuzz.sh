@@ -25,7 +25,8 @@ case "$target" in
   segy) max_len=16384 ;;
   npy) max_len=4096 ;;
   csv) max_len=4096 ;;
-  *) echo "fuzz.sh: unknown target '$target' (config netcdf segy npy csv)" >&2; exit 2 ;;
+  learn) max_len=8192 ;;
+  *) echo "fuzz.sh: unknown target '$target' (config netcdf segy npy csv learn)" >&2; exit 2 ;;
 esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
