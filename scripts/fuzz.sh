@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run one libFuzzer target of tests/fuzz for a while (docs/RELIABILITY.md).
 # Usage: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer options...]
-#   TARGET: config | netcdf | segy | npy | csv
+#   TARGET: config | netcdf | segy | npy | csv | learn
 # Builds build-fuzz/ with clang (-DPSFWI_FUZZ=ON) when needed, fuzzes one
 # process on one core over build-fuzz/corpus-TARGET (a copy of the seeds in
 # tests/fuzz/corpus/TARGET that grows; the committed corpus stays small),
