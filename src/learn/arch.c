@@ -1,5 +1,6 @@
 /* Network architectures: the default hourglass and the INI description
  * (psfwi_learn.h). */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
