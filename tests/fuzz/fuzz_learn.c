@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int small = a.in_c <= 4096;
     for (size_t i = 0; i < a.nlayer; i++) {
       const psfwi_nn_layer *l = &a.layers[i];
-      if (l->out > 4096 || l->k > 4096 || l->factor > 4096 || l->out_c > 4096 ||
-          l->out_h > 4096 || l->out_w > 4096)
+      if (l->out > 4096 || l->k > 4096 || l->factor > 4096 || l->out_c > 4096 || l->out_h > 4096 ||
+          l->out_w > 4096)
         small = 0;
     }
     if (small) {
