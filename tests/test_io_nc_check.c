@@ -348,6 +348,42 @@ static void test_unwritten_and_huge(void **state) {
 }
 
 /* Gathers with an empty axis are refused before anything is allocated. */
+/* The probe's verdicts are remembered per file content: a file that crashes
+ * libhdf5 in the probe (a regression input) is refused each time it is read,
+ * and the same path given new bytes, by a new file or rewritten in place
+ * (same inode), is judged again. */
+static void test_probe_memo(void **state) {
+  (void)state;
+  char bad[1024];
+  snprintf(bad, sizeof bad, "%s/tests/fuzz/regressions/netcdf/%s", PSFWI_SOURCE_DIR,
+           "nc4-dimension-list-attribute-H5HG_read-wild-memcpy-segv.nc");
+  const char *path = tu_path("memo.nc");
+  const char *good = tu_path("memo_good.nc");
+  write_lib_model(good, NC_NETCDF4);
+  for (int round = 0; round < 2; round++) {
+    /* the corrupt bytes: round 0 a new file, round 1 written over the valid
+     * file of round 0 (cp and cat keep the inode) */
+    assert_int_equal(tu_system("cp '%s' '%s'", bad, path), 0);
+    for (int k = 0; k < 3; k++) {
+      psfwi_error e = {0};
+      FILE *out = fopen(tu_path("memo.txt"), "w");
+      assert_int_not_equal(psfwi_nc_describe(path, out, &e), PSFWI_OK);
+      fclose(out);
+      if (strstr(e.msg, "memo.nc") == NULL || strstr(e.msg, "corrupt") == NULL)
+        fail_msg("read %d: %s", k, e.msg);
+    }
+    /* then valid bytes: round 0 a new file, round 1 the same inode */
+    if (round == 0)
+      assert_int_equal(tu_system("rm -f '%s' && cp '%s' '%s'", path, good, path), 0);
+    else
+      assert_int_equal(tu_system("cat '%s' > '%s'", good, path), 0);
+    psfwi_error e = {0};
+    psfwi_model *m = psfwi_nc_read_model(path, NULL, &e);
+    if (m == NULL) fail_msg("round %d, valid bytes: %s", round, e.msg);
+    psfwi_model_destroy(m);
+  }
+}
+
 static void test_empty_gather(void **state) {
   (void)state;
   const char *path = tu_path("g0.nc");
@@ -371,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_valid_formats_read),
       cmocka_unit_test(test_unwritten_and_huge),
       cmocka_unit_test(test_empty_gather),
+      cmocka_unit_test(test_probe_memo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

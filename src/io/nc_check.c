@@ -547,9 +547,7 @@ static double probe_deadline(const char *path) {
 }
 
 /* PSFWI_OK when the file can be handed to libnetcdf in this process. */
-static int probe(const char *path, psfwi_error *err) {
-  const char *env = getenv("PSFWI_NC_PROBE");
-  if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
+static int probe_run(const char *path, psfwi_error *err) {
   const double deadline = probe_deadline(path);
   fflush(NULL);
   const pid_t pid = fork();
@@ -621,6 +619,82 @@ static int probe(const char *path, psfwi_error *err) {
                     "open it",
                     path, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                     (unsigned long long)(PROBE_MEMORY >> 20));
+}
+
+/* ---- Probe results remembered for the process ------------------------------
+ * A command often opens the same file several times (a model read, then
+ * described; a gather's metadata, then its traces), and each open would fork
+ * a probe. The verdict of the last PROBE_MEMO files is kept, keyed by what
+ * identifies the file's content: device, inode, size, modification and
+ * change times, and an FNV-1a hash of every byte (read here; cheaper than the
+ * probe, which reads the file through libhdf5). A file rewritten in place, a
+ * new file on a reused inode within the clock's resolution, or one whose
+ * bytes changed gets a probe of its own. */
+#define PROBE_MEMO 8
+typedef struct probe_memo {
+  int used, status;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtim, ctim;
+  uint64_t hash;
+  char msg[sizeof(((psfwi_error *)0)->msg)];
+} probe_memo;
+static probe_memo memo[PROBE_MEMO];
+static size_t memo_next;
+
+/* 0 and the key of path's content, or -1 when the file cannot be read. */
+static int memo_key(const char *path, probe_memo *k) {
+  struct stat sb;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return -1;
+  if (fstat(fileno(f), &sb) != 0) {
+    fclose(f);
+    return -1;
+  }
+  uint64_t h = 14695981039346656037ULL;
+  unsigned char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ULL;
+  const int bad = ferror(f);
+  fclose(f);
+  if (bad) return -1;
+  k->dev = sb.st_dev;
+  k->ino = sb.st_ino;
+  k->size = sb.st_size;
+  k->mtim = sb.st_mtim;
+  k->ctim = sb.st_ctim;
+  k->hash = h;
+  return 0;
+}
+
+static int memo_same(const probe_memo *a, const probe_memo *b) {
+  return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+         a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec &&
+         a->ctim.tv_sec == b->ctim.tv_sec && a->ctim.tv_nsec == b->ctim.tv_nsec &&
+         a->hash == b->hash;
+}
+
+static int probe(const char *path, psfwi_error *err) {
+  const char *env = getenv("PSFWI_NC_PROBE");
+  if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
+  probe_memo k = {0};
+  const int keyed = memo_key(path, &k) == 0;
+  for (size_t i = 0; keyed && i < PROBE_MEMO; i++)
+    if (memo[i].used && memo_same(&memo[i], &k))
+      return memo[i].status == PSFWI_OK ? PSFWI_OK
+                                        : psfwi_fail(err, memo[i].status, "%s", memo[i].msg);
+  psfwi_error e = {0};
+  const int st = probe_run(path, &e);
+  if (keyed) {
+    k.used = 1;
+    k.status = st;
+    memcpy(k.msg, e.msg, sizeof k.msg);
+    memo[memo_next] = k;
+    memo_next = (memo_next + 1) % PROBE_MEMO;
+  }
+  return st == PSFWI_OK ? PSFWI_OK : psfwi_fail(err, st, "%s", e.msg);
 }
 
 int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
