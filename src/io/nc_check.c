@@ -629,7 +629,10 @@ static int probe_run(const char *path, psfwi_error *err) {
  * change times, and an FNV-1a hash of every byte (read here; cheaper than the
  * probe, which reads the file through libhdf5). A file rewritten in place, a
  * new file on a reused inode within the clock's resolution, or one whose
- * bytes changed gets a probe of its own. */
+ * bytes changed gets a probe of its own. A failed nc_open forgets the file:
+ * libhdf5 can keep a failed file open and hand its corrupt state to the next
+ * open of the same file (defect 6 in docs/RELIABILITY.md), so the next open
+ * is probed again by a child that inherits that state. */
 #define PROBE_MEMO 8
 typedef struct probe_memo {
   int used, status;
@@ -676,6 +679,13 @@ static int memo_same(const probe_memo *a, const probe_memo *b) {
          a->hash == b->hash;
 }
 
+static void memo_forget(const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return;
+  for (size_t i = 0; i < PROBE_MEMO; i++)
+    if (memo[i].dev == sb.st_dev && memo[i].ino == sb.st_ino) memo[i].used = 0;
+}
+
 static int probe(const char *path, psfwi_error *err) {
   const char *env = getenv("PSFWI_NC_PROBE");
   if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
@@ -712,6 +722,7 @@ int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_
   const int e = errno;
   if (ncs != NC_NOERR) {
     *ncid = -1;
+    memo_forget(path);
     return psfwi_nc_fail_(err, path, what, ncs, e);
   }
   return PSFWI_OK;
