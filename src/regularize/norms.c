@@ -152,7 +152,8 @@ int psfwi_reg_nuclear(psfwi_reg_ws *ws, double dx, double dz, double lam, double
 }
 
 int psfwi_reg_ksupport(psfwi_reg_ws *ws, double dx, double dz, double lam, size_t k, const float *m,
-                       const float *m0, double *value, psfwi_error *err) {
+                       const float *m0, const unsigned char *mask, double *value,
+                       double *grad_accum, psfwi_error *err) {
   static const char who[] = "spectral k-support penalty";
   int st;
   if ((st = reg_check_ws(who, ws, err)) ||
@@ -161,9 +162,22 @@ int psfwi_reg_ksupport(psfwi_reg_ws *ws, double dx, double dz, double lam, size_
   if (k < 1 || k > ws->r)
     return psfwi_fail(err, PSFWI_EINVAL, "%s: k = %zu; expected 1 <= k <= min(nx, nz) = %zu", who,
                       k, ws->r);
+  const int vectors = grad_accum != NULL && lam > 0.0;
   load(ws, m, m0);
-  if ((st = reg_svd(ws, 0, who, err))) return st;
-  const double nk = psfwi_reg_ksupport_norm(ws->r, k, ws->s);
+  if ((st = reg_svd(ws, vectors, who, err))) return st;
+  const size_t nx = ws->nx, nz = ws->nz, r = ws->r;
+  double gs[r > 0 ? r : 1];
+  const double nk = psfwi_reg_ksupport_grad_vec(r, k, ws->s, vectors ? gs : NULL);
   *value = 0.5 * lam * dx * dz * nk * nk;
+  if (!vectors) return PSFWI_OK;
+  /* (dA / 2) ||s||_(k)^2 is an absolutely symmetric function of the singular
+   * values; its gradient is U diag(dA g(s)) V^T (Lewis 1995) */
+  for (size_t j = 0; j < r; j++) {
+    const double w = lam * dx * dz * gs[j];
+    for (size_t i = 0; i < nx; i++) ws->u[j * nx + i] *= w;
+  }
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (blasint)nx, (blasint)nz, (blasint)r, 1.0,
+              ws->u, (blasint)nx, ws->vt, (blasint)r, 0.0, ws->a, (blasint)nx);
+  for (size_t i = 0; i < nx * nz; i++) add(grad_accum, mask, i, ws->a[i]);
   return PSFWI_OK;
 }

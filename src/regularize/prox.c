@@ -106,6 +106,10 @@ static double count_norm(size_t n, const double *w, double lam, double b) {
 }
 
 double psfwi_reg_ksupport_norm(size_t n, size_t k, const double *w) {
+  return psfwi_reg_ksupport_grad_vec(n, k, w, NULL);
+}
+
+double psfwi_reg_ksupport_grad_vec(size_t n, size_t k, const double *w, double *g) {
   size_t nnz = 0;
   double amin = INFINITY, sq = 0.0;
   for (size_t i = 0; i < n; i++) {
@@ -116,7 +120,11 @@ double psfwi_reg_ksupport_norm(size_t n, size_t k, const double *w) {
       amin = fmin(amin, a);
     }
   }
-  if (nnz <= k) return sqrt(sq); /* all of them saturated: the l2 norm */
+  if (nnz <= k) { /* all of them saturated: the l2 norm */
+    if (g)
+      for (size_t i = 0; i < n; i++) g[i] = w[i];
+    return sqrt(sq);
+  }
   const double b = bisect(count_norm, n, w, 0.0, (double)k, 0.0, 1.0 / amin);
   /* Sets at b; then the exact value sum_sat w^2 + (sum_int |w|)^2 / (k - n_sat). */
   double ssat = 0.0, sint = 0.0;
@@ -130,6 +138,12 @@ double psfwi_reg_ksupport_norm(size_t n, size_t k, const double *w) {
       sint += a;
     }
   }
+  /* d/dw_i of half the square: w_i on the saturated set (th_i = 1), and
+   * sign(w_i) sum_int |w| / (k - n_sat) = w_i / th_i on the rest */
+  const double c = nsat < k ? sint / (double)(k - nsat) : 0.0;
+  if (g)
+    for (size_t i = 0; i < n; i++)
+      g[i] = b * fabs(w[i]) >= 1.0 ? w[i] : (w[i] > 0.0 ? c : (w[i] < 0.0 ? -c : 0.0));
   if (nsat >= k) return sqrt(ssat); /* only at a tie, where both forms agree */
   return sqrt(ssat + sint * sint / (double)(k - nsat));
 }

@@ -181,8 +181,13 @@ int psfwi_reg_tv_aniso(size_t nx, size_t nz, double dx, double dz, double lam, d
 int psfwi_reg_nuclear(psfwi_reg_ws *ws, double dx, double dz, double lam, double eps,
                       const float *m, const float *m0, const unsigned char *mask, double *value,
                       double *grad_accum, psfwi_error *err);
+/* Value (dA lam / 2) ||s||_(k)^2 and, when grad_accum != NULL, its gradient
+ * lam dA U diag(g) V^T, g the gradient of the vector function (below); at a
+ * kink (a singular value 0 outside the saturated set) g takes 0 there, a
+ * subgradient. */
 int psfwi_reg_ksupport(psfwi_reg_ws *ws, double dx, double dz, double lam, size_t k, const float *m,
-                       const float *m0, double *value, psfwi_error *err);
+                       const float *m0, const unsigned char *mask, double *value,
+                       double *grad_accum, psfwi_error *err);
 
 /* ---- Proximal operators (definitions above); m0 may be NULL. */
 int psfwi_reg_l1_model_prox(size_t nx, size_t nz, double dx, double dz, double t, const float *m0,
@@ -224,6 +229,10 @@ int psfwi_reg_tv_prox(psfwi_reg_ws *ws, int kind, double dx, double dz, double t
 /* ---- Plain vector building blocks (no grid, no area factor). */
 /* ||w||_(k), the k-support norm of w (n values, 1 <= k <= n); O(n). */
 double psfwi_reg_ksupport_norm(size_t n, size_t k, const double *w);
+/* The same, and (g != NULL) g = the gradient of ||w||_(k)^2 / 2: w_i where
+ * th_i = 1, sign(w_i) (sum of the other |w|) / (k - n_saturated) elsewhere
+ * (0 where w_i = 0: a subgradient). */
+double psfwi_reg_ksupport_grad_vec(size_t n, size_t k, const double *w, double *g);
 /* w <- argmin_x (lam / 2) ||x||_(k)^2 + ||x - w||^2 / 2 (lam >= 0), O(n). */
 void psfwi_reg_ksupport_prox_vec(size_t n, size_t k, double lam, double *w);
 /* Group soft threshold of the whole vector: w <- w max(1 - t / ||w||_2, 0). */
