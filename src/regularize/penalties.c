@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "psfwi_regularize.h"
+#include "reg_internal.h"
 
 static int check_grid(const char *who, size_t nx, size_t nz, double dx, double dz,
                       psfwi_error *err) {
@@ -150,11 +151,11 @@ int psfwi_reg_check(const psfwi_reg *r, psfwi_error *err) {
   const struct {
     const char *name;
     double v;
-  } w[] = {{"tikhonov", r->tikhonov},
-           {"tikhonov_x", r->tikhonov_x},
-           {"tikhonov_z", r->tikhonov_z},
-           {"tv", r->tv},
-           {"prior", r->prior}};
+  } w[] = {{"tikhonov", r->tikhonov},     {"tikhonov_x", r->tikhonov_x},
+           {"tikhonov_z", r->tikhonov_z}, {"tv", r->tv},
+           {"prior", r->prior},           {"l1", r->l1},
+           {"group", r->group},           {"nuclear", r->nuclear},
+           {"ksupport", r->ksupport},     {"norm_eps", r->norm_eps}};
   for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
     if ((st = check_weight(who, w[k].name, w[k].v, err))) return st;
   if (r->tv > 0.0 && (!(r->tv_eps > 0.0) || !isfinite(r->tv_eps)))
@@ -164,6 +165,66 @@ int psfwi_reg_check(const psfwi_reg *r, psfwi_error *err) {
   if (r->prior > 0.0 && r->prior_model == NULL)
     return psfwi_fail(err, PSFWI_EINVAL, "%s: prior = %g but no prior model was given", who,
                       r->prior);
+  if (r->tv_kind != PSFWI_REG_TV_ISOTROPIC && r->tv_kind != PSFWI_REG_TV_ANISOTROPIC)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: tv_kind = %d; expected isotropic or anisotropic", who,
+                      r->tv_kind);
+  if (r->group_kind != PSFWI_REG_GROUP_COLUMNS && r->group_kind != PSFWI_REG_GROUP_ROWS)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: group_kind = %d; expected columns or rows", who,
+                      r->group_kind);
+  const size_t rank = r->nx < r->nz ? r->nx : r->nz;
+  if (r->ksupport > 0.0 && (r->ksupport_k < 1 || r->ksupport_k > rank))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: ksupport_k = %zu; expected 1 <= k <= min(nx, nz) = %zu", who,
+                      r->ksupport_k, rank);
+  if ((r->nuclear > 0.0 || r->ksupport > 0.0 || (r->proximal && r->tv > 0.0)) && r->ws == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: nuclear, ksupport or a TV prox need a workspace",
+                      who);
+  return PSFWI_OK;
+}
+
+/* norm_eps (an RMS residual in m/s) in the units of each norm's argument:
+ * a column's l2 norm sqrt(dz sum r^2) is rho sqrt(nz dz) for a residual of
+ * RMS rho, a singular value sqrt(dA) s of a rank-one residual rho sqrt(area). */
+static double eps_group(const psfwi_reg *r) {
+  return r->norm_eps * (r->group_kind == PSFWI_REG_GROUP_ROWS ? sqrt((double)r->nx * r->dx)
+                                                              : sqrt((double)r->nz * r->dz));
+}
+static double eps_nuclear(const psfwi_reg *r) {
+  return r->norm_eps * sqrt((double)r->nx * r->dx * (double)r->nz * r->dz);
+}
+
+/* The sparsity, low-rank and (when proximal) TV terms. */
+static int eval_norms(const psfwi_reg *r, const float *m, psfwi_reg_terms *t, double *grad_accum,
+                      psfwi_error *err) {
+  int st;
+  const int px = r->proximal != 0;
+  double *g = px ? NULL : grad_accum;
+  const double eps_l1 = px ? 0.0 : r->norm_eps;
+  if (r->l1 > 0.0 && (st = psfwi_reg_l1_model(r->nx, r->nz, r->dx, r->dz, r->l1, eps_l1, m,
+                                              r->norm_ref, r->mask, &t->l1, g, err)))
+    return st;
+  if (r->group > 0.0 &&
+      (st = psfwi_reg_group(r->nx, r->nz, r->dx, r->dz, r->group_kind, r->group,
+                            px ? 0.0 : eps_group(r), m, r->norm_ref, r->mask, &t->group, g, err)))
+    return st;
+  if (r->nuclear > 0.0 &&
+      (st = psfwi_reg_nuclear(r->ws, r->dx, r->dz, r->nuclear, px ? 0.0 : eps_nuclear(r), m,
+                              r->norm_ref, r->mask, &t->nuclear, g, err)))
+    return st;
+  if (r->ksupport > 0.0 && (st = psfwi_reg_ksupport(r->ws, r->dx, r->dz, r->ksupport, r->ksupport_k,
+                                                    m, r->norm_ref, r->mask, &t->ksupport, g, err)))
+    return st;
+  if (r->tv > 0.0 && r->tv_kind == PSFWI_REG_TV_ANISOTROPIC &&
+      (st = psfwi_reg_tv_aniso(r->nx, r->nz, r->dx, r->dz, r->tv, px ? 0.0 : r->tv_eps, m, r->mask,
+                               &t->tv, g, err)))
+    return st;
+  /* the exact isotropic TV for the proximal solver's report (eps 1e-30 1/s
+   * changes the value by at most 1e-30 times the area) */
+  if (r->tv > 0.0 && r->tv_kind == PSFWI_REG_TV_ISOTROPIC && px &&
+      (st = psfwi_reg_tv(r->nx, r->nz, r->dx, r->dz, r->tv, 1e-30, m, r->mask, &t->tv, NULL, err)))
+    return st;
+  t->smooth = t->tikhonov + t->prior + (px ? 0.0 : t->l1 + t->group + t->nuclear + t->ksupport);
+  if (!px) t->smooth += t->tv;
   return PSFWI_OK;
 }
 
@@ -179,19 +240,25 @@ int psfwi_reg_eval_terms(const psfwi_reg *r, const float *m, psfwi_reg_terms *te
        (r->prior_weight && (st = check_array("regularization", "prior weight", r->prior_weight,
                                              r->nx, r->nz, 1, err)))))
     return st;
-  psfwi_reg_terms t = {0.0, 0.0, 0.0, 0.0};
+  if (r->norm_ref && (r->l1 > 0.0 || r->group > 0.0 || r->nuclear > 0.0 || r->ksupport > 0.0) &&
+      (st = check_array("regularization", "reference model", r->norm_ref, r->nx, r->nz, 0, err)))
+    return st;
+  psfwi_reg_terms t = {0};
   const double lx = r->tikhonov + r->tikhonov_x, lz = r->tikhonov + r->tikhonov_z;
   if ((lx > 0.0 || lz > 0.0) && (st = psfwi_reg_tikhonov(r->nx, r->nz, r->dx, r->dz, lx, lz, m,
                                                          r->mask, &t.tikhonov, grad_accum, err)))
     return st;
-  if (r->tv > 0.0 && (st = psfwi_reg_tv(r->nx, r->nz, r->dx, r->dz, r->tv, r->tv_eps, m, r->mask,
-                                        &t.tv, grad_accum, err)))
+  if (r->tv > 0.0 && r->tv_kind == PSFWI_REG_TV_ISOTROPIC && !r->proximal &&
+      (st = psfwi_reg_tv(r->nx, r->nz, r->dx, r->dz, r->tv, r->tv_eps, m, r->mask, &t.tv,
+                         grad_accum, err)))
     return st;
   if (r->prior > 0.0 &&
       (st = psfwi_reg_prior(r->nx, r->nz, r->dx, r->dz, r->prior, m, r->prior_model,
                             r->prior_weight, r->mask, &t.prior, grad_accum, err)))
     return st;
+  if ((st = eval_norms(r, m, &t, grad_accum, err))) return st;
   t.total = t.tikhonov + t.tv + t.prior;
+  t.total += t.l1 + t.group + t.nuclear + t.ksupport;
   if (terms) *terms = t;
   return PSFWI_OK;
 }

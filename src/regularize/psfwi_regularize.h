@@ -55,11 +55,32 @@ typedef struct psfwi_reg {
   const float *prior_model;  /* nx * nz; required when prior > 0 */
   const float *prior_weight; /* nx * nz, >= 0, or NULL for 1 */
   const unsigned char *mask; /* nx * nz, != 0 = frozen cell, or NULL */
+  /* The sparsity and low-rank norms (docs/regularize.md), of r = m - norm_ref
+   * (norm_ref NULL: of m itself): */
+  double l1;               /* lam of int |r| dA */
+  double group;            /* lam of the group l1,2 norm of r */
+  int group_kind;          /* PSFWI_REG_GROUP_COLUMNS (default) or _ROWS */
+  double nuclear;          /* lam of the nuclear norm of r (sqrt(dA) sum s_j) */
+  double ksupport;         /* lam of (dA / 2) ||s(r)||_(k)^2 */
+  size_t ksupport_k;       /* k, 1..min(nx, nz), when ksupport > 0 */
+  const float *norm_ref;   /* nx * nz or NULL */
+  int tv_kind;             /* tv: PSFWI_REG_TV_ISOTROPIC (default) or _ANISOTROPIC */
+  double norm_eps;         /* smoothing of l1, group and nuclear, as the RMS residual
+                                (m/s) below which they are quadratic (converted to each
+                                norm's units, docs/regularize.md); 0: the exact norms,
+                                with subgradients */
+  int proximal;            /* != 0: l1, group, nuclear, ksupport and tv are left to
+                                psfwi_reg_prox: eval gives their exact values and adds no
+                                gradient for them */
+  struct psfwi_reg_ws *ws; /* workspace of this shape; required for nuclear, ksupport, or
+                                tv when proximal */
 } psfwi_reg;
 
-/* The value of each term (already weighted) and their sum. */
+/* The value of each term (already weighted) and their sums: total of all,
+ * smooth of those whose gradient eval adds (all but the proximal ones). */
 typedef struct psfwi_reg_terms {
   double tikhonov, tv, prior, total;
+  double l1, group, nuclear, ksupport, smooth;
 } psfwi_reg_terms;
 
 /* Grid from g, every weight 0, no prior, no mask. */
@@ -237,6 +258,59 @@ double psfwi_reg_ksupport_grad_vec(size_t n, size_t k, const double *w, double *
 void psfwi_reg_ksupport_prox_vec(size_t n, size_t k, double lam, double *w);
 /* Group soft threshold of the whole vector: w <- w max(1 - t / ||w||_2, 0). */
 void psfwi_reg_group_prox_vec(size_t n, double t, double *w);
+
+/* ==== What an inversion needs beyond values and gradients (composite.c).
+ *
+ * psfwi_reg_prox: u <- argmin_z t P(z) + ||z - u||^2 / 2 over lo <= z <= hi
+ * (per cell; lo, hi NULL: unbounded; lo = hi freezes a cell), P the sum of
+ * the terms r->proximal leaves to it (l1, group, nuclear, ksupport, tv with
+ * their weights). One term whose prox lies in the box is exact in one call;
+ * otherwise the parallel Dykstra-like splitting of Combettes & Pesquet
+ * (2011, Algorithm 10.31; M functions: the terms and the box) iterates until
+ * the largest change of x is at most tol (model units) or max_iter, and the
+ * result is clipped to the box (the bounds hold exactly). The TV prox inside
+ * uses the tv options (warm started from the workspace's dual field).
+ * Allocates (M + 3) nx nz doubles per call. */
+typedef struct psfwi_reg_prox_opts {
+  size_t max_iter; /* default 200 */
+  double tol;      /* default 1e-2 */
+  psfwi_reg_tv_prox_opts tv;
+} psfwi_reg_prox_opts;
+typedef struct psfwi_reg_prox_info {
+  size_t nterms, iter; /* proximal terms; splitting iterations (0: one exact prox) */
+  double change;       /* last largest change */
+  int converged;
+} psfwi_reg_prox_info;
+void psfwi_reg_prox_opts_init(psfwi_reg_prox_opts *o);
+size_t psfwi_reg_prox_count(const psfwi_reg *r); /* proximal terms (0 unless r->proximal) */
+int psfwi_reg_prox(const psfwi_reg *r, double t, const double *lo, const double *hi,
+                   const psfwi_reg_prox_opts *opt, double *u, psfwi_reg_prox_info *info,
+                   psfwi_error *err);
+
+/* Automatic scale of the weights (auto_scale). With g the gradient of the
+ * data term (normalised misfit) at the start and delta = -step g / ||g||_inf
+ * the steepest-descent update whose largest change is step (m/s), every
+ * active term's weight is multiplied by D / R(delta): D = step ||g||^2 /
+ * ||g||_inf, the first-order decrease of the data term along delta, R the
+ * term with unit weight and no smoothing applied to delta alone. A weight of
+ * 1 then means: over the first update the term changes as much as the data
+ * term, whatever the model's size, spacing or velocities. Terms whose R is 0
+ * keep their weight. factors[PSFWI_REG_NSCALE] receives the factors (1 for
+ * inactive terms); psfwi_reg_apply_scale multiplies the weights by given
+ * factors (a resumed run). Masked cells are left out of delta. */
+enum {
+  PSFWI_REG_SCALE_TIKHONOV,
+  PSFWI_REG_SCALE_TV,
+  PSFWI_REG_SCALE_L2,
+  PSFWI_REG_SCALE_L1,
+  PSFWI_REG_SCALE_GROUP,
+  PSFWI_REG_SCALE_NUCLEAR,
+  PSFWI_REG_SCALE_KSUPPORT,
+  PSFWI_REG_NSCALE
+};
+int psfwi_reg_auto_scale(psfwi_reg *r, const double *g, double step, double *factors,
+                         psfwi_error *err);
+void psfwi_reg_apply_scale(psfwi_reg *r, const double *factors);
 
 /* ==== FISTA: min_x f(x) + g(x), f smooth (the caller evaluates f and its
  * gradient), g with a cheap prox (a callback). Beck & Teboulle (2009) with

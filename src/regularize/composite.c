@@ -1,0 +1,237 @@
+/* What an inversion needs from a psfwi_reg beyond values and gradients: the
+ * proximal operator of the sum of its non-smooth terms within box bounds
+ * (for the proximal-gradient solver), and the automatic scale of the
+ * weights from the first data gradient. Definitions in psfwi_regularize.h,
+ * reasons in docs/regularize.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_regularize.h"
+#include "reg_internal.h"
+
+enum { T_L1, T_GROUP, T_NUCLEAR, T_KSUPPORT, T_TV, T_COUNT };
+
+static double term_weight(const psfwi_reg *r, int k) {
+  switch (k) {
+    case T_L1: return r->l1;
+    case T_GROUP: return r->group;
+    case T_NUCLEAR: return r->nuclear;
+    case T_KSUPPORT: return r->ksupport;
+    default: return r->tv;
+  }
+}
+
+size_t psfwi_reg_prox_count(const psfwi_reg *r) {
+  size_t n = 0;
+  if (!r->proximal) return 0;
+  for (int k = 0; k < T_COUNT; k++) n += term_weight(r, k) > 0.0;
+  return n;
+}
+
+void psfwi_reg_prox_opts_init(psfwi_reg_prox_opts *o) {
+  o->max_iter = 200;
+  o->tol = 1e-2;
+  psfwi_reg_tv_prox_opts_init(&o->tv);
+  o->tv.warm = 1;
+}
+
+/* u <- prox of s * (term k) */
+static int prox_one(const psfwi_reg *r, int k, double s, const psfwi_reg_tv_prox_opts *tv,
+                    double *u, psfwi_error *err) {
+  const double lam = s * term_weight(r, k);
+  switch (k) {
+    case T_L1: return psfwi_reg_l1_model_prox(r->nx, r->nz, r->dx, r->dz, lam, r->norm_ref, u, err);
+    case T_GROUP:
+      return psfwi_reg_group_prox(r->nx, r->nz, r->dx, r->dz, r->group_kind, lam, r->norm_ref, u,
+                                  err);
+    case T_NUCLEAR: return psfwi_reg_nuclear_prox(r->ws, r->dx, r->dz, lam, r->norm_ref, u, err);
+    case T_KSUPPORT:
+      return psfwi_reg_ksupport_prox(r->ws, r->dx, r->dz, r->ksupport_k, lam, r->norm_ref, u, err);
+    default: return psfwi_reg_tv_prox(r->ws, r->tv_kind, r->dx, r->dz, lam, tv, u, NULL, err);
+  }
+}
+
+static void clip(size_t n, const double *lo, const double *hi, double *u) {
+  for (size_t i = 0; i < n; i++) {
+    if (lo && u[i] < lo[i]) u[i] = lo[i];
+    if (hi && u[i] > hi[i]) u[i] = hi[i];
+  }
+}
+
+static int inside(size_t n, const double *lo, const double *hi, const double *u) {
+  for (size_t i = 0; i < n; i++)
+    if ((lo && u[i] < lo[i]) || (hi && u[i] > hi[i])) return 0;
+  return 1;
+}
+
+int psfwi_reg_prox(const psfwi_reg *r, double t, const double *lo, const double *hi,
+                   const psfwi_reg_prox_opts *opt, double *u, psfwi_reg_prox_info *info,
+                   psfwi_error *err) {
+  static const char who[] = "regularization prox";
+  int st;
+  psfwi_reg_prox_opts o;
+  if (opt)
+    o = *opt;
+  else
+    psfwi_reg_prox_opts_init(&o);
+  if (info) memset(info, 0, sizeof *info);
+  if ((st = psfwi_reg_check(r, err))) return st;
+  if (u == NULL) return psfwi_fail(err, PSFWI_EINVAL, "%s: u is NULL", who);
+  if (!(t >= 0.0) || !isfinite(t))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: step t = %g; expected finite and >= 0", who, t);
+  const size_t n = r->nx * r->nz;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(u[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE, "%s: u = %g at ix = %zu, iz = %zu", who, u[i],
+                        i % r->nx, i / r->nx);
+  int terms[T_COUNT];
+  size_t K = 0;
+  if (r->proximal)
+    for (int k = 0; k < T_COUNT; k++)
+      if (term_weight(r, k) > 0.0) terms[K++] = k;
+  if (info) info->nterms = K;
+  if (K == 0 || t == 0.0) {
+    clip(n, lo, hi, u);
+    if (info) info->converged = 1;
+    return PSFWI_OK;
+  }
+  const int boxed = lo != NULL || hi != NULL;
+  const size_t M = K + (size_t)boxed; /* functions in the sum */
+  double *mem = malloc((M + 3) * n * sizeof *mem);
+  if (mem == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+  double *x = mem, *xn = mem + n, *p = mem + 2 * n, *z = mem + 3 * n;
+  /* One term: its prox is the answer when it lies in the box (it then
+   * minimises over the box too). */
+  if (K == 1) {
+    memcpy(p, u, n * sizeof *p);
+    if ((st = prox_one(r, terms[0], t, &o.tv, p, err))) goto done;
+    if (inside(n, lo, hi, p)) {
+      memcpy(u, p, n * sizeof *u);
+      if (info) info->converged = 1;
+      goto done;
+    }
+  }
+  /* Parallel Dykstra-like splitting (Combettes & Pesquet 2011, Algorithm
+   * 10.31 with equal weights w = 1 / M): prox of sum_i f_i at u from the
+   * proxes of f_i / w; x -> prox_{sum f_i}(u). */
+  memcpy(x, u, n * sizeof *x);
+  for (size_t i = 0; i < M; i++) memcpy(z + i * n, u, n * sizeof *z);
+  const double scale = t * (double)M;
+  double change = INFINITY;
+  size_t it = 0;
+  while (it < o.max_iter) {
+    memset(xn, 0, n * sizeof *xn);
+    for (size_t i = 0; i < M; i++) {
+      double *zi = z + i * n;
+      memcpy(p, zi, n * sizeof *p);
+      if (i < K) {
+        if ((st = prox_one(r, terms[i], scale, &o.tv, p, err))) goto done;
+      } else {
+        clip(n, lo, hi, p);
+      }
+      for (size_t c = 0; c < n; c++) {
+        xn[c] += p[c] / (double)M;
+        zi[c] -= p[c];
+      }
+    }
+    change = 0.0;
+    for (size_t c = 0; c < n; c++) {
+      change = fmax(change, fabs(xn[c] - x[c]));
+      x[c] = xn[c];
+    }
+    for (size_t i = 0; i < M; i++)
+      for (size_t c = 0; c < n; c++) z[i * n + c] += x[c];
+    it++;
+    if (change <= o.tol) break;
+  }
+  clip(n, lo, hi, x); /* the bounds hold exactly whatever the iterations did */
+  memcpy(u, x, n * sizeof *u);
+  if (info) {
+    info->iter = it;
+    info->change = change;
+    info->converged = change <= o.tol;
+  }
+done:
+  free(mem);
+  return st;
+}
+
+int psfwi_reg_auto_scale(psfwi_reg *r, const double *g, double step, double *factors,
+                         psfwi_error *err) {
+  static const char who[] = "regularization auto_scale";
+  int st;
+  if ((st = psfwi_reg_check(r, err))) return st;
+  if (g == NULL) return psfwi_fail(err, PSFWI_EINVAL, "%s: gradient is NULL", who);
+  if (!(step > 0.0) || !isfinite(step))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: step = %g; expected finite and > 0", who, step);
+  const size_t n = r->nx * r->nz;
+  double gmax = 0.0, g2 = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(g[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE, "%s: data gradient = %g at ix = %zu, iz = %zu", who,
+                        g[i], i % r->nx, i / r->nx);
+    if (r->mask && r->mask[i]) continue;
+    gmax = fmax(gmax, fabs(g[i]));
+    g2 += g[i] * g[i];
+  }
+  for (int k = 0; k < PSFWI_REG_NSCALE; k++) factors[k] = 1.0;
+  if (!(gmax > 0.0))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: the data gradient is zero: nothing to scale the weights by", who);
+  /* delta: the steepest-descent update whose largest change is step; D the
+   * first-order change of the data term along it */
+  float *d = malloc(n * sizeof *d);
+  if (d == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+  for (size_t i = 0; i < n; i++)
+    d[i] = (r->mask && r->mask[i]) ? 0.0f : (float)(-step * g[i] / gmax);
+  const double D = step * g2 / gmax;
+  /* each term with unit weight, exact (unsmoothed) where it can be, of delta */
+  double v[PSFWI_REG_NSCALE] = {0};
+  const size_t nx = r->nx, nz = r->nz;
+  const double dx = r->dx, dz = r->dz;
+  st = PSFWI_OK;
+  if (r->tikhonov > 0.0 || r->tikhonov_x > 0.0 || r->tikhonov_z > 0.0)
+    st = psfwi_reg_tikhonov(nx, nz, dx, dz, 1.0, 1.0, d, NULL, &v[PSFWI_REG_SCALE_TIKHONOV], NULL,
+                            err);
+  if (st == PSFWI_OK && r->tv > 0.0)
+    st = r->tv_kind == PSFWI_REG_TV_ANISOTROPIC
+             ? psfwi_reg_tv_aniso(nx, nz, dx, dz, 1.0, 0.0, d, NULL, &v[PSFWI_REG_SCALE_TV], NULL,
+                                  err)
+             : psfwi_reg_tv(nx, nz, dx, dz, 1.0, 1e-30, d, NULL, &v[PSFWI_REG_SCALE_TV], NULL, err);
+  if (st == PSFWI_OK && r->prior > 0.0) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)d[i] * (double)d[i];
+    v[PSFWI_REG_SCALE_L2] = 0.5 * s * dx * dz;
+  }
+  if (st == PSFWI_OK && r->l1 > 0.0)
+    st = psfwi_reg_l1_model(nx, nz, dx, dz, 1.0, 0.0, d, NULL, NULL, &v[PSFWI_REG_SCALE_L1], NULL,
+                            err);
+  if (st == PSFWI_OK && r->group > 0.0)
+    st = psfwi_reg_group(nx, nz, dx, dz, r->group_kind, 1.0, 0.0, d, NULL, NULL,
+                         &v[PSFWI_REG_SCALE_GROUP], NULL, err);
+  if (st == PSFWI_OK && r->nuclear > 0.0)
+    st = psfwi_reg_nuclear(r->ws, dx, dz, 1.0, 0.0, d, NULL, NULL, &v[PSFWI_REG_SCALE_NUCLEAR],
+                           NULL, err);
+  if (st == PSFWI_OK && r->ksupport > 0.0)
+    st = psfwi_reg_ksupport(r->ws, dx, dz, 1.0, r->ksupport_k, d, NULL, NULL,
+                            &v[PSFWI_REG_SCALE_KSUPPORT], NULL, err);
+  free(d);
+  if (st != PSFWI_OK) return st;
+  for (int k = 0; k < PSFWI_REG_NSCALE; k++)
+    if (v[k] > 0.0) factors[k] = D / v[k];
+  psfwi_reg_apply_scale(r, factors);
+  return PSFWI_OK;
+}
+
+void psfwi_reg_apply_scale(psfwi_reg *r, const double *f) {
+  r->tikhonov *= f[PSFWI_REG_SCALE_TIKHONOV];
+  r->tikhonov_x *= f[PSFWI_REG_SCALE_TIKHONOV];
+  r->tikhonov_z *= f[PSFWI_REG_SCALE_TIKHONOV];
+  r->tv *= f[PSFWI_REG_SCALE_TV];
+  r->prior *= f[PSFWI_REG_SCALE_L2];
+  r->l1 *= f[PSFWI_REG_SCALE_L1];
+  r->group *= f[PSFWI_REG_SCALE_GROUP];
+  r->nuclear *= f[PSFWI_REG_SCALE_NUCLEAR];
+  r->ksupport *= f[PSFWI_REG_SCALE_KSUPPORT];
+}
