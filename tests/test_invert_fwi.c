@@ -8,6 +8,8 @@
  *    background alone: the model error falls by at least half;
  *  - a run stopped (as if killed) and resumed ends bit for bit where the
  *    uninterrupted run ends, across a band change, history included;
+ *  - the proximal solver (FISTA with TV + L1 proxes, auto_scale): Taylor
+ *    test of its smooth part, recovery, bounds and frozen cells, resume;
  *  - bad options fail with a message naming the problem. */
 #include <math.h>
 #include <stdio.h>
@@ -251,6 +253,74 @@ static void test_resume_is_exact(void **state) {
   destroy(&S);
 }
 
+/* The proximal solver (FISTA, TV + L1 by their prox within the bounds,
+ * weights from auto_scale): the smooth part's gradient passes the Taylor
+ * test, the anomaly is recovered, the bounds hold, and a run stopped and
+ * resumed ends bit for bit where the uninterrupted run ends. */
+static void test_proximal(void **state) {
+  (void)state;
+  setup S = make(0, 0.7, 4);
+  static const psfwi_fwi_band bands[] = {{0.0, 8.0, 6}, {0.0, 0.0, 8}};
+  psfwi_fwi_opts o;
+  base_opts(&o, bands, 2);
+  o.mask = S.mask;
+  o.truth = S.mt;
+  o.proximal = 1;
+  o.auto_scale = 1;
+  o.reg.tv = 0.02;
+  o.reg.tv_kind = PSFWI_REG_TV_ANISOTROPIC;
+  o.reg.l1 = 0.01;
+  o.reg.norm_ref = S.m0->vp;
+  o.reg.tikhonov = 1e-6;
+  const double slope = taylor(&S, &o, "proximal: the smooth part (misfit + Tikhonov)", 32.0);
+  assert_true(slope > 1.8);
+  o.write_files = 1;
+  psfwi_error e;
+  psfwi_model *a = psfwi_model_copy(S.m0, &e);
+  o.history_path = tu_path("p_history.nc");
+  o.state_path = tu_path("p_state.nc");
+  const double e0 = model_error(a, S.mt);
+  if (psfwi_fwi_run(S.w, a, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  const double e1 = model_error(a, S.mt);
+  printf("proximal (TV + L1, auto_scale): relative error %.3f %% -> %.3f %% (%.0f %% less)\n", e0,
+         e1, 100.0 * (1.0 - e1 / e0));
+  assert_true(e1 <= 0.7 * e0);
+  for (size_t i = 0; i < NX * NZ; i++) {
+    assert_true(a->vp[i] >= 1500.0f && a->vp[i] <= 2600.0f);
+    if (S.mask[i]) assert_true(a->vp[i] == S.m0->vp[i]);
+  }
+  /* the objective of the history never rises within a band by more than
+   * FISTA allows (it is not monotone); the last is below the first */
+  assert_int_equal(tu_system("ncdump -v objective '%s' | sed -n '/^ objective =/,$p' | tr -d ' ;' "
+                             "| tr ',' '\\n' | sed 's/objective=//' | grep -v '^}' | grep . > '%s'",
+                             tu_path("p_history.nc"), tu_path("p_obj.txt")),
+                   0);
+  assert_int_equal(tu_system("test \"$(tail -1 '%s')\" != \"\" && awk 'NR == 1 {f = $1} END "
+                             "{exit !($1 < f)}' '%s'",
+                             tu_path("p_obj.txt"), tu_path("p_obj.txt")),
+                   0);
+  /* stopped after 4 iterations, resumed: the same model */
+  psfwi_model *b = psfwi_model_copy(S.m0, &e);
+  o.history_path = tu_path("q_history.nc");
+  o.state_path = tu_path("q_state.nc");
+  o.stop_after = 4;
+  assert_int_equal(psfwi_fwi_run(S.w, b, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  psfwi_model *c = psfwi_model_copy(S.m0, &e);
+  o.stop_after = 0;
+  o.resume = 1;
+  if (psfwi_fwi_run(S.w, c, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(a->vp, c->vp, NX * NZ * sizeof(float));
+  /* smoothing of the update is refused with the proximal solver */
+  o.resume = 0;
+  o.smooth_sigma = 20.0;
+  assert_int_equal(psfwi_fwi_run(S.w, b, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINVAL);
+  assert_non_null(strstr(e.msg, "proximal"));
+  psfwi_model_destroy(a);
+  psfwi_model_destroy(b);
+  psfwi_model_destroy(c);
+  destroy(&S);
+}
+
 static void test_errors(void **state) {
   (void)state;
   setup S = make(0, 0.3, 2);
@@ -303,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_taylor_spectral_free_surface_checkpoint),
       cmocka_unit_test(test_recovers_gaussian_anomaly),
       cmocka_unit_test(test_resume_is_exact),
+      cmocka_unit_test(test_proximal),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run_invert.h"
 
-const char *const cli_invert_inputs[] = {
-    "model.vp",    "model.true",   "data.observed",
-    "survey.file", "wavelet.file", "regularization.prior_model",
-    NULL};
+const char *const cli_invert_inputs[] = {"model.vp",    "model.true",   "data.observed",
+                                         "survey.file", "wavelet.file", "regularization.prior",
+                                         NULL};
 
 static int ends_with(const char *s, const char *suffix) {
   const size_t n = strlen(s), k = strlen(suffix);
@@ -200,11 +200,22 @@ static int read_models(cli_problem *p, const psfwi_config *cfg, psfwi_error *err
     return psfwi_fail(err, PSFWI_EINVAL,
                       "[model] true '%s' is %zu x %zu; [model] vp '%s' is %zu x %zu", tpath,
                       p->truth->grid.nx, p->truth->grid.nz, vp, g->nx, g->nz);
-  const char *ppath = psfwi_config_string(cfg, "regularization", "prior_model");
-  if (ppath && (p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
+  const char *ppath = psfwi_config_string(cfg, "regularization", "prior");
+  if (ppath) {
+    /* prior was the weight of the L2 term before it named the prior's file */
+    const char *base = strrchr(ppath, '/') ? strrchr(ppath, '/') + 1 : ppath;
+    char *end = NULL;
+    (void)strtod(base, &end);
+    if (end != base && *end == '\0' && access(ppath, F_OK) != 0)
+      return psfwi_fail(err, PSFWI_EKEY,
+                        "[regularization] prior = %s: prior is the prior model's file (NetCDF); "
+                        "the weight of the L2 distance to it is [regularization] l2",
+                        base);
+    if ((p->prior = psfwi_nc_read_model(ppath, NULL, err)) == NULL) return err->status;
+  }
   if (p->prior && (p->prior->grid.nx != g->nx || p->prior->grid.nz != g->nz))
     return psfwi_fail(err, PSFWI_EINVAL,
-                      "[regularization] prior_model '%s' is %zu x %zu, the model %zu x %zu", ppath,
+                      "[regularization] prior '%s' is %zu x %zu, the model %zu x %zu", ppath,
                       p->prior->grid.nx, p->prior->grid.nz, g->nx, g->nz);
   if (p->prior == NULL && (p->prior = psfwi_model_copy(p->model, err)) == NULL) return err->status;
   return PSFWI_OK;
@@ -349,8 +360,36 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   o->reg.tikhonov_z = psfwi_config_double(cfg, "regularization", "tikhonov_z");
   o->reg.tv = psfwi_config_double(cfg, "regularization", "tv");
   o->reg.tv_eps = psfwi_config_double(cfg, "regularization", "tv_eps");
-  o->reg.prior = psfwi_config_double(cfg, "regularization", "prior");
+  const int of_model = strcmp(psfwi_config_string(cfg, "regularization", "norm_of"), "model") == 0;
+  if (of_model) { /* r = v: the L2 term's reference is zero */
+    for (size_t i = 0; i < p->prior->grid.nx * p->prior->grid.nz; i++) p->prior->vp[i] = 0.0f;
+  }
+  o->reg.prior = psfwi_config_double(cfg, "regularization", "l2");
   o->reg.prior_model = p->prior->vp;
+  o->reg.norm_ref = of_model ? NULL : p->prior->vp;
+  o->reg.tv_kind = strcmp(psfwi_config_string(cfg, "regularization", "tv_kind"), "anisotropic") == 0
+                       ? PSFWI_REG_TV_ANISOTROPIC
+                       : PSFWI_REG_TV_ISOTROPIC;
+  o->reg.l1 = psfwi_config_double(cfg, "regularization", "l1");
+  o->reg.group = psfwi_config_double(cfg, "regularization", "group");
+  o->reg.group_kind = strcmp(psfwi_config_string(cfg, "regularization", "group_kind"), "rows") == 0
+                          ? PSFWI_REG_GROUP_ROWS
+                          : PSFWI_REG_GROUP_COLUMNS;
+  o->reg.nuclear = psfwi_config_double(cfg, "regularization", "nuclear");
+  o->reg.ksupport = psfwi_config_double(cfg, "regularization", "ksupport");
+  o->reg.ksupport_k = (size_t)psfwi_config_int(cfg, "regularization", "ksupport_k");
+  o->reg.norm_eps = psfwi_config_double(cfg, "regularization", "norm_eps");
+  o->proximal = strcmp(psfwi_config_string(cfg, "regularization", "solver"), "proximal") == 0;
+  o->auto_scale = psfwi_config_bool(cfg, "regularization", "auto_scale");
+  const size_t rank = p->model->grid.nx < p->model->grid.nz ? p->model->grid.nx : p->model->grid.nz;
+  if (o->reg.ksupport > 0.0 && o->reg.ksupport_k > rank)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "[regularization] ksupport_k = %zu; expected at most min(nx, nz) = %zu",
+                      o->reg.ksupport_k, rank);
+  if (o->proximal && psfwi_config_double(cfg, "inversion", "smooth") > 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[regularization] solver = proximal works on the model itself: "
+                      "[inversion] smooth must be 0");
   o->grad.mem_budget_mb = psfwi_config_double(cfg, "inversion", "memory_mb");
   if (p->comm.size > 1) {
     o->grad.reduce = psfwi_comm_allreduce_sum;

@@ -69,10 +69,34 @@
       "weight of the total variation of v"}, \
   {"regularization", "tv_eps", PSFWI_CFG_DOUBLE, "0.01", 1e-12, 1e12, NULL, \
       "TV smoothing (1/s, units of |grad v|)"}, \
-  {"regularization", "prior", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
-      "weight of (1/2) (v - v_prior)^2 dA"}, \
-  {"regularization", "prior_model", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
-      "prior model (NetCDF); default: the starting model"}
+  {"regularization", "tv_kind", PSFWI_CFG_CHOICE, "isotropic", 0, 0, "isotropic|anisotropic", \
+      "TV: l1,2 norm of the model's Jacobian (isotropic) or its l1 norm (anisotropic)"}, \
+  {"regularization", "l2", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of (1/2) |r|^2 dA, r = v - prior (or v with norm_of = model)"}, \
+  {"regularization", "l1", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of |r| dA (Lasso-style: sparse changes from the prior)"}, \
+  {"regularization", "group", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of the group l1,2 norm of r (groups: group_kind)"}, \
+  {"regularization", "group_kind", PSFWI_CFG_CHOICE, "columns", 0, 0, "columns|rows", \
+      "groups of the group norm: vertical traces or depth levels"}, \
+  {"regularization", "nuclear", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of the nuclear (trace) norm of r as a matrix (low rank)"}, \
+  {"regularization", "ksupport", PSFWI_CFG_DOUBLE, "0", 0, 1e30, NULL, \
+      "weight of (dA / 2) times the squared spectral k-support norm of r"}, \
+  {"regularization", "ksupport_k", PSFWI_CFG_INT, "2", 1, 1000000, NULL, \
+      "k of the k-support norm (1: squared nuclear norm; min(nx, nz): Frobenius)"}, \
+  {"regularization", "norm_eps", PSFWI_CFG_DOUBLE, "10", 0, 1e6, NULL, \
+      "smooth solver: l1, group and nuclear are quadratic below this RMS residual (m/s)"}, \
+  {"regularization", "prior", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "prior model (NetCDF) of l2, l1, group, nuclear and ksupport; default: the starting model"}, \
+  {"regularization", "norm_of", PSFWI_CFG_CHOICE, "difference", 0, 0, "difference|model", \
+      "l2, l1, group, nuclear and ksupport of v - prior, or of v itself"}, \
+  {"regularization", "solver", PSFWI_CFG_CHOICE, "smooth", 0, 0, "smooth|proximal", \
+      "smooth: [inversion] method on the smoothed terms; proximal (psfwi fwi): FISTA with the " \
+      "prox of l1, group, nuclear, ksupport and tv (no illumination preconditioning)"}, \
+  {"regularization", "auto_scale", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
+      "scale each weight by the data term's change over the first update (psfwi fwi; a weight " \
+      "of 1 then balances the two at the start, on any model)"}
 /* clang-format on */
 
 /* [output] keys of both commands, so one configuration serves both. */

@@ -30,6 +30,7 @@ void psfwi_fwi_opts_defaults(psfwi_fwi_opts *o) {
   o->misfit = PSFWI_MISFIT_L2;
   o->filter_order = 4;
   o->illum_eps = 1e-3;
+  psfwi_reg_prox_opts_init(&o->prox);
   psfwi_gradient_opts_defaults(&o->grad);
 }
 
@@ -68,6 +69,11 @@ typedef struct fwi {
   double *hist_sc; /* rows * nscalar */
   size_t hist_cap;
   psfwi_optim *opt;
+  psfwi_reg_fista *fista; /* the proximal solver (o->proximal) instead of opt */
+  double *plo, *phi_;     /* nxz: its bounds on v (frozen cells: lo = hi = v_b) */
+  double *pu;             /* nxz: its prox argument */
+  int scaled;             /* auto_scale done (factors in reg_factors) */
+  double reg_factors[PSFWI_REG_NSCALE];
   psfwi_gradient_ws *gws; /* the gradient engine, set up once for the run */
   int config_changed;     /* resumed with another configuration text */
 } fwi;
@@ -171,6 +177,19 @@ static int data_eval(fwi *f, double *Jd, int want_illum, psfwi_error *err) {
                                 want_illum ? f->illum : NULL, NULL, NULL, err);
 }
 
+/* The objective alone at f->trial (the proximal solver's trial points). */
+static int value_eval(fwi *f, double *phi, psfwi_error *err) {
+  double Jd;
+  f->nfev++;
+  int st = psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf, NULL, &Jd, NULL,
+                                  NULL, NULL, NULL, err);
+  if (st != PSFWI_OK) return st;
+  psfwi_reg_terms terms;
+  if ((st = psfwi_reg_eval_terms(&f->reg, f->trial->vp, &terms, NULL, err)) != PSFWI_OK) return st;
+  *phi = Jd / f->J0 + terms.smooth;
+  return PSFWI_OK;
+}
+
 /* Phi and g_x from the raw data misfit and f->g_v at f->trial. */
 static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error *err) {
   const double inv = 1.0 / f->J0;
@@ -178,7 +197,8 @@ static int finish_eval(fwi *f, double Jd, double *phi, double *g_x, psfwi_error 
   psfwi_reg_terms terms;
   int st = psfwi_reg_eval_terms(&f->reg, f->trial->vp, &terms, f->g_v, err);
   if (st != PSFWI_OK) return st;
-  *phi = Jd * inv + terms.total;
+  /* the proximal solver's f is the smooth part; its g the rest */
+  *phi = Jd * inv + (f->reg.proximal ? terms.smooth : terms.total);
   chain_rule(f, f->g_v, g_x);
   return PSFWI_OK;
 }
@@ -240,7 +260,46 @@ static int band_setup(fwi *f, size_t b, psfwi_error *err) {
                                &f->mf, err);
 }
 
+/* The proximal solver's prox: x (the update on free cells) -> the prox of
+ * the non-smooth terms at v_b + x within the bounds, as an update again. */
+static int fwi_prox(void *ctx, size_t n, double a, double *x, psfwi_error *err) {
+  fwi *f = ctx;
+  (void)n;
+  for (size_t i = 0; i < f->nxz; i++) f->pu[i] = (double)f->v_b[i];
+  for (size_t k = 0; k < f->nfree; k++) f->pu[f->free_idx[k]] += x[k];
+  const int st = psfwi_reg_prox(&f->reg, a, f->plo, f->phi_, &f->o->prox, f->pu, NULL, err);
+  if (st != PSFWI_OK) return st;
+  for (size_t k = 0; k < f->nfree; k++) {
+    const size_t i = f->free_idx[k];
+    x[k] = f->pu[i] - (double)f->v_b[i];
+  }
+  return PSFWI_OK;
+}
+
+/* FISTA for band b: steps of first_change = step0 (m/s) at first, doubled
+ * when accepted, halved when the sufficient decrease fails. */
+static int make_fista(fwi *f, size_t b, psfwi_error *err) {
+  psfwi_reg_fista_destroy(f->fista);
+  f->fista = NULL;
+  psfwi_reg_fista_options fo;
+  psfwi_reg_fista_options_init(&fo);
+  fo.step0 = 0.0;
+  fo.first_change = f->o->optim.step0;
+  fo.grow = 2.0;
+  fo.max_iter = f->o->bands[b].max_iter;
+  const float lo = fbound_lo(f->o->vmin), hi = fbound_hi(f->o->vmax);
+  for (size_t i = 0; i < f->nxz; i++) {
+    const int frozen = f->o->mask && f->o->mask[i];
+    f->plo[i] = frozen ? (double)f->v_b[i] : (double)lo;
+    f->phi_[i] = frozen ? (double)f->v_b[i] : (double)hi;
+  }
+  if ((f->fista = psfwi_reg_fista_create(f->nfree, &fo, fwi_prox, f, err)) == NULL)
+    return err->status;
+  return PSFWI_OK;
+}
+
 static int make_optim(fwi *f, size_t b, psfwi_error *err) {
+  if (f->o->proximal) return make_fista(f, b, err);
   psfwi_optim_destroy(f->opt);
   psfwi_optim_options oo = f->o->optim;
   oo.max_iter = f->o->bands[b].max_iter;
@@ -305,10 +364,13 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
   counters[ST_NSCALAR] = (double)f->nscalar;
   const char *cfg = o->meta && o->meta->config ? o->meta->config : "";
   const size_t cfg_len = strlen(cfg);
-  size_t osize = f->opt ? psfwi_optim_state_size(f->opt) : 0;
+  size_t osize = f->opt     ? psfwi_optim_state_size(f->opt)
+                 : f->fista ? psfwi_reg_fista_state_size(f->fista)
+                            : 0;
   unsigned char *obuf = malloc(osize + 1);
   if (obuf == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the state");
-  if (f->opt && psfwi_optim_state_save(f->opt, obuf, osize, err) != PSFWI_OK) {
+  if ((f->opt && psfwi_optim_state_save(f->opt, obuf, osize, err) != PSFWI_OK) ||
+      (f->fista && psfwi_reg_fista_state_save(f->fista, obuf, osize, err) != PSFWI_OK)) {
     free(obuf);
     return err->status;
   }
@@ -321,9 +383,11 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
       {"hist_vp", PSFWI_STATE_F32, f->rows * f->nxz, f->hist_vp},
       {"hist_scalars", PSFWI_STATE_F64, f->rows * f->nscalar, f->hist_sc},
       {"config", PSFWI_STATE_U8, cfg_len, (void *)cfg},
+      {"reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, (void *)f->reg_factors},
   };
-  int st =
-      psfwi_state_write(o->state_path, "fwi", items, sizeof items / sizeof items[0], o->meta, err);
+  /* the weights' scale factors only when auto_scale made them */
+  const size_t nitems = sizeof items / sizeof items[0] - (o->auto_scale ? 0 : 1);
+  int st = psfwi_state_write(o->state_path, "fwi", items, nitems, o->meta, err);
   free(obuf);
   return st;
 }
@@ -365,6 +429,14 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
       hv ? psfwi_state_find(items, n, "hist_scalars", PSFWI_STATE_F64, rows * f->nscalar, path, err)
          : NULL;
   if (hs == NULL) goto done;
+  if (o->auto_scale) {
+    const psfwi_state_item *rs =
+        psfwi_state_find(items, n, "reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, path, err);
+    if (rs == NULL) goto done;
+    memcpy(f->reg_factors, rs->data, sizeof f->reg_factors);
+    psfwi_reg_apply_scale(&f->reg, f->reg_factors);
+    f->scaled = 1;
+  }
   f->band = (size_t)cv[ST_BAND];
   f->nfev = (size_t)cv[ST_NFEV];
   f->J0 = cv[ST_J0];
@@ -387,7 +459,8 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
   if (ob->n > 0 && !*done) {
     if ((st = band_setup(f, f->band, err)) != PSFWI_OK) goto done;
     if ((st = make_optim(f, f->band, err)) != PSFWI_OK) goto done;
-    if ((st = psfwi_optim_state_restore(f->opt, ob->data, ob->n, err)) != PSFWI_OK) {
+    if ((st = f->fista ? psfwi_reg_fista_state_restore(f->fista, ob->data, ob->n, err)
+                       : psfwi_optim_state_restore(f->opt, ob->data, ob->n, err)) != PSFWI_OK) {
       psfwi_error_prefix(err, "'%s'", path);
       goto done;
     }
@@ -419,6 +492,11 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
   if (!(o->illum_eps > 0) || !(o->smooth_sigma >= 0) || !isfinite(o->smooth_sigma))
     return psfwi_fail(err, PSFWI_ERANGE, "fwi: illum_eps = %g (> 0), smooth_sigma = %g m (>= 0)",
                       o->illum_eps, o->smooth_sigma);
+  if (o->proximal && o->smooth_sigma > 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "fwi: the proximal solver works on the model itself: smoothing of the "
+                      "update (smooth_sigma = %g m) needs the smooth solver",
+                      o->smooth_sigma);
   if (model->grid.nx != wi->nx || model->grid.nz != wi->nz)
     return psfwi_fail(err, PSFWI_EINVAL, "fwi: model of %zu x %zu for a propagator of %zu x %zu",
                       model->grid.nx, model->grid.nz, wi->nx, wi->nz);
@@ -447,6 +525,11 @@ static void fwi_free(fwi *f) {
   psfwi_filter_destroy(f->filter);
   psfwi_misfit_destroy(f->mf);
   psfwi_optim_destroy(f->opt);
+  psfwi_reg_fista_destroy(f->fista);
+  free(f->plo);
+  free(f->phi_);
+  free(f->pu);
+  psfwi_reg_ws_destroy(f->reg.ws);
   psfwi_gradient_ws_destroy(f->gws);
 }
 
@@ -469,7 +552,30 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
   double Jd;
   if ((st = data_eval(f, &Jd, o->illumination, err)) != PSFWI_OK) return st;
   f->J0 = Jd > 0 && isfinite(Jd) ? Jd : 1.0;
-  if (o->illumination) {
+  if (o->auto_scale && !f->scaled) { /* once, from the first band's data gradient */
+    for (size_t i = 0; i < f->nxz; i++) f->t1[i] = f->g_v[i] / f->J0;
+    if ((st = psfwi_reg_auto_scale(&f->reg, f->t1, o->optim.step0, f->reg_factors, err)) !=
+        PSFWI_OK)
+      return psfwi_error_prefix(err, "fwi");
+    f->scaled = 1;
+    if (o->progress) {
+      char note[512];
+      psfwi_fwi_progress q = {0};
+      snprintf(note, sizeof note,
+               "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "
+               "nuclear %.4g, ksupport %.4g",
+               f->reg_factors[PSFWI_REG_SCALE_TIKHONOV], f->reg_factors[PSFWI_REG_SCALE_TV],
+               f->reg_factors[PSFWI_REG_SCALE_L2], f->reg_factors[PSFWI_REG_SCALE_L1],
+               f->reg_factors[PSFWI_REG_SCALE_GROUP], f->reg_factors[PSFWI_REG_SCALE_NUCLEAR],
+               f->reg_factors[PSFWI_REG_SCALE_KSUPPORT]);
+      q.band = b;
+      q.nband = o->nband;
+      q.b = &o->bands[b];
+      q.note = note;
+      o->progress(o->progress_ctx, &q);
+    }
+  }
+  if (o->illumination && !o->proximal) {
     double hmax = 0.0;
     for (size_t i = 0; i < f->nxz; i++) hmax = f->illum[i] > hmax ? f->illum[i] : hmax;
     if (hmax > 0)
@@ -480,6 +586,7 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
   if ((st = finish_eval(f, Jd, phi0, g0, err)) != PSFWI_OK) return st;
   double *x0 = f->t2; /* make_optim is done with t2 */
   memset(x0, 0, f->nfree * sizeof *x0);
+  if (f->fista) return psfwi_reg_fista_set(f->fista, x0, err);
   return psfwi_optim_set(f->opt, x0, err);
 }
 
@@ -536,6 +643,17 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   f->reg.dx = model->grid.dx;
   f->reg.dz = model->grid.dz;
   f->reg.mask = o->mask;
+  f->reg.proximal = o->proximal != 0;
+  for (int k = 0; k < PSFWI_REG_NSCALE; k++) f->reg_factors[k] = 1.0;
+  f->reg.ws = NULL;
+  if (f->reg.nuclear > 0.0 || f->reg.ksupport > 0.0 || (o->proximal && f->reg.tv > 0.0))
+    if ((f->reg.ws = psfwi_reg_ws_create(f->nx, f->nz, err)) == NULL) return err->status;
+  if (o->proximal) {
+    f->plo = xcalloc(f->nxz, sizeof *f->plo, &oom);
+    f->phi_ = xcalloc(f->nxz, sizeof *f->phi_, &oom);
+    f->pu = xcalloc(f->nxz, sizeof *f->pu, &oom);
+    if (oom) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the proximal solver");
+  }
   return psfwi_reg_check(&f->reg, err);
 }
 
@@ -567,6 +685,138 @@ int psfwi_fwi_check_gradient_(const psfwi_wave *w, psfwi_model *model, const psf
     free(x);
   }
   fwi_free(f);
+  return st;
+}
+
+/* An accepted iterate of band b at f->cur (the solver's iteration iter,
+ * objective fc, step): metrics, a history row (iteration 0 only for the
+ * first band of a fresh run), the state, the progress line; stop_after. */
+static int new_iterate(fwi *f, size_t b, size_t iter, double fc, double step, size_t planned,
+                       double t0, size_t *iters_here, double *sc, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  psfwi_model *model = f->model;
+  int st;
+  const int record = iter > 0 || (b == 0 && f->rows == 0);
+  psfwi_reg_terms terms;
+  if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK) return st;
+  psfwi_fwi_progress p = {0};
+  p.band = b;
+  p.nband = o->nband;
+  p.b = &o->bands[b];
+  p.iter = iter;
+  p.iter_planned = planned;
+  p.objective = fc;
+  p.regularization = terms.total;
+  p.misfit = (fc - terms.total) * f->J0;
+  p.have_truth = f->have_truth;
+  metrics_of(f, f->cur, &p.metrics);
+  p.nfev = f->nfev;
+  p.step = iter > 0 ? step : 0.0;
+  memcpy(model->vp, f->cur->vp, f->nxz * sizeof *model->vp);
+  if (record) {
+    sc[SC_OBJECTIVE] = fc;
+    sc[SC_MISFIT] = p.misfit;
+    sc[SC_REG] = terms.total;
+    sc[SC_BAND] = (double)b;
+    sc[SC_FHIGH] = o->bands[b].f_high;
+    sc[SC_NFEV] = (double)f->nfev;
+    sc[SC_STEP] = p.step;
+    if (f->have_truth) {
+      sc[SC_RMSE] = p.metrics.rmse;
+      sc[SC_REL] = p.metrics.rel_l2;
+      sc[SC_SSIM] = p.metrics.ssim;
+    }
+    if ((st = hist_push(f, f->cur, sc, err)) != PSFWI_OK) return st;
+    if ((st = write_history(f, err)) != PSFWI_OK) return st;
+  }
+  if ((st = write_state(f, 0, err)) != PSFWI_OK) return st;
+  p.iter_total = f->rows - 1;
+  p.elapsed = psfwi_seconds() - t0;
+  if (iter > 0) (*iters_here)++;
+  p.eta = *iters_here ? p.elapsed / (double)*iters_here * (double)(planned - f->rows) : NAN;
+  if (f->config_changed && o->progress) { /* a note of its own, once */
+    psfwi_fwi_progress q = p;
+    q.note =
+        "the configuration differs from the one the state was written with: the "
+        "result is that of the changed run";
+    o->progress(o->progress_ctx, &q);
+  }
+  f->config_changed = 0;
+  if (o->progress && record) o->progress(o->progress_ctx, &p);
+  if (o->stop_after && iter > 0 && *iters_here >= o->stop_after)
+    return psfwi_fail(err, PSFWI_EINTERRUPTED,
+                      "fwi: stopped after %zu iterations as asked; resume from '%s'", *iters_here,
+                      o->state_path ? o->state_path : "(no state file)");
+  return PSFWI_OK;
+}
+
+/* Band b with the proximal solver (FISTA); the first f and gradient at x = 0
+ * are the band start's (cached). Ends at the last accepted iterate. */
+static int run_band_fista(fwi *f, size_t b, int cache, double cached_phi, size_t planned, double t0,
+                          size_t *iters_here, double *sc, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  double *x_g = f->x_g;
+  int st = PSFWI_OK;
+  for (;;) {
+    int task;
+    if ((st = psfwi_reg_fista_iterate(f->fista, &task, err)) != PSFWI_OK) break;
+    if (task == PSFWI_FISTA_EVAL_FG || task == PSFWI_FISTA_EVAL_F) {
+      double phi;
+      if (cache && task == PSFWI_FISTA_EVAL_FG) {
+        phi = cached_phi; /* x = 0: the band-start evaluation */
+        cache = 0;
+      } else {
+        map_x(f, psfwi_reg_fista_x(f->fista), f->trial);
+        if (task == PSFWI_FISTA_EVAL_F) {
+          if ((st = value_eval(f, &phi, err)) != PSFWI_OK) break;
+        } else {
+          double Jd;
+          if ((st = data_eval(f, &Jd, 0, err)) != PSFWI_OK) break;
+          if ((st = finish_eval(f, Jd, &phi, x_g, err)) != PSFWI_OK) break;
+        }
+      }
+      if ((st = psfwi_reg_fista_tell(f->fista, phi, task == PSFWI_FISTA_EVAL_FG ? x_g : NULL,
+                                     err)) != PSFWI_OK)
+        break;
+      continue;
+    }
+    psfwi_reg_fista_info info;
+    psfwi_reg_fista_get_info(f->fista, &info);
+    const double *xc;
+    double fs;
+    psfwi_reg_fista_current(f->fista, &xc, &fs);
+    map_x(f, xc, f->cur);
+    psfwi_reg_terms terms;
+    if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK) break;
+    const double fc = fs + (terms.total - terms.smooth); /* f + g */
+    if (task == PSFWI_FISTA_NEW_X) {
+      if ((st = new_iterate(f, b, info.iter, fc, info.step, planned, t0, iters_here, sc, err)) !=
+          PSFWI_OK)
+        break;
+      continue;
+    }
+    memcpy(f->model->vp, f->cur->vp, f->nxz * sizeof *f->model->vp);
+    if (task == PSFWI_FISTA_FAILED && info.reason == PSFWI_FISTA_NONFINITE) {
+      st = psfwi_fail(err, PSFWI_ENONFINITE, "fwi: band %zu: non-finite objective or gradient",
+                      b + 1);
+      break;
+    }
+    if (o->progress) {
+      psfwi_fwi_progress p = {0};
+      p.band = b;
+      p.nband = o->nband;
+      p.b = &o->bands[b];
+      p.iter = info.iter;
+      p.iter_total = f->rows ? f->rows - 1 : 0;
+      p.iter_planned = planned;
+      p.objective = fc;
+      p.nfev = f->nfev;
+      p.elapsed = psfwi_seconds() - t0;
+      p.stop_reason = psfwi_fista_reason_text(info.reason);
+      o->progress(o->progress_ctx, &p);
+    }
+    break;
+  }
   return st;
 }
 
@@ -613,6 +863,12 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       cache = 1;
     }
     have_opt = 0;
+    if (o->proximal) {
+      st = run_band_fista(f, b, cache, cached_phi, planned, t0, &iters_here, sc, err);
+      cache = 0;
+      if (st != PSFWI_OK) break;
+      continue;
+    }
     for (;;) {
       int task;
       if ((st = psfwi_optim_iterate(f->opt, &task, err)) != PSFWI_OK) break;
@@ -637,59 +893,9 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       psfwi_optim_current(f->opt, &xc, NULL, &fc);
       map_x(f, xc, f->cur);
       if (task == PSFWI_OPTIM_NEW_X) {
-        const int record = info.iter > 0 || (b == 0 && f->rows == 0);
-        psfwi_reg_terms terms;
-        if ((st = psfwi_reg_eval_terms(&f->reg, f->cur->vp, &terms, NULL, err)) != PSFWI_OK) break;
-        psfwi_fwi_progress p = {0};
-        p.band = b;
-        p.nband = o->nband;
-        p.b = &o->bands[b];
-        p.iter = info.iter;
-        p.iter_planned = planned;
-        p.objective = fc;
-        p.regularization = terms.total;
-        p.misfit = (fc - terms.total) * f->J0;
-        p.have_truth = f->have_truth;
-        metrics_of(f, f->cur, &p.metrics);
-        p.nfev = f->nfev;
-        p.step = info.iter > 0 ? info.step : 0.0;
-        memcpy(model->vp, f->cur->vp, f->nxz * sizeof *model->vp);
-        if (record) {
-          sc[SC_OBJECTIVE] = fc;
-          sc[SC_MISFIT] = p.misfit;
-          sc[SC_REG] = terms.total;
-          sc[SC_BAND] = (double)b;
-          sc[SC_FHIGH] = o->bands[b].f_high;
-          sc[SC_NFEV] = (double)f->nfev;
-          sc[SC_STEP] = p.step;
-          if (f->have_truth) {
-            sc[SC_RMSE] = p.metrics.rmse;
-            sc[SC_REL] = p.metrics.rel_l2;
-            sc[SC_SSIM] = p.metrics.ssim;
-          }
-          if ((st = hist_push(f, f->cur, sc, err)) != PSFWI_OK) break;
-          if ((st = write_history(f, err)) != PSFWI_OK) break;
-        }
-        if ((st = write_state(f, 0, err)) != PSFWI_OK) break;
-        p.iter_total = f->rows - 1;
-        p.elapsed = psfwi_seconds() - t0;
-        if (info.iter > 0) iters_here++;
-        p.eta = iters_here ? p.elapsed / (double)iters_here * (double)(planned - f->rows) : NAN;
-        if (f->config_changed && o->progress) { /* a note of its own, once */
-          psfwi_fwi_progress q = p;
-          q.note =
-              "the configuration differs from the one the state was written with: the "
-              "result is that of the changed run";
-          o->progress(o->progress_ctx, &q);
-        }
-        f->config_changed = 0;
-        if (o->progress && record) o->progress(o->progress_ctx, &p);
-        if (o->stop_after && info.iter > 0 && iters_here >= o->stop_after) {
-          st = psfwi_fail(err, PSFWI_EINTERRUPTED,
-                          "fwi: stopped after %zu iterations as asked; resume from '%s'",
-                          iters_here, o->state_path ? o->state_path : "(no state file)");
+        if ((st = new_iterate(f, b, info.iter, fc, info.step, planned, t0, &iters_here, sc, err)) !=
+            PSFWI_OK)
           break;
-        }
         continue;
       }
       /* terminal: the band ends at its best point */

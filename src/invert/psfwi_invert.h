@@ -364,6 +364,13 @@ typedef struct psfwi_fwi_opts {
   double smooth_sigma;            /* m, Gaussian smoothing of the update (0: off) */
   const unsigned char *mask;      /* nx * nz, != 0: frozen cell (may be NULL) */
   psfwi_reg reg;                  /* penalty weights (grid and mask are set by the run) */
+  int proximal;                   /* 1: FISTA with the prox of reg's non-smooth terms within
+                                     the bounds (docs/fwi.md); illumination is then not used
+                                     and smooth_sigma must be 0. 0: the optimiser of optim
+                                     on the smoothed terms */
+  psfwi_reg_prox_opts prox;       /* proximal: the splitting's options */
+  int auto_scale;                 /* 1: reg's weights scaled at the first band's start
+                                     (psfwi_reg_auto_scale with step optim.step0) */
   psfwi_gradient_opts grad;       /* memory budget, threads, MPI reduction */
   const psfwi_model *truth;       /* optional: metrics per iteration */
   const char *history_path;       /* may be NULL */

@@ -445,6 +445,7 @@ static void rnn_free(rnn *r) {
   psfwi_model_destroy(r->trial);
   psfwi_filter_destroy(r->filter);
   psfwi_misfit_destroy(r->mf);
+  psfwi_reg_ws_destroy(r->reg.ws);
   psfwi_gradient_ws_destroy(r->gws);
   psfwi_optim_sgd_destroy(r->opt);
   for (size_t k = 0; r->wopts && k < r->nw; k++) psfwi_optim_sgd_destroy(r->wopts[k]);
@@ -532,6 +533,11 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   r->reg.dx = model->grid.dx;
   r->reg.dz = model->grid.dz;
   r->reg.mask = o->mask;
+  r->reg.proximal = 0;
+  r->reg.ws = NULL;
+  if ((r->reg.nuclear > 0.0 || r->reg.ksupport > 0.0) &&
+      (r->reg.ws = psfwi_reg_ws_create(r->nx, r->nz, err)) == NULL)
+    return err->status;
   return psfwi_reg_check(&r->reg, err);
 }
 

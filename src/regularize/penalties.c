@@ -158,7 +158,11 @@ int psfwi_reg_check(const psfwi_reg *r, psfwi_error *err) {
            {"ksupport", r->ksupport},     {"norm_eps", r->norm_eps}};
   for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
     if ((st = check_weight(who, w[k].name, w[k].v, err))) return st;
-  if (r->tv > 0.0 && (!(r->tv_eps > 0.0) || !isfinite(r->tv_eps)))
+  if (r->tv > 0.0 && (!(r->tv_eps >= 0.0) || !isfinite(r->tv_eps)))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: tv_eps = %g; expected finite and >= 0", who,
+                      r->tv_eps);
+  /* the smoothed isotropic TV needs eps > 0 (the others take 0: exact) */
+  if (r->tv > 0.0 && !r->proximal && r->tv_kind == PSFWI_REG_TV_ISOTROPIC && !(r->tv_eps > 0.0))
     return psfwi_fail(err, PSFWI_ERANGE,
                       "%s: tv = %g needs tv_eps > 0 (units of |grad m|); got tv_eps = %g", who,
                       r->tv, r->tv_eps);
