@@ -126,6 +126,29 @@ ok "resume with a change" "$psfwi" fwi -c "$tmp/fwi.ini" --resume --set inversio
   --set output.model="$tmp/c.nc" --set output.history="$tmp/ch.nc"
 has "config change noted" "the configuration differs" "$tmp/err"
 
+# regularization: the proximal solver with TV and L1 (auto_scale), and the
+# smoothed norms under L-BFGS; both lower the model error too
+ok "fwi proximal" "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.solver=proximal \
+  --set regularization.tv=0.01 --set regularization.tv_kind=anisotropic \
+  --set regularization.l1=0.01 --set regularization.auto_scale=true \
+  --set output.model="$tmp/prox.nc" --set output.history="$tmp/proxh.nc"
+has "auto_scale factors reported" "auto_scale: weights x" "$tmp/err"
+ok "compare proximal" "$psfwi" compare "$tmp/true.nc" "$tmp/prox.nc" --format csv
+ep=$(awk -F, 'NR==2 {print $4}' "$tmp/out")
+echo "relative error: proximal (TV + L1) $ep %"
+check "proximal fwi lowers the model error" awk -v a="$e0" -v b="$ep" 'BEGIN { exit !(b < 0.9 * a) }'
+ok "fwi smooth norms" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.bands=0:3 \
+  --set regularization.nuclear=1e-4 --set regularization.ksupport=1e-8 \
+  --set regularization.group=1e-3 --set regularization.l1=1e-4 \
+  --set output.model="$tmp/norms.nc" --set output.history="$tmp/normsh.nc"
+check "the norms are in the history's regularization" awk '/regularization =/ {f = 1} f && /;/ {gsub(/[ ;]/, ""); n = split($0, a, ","); exit !(a[n] + 0 > 0)}' <(ncdump -v regularization "$tmp/normsh.nc" | sed -n '/^data:/,$p')
+bad "prior as a weight" "prior is the prior model's file .* \[regularization\] l2" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.prior=0.5
+bad "ksupport_k too large" "ksupport_k = 99; expected at most" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.ksupport=1 --set regularization.ksupport_k=99
+bad "proximal with smoothing" "solver = proximal works on the model itself" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.solver=proximal --set inversion.smooth=30
+
 # errors
 cp "$tmp/fwi.ini" "$tmp/bad.ini"
 printf '[inversion]\nspeed = 3\n' >> "$tmp/bad.ini"
