@@ -30,10 +30,12 @@ size_t psfwi_reg_prox_count(const psfwi_reg *r) {
 }
 
 void psfwi_reg_prox_opts_init(psfwi_reg_prox_opts *o) {
-  o->max_iter = 200;
-  o->tol = 1e-2;
+  o->max_iter = 100;
+  o->tol = 0.1;
   psfwi_reg_tv_prox_opts_init(&o->tv);
   o->tv.warm = 1;
+  o->tv.tol = 0.1;
+  o->tv.max_iter = 100;
 }
 
 /* u <- prox of s * (term k) */
@@ -103,9 +105,14 @@ int psfwi_reg_prox(const psfwi_reg *r, double t, const double *lo, const double 
   double *x = mem, *xn = mem + n, *p = mem + 2 * n, *z = mem + 3 * n;
   /* One term: its prox is the answer when it lies in the box (it then
    * minimises over the box too). */
+  /* The TV prox starts cold at each call, so that the result depends on u
+   * alone (a resumed run repeats it bit for bit); warm within the splitting. */
+  psfwi_reg_tv_prox_opts tv = o.tv;
+  const int warm = tv.warm;
+  tv.warm = 0;
   if (K == 1) {
     memcpy(p, u, n * sizeof *p);
-    if ((st = prox_one(r, terms[0], t, &o.tv, p, err))) goto done;
+    if ((st = prox_one(r, terms[0], t, &tv, p, err))) goto done;
     if (inside(n, lo, hi, p)) {
       memcpy(u, p, n * sizeof *u);
       if (info) info->converged = 1;
@@ -126,7 +133,8 @@ int psfwi_reg_prox(const psfwi_reg *r, double t, const double *lo, const double 
       double *zi = z + i * n;
       memcpy(p, zi, n * sizeof *p);
       if (i < K) {
-        if ((st = prox_one(r, terms[i], scale, &o.tv, p, err))) goto done;
+        if ((st = prox_one(r, terms[i], scale, &tv, p, err))) goto done;
+        if (terms[i] == T_TV) tv.warm = warm;
       } else {
         clip(n, lo, hi, p);
       }

@@ -272,9 +272,10 @@ void psfwi_reg_group_prox_vec(size_t n, double t, double *w);
  * uses the tv options (warm started from the workspace's dual field).
  * Allocates (M + 3) nx nz doubles per call. */
 typedef struct psfwi_reg_prox_opts {
-  size_t max_iter; /* default 200 */
-  double tol;      /* default 1e-2 */
-  psfwi_reg_tv_prox_opts tv;
+  size_t max_iter; /* default 100 */
+  double tol;      /* default 0.1 */
+  psfwi_reg_tv_prox_opts
+      tv; /* default: tol 0.1, max_iter 100; warm (within one call: each call starts cold) */
 } psfwi_reg_prox_opts;
 typedef struct psfwi_reg_prox_info {
   size_t nterms, iter; /* proximal terms; splitting iterations (0: one exact prox) */

@@ -1,0 +1,212 @@
+/* Benchmark (not a test): the cost of each model penalty's value and
+ * gradient, and of each proximal operator, against one classical FWI
+ * gradient on the Marmousi configuration (configs/marmousi_fwi.ini: 231 x 76
+ * cells of 40 m, 14 shots of 231 receivers, 4 s at 4 ms, 5 Hz Ricker,
+ * 20-cell PML, absorbing top). Target (regularization issue): each
+ * penalty's value + gradient at most 5 % of one gradient.
+ *
+ *   bench_regularize [MODEL.nc [START.nc]] [--reps N]
+ *
+ * MODEL.nc / START.nc: the true and starting models (models/marmousi_40m.nc,
+ * models/marmousi_40m_start.nc from scripts/make_models.sh); without them a
+ * smooth synthetic of the same size (layered, 1500-4500 m/s) and its
+ * smoothed copy. Threads as OMP_NUM_THREADS. Weights: 1 under auto_scale
+ * (factors from this gradient); prox step: FISTA's first, 150 m/s over the
+ * gradient's largest value. Gradients are timed 3 times,
+ * every penalty and prox N times (default 21) interleaved with the others,
+ * and medians are printed with their ratio to the median gradient. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_stats.h"
+#include "psfwi_core.h"
+#include "psfwi_invert.h"
+#include "psfwi_io.h"
+#include "psfwi_model.h"
+#include "psfwi_regularize.h"
+#include "psfwi_wave.h"
+
+static void die(const psfwi_error *e) {
+  fprintf(stderr, "bench_regularize: %s\n", e->msg);
+  exit(1);
+}
+
+enum { NT = 1001, NSHOT = 14, NREC = 231, MAXREP = 201 };
+static const double DT = 0.004;
+
+typedef struct term {
+  const char *name;
+  psfwi_reg r;
+} term;
+
+int main(int argc, char **argv) {
+  const char *paths[2] = {NULL, NULL};
+  int np = 0, reps = 21;
+  for (int a = 1; a < argc; a++) {
+    if (strcmp(argv[a], "--reps") == 0 && a + 1 < argc)
+      reps = atoi(argv[++a]);
+    else if (np < 2)
+      paths[np++] = argv[a];
+  }
+  if (reps < 1 || reps > MAXREP) reps = 21;
+  psfwi_error e;
+  psfwi_model *mt = NULL, *m0 = NULL;
+  if (paths[0]) {
+    if ((mt = psfwi_nc_read_model(paths[0], NULL, &e)) == NULL) die(&e);
+    if (paths[1] && (m0 = psfwi_nc_read_model(paths[1], NULL, &e)) == NULL) die(&e);
+  } else {
+    const psfwi_grid g = {.nx = 231, .nz = 76, .dx = 40.0, .dz = 40.0};
+    if ((mt = psfwi_model_create(&g, &e)) == NULL) die(&e);
+    for (size_t iz = 0; iz < g.nz; iz++)
+      for (size_t ix = 0; ix < g.nx; ix++)
+        mt->vp[iz * g.nx + ix] = (float)(1500.0 + 3000.0 * (double)iz / 75.0 +
+                                         200.0 * sin((double)ix / 9.0 + (double)iz));
+  }
+  if (m0 == NULL && ((m0 = psfwi_model_copy(mt, &e)) == NULL ||
+                     psfwi_model_smooth(m0, 400.0, 1, NULL, &e) != PSFWI_OK))
+    die(&e);
+  const size_t nx = mt->grid.nx, nz = mt->grid.nz, n = nx * nz;
+  psfwi_wave_opts o;
+  psfwi_wave_opts_defaults(&o);
+  o.fmax = 12.5;
+  o.boundary_cells = 20;
+  o.vmin_bound = 1450.0;
+  o.vmax_bound = 5600.0;
+  psfwi_wave *w = psfwi_wave_create(m0, DT, &o, &e);
+  if (w == NULL) die(&e);
+  psfwi_survey *s =
+      psfwi_survey_create_line(200.0, 680.0, NSHOT, 20.0, 0.0, 40.0, NREC, 20.0, 0, &e);
+  if (s == NULL) die(&e);
+  float *wav = malloc(NT * sizeof *wav), *dobs = malloc((size_t)NSHOT * NREC * NT * sizeof *dobs);
+  double *grad = malloc(n * sizeof *grad), *acc = malloc(n * sizeof *acc);
+  double *u = malloc(n * sizeof *u), *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  if (!wav || !dobs || !grad || !acc || !u || !lo || !hi) return 1;
+  if (psfwi_ricker(5.0, 0.3, DT, NT, wav, &e) != PSFWI_OK) die(&e);
+  if (psfwi_wave_model_shots(w, mt, s, wav, NT, dobs, NULL, &e) != PSFWI_OK) die(&e);
+  psfwi_misfit_opts mo;
+  psfwi_misfit_opts_defaults(&mo);
+  psfwi_misfit *mf = psfwi_misfit_create(&mo, NT, DT, &e);
+  psfwi_gradient_ws *gws =
+      mf ? psfwi_gradient_ws_create(w, s, NT, PSFWI_GRADIENT_WANT_GRAD, NULL, &e) : NULL;
+  if (gws == NULL) die(&e);
+  double tg[3], J = 0.0;
+  for (int k = 0; k < 3; k++) {
+    const double t0 = psfwi_seconds();
+    if (psfwi_gradient_ws_eval(gws, m0, wav, dobs, mf, NULL, &J, grad, NULL, NULL, NULL, &e))
+      die(&e);
+    tg[k] = psfwi_seconds() - t0;
+  }
+  const double g_med = bench_median(tg, 3);
+
+  /* the terms one by one, as psfwi fwi sets them up (weights do not change
+   * the cost; the prior is the starting model) */
+  psfwi_reg_ws *ws = psfwi_reg_ws_create(nx, nz, &e);
+  if (ws == NULL) die(&e);
+  psfwi_reg base;
+  psfwi_reg_init(&base, &mt->grid);
+  base.ws = ws;
+  base.tv_eps = 0.01;
+  base.norm_eps = 10.0;
+  base.prior_model = m0->vp;
+  base.norm_ref = m0->vp;
+  base.ksupport_k = 2;
+  term t[10];
+  const char *names[10] = {"tikhonov",   "tv isotropic", "tv anisotropic", "l2",       "l1",
+                           "group cols", "nuclear",      "ksupport k=2",   "all nine", "tv + l1"};
+  for (int k = 0; k < 10; k++) {
+    t[k].name = names[k];
+    t[k].r = base;
+  }
+  t[0].r.tikhonov = 1;
+  t[1].r.tv = 1;
+  t[2].r.tv = 1;
+  t[2].r.tv_kind = PSFWI_REG_TV_ANISOTROPIC;
+  t[3].r.prior = 1;
+  t[4].r.l1 = 1;
+  t[5].r.group = 1;
+  t[6].r.nuclear = 1;
+  t[7].r.ksupport = 1;
+  t[8].r.tikhonov = t[8].r.tv = t[8].r.prior = t[8].r.l1 = t[8].r.group = t[8].r.nuclear = 1;
+  t[8].r.ksupport = 1;
+  t[9].r.tv = t[9].r.l1 = 1;
+  /* realistic weights and step: every weight 1 under auto_scale (the
+   * factors from this gradient, normalised as psfwi fwi's), and the prox step
+   * of FISTA's first iteration, t = 150 m/s / max |g| (marmousi_fwi.ini's
+   * step) */
+  for (size_t i = 0; i < n; i++) grad[i] /= J;
+  double gmax = 0.0, fac[PSFWI_REG_NSCALE];
+  for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
+  psfwi_reg all = t[8].r;
+  all.tv_kind = PSFWI_REG_TV_ISOTROPIC;
+  if (psfwi_reg_auto_scale(&all, grad, 150.0, fac, &e) != PSFWI_OK) die(&e);
+  psfwi_reg aniso = t[2].r;
+  double fac_a[PSFWI_REG_NSCALE];
+  if (psfwi_reg_auto_scale(&aniso, grad, 150.0, fac_a, &e) != PSFWI_OK) die(&e);
+  for (int k = 0; k < 10; k++) psfwi_reg_apply_scale(&t[k].r, k == 2 ? fac_a : fac);
+  const double tstep = 150.0 / gmax;
+  /* a model between start and truth: no term at a kink or at zero */
+  float *m = malloc(n * sizeof *m);
+  if (m == NULL) return 1;
+  for (size_t i = 0; i < n; i++) m[i] = 0.5f * (m0->vp[i] + mt->vp[i]);
+  static double te[10][MAXREP], tp[10][MAXREP];
+  psfwi_reg_prox_info pinfo[10];
+  psfwi_reg_prox_opts popt; /* psfwi fwi's defaults (psfwi_fwi_opts_defaults) */
+  psfwi_fwi_opts fo;
+  psfwi_fwi_opts_defaults(&fo);
+  popt = fo.prox;
+  if (getenv("BENCH_PROX_TOL")) popt.tol = atof(getenv("BENCH_PROX_TOL"));
+  if (getenv("BENCH_TV_TOL")) popt.tv.tol = atof(getenv("BENCH_TV_TOL"));
+  if (getenv("BENCH_TV_ITER")) popt.tv.max_iter = (size_t)atoi(getenv("BENCH_TV_ITER"));
+  for (int rep = 0; rep < reps; rep++)
+    for (int k = 0; k < 10; k++) {
+      memset(acc, 0, n * sizeof *acc);
+      double v;
+      double t0 = psfwi_seconds();
+      if (psfwi_reg_eval(&t[k].r, m, &v, acc, &e) != PSFWI_OK) die(&e);
+      te[k][rep] = psfwi_seconds() - t0;
+      /* the prox of the same term (k = 0, 3: smooth, no prox) within the
+       * bounds of the Marmousi run; "all nine": the splitting of six */
+      psfwi_reg pr = t[k].r;
+      pr.proximal = 1;
+      for (size_t i = 0; i < n; i++) {
+        u[i] = (double)m[i] - tstep * grad[i]; /* a gradient step */
+        lo[i] = 1450.0;
+        hi[i] = 5600.0;
+      }
+      t0 = psfwi_seconds();
+      if (psfwi_reg_prox(&pr, tstep, lo, hi, &popt, u, &pinfo[k], &e) != PSFWI_OK) die(&e);
+      tp[k][rep] = psfwi_seconds() - t0;
+    }
+  printf(
+      "bench_regularize: %zu x %zu cells, %d shots x %d receivers, %d samples; gradient median "
+      "%.3f s (of 3); penalties and proxes: medians of %d\n",
+      nx, nz, NSHOT, NREC, NT, g_med, reps);
+  printf("prox options: splitting tol %g m/s, max_iter %zu; TV prox tol %g m/s, max_iter %zu\n",
+         popt.tol, popt.max_iter, popt.tv.tol, popt.tv.max_iter);
+  printf("%-16s %14s %12s %14s %12s %10s\n", "term", "value+grad ms", "/ gradient", "prox ms",
+         "/ gradient", "splitting");
+  for (int k = 0; k < 10; k++) {
+    const double a = bench_median(te[k], reps), b = bench_median(tp[k], reps);
+    printf("%-16s %14.3f %11.3f%% %14.3f %11.3f%% %10zu\n", t[k].name, 1e3 * a, 100.0 * a / g_med,
+           1e3 * b, 100.0 * b / g_med, pinfo[k].iter);
+  }
+  psfwi_reg_ws_destroy(ws);
+  psfwi_gradient_ws_destroy(gws);
+  psfwi_misfit_destroy(mf);
+  psfwi_survey_destroy(s);
+  psfwi_wave_destroy(w);
+  psfwi_model_destroy(mt);
+  psfwi_model_destroy(m0);
+  free(wav);
+  free(dobs);
+  free(grad);
+  free(acc);
+  free(u);
+  free(lo);
+  free(hi);
+  free(m);
+  return 0;
+}
