@@ -507,6 +507,51 @@ static void test_resume_bit_for_bit(void **state) {
   resume_case(1); /* one wavelet per shot: four optimisers in the state */
 }
 
+/* The proximal step (TV + L1 by their prox within the bounds after every
+ * Adam step, weights from auto_scale): the model error falls, the bounds
+ * hold, and a stopped run resumes bit for bit. */
+static void test_proximal(void **state) {
+  (void)state;
+  setup S = make(6, 0.7, 120.0);
+  psfwi_error e;
+  const psfwi_fwi_band bands[] = {{.f_high = 6.0, .max_iter = 6}, {.f_high = 0.0, .max_iter = 8}};
+  psfwi_rnn_opts o;
+  base_opts(&o, bands, 2);
+  o.sgd.lr = 10.0;
+  o.batch_shots = 2;
+  o.truth = S.mt;
+  o.proximal = 1;
+  o.auto_scale = 1;
+  o.reg.tv = 0.05;
+  o.reg.tv_kind = PSFWI_REG_TV_ANISOTROPIC;
+  o.reg.l1 = 0.02;
+  o.reg.norm_ref = S.m0->vp;
+  o.write_files = 1;
+  char st_a[600], st_b[600];
+  snprintf(st_a, sizeof st_a, "%s", tu_path("prox_a.state.nc"));
+  snprintf(st_b, sizeof st_b, "%s", tu_path("prox_b.state.nc"));
+  psfwi_metrics m0, m1;
+  assert_int_equal(psfwi_compare(S.mt, S.m0, &m0, &e), PSFWI_OK);
+  psfwi_model *ma = psfwi_model_copy(S.m0, &e), *mb = psfwi_model_copy(S.m0, &e);
+  o.state_path = st_a;
+  if (psfwi_rnn_run(S.w, ma, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_int_equal(psfwi_compare(S.mt, ma, &m1, &e), PSFWI_OK);
+  printf("proximal RNN (TV + L1, auto_scale): relative error %.3f %% -> %.3f %% (%.0f %% less)\n",
+         m0.rel_l2, m1.rel_l2, 100.0 * (1.0 - m1.rel_l2 / m0.rel_l2));
+  assert_true(m1.rel_l2 <= 0.7 * m0.rel_l2);
+  for (size_t i = 0; i < NX * NZ; i++) assert_true(ma->vp[i] >= 1500.0f && ma->vp[i] <= 2800.0f);
+  o.state_path = st_b;
+  o.stop_after = 5;
+  assert_int_equal(psfwi_rnn_run(S.w, mb, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  o.stop_after = 0;
+  o.resume = 1;
+  if (psfwi_rnn_run(S.w, mb, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(ma->vp, mb->vp, NX * NZ * sizeof(float));
+  psfwi_model_destroy(ma);
+  psfwi_model_destroy(mb);
+  destroy(&S);
+}
+
 /* ---- bad input ------------------------------------------------------------------------------ */
 
 static void test_errors(void **state) {
@@ -578,7 +623,7 @@ int main(void) {
       cmocka_unit_test(test_batches_add_up),   cmocka_unit_test(test_gradient_equals_fwi),
       cmocka_unit_test(test_wavelet_taylor),   cmocka_unit_test(test_faulted_inversion),
       cmocka_unit_test(test_wavelet_learning), cmocka_unit_test(test_resume_bit_for_bit),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_proximal),         cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

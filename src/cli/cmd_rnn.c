@@ -116,11 +116,9 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   o->vmax = f->vmax;
   o->mask = f->mask;
   o->reg = f->reg;
-  if (f->proximal || f->auto_scale)
-    return psfwi_fail(err, PSFWI_EKEY,
-                      "[regularization] %s is psfwi fwi's only so far: psfwi rnn trains on the "
-                      "smoothed terms with their weights as given",
-                      f->proximal ? "solver = proximal" : "auto_scale = true");
+  o->proximal = f->proximal;
+  o->prox = f->prox;
+  o->auto_scale = f->auto_scale;
   o->grad = f->grad;
   o->time_window = psfwi_config_double(cfg, "training", "time_window");
   o->time_window_growth = psfwi_config_double(cfg, "training", "time_window_growth");

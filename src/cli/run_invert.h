@@ -92,11 +92,11 @@
   {"regularization", "norm_of", PSFWI_CFG_CHOICE, "difference", 0, 0, "difference|model", \
       "l2, l1, group, nuclear and ksupport of v - prior, or of v itself"}, \
   {"regularization", "solver", PSFWI_CFG_CHOICE, "smooth", 0, 0, "smooth|proximal", \
-      "smooth: [inversion] method on the smoothed terms; proximal (psfwi fwi): FISTA with the " \
-      "prox of l1, group, nuclear, ksupport and tv (no illumination preconditioning)"}, \
+      "smooth: the optimiser on the smoothed terms; proximal: fwi by FISTA, rnn by a prox after " \
+      "each step, of l1, group, nuclear, ksupport and tv (fwi: no illumination preconditioning)"}, \
   {"regularization", "auto_scale", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
-      "scale each weight by the data term's change over the first update (psfwi fwi; a weight " \
-      "of 1 then balances the two at the start, on any model)"}
+      "scale each weight by the data term's change over the first update (fwi: [inversion] " \
+      "step; rnn: the learning rate); a weight of 1 then balances the two at the start"}
 /* clang-format on */
 
 /* [output] keys of both commands, so one configuration serves both. */

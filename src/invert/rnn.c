@@ -40,6 +40,7 @@ void psfwi_rnn_opts_defaults(psfwi_rnn_opts *o) {
   o->misfit = PSFWI_MISFIT_L2;
   o->filter_order = 4;
   psfwi_lr_schedule_options_init(&o->schedule, PSFWI_LR_CONSTANT, o->sgd.lr);
+  psfwi_reg_prox_opts_init(&o->prox);
   psfwi_gradient_opts_defaults(&o->grad);
 }
 
@@ -82,6 +83,9 @@ typedef struct rnn {
   psfwi_filter *filter;
   psfwi_misfit *mf;
   psfwi_reg reg;
+  double *plo, *phi_, *pu; /* proximal: bounds and argument of the prox (nxz) */
+  int scaled;              /* auto_scale done (factors in reg_factors) */
+  double reg_factors[PSFWI_REG_NSCALE];
   psfwi_gradient_ws *gws;
   psfwi_optim_sgd *opt;
   psfwi_optim_sgd **wopts;  /* nw optimisers of the wavelets (NULL: wavelets fixed) */
@@ -287,9 +291,11 @@ static int write_state(rnn *r, int done, psfwi_error *err) {
         {"hist_scalars", PSFWI_STATE_F64, r->rows * r->nscalar, r->hist_sc},
         {"hist_wavelet", PSFWI_STATE_F32, r->rows * r->nw * r->nt, r->hist_wav},
         {"config", PSFWI_STATE_U8, strlen(cfg), (void *)cfg},
+        {"reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, r->reg_factors},
     };
-    st = psfwi_state_write(o->state_path, "rnn", items, sizeof items / sizeof items[0], o->meta,
-                           err);
+    /* the weights' scale factors only when auto_scale made them */
+    const size_t nitems = sizeof items / sizeof items[0] - (o->auto_scale ? 0 : 1);
+    st = psfwi_state_write(o->state_path, "rnn", items, nitems, o->meta, err);
   }
   free(b1);
   free(b2);
@@ -341,6 +347,14 @@ static int read_state(rnn *r, int *done, psfwi_error *err) {
   const psfwi_state_item *sh =
       hw ? psfwi_state_find(items, n, "schedule", PSFWI_STATE_U8, (size_t)-1, path, err) : NULL;
   if (sh == NULL) goto done;
+  if (o->auto_scale) {
+    const psfwi_state_item *rs =
+        psfwi_state_find(items, n, "reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, path, err);
+    if (rs == NULL) goto done;
+    memcpy(r->reg_factors, rs->data, sizeof r->reg_factors);
+    psfwi_reg_apply_scale(&r->reg, r->reg_factors);
+    r->scaled = 1;
+  }
   r->band = (size_t)cv[SC_BAND];
   r->epoch = (size_t)cv[SC_EPOCH];
   r->J0 = cv[SC_J0];
@@ -446,6 +460,9 @@ static void rnn_free(rnn *r) {
   psfwi_filter_destroy(r->filter);
   psfwi_misfit_destroy(r->mf);
   psfwi_reg_ws_destroy(r->reg.ws);
+  free(r->plo);
+  free(r->phi_);
+  free(r->pu);
   psfwi_gradient_ws_destroy(r->gws);
   psfwi_optim_sgd_destroy(r->opt);
   for (size_t k = 0; r->wopts && k < r->nw; k++) psfwi_optim_sgd_destroy(r->wopts[k]);
@@ -533,11 +550,18 @@ static int rnn_init(rnn *r, const psfwi_wave *w, psfwi_model *model, const psfwi
   r->reg.dx = model->grid.dx;
   r->reg.dz = model->grid.dz;
   r->reg.mask = o->mask;
-  r->reg.proximal = 0;
+  r->reg.proximal = o->proximal != 0;
   r->reg.ws = NULL;
-  if ((r->reg.nuclear > 0.0 || r->reg.ksupport > 0.0) &&
+  for (int k = 0; k < PSFWI_REG_NSCALE; k++) r->reg_factors[k] = 1.0;
+  if ((r->reg.nuclear > 0.0 || r->reg.ksupport > 0.0 || (o->proximal && r->reg.tv > 0.0)) &&
       (r->reg.ws = psfwi_reg_ws_create(r->nx, r->nz, err)) == NULL)
     return err->status;
+  if (o->proximal) {
+    r->plo = xcalloc(r->nxz, sizeof *r->plo, &oom);
+    r->phi_ = xcalloc(r->nxz, sizeof *r->phi_, &oom);
+    r->pu = xcalloc(r->nxz, sizeof *r->pu, &oom);
+    if (oom) return psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory for the prox");
+  }
   return psfwi_reg_check(&r->reg, err);
 }
 
@@ -622,6 +646,64 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
   }
   rnn_free(r);
   return st;
+}
+
+/* auto_scale from the first batch's data gradient (r->g_v, normalised),
+ * with the velocity learning rate as the step; a note with the factors. */
+static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
+  const psfwi_rnn_opts *o = r->o;
+  int st = psfwi_reg_auto_scale(&r->reg, r->g_v, o->sgd.lr, r->reg_factors, err);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "rnn");
+  r->scaled = 1;
+  if (o->progress) {
+    char note[512];
+    const double *f = r->reg_factors;
+    snprintf(note, sizeof note,
+             "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "
+             "nuclear %.4g, ksupport %.4g",
+             f[PSFWI_REG_SCALE_TIKHONOV], f[PSFWI_REG_SCALE_TV], f[PSFWI_REG_SCALE_L2],
+             f[PSFWI_REG_SCALE_L1], f[PSFWI_REG_SCALE_GROUP], f[PSFWI_REG_SCALE_NUCLEAR],
+             f[PSFWI_REG_SCALE_KSUPPORT]);
+    psfwi_rnn_progress q = {0};
+    q.band = b;
+    q.nband = o->nband;
+    q.b = &o->bands[b];
+    q.note = note;
+    o->progress(o->progress_ctx, &q);
+  }
+  return PSFWI_OK;
+}
+
+/* The proximal step after the optimiser's: with dv the change the step made
+ * (model - r->trial on free cells) and g the gradient it followed (r->g_v),
+ * a = |dv| / |g| is the step of the gradient step of the same length; the
+ * model becomes the prox of a (non-smooth terms) within the bounds (frozen
+ * cells held), and x follows it. */
+static int prox_step(rnn *r, psfwi_model *model, psfwi_error *err) {
+  if (psfwi_reg_prox_count(&r->reg) == 0) return PSFWI_OK;
+  double d2 = 0.0, g2 = 0.0;
+  for (size_t k = 0; k < r->nfree; k++) {
+    const size_t i = r->free_idx[k];
+    const double d = (double)model->vp[i] - (double)r->trial->vp[i];
+    d2 += d * d;
+    g2 += r->g_v[i] * r->g_v[i];
+  }
+  if (!(g2 > 0.0) || !(d2 > 0.0)) return PSFWI_OK;
+  const double a = sqrt(d2 / g2);
+  for (size_t i = 0; i < r->nxz; i++) {
+    r->pu[i] = (double)model->vp[i];
+    r->plo[i] = r->phi_[i] = r->pu[i]; /* frozen */
+  }
+  for (size_t k = 0; k < r->nfree; k++) {
+    const size_t i = r->free_idx[k];
+    r->plo[i] = r->o->vmin;
+    r->phi_[i] = r->o->vmax;
+  }
+  const int st = psfwi_reg_prox(&r->reg, a, r->plo, r->phi_, &r->o->prox, r->pu, NULL, err);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "rnn: proximal step");
+  for (size_t k = 0; k < r->nfree; k++) r->x[k] = x_of_v(r, r->pu[r->free_idx[k]]);
+  map_x(r, model);
+  return PSFWI_OK;
 }
 
 int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s, float *wavelet,
@@ -734,6 +816,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
                              "wavelet_learning_rate or set clip)",
                              b + 1, e + 1);
         if (st != PSFWI_OK) break;
+        if (o->auto_scale && !r->scaled && (st = auto_scale(r, b, err)) != PSFWI_OK) break;
         psfwi_reg_terms terms;
         if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, r->g_v, err)) != PSFWI_OK) break;
         for (size_t k = 0; k < r->nfree; k++) {
@@ -745,6 +828,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         if (update && r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK)
           break;
         map_x(r, model);
+        if (update && r->opt && o->proximal && (st = prox_step(r, model, err)) != PSFWI_OK) break;
         /* the wavelets of the batch (the one wavelet, or each batch shot's) */
         for (size_t k = 0; update && r->wopts && k < (r->nw > 1 ? nb : 1); k++) {
           const size_t iw = r->nw > 1 ? r->perm[first + k] : 0;
