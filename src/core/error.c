@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,4 +96,10 @@ unsigned long long psfwi_mix64(unsigned long long z) {
 unsigned long long psfwi_splitmix64(unsigned long long *state) {
   *state += 0x9E3779B97F4A7C15ULL;
   return psfwi_mix64(*state);
+}
+
+double psfwi_normal_draw(unsigned long long *state) {
+  const double u1 = ((double)(psfwi_splitmix64(state) >> 11) + 0.5) * 0x1.0p-53;
+  const double u2 = (double)(psfwi_splitmix64(state) >> 11) * 0x1.0p-53;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }

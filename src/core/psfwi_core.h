@@ -148,6 +148,10 @@ double psfwi_seconds(void);
  * arithmetic only: the same sequence on every machine. */
 unsigned long long psfwi_mix64(unsigned long long z);
 unsigned long long psfwi_splitmix64(unsigned long long *state);
+/* A standard normal draw: Box-Muller on two splitmix64 draws (53-bit
+ * uniforms, the first in (0, 1)); the same sequence on every machine up to
+ * libm's log and cos. */
+double psfwi_normal_draw(unsigned long long *state);
 
 /* 64-bit FNV-1a hash of len bytes: the checksum of saved optimiser states. */
 unsigned long long psfwi_fnv1a(const void *data, size_t len);

@@ -209,13 +209,6 @@ double psfwi_trainer_val_loss(psfwi_trainer *tr, psfwi_error *err) {
   return sum / (double)tr->nval;
 }
 
-/* A standard normal draw (Box-Muller on a splitmix64 stream). */
-static double normal_draw(unsigned long long *state) {
-  const double u1 = ((double)(psfwi_splitmix64(state) >> 11) + 0.5) * 0x1.0p-53;
-  const double u2 = (double)(psfwi_splitmix64(state) >> 11) * 0x1.0p-53;
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 int psfwi_trainer_geometric_complexity(psfwi_trainer *tr, size_t nsample, size_t nproj,
                                        uint64_t seed, double *gc, double *se, psfwi_error *err) {
   *gc = NAN;
@@ -238,7 +231,7 @@ int psfwi_trainer_geometric_complexity(psfwi_trainer *tr, size_t nsample, size_t
       for (size_t b = 0; b < nb; b++)
         for (size_t z = 0; z < nz; z++)
           for (size_t j = 0; j < w; j++)
-            tr->dy[(b * nz + z) * wp + j] = (psfwi_nn_real)normal_draw(&rs);
+            tr->dy[(b * nz + z) * wp + j] = (psfwi_nn_real)psfwi_normal_draw(&rs);
       if (psfwi_nn_backward(tr->nn, tr->dy, tr->dx, err) != PSFWI_OK) return err->status;
       for (size_t b = 0; b < nb; b++) {
         double q = 0;

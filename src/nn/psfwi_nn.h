@@ -78,6 +78,13 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_loss_parse        psfwi_nn64_loss_parse
 #define psfwi_nn_loss_name         psfwi_nn64_loss_name
 #define psfwi_nn_loss_eval         psfwi_nn64_loss_eval
+#define psfwi_nn_pen               psfwi_nn64_pen
+#define psfwi_nn_pen_opts          psfwi_nn64_pen_opts
+#define psfwi_nn_pen_terms         psfwi_nn64_pen_terms
+#define psfwi_nn_pen_defaults      psfwi_nn64_pen_defaults
+#define psfwi_nn_pen_create        psfwi_nn64_pen_create
+#define psfwi_nn_pen_destroy       psfwi_nn64_pen_destroy
+#define psfwi_nn_pen_eval          psfwi_nn64_pen_eval
 #endif
 
 /* Layer kinds. Never renumbered (network files store the names). */
@@ -260,5 +267,51 @@ int psfwi_nn_loss_parse(const char *name, int *loss, psfwi_error *err);
 const char *psfwi_nn_loss_name(int loss);
 double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const psfwi_nn_real *t,
                           size_t n, double scale, psfwi_nn_real *dy);
+
+/* ---- Penalties on the network (penalty.c; the regularization issue).
+ * Weights >= 0; a term with weight 0 costs nothing:
+ *   l1        lam sum |p| over every parameter (subgradient 0 at 0)
+ *   l2        (lam / 2) sum p^2 over every parameter
+ *   spectral  lam sum_l sigma_max(W_l)^2 over the weight matrices of dense,
+ *             conv (out x C k_h k_w) and transposed-conv (C x out k_h k_w)
+ *             layers, sigma_max by spectral_iter power iterations from a
+ *             fixed start (a function of the weights alone: nothing to save
+ *             for a resume); gradient 2 lam sigma u v^T (Yoshida & Miyato
+ *             2017), exact at convergence
+ *   jacobian  lam mean over the batch of the finite-difference estimate of
+ *             the squared Frobenius norm of the input-output Jacobian
+ *             (geometric complexity, Dherin et al. 2022):
+ *             |f(x + s eps) - f(x)|^2 / s^2 averaged over jacobian_draws
+ *             standard normal eps on the valid inputs, the difference over
+ *             the valid outputs; E = |J|_F^2 + O(s^2). The network is run in
+ *             inference mode (batch norm's running statistics, no dropout:
+ *             the map psfwi dnn predict uses). eps is drawn from a stream
+ *             seeded by seed and a hash of the batch's bytes, so the same
+ *             batch gets the same eps (a resumed training repeats). The
+ *             gradient of the estimate: two backward passes, seeds
+ *             +-2 lam (y1 - y0) / (s^2 B D) at x + s eps and at x; cost per
+ *             draw two forward and two backward passes (plus one forward).
+ * in_valid / out_valid (in_size / out_size bytes per sample, NULL: all)
+ * mark the entries that count (padding left out). pen_eval returns each
+ * term's value and, with want_grad, ADDS the gradient to psfwi_nn_grads. It
+ * runs forward passes: the activations of an earlier forward are lost. */
+typedef struct psfwi_nn_pen_opts {
+  double l1, l2, spectral, jacobian;
+  size_t spectral_iter;  /* default 30 */
+  double jacobian_step;  /* s, input units (default 1e-2) */
+  size_t jacobian_draws; /* default 1 */
+  uint64_t seed;         /* default 1 */
+} psfwi_nn_pen_opts;
+typedef struct psfwi_nn_pen_terms {
+  double l1, l2, spectral, jacobian, total;
+} psfwi_nn_pen_terms;
+typedef struct psfwi_nn_pen psfwi_nn_pen;
+void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o);
+psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size_t max_batch,
+                                  const unsigned char *in_valid, const unsigned char *out_valid,
+                                  psfwi_error *err);
+void psfwi_nn_pen_destroy(psfwi_nn_pen *p);
+int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int want_grad,
+                      psfwi_nn_pen_terms *terms, psfwi_error *err);
 
 #endif

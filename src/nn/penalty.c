@@ -1,0 +1,255 @@
+/* Penalties on a network (regularization issue): L1 and L2 of the
+ * parameters, the spectral norm of each weight matrix by power iteration,
+ * and the squared Frobenius norm of the input-output Jacobian (geometric
+ * complexity) by its finite-difference estimator. Definitions in psfwi_nn.h,
+ * reasons in docs/nn.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "psfwi_nn.h"
+
+struct psfwi_nn_pen {
+  psfwi_nn *nn;
+  psfwi_nn_pen_opts o;
+  size_t max_batch, in_size, out_size;
+  unsigned char *in_valid, *out_valid; /* per sample; 1 = counts */
+  psfwi_nn_real *y0, *xp, *dy;         /* max_batch * out, * in, * out */
+  double *u, *v;                       /* power iteration (largest rows, cols) */
+};
+
+/* lam sum |w| (subgradient 0 at 0) and (lam / 2) sum w^2, accumulated in
+ * double; gradients added into g when g != NULL. */
+static double pen_l1(size_t n, double lam, const psfwi_nn_real *w, psfwi_nn_real *g) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s += fabs((double)w[i]);
+    if (g && w[i] != 0) g[i] = (psfwi_nn_real)((double)g[i] + (w[i] > 0 ? lam : -lam));
+  }
+  return lam * s;
+}
+
+static double pen_l2(size_t n, double lam, const psfwi_nn_real *w, psfwi_nn_real *g) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s += (double)w[i] * (double)w[i];
+    if (g) g[i] = (psfwi_nn_real)((double)g[i] + lam * (double)w[i]);
+  }
+  return 0.5 * lam * s;
+}
+
+void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->spectral_iter = 30;
+  o->jacobian_step = 1e-2;
+  o->jacobian_draws = 1;
+  o->seed = 1;
+}
+
+/* Rows and columns of layer i's weights read as a matrix, or 0. */
+static void weight_matrix(const psfwi_nn *nn, size_t i, size_t *off, size_t *rows, size_t *cols) {
+  const psfwi_nn_layer *l = &psfwi_nn_layers(nn)[i];
+  size_t count, nweight;
+  psfwi_nn_param_range(nn, i, off, &count, &nweight);
+  *rows = *cols = 0;
+  if (nweight == 0) return;
+  switch (l->kind) {
+    case PSFWI_NN_DENSE:
+    case PSFWI_NN_CONV1D:
+    case PSFWI_NN_CONV2D: /* (out) x (C k_h k_w) */ *rows = l->out; break;
+    case PSFWI_NN_CONVT1D: /* (C) x (out k) */ *rows = nweight / (l->out * l->k); break;
+    case PSFWI_NN_CONVT2D: /* (C) x (out k k) */ *rows = nweight / (l->out * l->k * l->k); break;
+    default: return;
+  }
+  *cols = nweight / *rows;
+}
+
+psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size_t max_batch,
+                                  const unsigned char *in_valid, const unsigned char *out_valid,
+                                  psfwi_error *err) {
+  static const char who[] = "network penalty";
+  if (nn == NULL || o == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: NULL network or options", who), NULL;
+  const struct {
+    const char *name;
+    double v;
+  } w[] = {{"l1", o->l1}, {"l2", o->l2}, {"spectral", o->spectral}, {"jacobian", o->jacobian}};
+  for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
+    if (!(w[k].v >= 0.0) || !isfinite(w[k].v))
+      return psfwi_fail(err, PSFWI_ERANGE, "%s: weight %s = %g; expected finite and >= 0", who,
+                        w[k].name, w[k].v),
+             NULL;
+  if (o->jacobian > 0.0 &&
+      (!(o->jacobian_step > 0.0) || !isfinite(o->jacobian_step) || o->jacobian_draws < 1))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: jacobian_step = %g (expected > 0), jacobian_draws = %zu (>= 1)", who,
+                      o->jacobian_step, o->jacobian_draws),
+           NULL;
+  if (o->spectral > 0.0 && o->spectral_iter < 1)
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: spectral_iter = 0; expected >= 1", who), NULL;
+  if (max_batch < 1) return psfwi_fail(err, PSFWI_EINVAL, "%s: max_batch = 0", who), NULL;
+  psfwi_nn_pen *p = calloc(1, sizeof *p);
+  if (p == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who), NULL;
+  p->nn = nn;
+  p->o = *o;
+  p->max_batch = max_batch;
+  p->in_size = psfwi_nn_in_size(nn);
+  p->out_size = psfwi_nn_out_size(nn);
+  size_t rmax = 1, cmax = 1;
+  for (size_t i = 0; i < psfwi_nn_nlayer(nn); i++) {
+    size_t off, r, c;
+    weight_matrix(nn, i, &off, &r, &c);
+    rmax = r > rmax ? r : rmax;
+    cmax = c > cmax ? c : cmax;
+  }
+  int oom = 0;
+  p->in_valid = malloc(p->in_size);
+  p->out_valid = malloc(p->out_size);
+  p->u = malloc(rmax * sizeof *p->u);
+  p->v = malloc(cmax * sizeof *p->v);
+  oom = !p->in_valid || !p->out_valid || !p->u || !p->v;
+  if (!oom && o->jacobian > 0.0) {
+    const double bytes =
+        (double)max_batch * (double)(2 * p->out_size + p->in_size) * sizeof(psfwi_nn_real);
+    if (psfwi_mem_check(bytes, "the Jacobian penalty's buffers", "a smaller batch", err) !=
+        PSFWI_OK) {
+      psfwi_nn_pen_destroy(p);
+      return NULL;
+    }
+    p->y0 = malloc(max_batch * p->out_size * sizeof *p->y0);
+    p->dy = malloc(max_batch * p->out_size * sizeof *p->dy);
+    p->xp = malloc(max_batch * p->in_size * sizeof *p->xp);
+    oom = !p->y0 || !p->dy || !p->xp;
+  }
+  if (oom) {
+    psfwi_nn_pen_destroy(p);
+    return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who), NULL;
+  }
+  for (size_t i = 0; i < p->in_size; i++) p->in_valid[i] = in_valid ? in_valid[i] != 0 : 1;
+  for (size_t i = 0; i < p->out_size; i++) p->out_valid[i] = out_valid ? out_valid[i] != 0 : 1;
+  return p;
+}
+
+void psfwi_nn_pen_destroy(psfwi_nn_pen *p) {
+  if (p == NULL) return;
+  free(p->in_valid);
+  free(p->out_valid);
+  free(p->y0);
+  free(p->dy);
+  free(p->xp);
+  free(p->u);
+  free(p->v);
+  free(p);
+}
+
+/* lam sigma_max(W)^2 of every weight matrix; adds 2 lam sigma u v^T. */
+static double spectral(psfwi_nn_pen *p, int want_grad) {
+  psfwi_nn *nn = p->nn;
+  const psfwi_nn_real *par = psfwi_nn_params(nn);
+  psfwi_nn_real *g = psfwi_nn_grads(nn);
+  const double lam = p->o.spectral;
+  double total = 0.0;
+  for (size_t i = 0; i < psfwi_nn_nlayer(nn); i++) {
+    size_t off, R, C;
+    weight_matrix(nn, i, &off, &R, &C);
+    if (R == 0) continue;
+    const psfwi_nn_real *W = par + off;
+    double *u = p->u, *v = p->v;
+    /* a fixed start: the value is a function of W alone (no state to save) */
+    for (size_t c = 0; c < C; c++) v[c] = 1.0 / sqrt((double)C) * (1.0 + 1e-3 * (double)(c % 7));
+    double sigma = 0.0;
+    for (size_t it = 0; it < p->o.spectral_iter; it++) {
+      double nu = 0.0;
+      for (size_t r = 0; r < R; r++) {
+        double s = 0.0;
+        for (size_t c = 0; c < C; c++) s += (double)W[r * C + c] * v[c];
+        u[r] = s;
+        nu += s * s;
+      }
+      nu = sqrt(nu);
+      if (!(nu > 0.0)) break;
+      for (size_t r = 0; r < R; r++) u[r] /= nu;
+      double nv = 0.0;
+      for (size_t c = 0; c < C; c++) {
+        double s = 0.0;
+        for (size_t r = 0; r < R; r++) s += (double)W[r * C + c] * u[r];
+        v[c] = s;
+        nv += s * s;
+      }
+      sigma = sqrt(nv);
+      if (!(sigma > 0.0)) break;
+      for (size_t c = 0; c < C; c++) v[c] /= sigma;
+    }
+    total += lam * sigma * sigma;
+    if (want_grad && sigma > 0.0)
+      for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < C; c++)
+          g[off + r * C + c] =
+              (psfwi_nn_real)((double)g[off + r * C + c] + 2.0 * lam * sigma * u[r] * v[c]);
+  }
+  return total;
+}
+
+/* lam mean_b E_eps |f(x + s eps) - f(x)|^2 / s^2 over valid entries, eps
+ * standard normal on valid inputs from a stream seeded by (seed, the batch's
+ * bytes); adds the gradient: seeds +-2 lam (y1 - y0) / (s^2 B D) at x + s eps
+ * and at x. Inference mode (batch norm's running statistics, no dropout). */
+static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_grad, double *value,
+                    psfwi_error *err) {
+  psfwi_nn *nn = p->nn;
+  const size_t ni = p->in_size, no = p->out_size, D = p->o.jacobian_draws;
+  const double s = p->o.jacobian_step, lam = p->o.jacobian;
+  const psfwi_nn_real *y = psfwi_nn_forward(nn, x, B, 0, err);
+  if (y == NULL) return err->status;
+  memcpy(p->y0, y, B * no * sizeof *y);
+  unsigned long long rs =
+      psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * ni * sizeof *x) ^ 0x6a61636fULL);
+  double sum = 0.0;
+  const double scale = 2.0 * lam / (s * s * (double)B * (double)D);
+  for (size_t d = 0; d < D; d++) {
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < ni; i++)
+        p->xp[b * ni + i] = p->in_valid[i]
+                                ? x[b * ni + i] + (psfwi_nn_real)(s * psfwi_normal_draw(&rs))
+                                : x[b * ni + i];
+    const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 0, err);
+    if (y1 == NULL) return err->status;
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < no; i++) {
+        const size_t k = b * no + i;
+        const double diff = p->out_valid[i] ? (double)y1[k] - (double)p->y0[k] : 0.0;
+        sum += diff * diff;
+        p->dy[k] = (psfwi_nn_real)(scale * diff);
+      }
+    if (!want_grad) continue;
+    if (psfwi_nn_backward(nn, p->dy, NULL, err) != PSFWI_OK) return err->status;
+    if (psfwi_nn_forward(nn, x, B, 0, err) == NULL) return err->status;
+    for (size_t k = 0; k < B * no; k++) p->dy[k] = -p->dy[k];
+    if (psfwi_nn_backward(nn, p->dy, NULL, err) != PSFWI_OK) return err->status;
+  }
+  *value = lam * sum / (s * s * (double)B * (double)D);
+  return PSFWI_OK;
+}
+
+int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int want_grad,
+                      psfwi_nn_pen_terms *t, psfwi_error *err) {
+  memset(t, 0, sizeof *t);
+  psfwi_nn *nn = p->nn;
+  const size_t np = psfwi_nn_nparam(nn);
+  psfwi_nn_real *par = psfwi_nn_params(nn), *g = want_grad ? psfwi_nn_grads(nn) : NULL;
+  if (p->o.l1 > 0.0) t->l1 = pen_l1(np, p->o.l1, par, g);
+  if (p->o.l2 > 0.0) t->l2 = pen_l2(np, p->o.l2, par, g);
+  if (p->o.spectral > 0.0) t->spectral = spectral(p, want_grad);
+  if (p->o.jacobian > 0.0) {
+    if (x == NULL || batch < 1 || batch > p->max_batch)
+      return psfwi_fail(err, PSFWI_EINVAL, "network penalty: batch %zu (1..%zu) or no input", batch,
+                        p->max_batch);
+    int st = jacobian(p, x, batch, want_grad, &t->jacobian, err);
+    if (st != PSFWI_OK) return st;
+  }
+  t->total = t->l1 + t->l2 + t->spectral + t->jacobian;
+  if (!isfinite(t->total))
+    return psfwi_fail(err, PSFWI_ENONFINITE, "network penalty: not finite (%g)", t->total);
+  return PSFWI_OK;
+}
