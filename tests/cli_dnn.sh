@@ -76,6 +76,31 @@ fi
 bad "resume with another config" "another configuration" \
   "$psfwi" dnn train -c "$tmp/t.ini" --set output.network="$tmp/net2.nc" --set training.epochs=5 --resume
 
+# network penalties (L1, spectral, Jacobian): the history's penalty column
+# is positive, and a stopped, resumed training repeats bit for bit
+reg=(--set regularization.l1=1e-5 --set regularization.spectral=1e-3
+     --set regularization.jacobian=1e-3)
+ok "train with penalties" "$psfwi" dnn train -c "$tmp/t.ini" "${reg[@]}" \
+  --set output.network="$tmp/netr.nc"
+if command -v ncdump >/dev/null; then
+  check "penalty in the history" awk '/penalty =/ {f = 1} f && /;/ {gsub(/[ ;]/, ""); split($0, a, ","); exit !(a[1] + 0 > 0)}' \
+    <(ncdump -v penalty "$tmp/netr.nc" | sed -n '/^data:/,$p')
+fi
+"$psfwi" dnn train -c "$tmp/t.ini" "${reg[@]}" --set output.network="$tmp/netr2.nc" \
+  --stop-after 2 >"$tmp/out" 2>"$tmp/err"
+check "penalties: stopped" test $? = 3
+ok "penalties: resume" "$psfwi" dnn train -c "$tmp/t.ini" "${reg[@]}" \
+  --set output.network="$tmp/netr2.nc" --resume
+if command -v ncdump >/dev/null; then
+  params "$tmp/netr.nc" > "$tmp/p1"
+  params "$tmp/netr2.nc" > "$tmp/p2"
+  check "penalties: resumed training gives the same weights" cmp -s "$tmp/p1" "$tmp/p2"
+  params "$tmp/net.nc" > "$tmp/p0"
+  check "penalties change the weights" test "$(sha256sum < "$tmp/p0")" != "$(sha256sum < "$tmp/p1")"
+fi
+bad "negative penalty" "regularization.*jacobian" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set regularization.jacobian=-1
+
 ok "two prefixes" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/sets/train,$tmp/sets/test" \
   --set output.network="$tmp/net_both.nc" --set training.epochs=1
 has "both sets read" "30 samples" "$tmp/out"

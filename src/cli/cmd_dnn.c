@@ -79,6 +79,22 @@ static const psfwi_config_key train_keys[] = {
   {"training", "threads", PSFWI_CFG_INT, "0", 0, 1024, NULL,
    "threads of the matrix products (OpenBLAS; 0: OPENBLAS_NUM_THREADS or all cores); on a "
    "busy machine 1 is faster"},
+  {"regularization", "l1", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of sum |p| over the network's parameters"},
+  {"regularization", "l2", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of (1/2) sum p^2 over the parameters (in the loss; [training] weight_decay is the "
+   "optimiser's)"},
+  {"regularization", "spectral", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of sum over layers of the largest singular value of the weights, squared"},
+  {"regularization", "spectral_iter", PSFWI_CFG_INT, "30", 1, 100000, NULL,
+   "power iterations per batch for the spectral norms"},
+  {"regularization", "jacobian", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of the mean squared Frobenius norm of the input-output Jacobian (geometric "
+   "complexity; finite-difference estimate)"},
+  {"regularization", "jacobian_step", PSFWI_CFG_DOUBLE, "0.01", 1e-9, 1e3, NULL,
+   "the estimate's input perturbation (standardised feature units)"},
+  {"regularization", "jacobian_draws", PSFWI_CFG_INT, "1", 1, 1000, NULL,
+   "random directions per batch for the Jacobian estimate"},
   {"output", "network", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "the trained network (NetCDF)"},
   {"output", "state", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
    "resumable state; default <network without .nc>.state.nc"},
@@ -406,6 +422,19 @@ static int dnn_train(int argc, char **argv) {
     psfwi_nn_init(nn, to.seed);
     tr = psfwi_trainer_create(nn, &td, &to, &err);
     if (tr == NULL) st = err.status;
+  }
+  if (st == PSFWI_OK) {
+    psfwi_nn_pen_opts po;
+    psfwi_nn_pen_defaults(&po);
+    po.l1 = psfwi_config_double(cfg, "regularization", "l1");
+    po.l2 = psfwi_config_double(cfg, "regularization", "l2");
+    po.spectral = psfwi_config_double(cfg, "regularization", "spectral");
+    po.spectral_iter = (size_t)psfwi_config_int(cfg, "regularization", "spectral_iter");
+    po.jacobian = psfwi_config_double(cfg, "regularization", "jacobian");
+    po.jacobian_step = psfwi_config_double(cfg, "regularization", "jacobian_step");
+    po.jacobian_draws = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_draws");
+    po.seed = to.seed;
+    st = psfwi_trainer_set_net_penalty(tr, &po, &err);
   }
   hist = calloc(to.epochs * NCOL + 1, sizeof *hist);
   if (st == PSFWI_OK && hist == NULL) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");

@@ -321,6 +321,12 @@ psfwi_trainer *psfwi_trainer_create(psfwi_nn *nn, const psfwi_train_data *d,
                                     const psfwi_train_opts *o, psfwi_error *err);
 void psfwi_trainer_destroy(psfwi_trainer *tr);
 void psfwi_trainer_set_penalty(psfwi_trainer *tr, psfwi_train_penalty_fn fn, void *ctx);
+/* The network penalties of psfwi_nn_pen (L1, L2, spectral, Jacobian) on
+ * every training batch, with the padding beyond the data's width left out;
+ * their value is the epoch's `penalty`. NULL or all weights 0: none. The
+ * Jacobian term's draws depend on the batch's bytes: a resumed training
+ * repeats them. */
+int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o, psfwi_error *err);
 size_t psfwi_trainer_nval(const psfwi_trainer *tr);
 size_t psfwi_trainer_epochs_done(const psfwi_trainer *tr);
 /* One epoch (then a validation pass). PSFWI_ENONFINITE names the epoch and

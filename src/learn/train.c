@@ -38,6 +38,7 @@ struct psfwi_trainer {
   psfwi_lr_schedule *sch;
   psfwi_train_penalty_fn penalty;
   void *penalty_ctx;
+  psfwi_nn_pen *pen; /* the network penalties (psfwi_trainer_set_net_penalty) */
   /* progress */
   size_t epoch; /* epochs done */
   double best_val;
@@ -58,6 +59,7 @@ static void shuffle(size_t *v, size_t n, unsigned long long seed) {
 
 void psfwi_trainer_destroy(psfwi_trainer *tr) {
   if (tr == NULL) return;
+  psfwi_nn_pen_destroy(tr->pen);
   free(tr->order);
   free(tr->perm);
   free(tr->xb);
@@ -153,6 +155,26 @@ void psfwi_trainer_set_penalty(psfwi_trainer *tr, psfwi_train_penalty_fn fn, voi
   tr->penalty = fn;
   tr->penalty_ctx = ctx;
 }
+int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o, psfwi_error *err) {
+  psfwi_nn_pen_destroy(tr->pen);
+  tr->pen = NULL;
+  if (o == NULL || !(o->l1 > 0 || o->l2 > 0 || o->spectral > 0 || o->jacobian > 0)) return PSFWI_OK;
+  const size_t wp = tr->wp, w = tr->d.width;
+  unsigned char *in = malloc(tr->in_size), *out = malloc(tr->out_size);
+  if (in == NULL || out == NULL) {
+    free(in);
+    free(out);
+    return psfwi_fail(err, PSFWI_ENOMEM, "training: out of memory");
+  }
+  /* the padding beyond the data's width neither moves nor counts */
+  for (size_t i = 0; i < tr->in_size; i++) in[i] = i % wp < w;
+  for (size_t i = 0; i < tr->out_size; i++) out[i] = i % wp < w;
+  tr->pen = psfwi_nn_pen_create(tr->nn, o, tr->o.batch, in, out, err);
+  free(in);
+  free(out);
+  return tr->pen ? PSFWI_OK : err->status;
+}
+
 size_t psfwi_trainer_nval(const psfwi_trainer *tr) { return tr->nval; }
 size_t psfwi_trainer_epochs_done(const psfwi_trainer *tr) { return tr->epoch; }
 
@@ -280,8 +302,16 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
     psfwi_nn_zero_grad(tr->nn);
     if (psfwi_nn_backward(tr->nn, tr->dy, NULL, err) != PSFWI_OK) return err->status;
     double pen = 0;
-    if (tr->penalty && tr->penalty(tr->penalty_ctx, tr->nn, tr->xb, nb, &pen, err) != PSFWI_OK)
+    if (tr->pen) {
+      psfwi_nn_pen_terms pt;
+      if (psfwi_nn_pen_eval(tr->pen, tr->xb, nb, 1, &pt, err) != PSFWI_OK)
+        return psfwi_error_prefix(err, "training epoch %zu, batch %zu: ", e + 1, nbatch + 1);
+      pen += pt.total;
+    }
+    double hook = 0;
+    if (tr->penalty && tr->penalty(tr->penalty_ctx, tr->nn, tr->xb, nb, &hook, err) != PSFWI_OK)
       return psfwi_error_prefix(err, "training epoch %zu, batch %zu: ", e + 1, nbatch + 1);
+    pen += hook;
     float *g = psfwi_nn_grads(tr->nn);
     const double gn = psfwi_optim_clip_normf(np, g, tr->o.clip);
     if (!isfinite(gn))
