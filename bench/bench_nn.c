@@ -21,7 +21,12 @@
  * element-wise passes (psfwi_nn_set_threads; above 1 only pays with
  * OMP_WAIT_POLICY=passive, docs/nn.md). Each of R rounds
  * times S steps (after 3 warm-up steps); prints each round, the split of a
- * step into forward / backward / update, and the median samples/s. */
+ * step into forward / backward / update, and the median samples/s.
+ * --penalties: each round then also times S steps with each network
+ * penalty of psfwi_nn_pen (L1, spectral, Jacobian estimate with one draw;
+ * weights 1e-3) added after the backward, and prints the medians of the
+ * per-round ratios to the step without (the regularization issue's target
+ * for the Jacobian penalties: at most 2x). */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -80,7 +85,7 @@ static size_t issue12_default(psfwi_nn_layer *l) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, omp_threads = 0, reps = 7, steps = 20;
+  int threads = 1, omp_threads = 0, reps = 7, steps = 20, penalties = 0;
   size_t batch = 64;
   for (int i = 1; i < argc; i++) {
     if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
@@ -93,10 +98,12 @@ int main(int argc, char **argv) {
       reps = atoi(argv[++i]);
     } else if (i + 1 < argc && strcmp(argv[i], "--steps") == 0) {
       steps = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--penalties") == 0) {
+      penalties = 1;
     } else {
       fprintf(stderr,
               "usage: bench_nn [--threads N] [--omp-threads N] [--batch B] [--reps R] "
-              "[--steps S]\n");
+              "[--steps S] [--penalties]\n");
       return 2;
     }
   }
@@ -137,51 +144,83 @@ int main(int argc, char **argv) {
         "note: OPENBLAS_CORETYPE=%s in the environment chose OpenBLAS's kernels (unset it to "
         "let OpenBLAS pick by the CPU)\n",
         ct);
+  /* --penalties: each round also times the same steps with each network
+   * penalty (weights 1e-3; the Jacobian estimate with one draw) */
+  enum { NPEN = 4 };
+  static const char *pen_name[NPEN] = {"none", "l1", "spectral", "jacobian"};
+  psfwi_nn_pen *pens[NPEN] = {NULL};
+  for (int k = 1; penalties && k < NPEN; k++) {
+    psfwi_nn_pen_opts po;
+    psfwi_nn_pen_defaults(&po);
+    if (k == 1) po.l1 = 1e-3;
+    if (k == 2) po.spectral = 1e-3;
+    if (k == 3) po.jacobian = 1e-3;
+    if ((pens[k] = psfwi_nn_pen_create(nn, &po, batch, NULL, NULL, &e)) == NULL) die(&e);
+  }
+  double pen_step[NPEN][64];
   const double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
   long step = 0;
   double tf = 0, tb = 0, tu = 0;
   double rate[64], fwd[64], bwd[64], upd[64], loss = 0;
-  for (int r = -1; r < reps; r++) {
-    const int ns = r < 0 ? 3 : steps; /* round -1: warm-up */
-    tf = tb = tu = 0;
-    const double t0 = psfwi_seconds();
-    for (int k = 0; k < ns; k++) {
-      const double a = psfwi_seconds();
-      const float *y = psfwi_nn_forward(nn, x, batch, 1, &e);
-      if (y == NULL) die(&e);
-      loss = psfwi_nn_loss_eval(PSFWI_NN_MSE, 0, y, t, ny, 1, dy);
-      const double b = psfwi_seconds();
-      psfwi_nn_zero_grad(nn);
-      if (psfwi_nn_backward(nn, dy, NULL, &e)) die(&e);
-      const double c = psfwi_seconds();
-      step++;
-      const float c1 = (float)(lr / (1 - pow(b1, (double)step)));
-      const float c2 = (float)(1 / sqrt(1 - pow(b2, (double)step)));
-      float *p = psfwi_nn_params(nn);
-      const float *g = psfwi_nn_grads(nn);
-      for (size_t i = 0; i < np; i++) {
-        m[i] = (float)b1 * m[i] + (float)(1 - b1) * g[i];
-        v[i] = (float)b2 * v[i] + (float)(1 - b2) * g[i] * g[i];
-        p[i] -= c1 * m[i] / (sqrtf(v[i]) * c2 + (float)eps);
+  for (int r = -1; r < reps; r++)
+    for (int pk = 0; pk < (penalties ? NPEN : 1); pk++) {
+      const int ns = r < 0 ? 3 : steps; /* round -1: warm-up */
+      tf = tb = tu = 0;
+      const double t0 = psfwi_seconds();
+      for (int k = 0; k < ns; k++) {
+        const double a = psfwi_seconds();
+        const float *y = psfwi_nn_forward(nn, x, batch, 1, &e);
+        if (y == NULL) die(&e);
+        loss = psfwi_nn_loss_eval(PSFWI_NN_MSE, 0, y, t, ny, 1, dy);
+        const double b = psfwi_seconds();
+        psfwi_nn_zero_grad(nn);
+        if (psfwi_nn_backward(nn, dy, NULL, &e)) die(&e);
+        if (pens[pk]) {
+          psfwi_nn_pen_terms pt;
+          if (psfwi_nn_pen_eval(pens[pk], x, batch, 1, &pt, &e)) die(&e);
+        }
+        const double c = psfwi_seconds();
+        step++;
+        const float c1 = (float)(lr / (1 - pow(b1, (double)step)));
+        const float c2 = (float)(1 / sqrt(1 - pow(b2, (double)step)));
+        float *p = psfwi_nn_params(nn);
+        const float *g = psfwi_nn_grads(nn);
+        for (size_t i = 0; i < np; i++) {
+          m[i] = (float)b1 * m[i] + (float)(1 - b1) * g[i];
+          v[i] = (float)b2 * v[i] + (float)(1 - b2) * g[i] * g[i];
+          p[i] -= c1 * m[i] / (sqrtf(v[i]) * c2 + (float)eps);
+        }
+        const double d = psfwi_seconds();
+        tf += b - a, tb += c - b, tu += d - c;
       }
-      const double d = psfwi_seconds();
-      tf += b - a, tb += c - b, tu += d - c;
+      const double dt = psfwi_seconds() - t0;
+      if (r < 0) continue;
+      pen_step[pk][r] = 1e3 * dt / ns;
+      if (pk > 0) {
+        printf("round %d: penalty %-8s step %.2f ms (%.2fx the step without)\n", r + 1,
+               pen_name[pk], pen_step[pk][r], pen_step[pk][r] / pen_step[0][r]);
+        continue;
+      }
+      rate[r] = (double)ns * (double)batch / dt;
+      fwd[r] = 1e3 * tf / ns, bwd[r] = 1e3 * tb / ns, upd[r] = 1e3 * tu / ns;
+      printf(
+          "round %d: %.0f samples/s (step %.2f ms: forward+loss %.2f, backward %.2f, update "
+          "%.2f), loss %.4f\n",
+          r + 1, rate[r], 1e3 * dt / ns, fwd[r], bwd[r], upd[r], loss);
     }
-    const double dt = psfwi_seconds() - t0;
-    if (r < 0) continue;
-    rate[r] = (double)ns * (double)batch / dt;
-    fwd[r] = 1e3 * tf / ns, bwd[r] = 1e3 * tb / ns, upd[r] = 1e3 * tu / ns;
-    printf(
-        "round %d: %.0f samples/s (step %.2f ms: forward+loss %.2f, backward %.2f, update "
-        "%.2f), loss %.4f\n",
-        r + 1, rate[r], 1e3 * dt / ns, fwd[r], bwd[r], upd[r], loss);
-  }
   const double mf = bench_median(fwd, reps), mb = bench_median(bwd, reps);
   const double mu = bench_median(upd, reps);
   printf(
       "psfwi nn: %zu parameters, batch %zu, %d thread(s): median %.0f samples/s (forward %.2f "
       "ms, backward %.2f ms, update %.2f ms)\n",
       np, batch, threads, bench_median(rate, reps), mf, mb, mu);
+  for (int k = 1; penalties && k < NPEN; k++) {
+    double ratio[64];
+    for (int r = 0; r < reps; r++) ratio[r] = pen_step[k][r] / pen_step[0][r];
+    printf("penalty %-8s: median step %.2f ms, median ratio to the step without %.2f\n",
+           pen_name[k], bench_median(pen_step[k], reps), bench_median(ratio, reps));
+    psfwi_nn_pen_destroy(pens[k]);
+  }
   psfwi_nn_destroy(nn);
   free(x), free(t), free(dy), free(m), free(v);
   return 0;
