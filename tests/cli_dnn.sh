@@ -100,6 +100,9 @@ if command -v ncdump >/dev/null; then
 fi
 bad "negative penalty" "regularization.*jacobian" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set regularization.jacobian=-1
+ok "operator-norm penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
+  --set regularization.jacobian_kind=operator --set training.epochs=1 \
+  --set output.network="$tmp/neto.nc"
 
 ok "two prefixes" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/sets/train,$tmp/sets/test" \
   --set output.network="$tmp/net_both.nc" --set training.epochs=1

@@ -91,6 +91,11 @@ static const psfwi_config_key train_keys[] = {
   {"regularization", "jacobian", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
    "weight of the mean squared Frobenius norm of the input-output Jacobian (geometric "
    "complexity; finite-difference estimate)"},
+  {"regularization", "jacobian_kind", PSFWI_CFG_CHOICE, "frobenius", 0, 0, "frobenius|operator",
+   "frobenius: |J|_F^2 (random directions); operator: the largest singular value squared "
+   "(power iteration; Roth et al.'s data-dependent operator norm)"},
+  {"regularization", "jacobian_power_iter", PSFWI_CFG_INT, "3", 1, 1000, NULL,
+   "operator: power iterations per batch"},
   {"regularization", "jacobian_step", PSFWI_CFG_DOUBLE, "0.01", 1e-9, 1e3, NULL,
    "the estimate's input perturbation (standardised feature units)"},
   {"regularization", "jacobian_draws", PSFWI_CFG_INT, "1", 1, 1000, NULL,
@@ -433,6 +438,11 @@ static int dnn_train(int argc, char **argv) {
     po.jacobian = psfwi_config_double(cfg, "regularization", "jacobian");
     po.jacobian_step = psfwi_config_double(cfg, "regularization", "jacobian_step");
     po.jacobian_draws = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_draws");
+    po.jacobian_kind =
+        strcmp(psfwi_config_string(cfg, "regularization", "jacobian_kind"), "operator") == 0
+            ? PSFWI_NN_JAC_OPERATOR
+            : PSFWI_NN_JAC_FROBENIUS;
+    po.jacobian_power_iter = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_power_iter");
     po.seed = to.seed;
     st = psfwi_trainer_set_net_penalty(tr, &po, &err);
   }

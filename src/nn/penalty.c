@@ -16,6 +16,7 @@ struct psfwi_nn_pen {
   size_t max_batch, in_size, out_size;
   unsigned char *in_valid, *out_valid; /* per sample; 1 = counts */
   psfwi_nn_real *y0, *xp, *dy;         /* max_batch * out, * in, * out */
+  psfwi_nn_real *vd, *dx, *gsave;      /* operator kind: directions, J^T u, saved grads */
   double *u, *v;                       /* power iteration (largest rows, cols) */
 };
 
@@ -44,6 +45,7 @@ void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o) {
   o->spectral_iter = 30;
   o->jacobian_step = 1e-2;
   o->jacobian_draws = 1;
+  o->jacobian_power_iter = 3;
   o->seed = 1;
 }
 
@@ -86,6 +88,13 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
                       "%s: jacobian_step = %g (expected > 0), jacobian_draws = %zu (>= 1)", who,
                       o->jacobian_step, o->jacobian_draws),
            NULL;
+  if (o->jacobian > 0.0 && o->jacobian_kind != PSFWI_NN_JAC_FROBENIUS &&
+      (o->jacobian_kind != PSFWI_NN_JAC_OPERATOR || o->jacobian_power_iter < 1))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "%s: jacobian_kind = %d (frobenius 0, operator 1), jacobian_power_iter = %zu "
+                      "(>= 1)",
+                      who, o->jacobian_kind, o->jacobian_power_iter),
+           NULL;
   if (o->spectral > 0.0 && o->spectral_iter < 1)
     return psfwi_fail(err, PSFWI_ERANGE, "%s: spectral_iter = 0; expected >= 1", who), NULL;
   if (max_batch < 1) return psfwi_fail(err, PSFWI_EINVAL, "%s: max_batch = 0", who), NULL;
@@ -121,6 +130,12 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
     p->dy = malloc(max_batch * p->out_size * sizeof *p->dy);
     p->xp = malloc(max_batch * p->in_size * sizeof *p->xp);
     oom = !p->y0 || !p->dy || !p->xp;
+    if (!oom && o->jacobian_kind == PSFWI_NN_JAC_OPERATOR) {
+      p->vd = malloc(max_batch * p->in_size * sizeof *p->vd);
+      p->dx = malloc(max_batch * p->in_size * sizeof *p->dx);
+      p->gsave = malloc((psfwi_nn_nparam(nn) + 1) * sizeof *p->gsave);
+      oom = !p->vd || !p->dx || !p->gsave;
+    }
   }
   if (oom) {
     psfwi_nn_pen_destroy(p);
@@ -138,6 +153,9 @@ void psfwi_nn_pen_destroy(psfwi_nn_pen *p) {
   free(p->y0);
   free(p->dy);
   free(p->xp);
+  free(p->vd);
+  free(p->dx);
+  free(p->gsave);
   free(p->u);
   free(p->v);
   free(p);
@@ -195,24 +213,74 @@ static double spectral(psfwi_nn_pen *p, int want_grad) {
  * standard normal on valid inputs from a stream seeded by (seed, the batch's
  * bytes); adds the gradient: seeds +-2 lam (y1 - y0) / (s^2 B D) at x + s eps
  * and at x. Inference mode (batch norm's running statistics, no dropout). */
+/* Per sample, unit vectors along each valid input v_b -> v_b / |v_b|. */
+static void normalise(psfwi_nn_pen *p, psfwi_nn_real *v, size_t B) {
+  const size_t ni = p->in_size;
+  for (size_t b = 0; b < B; b++) {
+    double n2 = 0.0;
+    for (size_t i = 0; i < ni; i++)
+      n2 += p->in_valid[i] ? (double)v[b * ni + i] * v[b * ni + i] : 0;
+    const double inv = n2 > 0.0 ? 1.0 / sqrt(n2) : 0.0;
+    for (size_t i = 0; i < ni; i++)
+      v[b * ni + i] = p->in_valid[i] ? (psfwi_nn_real)(v[b * ni + i] * inv) : 0;
+  }
+}
+
+/* The operator kind's directions: per sample, the top right singular vector
+ * of the Jacobian by power iteration, v <- J^T J v / |.|, J v by a forward
+ * difference (step s) and J^T u by a backward pass at x; p->y0 = f(x) on
+ * entry. The backward passes' parameter gradients are undone. */
+static int top_directions(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, unsigned long long *rs,
+                          psfwi_error *err) {
+  psfwi_nn *nn = p->nn;
+  const size_t ni = p->in_size, no = p->out_size, np = psfwi_nn_nparam(nn);
+  const double s = p->o.jacobian_step;
+  for (size_t k = 0; k < B * ni; k++) p->vd[k] = (psfwi_nn_real)psfwi_normal_draw(rs);
+  normalise(p, p->vd, B);
+  memcpy(p->gsave, psfwi_nn_grads(nn), np * sizeof *p->gsave);
+  for (size_t it = 0; it < p->o.jacobian_power_iter; it++) {
+    for (size_t k = 0; k < B * ni; k++) p->xp[k] = x[k] + (psfwi_nn_real)(s * p->vd[k]);
+    const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 0, err);
+    if (y1 == NULL) return err->status;
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < no; i++) {
+        const size_t k = b * no + i;
+        p->dy[k] = p->out_valid[i] ? (psfwi_nn_real)(((double)y1[k] - p->y0[k]) / s) : 0;
+      }
+    if (psfwi_nn_forward(nn, x, B, 0, err) == NULL) return err->status;
+    if (psfwi_nn_backward(nn, p->dy, p->dx, err) != PSFWI_OK) return err->status;
+    memcpy(p->vd, p->dx, B * ni * sizeof *p->vd);
+    normalise(p, p->vd, B);
+  }
+  memcpy(psfwi_nn_grads(nn), p->gsave, np * sizeof *p->gsave);
+  return PSFWI_OK;
+}
+
 static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_grad, double *value,
                     psfwi_error *err) {
   psfwi_nn *nn = p->nn;
-  const size_t ni = p->in_size, no = p->out_size, D = p->o.jacobian_draws;
+  const size_t ni = p->in_size, no = p->out_size;
+  size_t D = p->o.jacobian_draws;
   const double s = p->o.jacobian_step, lam = p->o.jacobian;
   const psfwi_nn_real *y = psfwi_nn_forward(nn, x, B, 0, err);
   if (y == NULL) return err->status;
   memcpy(p->y0, y, B * no * sizeof *y);
   unsigned long long rs =
       psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * ni * sizeof *x) ^ 0x6a61636fULL);
+  const int op = p->o.jacobian_kind == PSFWI_NN_JAC_OPERATOR;
+  if (op) {
+    D = 1;
+    int st = top_directions(p, x, B, &rs, err);
+    if (st != PSFWI_OK) return st;
+  }
   double sum = 0.0;
   const double scale = 2.0 * lam / (s * s * (double)B * (double)D);
   for (size_t d = 0; d < D; d++) {
     for (size_t b = 0; b < B; b++)
       for (size_t i = 0; i < ni; i++)
-        p->xp[b * ni + i] = p->in_valid[i]
-                                ? x[b * ni + i] + (psfwi_nn_real)(s * psfwi_normal_draw(&rs))
-                                : x[b * ni + i];
+        p->xp[b * ni + i] = !p->in_valid[i] ? x[b * ni + i]
+                            : op            ? x[b * ni + i] + (psfwi_nn_real)(s * p->vd[b * ni + i])
+                                 : x[b * ni + i] + (psfwi_nn_real)(s * psfwi_normal_draw(&rs));
     const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 0, err);
     if (y1 == NULL) return err->status;
     for (size_t b = 0; b < B; b++)

@@ -291,16 +291,27 @@ double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const 
  *             gradient of the estimate: two backward passes, seeds
  *             +-2 lam (y1 - y0) / (s^2 B D) at x + s eps and at x; cost per
  *             draw two forward and two backward passes (plus one forward).
+ *             jacobian_kind = OPERATOR: the data-dependent operator norm
+ *             instead (Roth et al. 2020): eps_b = v_b, per sample the top
+ *             right singular vector of the Jacobian by jacobian_power_iter
+ *             power iterations (J v by a forward difference, J^T u by a
+ *             backward pass; their parameter gradients are undone), so the
+ *             estimate is sigma_max(J_b)^2 + O(s), and its gradient at the
+ *             fixed maximiser v_b is the gradient of the maximum (Danskin).
+ *             Cost: two forwards and one backward per power iteration more.
  * in_valid / out_valid (in_size / out_size bytes per sample, NULL: all)
  * mark the entries that count (padding left out). pen_eval returns each
  * term's value and, with want_grad, ADDS the gradient to psfwi_nn_grads. It
  * runs forward passes: the activations of an earlier forward are lost. */
+enum psfwi_nn_jac_kind { PSFWI_NN_JAC_FROBENIUS = 0, PSFWI_NN_JAC_OPERATOR = 1 };
 typedef struct psfwi_nn_pen_opts {
   double l1, l2, spectral, jacobian;
-  size_t spectral_iter;  /* default 30 */
-  double jacobian_step;  /* s, input units (default 1e-2) */
-  size_t jacobian_draws; /* default 1 */
-  uint64_t seed;         /* default 1 */
+  size_t spectral_iter;       /* default 30 */
+  int jacobian_kind;          /* enum psfwi_nn_jac_kind (default FROBENIUS) */
+  double jacobian_step;       /* s, input units (default 1e-2) */
+  size_t jacobian_draws;      /* FROBENIUS: random directions (default 1) */
+  size_t jacobian_power_iter; /* OPERATOR: power iterations (default 3) */
+  uint64_t seed;              /* default 1 */
 } psfwi_nn_pen_opts;
 typedef struct psfwi_nn_pen_terms {
   double l1, l2, spectral, jacobian, total;
