@@ -100,6 +100,8 @@ if command -v ncdump >/dev/null; then
 fi
 bad "negative penalty" "regularization.*jacobian" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set regularization.jacobian=-1
+ok "adversarial training" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.adversarial=1 \
+  --set regularization.adversarial_eps=0.05 --set training.epochs=1 --set output.network="$tmp/neta.nc"
 ok "operator-norm penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
   --set regularization.jacobian_kind=operator --set training.epochs=1 \
   --set output.network="$tmp/neto.nc"

@@ -257,6 +257,60 @@ static void test_seed_and_resume_reproduce(void **state) {
   problem_free(&p);
 }
 
+/* Adversarial training: with eps = 0 the adversarial input is the input
+ * and the step of weight 1 doubles the data gradient, so plain SGD gives the
+ * parameters of a training at twice the learning rate, bit for bit; with
+ * eps > 0 the signed-gradient step raises the loss (the penalty, the loss at
+ * the adversarial inputs, exceeds the data loss of every epoch: a step of
+ * the wrong sign would lower it). */
+static void test_adversarial_training(void **state) {
+  (void)state;
+  psfwi_error err = {0};
+  problem p;
+  problem_make(&p, 2, 0);
+  psfwi_optim_sgd_options_init(&p.o.sgd, PSFWI_SGD_PLAIN);
+  p.o.sgd.lr = 1e-3;
+  float *par[2];
+  size_t np = 0;
+  for (int k = 0; k < 2; k++) {
+    psfwi_nn *nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
+    psfwi_nn_init(nn, p.o.seed);
+    psfwi_train_opts o = p.o;
+    if (k == 1) o.sgd.lr = 2e-3;
+    psfwi_trainer *tr = psfwi_trainer_create(nn, &p.d, &o, &err);
+    if (k == 0) assert_ok(psfwi_trainer_set_adversarial(tr, 1.0, 0.0, 1, &err));
+    psfwi_train_epoch info;
+    for (int e = 0; e < 2; e++) assert_ok(psfwi_trainer_epoch(tr, &info, &err));
+    np = psfwi_nn_nparam(nn);
+    par[k] = malloc(np * sizeof(float));
+    memcpy(par[k], psfwi_nn_params(nn), np * sizeof(float));
+    psfwi_trainer_destroy(tr);
+    psfwi_nn_destroy(nn);
+  }
+  assert_memory_equal(par[0], par[1], np * sizeof(float));
+  free(par[0]);
+  free(par[1]);
+  for (size_t steps = 1; steps <= 3; steps += 2) {
+    psfwi_nn *nn = psfwi_arch_build(&p.arch, W, p.o.batch, &err);
+    psfwi_nn_init(nn, p.o.seed);
+    psfwi_trainer *tr = psfwi_trainer_create(nn, &p.d, &p.o, &err);
+    assert_int_equal(psfwi_trainer_set_adversarial(tr, 1.0, -0.05, steps, &err), PSFWI_ERANGE);
+    assert_ok(psfwi_trainer_set_adversarial(tr, 1.0, 0.05, steps, &err));
+    psfwi_train_epoch info;
+    for (int e = 0; e < 2; e++) {
+      assert_ok(psfwi_trainer_epoch(tr, &info, &err));
+      printf(
+          "adversarial (eps 0.05, %zu step%s): epoch %d data loss %.5f, loss at the "
+          "adversarial inputs %.5f\n",
+          steps, steps > 1 ? "s" : "", e + 1, info.train_loss, info.penalty);
+      assert_true(info.penalty > info.train_loss);
+    }
+    psfwi_trainer_destroy(tr);
+    psfwi_nn_destroy(nn);
+  }
+  problem_free(&p);
+}
+
 static void test_network_file_round_trip(void **state) {
   (void)state;
   psfwi_error err = {0};
@@ -403,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_normalisation_helpers),
       cmocka_unit_test(test_geometric_complexity_estimator),
       cmocka_unit_test(test_seed_and_resume_reproduce),
+      cmocka_unit_test(test_adversarial_training),
       cmocka_unit_test(test_network_file_round_trip),
       cmocka_unit_test(test_trainer_learns_layered_earth),
   };

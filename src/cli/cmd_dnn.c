@@ -100,6 +100,12 @@ static const psfwi_config_key train_keys[] = {
    "the estimate's input perturbation (standardised feature units)"},
   {"regularization", "jacobian_draws", PSFWI_CFG_INT, "1", 1, 1000, NULL,
    "random directions per batch for the Jacobian estimate"},
+  {"regularization", "adversarial", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of the loss at adversarial inputs (signed-gradient steps; 0: off)"},
+  {"regularization", "adversarial_eps", PSFWI_CFG_DOUBLE, "0.01", 0, 1e3, NULL,
+   "radius of the adversarial inputs' l_inf ball (standardised feature units)"},
+  {"regularization", "adversarial_steps", PSFWI_CFG_INT, "1", 1, 1000, NULL,
+   "signed-gradient steps (1: FGSM; more: PGD)"},
   {"output", "network", PSFWI_CFG_PATH, NULL, 0, 0, NULL, "the trained network (NetCDF)"},
   {"output", "state", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
    "resumable state; default <network without .nc>.state.nc"},
@@ -445,6 +451,11 @@ static int dnn_train(int argc, char **argv) {
     po.jacobian_power_iter = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_power_iter");
     po.seed = to.seed;
     st = psfwi_trainer_set_net_penalty(tr, &po, &err);
+    if (st == PSFWI_OK)
+      st = psfwi_trainer_set_adversarial(
+          tr, psfwi_config_double(cfg, "regularization", "adversarial"),
+          psfwi_config_double(cfg, "regularization", "adversarial_eps"),
+          (size_t)psfwi_config_int(cfg, "regularization", "adversarial_steps"), &err);
   }
   hist = calloc(to.epochs * NCOL + 1, sizeof *hist);
   if (st == PSFWI_OK && hist == NULL) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");

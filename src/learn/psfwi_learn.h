@@ -327,6 +327,17 @@ void psfwi_trainer_set_penalty(psfwi_trainer *tr, psfwi_train_penalty_fn fn, voi
  * Jacobian term's draws depend on the batch's bytes: a resumed training
  * repeats them. */
 int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o, psfwi_error *err);
+/* Adversarial training (Goodfellow et al. 2015; Madry et al. 2018): each
+ * batch's input is moved by `steps` signed-gradient steps of the data loss
+ * within the l_inf ball of radius eps (standardised feature units; padding
+ * left alone; one step: FGSM, more: PGD with steps of 2.5 eps / steps),
+ * and weight times the loss there is added (its value in the epoch's
+ * `penalty`). To first order it penalises eps |grad_x L|_1, the dual norm
+ * of the input gradient: Roth et al. (2020) show it to be the data-
+ * dependent operator-norm regularizer. Cost: one forward and backward per
+ * step more. weight 0: off. */
+int psfwi_trainer_set_adversarial(psfwi_trainer *tr, double weight, double eps, size_t steps,
+                                  psfwi_error *err);
 size_t psfwi_trainer_nval(const psfwi_trainer *tr);
 size_t psfwi_trainer_epochs_done(const psfwi_trainer *tr);
 /* One epoch (then a validation pass). PSFWI_ENONFINITE names the epoch and

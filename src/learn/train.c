@@ -38,7 +38,10 @@ struct psfwi_trainer {
   psfwi_lr_schedule *sch;
   psfwi_train_penalty_fn penalty;
   void *penalty_ctx;
-  psfwi_nn_pen *pen; /* the network penalties (psfwi_trainer_set_net_penalty) */
+  psfwi_nn_pen *pen;     /* the network penalties (psfwi_trainer_set_net_penalty) */
+  double adv_w, adv_eps; /* adversarial training (psfwi_trainer_set_adversarial) */
+  size_t adv_steps;
+  psfwi_nn_real *xa, *gsave; /* batch * in_size; nparam */
   /* progress */
   size_t epoch; /* epochs done */
   double best_val;
@@ -60,6 +63,8 @@ static void shuffle(size_t *v, size_t n, unsigned long long seed) {
 void psfwi_trainer_destroy(psfwi_trainer *tr) {
   if (tr == NULL) return;
   psfwi_nn_pen_destroy(tr->pen);
+  free(tr->xa);
+  free(tr->gsave);
   free(tr->order);
   free(tr->perm);
   free(tr->xb);
@@ -175,6 +180,25 @@ int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o,
   return tr->pen ? PSFWI_OK : err->status;
 }
 
+int psfwi_trainer_set_adversarial(psfwi_trainer *tr, double weight, double eps, size_t steps,
+                                  psfwi_error *err) {
+  if (!(weight >= 0) || !isfinite(weight) || !(eps >= 0) || !isfinite(eps) || steps < 1)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "adversarial training: weight = %g, eps = %g (finite, >= 0), steps = %zu "
+                      "(>= 1)",
+                      weight, eps, steps);
+  tr->adv_w = weight;
+  tr->adv_eps = eps;
+  tr->adv_steps = steps;
+  if (weight > 0 && tr->xa == NULL) {
+    tr->xa = malloc(tr->o.batch * tr->in_size * sizeof *tr->xa);
+    tr->gsave = malloc((psfwi_nn_nparam(tr->nn) + 1) * sizeof *tr->gsave);
+    if (tr->xa == NULL || tr->gsave == NULL)
+      return psfwi_fail(err, PSFWI_ENOMEM, "adversarial training: out of memory");
+  }
+  return PSFWI_OK;
+}
+
 size_t psfwi_trainer_nval(const psfwi_trainer *tr) { return tr->nval; }
 size_t psfwi_trainer_epochs_done(const psfwi_trainer *tr) { return tr->epoch; }
 
@@ -279,6 +303,47 @@ int psfwi_trainer_geometric_complexity(psfwi_trainer *tr, size_t nsample, size_t
                         : psfwi_fail(err, PSFWI_ENONFINITE, "geometric complexity: not finite");
 }
 
+/* Adversarial training on the batch in tr->xb (tr->dx: the data loss's
+ * input gradient): x_a by `adv_steps` signed-gradient steps in the l_inf
+ * ball of radius adv_eps (valid inputs only; FGSM for one step, else PGD
+ * with steps of 2.5 eps / steps), then adv_w times the loss at x_a and its
+ * parameter gradient are added. Training mode, as the data step. */
+static int adversarial(psfwi_trainer *tr, size_t nb, double *value, psfwi_error *err) {
+  psfwi_nn *nn = tr->nn;
+  const size_t n = nb * tr->in_size, wp = tr->wp, w = tr->d.width, np = psfwi_nn_nparam(nn);
+  const double eps = tr->adv_eps;
+  const double alpha = tr->adv_steps == 1 ? eps : 2.5 * eps / (double)tr->adv_steps;
+  memcpy(tr->xa, tr->xb, n * sizeof *tr->xa);
+  if (tr->adv_steps > 1) memcpy(tr->gsave, psfwi_nn_grads(nn), np * sizeof *tr->gsave);
+  for (size_t k = 0; k < tr->adv_steps; k++) {
+    if (k > 0) { /* the input gradient at the current x_a */
+      const psfwi_nn_real *y = psfwi_nn_forward(nn, tr->xa, nb, 1, err);
+      if (y == NULL) return err->status;
+      (void)batch_loss(tr, y, nb, tr->dy);
+      if (psfwi_nn_backward(nn, tr->dy, tr->dx, err) != PSFWI_OK) return err->status;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (i % wp >= w) continue; /* padding */
+      const double g = (double)tr->dx[i];
+      double v = (double)tr->xa[i] + (g > 0 ? alpha : g < 0 ? -alpha : 0.0);
+      const double x0 = (double)tr->xb[i];
+      v = v > x0 + eps ? x0 + eps : v < x0 - eps ? x0 - eps : v;
+      tr->xa[i] = (psfwi_nn_real)v;
+    }
+  }
+  if (tr->adv_steps > 1) memcpy(psfwi_nn_grads(nn), tr->gsave, np * sizeof *tr->gsave);
+  const psfwi_nn_real *y = psfwi_nn_forward(nn, tr->xa, nb, 1, err);
+  if (y == NULL) return err->status;
+  const double la = batch_loss(tr, y, nb, tr->dy);
+  for (size_t i = 0; i < nb * tr->out_size; i++)
+    tr->dy[i] = (psfwi_nn_real)(tr->adv_w * (double)tr->dy[i]);
+  if (psfwi_nn_backward(nn, tr->dy, NULL, err) != PSFWI_OK) return err->status;
+  *value = tr->adv_w * la;
+  return isfinite(la)
+             ? PSFWI_OK
+             : psfwi_fail(err, PSFWI_ENONFINITE, "adversarial training: the loss is %g", la);
+}
+
 int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error *err) {
   const double t0 = psfwi_seconds();
   const size_t e = tr->epoch;
@@ -300,8 +365,15 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
       return psfwi_fail(err, PSFWI_ENONFINITE, "training: the loss of epoch %zu, batch %zu is %g",
                         e + 1, nbatch + 1, loss);
     psfwi_nn_zero_grad(tr->nn);
-    if (psfwi_nn_backward(tr->nn, tr->dy, NULL, err) != PSFWI_OK) return err->status;
+    if (psfwi_nn_backward(tr->nn, tr->dy, tr->adv_w > 0 ? tr->dx : NULL, err) != PSFWI_OK)
+      return err->status;
     double pen = 0;
+    if (tr->adv_w > 0) {
+      double v = 0;
+      if (adversarial(tr, nb, &v, err) != PSFWI_OK)
+        return psfwi_error_prefix(err, "training epoch %zu, batch %zu: ", e + 1, nbatch + 1);
+      pen += v;
+    }
     if (tr->pen) {
       psfwi_nn_pen_terms pt;
       if (psfwi_nn_pen_eval(tr->pen, tr->xb, nb, 1, &pt, err) != PSFWI_OK)
