@@ -51,6 +51,25 @@ static double value(psfwi_nn_pen *p, const double *x, int grad) {
   return t.total;
 }
 
+/* max |central difference - g| / max |g| over every parameter, step h. */
+static double fd_rel_error(psfwi_nn_pen *p, psfwi_nn *nn, const double *x, const double *g,
+                           double h) {
+  psfwi_nn_real *par = psfwi_nn_params(nn);
+  double emax = 0.0, gmax = 0.0;
+  for (size_t i = 0; i < psfwi_nn_nparam(nn); i++) {
+    const double keep = par[i];
+    par[i] = keep + h;
+    const double fp = value(p, x, 0);
+    par[i] = keep - h;
+    const double fm = value(p, x, 0);
+    par[i] = keep;
+    emax = fmax(emax, fabs((fp - fm) / (2.0 * h) - g[i]));
+    gmax = fmax(gmax, fabs(g[i]));
+  }
+  assert_true(gmax > 0.0);
+  return emax / gmax;
+}
+
 static void test_gradients(void **state) {
   (void)state;
   psfwi_nn_layer l[4];
@@ -79,23 +98,10 @@ static void test_gradients(void **state) {
     value(p, x, 1);
     double *g = malloc(np * sizeof *g);
     memcpy(g, psfwi_nn_grads(nn), np * sizeof *g);
-    psfwi_nn_real *par = psfwi_nn_params(nn);
-    double emax = 0.0, gmax = 0.0;
-    const double h = 1e-6;
-    for (size_t i = 0; i < np; i++) {
-      const double keep = par[i];
-      par[i] = keep + h;
-      const double fp = value(p, x, 0);
-      par[i] = keep - h;
-      const double fm = value(p, x, 0);
-      par[i] = keep;
-      emax = fmax(emax, fabs((fp - fm) / (2.0 * h) - g[i]));
-      gmax = fmax(gmax, fabs(g[i]));
-    }
+    const double rel = fd_rel_error(p, nn, x, g, 1e-6);
     printf("  %-9s central FD over %zu parameters: max error / max gradient %.2e\n", names[k], np,
-           emax / gmax);
-    assert_true(gmax > 0.0);
-    assert_true(emax / gmax <= 1e-6);
+           rel);
+    assert_true(rel <= 1e-6);
     free(g);
     psfwi_nn_pen_destroy(p);
   }
@@ -241,22 +247,9 @@ static void test_operator_norm(void **state) {
   double *g = malloc(np * sizeof *g);
   memcpy(g, psfwi_nn_grads(nn), np * sizeof *g);
   g[0] -= 0.25;
-  psfwi_nn_real *par = psfwi_nn_params(nn);
-  double emax = 0.0, gmax = 0.0;
-  for (size_t i = 0; i < np; i++) {
-    const double keep = par[i], h = 1e-4;
-    par[i] = keep + h;
-    assert_int_equal(psfwi_nn_pen_eval(p, x, B, 0, &t, &e), PSFWI_OK);
-    const double fp = t.jacobian;
-    par[i] = keep - h;
-    assert_int_equal(psfwi_nn_pen_eval(p, x, B, 0, &t, &e), PSFWI_OK);
-    par[i] = keep;
-    emax = fmax(emax, fabs((fp - t.jacobian) / (2.0 * h) - g[i]));
-    gmax = fmax(gmax, fabs(g[i]));
-  }
-  printf("  operator: central FD over %zu parameters: max error / max gradient %.2e\n", np,
-         emax / gmax);
-  assert_true(emax / gmax <= 1e-5);
+  const double rel = fd_rel_error(p, nn, x, g, 1e-4);
+  printf("  operator: central FD over %zu parameters: max error / max gradient %.2e\n", np, rel);
+  assert_true(rel <= 1e-5);
   free(g);
   psfwi_nn_pen_destroy(p);
   psfwi_nn_destroy(nn);

@@ -750,11 +750,29 @@ static int new_iterate(fwi *f, size_t b, size_t iter, double fc, double step, si
   return PSFWI_OK;
 }
 
+/* The progress line of a band's end (why the solver stopped). */
+static void band_end(const fwi *f, size_t b, size_t iter, double objective, size_t planned,
+                     double t0, const char *reason) {
+  const psfwi_fwi_opts *o = f->o;
+  if (!o->progress) return;
+  psfwi_fwi_progress p = {0};
+  p.band = b;
+  p.nband = o->nband;
+  p.b = &o->bands[b];
+  p.iter = iter;
+  p.iter_total = f->rows ? f->rows - 1 : 0;
+  p.iter_planned = planned;
+  p.objective = objective;
+  p.nfev = f->nfev;
+  p.elapsed = psfwi_seconds() - t0;
+  p.stop_reason = reason;
+  o->progress(o->progress_ctx, &p);
+}
+
 /* Band b with the proximal solver (FISTA); the first f and gradient at x = 0
  * are the band start's (cached). Ends at the last accepted iterate. */
 static int run_band_fista(fwi *f, size_t b, int cache, double cached_phi, size_t planned, double t0,
                           size_t *iters_here, double *sc, psfwi_error *err) {
-  const psfwi_fwi_opts *o = f->o;
   double *x_g = f->x_g;
   int st = PSFWI_OK;
   for (;;) {
@@ -801,20 +819,7 @@ static int run_band_fista(fwi *f, size_t b, int cache, double cached_phi, size_t
                       b + 1);
       break;
     }
-    if (o->progress) {
-      psfwi_fwi_progress p = {0};
-      p.band = b;
-      p.nband = o->nband;
-      p.b = &o->bands[b];
-      p.iter = info.iter;
-      p.iter_total = f->rows ? f->rows - 1 : 0;
-      p.iter_planned = planned;
-      p.objective = fc;
-      p.nfev = f->nfev;
-      p.elapsed = psfwi_seconds() - t0;
-      p.stop_reason = psfwi_fista_reason_text(info.reason);
-      o->progress(o->progress_ctx, &p);
-    }
+    band_end(f, b, info.iter, fc, planned, t0, psfwi_fista_reason_text(info.reason));
     break;
   }
   return st;
@@ -905,20 +910,7 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
                         b + 1);
         break;
       }
-      if (o->progress) {
-        psfwi_fwi_progress p = {0};
-        p.band = b;
-        p.nband = o->nband;
-        p.b = &o->bands[b];
-        p.iter = info.iter;
-        p.iter_total = f->rows ? f->rows - 1 : 0;
-        p.iter_planned = planned;
-        p.objective = info.f;
-        p.nfev = f->nfev;
-        p.elapsed = psfwi_seconds() - t0;
-        p.stop_reason = psfwi_optim_reason_text(info.reason);
-        o->progress(o->progress_ctx, &p);
-      }
+      band_end(f, b, info.iter, info.f, planned, t0, psfwi_optim_reason_text(info.reason));
       break;
     }
     if (st != PSFWI_OK) break;
