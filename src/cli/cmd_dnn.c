@@ -321,17 +321,6 @@ static int arch_from_config(const psfwi_config *cfg, size_t in_c, size_t nz, psf
   return psfwi_arch_hourglass(&o, in_c, nz, a, err);
 }
 
-static void fmt_time(double s, char *buf, size_t n) {
-  if (!isfinite(s) || s < 0)
-    snprintf(buf, n, "?");
-  else if (s < 100)
-    snprintf(buf, n, "%.0f s", s);
-  else if (s < 6000)
-    snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-  else
-    snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
-}
-
 static int dnn_train(int argc, char **argv) {
   int resume = 0, n = 0;
   size_t stop_after = 0;
@@ -498,8 +487,8 @@ static int dnn_train(int argc, char **argv) {
     run_epochs++;
     char el[32], eta[32];
     const double spent = psfwi_seconds() - t0;
-    fmt_time(spent, el, sizeof el);
-    fmt_time(spent / (double)run_epochs * (double)(to.epochs - nep), eta, sizeof eta);
+    cli_fmt_time(spent, el, sizeof el);
+    cli_fmt_time(spent / (double)run_epochs * (double)(to.epochs - nep), eta, sizeof eta);
     fprintf(stderr,
             "dnn train: epoch %4zu/%zu  loss %.5f  val %.5f%s  lr %.3g  |g| %.3g  gc %.3g  %s  "
             "ETA %s\n",

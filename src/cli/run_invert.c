@@ -440,14 +440,18 @@ void cli_problem_free(cli_problem *p) {
 /* ---- The frame of psfwi fwi and psfwi rnn -------------------------------------- */
 
 void cli_fmt_time(double s, char *buf, size_t n) {
-  if (!isfinite(s))
+  if (!isfinite(s) || s < 0) {
     snprintf(buf, n, "?");
-  else if (s < 100)
-    snprintf(buf, n, "%.0f s", s);
-  else if (s < 6000)
-    snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    return;
+  }
+  /* rounded first, so that 359.7 s reads 6m00s, not 5m60s */
+  const double r = floor(s + 0.5), m = floor(s / 60 + 0.5);
+  if (r < 100)
+    snprintf(buf, n, "%.0f s", r);
+  else if (r < 6000)
+    snprintf(buf, n, "%.0fm%02.0fs", floor(r / 60), fmod(r, 60));
   else
-    snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+    snprintf(buf, n, "%.0fh%02.0fm", floor(m / 60), fmod(m, 60));
 }
 
 char *cli_default_state_path(const char *model) {
