@@ -146,15 +146,16 @@ int main(int argc, char **argv) {
         ct);
   /* --penalties: each round also times the same steps with each network
    * penalty (weights 1e-3; the Jacobian estimate with one draw) */
-  enum { NPEN = 4 };
-  static const char *pen_name[NPEN] = {"none", "l1", "spectral", "jacobian"};
+  enum { NPEN = 5 };
+  static const char *pen_name[NPEN] = {"none", "l1", "spectral", "jacobian", "jacobian detached"};
   psfwi_nn_pen *pens[NPEN] = {NULL};
   for (int k = 1; penalties && k < NPEN; k++) {
     psfwi_nn_pen_opts po;
     psfwi_nn_pen_defaults(&po);
     if (k == 1) po.l1 = 1e-3;
     if (k == 2) po.spectral = 1e-3;
-    if (k == 3) po.jacobian = 1e-3;
+    if (k >= 3) po.jacobian = 1e-3;
+    po.jacobian_detached = k == 4;
     if ((pens[k] = psfwi_nn_pen_create(nn, &po, batch, NULL, NULL, &e)) == NULL) die(&e);
   }
   double pen_step[NPEN][64];
@@ -169,8 +170,10 @@ int main(int argc, char **argv) {
       const double t0 = psfwi_seconds();
       for (int k = 0; k < ns; k++) {
         const double a = psfwi_seconds();
+        const uint64_t ds = psfwi_nn_dropout_state(nn);
         const float *y = psfwi_nn_forward(nn, x, batch, 1, &e);
         if (y == NULL) die(&e);
+        if (pk == 4 && psfwi_nn_pen_set_reference(pens[pk], y, batch, ds, &e)) die(&e);
         loss = psfwi_nn_loss_eval(PSFWI_NN_MSE, 0, y, t, ny, 1, dy);
         const double b = psfwi_seconds();
         psfwi_nn_zero_grad(nn);
@@ -197,7 +200,7 @@ int main(int argc, char **argv) {
       if (r < 0) continue;
       pen_step[pk][r] = 1e3 * dt / ns;
       if (pk > 0) {
-        printf("round %d: penalty %-8s step %.2f ms (%.2fx the step without)\n", r + 1,
+        printf("round %d: penalty %-17s step %.2f ms (%.2fx the step without)\n", r + 1,
                pen_name[pk], pen_step[pk][r], pen_step[pk][r] / pen_step[0][r]);
         continue;
       }
@@ -217,7 +220,7 @@ int main(int argc, char **argv) {
   for (int k = 1; penalties && k < NPEN; k++) {
     double ratio[64];
     for (int r = 0; r < reps; r++) ratio[r] = pen_step[k][r] / pen_step[0][r];
-    printf("penalty %-8s: median step %.2f ms, median ratio to the step without %.2f\n",
+    printf("penalty %-17s: median step %.2f ms, median ratio to the step without %.2f\n",
            pen_name[k], bench_median(pen_step[k], reps), bench_median(ratio, reps));
     psfwi_nn_pen_destroy(pens[k]);
   }

@@ -102,6 +102,8 @@ bad "negative penalty" "regularization.*jacobian" "$psfwi" dnn train -c "$tmp/t.
   --set regularization.jacobian=-1
 ok "adversarial training" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.adversarial=1 \
   --set regularization.adversarial_eps=0.05 --set training.epochs=1 --set output.network="$tmp/neta.nc"
+ok "detached Jacobian penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
+  --set regularization.jacobian_detached=true --set training.epochs=1 --set output.network="$tmp/netd.nc"
 ok "operator-norm penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
   --set regularization.jacobian_kind=operator --set training.epochs=1 \
   --set output.network="$tmp/neto.nc"

@@ -94,6 +94,9 @@ static const psfwi_config_key train_keys[] = {
   {"regularization", "jacobian_kind", PSFWI_CFG_CHOICE, "frobenius", 0, 0, "frobenius|operator",
    "frobenius: |J|_F^2 (random directions); operator: the largest singular value squared "
    "(power iteration; Roth et al.'s data-dependent operator norm)"},
+  {"regularization", "jacobian_detached", PSFWI_CFG_BOOL, "false", 0, 0, NULL,
+   "frobenius: the cheap estimate (training mode, the data step's output held fixed; one "
+   "forward and backward instead of three and two)"},
   {"regularization", "jacobian_power_iter", PSFWI_CFG_INT, "3", 1, 1000, NULL,
    "operator: power iterations per batch"},
   {"regularization", "jacobian_step", PSFWI_CFG_DOUBLE, "0.01", 1e-9, 1e3, NULL,

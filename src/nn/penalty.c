@@ -17,7 +17,11 @@ struct psfwi_nn_pen {
   unsigned char *in_valid, *out_valid; /* per sample; 1 = counts */
   psfwi_nn_real *y0, *xp, *dy;         /* max_batch * out, * in, * out */
   psfwi_nn_real *vd, *dx, *gsave;      /* operator kind: directions, J^T u, saved grads */
-  double *u, *v;                       /* power iteration (largest rows, cols) */
+  psfwi_nn_real *bsave;                /* detached: the buffers, restored after */
+  int have_ref;                        /* detached: y0 and the dropout state are set */
+  size_t ref_batch;
+  uint64_t ref_dropout;
+  double *u, *v; /* power iteration (largest rows, cols) */
 };
 
 /* lam sum |w| (subgradient 0 at 0) and (lam / 2) sum w^2, accumulated in
@@ -38,6 +42,23 @@ static double pen_l2(size_t n, double lam, const psfwi_nn_real *w, psfwi_nn_real
     if (g) g[i] = (psfwi_nn_real)((double)g[i] + lam * (double)w[i]);
   }
   return 0.5 * lam * s;
+}
+
+/* Rademacher draws (+-1, E eps eps^T = I, as Hutchinson's estimator uses):
+ * 64 per splitmix64 value, so the directions cost next to nothing. */
+typedef struct sign_stream {
+  unsigned long long state, bits;
+  int left;
+} sign_stream;
+static double sign_draw(sign_stream *r) {
+  if (r->left == 0) {
+    r->bits = psfwi_splitmix64(&r->state);
+    r->left = 64;
+  }
+  const double v = (r->bits & 1ULL) ? 1.0 : -1.0;
+  r->bits >>= 1;
+  r->left--;
+  return v;
 }
 
 void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o) {
@@ -95,6 +116,10 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
                       "(>= 1)",
                       who, o->jacobian_kind, o->jacobian_power_iter),
            NULL;
+  if (o->jacobian > 0.0 && o->jacobian_detached && o->jacobian_kind != PSFWI_NN_JAC_FROBENIUS)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: jacobian_detached needs jacobian_kind = frobenius",
+                      who),
+           NULL;
   if (o->spectral > 0.0 && o->spectral_iter < 1)
     return psfwi_fail(err, PSFWI_ERANGE, "%s: spectral_iter = 0; expected >= 1", who), NULL;
   if (max_batch < 1) return psfwi_fail(err, PSFWI_EINVAL, "%s: max_batch = 0", who), NULL;
@@ -136,6 +161,10 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
       p->gsave = malloc((psfwi_nn_nparam(nn) + 1) * sizeof *p->gsave);
       oom = !p->vd || !p->dx || !p->gsave;
     }
+    if (!oom && o->jacobian_detached) {
+      p->bsave = malloc((psfwi_nn_nbuffer(nn) + 1) * sizeof *p->bsave);
+      oom = !p->bsave;
+    }
   }
   if (oom) {
     psfwi_nn_pen_destroy(p);
@@ -156,6 +185,7 @@ void psfwi_nn_pen_destroy(psfwi_nn_pen *p) {
   free(p->vd);
   free(p->dx);
   free(p->gsave);
+  free(p->bsave);
   free(p->u);
   free(p->v);
   free(p);
@@ -213,6 +243,70 @@ static double spectral(psfwi_nn_pen *p, int want_grad) {
  * standard normal on valid inputs from a stream seeded by (seed, the batch's
  * bytes); adds the gradient: seeds +-2 lam (y1 - y0) / (s^2 B D) at x + s eps
  * and at x. Inference mode (batch norm's running statistics, no dropout). */
+int psfwi_nn_pen_set_reference(psfwi_nn_pen *p, const psfwi_nn_real *y, size_t batch,
+                               uint64_t dropout_state, psfwi_error *err) {
+  if (p->y0 == NULL || y == NULL || batch < 1 || batch > p->max_batch)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "network penalty: a reference needs the Jacobian term, an output and a "
+                      "batch of 1..%zu (got %zu)",
+                      p->max_batch, batch);
+  memcpy(p->y0, y, batch * p->out_size * sizeof *y);
+  p->ref_batch = batch;
+  p->ref_dropout = dropout_state;
+  p->have_ref = 1;
+  return PSFWI_OK;
+}
+
+/* The detached estimate: training mode with the data step's own output
+ * y0 and dropout masks (p's reference), |f(x + s eps) - y0|^2 / s^2, its
+ * gradient through f(x + s eps) only (y0 held fixed, as VAT does); the
+ * batch-norm running statistics and the dropout stream are restored. */
+static int jacobian_detached(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_grad,
+                             double *value, psfwi_error *err) {
+  psfwi_nn *nn = p->nn;
+  if (!p->have_ref || p->ref_batch != B)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "network penalty: the detached Jacobian term needs the batch's training "
+                      "output first (psfwi_nn_pen_set_reference)");
+  const size_t ni = p->in_size, no = p->out_size, D = p->o.jacobian_draws,
+               nb = psfwi_nn_nbuffer(nn);
+  const double s = p->o.jacobian_step, lam = p->o.jacobian;
+  const uint64_t after = psfwi_nn_dropout_state(nn);
+  memcpy(p->bsave, psfwi_nn_buffers(nn), nb * sizeof *p->bsave);
+  unsigned long long rs =
+      psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * ni * sizeof *x) ^ 0x6a61636fULL);
+  sign_stream rb = {rs, 0, 0};
+  const double scale = 2.0 * lam / (s * s * (double)B * (double)D);
+  double sum = 0.0;
+  int st = PSFWI_OK;
+  for (size_t d = 0; d < D && st == PSFWI_OK; d++) {
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < ni; i++)
+        p->xp[b * ni + i] =
+            p->in_valid[i] ? x[b * ni + i] + (psfwi_nn_real)(s * sign_draw(&rb)) : x[b * ni + i];
+    psfwi_nn_set_dropout_state(nn, p->ref_dropout);
+    const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 1, err);
+    if (y1 == NULL) {
+      st = err->status;
+      break;
+    }
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < no; i++) {
+        const size_t k = b * no + i;
+        const double diff = p->out_valid[i] ? (double)y1[k] - (double)p->y0[k] : 0.0;
+        sum += diff * diff;
+        p->dy[k] = (psfwi_nn_real)(scale * diff);
+      }
+    if (want_grad) st = psfwi_nn_backward(nn, p->dy, NULL, err);
+  }
+  psfwi_nn_set_dropout_state(nn, after);
+  memcpy(psfwi_nn_buffers(nn), p->bsave, nb * sizeof *p->bsave);
+  p->have_ref = 0;
+  if (st != PSFWI_OK) return st;
+  *value = lam * sum / (s * s * (double)B * (double)D);
+  return PSFWI_OK;
+}
+
 /* Per sample, unit vectors along each valid input v_b -> v_b / |v_b|. */
 static void normalise(psfwi_nn_pen *p, psfwi_nn_real *v, size_t B) {
   const size_t ni = p->in_size;
@@ -267,6 +361,7 @@ static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_
   memcpy(p->y0, y, B * no * sizeof *y);
   unsigned long long rs =
       psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * ni * sizeof *x) ^ 0x6a61636fULL);
+  sign_stream rb = {rs, 0, 0};
   const int op = p->o.jacobian_kind == PSFWI_NN_JAC_OPERATOR;
   if (op) {
     D = 1;
@@ -280,7 +375,7 @@ static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_
       for (size_t i = 0; i < ni; i++)
         p->xp[b * ni + i] = !p->in_valid[i] ? x[b * ni + i]
                             : op            ? x[b * ni + i] + (psfwi_nn_real)(s * p->vd[b * ni + i])
-                                 : x[b * ni + i] + (psfwi_nn_real)(s * psfwi_normal_draw(&rs));
+                                            : x[b * ni + i] + (psfwi_nn_real)(s * sign_draw(&rb));
     const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 0, err);
     if (y1 == NULL) return err->status;
     for (size_t b = 0; b < B; b++)
@@ -313,7 +408,8 @@ int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int
     if (x == NULL || batch < 1 || batch > p->max_batch)
       return psfwi_fail(err, PSFWI_EINVAL, "network penalty: batch %zu (1..%zu) or no input", batch,
                         p->max_batch);
-    int st = jacobian(p, x, batch, want_grad, &t->jacobian, err);
+    int st = p->o.jacobian_detached ? jacobian_detached(p, x, batch, want_grad, &t->jacobian, err)
+                                    : jacobian(p, x, batch, want_grad, &t->jacobian, err);
     if (st != PSFWI_OK) return st;
   }
   t->total = t->l1 + t->l2 + t->spectral + t->jacobian;

@@ -85,6 +85,7 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_pen_create        psfwi_nn64_pen_create
 #define psfwi_nn_pen_destroy       psfwi_nn64_pen_destroy
 #define psfwi_nn_pen_eval          psfwi_nn64_pen_eval
+#define psfwi_nn_pen_set_reference psfwi_nn64_pen_set_reference
 #endif
 
 /* Layer kinds. Never renumbered (network files store the names). */
@@ -282,7 +283,7 @@ double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const 
  *             the squared Frobenius norm of the input-output Jacobian
  *             (geometric complexity, Dherin et al. 2022):
  *             |f(x + s eps) - f(x)|^2 / s^2 averaged over jacobian_draws
- *             standard normal eps on the valid inputs, the difference over
+ *             Rademacher (+-1) eps on the valid inputs, the difference over
  *             the valid outputs; E = |J|_F^2 + O(s^2). The network is run in
  *             inference mode (batch norm's running statistics, no dropout:
  *             the map psfwi dnn predict uses). eps is drawn from a stream
@@ -311,6 +312,7 @@ typedef struct psfwi_nn_pen_opts {
   double jacobian_step;       /* s, input units (default 1e-2) */
   size_t jacobian_draws;      /* FROBENIUS: random directions (default 1) */
   size_t jacobian_power_iter; /* OPERATOR: power iterations (default 3) */
+  int jacobian_detached;      /* FROBENIUS: the detached estimate (below) */
   uint64_t seed;              /* default 1 */
 } psfwi_nn_pen_opts;
 typedef struct psfwi_nn_pen_terms {
@@ -322,6 +324,17 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
                                   const unsigned char *in_valid, const unsigned char *out_valid,
                                   psfwi_error *err);
 void psfwi_nn_pen_destroy(psfwi_nn_pen *p);
+/* jacobian_detached: the cheap variant. The caller gives, before each
+ * pen_eval, the batch's training-mode output y (psfwi_nn_forward(x, train
+ * = 1)) and the dropout state before that forward; the estimate is then
+ * |f(x + s eps) - y|^2 / s^2 in training mode with the same dropout masks,
+ * its gradient taken through f(x + s eps) only, y held fixed (as virtual
+ * adversarial training holds the clean prediction): one forward and one
+ * backward per draw, against three forwards and two backwards for the
+ * exact estimate's gradient. Batch-norm running statistics and the dropout
+ * stream are left as they were. */
+int psfwi_nn_pen_set_reference(psfwi_nn_pen *p, const psfwi_nn_real *y, size_t batch,
+                               uint64_t dropout_state, psfwi_error *err);
 int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int want_grad,
                       psfwi_nn_pen_terms *terms, psfwi_error *err);
 
