@@ -133,6 +133,7 @@ ok "fwi proximal" "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.solver=pro
   --set regularization.l1=0.01 --set regularization.auto_scale=true \
   --set output.model="$tmp/prox.nc" --set output.history="$tmp/proxh.nc"
 has "auto_scale factors reported" "auto_scale: weights x" "$tmp/err"
+has "illumination unused, said" "illumination is not used" "$tmp/err"
 ok "compare proximal" "$psfwi" compare "$tmp/true.nc" "$tmp/prox.nc" --format csv
 ep=$(awk -F, 'NR==2 {print $4}' "$tmp/out")
 echo "relative error: proximal (TV + L1) $ep %"

@@ -68,6 +68,10 @@ int cmd_fwi(int argc, char **argv) {
     o->resume = R.resume;
     o->stop_after = R.stop_after;
     if (R.P.comm.rank == 0) o->progress = on_progress;
+    if (R.P.comm.rank == 0 && o->proximal && o->illumination)
+      fprintf(stderr,
+              "fwi: note: [regularization] solver = proximal works on the velocities "
+              "themselves: [inversion] illumination is not used (docs/fwi.md)\n");
     st = psfwi_fwi_run(R.P.w, R.P.model, R.P.local, R.P.obs->wavelet, R.P.obs->nt, R.P.d_local, o,
                        &R.err);
   }

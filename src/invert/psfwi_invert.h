@@ -477,11 +477,11 @@ typedef struct psfwi_rnn_opts {
   double vmin, vmax;         /* m/s */
   const unsigned char *mask; /* != 0: frozen cell */
   psfwi_reg reg;
-  int proximal;             /* 1: after each optimiser step, the prox of reg's non-smooth
+  int proximal;              /* 1: after each optimiser step, the prox of reg's non-smooth
                                terms within the bounds (step: the optimiser's velocity
                                change over the gradient, docs/rnn.md) */
-  psfwi_reg_prox_opts prox; /* proximal: the splitting's options */
-  int auto_scale;           /* 1: reg's weights scaled at the first batch (step sgd.lr) */
+  psfwi_reg_prox_opts prox;  /* proximal: the splitting's options */
+  int auto_scale;            /* 1: reg's weights scaled at the first batch (step sgd.lr) */
   psfwi_gradient_opts grad;  /* memory budget, threads, MPI reduce hook */
   double time_window;        /* s: only the record's first time_window seconds enter the
                                   loss (truncated BPTT); 0: all */
