@@ -149,6 +149,21 @@ ok "predict with an ensemble" "$psfwi" dnn predict --net "$tmp/net.nc,$tmp/net2.
 has "ensemble: vp_std" "vp_std" "$tmp/out"
 ok "info on the ensemble" "$psfwi" info "$tmp/ens.nc"
 has "vp_std variable" "vp_std" "$tmp/out"
+# the ensemble's mean is the mean of the members' predictions (the features
+# are computed once for members of one acquisition)
+if command -v ncdump >/dev/null; then
+  vals() { ncdump -v "$2" "$1" | sed -n "/^ $2 =/,/;/p" | tr -d ' ;' | sed "s/^$2=//" | tr ',' '\n' | grep .; }
+  ok "predict with the regularized network" "$psfwi" dnn predict --net "$tmp/netr.nc" \
+    --data "$tmp/shots.nc" --like "$tmp/true.nc" -o "$tmp/predr.nc"
+  ok "ensemble of two different networks" "$psfwi" dnn predict --net "$tmp/net.nc,$tmp/netr.nc" \
+    --data "$tmp/shots.nc" --like "$tmp/true.nc" -o "$tmp/ens2.nc"
+  paste <(vals "$tmp/pred.nc" vp) <(vals "$tmp/predr.nc" vp) <(vals "$tmp/ens2.nc" vp) \
+    > "$tmp/means"
+  check "ensemble mean = mean of the members' predictions" \
+    awk '{d = ($1 + $2) / 2 - $3; if (d < 0) d = -d; if (d > m) m = d} END {exit !(NR > 100 && m < 1e-2)}' "$tmp/means"
+  check "identical members: vp_std 0" \
+    awk '{if ($1 + 0 != 0) bad = 1} END {exit bad}' <(vals "$tmp/ens.nc" vp_std)
+fi
 
 # errors
 sed -e 's/source_x = 0:115:3/source_x = 0:100:3/' "$tmp/f.ini" > "$tmp/f2.ini"

@@ -618,7 +618,11 @@ static int dnn_predict(int argc, char **argv) {
   psfwi_gather *g = NULL;
   psfwi_model *m = NULL;
   psfwi_features *feat = NULL;
-  float *x = NULL, *t = NULL;
+  float *x = NULL, *t = NULL, *xraw = NULL; /* xraw: the last features, unstandardised */
+  psfwi_learn_acq raw_net, raw_data;        /* ... for this network's acquisition, and the
+                                                data's as the features saw it */
+  int have_raw = 0;
+  size_t raw_n = 0;
   double *sum = NULL, *sum2 = NULL;
   float *sd = NULL;
   size_t nnet = 0;
@@ -653,7 +657,14 @@ static int dnn_predict(int argc, char **argv) {
     psfwi_nn *nn = NULL;
     st = net_load(path, &ln, &err);
     psfwi_learn_acq da;
-    if (st == PSFWI_OK) {
+    /* networks of one ensemble usually share their features: computed once */
+    psfwi_error same_err;
+    const int reuse = st == PSFWI_OK && have_raw &&
+                      psfwi_learn_acq_compare(&raw_net, &ln.acq, "", &same_err) == PSFWI_OK &&
+                      psfwi_learn_acq_compare(&ln.acq, &raw_net, "", &same_err) == PSFWI_OK;
+    if (st == PSFWI_OK && reuse) {
+      da = raw_data; /* still compared with this network's below */
+    } else if (st == PSFWI_OK) {
       da = ln.acq; /* the features the network wants, on this survey and grid */
       feat = psfwi_features_create(&da, g->survey, &m->grid, g->nt, g->dt, &err);
       if (feat == NULL) st = err.status;
@@ -667,8 +678,10 @@ static int dnn_predict(int argc, char **argv) {
       st = psfwi_learn_acq_compare(&ln.acq, &da, what, &err);
       if (st != PSFWI_OK) psfwi_error_prefix(&err, "network '%s': ", path);
     }
-    const size_t nchan = feat ? psfwi_features_channels(feat) : 0;
-    const size_t width = feat ? psfwi_features_width(feat) : 0;
+    const size_t nchan = reuse  ? psfwi_learn_channels(&raw_net)
+                         : feat ? psfwi_features_channels(feat)
+                                : 0;
+    const size_t width = reuse ? m->grid.nx : feat ? psfwi_features_width(feat) : 0;
     if (st == PSFWI_OK && width != m->grid.nx)
       st = psfwi_fail(&err, PSFWI_EINVAL, "%zu feature positions for %zu model columns", width,
                       m->grid.nx);
@@ -679,7 +692,20 @@ static int dnn_predict(int argc, char **argv) {
       t = malloc(ncell * sizeof *t);
       if (!x || !t) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
     }
-    if (st == PSFWI_OK) st = psfwi_features_compute(feat, g->data, x, &err);
+    if (st == PSFWI_OK && !reuse) {
+      st = psfwi_features_compute(feat, g->data, x, &err);
+      float *keep = st == PSFWI_OK ? realloc(xraw, nchan * width * sizeof *xraw) : NULL;
+      if (keep) { /* (without memory for the copy, the next network computes its own) */
+        xraw = keep;
+        memcpy(xraw, x, nchan * width * sizeof *x);
+        raw_net = ln.acq;
+        raw_data = da;
+        raw_n = nchan * width;
+        have_raw = 1;
+      }
+    } else if (st == PSFWI_OK) {
+      memcpy(x, xraw, raw_n * sizeof *x);
+    }
     if (st == PSFWI_OK) {
       psfwi_learn_standardise(x, 1, nchan, width, ln.nf->feature_mean, ln.nf->feature_std);
       nn = net_build(&ln, path, width, &err);
@@ -734,6 +760,7 @@ static int dnn_predict(int argc, char **argv) {
   if (st != PSFWI_OK) cli_error(&err);
   free(list);
   free(x);
+  free(xraw);
   free(t);
   free(sum);
   free(sum2);
