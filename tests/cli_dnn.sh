@@ -10,7 +10,7 @@ psfwi=$1
 src=$2
 . "$src/tests/testlib.sh"
 
-{ printf '[grid]\nnx = 24\nnz = 16\ndx = 10\n'; tiny_acquisition; cat <<'INI'
+{ tiny_grid; tiny_acquisition; cat <<'INI'
 [propagator]
 threads = 2
 [dataset]

@@ -28,6 +28,8 @@ finish() { echo "$1: $pass passed, $failed failed"; [ "$failed" -eq 0 ]; }
 # The tiny acquisition of the learn tests (cli_dataset.sh, cli_dnn.sh): a
 # 15 Hz Ricker, 0.3 s at 2 ms, 3 shots and 24 receivers 10 m deep over
 # 240 m; prints the [wavelet], [time] and [survey] sections.
+# tiny_grid: the [grid] of its data sets (24 x 16 cells of 10 m).
+tiny_grid() { printf '[grid]\nnx = 24\nnz = 16\ndx = 10\n'; }
 tiny_acquisition() {
   printf '[wavelet]\nfrequency = 15\n[time]\nduration = 0.3\nsample_interval = 0.002\n'
   printf '[survey]\nsource_x = 0:115:3\nsource_z = 10\nreceiver_x = 0:10:24\nreceiver_z = 10\n'
