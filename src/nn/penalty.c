@@ -218,13 +218,12 @@ static double spectral(psfwi_nn_pen *p, int want_grad) {
       nu = sqrt(nu);
       if (!(nu > 0.0)) break;
       for (size_t r = 0; r < R; r++) u[r] /= nu;
+      /* v = W^T u row by row (contiguous; the same sums in the same order) */
+      for (size_t c = 0; c < C; c++) v[c] = 0.0;
+      for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < C; c++) v[c] += (double)W[r * C + c] * u[r];
       double nv = 0.0;
-      for (size_t c = 0; c < C; c++) {
-        double s = 0.0;
-        for (size_t r = 0; r < R; r++) s += (double)W[r * C + c] * u[r];
-        v[c] = s;
-        nv += s * s;
-      }
+      for (size_t c = 0; c < C; c++) nv += v[c] * v[c];
       sigma = sqrt(nv);
       if (!(sigma > 0.0)) break;
       for (size_t c = 0; c < C; c++) v[c] /= sigma;
