@@ -561,13 +561,7 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
     if (o->progress) {
       char note[512];
       psfwi_fwi_progress q = {0};
-      snprintf(note, sizeof note,
-               "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "
-               "nuclear %.4g, ksupport %.4g",
-               f->reg_factors[PSFWI_REG_SCALE_TIKHONOV], f->reg_factors[PSFWI_REG_SCALE_TV],
-               f->reg_factors[PSFWI_REG_SCALE_L2], f->reg_factors[PSFWI_REG_SCALE_L1],
-               f->reg_factors[PSFWI_REG_SCALE_GROUP], f->reg_factors[PSFWI_REG_SCALE_NUCLEAR],
-               f->reg_factors[PSFWI_REG_SCALE_KSUPPORT]);
+      psfwi_reg_scale_text(f->reg_factors, note, sizeof note);
       q.band = b;
       q.nband = o->nband;
       q.b = &o->bands[b];

@@ -657,13 +657,7 @@ static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   r->scaled = 1;
   if (o->progress) {
     char note[512];
-    const double *f = r->reg_factors;
-    snprintf(note, sizeof note,
-             "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "
-             "nuclear %.4g, ksupport %.4g",
-             f[PSFWI_REG_SCALE_TIKHONOV], f[PSFWI_REG_SCALE_TV], f[PSFWI_REG_SCALE_L2],
-             f[PSFWI_REG_SCALE_L1], f[PSFWI_REG_SCALE_GROUP], f[PSFWI_REG_SCALE_NUCLEAR],
-             f[PSFWI_REG_SCALE_KSUPPORT]);
+    psfwi_reg_scale_text(r->reg_factors, note, sizeof note);
     psfwi_rnn_progress q = {0};
     q.band = b;
     q.nband = o->nband;

@@ -4,6 +4,7 @@
  * weights from the first data gradient. Definitions in psfwi_regularize.h,
  * reasons in docs/regularize.md. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,4 +243,13 @@ void psfwi_reg_apply_scale(psfwi_reg *r, const double *f) {
   r->group *= f[PSFWI_REG_SCALE_GROUP];
   r->nuclear *= f[PSFWI_REG_SCALE_NUCLEAR];
   r->ksupport *= f[PSFWI_REG_SCALE_KSUPPORT];
+}
+
+void psfwi_reg_scale_text(const double *f, char *buf, size_t n) {
+  snprintf(buf, n,
+           "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "
+           "nuclear %.4g, ksupport %.4g",
+           f[PSFWI_REG_SCALE_TIKHONOV], f[PSFWI_REG_SCALE_TV], f[PSFWI_REG_SCALE_L2],
+           f[PSFWI_REG_SCALE_L1], f[PSFWI_REG_SCALE_GROUP], f[PSFWI_REG_SCALE_NUCLEAR],
+           f[PSFWI_REG_SCALE_KSUPPORT]);
 }

@@ -312,6 +312,8 @@ enum {
 int psfwi_reg_auto_scale(psfwi_reg *r, const double *g, double step, double *factors,
                          psfwi_error *err);
 void psfwi_reg_apply_scale(psfwi_reg *r, const double *factors);
+/* "auto_scale: weights x tikhonov ..., ksupport ..." for a progress note. */
+void psfwi_reg_scale_text(const double *factors, char *buf, size_t n);
 
 /* ==== FISTA: min_x f(x) + g(x), f smooth (the caller evaluates f and its
  * gradient), g with a cheap prox (a callback). Beck & Teboulle (2009) with
