@@ -23,7 +23,8 @@
  * times S steps (after 3 warm-up steps); prints each round, the split of a
  * step into forward / backward / update, and the median samples/s.
  * --penalties: each round then also times S steps with each network
- * penalty of psfwi_nn_pen (L1, spectral, Jacobian estimate with one draw;
+ * penalty of psfwi_nn_pen (L1, spectral, Jacobian estimate with one draw,
+ * exact and detached, Jacobian nuclear norm at the bottleneck, one draw;
  * weights 1e-3) added after the backward, and prints the medians of the
  * per-round ratios to the step without (the regularization issue's target
  * for the Jacobian penalties: at most 2x). */
@@ -146,16 +147,18 @@ int main(int argc, char **argv) {
         ct);
   /* --penalties: each round also times the same steps with each network
    * penalty (weights 1e-3; the Jacobian estimate with one draw) */
-  enum { NPEN = 5 };
-  static const char *pen_name[NPEN] = {"none", "l1", "spectral", "jacobian", "jacobian detached"};
+  enum { NPEN = 6 };
+  static const char *pen_name[NPEN] = {
+      "none", "l1", "spectral", "jacobian", "jacobian detached", "jacobian nuclear"};
   psfwi_nn_pen *pens[NPEN] = {NULL};
   for (int k = 1; penalties && k < NPEN; k++) {
     psfwi_nn_pen_opts po;
     psfwi_nn_pen_defaults(&po);
     if (k == 1) po.l1 = 1e-3;
     if (k == 2) po.spectral = 1e-3;
-    if (k >= 3) po.jacobian = 1e-3;
+    if (k == 3 || k == 4) po.jacobian = 1e-3;
     po.jacobian_detached = k == 4;
+    if (k == 5) po.nuclear = 1e-3;
     if ((pens[k] = psfwi_nn_pen_create(nn, &po, batch, NULL, NULL, &e)) == NULL) die(&e);
   }
   double pen_step[NPEN][64];

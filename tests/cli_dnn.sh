@@ -107,6 +107,11 @@ ok "detached Jacobian penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regulari
 ok "operator-norm penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
   --set regularization.jacobian_kind=operator --set training.epochs=1 \
   --set output.network="$tmp/neto.nc"
+ok "Jacobian nuclear penalty (U-Net split at the bottleneck)" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set regularization.jacobian_nuclear=1e-3 --set training.epochs=1 \
+  --set output.network="$tmp/netn.nc"
+bad "nuclear split beyond the network" "jacobian_nuclear_split = 99999" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set regularization.jacobian_nuclear=1e-3 --set regularization.jacobian_nuclear_split=99999
 
 ok "two prefixes" "$psfwi" dnn train -c "$tmp/t.ini" --set data.train="$tmp/sets/train,$tmp/sets/test" \
   --set output.network="$tmp/net_both.nc" --set training.epochs=1

@@ -103,6 +103,14 @@ static const psfwi_config_key train_keys[] = {
    "the estimate's input perturbation (standardised feature units)"},
   {"regularization", "jacobian_draws", PSFWI_CFG_INT, "1", 1, 1000, NULL,
    "random directions per batch for the Jacobian estimate"},
+  {"regularization", "jacobian_nuclear", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
+   "weight of the Jacobian nuclear norm by the encoder-decoder split (Scarvelis & Solomon: "
+   "half the mean squared Frobenius norms of the encoder's and decoder's Jacobians)"},
+  {"regularization", "jacobian_nuclear_split", PSFWI_CFG_INT, "-1", -1, 100000, NULL,
+   "the encoder's last layer (its index in `psfwi dnn info`); -1: the bottleneck, the first "
+   "layer with the fewest outputs"},
+  {"regularization", "jacobian_nuclear_step", PSFWI_CFG_DOUBLE, "0", 0, 1e3, NULL,
+   "the estimate's perturbation of the latent (0: jacobian_step)"},
   {"regularization", "adversarial", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
    "weight of the loss at adversarial inputs (signed-gradient steps; 0: off)"},
   {"regularization", "adversarial_eps", PSFWI_CFG_DOUBLE, "0.01", 0, 1e3, NULL,
@@ -441,6 +449,9 @@ static int dnn_train(int argc, char **argv) {
             ? PSFWI_NN_JAC_OPERATOR
             : PSFWI_NN_JAC_FROBENIUS;
     po.jacobian_power_iter = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_power_iter");
+    po.nuclear = psfwi_config_double(cfg, "regularization", "jacobian_nuclear");
+    po.nuclear_split = (int)psfwi_config_int(cfg, "regularization", "jacobian_nuclear_split");
+    po.nuclear_step = psfwi_config_double(cfg, "regularization", "jacobian_nuclear_step");
     po.seed = to.seed;
     st = psfwi_trainer_set_net_penalty(tr, &po, &err);
     if (st == PSFWI_OK)

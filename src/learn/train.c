@@ -164,7 +164,9 @@ void psfwi_trainer_set_penalty(psfwi_trainer *tr, psfwi_train_penalty_fn fn, voi
 int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o, psfwi_error *err) {
   psfwi_nn_pen_destroy(tr->pen);
   tr->pen = NULL;
-  if (o == NULL || !(o->l1 > 0 || o->l2 > 0 || o->spectral > 0 || o->jacobian > 0)) return PSFWI_OK;
+  if (o == NULL ||
+      !(o->l1 > 0 || o->l2 > 0 || o->spectral > 0 || o->jacobian > 0 || o->nuclear > 0))
+    return PSFWI_OK;
   const size_t wp = tr->wp, w = tr->d.width;
   unsigned char *in = malloc(tr->in_size), *out = malloc(tr->out_size);
   if (in == NULL || out == NULL) {

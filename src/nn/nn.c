@@ -561,6 +561,39 @@ static void from_cb(const real *src, real *dst, size_t B, size_t C, size_t n) {
 
 static const real *input_of(const psfwi_nn *nn, int j) { return j < 0 ? nn->xcb : nn->L[j].out; }
 
+int nn_run_forward(psfwi_nn *nn, size_t first, size_t last, size_t B, int train, psfwi_error *err) {
+  nn->have_forward = 0;
+  if (train) {
+    for (size_t i = first; i <= last; i++) {
+      const nn_layer *l = &nn->L[i];
+      if (l->s.kind == PSFWI_NN_BATCHNORM && B * l->ih * l->iw < 2)
+        return psfwi_fail(err, PSFWI_EINVAL,
+                          "layer %zu (batchnorm): training needs more than one value per channel "
+                          "(batch %zu x %zu x %zu)",
+                          i, B, l->ih, l->iw);
+    }
+  }
+  for (size_t i = first; i <= last; i++) {
+    nn_layer *l = &nn->L[i];
+    const real *in = input_of(nn, (int)i - 1);
+    switch (l->s.kind) {
+      case PSFWI_NN_DENSE:
+      case PSFWI_NN_CONV1D:
+      case PSFWI_NN_CONV2D: nn_conv_forward(nn, l, in, B); break;
+      case PSFWI_NN_CONVT1D:
+      case PSFWI_NN_CONVT2D: nn_convt_forward(nn, l, in, B); break;
+      default:
+        nn_misc_forward(nn, l, in, l->s.kind == PSFWI_NN_ADD ? input_of(nn, l->s.from) : NULL, B,
+                        train);
+        break;
+    }
+  }
+  nn->batch = B;
+  nn->train = train != 0;
+  nn->have_forward = first == 0 && last + 1 == nn->nlayer;
+  return PSFWI_OK;
+}
+
 const psfwi_nn_real *psfwi_nn_forward(psfwi_nn *nn, const psfwi_nn_real *x, size_t batch, int train,
                                       psfwi_error *err) {
   nn->have_forward = 0;
@@ -577,55 +610,19 @@ const psfwi_nn_real *psfwi_nn_forward(psfwi_nn *nn, const psfwi_nn_real *x, size
                nn->max_batch);
     return NULL;
   }
-  if (train) {
-    for (size_t i = 0; i < nn->nlayer; i++) {
-      const nn_layer *l = &nn->L[i];
-      if (l->s.kind == PSFWI_NN_BATCHNORM && batch * l->ih * l->iw < 2) {
-        psfwi_fail(err, PSFWI_EINVAL,
-                   "layer %zu (batchnorm): training needs more than one value per channel "
-                   "(batch %zu x %zu x %zu)",
-                   i, batch, l->ih, l->iw);
-        return NULL;
-      }
-    }
-  }
   const size_t B = batch;
   to_cb(x, nn->xcb, B, nn->in_c, nn->in_h * nn->in_w);
-  for (size_t i = 0; i < nn->nlayer; i++) {
-    nn_layer *l = &nn->L[i];
-    const real *in = input_of(nn, (int)i - 1);
-    switch (l->s.kind) {
-      case PSFWI_NN_DENSE:
-      case PSFWI_NN_CONV1D:
-      case PSFWI_NN_CONV2D: nn_conv_forward(nn, l, in, B); break;
-      case PSFWI_NN_CONVT1D:
-      case PSFWI_NN_CONVT2D: nn_convt_forward(nn, l, in, B); break;
-      default:
-        nn_misc_forward(nn, l, in, l->s.kind == PSFWI_NN_ADD ? input_of(nn, l->s.from) : NULL, B,
-                        train);
-        break;
-    }
-  }
+  if (nn_run_forward(nn, 0, nn->nlayer - 1, B, train, err) != PSFWI_OK) return NULL;
   const nn_layer *last = &nn->L[nn->nlayer - 1];
   from_cb(last->out, nn->yout, B, last->oc, last->oh * last->ow);
-  nn->batch = B;
-  nn->train = train != 0;
-  nn->have_forward = 1;
   return nn->yout;
 }
 
-int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, psfwi_error *err) {
-  if (!nn->have_forward)
-    return psfwi_fail(err, PSFWI_EINVAL, "nn backward: no forward pass to go back through");
-  if (dy == NULL) return psfwi_fail(err, PSFWI_EINVAL, "nn backward: dy is NULL");
-  const size_t B = nn->batch, n = nn->nlayer;
-  nn_layer *last = &nn->L[n - 1];
-  memset(nn->ginit, 0, n + 1);
-  to_cb(dy, last->grad, B, last->oc, last->oh * last->ow);
-  nn->ginit[n] = 1;
-  for (size_t ii = n; ii-- > 0;) {
+void nn_run_backward(psfwi_nn *nn, size_t first, size_t last, int all) {
+  const size_t B = nn->batch;
+  for (size_t ii = last + 1; ii-- > first;) {
     nn_layer *l = &nn->L[ii];
-    const int want_gin = l->need_gin || dx != NULL;
+    const int want_gin = l->need_gin || all;
     if (!want_gin && l->pcount == 0) continue; /* nothing upstream needs it */
     const real *in = input_of(nn, (int)ii - 1);
     real *gx = want_gin ? (ii == 0 ? nn->gin : nn->L[ii - 1].grad) : NULL;
@@ -639,7 +636,7 @@ int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, 
       case PSFWI_NN_ADD: {
         const int f = l->s.from;
         /* output f's gradient is needed when a layer up to f has parameters */
-        const int want_skip = dx != NULL || (f >= 0 && (nn->L[f].need_gin || nn->L[f].pcount > 0));
+        const int want_skip = all || (f >= 0 && (nn->L[f].need_gin || nn->L[f].pcount > 0));
         real *gs = want_skip ? (f < 0 ? nn->gin : nn->L[f].grad) : NULL;
         nn_misc_backward(nn, l, in, B, gx, acc, gs, nn->ginit[f + 1]);
         if (gs) nn->ginit[f + 1] = 1;
@@ -649,6 +646,18 @@ int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, 
     }
     if (gx) nn->ginit[ii] = 1;
   }
+}
+
+int psfwi_nn_backward(psfwi_nn *nn, const psfwi_nn_real *dy, psfwi_nn_real *dx, psfwi_error *err) {
+  if (!nn->have_forward)
+    return psfwi_fail(err, PSFWI_EINVAL, "nn backward: no forward pass to go back through");
+  if (dy == NULL) return psfwi_fail(err, PSFWI_EINVAL, "nn backward: dy is NULL");
+  const size_t B = nn->batch, n = nn->nlayer;
+  nn_layer *last = &nn->L[n - 1];
+  memset(nn->ginit, 0, n + 1);
+  to_cb(dy, last->grad, B, last->oc, last->oh * last->ow);
+  nn->ginit[n] = 1;
+  nn_run_backward(nn, 0, n - 1, dx != NULL);
   if (dx != NULL) {
     if (!nn->ginit[0]) memset(nn->gin, 0, B * nn->in_size * sizeof *nn->gin);
     from_cb(nn->gin, dx, B, nn->in_c, nn->in_h * nn->in_w);

@@ -37,6 +37,8 @@ typedef psfwi_nn_real real;
 #define nn_act_forward    nn64_act_forward
 #define nn_act_backward   nn64_act_backward
 #define nn_put            nn64_put
+#define nn_run_forward    nn64_run_forward
+#define nn_run_backward   nn64_run_backward
 #else
 #define NN_EXP  expf
 #define NN_TANH tanhf
@@ -136,6 +138,21 @@ void nn_act_backward(int act, real alpha, const real *y, real *g, real *dbias, s
                      int nt);
 /* dst = src (acc = 0) or dst += src (acc = 1). */
 void nn_put(real *dst, const real *src, size_t n, int acc);
+
+/* Layers first..last of a batch of B whose inputs are in place (nn->xcb
+ * for first = 0; else layer first - 1's output and those of the earlier
+ * layers that ADD layers in the range take), CB layout. psfwi_nn_forward is
+ * the whole range; the Jacobian nuclear penalty (penalty.c) runs an encoder
+ * and a decoder range with its own inputs. A partial range leaves
+ * have_forward 0 (psfwi_nn_backward would need the other layers). */
+int nn_run_forward(psfwi_nn *nn, size_t first, size_t last, size_t B, int train, psfwi_error *err);
+/* Back through layers last..first of the last run_forward, the seeds in
+ * place: layer j's output gradient L[j].grad (nn->gin for j = -1) counts
+ * where ginit[j + 1] is set, the caller having zeroed ginit and seeded. The
+ * parameter gradient is ADDED to nn->grads; all = 1 also gives every input
+ * gradient (the range's input and every layer an ADD takes), else only
+ * those a parameter upstream needs. */
+void nn_run_backward(psfwi_nn *nn, size_t first, size_t last, int all);
 
 /* Layer passes; x = the layer's input (CB), B = batch. */
 void nn_conv_forward(psfwi_nn *nn, nn_layer *l, const real *x, size_t B);

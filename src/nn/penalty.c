@@ -1,7 +1,8 @@
 /* Penalties on a network (regularization issue): L1 and L2 of the
  * parameters, the spectral norm of each weight matrix by power iteration,
- * and the squared Frobenius norm of the input-output Jacobian (geometric
- * complexity) by its finite-difference estimator. Definitions in psfwi_nn.h,
+ * the squared Frobenius norm of the input-output Jacobian (geometric
+ * complexity) by its finite-difference estimator, and the Jacobian nuclear
+ * norm by an encoder-decoder factorisation. Definitions in psfwi_nn.h,
  * reasons in docs/nn.md. */
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +23,14 @@ struct psfwi_nn_pen {
   size_t ref_batch;
   uint64_t ref_dropout;
   double *u, *v; /* power iteration (largest rows, cols) */
+  /* nuclear: the encoder is layers 0..split; the latent is the outputs of
+   * the nlat layers lat[] (ascending, -1 the input, split last) that the
+   * decoder reads, lat_size values per sample in all; buffers in the
+   * engine's CB layout, the latent tensors one after another */
+  size_t split, nlat, lat_size;
+  int *lat;
+  psfwi_nn_real *h0, *h1, *gh, *gl; /* max_batch * lat_size */
+  psfwi_nn_real *f0, *gy, *g1;      /* max_batch * out_size */
 };
 
 /* lam sum |w| (subgradient 0 at 0) and (lam / 2) sum w^2, accumulated in
@@ -67,6 +76,7 @@ void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o) {
   o->jacobian_step = 1e-2;
   o->jacobian_draws = 1;
   o->jacobian_power_iter = 3;
+  o->nuclear_split = -1;
   o->seed = 1;
 }
 
@@ -88,6 +98,55 @@ static void weight_matrix(const psfwi_nn *nn, size_t i, size_t *off, size_t *row
   *cols = nweight / *rows;
 }
 
+/* The nuclear term's split: layer k (want, or the first layer with the
+ * fewest outputs per sample among those with a layer after them) and the
+ * latent the decoder reads: k's output and every earlier output an ADD
+ * layer after k takes. */
+static int nuclear_plan(psfwi_nn_pen *p, int want, psfwi_error *err) {
+  const psfwi_nn *nn = p->nn;
+  const size_t n = nn->nlayer;
+  if (n < 2)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "network penalty: the Jacobian nuclear norm splits the network into an "
+                      "encoder and a decoder; a network of %zu layer cannot be split",
+                      n);
+  size_t k = 0;
+  if (want >= 0) {
+    if ((size_t)want > n - 2)
+      return psfwi_fail(
+          err, PSFWI_ERANGE,
+          "network penalty: jacobian_nuclear_split = %d; expected -1 (the bottleneck) or "
+          "0..%zu (the encoder's last layer: a layer must follow it)",
+          want, n - 2);
+    k = (size_t)want;
+  } else {
+    for (size_t i = 1; i + 1 < n; i++)
+      if (nn->L[i].osz < nn->L[k].osz) k = i;
+  }
+  unsigned char *in = calloc(n + 1, 1); /* in[j + 1]: output j is in the latent */
+  if (in == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "network penalty: out of memory");
+  in[k + 1] = 1;
+  for (size_t j = k + 1; j < n; j++)
+    if (nn->L[j].s.kind == PSFWI_NN_ADD && nn->L[j].s.from < (int)k) in[nn->L[j].s.from + 1] = 1;
+  size_t m = 0;
+  for (size_t j = 0; j <= n; j++) m += in[j];
+  p->lat = malloc(m * sizeof *p->lat);
+  if (p->lat == NULL) {
+    free(in);
+    return psfwi_fail(err, PSFWI_ENOMEM, "network penalty: out of memory");
+  }
+  p->split = k;
+  p->nlat = 0;
+  p->lat_size = 0;
+  for (size_t j = 0; j <= n; j++)
+    if (in[j]) {
+      p->lat[p->nlat++] = (int)j - 1;
+      p->lat_size += j == 0 ? nn->in_size : nn->L[j - 1].osz;
+    }
+  free(in);
+  return PSFWI_OK;
+}
+
 psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size_t max_batch,
                                   const unsigned char *in_valid, const unsigned char *out_valid,
                                   psfwi_error *err) {
@@ -97,7 +156,11 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
   const struct {
     const char *name;
     double v;
-  } w[] = {{"l1", o->l1}, {"l2", o->l2}, {"spectral", o->spectral}, {"jacobian", o->jacobian}};
+  } w[] = {{"l1", o->l1},
+           {"l2", o->l2},
+           {"spectral", o->spectral},
+           {"jacobian", o->jacobian},
+           {"nuclear", o->nuclear}};
   for (size_t k = 0; k < sizeof w / sizeof w[0]; k++)
     if (!(w[k].v >= 0.0) || !isfinite(w[k].v))
       return psfwi_fail(err, PSFWI_ERANGE, "%s: weight %s = %g; expected finite and >= 0", who,
@@ -119,6 +182,14 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
   if (o->jacobian > 0.0 && o->jacobian_detached && o->jacobian_kind != PSFWI_NN_JAC_FROBENIUS)
     return psfwi_fail(err, PSFWI_EINVAL, "%s: jacobian_detached needs jacobian_kind = frobenius",
                       who),
+           NULL;
+  if (o->nuclear > 0.0 &&
+      (!(o->jacobian_step > 0.0) || !isfinite(o->jacobian_step) || o->jacobian_draws < 1 ||
+       !(o->nuclear_step >= 0.0) || !isfinite(o->nuclear_step)))
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: jacobian_step = %g (expected > 0), jacobian_nuclear_step = %g (>= 0), "
+                      "jacobian_draws = %zu (>= 1)",
+                      who, o->jacobian_step, o->nuclear_step, o->jacobian_draws),
            NULL;
   if (o->spectral > 0.0 && o->spectral_iter < 1)
     return psfwi_fail(err, PSFWI_ERANGE, "%s: spectral_iter = 0; expected >= 1", who), NULL;
@@ -166,6 +237,28 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
       oom = !p->bsave;
     }
   }
+  if (!oom && o->nuclear > 0.0) {
+    if (nuclear_plan(p, o->nuclear_split, err) != PSFWI_OK) {
+      psfwi_nn_pen_destroy(p);
+      return NULL;
+    }
+    const double bytes =
+        (double)max_batch * (double)(4 * p->lat_size + 3 * p->out_size) * sizeof(psfwi_nn_real);
+    if (psfwi_mem_check(bytes, "the Jacobian nuclear penalty's buffers", "a smaller batch", err) !=
+        PSFWI_OK) {
+      psfwi_nn_pen_destroy(p);
+      return NULL;
+    }
+    const size_t nl = max_batch * p->lat_size, no = max_batch * p->out_size;
+    p->h0 = malloc(nl * sizeof *p->h0);
+    p->h1 = malloc(nl * sizeof *p->h1);
+    p->gh = malloc(nl * sizeof *p->gh);
+    p->gl = malloc(nl * sizeof *p->gl);
+    p->f0 = malloc(no * sizeof *p->f0);
+    p->gy = malloc(no * sizeof *p->gy);
+    p->g1 = malloc(no * sizeof *p->g1);
+    oom = !p->h0 || !p->h1 || !p->gh || !p->gl || !p->f0 || !p->gy || !p->g1;
+  }
   if (oom) {
     psfwi_nn_pen_destroy(p);
     return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who), NULL;
@@ -188,6 +281,14 @@ void psfwi_nn_pen_destroy(psfwi_nn_pen *p) {
   free(p->bsave);
   free(p->u);
   free(p->v);
+  free(p->lat);
+  free(p->h0);
+  free(p->h1);
+  free(p->gh);
+  free(p->gl);
+  free(p->f0);
+  free(p->gy);
+  free(p->g1);
   free(p);
 }
 
@@ -394,6 +495,160 @@ static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_
   return PSFWI_OK;
 }
 
+/* ---- The Jacobian nuclear norm (Scarvelis & Solomon 2024) ----------------
+ * f = g o h, h = layers 0..split, the latent z = h(x) the tuple of outputs
+ * p->lat; value lam / 2 mean_b (|J_g(z_b)|_F^2 + |J_h(x_b)|_F^2) by the
+ * finite-difference estimates |h(x + s eps) - h(x)|^2 / s^2 and
+ * |g(z + t eta) - g(z)|^2 / t^2. Everything in the engine's CB layout. */
+static real *lat_out(psfwi_nn *nn, int j) { return j < 0 ? nn->xcb : nn->L[j].out; }
+static real *lat_grad(psfwi_nn *nn, int j) { return j < 0 ? nn->gin : nn->L[j].grad; }
+static size_t lat_len(const psfwi_nn *nn, int j, size_t B) {
+  return B * (j < 0 ? nn->in_size : nn->L[j].osz);
+}
+
+/* z <- the latent now in the network (after an encoder pass) */
+static void lat_get(psfwi_nn_pen *p, size_t B, real *z) {
+  for (size_t c = 0, off = 0; c < p->nlat; c++) {
+    const size_t m = lat_len(p->nn, p->lat[c], B);
+    memcpy(z + off, lat_out(p->nn, p->lat[c]), m * sizeof *z);
+    off += m;
+  }
+}
+
+/* the decoder's inputs <- z + t eta, eta Rademacher (t = 0: z) */
+static void lat_put(psfwi_nn_pen *p, size_t B, const real *z, double t, sign_stream *r) {
+  for (size_t c = 0, off = 0; c < p->nlat; c++) {
+    const size_t m = lat_len(p->nn, p->lat[c], B);
+    real *o = lat_out(p->nn, p->lat[c]);
+    for (size_t i = 0; i < m; i++)
+      o[i] = t > 0.0 ? z[off + i] + (real)(t * sign_draw(r)) : z[off + i];
+    off += m;
+  }
+}
+
+/* the network input <- x (public layout) + s eps on the valid entries */
+static void put_input(psfwi_nn_pen *p, const real *x, size_t B, double s, sign_stream *r) {
+  psfwi_nn *nn = p->nn;
+  const size_t C = nn->in_c, n = nn->in_h * nn->in_w;
+  for (size_t b = 0; b < B; b++)
+    for (size_t c = 0; c < C; c++)
+      for (size_t i = 0; i < n; i++) {
+        const real v = x[(b * C + c) * n + i];
+        nn->xcb[(c * B + b) * n + i] =
+            s > 0.0 && p->in_valid[c * n + i] ? v + (real)(s * sign_draw(r)) : v;
+      }
+}
+
+/* Back through the decoder with dy (CB) at the output; gl <- the gradient
+ * w.r.t. the latent. */
+static void decoder_back(psfwi_nn_pen *p, size_t B, const real *dy, real *gl) {
+  psfwi_nn *nn = p->nn;
+  const size_t n = nn->nlayer;
+  memset(nn->ginit, 0, n + 1);
+  memcpy(nn->L[n - 1].grad, dy, B * p->out_size * sizeof *dy);
+  nn->ginit[n] = 1;
+  nn_run_backward(nn, p->split + 1, n - 1, 1);
+  for (size_t c = 0, off = 0; c < p->nlat; c++) {
+    const int j = p->lat[c];
+    const size_t m = lat_len(nn, j, B);
+    if (nn->ginit[j + 1])
+      memcpy(gl + off, lat_grad(nn, j), m * sizeof *gl);
+    else
+      memset(gl + off, 0, m * sizeof *gl);
+    off += m;
+  }
+}
+
+/* Back through the encoder with gz at the latent. */
+static void encoder_back(psfwi_nn_pen *p, size_t B, const real *gz) {
+  psfwi_nn *nn = p->nn;
+  memset(nn->ginit, 0, nn->nlayer + 1);
+  for (size_t c = 0, off = 0; c < p->nlat; c++) {
+    const int j = p->lat[c];
+    const size_t m = lat_len(nn, j, B);
+    if (j >= 0) { /* the input's own share has no parameter behind it */
+      memcpy(lat_grad(nn, j), gz + off, m * sizeof *gz);
+      nn->ginit[j + 1] = 1;
+    }
+    off += m;
+  }
+  nn_run_backward(nn, 0, p->split, 0);
+}
+
+/* sum over valid outputs of (out - f0)^2; dy = scale (out - f0) there, 0 else */
+static double out_diff(psfwi_nn_pen *p, size_t B, double scale, real *dy) {
+  const psfwi_nn *nn = p->nn;
+  const nn_layer *l = &nn->L[nn->nlayer - 1];
+  const size_t C = l->oc, n = l->oh * l->ow;
+  double sum = 0.0;
+  for (size_t c = 0; c < C; c++)
+    for (size_t b = 0; b < B; b++)
+      for (size_t i = 0; i < n; i++) {
+        const size_t k = (c * B + b) * n + i;
+        const double d = p->out_valid[c * n + i] ? (double)l->out[k] - (double)p->f0[k] : 0.0;
+        sum += d * d;
+        if (dy) dy[k] = (real)(scale * d);
+      }
+  return sum;
+}
+
+static int nuclear(psfwi_nn_pen *p, const real *x, size_t B, int want_grad, double *value,
+                   psfwi_error *err) {
+  psfwi_nn *nn = p->nn;
+  const size_t n = nn->nlayer, k = p->split, nl = B * p->lat_size, no = B * p->out_size,
+               D = p->o.jacobian_draws;
+  const double s = p->o.jacobian_step, t = p->o.nuclear_step > 0 ? p->o.nuclear_step : s,
+               lam = p->o.nuclear;
+  /* seeds: the derivative of lam / (2 B D) |d|^2 / step^2 is lam d / (B D step^2) */
+  const double cs = lam / ((double)B * (double)D * s * s),
+               ct = lam / ((double)B * (double)D * t * t);
+  sign_stream rb = {
+      psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * p->in_size * sizeof *x) ^ 0x6e75636cULL), 0, 0};
+  put_input(p, x, B, 0.0, &rb);
+  if (nn_run_forward(nn, 0, k, B, 0, err) != PSFWI_OK) return err->status;
+  lat_get(p, B, p->h0);
+  if (nn_run_forward(nn, k + 1, n - 1, B, 0, err) != PSFWI_OK) return err->status;
+  memcpy(p->f0, nn->L[n - 1].out, no * sizeof *p->f0);
+  if (want_grad) {
+    memset(p->gh, 0, nl * sizeof *p->gh);
+    memset(p->gy, 0, no * sizeof *p->gy);
+  }
+  double sum_h = 0.0, sum_g = 0.0;
+  for (size_t d = 0; d < D; d++) {
+    /* |J_h|^2: h(x + s eps) - h(x) */
+    put_input(p, x, B, s, &rb);
+    if (nn_run_forward(nn, 0, k, B, 0, err) != PSFWI_OK) return err->status;
+    lat_get(p, B, p->h1);
+    for (size_t i = 0; i < nl; i++) {
+      const double dz = (double)p->h1[i] - (double)p->h0[i];
+      sum_h += dz * dz;
+      p->h1[i] = (real)(cs * dz);
+      if (want_grad) p->gh[i] -= p->h1[i];
+    }
+    if (want_grad) encoder_back(p, B, p->h1);
+    /* |J_g|^2: g(z + t eta) - g(z) */
+    lat_put(p, B, p->h0, t, &rb);
+    if (nn_run_forward(nn, k + 1, n - 1, B, 0, err) != PSFWI_OK) return err->status;
+    sum_g += out_diff(p, B, ct, want_grad ? p->g1 : NULL);
+    if (want_grad) {
+      for (size_t i = 0; i < no; i++) p->gy[i] -= p->g1[i];
+      decoder_back(p, B, p->g1, p->gl);
+      for (size_t i = 0; i < nl; i++) p->gh[i] += p->gl[i];
+    }
+  }
+  if (want_grad) { /* the seeds at g(z) and at h(x) */
+    lat_put(p, B, p->h0, 0.0, &rb);
+    if (nn_run_forward(nn, k + 1, n - 1, B, 0, err) != PSFWI_OK) return err->status;
+    decoder_back(p, B, p->gy, p->gl);
+    for (size_t i = 0; i < nl; i++) p->gh[i] += p->gl[i];
+    put_input(p, x, B, 0.0, &rb);
+    if (nn_run_forward(nn, 0, k, B, 0, err) != PSFWI_OK) return err->status;
+    encoder_back(p, B, p->gh);
+  }
+  *value = 0.5 * lam * (sum_h / (s * s) + sum_g / (t * t)) / ((double)B * (double)D);
+  return PSFWI_OK;
+}
+
 int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int want_grad,
                       psfwi_nn_pen_terms *t, psfwi_error *err) {
   memset(t, 0, sizeof *t);
@@ -411,7 +666,14 @@ int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int
                                     : jacobian(p, x, batch, want_grad, &t->jacobian, err);
     if (st != PSFWI_OK) return st;
   }
-  t->total = t->l1 + t->l2 + t->spectral + t->jacobian;
+  if (p->o.nuclear > 0.0) {
+    if (x == NULL || batch < 1 || batch > p->max_batch)
+      return psfwi_fail(err, PSFWI_EINVAL, "network penalty: batch %zu (1..%zu) or no input", batch,
+                        p->max_batch);
+    int st = nuclear(p, x, batch, want_grad, &t->nuclear, err);
+    if (st != PSFWI_OK) return st;
+  }
+  t->total = t->l1 + t->l2 + t->spectral + t->jacobian + t->nuclear;
   if (!isfinite(t->total))
     return psfwi_fail(err, PSFWI_ENONFINITE, "network penalty: not finite (%g)", t->total);
   return PSFWI_OK;

@@ -300,23 +300,40 @@ double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const 
  *             estimate is sigma_max(J_b)^2 + O(s), and its gradient at the
  *             fixed maximiser v_b is the gradient of the maximum (Danskin).
  *             Cost: two forwards and one backward per power iteration more.
+ *   nuclear   the Jacobian nuclear norm by Scarvelis & Solomon's (2024)
+ *             factorisation f = g o h at layer k = nuclear_split (h: layers
+ *             0..k, g: the rest): lam/2 mean over the batch of
+ *             |J_g(h(x))|_F^2 + |J_h(x)|_F^2, whose minimum over the
+ *             factorisations is |J_f|_*. Both terms by the finite-difference
+ *             estimate above (Rademacher eps on the valid inputs, step
+ *             jacobian_step; on every latent entry, step nuclear_step, 0:
+ *             jacobian_step), jacobian_draws draws, inference mode, and
+ *             the exact gradient of the estimate. The latent h(x) is every
+ *             activation the decoder reads: layer k's output and those of
+ *             the earlier layers that skip connections (ADD) past k take,
+ *             so an hourglass with skips (a U-Net) factorises too.
+ *             nuclear_split = -1: the layer with the fewest outputs per
+ *             sample (the bottleneck; the first of equals). Cost per draw:
+ *             two forward and two backward passes, plus two and two.
  * in_valid / out_valid (in_size / out_size bytes per sample, NULL: all)
  * mark the entries that count (padding left out). pen_eval returns each
  * term's value and, with want_grad, ADDS the gradient to psfwi_nn_grads. It
  * runs forward passes: the activations of an earlier forward are lost. */
 enum psfwi_nn_jac_kind { PSFWI_NN_JAC_FROBENIUS = 0, PSFWI_NN_JAC_OPERATOR = 1 };
 typedef struct psfwi_nn_pen_opts {
-  double l1, l2, spectral, jacobian;
+  double l1, l2, spectral, jacobian, nuclear;
   size_t spectral_iter;       /* default 30 */
   int jacobian_kind;          /* enum psfwi_nn_jac_kind (default FROBENIUS) */
   double jacobian_step;       /* s, input units (default 1e-2) */
   size_t jacobian_draws;      /* FROBENIUS: random directions (default 1) */
   size_t jacobian_power_iter; /* OPERATOR: power iterations (default 3) */
   int jacobian_detached;      /* FROBENIUS: the detached estimate (below) */
+  int nuclear_split;          /* last layer of the encoder h; -1 (default): the bottleneck */
+  double nuclear_step;        /* latent step (0, default: jacobian_step) */
   uint64_t seed;              /* default 1 */
 } psfwi_nn_pen_opts;
 typedef struct psfwi_nn_pen_terms {
-  double l1, l2, spectral, jacobian, total;
+  double l1, l2, spectral, jacobian, nuclear, total;
 } psfwi_nn_pen_terms;
 typedef struct psfwi_nn_pen psfwi_nn_pen;
 void psfwi_nn_pen_defaults(psfwi_nn_pen_opts *o);
