@@ -102,14 +102,17 @@ bad "negative penalty" "regularization.*jacobian" "$psfwi" dnn train -c "$tmp/t.
   --set regularization.jacobian=-1
 ok "adversarial training" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.adversarial=1 \
   --set regularization.adversarial_eps=0.05 --set training.epochs=1 --set output.network="$tmp/neta.nc"
-ok "detached Jacobian penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
-  --set regularization.jacobian_detached=true --set training.epochs=1 --set output.network="$tmp/netd.nc"
+bad "the removed detached estimate" "jacobian_detached" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set regularization.jacobian=1e-3 --set regularization.jacobian_detached=true
 ok "operator-norm penalty" "$psfwi" dnn train -c "$tmp/t.ini" --set regularization.jacobian=1e-3 \
   --set regularization.jacobian_kind=operator --set training.epochs=1 \
   --set output.network="$tmp/neto.nc"
 ok "Jacobian nuclear penalty (U-Net split at the bottleneck)" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set regularization.jacobian_nuclear=1e-3 --set training.epochs=1 \
   --set output.network="$tmp/netn.nc"
+ok "Jacobian penalties on a part of each batch" "$psfwi" dnn train -c "$tmp/t.ini" \
+  --set regularization.jacobian=1e-3 --set regularization.jacobian_nuclear=1e-3 \
+  --set regularization.jacobian_samples=2 --set training.epochs=1 --set output.network="$tmp/nets.nc"
 bad "nuclear split beyond the network" "jacobian_nuclear_split = 99999" "$psfwi" dnn train -c "$tmp/t.ini" \
   --set regularization.jacobian_nuclear=1e-3 --set regularization.jacobian_nuclear_split=99999
 

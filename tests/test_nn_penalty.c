@@ -13,6 +13,7 @@
  *    estimates lies within 4 standard errors of lam / 2 mean (|J_g|_F^2 +
  *    |J_h|_F^2) from Jacobians of an independent hand-written forward
  *    (central differences), which is never below mean |J_f|_*;
+ *  - jacobian_samples: the terms of a batch's first samples, bit for bit;
  *  - padding: entries marked invalid neither move nor count;
  *  - bad options. */
 #include <math.h>
@@ -262,96 +263,6 @@ static void test_operator_norm(void **state) {
   psfwi_nn_destroy(nn);
 }
 
-/* The detached estimate: on a network without batch norm or dropout its
- * value is the exact estimate's (same eps); its gradient is that of
- * |f(x + s eps) - y0|^2 / s^2 with y0 held fixed (central differences with
- * the reference kept); on a network with both, the running statistics and
- * the dropout stream are left as they were; without a reference it is an
- * error. */
-static void test_detached(void **state) {
-  (void)state;
-  psfwi_nn_layer l[4];
-  size_t n;
-  conv_net(l, &n);
-  psfwi_nn *nn = net(l, n, C, W);
-  const size_t ni = psfwi_nn_in_size(nn), np = psfwi_nn_nparam(nn);
-  double x[B * C * W];
-  unsigned long long rs = 8;
-  for (size_t i = 0; i < B * ni; i++) x[i] = tu_urand(&rs);
-  psfwi_nn_pen_opts o;
-  psfwi_nn_pen_defaults(&o);
-  o.jacobian = 0.8;
-  o.jacobian_step = 0.05;
-  psfwi_error e;
-  psfwi_nn_pen *exact = psfwi_nn_pen_create(nn, &o, B, NULL, NULL, &e);
-  o.jacobian_detached = 1;
-  psfwi_nn_pen *det = psfwi_nn_pen_create(nn, &o, B, NULL, NULL, &e);
-  if (exact == NULL || det == NULL) fail_msg("%s", e.msg);
-  psfwi_nn_pen_terms te, td;
-  assert_int_equal(psfwi_nn_pen_eval(det, x, B, 0, &td, &e), PSFWI_EINVAL); /* no reference */
-  assert_non_null(strstr(e.msg, "reference"));
-  double y0[B * 64];
-  const psfwi_nn_real *y = psfwi_nn_forward(nn, x, B, 1, &e);
-  memcpy(y0, y, B * psfwi_nn_out_size(nn) * sizeof *y0);
-  const uint64_t ds = psfwi_nn_dropout_state(nn);
-  assert_int_equal(psfwi_nn_pen_eval(exact, x, B, 0, &te, &e), PSFWI_OK);
-  assert_int_equal(psfwi_nn_pen_set_reference(det, y0, B, ds, &e), PSFWI_OK);
-  psfwi_nn_zero_grad(nn);
-  assert_int_equal(psfwi_nn_pen_eval(det, x, B, 1, &td, &e), PSFWI_OK);
-  printf("  detached: value %.15g, exact estimate %.15g\n", td.jacobian, te.jacobian);
-  assert_true(fabs(td.jacobian - te.jacobian) <= 1e-12 * te.jacobian);
-  double *g = malloc(np * sizeof *g);
-  memcpy(g, psfwi_nn_grads(nn), np * sizeof *g);
-  psfwi_nn_real *par = psfwi_nn_params(nn);
-  double emax = 0.0, gmax = 0.0;
-  for (size_t i = 0; i < np; i++) {
-    const double keep = par[i], h = 1e-6;
-    double f[2];
-    for (int k = 0; k < 2; k++) {
-      par[i] = keep + (k ? -h : h);
-      assert_int_equal(psfwi_nn_pen_set_reference(det, y0, B, ds, &e), PSFWI_OK);
-      assert_int_equal(psfwi_nn_pen_eval(det, x, B, 0, &td, &e), PSFWI_OK);
-      f[k] = td.jacobian;
-    }
-    par[i] = keep;
-    emax = fmax(emax, fabs((f[0] - f[1]) / (2.0 * h) - g[i]));
-    gmax = fmax(gmax, fabs(g[i]));
-  }
-  printf("  detached: central FD (y0 held) max error / max gradient %.2e\n", emax / gmax);
-  assert_true(emax / gmax <= 1e-6);
-  free(g);
-  psfwi_nn_pen_destroy(exact);
-  psfwi_nn_pen_destroy(det);
-  psfwi_nn_destroy(nn);
-  /* batch norm and dropout: their state is left as it was */
-  psfwi_nn_layer m[4];
-  psfwi_nn_layer_init(&m[0], PSFWI_NN_CONV1D);
-  m[0].out = 3, m[0].k = 3, m[0].pad = 1;
-  psfwi_nn_layer_init(&m[1], PSFWI_NN_BATCHNORM);
-  m[1].act = PSFWI_NN_RELU;
-  psfwi_nn_layer_init(&m[2], PSFWI_NN_DROPOUT);
-  m[2].rate = 0.3;
-  psfwi_nn_layer_init(&m[3], PSFWI_NN_CONV1D);
-  m[3].out = 2, m[3].k = 1;
-  nn = net(m, 4, C, W);
-  det = psfwi_nn_pen_create(nn, &o, B, NULL, NULL, &e);
-  const uint64_t before = psfwi_nn_dropout_state(nn);
-  y = psfwi_nn_forward(nn, x, B, 1, &e);
-  memcpy(y0, y, B * psfwi_nn_out_size(nn) * sizeof *y0);
-  const uint64_t after = psfwi_nn_dropout_state(nn);
-  const size_t nb = psfwi_nn_nbuffer(nn);
-  double *buf = malloc(nb * sizeof *buf);
-  memcpy(buf, psfwi_nn_buffers(nn), nb * sizeof *buf);
-  assert_int_equal(psfwi_nn_pen_set_reference(det, y0, B, before, &e), PSFWI_OK);
-  assert_int_equal(psfwi_nn_pen_eval(det, x, B, 1, &td, &e), PSFWI_OK);
-  assert_true(td.jacobian > 0.0);
-  assert_true(psfwi_nn_dropout_state(nn) == after);
-  assert_memory_equal(buf, psfwi_nn_buffers(nn), nb * sizeof *buf);
-  free(buf);
-  psfwi_nn_pen_destroy(det);
-  psfwi_nn_destroy(nn);
-}
-
 /* x (5) -> a0 = tanh(dense 6) -> a1 = tanh(dense 3) -> dense 6 -> + a0, tanh
  * -> dense 4: the skip from a0 crosses the bottleneck (layer 1). */
 static psfwi_nn *skip_net(void) {
@@ -495,6 +406,50 @@ static void test_nuclear(void **state) {
   psfwi_nn_destroy(nn);
 }
 
+/* jacobian_samples = N: the Jacobian terms of a batch of B are those of its
+ * first N samples alone (value and gradient, the same bits). */
+static void test_subsample(void **state) {
+  (void)state;
+  psfwi_nn_layer l[4];
+  size_t n;
+  conv_net(l, &n);
+  psfwi_nn *nn = net(l, n, C, W);
+  const size_t ni = psfwi_nn_in_size(nn), np = psfwi_nn_nparam(nn);
+  double x[B * C * W];
+  unsigned long long rs = 21;
+  for (size_t i = 0; i < B * ni; i++) x[i] = tu_urand(&rs);
+  double *g1 = malloc(np * sizeof *g1);
+  for (int kind = 0; kind < 2; kind++) {
+    psfwi_nn_pen_opts o;
+    psfwi_nn_pen_defaults(&o);
+    if (kind == 0) o.jacobian = 0.9;
+    if (kind == 1) o.nuclear = 0.9;
+    o.jacobian_step = 0.05;
+    psfwi_error e;
+    psfwi_nn_pen *full = psfwi_nn_pen_create(nn, &o, B, NULL, NULL, &e);
+    o.jacobian_samples = 2;
+    psfwi_nn_pen *sub = psfwi_nn_pen_create(nn, &o, B, NULL, NULL, &e);
+    if (full == NULL || sub == NULL) fail_msg("%s", e.msg);
+    psfwi_nn_pen_terms tf, ts;
+    psfwi_nn_zero_grad(nn);
+    assert_int_equal(psfwi_nn_pen_eval(full, x, 2, 1, &tf, &e), PSFWI_OK);
+    memcpy(g1, psfwi_nn_grads(nn), np * sizeof *g1);
+    psfwi_nn_zero_grad(nn);
+    assert_int_equal(psfwi_nn_pen_eval(sub, x, B, 1, &ts, &e), PSFWI_OK);
+    assert_true(ts.total > 0.0);
+    assert_true(ts.total == tf.total);
+    assert_memory_equal(g1, psfwi_nn_grads(nn), np * sizeof *g1);
+    /* and differs from the whole batch's */
+    psfwi_nn_pen_terms tb;
+    assert_int_equal(psfwi_nn_pen_eval(full, x, B, 0, &tb, &e), PSFWI_OK);
+    assert_true(tb.total != ts.total);
+    psfwi_nn_pen_destroy(full);
+    psfwi_nn_pen_destroy(sub);
+  }
+  free(g1);
+  psfwi_nn_destroy(nn);
+}
+
 static void test_errors(void **state) {
   (void)state;
   psfwi_nn_layer l[4];
@@ -535,8 +490,8 @@ int main(void) {
       cmocka_unit_test(test_spectral_value),
       cmocka_unit_test(test_jacobian_estimate),
       cmocka_unit_test(test_operator_norm),
-      cmocka_unit_test(test_detached),
       cmocka_unit_test(test_nuclear),
+      cmocka_unit_test(test_subsample),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

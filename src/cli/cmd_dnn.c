@@ -94,15 +94,15 @@ static const psfwi_config_key train_keys[] = {
   {"regularization", "jacobian_kind", PSFWI_CFG_CHOICE, "frobenius", 0, 0, "frobenius|operator",
    "frobenius: |J|_F^2 (random directions); operator: the largest singular value squared "
    "(power iteration; Roth et al.'s data-dependent operator norm)"},
-  {"regularization", "jacobian_detached", PSFWI_CFG_BOOL, "false", 0, 0, NULL,
-   "frobenius: the cheap estimate (training mode, the data step's output held fixed; one "
-   "forward and backward instead of three and two)"},
   {"regularization", "jacobian_power_iter", PSFWI_CFG_INT, "3", 1, 1000, NULL,
    "operator: power iterations per batch"},
   {"regularization", "jacobian_step", PSFWI_CFG_DOUBLE, "0.01", 1e-9, 1e3, NULL,
    "the estimate's input perturbation (standardised feature units)"},
   {"regularization", "jacobian_draws", PSFWI_CFG_INT, "1", 1, 1000, NULL,
    "random directions per batch for the Jacobian estimate"},
+  {"regularization", "jacobian_samples", PSFWI_CFG_INT, "0", 0, 1000000, NULL,
+   "the Jacobian terms (exact, operator, nuclear) on the first N samples of each shuffled batch "
+   "only: N / batch of their cost, an unbiased but noisier estimate (0: the whole batch)"},
   {"regularization", "jacobian_nuclear", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL,
    "weight of the Jacobian nuclear norm by the encoder-decoder split (Scarvelis & Solomon: "
    "half the mean squared Frobenius norms of the encoder's and decoder's Jacobians)"},
@@ -449,6 +449,7 @@ static int dnn_train(int argc, char **argv) {
             ? PSFWI_NN_JAC_OPERATOR
             : PSFWI_NN_JAC_FROBENIUS;
     po.jacobian_power_iter = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_power_iter");
+    po.jacobian_samples = (size_t)psfwi_config_int(cfg, "regularization", "jacobian_samples");
     po.nuclear = psfwi_config_double(cfg, "regularization", "jacobian_nuclear");
     po.nuclear_split = (int)psfwi_config_int(cfg, "regularization", "jacobian_nuclear_split");
     po.nuclear_step = psfwi_config_double(cfg, "regularization", "jacobian_nuclear_step");

@@ -39,7 +39,6 @@ struct psfwi_trainer {
   psfwi_train_penalty_fn penalty;
   void *penalty_ctx;
   psfwi_nn_pen *pen;     /* the network penalties (psfwi_trainer_set_net_penalty) */
-  int pen_detached;      /* its Jacobian term takes the data step's output */
   double adv_w, adv_eps; /* adversarial training (psfwi_trainer_set_adversarial) */
   size_t adv_steps;
   psfwi_nn_real *xa, *gsave; /* batch * in_size; nparam */
@@ -178,7 +177,6 @@ int psfwi_trainer_set_net_penalty(psfwi_trainer *tr, const psfwi_nn_pen_opts *o,
   for (size_t i = 0; i < tr->in_size; i++) in[i] = i % wp < w;
   for (size_t i = 0; i < tr->out_size; i++) out[i] = i % wp < w;
   tr->pen = psfwi_nn_pen_create(tr->nn, o, tr->o.batch, in, out, err);
-  tr->pen_detached = o->jacobian > 0 && o->jacobian_detached;
   free(in);
   free(out);
   return tr->pen ? PSFWI_OK : err->status;
@@ -362,12 +360,8 @@ int psfwi_trainer_epoch(psfwi_trainer *tr, psfwi_train_epoch *info, psfwi_error 
   for (size_t first = 0; first < tr->ntrain; first += tr->o.batch) {
     const size_t nb = first + tr->o.batch <= tr->ntrain ? tr->o.batch : tr->ntrain - first;
     gather(tr, tr->perm + first, nb);
-    const uint64_t ds = psfwi_nn_dropout_state(tr->nn);
     const psfwi_nn_real *y = psfwi_nn_forward(tr->nn, tr->xb, nb, 1, err);
     if (y == NULL) return err->status;
-    if (tr->pen && tr->pen_detached &&
-        psfwi_nn_pen_set_reference(tr->pen, y, nb, ds, err) != PSFWI_OK)
-      return err->status;
     const double loss = batch_loss(tr, y, nb, tr->dy);
     if (!isfinite(loss))
       return psfwi_fail(err, PSFWI_ENONFINITE, "training: the loss of epoch %zu, batch %zu is %g",

@@ -18,11 +18,7 @@ struct psfwi_nn_pen {
   unsigned char *in_valid, *out_valid; /* per sample; 1 = counts */
   psfwi_nn_real *y0, *xp, *dy;         /* max_batch * out, * in, * out */
   psfwi_nn_real *vd, *dx, *gsave;      /* operator kind: directions, J^T u, saved grads */
-  psfwi_nn_real *bsave;                /* detached: the buffers, restored after */
-  int have_ref;                        /* detached: y0 and the dropout state are set */
-  size_t ref_batch;
-  uint64_t ref_dropout;
-  double *u, *v; /* power iteration (largest rows, cols) */
+  double *u, *v;                       /* power iteration (largest rows, cols) */
   /* nuclear: the encoder is layers 0..split; the latent is the outputs of
    * the nlat layers lat[] (ascending, -1 the input, split last) that the
    * decoder reads, lat_size values per sample in all; buffers in the
@@ -179,18 +175,6 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
                       "(>= 1)",
                       who, o->jacobian_kind, o->jacobian_power_iter),
            NULL;
-  if (o->jacobian > 0.0 && o->jacobian_detached && o->jacobian_kind != PSFWI_NN_JAC_FROBENIUS)
-    return psfwi_fail(err, PSFWI_EINVAL, "%s: jacobian_detached needs jacobian_kind = frobenius",
-                      who),
-           NULL;
-  if (o->nuclear > 0.0 &&
-      (!(o->jacobian_step > 0.0) || !isfinite(o->jacobian_step) || o->jacobian_draws < 1 ||
-       !(o->nuclear_step >= 0.0) || !isfinite(o->nuclear_step)))
-    return psfwi_fail(err, PSFWI_ERANGE,
-                      "%s: jacobian_step = %g (expected > 0), jacobian_nuclear_step = %g (>= 0), "
-                      "jacobian_draws = %zu (>= 1)",
-                      who, o->jacobian_step, o->nuclear_step, o->jacobian_draws),
-           NULL;
   if (o->spectral > 0.0 && o->spectral_iter < 1)
     return psfwi_fail(err, PSFWI_ERANGE, "%s: spectral_iter = 0; expected >= 1", who), NULL;
   if (max_batch < 1) return psfwi_fail(err, PSFWI_EINVAL, "%s: max_batch = 0", who), NULL;
@@ -231,10 +215,6 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
       p->dx = malloc(max_batch * p->in_size * sizeof *p->dx);
       p->gsave = malloc((psfwi_nn_nparam(nn) + 1) * sizeof *p->gsave);
       oom = !p->vd || !p->dx || !p->gsave;
-    }
-    if (!oom && o->jacobian_detached) {
-      p->bsave = malloc((psfwi_nn_nbuffer(nn) + 1) * sizeof *p->bsave);
-      oom = !p->bsave;
     }
   }
   if (!oom && o->nuclear > 0.0) {
@@ -278,7 +258,6 @@ void psfwi_nn_pen_destroy(psfwi_nn_pen *p) {
   free(p->vd);
   free(p->dx);
   free(p->gsave);
-  free(p->bsave);
   free(p->u);
   free(p->v);
   free(p->lat);
@@ -339,74 +318,6 @@ static double spectral(psfwi_nn_pen *p, int want_grad) {
   return total;
 }
 
-/* lam mean_b E_eps |f(x + s eps) - f(x)|^2 / s^2 over valid entries, eps
- * standard normal on valid inputs from a stream seeded by (seed, the batch's
- * bytes); adds the gradient: seeds +-2 lam (y1 - y0) / (s^2 B D) at x + s eps
- * and at x. Inference mode (batch norm's running statistics, no dropout). */
-int psfwi_nn_pen_set_reference(psfwi_nn_pen *p, const psfwi_nn_real *y, size_t batch,
-                               uint64_t dropout_state, psfwi_error *err) {
-  if (p->y0 == NULL || y == NULL || batch < 1 || batch > p->max_batch)
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "network penalty: a reference needs the Jacobian term, an output and a "
-                      "batch of 1..%zu (got %zu)",
-                      p->max_batch, batch);
-  memcpy(p->y0, y, batch * p->out_size * sizeof *y);
-  p->ref_batch = batch;
-  p->ref_dropout = dropout_state;
-  p->have_ref = 1;
-  return PSFWI_OK;
-}
-
-/* The detached estimate: training mode with the data step's own output
- * y0 and dropout masks (p's reference), |f(x + s eps) - y0|^2 / s^2, its
- * gradient through f(x + s eps) only (y0 held fixed, as VAT does); the
- * batch-norm running statistics and the dropout stream are restored. */
-static int jacobian_detached(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_grad,
-                             double *value, psfwi_error *err) {
-  psfwi_nn *nn = p->nn;
-  if (!p->have_ref || p->ref_batch != B)
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "network penalty: the detached Jacobian term needs the batch's training "
-                      "output first (psfwi_nn_pen_set_reference)");
-  const size_t ni = p->in_size, no = p->out_size, D = p->o.jacobian_draws,
-               nb = psfwi_nn_nbuffer(nn);
-  const double s = p->o.jacobian_step, lam = p->o.jacobian;
-  const uint64_t after = psfwi_nn_dropout_state(nn);
-  memcpy(p->bsave, psfwi_nn_buffers(nn), nb * sizeof *p->bsave);
-  unsigned long long rs =
-      psfwi_mix64(p->o.seed ^ psfwi_fnv1a(x, B * ni * sizeof *x) ^ 0x6a61636fULL);
-  sign_stream rb = {rs, 0, 0};
-  const double scale = 2.0 * lam / (s * s * (double)B * (double)D);
-  double sum = 0.0;
-  int st = PSFWI_OK;
-  for (size_t d = 0; d < D && st == PSFWI_OK; d++) {
-    for (size_t b = 0; b < B; b++)
-      for (size_t i = 0; i < ni; i++)
-        p->xp[b * ni + i] =
-            p->in_valid[i] ? x[b * ni + i] + (psfwi_nn_real)(s * sign_draw(&rb)) : x[b * ni + i];
-    psfwi_nn_set_dropout_state(nn, p->ref_dropout);
-    const psfwi_nn_real *y1 = psfwi_nn_forward(nn, p->xp, B, 1, err);
-    if (y1 == NULL) {
-      st = err->status;
-      break;
-    }
-    for (size_t b = 0; b < B; b++)
-      for (size_t i = 0; i < no; i++) {
-        const size_t k = b * no + i;
-        const double diff = p->out_valid[i] ? (double)y1[k] - (double)p->y0[k] : 0.0;
-        sum += diff * diff;
-        p->dy[k] = (psfwi_nn_real)(scale * diff);
-      }
-    if (want_grad) st = psfwi_nn_backward(nn, p->dy, NULL, err);
-  }
-  psfwi_nn_set_dropout_state(nn, after);
-  memcpy(psfwi_nn_buffers(nn), p->bsave, nb * sizeof *p->bsave);
-  p->have_ref = 0;
-  if (st != PSFWI_OK) return st;
-  *value = lam * sum / (s * s * (double)B * (double)D);
-  return PSFWI_OK;
-}
-
 /* Per sample, unit vectors along each valid input v_b -> v_b / |v_b|. */
 static void normalise(psfwi_nn_pen *p, psfwi_nn_real *v, size_t B) {
   const size_t ni = p->in_size;
@@ -450,6 +361,10 @@ static int top_directions(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, uns
   return PSFWI_OK;
 }
 
+/* lam mean_b E_eps |f(x + s eps) - f(x)|^2 / s^2 over valid entries, eps
+ * Rademacher on valid inputs from a stream seeded by (seed, the batch's
+ * bytes); adds the gradient: seeds +-2 lam (y1 - y0) / (s^2 B D) at x + s eps
+ * and at x. Inference mode (batch norm's running statistics, no dropout). */
 static int jacobian(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t B, int want_grad, double *value,
                     psfwi_error *err) {
   psfwi_nn *nn = p->nn;
@@ -655,6 +570,9 @@ int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int
   psfwi_nn *nn = p->nn;
   const size_t np = psfwi_nn_nparam(nn);
   psfwi_nn_real *par = psfwi_nn_params(nn), *g = want_grad ? psfwi_nn_grads(nn) : NULL;
+  /* the Jacobian terms' share of the batch (jacobian_samples) */
+  const size_t sub =
+      p->o.jacobian_samples > 0 && p->o.jacobian_samples < batch ? p->o.jacobian_samples : batch;
   if (p->o.l1 > 0.0) t->l1 = pen_l1(np, p->o.l1, par, g);
   if (p->o.l2 > 0.0) t->l2 = pen_l2(np, p->o.l2, par, g);
   if (p->o.spectral > 0.0) t->spectral = spectral(p, want_grad);
@@ -662,15 +580,14 @@ int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int
     if (x == NULL || batch < 1 || batch > p->max_batch)
       return psfwi_fail(err, PSFWI_EINVAL, "network penalty: batch %zu (1..%zu) or no input", batch,
                         p->max_batch);
-    int st = p->o.jacobian_detached ? jacobian_detached(p, x, batch, want_grad, &t->jacobian, err)
-                                    : jacobian(p, x, batch, want_grad, &t->jacobian, err);
+    int st = jacobian(p, x, sub, want_grad, &t->jacobian, err);
     if (st != PSFWI_OK) return st;
   }
   if (p->o.nuclear > 0.0) {
     if (x == NULL || batch < 1 || batch > p->max_batch)
       return psfwi_fail(err, PSFWI_EINVAL, "network penalty: batch %zu (1..%zu) or no input", batch,
                         p->max_batch);
-    int st = nuclear(p, x, batch, want_grad, &t->nuclear, err);
+    int st = nuclear(p, x, sub, want_grad, &t->nuclear, err);
     if (st != PSFWI_OK) return st;
   }
   t->total = t->l1 + t->l2 + t->spectral + t->jacobian + t->nuclear;

@@ -85,7 +85,6 @@ typedef float psfwi_nn_real;
 #define psfwi_nn_pen_create        psfwi_nn64_pen_create
 #define psfwi_nn_pen_destroy       psfwi_nn64_pen_destroy
 #define psfwi_nn_pen_eval          psfwi_nn64_pen_eval
-#define psfwi_nn_pen_set_reference psfwi_nn64_pen_set_reference
 #endif
 
 /* Layer kinds. Never renumbered (network files store the names). */
@@ -314,7 +313,15 @@ double psfwi_nn_loss_eval(int loss, double delta, const psfwi_nn_real *y, const 
  *             so an hourglass with skips (a U-Net) factorises too.
  *             nuclear_split = -1: the layer with the fewest outputs per
  *             sample (the bottleneck; the first of equals). Cost per draw:
- *             two forward and two backward passes, plus two and two.
+ *             one forward and one backward of encoder and decoder each,
+ *             plus two forwards and one backward of each.
+ * jacobian_samples = N > 0: the jacobian (exact, either kind) and nuclear
+ * terms are the mean over the batch's first N samples only (the trainer's
+ * batches are shuffled, so a uniform random subset: an unbiased estimate of
+ * the batch mean at N / B of the cost and a larger variance). (A
+ * "detached" variant, the clean output held fixed as virtual adversarial
+ * training does, was removed: its gradient's per-draw noise grows as 1 / s,
+ * and it raised the geometric complexity it was meant to lower; docs/nn.md.)
  * in_valid / out_valid (in_size / out_size bytes per sample, NULL: all)
  * mark the entries that count (padding left out). pen_eval returns each
  * term's value and, with want_grad, ADDS the gradient to psfwi_nn_grads. It
@@ -327,7 +334,8 @@ typedef struct psfwi_nn_pen_opts {
   double jacobian_step;       /* s, input units (default 1e-2) */
   size_t jacobian_draws;      /* FROBENIUS: random directions (default 1) */
   size_t jacobian_power_iter; /* OPERATOR: power iterations (default 3) */
-  int jacobian_detached;      /* FROBENIUS: the detached estimate (below) */
+  size_t jacobian_samples;    /* the first N samples of a batch carry the jacobian and
+                                 nuclear terms; 0 (default): all */
   int nuclear_split;          /* last layer of the encoder h; -1 (default): the bottleneck */
   double nuclear_step;        /* latent step (0, default: jacobian_step) */
   uint64_t seed;              /* default 1 */
@@ -341,17 +349,6 @@ psfwi_nn_pen *psfwi_nn_pen_create(psfwi_nn *nn, const psfwi_nn_pen_opts *o, size
                                   const unsigned char *in_valid, const unsigned char *out_valid,
                                   psfwi_error *err);
 void psfwi_nn_pen_destroy(psfwi_nn_pen *p);
-/* jacobian_detached: the cheap variant. The caller gives, before each
- * pen_eval, the batch's training-mode output y (psfwi_nn_forward(x, train
- * = 1)) and the dropout state before that forward; the estimate is then
- * |f(x + s eps) - y|^2 / s^2 in training mode with the same dropout masks,
- * its gradient taken through f(x + s eps) only, y held fixed (as virtual
- * adversarial training holds the clean prediction): one forward and one
- * backward per draw, against three forwards and two backwards for the
- * exact estimate's gradient. Batch-norm running statistics and the dropout
- * stream are left as they were. */
-int psfwi_nn_pen_set_reference(psfwi_nn_pen *p, const psfwi_nn_real *y, size_t batch,
-                               uint64_t dropout_state, psfwi_error *err);
 int psfwi_nn_pen_eval(psfwi_nn_pen *p, const psfwi_nn_real *x, size_t batch, int want_grad,
                       psfwi_nn_pen_terms *terms, psfwi_error *err);
 
