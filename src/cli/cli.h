@@ -44,6 +44,7 @@ psfwi_meta cli_meta(const char *title);
 int cmd_model(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_gradient(int argc, char **argv);
 int cmd_fwi(int argc, char **argv);

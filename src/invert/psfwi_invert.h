@@ -110,6 +110,29 @@ psfwi_misfit_kind psfwi_misfit_get_kind(const psfwi_misfit *mf);
 int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
                       double *J, float *adj, psfwi_error *err);
 
+/* ---- Source-wavelet estimation (survey data) ------------------------------------
+ * The wave equation is linear and time-invariant in its source: traces
+ * modelled with a wavelet w are those modelled with w0 convolved with the
+ * filter W / W0. Given ntrace modelled traces syn (made with w0) and the
+ * observed obs (same layout), the one filter F that maps the modelled to
+ * the observed in the least-squares sense over all live traces is, per
+ * frequency, F = sum conj(S_k) D_k / (sum |S_k|^2 + eps max_f sum |S_k|^2)
+ * (Pratt 1999; eps: the water level, 1e-3 is usual), and w = F * w0 (nt
+ * samples). Transforms of at least 2 nt points, so that nothing wraps
+ * around. live (NULL: all) marks the traces that count (dead traces 0). For
+ * one wavelet per shot, call it per shot on that shot's traces. info (may
+ * be NULL): live traces, |obs|^2 and the residual |obs - F syn|^2 after the
+ * filter, both over the live traces. Not thread-safe with other FFTW
+ * planning in the process unless FFTW's planner is made thread-safe (it is:
+ * src/wave does that too). */
+typedef struct psfwi_source_info {
+  size_t live;
+  double obs_energy, residual_energy;
+} psfwi_source_info;
+int psfwi_source_estimate(size_t ntrace, size_t nt, const float *syn, const float *obs,
+                          const unsigned char *live, const float *w0, double eps, float *w,
+                          psfwi_source_info *info, psfwi_error *err);
+
 /* ---- Checkpointing (Griewank's binomial "revolve") ----------------------------
  * Reversing l forward steps with c checkpoints (the initial state counts as
  * one) needs at least p(l, c) = r l - C(c + r, r - 1) forward steps besides

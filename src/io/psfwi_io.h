@@ -213,6 +213,11 @@ psfwi_survey *psfwi_csv_read_survey(const char *path, psfwi_error *err);
  * blank lines and '#' comments allowed. *values is malloc'ed (caller frees).
  * Errors name file:line; non-finite values are refused. */
 int psfwi_text_read_series(const char *path, float **values, size_t *n, psfwi_error *err);
+/* Writes n values, one per line (%.9g: float32 round trips), after the
+ * comment's lines as '#' lines (comment may be NULL), to a temporary name
+ * renamed over path; non-finite values are refused, nothing written. */
+int psfwi_text_write_series(const char *path, const float *values, size_t n, const char *comment,
+                            psfwi_error *err);
 
 /* A whole text file (malloc'ed, NUL-terminated) of at most max_bytes;
  * a NUL byte inside or a larger file is PSFWI_EFORMAT naming the file. */

@@ -96,3 +96,34 @@ int psfwi_text_read_file(const char *path, size_t max_bytes, char **text, psfwi_
   *text = buf;
   return PSFWI_OK;
 }
+
+int psfwi_text_write_series(const char *path, const float *values, size_t n, const char *comment,
+                            psfwi_error *err) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(values[i]))
+      return psfwi_fail(err, PSFWI_ENONFINITE, "'%s': sample %zu to write is not finite", path, i);
+  if (psfwi_make_parent_folders(path, err) != PSFWI_OK) return err->status;
+  char tmp[4096];
+  if (psfwi_tmp_path(path, tmp, sizeof tmp) == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': path too long", path);
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL) return psfwi_fail(err, PSFWI_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+  int bad = 0;
+  if (comment != NULL) { /* every line of it as a '#' line */
+    const char *p = comment;
+    while (*p) {
+      const char *e = strchr(p, '\n');
+      const size_t len = e ? (size_t)(e - p) : strlen(p);
+      bad |= fprintf(f, "# %.*s\n", (int)len, p) < 0;
+      p += len + (e != NULL);
+    }
+  }
+  for (size_t i = 0; i < n; i++) bad |= fprintf(f, "%.9g\n", (double)values[i]) < 0;
+  const int e1 = ferror(f) || bad ? errno : 0;
+  if (fclose(f) != 0 || e1 != 0 || bad) {
+    const int e = e1 ? e1 : errno;
+    remove(tmp);
+    return psfwi_fail(err, PSFWI_EIO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+  }
+  return psfwi_commit_file(tmp, path, err);
+}

@@ -1,0 +1,142 @@
+/* psfwi data <wavelet>: survey-data tools (the survey-data issue). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "\n"
+    "wavelet: the source wavelet that makes SYN.nc's traces (modelled by psfwi forward\n"
+    "on a starting model, with the wavelet stored in SYN.nc) best match OBS.nc's in\n"
+    "the least-squares sense (Pratt 1999): one filter F per frequency over all traces,\n"
+    "F = sum conj(S) D / (sum |S|^2 + E max sum |S|^2) (--eps E, the water level,\n"
+    "default 1e-3), applied to SYN.nc's wavelet. Both gathers must have the same\n"
+    "shots, receivers and time axis. Writes one sample per line at the gathers'\n"
+    "sample interval: the [wavelet] file of a next psfwi forward, fwi or rnn run\n"
+    "(kind = file). All-zero observed traces count as dead and are left out.\n";
+
+/* Same geometry and time axis, positions within 1 mm. */
+static int same_acquisition(const char *po, const psfwi_gather *o, const char *ps,
+                            const psfwi_gather *s, psfwi_error *err) {
+  const psfwi_survey *a = o->survey, *b = s->survey;
+  if (a->nshot != b->nshot || a->nrec != b->nrec || o->nt != s->nt ||
+      fabs(o->dt - s->dt) > 1e-9 * o->dt)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "'%s' has %zu shots x %zu receivers x %zu samples at %g s, '%s' %zu x %zu x "
+                      "%zu at %g s; expected the same acquisition",
+                      po, a->nshot, a->nrec, o->nt, o->dt, ps, b->nshot, b->nrec, s->nt, s->dt);
+  for (size_t is = 0; is < a->nshot; is++) {
+    if (fabs(a->sx[is] - b->sx[is]) > 1e-3 || fabs(a->sz[is] - b->sz[is]) > 1e-3)
+      return psfwi_fail(err, PSFWI_EINVAL,
+                        "shot %zu: source at (%g, %g) m in '%s', (%g, %g) m in '%s'", is, a->sx[is],
+                        a->sz[is], po, b->sx[is], b->sz[is], ps);
+    for (size_t ir = 0; ir < a->nrec; ir++) {
+      const size_t k = is * a->nrec + ir;
+      if (fabs(a->rx[k] - b->rx[k]) > 1e-3 || fabs(a->rz[k] - b->rz[k]) > 1e-3)
+        return psfwi_fail(err, PSFWI_EINVAL,
+                          "shot %zu, receiver %zu: at (%g, %g) m in '%s', (%g, %g) m in '%s'", is,
+                          ir, a->rx[k], a->rz[k], po, b->rx[k], b->rz[k], ps);
+    }
+  }
+  return PSFWI_OK;
+}
+
+static int data_wavelet(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"observed", required_argument, NULL, 'b'}, {"modelled", required_argument, NULL, 'm'},
+      {"eps", required_argument, NULL, 'e'},      {"output", required_argument, NULL, 'o'},
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+  const char *obs_path = NULL, *syn_path = NULL, *out = NULL;
+  double eps = 1e-3;
+  psfwi_error err = {0};
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_text, stdout);
+      return 0;
+    }
+    if (c == 'b')
+      obs_path = optarg;
+    else if (c == 'm')
+      syn_path = optarg;
+    else if (c == 'o')
+      out = optarg;
+    else if (c == 'e') {
+      if (cli_double("--eps", optarg, 0.0, 1e6, &eps, &err) != PSFWI_OK) {
+        fprintf(stderr, "psfwi data wavelet: %s\n", err.msg);
+        return 2;
+      }
+    } else
+      return cli_usage_error("data wavelet", "unknown option or missing value '%s'",
+                             argv[optind - 1]);
+  }
+  if (optind < argc)
+    return cli_usage_error("data wavelet", "unexpected argument '%s'", argv[optind]);
+  if (obs_path == NULL || syn_path == NULL || out == NULL)
+    return cli_usage_error("data wavelet", "needs --observed, --modelled and -o");
+  const psfwi_run_file files[] = {
+      {"--observed", obs_path, 0}, {"--modelled", syn_path, 0}, {"-o", out, 1}};
+  if (psfwi_check_run_files(files, 3, &err) != PSFWI_OK) return cli_error(&err);
+  psfwi_gather *o = psfwi_nc_read_gather(obs_path, &err), *s = NULL;
+  if (o != NULL) s = psfwi_nc_read_gather(syn_path, &err);
+  int st = o && s ? same_acquisition(obs_path, o, syn_path, s, &err) : err.status;
+  const size_t ntr = o ? o->survey->nshot * o->survey->nrec : 0, nt = o ? o->nt : 0;
+  unsigned char *live = st == PSFWI_OK ? malloc(ntr) : NULL;
+  float *w = st == PSFWI_OK ? malloc(nt * sizeof *w) : NULL;
+  if (st == PSFWI_OK && (live == NULL || w == NULL))
+    st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+  if (st == PSFWI_OK) {
+    double wmax = 0.0;
+    for (size_t i = 0; i < nt; i++) wmax = fmax(wmax, fabs(s->wavelet[i]));
+    if (!(wmax > 0.0))
+      st = psfwi_fail(&err, PSFWI_EINVAL,
+                      "'%s' holds no wavelet (all zero): model it with psfwi forward, which "
+                      "stores the wavelet it used",
+                      syn_path);
+  }
+  psfwi_source_info info = {0};
+  if (st == PSFWI_OK) {
+    for (size_t k = 0; k < ntr; k++) {
+      live[k] = 0;
+      for (size_t i = 0; i < nt && !live[k]; i++) live[k] = o->data[k * nt + i] != 0.0f;
+    }
+    st = psfwi_source_estimate(ntr, nt, s->data, o->data, live, s->wavelet, eps, w, &info, &err);
+    if (st != PSFWI_OK) psfwi_error_prefix(&err, "'%s' and '%s': ", obs_path, syn_path);
+  }
+  if (st == PSFWI_OK) {
+    char note[512];
+    snprintf(note, sizeof note,
+             "psfwi source wavelet, %zu samples at dt = %.9g s\nhistory: %s\nobserved: %s\n"
+             "modelled: %s\neps = %g; %zu live traces of %zu; residual after the filter %.4g "
+             "of the observed energy",
+             nt, o->dt, cli_history ? cli_history : "psfwi data wavelet", obs_path, syn_path, eps,
+             info.live, ntr, info.residual_energy / info.obs_energy);
+    st = psfwi_text_write_series(out, w, nt, note, &err);
+  }
+  if (st == PSFWI_OK)
+    printf(
+        "data wavelet: %zu live traces of %zu; the filtered modelled traces leave %.3g %% of "
+        "the observed energy as residual; wrote %s (%zu samples at %g s)\n",
+        info.live, ntr, 100.0 * info.residual_energy / info.obs_energy, out, nt, o->dt);
+  free(live);
+  free(w);
+  psfwi_gather_destroy(o);
+  psfwi_gather_destroy(s);
+  return st == PSFWI_OK ? 0 : cli_error(&err);
+}
+
+int cmd_data(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    fputs(usage_text, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "wavelet")) return data_wavelet(argc - 1, argv + 1);
+  return cli_usage_error("data", "unknown subcommand '%s' (wavelet)", argv[1]);
+}

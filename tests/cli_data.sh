@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# psfwi data wavelet as a user runs it: observed gathers modelled (free
+# surface, a layered model) with a wavelet the estimate is not told, a
+# start modelled with a 20 Hz Ricker; the estimate recovers the true
+# wavelet to 5 % relative L2 and serves as the [wavelet] file of a next
+# run; wrong input gets clear errors.
+# Usage: cli_data.sh PSFWI_BINARY SOURCE_DIR
+set -u
+psfwi=$1
+src=$2
+. "$src/tests/testlib.sh"
+
+ok "model" "$psfwi" model synth --family layered --nx 80 --nz 40 --dx 10 --seed 3 --vmin 1500 \
+  --vmax 3500 -o "$tmp/m.nc"
+# a causal, front-loaded 15 Hz wavelet and its bubble 72 ms later
+awk 'BEGIN {pi = 3.14159265358979; for (i = 0; i < 401; i++) { t = i * 0.002;
+  p = (t / 0.012)^2 * exp(-t / 0.012) * sin(2 * pi * 15 * t); b = t - 0.072;
+  q = b >= 0 ? (b / 0.012)^2 * exp(-b / 0.012) * sin(2 * pi * 15 * b) : 0;
+  printf "%.9g\n", p - 0.45 * q } }' > "$tmp/true.txt"
+cat > "$tmp/f.ini" <<'INI'
+[model]
+vp = m.nc
+[wavelet]
+kind = file
+file = true.txt
+[time]
+duration = 0.8
+sample_interval = 0.002
+[survey]
+source_x = 100:200:3
+source_z = 10
+receiver_x = 5:10:78
+receiver_z = 10
+[propagator]
+free_surface = true
+[output]
+data = obs.nc
+INI
+sed 's/^kind = file/kind = ricker\nfrequency = 20/; /^file = /d; s/^data = obs.nc/data = syn.nc/' \
+  "$tmp/f.ini" > "$tmp/s.ini"
+ok "observed data" "$psfwi" forward -c "$tmp/f.ini"
+ok "modelled with a Ricker" "$psfwi" forward -c "$tmp/s.ini"
+ok "data -h" "$psfwi" data -h
+has "help explains the filter" "water level" "$tmp/out"
+ok "estimate" "$psfwi" data wavelet --observed "$tmp/obs.nc" --modelled "$tmp/syn.nc" \
+  --eps 1e-5 -o "$tmp/est.txt"
+has "summary" "234 live traces of 234" "$tmp/out"
+has "history in the file" "# history: .*data wavelet" "$tmp/est.txt"
+rel=$(paste <(grep -v '^#' "$tmp/est.txt") "$tmp/true.txt" |
+  awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "%.4f", sqrt(n / t)}')
+echo "  estimated wavelet: relative L2 error $rel"
+check "recovered to 5 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.05)}'
+ok "the estimate as the next run's wavelet" "$psfwi" forward -c "$tmp/f.ini" \
+  --set wavelet.file="$tmp/est.txt" --set output.data="$tmp/re.nc"
+
+# wrong input
+bad "no observed" "needs --observed" "$psfwi" data wavelet --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
+bad "unknown subcommand" "unknown subcommand 'wavlet'" "$psfwi" data wavlet
+bad "output over an input" "same file" "$psfwi" data wavelet --observed "$tmp/obs.nc" \
+  --modelled "$tmp/syn.nc" -o "$tmp/obs.nc"
+bad "negative eps" "eps" "$psfwi" data wavelet --observed "$tmp/obs.nc" \
+  --modelled "$tmp/syn.nc" --eps -1 -o "$tmp/x.txt"
+ok "another acquisition" "$psfwi" forward -c "$tmp/s.ini" --set survey.source_x=100:200:2 \
+  --set output.data="$tmp/two.nc"
+bad "different acquisitions" "expected the same acquisition" "$psfwi" data wavelet \
+  --observed "$tmp/obs.nc" --modelled "$tmp/two.nc" -o "$tmp/x.txt"
+none "nothing written on errors" "$tmp/x.txt"
+finish cli_data
