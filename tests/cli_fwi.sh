@@ -175,6 +175,16 @@ bad "gradient over the true model" "\[output\] gradient" "$psfwi" gradient -c "$
 check "observed data intact" test "$(sha256sum < "$tmp/obs.nc")" = "$osum"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
+# the wavelet re-estimated per band: noted per band, kept in the history
+ok "wavelet estimate" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.wavelet_estimate=band \
+  --set output.model="$tmp/fwiw.nc" --set output.history="$tmp/histw.nc"
+has "estimate noted" "wavelet re-estimated" "$tmp/err"
+if command -v ncdump >/dev/null; then
+  check "wavelet in the history" sh -c "ncdump -h '$tmp/histw.nc' | grep -q 'float wavelet(iteration, wavelet_time)'"
+fi
+bad "negative water level" "wavelet_eps" "$psfwi" fwi -c "$tmp/fwi.ini" \
+  --set inversion.wavelet_estimate=band --set inversion.wavelet_eps=-1
+
 # MPI: 2 ranks give the serial history up to round-off
 if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
@@ -199,6 +209,14 @@ if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   echo "serial vs 2 ranks: $n history values, largest relative difference $worst"
   check "MPI history equals the serial one up to round-off" \
     awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n >= 22 && w < 1e-5) }'
+  # with the wavelet estimate (its sums added over the ranks)
+  ok "mpirun -np 2, wavelet estimate" mpirun -np 2 --oversubscribe "$psfwi" fwi -c "$tmp/fwi.ini" \
+    --set inversion.wavelet_estimate=band --set output.model="$tmp/mpiw.nc" \
+    --set output.history="$tmp/mpihw.nc"
+  ok "compare mpi, wavelet estimate" "$psfwi" compare "$tmp/fwiw.nc" "$tmp/mpiw.nc" --format csv
+  d=$(awk -F, 'NR==2 {print $2}' "$tmp/out")
+  echo "RMSE between serial and 2-rank final models with the wavelet estimate: $d m/s"
+  check "MPI equals serial up to round-off (wavelet estimate)" awk -v d="$d" 'BEGIN { exit !(d < 0.05) }'
 else
   echo "cli_fwi: MPI part skipped (no mpirun, or psfwi built without MPI)"
 fi

@@ -26,6 +26,11 @@ static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,
     CLI_KEYS_INVERT_OUTPUT,
+    {"inversion", "wavelet_estimate", PSFWI_CFG_CHOICE, "none", 0, 0, "none|band",
+     "band: re-estimate the source wavelet at each band's start (least-squares filter from "
+     "the modelled to the observed data within the band; docs/data.md), kept in the history"},
+    {"inversion", "wavelet_eps", PSFWI_CFG_DOUBLE, "1e-3", 0, 1e6, NULL,
+     "water level of the wavelet estimate, a fraction of the modelled data's peak power"},
 };
 
 static void on_progress(void *ctx, const psfwi_fwi_progress *p) {
@@ -67,6 +72,9 @@ int cmd_fwi(int argc, char **argv) {
     o->meta = &R.meta;
     o->resume = R.resume;
     o->stop_after = R.stop_after;
+    o->estimate_wavelet =
+        strcmp(psfwi_config_string(R.cfg, "inversion", "wavelet_estimate"), "band") == 0;
+    o->wavelet_eps = psfwi_config_double(R.cfg, "inversion", "wavelet_eps");
     if (R.P.comm.rank == 0) o->progress = on_progress;
     if (R.P.comm.rank == 0 && o->proximal && o->illumination)
       fprintf(stderr,

@@ -30,6 +30,7 @@ void psfwi_fwi_opts_defaults(psfwi_fwi_opts *o) {
   o->misfit = PSFWI_MISFIT_L2;
   o->filter_order = 4;
   o->illum_eps = 1e-3;
+  o->wavelet_eps = 1e-3;
   psfwi_reg_prox_opts_init(&o->prox);
   psfwi_gradient_opts_defaults(&o->grad);
 }
@@ -75,6 +76,10 @@ typedef struct fwi {
   int scaled;             /* auto_scale done (factors in reg_factors) */
   double reg_factors[PSFWI_REG_NSCALE];
   psfwi_gradient_ws *gws; /* the gradient engine, set up once for the run */
+  float *wav;             /* nt: the wavelet in use (estimate_wavelet: re-estimated per band) */
+  float *hist_wav;        /* estimate_wavelet: rows * nt, the wavelet of each history row */
+  float *syn;             /* estimate_wavelet: this process's modelled traces */
+  unsigned char *live;    /* estimate_wavelet: its live observed traces */
   int config_changed;     /* resumed with another configuration text */
 } fwi;
 
@@ -322,12 +327,15 @@ static int hist_push(fwi *f, const psfwi_model *m, const double *sc, psfwi_error
     if (v) f->hist_vp = v;
     double *s = realloc(f->hist_sc, cap * f->nscalar * sizeof *s);
     if (s) f->hist_sc = s;
-    if (v == NULL || s == NULL)
+    float *hw = f->o->estimate_wavelet ? realloc(f->hist_wav, cap * f->nt * sizeof *hw) : NULL;
+    if (hw) f->hist_wav = hw;
+    if (v == NULL || s == NULL || (f->o->estimate_wavelet && hw == NULL))
       return psfwi_fail(err, PSFWI_ENOMEM, "fwi: cannot grow the history to %zu iterations", cap);
     f->hist_cap = cap;
   }
   memcpy(f->hist_vp + f->rows * f->nxz, m->vp, f->nxz * sizeof *m->vp);
   memcpy(f->hist_sc + f->rows * f->nscalar, sc, f->nscalar * sizeof *sc);
+  if (f->o->estimate_wavelet) memcpy(f->hist_wav + f->rows * f->nt, f->wav, f->nt * sizeof *f->wav);
   f->rows++;
   return PSFWI_OK;
 }
@@ -338,10 +346,19 @@ static int write_history(const fwi *f, psfwi_error *err) {
   psfwi_history *h = psfwi_history_create(o->history_path, &f->model->grid, f->nscalar,
                                           scalar_names, scalar_units, o->meta, err);
   if (h == NULL) return err->status;
+  if (o->estimate_wavelet &&
+      psfwi_history_add_vector(
+          h, "wavelet", "wavelet_time", f->nt, psfwi_wave_get_info(f->w)->dt_out, "1",
+          "source wavelet (least-squares estimate at each band start)", err) != PSFWI_OK) {
+    psfwi_history_close(h, 0, NULL);
+    return err->status;
+  }
   psfwi_model row = {.grid = f->model->grid};
   for (size_t r = 0; r < f->rows; r++) {
     row.vp = f->hist_vp + r * f->nxz;
-    if (psfwi_history_append(h, &row, f->hist_sc + r * f->nscalar, err) != PSFWI_OK) {
+    if (psfwi_history_append(h, &row, f->hist_sc + r * f->nscalar, err) != PSFWI_OK ||
+        (o->estimate_wavelet &&
+         psfwi_history_append_vector(h, 0, f->hist_wav + r * f->nt, err) != PSFWI_OK)) {
       psfwi_history_close(h, 0, NULL);
       return err->status;
     }
@@ -374,7 +391,7 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
     free(obuf);
     return err->status;
   }
-  const psfwi_state_item items[] = {
+  psfwi_state_item items[12] = {
       {"counters", PSFWI_STATE_F64, ST_COUNT, counters},
       {"model", PSFWI_STATE_F32, f->nxz, f->model->vp},
       {"v_band", PSFWI_STATE_F32, f->nxz, f->v_b},
@@ -383,10 +400,17 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
       {"hist_vp", PSFWI_STATE_F32, f->rows * f->nxz, f->hist_vp},
       {"hist_scalars", PSFWI_STATE_F64, f->rows * f->nscalar, f->hist_sc},
       {"config", PSFWI_STATE_U8, cfg_len, (void *)cfg},
-      {"reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, (void *)f->reg_factors},
   };
+  size_t nitems = 8;
   /* the weights' scale factors only when auto_scale made them */
-  const size_t nitems = sizeof items / sizeof items[0] - (o->auto_scale ? 0 : 1);
+  if (o->auto_scale)
+    items[nitems++] =
+        (psfwi_state_item){"reg_scale", PSFWI_STATE_F64, PSFWI_REG_NSCALE, (void *)f->reg_factors};
+  if (o->estimate_wavelet) {
+    items[nitems++] = (psfwi_state_item){"wavelet", PSFWI_STATE_F32, f->nt, f->wav};
+    items[nitems++] =
+        (psfwi_state_item){"hist_wavelet", PSFWI_STATE_F32, f->rows * f->nt, f->hist_wav};
+  }
   int st = psfwi_state_write(o->state_path, "fwi", items, nitems, o->meta, err);
   free(obuf);
   return st;
@@ -437,6 +461,13 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     psfwi_reg_apply_scale(&f->reg, f->reg_factors);
     f->scaled = 1;
   }
+  const psfwi_state_item *sw = NULL, *shw = NULL;
+  if (o->estimate_wavelet) {
+    sw = psfwi_state_find(items, n, "wavelet", PSFWI_STATE_F32, f->nt, path, err);
+    shw = sw ? psfwi_state_find(items, n, "hist_wavelet", PSFWI_STATE_F32, rows * f->nt, path, err)
+             : NULL;
+    if (shw == NULL) goto done;
+  }
   f->band = (size_t)cv[ST_BAND];
   f->nfev = (size_t)cv[ST_NFEV];
   f->J0 = cv[ST_J0];
@@ -454,6 +485,10 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     psfwi_model row = {.grid = f->model->grid, .vp = (float *)hv->data + r * f->nxz};
     if ((st = hist_push(f, &row, (const double *)hs->data + r * f->nscalar, err)) != PSFWI_OK)
       goto done;
+  }
+  if (sw) {
+    memcpy(f->wav, sw->data, f->nt * sizeof *f->wav);
+    memcpy(f->hist_wav, shw->data, rows * f->nt * sizeof *f->wav);
   }
   *have_opt = 0;
   if (ob->n > 0 && !*done) {
@@ -489,6 +524,9 @@ static int check_opts(const psfwi_wave *w, const psfwi_model *model, const psfwi
                       "fwi: bounds [%g, %g] m/s exceed the propagator's [%g, %g] m/s (set the "
                       "propagator's vmin/vmax to the inversion bounds)",
                       o->vmin, o->vmax, wi->vmin_bound, wi->vmax_bound);
+  if (o->estimate_wavelet && (!(o->wavelet_eps >= 0) || !isfinite(o->wavelet_eps)))
+    return psfwi_fail(err, PSFWI_ERANGE, "fwi: wavelet_eps = %g; expected finite and >= 0",
+                      o->wavelet_eps);
   if (!(o->illum_eps > 0) || !(o->smooth_sigma >= 0) || !isfinite(o->smooth_sigma))
     return psfwi_fail(err, PSFWI_ERANGE, "fwi: illum_eps = %g (> 0), smooth_sigma = %g m (>= 0)",
                       o->illum_eps, o->smooth_sigma);
@@ -520,6 +558,10 @@ static void fwi_free(fwi *f) {
   free(f->clamped);
   free(f->hist_vp);
   free(f->hist_sc);
+  free(f->hist_wav);
+  free(f->wav);
+  free(f->syn);
+  free(f->live);
   psfwi_model_destroy(f->trial);
   psfwi_model_destroy(f->cur);
   psfwi_filter_destroy(f->filter);
@@ -533,6 +575,51 @@ static void fwi_free(fwi *f) {
   psfwi_gradient_ws_destroy(f->gws);
 }
 
+/* The wavelet re-estimated at band b's start (docs/data.md): this
+ * process's shots modelled in the current model with the current wavelet,
+ * the least-squares filter to the observed data summed over every process
+ * (the gradient's reduce hook), applied within the band's passband. */
+static int estimate_wavelet(fwi *f, size_t b, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  const size_t ntr = f->s->nshot * f->s->nrec, nt = f->nt, ns = psfwi_source_nsum(nt);
+  if (f->syn == NULL) {
+    int oom = 0;
+    f->syn = xcalloc(ntr * nt, sizeof *f->syn, &oom);
+    f->live = xcalloc(ntr, 1, &oom);
+    if (oom) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the wavelet estimate");
+    for (size_t k = 0; k < ntr; k++)
+      for (size_t i = 0; i < nt && !f->live[k]; i++) f->live[k] = f->d_obs[k * nt + i] != 0.0f;
+  }
+  double *sums = malloc(ns * sizeof *sums);
+  float *w = malloc(nt * sizeof *w);
+  int st = sums && w ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory");
+  if (st == PSFWI_OK)
+    st = psfwi_wave_model_shots(f->w, f->model, f->s, f->wav, nt, f->syn, NULL, err);
+  if (st == PSFWI_OK) st = psfwi_source_sums(ntr, nt, f->syn, f->d_obs, f->live, sums, err);
+  if (st == PSFWI_OK && o->grad.reduce) st = o->grad.reduce(o->grad.reduce_ctx, sums, ns, err);
+  psfwi_source_info info = {0};
+  if (st == PSFWI_OK)
+    st = psfwi_source_apply(nt, sums, f->wav, o->wavelet_eps, f->filter, w, &info, err);
+  if (st == PSFWI_OK) memcpy(f->wav, w, nt * sizeof *w);
+  free(sums);
+  free(w);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "fwi: band %zu: wavelet estimate: ", b + 1);
+  if (o->progress) {
+    char note[256];
+    snprintf(note, sizeof note,
+             "wavelet re-estimated (%zu live traces): the filtered modelled data leave %.3g %% "
+             "of the observed energy",
+             info.live, 100.0 * info.residual_energy / info.obs_energy);
+    psfwi_fwi_progress q = {0};
+    q.band = b;
+    q.nband = o->nband;
+    q.b = &o->bands[b];
+    q.note = note;
+    o->progress(o->progress_ctx, &q);
+  }
+  return PSFWI_OK;
+}
+
 /* Start of band b: v_b = the model (clamped into the bounds), data misfit,
  * gradient and illumination there, J0, the scaling, a fresh optimiser. The
  * evaluation is returned (phi0, g0) for the optimiser's first request. */
@@ -540,6 +627,7 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
   const psfwi_fwi_opts *o = f->o;
   int st = band_setup(f, b, err);
   if (st != PSFWI_OK) return st;
+  if (o->estimate_wavelet && (st = estimate_wavelet(f, b, err)) != PSFWI_OK) return st;
   const float lo = fbound_lo(o->vmin), hi = fbound_hi(o->vmax);
   for (size_t i = 0; i < f->nxz; i++) {
     float v = f->model->vp[i];
@@ -599,7 +687,6 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   int oom = 0;
   f->w = w;
   f->s = s;
-  f->wavelet = wavelet;
   f->nt = nt;
   f->d_obs = d_obs;
   f->o = o;
@@ -618,6 +705,9 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   f->illum = xcalloc(f->nxz, sizeof *f->illum, &oom);
   f->x_g = xcalloc(f->nxz, sizeof *f->x_g, &oom);
   f->clamped = xcalloc(f->nxz, 1, &oom);
+  f->wav = xcalloc(nt, sizeof *f->wav, &oom);
+  if (f->wav) memcpy(f->wav, wavelet, nt * sizeof *f->wav);
+  f->wavelet = f->wav;
   f->kx = gauss_kernel(o->smooth_sigma / model->grid.dx, &f->rx, &oom);
   f->kz = gauss_kernel(o->smooth_sigma / model->grid.dz, &f->rz, &oom);
   if (oom)
@@ -916,6 +1006,7 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
   }
   free(sc);
 done:
+  if (o->wavelet_out != NULL && f->wav != NULL) memcpy(o->wavelet_out, f->wav, nt * sizeof *f->wav);
   fwi_free(f);
   return st;
 }

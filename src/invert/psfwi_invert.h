@@ -132,6 +132,20 @@ typedef struct psfwi_source_info {
 int psfwi_source_estimate(size_t ntrace, size_t nt, const float *syn, const float *obs,
                           const unsigned char *live, const float *w0, double eps, float *w,
                           psfwi_source_info *info, psfwi_error *err);
+/* The same in two steps, for shots spread over processes: the sums of
+ * this process's traces (psfwi_source_nsum(nt) doubles, set), to be added
+ * over processes (they are plain sums), then the filter applied to w0.
+ * band (may be NULL): the filter then acts only where the band filter
+ * passes, F_b = 1 + R (F - 1), R = min(1, 10 |H|), |H| the band filter's
+ * amplitude response: the full correction where the band keeps a tenth of
+ * the amplitude, none where it keeps nothing (the band's iterations would
+ * otherwise fit a half-corrected corner by moving the model). */
+size_t psfwi_source_nsum(size_t nt);
+int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *obs,
+                      const unsigned char *live, double *sums, psfwi_error *err);
+int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double eps,
+                       const psfwi_filter *band, float *w, psfwi_source_info *info,
+                       psfwi_error *err);
 
 /* ---- Checkpointing (Griewank's binomial "revolve") ----------------------------
  * Reversing l forward steps with c checkpoints (the initial state counts as
@@ -395,6 +409,12 @@ typedef struct psfwi_fwi_opts {
   int auto_scale;                 /* 1: reg's weights scaled at the first band's start
                                      (psfwi_reg_auto_scale with step optim.step0) */
   psfwi_gradient_opts grad;       /* memory budget, threads, MPI reduction */
+  int estimate_wavelet;           /* 1: the wavelet re-estimated at each band's start
+                                     (least-squares filter within the band, psfwi_source_*;
+                                     one extra modelling of the shots per band), kept in
+                                     the history (wavelet) and the state */
+  double wavelet_eps;             /* its water level (default 1e-3) */
+  float *wavelet_out;             /* may be NULL: nt samples, the wavelet in use at the end */
   const psfwi_model *truth;       /* optional: metrics per iteration */
   const char *history_path;       /* may be NULL */
   const char *state_path;         /* may be NULL (no resume possible) */

@@ -19,101 +19,167 @@ static size_t good_size(size_t n) {
   }
 }
 
-int psfwi_source_estimate(size_t ntrace, size_t nt, const float *syn, const float *obs,
-                          const unsigned char *live, const float *w0, double eps, float *w,
-                          psfwi_source_info *info, psfwi_error *err) {
+size_t psfwi_source_nsum(size_t nt) { return 3 * (good_size(2 * nt) / 2 + 1) + 2; }
+
+int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *obs,
+                      const unsigned char *live, double *sums, psfwi_error *err) {
   static const char who[] = "source estimation";
-  if (ntrace < 1 || nt < 2 || syn == NULL || obs == NULL || w0 == NULL || w == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "%s: %zu traces of %zu samples (expected >= 1 and >= 2)",
-                      who, ntrace, nt);
-  if (!(eps >= 0.0) || !isfinite(eps))
-    return psfwi_fail(err, PSFWI_ERANGE, "%s: eps = %g; expected finite and >= 0", who, eps);
+  if (nt < 2 || (ntrace > 0 && (syn == NULL || obs == NULL)) || sums == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: %zu traces of %zu samples (expected >= 2)", who,
+                      ntrace, nt);
+  const size_t n = good_size(2 * nt), nf = n / 2 + 1;
+  memset(sums, 0, psfwi_source_nsum(nt) * sizeof *sums);
   for (size_t k = 0; k < ntrace * nt; k++)
     if (!isfinite(syn[k]) || !isfinite(obs[k]))
       return psfwi_fail(err, PSFWI_ENONFINITE, "%s: %s trace %zu, sample %zu is not finite", who,
                         isfinite(syn[k]) ? "observed" : "modelled", k / nt, k % nt);
+  if (ntrace == 0) return PSFWI_OK;
   /* 2 nt points: the products of two nt-sample spectra do not wrap around */
-  const size_t n = good_size(2 * nt), nf = n / 2 + 1;
   float *buf = fftwf_alloc_real(n);
   fftwf_complex *S = fftwf_alloc_complex(nf), *D = fftwf_alloc_complex(nf);
-  double complex *num = calloc(nf, sizeof *num);
-  double *den = calloc(nf, sizeof *den);
-  fftwf_plan fs = NULL, fd = NULL, back = NULL;
+  fftwf_plan fs = NULL, fd = NULL;
   int st = PSFWI_OK;
-  if (buf == NULL || S == NULL || D == NULL || num == NULL || den == NULL) {
+  if (buf == NULL || S == NULL || D == NULL) {
     st = psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory (%zu-point transforms)", who, n);
     goto done;
   }
   fftwf_make_planner_thread_safe();
   fs = fftwf_plan_dft_r2c_1d((int)n, buf, S, FFTW_ESTIMATE);
   fd = fftwf_plan_dft_r2c_1d((int)n, buf, D, FFTW_ESTIMATE);
-  back = fftwf_plan_dft_c2r_1d((int)n, S, buf, FFTW_ESTIMATE);
-  if (fs == NULL || fd == NULL || back == NULL) {
+  if (fs == NULL || fd == NULL) {
     st = psfwi_fail(err, PSFWI_EINTERNAL, "%s: FFTW could not plan %zu points", who, n);
     goto done;
   }
-  double e_obs = 0.0; /* |d|^2 over the live traces */
-  size_t nlive = 0;
+  double *nre = sums, *nim = sums + nf, *den = sums + 2 * nf;
   for (size_t k = 0; k < ntrace; k++) {
     if (live != NULL && !live[k]) continue;
-    nlive++;
+    sums[3 * nf + 1] += 1.0;
     memset(buf, 0, n * sizeof *buf);
     memcpy(buf, syn + k * nt, nt * sizeof *buf);
     fftwf_execute(fs);
     memset(buf, 0, n * sizeof *buf);
     memcpy(buf, obs + k * nt, nt * sizeof *buf);
     fftwf_execute(fd);
-    for (size_t j = 0; j < nt; j++) e_obs += (double)obs[k * nt + j] * obs[k * nt + j];
+    for (size_t j = 0; j < nt; j++) sums[3 * nf] += (double)obs[k * nt + j] * obs[k * nt + j];
     for (size_t f = 0; f < nf; f++) {
-      const double complex s = (double)crealf(S[f]) + I * (double)cimagf(S[f]);
-      const double complex d = (double)crealf(D[f]) + I * (double)cimagf(D[f]);
-      num[f] += conj(s) * d;
-      den[f] += creal(s) * creal(s) + cimag(s) * cimag(s);
+      const double sr = crealf(S[f]), si = cimagf(S[f]), dr = crealf(D[f]), di = cimagf(D[f]);
+      nre[f] += sr * dr + si * di; /* conj(S) D */
+      nim[f] += sr * di - si * dr;
+      den[f] += sr * sr + si * si;
     }
   }
-  if (nlive == 0) {
-    st = psfwi_fail(err, PSFWI_EINVAL, "%s: no live trace among %zu", who, ntrace);
-    goto done;
-  }
+done:
+  if (fs) fftwf_destroy_plan(fs);
+  if (fd) fftwf_destroy_plan(fd);
+  fftwf_free(buf);
+  fftwf_free(S);
+  fftwf_free(D);
+  return st;
+}
+
+int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double eps,
+                       const psfwi_filter *band, float *w, psfwi_source_info *info,
+                       psfwi_error *err) {
+  static const char who[] = "source estimation";
+  if (nt < 2 || sums == NULL || w0 == NULL || w == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: no sums or wavelet", who);
+  if (!(eps >= 0.0) || !isfinite(eps))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: eps = %g; expected finite and >= 0", who, eps);
+  const size_t n = good_size(2 * nt), nf = n / 2 + 1;
+  const double *nre = sums, *nim = sums + nf, *den = sums + 2 * nf;
+  if (!(sums[3 * nf + 1] > 0.0)) return psfwi_fail(err, PSFWI_EINVAL, "%s: no live trace", who);
   double dmax = 0.0;
   for (size_t f = 0; f < nf; f++) dmax = den[f] > dmax ? den[f] : dmax;
-  if (!(dmax > 0.0)) {
-    st = psfwi_fail(err, PSFWI_EINVAL, "%s: the modelled traces are all zero", who);
+  if (!(dmax > 0.0))
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: the modelled traces are all zero", who);
+  float *buf = fftwf_alloc_real(n);
+  fftwf_complex *S = fftwf_alloc_complex(nf);
+  double *resp = band ? malloc(nf * sizeof *resp) : NULL;
+  fftwf_plan fw = NULL, back = NULL;
+  int st = PSFWI_OK;
+  if (buf == NULL || S == NULL || (band && resp == NULL)) {
+    st = psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory (%zu-point transforms)", who, n);
     goto done;
   }
-  /* F = num / (den + eps max den); the residual sum_k |d_k - F s_k|^2 over
-   * the padded window, by Parseval (weights 1 at DC and Nyquist, 2 else):
-   * |d|^2 - (2 Re(conj(F) num) - |F|^2 den) / n per frequency */
+  fftwf_make_planner_thread_safe();
+  fw = fftwf_plan_dft_r2c_1d((int)n, buf, S, FFTW_ESTIMATE);
+  back = fftwf_plan_dft_c2r_1d((int)n, S, buf, FFTW_ESTIMATE);
+  if (fw == NULL || back == NULL) {
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "%s: FFTW could not plan %zu points", who, n);
+    goto done;
+  }
+  if (band) { /* the band filter's amplitude response: its impulse response's spectrum */
+    memset(buf, 0, n * sizeof *buf);
+    buf[n / 2] = 1.0f;
+    if ((st = psfwi_filter_apply(band, 1, n, buf, err)) != PSFWI_OK) goto done;
+    fftwf_execute(fw);
+    /* the full correction wherever the band keeps a tenth of the amplitude
+     * (a half correction at the corner would leave a misfit there that the
+     * band's iterations would fit by moving the model) */
+    for (size_t f = 0; f < nf; f++) {
+      const double r = 10.0 * hypot(crealf(S[f]), cimagf(S[f]));
+      resp[f] = r > 1.0 ? 1.0 : r;
+    }
+  }
+  /* F = num / (den + eps max den) (blended with 1 by the band's response);
+   * the residual sum_k |d_k - F s_k|^2 over the padded window, by Parseval
+   * (weights 1 at DC and Nyquist, 2 else): |d|^2 - (2 Re(conj(F) num) -
+   * |F|^2 den) / n per frequency */
   const double reg = eps * dmax;
   double e_fit = 0.0;
   memset(buf, 0, n * sizeof *buf);
   memcpy(buf, w0, nt * sizeof *buf);
-  fftwf_execute_dft_r2c(fs, buf, S);
+  fftwf_execute(fw);
   for (size_t f = 0; f < nf; f++) {
     const double q = den[f] + reg;
-    const double complex F = q > 0.0 ? num[f] / q : 0.0;
+    const double complex num = nre[f] + I * nim[f];
+    double complex F = q > 0.0 ? num / q : 0.0;
+    if (band) F = 1.0 + resp[f] * (F - 1.0);
     const double wt = (f == 0 || (n % 2 == 0 && f == nf - 1)) ? 1.0 : 2.0;
-    /* |d - F s|^2 summed over traces = sum |d|^2 - 2 Re(conj(F) num) + |F|^2 den */
-    e_fit += wt * (2.0 * creal(conj(F) * num[f]) - creal(F * conj(F)) * den[f]) / (double)n;
+    e_fit += wt * (2.0 * creal(conj(F) * num) - creal(F * conj(F)) * den[f]) / (double)n;
     const double complex s = (double)crealf(S[f]) + I * (double)cimagf(S[f]);
     const double complex y = F * s / (double)n;
     S[f] = (float)creal(y) + I * (float)cimag(y);
   }
   fftwf_execute(back);
+  for (size_t i = 0; i < nt; i++)
+    if (!isfinite(buf[i])) {
+      st = psfwi_fail(err, PSFWI_ENONFINITE, "%s: the estimate is not finite", who);
+      goto done;
+    }
   memcpy(w, buf, nt * sizeof *w);
   if (info != NULL) {
-    info->live = nlive;
-    info->obs_energy = e_obs;
-    info->residual_energy = e_obs - e_fit;
+    info->live = (size_t)sums[3 * nf + 1];
+    info->obs_energy = sums[3 * nf];
+    info->residual_energy = sums[3 * nf] - e_fit;
   }
 done:
-  if (fs) fftwf_destroy_plan(fs);
-  if (fd) fftwf_destroy_plan(fd);
+  if (fw) fftwf_destroy_plan(fw);
   if (back) fftwf_destroy_plan(back);
   fftwf_free(buf);
   fftwf_free(S);
-  fftwf_free(D);
-  free(num);
-  free(den);
+  free(resp);
+  return st;
+}
+
+int psfwi_source_estimate(size_t ntrace, size_t nt, const float *syn, const float *obs,
+                          const unsigned char *live, const float *w0, double eps, float *w,
+                          psfwi_source_info *info, psfwi_error *err) {
+  if (ntrace < 1 || nt < 2 || syn == NULL || obs == NULL || w0 == NULL || w == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "source estimation: %zu traces of %zu samples (expected >= 1 and >= 2)",
+                      ntrace, nt);
+  if (!(eps >= 0.0) || !isfinite(eps))
+    return psfwi_fail(err, PSFWI_ERANGE, "source estimation: eps = %g; expected finite and >= 0",
+                      eps);
+  double *sums = malloc(psfwi_source_nsum(nt) * sizeof *sums);
+  if (sums == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "source estimation: out of memory");
+  int st = psfwi_source_sums(ntrace, nt, syn, obs, live, sums, err);
+  if (st == PSFWI_OK) {
+    st = psfwi_source_apply(nt, sums, w0, eps, NULL, w, info, err);
+    if (st != PSFWI_OK && strstr(err->msg, "no live") != NULL)
+      psfwi_fail(err, PSFWI_EINVAL, "source estimation: no live trace among %zu", ntrace);
+  }
+  free(sums);
   return st;
 }
