@@ -175,6 +175,15 @@ bad "gradient over the true model" "\[output\] gradient" "$psfwi" gradient -c "$
 check "observed data intact" test "$(sha256sum < "$tmp/obs.nc")" = "$osum"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
+# data weights: a mute and an offset window, the same on modelled and observed data
+ok "mute and offset window" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=1800 \
+  --set data.mute_time=0.05 --set data.offset_max=300 --set inversion.iterations=2 \
+  --set output.model="$tmp/fwim.nc" --set output.history="$tmp/histm.nc"
+has "weights reported" "data weights (\[data\]): .* traces in the misfit" "$tmp/err"
+bad "negative mute velocity" "mute_velocity" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=-5
+bad "an offset window without traces" "every trace is left out" "$psfwi" fwi -c "$tmp/fwi.ini" \
+  --set data.offset_min=1e8
+
 # the wavelet re-estimated per band: noted per band, kept in the history
 ok "wavelet estimate" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.wavelet_estimate=band \
   --set output.model="$tmp/fwiw.nc" --set output.history="$tmp/histw.nc"

@@ -124,6 +124,16 @@ if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   check "per-shot wavelets: 2 ranks = 1 rank" test "$(vpsum "$tmp/ps1.nc")" = "$(vpsum "$tmp/ps2.nc")"
   ok "info per-shot history" "$psfwi" info "$tmp/ps2h.nc"
   has "wavelets per epoch" "wavelets(iteration, shot_time)" "$tmp/out"
+  # data weights (mute, offset window) over every shot: 2 ranks = 1 rank
+  dw=(--set data.mute_velocity=1800 --set data.offset_max=400 --set inversion.bands=0:3)
+  ok "data weights, 1 rank" "$psfwi" rnn -c "$tmp/rnn.ini" "${dw[@]}" \
+    --set output.model="$tmp/dw1.nc" --set output.history="$tmp/dw1h.nc"
+  ok "data weights, 2 ranks" mpirun -np 2 --oversubscribe "$psfwi" rnn -c "$tmp/rnn.ini" \
+    "${dw[@]}" --set output.model="$tmp/dw2.nc" --set output.history="$tmp/dw2h.nc"
+  check "data weights: 2 ranks = 1 rank" test "$(vpsum "$tmp/dw1.nc")" = "$(vpsum "$tmp/dw2.nc")"
+  ok "no data weights, 1 rank" "$psfwi" rnn -c "$tmp/rnn.ini" --set inversion.bands=0:3 \
+    --set output.model="$tmp/dw0.nc" --set output.history="$tmp/dw0h.nc"
+  check "the weights change the result" test "$(vpsum "$tmp/dw0.nc")" != "$(vpsum "$tmp/dw1.nc")"
 else
   echo "cli_rnn: MPI part skipped (no mpirun, or psfwi built without MPI)"
 fi

@@ -10,6 +10,7 @@
  *    uninterrupted run ends, across a band change, history included;
  *  - the proximal solver (FISTA with TV + L1 proxes, auto_scale): Taylor
  *    test of its smooth part, recovery, bounds and frozen cells, resume;
+ *  - with data weights (mute, time and offset windows) the Taylor test holds;
  *  - the wavelet re-estimated per band recovers a wrong one (scaled and
  *    delayed) to 5 %, keeps it in the history, resumes bit for bit;
  *  - bad options fail with a message naming the problem. */
@@ -155,6 +156,35 @@ static void test_taylor_l2_everything(void **state) {
   o.reg.prior_model = S.m0->vp;
   const double slope = taylor(&S, &o, "L2, 12 Hz band, illumination, smoothing, mask, reg", 32.0);
   assert_true(slope > 1.8);
+  destroy(&S);
+}
+
+/* Data weights (a top mute, a time window, an offset window) enter the
+ * objective as J(W F u, W F d): the Taylor test holds with them, and the
+ * objective differs from the unweighted one. */
+static void test_taylor_data_weights(void **state) {
+  (void)state;
+  setup S = make(0, 0.6, 3);
+  static const psfwi_fwi_band band = {0.0, 12.0, 5};
+  psfwi_fwi_opts o;
+  base_opts(&o, &band, 1);
+  o.illumination = 1;
+  o.mask = S.mask;
+  psfwi_weight_opts wo;
+  psfwi_weight_opts_defaults(&wo);
+  wo.mute_velocity = 2200.0;
+  wo.mute_time = 0.1;
+  wo.time_max = 0.5;
+  wo.offset_max = 450.0;
+  float *w = malloc(3 * NREC * S.nt * sizeof *w);
+  psfwi_error e;
+  psfwi_weight_report rep;
+  assert_int_equal(psfwi_data_weights(S.s, S.nt, DT, S.dobs, &wo, w, &rep, &e), PSFWI_OK);
+  assert_true(rep.offset > 0 && rep.live > 0);
+  o.grad.data_weights = w;
+  const double slope = taylor(&S, &o, "L2, 12 Hz band, data weights", 32.0);
+  assert_true(slope > 1.8);
+  free(w);
   destroy(&S);
 }
 
@@ -435,6 +465,7 @@ static void test_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_taylor_l2_everything),
+      cmocka_unit_test(test_taylor_data_weights),
       cmocka_unit_test(test_taylor_spectral_free_surface_checkpoint),
       cmocka_unit_test(test_recovers_gaussian_anomaly),
       cmocka_unit_test(test_resume_is_exact),

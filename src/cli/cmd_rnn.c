@@ -120,6 +120,7 @@ static int rnn_options(cli_run *R, psfwi_rnn_opts *o, psfwi_error *err) {
   o->prox = f->prox;
   o->auto_scale = f->auto_scale;
   o->grad = f->grad;
+  o->grad.data_weights = R->P.weights; /* every shot: the RNN reads obs->data whole */
   o->time_window = psfwi_config_double(cfg, "training", "time_window");
   o->time_window_growth = psfwi_config_double(cfg, "training", "time_window_growth");
   o->rank = R->P.comm.rank;

@@ -400,6 +400,47 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   return PSFWI_OK;
 }
 
+/* [data] mute & co: the data weights of every shot (obs->data's layout; the
+ * RNN reads all shots, FWI this rank's: fwi.grad.data_weights points at
+ * them), counted once. */
+static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
+  psfwi_weight_opts wo;
+  psfwi_weight_opts_defaults(&wo);
+  wo.mute_velocity = psfwi_config_double(cfg, "data", "mute_velocity");
+  wo.mute_time = psfwi_config_double(cfg, "data", "mute_time");
+  wo.taper = psfwi_config_double(cfg, "data", "taper");
+  wo.offset_min = psfwi_config_double(cfg, "data", "offset_min");
+  wo.offset_max = psfwi_config_double(cfg, "data", "offset_max");
+  wo.time_min = psfwi_config_double(cfg, "data", "time_min");
+  wo.time_max = psfwi_config_double(cfg, "data", "time_max");
+  wo.drop_dead = strcmp(psfwi_config_string(cfg, "data", "dead_traces"), "drop") == 0;
+  wo.reject_rms = psfwi_config_double(cfg, "data", "reject_rms");
+  if (!psfwi_weight_opts_active(&wo)) return PSFWI_OK;
+  const psfwi_survey *all = p->obs->survey;
+  const size_t nt = p->obs->nt, ntr = all->nshot * all->nrec;
+  if (psfwi_mem_check((double)ntr * (double)nt * sizeof(float), "the data weights", "fewer shots",
+                      err) != PSFWI_OK)
+    return err->status;
+  p->weights = malloc((ntr * nt + 1) * sizeof *p->weights);
+  if (p->weights == NULL)
+    return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the data weights");
+  psfwi_weight_report rep;
+  int st = psfwi_data_weights(all, nt, p->obs->dt, p->obs->data, &wo, p->weights, &rep, err);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "[data]: ");
+  if (p->comm.rank == 0)
+    fprintf(
+        stderr,
+        "psfwi: data weights ([data]): %zu traces in the misfit, %zu dead, %zu noisy and "
+        "%zu outside the offsets left out%s\n",
+        rep.live, rep.dead, rep.noisy, rep.offset,
+        wo.mute_velocity > 0 || wo.time_min > 0 || wo.time_max > 0 ? "; mute/time window on" : "");
+  if (rep.live == 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[data]: every trace is left out by the offset window or as dead/noisy");
+  p->fwi.grad.data_weights = p->weights + p->first_shot * all->nrec * nt;
+  return PSFWI_OK;
+}
+
 int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   int st;
   double fmax;
@@ -410,6 +451,7 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   if ((st = split_shots(p, cfg, &count, err)) != PSFWI_OK) return st;
   if ((st = make_mask(p, cfg, err)) != PSFWI_OK) return st;
   if ((st = fill_options(p, cfg, err)) != PSFWI_OK) return st;
+  if ((st = make_weights(p, cfg, err)) != PSFWI_OK) return st;
   p->cfg_text = cli_config_text(cfg);
   if (p->comm.rank == 0) {
     const psfwi_wave_info *wi = psfwi_wave_get_info(p->w);
@@ -433,6 +475,7 @@ void cli_problem_free(cli_problem *p) {
   psfwi_survey_destroy(p->local);
   psfwi_wave_destroy(p->w);
   free(p->mask);
+  free(p->weights);
   free(p->bands);
   free(p->freqs);
 }

@@ -17,6 +17,25 @@
   {"data", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
       "and wavelet default to the file's, propagator keys to those stored in it"}, \
+  {"data", "mute_velocity", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "top mute: data before mute_time + |offset| / mute_velocity weigh 0, modelled and " \
+      "observed alike (m/s; 0: none)"}, \
+  {"data", "mute_time", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "the mute line's time at zero offset (s)"}, \
+  {"data", "taper", PSFWI_CFG_DOUBLE, "0.05", 0, 1e6, NULL, \
+      "length of the raised-cosine ramps of the mute and the time window (s)"}, \
+  {"data", "offset_min", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
+      "traces with |receiver x - source x| below this weigh 0 (m)"}, \
+  {"data", "offset_max", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
+      "traces with |receiver x - source x| above this weigh 0 (m; 0: no limit)"}, \
+  {"data", "time_min", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "samples before this time weigh 0 (s)"}, \
+  {"data", "time_max", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
+      "samples after this time weigh 0 (s; 0: no limit)"}, \
+  {"data", "dead_traces", PSFWI_CFG_CHOICE, "keep", 0, 0, "keep|drop", \
+      "drop: all-zero observed traces weigh 0 (instead of being fitted as zeros)"}, \
+  {"data", "reject_rms", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
+      "traces whose RMS exceeds this multiple (> 1) of their shot's median weigh 0 (0: off)"}, \
   {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation", \
       "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, or " \
       "trace-normalised correlation"}, \
@@ -207,6 +226,7 @@ typedef struct cli_problem {
   size_t nband;
   double *freqs;
   size_t nfreq;
+  float *weights;     /* data weights of this rank's shots ([data] mute & co) or NULL */
   psfwi_fwi_opts fwi; /* filled except history/state/progress */
 } cli_problem;
 

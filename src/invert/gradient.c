@@ -31,6 +31,7 @@ void psfwi_gradient_opts_defaults(psfwi_gradient_opts *o) {
   o->nslot = 8;
   o->reduce = NULL;
   o->reduce_ctx = NULL;
+  o->data_weights = NULL;
 }
 
 /* Read-only context of one evaluation (what the threads share). */
@@ -39,6 +40,7 @@ typedef struct grad_ctx {
   const psfwi_wave_info *in;
   size_t nrec;
   const float *d_obs;
+  const float *weights; /* data weights (d_obs's layout) or NULL */
   const psfwi_misfit *mf;
   const float *vel;            /* padded vel_term */
   const float *src_fine;       /* nt * nsub */
@@ -184,6 +186,7 @@ typedef struct shot_run {
   int first_sweep;
   double *part;
   const float *obs;
+  const float *wts;  /* the shot's data weights or NULL */
   const float *fine; /* the shot's source samples at the internal rate */
   double J;
 } shot_run;
@@ -243,7 +246,7 @@ static int shot_misfit(shot_run *r, float *adj, psfwi_error *err) {
     }
     obs = r->t->obsw;
   }
-  int st = psfwi_misfit_eval(c->mf, nrec, r->t->syn, obs, &r->J, adj, err);
+  int st = psfwi_misfit_eval_w(c->mf, nrec, r->t->syn, obs, r->wts, &r->J, adj, err);
   if (st == PSFWI_OK && adj != NULL && nw < nt)
     for (size_t ir = 0; ir < nrec; ir++) memset(adj + ir * nt + nw, 0, (nt - nw) * sizeof *adj);
   return st;
@@ -327,6 +330,7 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part, 
                 .first_sweep = 1,
                 .part = part,
                 .obs = c->d_obs + is * nrec * c->nt,
+                .wts = c->weights ? c->weights + is * nrec * c->nt : NULL,
                 .fine = c->src_fine_shots ? c->src_fine_shots + is * c->nfine : c->src_fine,
                 .J = 0.0};
   const unsigned saved = psfwi_wave_ftz_enter(c->ftz);
@@ -651,6 +655,7 @@ int psfwi_gradient_ws_eval(psfwi_gradient_ws *ws, const psfwi_model *m, const fl
   const psfwi_wave *w = ws->w;
   grad_ctx c = ws->c;
   c.d_obs = d_obs;
+  c.weights = ws->o.data_weights;
   c.mf = mf;
   c.vel = ws->vel;
   c.src_fine = ws->src_fine;

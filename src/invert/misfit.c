@@ -206,6 +206,11 @@ static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *
 
 int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
                       double *J, float *adj, psfwi_error *err) {
+  return psfwi_misfit_eval_w(mf, ntrace, syn, obs, NULL, J, adj, err);
+}
+
+int psfwi_misfit_eval_w(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
+                        const float *weight, double *J, float *adj, psfwi_error *err) {
   if (mf == NULL || J == NULL || ((syn == NULL || obs == NULL) && ntrace > 0))
     return psfwi_fail(err, PSFWI_EINVAL,
                       "psfwi_misfit_eval: misfit, modelled and observed traces and J are "
@@ -217,8 +222,8 @@ int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, c
   /* scratch: filtered u and d (floats), and nt doubles */
   float *fu = NULL;
   double *work = malloc(nt * sizeof(double));
-  if (mf->filter) fu = malloc(2 * nt * sizeof(float));
-  if (work == NULL || (mf->filter && fu == NULL)) {
+  if (mf->filter || weight) fu = malloc(2 * nt * sizeof(float));
+  if (work == NULL || ((mf->filter || weight) && fu == NULL)) {
     free(work);
     free(fu);
     return psfwi_fail(err, PSFWI_ENOMEM, "cannot allocate misfit scratch for %zu samples", nt);
@@ -235,7 +240,22 @@ int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, c
       u = fu;
       d = fu + nt;
     }
+    if (weight) { /* W F u and W F d: the same weights on both */
+      const float *wt = weight + i * nt;
+      if (!mf->filter) {
+        memcpy(fu, u, nt * sizeof(float));
+        memcpy(fu + nt, d, nt * sizeof(float));
+      }
+      for (size_t k = 0; k < nt; k++) {
+        fu[k] *= wt[k];
+        fu[nt + k] *= wt[k];
+      }
+      u = fu;
+      d = fu + nt;
+    }
     sum += trace_misfit(mf, u, d, g, work);
+    if (g && weight)
+      for (size_t k = 0; k < nt; k++) g[k] *= weight[i * nt + k];    /* W^T = W */
     if (g && mf->filter) psfwi_filter_run_(mf->filter, nt, g, work); /* F^T = F */
   }
   free(work);

@@ -107,6 +107,12 @@ psfwi_misfit_kind psfwi_misfit_get_kind(const psfwi_misfit *mf);
 /* J (added to nothing: *J is set) and adj[itr * nt + it] = dJ/du (NULL: not
  * computed) for ntrace traces. syn and obs must be finite (ENONFINITE names
  * the array, trace and sample). Thread-safe (allocates its own scratch). */
+/* With data weights (weight[itr * nt + it], NULL: none; e.g. a mute, an
+ * offset or time window, dead traces at 0): J(W F u, W F d) and the
+ * adjoint source F^T W dJ/d(W F u), the same weights on modelled and
+ * observed traces. eval is eval_w with NULL, bit for bit. */
+int psfwi_misfit_eval_w(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
+                        const float *weight, double *J, float *adj, psfwi_error *err);
 int psfwi_misfit_eval(const psfwi_misfit *mf, size_t ntrace, const float *syn, const float *obs,
                       double *J, float *adj, psfwi_error *err);
 
@@ -145,6 +151,38 @@ int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *o
                       const unsigned char *live, double *sums, psfwi_error *err);
 int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double eps,
                        const psfwi_filter *band, float *w, psfwi_source_info *info,
+                       psfwi_error *err);
+
+/* ---- Data weights (survey data) -----------------------------------------------
+ * A weight per observed sample (d_obs's layout) for psfwi_misfit_eval_w and
+ * psfwi_gradient_opts.data_weights, the product of:
+ *  - a top mute: 0 before t_m = mute_time + |offset| / mute_velocity, a
+ *    raised-cosine ramp to 1 over taper seconds (mute_velocity 0: none);
+ *  - a time window: 0 before time_min and after time_max, raised-cosine
+ *    ramps of taper seconds inside it (0: that side open);
+ *  - an offset window on |rx - sx| (offset_min, offset_max m; 0: open):
+ *    traces outside weigh 0;
+ *  - drop_dead: all-zero observed traces weigh 0 (not fitted as zeros);
+ *  - reject_rms = k > 1: traces whose RMS exceeds k times the median RMS of
+ *    the shot's live traces weigh 0 (noise bursts).
+ * Negative or non-finite values are ERANGE naming the key. The report counts
+ * traces kept and dropped by each rule. */
+typedef struct psfwi_weight_opts {
+  double mute_velocity, mute_time; /* m/s, s */
+  double taper;                    /* s (default 0.05) */
+  double offset_min, offset_max;   /* m */
+  double time_min, time_max;       /* s */
+  int drop_dead;
+  double reject_rms;
+} psfwi_weight_opts;
+typedef struct psfwi_weight_report {
+  size_t live, dead, noisy, offset;
+} psfwi_weight_report;
+void psfwi_weight_opts_defaults(psfwi_weight_opts *o);
+/* 1 when any rule is on (else the weights are all 1: leave them out). */
+int psfwi_weight_opts_active(const psfwi_weight_opts *o);
+int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float *d_obs,
+                       const psfwi_weight_opts *o, float *w, psfwi_weight_report *rep,
                        psfwi_error *err);
 
 /* ---- Checkpointing (Griewank's binomial "revolve") ----------------------------
@@ -208,6 +246,9 @@ typedef struct psfwi_gradient_opts {
                            results do not depend on nthreads (at most nslot threads work) */
   psfwi_gradient_reduce_fn reduce; /* NULL: none */
   void *reduce_ctx;
+  const float *data_weights; /* NULL, or a weight per observed sample (d_obs's layout, this
+                                process's shots): psfwi_misfit_eval_w's W, e.g. from
+                                psfwi_data_weights; kept by pointer, owned by the caller */
 } psfwi_gradient_opts;
 
 void psfwi_gradient_opts_defaults(psfwi_gradient_opts *o);

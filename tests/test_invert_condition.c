@@ -1,0 +1,205 @@
+/* Data weights and the weighted misfit (src/invert/condition.c,
+ * psfwi_misfit_eval_w; the survey-data issue):
+ *  - each rule against its definition: the mute is 0 before
+ *    t0 + |offset| / v, 1 after the taper, 1/2 half-way along it; the time
+ *    window likewise at both ends; the offset window; dead (all-zero) and
+ *    noisy (RMS above k times the shot's median) traces at 0; the report;
+ *  - weights of 1 give the unweighted misfit bit for bit;
+ *  - the weighted misfit's adjoint source is its gradient: central
+ *    differences along random directions, L2 and correlation, with a band
+ *    filter (J(W F u, W F d));
+ *  - bad options name the key. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psfwi_invert.h"
+#include "testutil.h"
+
+enum { NSHOT = 2, NREC = 9, NT = 300 };
+static const double DT = 0.002;
+
+static psfwi_survey *line_survey(void) {
+  psfwi_error e;
+  psfwi_survey *s = psfwi_survey_create(NSHOT, NREC, &e);
+  assert_non_null(s);
+  for (size_t is = 0; is < NSHOT; is++) {
+    s->sx[is] = 200.0 + 300.0 * (double)is;
+    s->sz[is] = 10.0;
+    for (size_t ir = 0; ir < NREC; ir++) {
+      s->rx[is * NREC + ir] = 50.0 * (double)ir;
+      s->rz[is * NREC + ir] = 5.0;
+    }
+  }
+  return s;
+}
+
+static void test_rules(void **state) {
+  (void)state;
+  psfwi_survey *s = line_survey();
+  float *d = malloc(NSHOT * NREC * NT * sizeof *d), *w = malloc(NSHOT * NREC * NT * sizeof *w);
+  unsigned long long rs = 5;
+  for (size_t k = 0; k < NSHOT * NREC * NT; k++) d[k] = (float)tu_urand(&rs);
+  memset(d + 3 * NT, 0, NT * sizeof *d);                        /* shot 0, receiver 3: dead */
+  for (size_t i = 0; i < NT; i++) d[(NREC + 5) * NT + i] *= 40; /* shot 1, receiver 5: noisy */
+  psfwi_weight_opts o;
+  psfwi_weight_opts_defaults(&o);
+  o.mute_velocity = 2000.0;
+  o.mute_time = 0.05;
+  o.taper = 0.04;
+  o.offset_max = 320.0;
+  o.time_max = 0.5;
+  o.drop_dead = 1;
+  o.reject_rms = 5.0;
+  psfwi_error e;
+  psfwi_weight_report rep;
+  assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_OK);
+  size_t live = 0, offset = 0;
+  for (size_t is = 0; is < NSHOT; is++)
+    for (size_t ir = 0; ir < NREC; ir++) {
+      const size_t k = is * NREC + ir;
+      const float *wt = w + k * NT;
+      const double off = fabs(s->rx[k] - s->sx[is]);
+      const int dead = is == 0 && ir == 3, noisy = is == 1 && ir == 5, out = off > 320.0;
+      if (dead || noisy || out) {
+        for (size_t i = 0; i < NT; i++) assert_true(wt[i] == 0.0f);
+        offset += out && !dead && !noisy;
+        continue;
+      }
+      live++;
+      const double tm = 0.05 + off / 2000.0;
+      for (size_t i = 0; i < NT; i++) {
+        const double t = (double)i * DT;
+        double expect;
+        if (t < tm || t > 0.5)
+          expect = 0.0;
+        else if (t >= tm + 0.04 && t <= 0.5 - 0.04)
+          expect = 1.0;
+        else {
+          const double a =
+              t < tm + 0.04 ? 0.5 - 0.5 * cos(3.14159265358979323846 * (t - tm) / 0.04) : 1.0;
+          const double b =
+              t > 0.46 ? 0.5 - 0.5 * cos(3.14159265358979323846 * (0.5 - t) / 0.04) : 1.0;
+          expect = a * b;
+        }
+        if (fabs(wt[i] - expect) > 1e-6)
+          fail_msg("shot %zu receiver %zu t = %g: weight %g, expected %g", is, ir, t, (double)wt[i],
+                   expect);
+      }
+      /* half-way along the mute's ramp: 1/2 (the ramp's own definition) */
+      const double th = tm + 0.02;
+      const size_t ih = (size_t)llround(th / DT);
+      if (fabs((double)ih * DT - th) < 1e-9) assert_true(fabs(wt[ih] - 0.5) < 1e-6);
+    }
+  printf("  rules: %zu live, %zu dead, %zu noisy, %zu outside the offsets\n", rep.live, rep.dead,
+         rep.noisy, rep.offset);
+  assert_int_equal(rep.live, live);
+  assert_int_equal(rep.dead, 1);
+  assert_int_equal(rep.noisy, 1);
+  assert_int_equal(rep.offset, offset);
+  assert_true(offset > 0);
+  /* bad options name the key */
+  o.taper = -1.0;
+  assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "taper"));
+  o.taper = 0.04;
+  o.reject_rms = 0.5;
+  assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "reject_rms"));
+  o.reject_rms = 0.0;
+  o.offset_min = 400.0;
+  assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "offset_max"));
+  free(d);
+  free(w);
+  psfwi_survey_destroy(s);
+}
+
+static double misfit(const psfwi_misfit *mf, const float *u, const float *d, const float *w,
+                     float *adj) {
+  double J;
+  psfwi_error e;
+  if (psfwi_misfit_eval_w(mf, NREC, u, d, w, &J, adj, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  return J;
+}
+
+static void test_weighted_misfit(void **state) {
+  (void)state;
+  psfwi_survey *s = line_survey();
+  const size_t n = NREC * NT;
+  float *u = malloc(n * sizeof *u), *d = malloc(n * sizeof *d), *w = malloc(2 * n * sizeof *w),
+        *adj = malloc(n * sizeof *adj), *adj1 = malloc(n * sizeof *adj1),
+        *up = malloc(n * sizeof *up), *ones = malloc(n * sizeof *ones);
+  unsigned long long rs = 9;
+  for (size_t k = 0; k < n; k++) {
+    const double t = (double)(k % NT) * DT;
+    u[k] = (float)(sin(60.0 * t + 0.1 * (double)(k / NT)) + 0.3 * tu_urand(&rs));
+    d[k] = (float)(sin(60.0 * t) + 0.3 * tu_urand(&rs));
+    ones[k] = 1.0f;
+  }
+  psfwi_weight_opts o;
+  psfwi_weight_opts_defaults(&o);
+  o.mute_velocity = 1500.0;
+  o.taper = 0.05;
+  o.time_max = 0.5;
+  psfwi_error e;
+  assert_int_equal(psfwi_data_weights(s, NT, DT, NULL, &o, w, NULL, &e), PSFWI_OK);
+  psfwi_filter_opts fo;
+  psfwi_filter_opts_defaults(&fo);
+  fo.f_highcut = 30.0;
+  psfwi_filter *f = psfwi_filter_create(&fo, DT, &e);
+  assert_non_null(f);
+  const psfwi_misfit_kind kinds[2] = {PSFWI_MISFIT_L2, PSFWI_MISFIT_CORRELATION};
+  for (int kk = 0; kk < 2; kk++) {
+    psfwi_misfit_opts mo;
+    psfwi_misfit_opts_defaults(&mo);
+    mo.kind = kinds[kk];
+    mo.filter = f;
+    psfwi_misfit *mf = psfwi_misfit_create(&mo, NT, DT, &e);
+    assert_non_null(mf);
+    /* weights of 1: the unweighted misfit, bit for bit */
+    double J0;
+    assert_int_equal(psfwi_misfit_eval(mf, NREC, u, d, &J0, adj1, &e), PSFWI_OK);
+    const double J1 = misfit(mf, u, d, ones, adj);
+    assert_true(J0 == J1);
+    assert_memory_equal(adj, adj1, n * sizeof *adj);
+    /* the weighted misfit: smaller than the unweighted, its gradient by central differences */
+    const double Jw = misfit(mf, u, d, w, adj);
+    assert_true(Jw < J0 && Jw > 0);
+    double worst = 0.0;
+    for (int trial = 0; trial < 3; trial++) {
+      double dot = 0.0, dn = 0.0;
+      float *dir = adj1; /* reuse as the direction */
+      for (size_t k = 0; k < n; k++) {
+        dir[k] = (float)tu_urand(&rs);
+        dot += (double)adj[k] * dir[k];
+      }
+      const double h = 4e-3;
+      for (size_t k = 0; k < n; k++) up[k] = u[k] + (float)(h * dir[k]);
+      const double Jp = misfit(mf, up, d, w, NULL);
+      for (size_t k = 0; k < n; k++) up[k] = u[k] - (float)(h * dir[k]);
+      const double Jm = misfit(mf, up, d, w, NULL);
+      dn = (Jp - Jm) / (2.0 * h);
+      const double rel = fabs(dn - dot) / fabs(dot);
+      worst = rel > worst ? rel : worst;
+    }
+    printf(
+        "  weighted %s misfit: J %.4e (unweighted %.4e), central differences vs adjoint "
+        "source: worst relative error %.1e\n",
+        kk ? "correlation" : "L2", Jw, J0, worst);
+    assert_true(worst < 1e-3);
+    psfwi_misfit_destroy(mf);
+  }
+  psfwi_filter_destroy(f);
+  free(u), free(d), free(w), free(adj), free(adj1), free(up), free(ones);
+  psfwi_survey_destroy(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_weighted_misfit),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
