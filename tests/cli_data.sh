@@ -53,6 +53,18 @@ check "recovered to 5 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.05)}'
 ok "the estimate as the next run's wavelet" "$psfwi" forward -c "$tmp/f.ini" \
   --set wavelet.file="$tmp/est.txt" --set output.data="$tmp/re.nc"
 
+# data info: the geometry of NetCDF and SEG-Y gathers
+ok "info NetCDF" "$psfwi" data info "$tmp/obs.nc"
+has "shots and spread" "shots: 3; traces per shot 78..78 (regular)" "$tmp/out"
+has "receiver spacing" "receivers: x 5.00..775.00 m at 78 positions, median spacing 10.00 m" "$tmp/out"
+ok "SEG-Y copy" "$psfwi" forward -c "$tmp/f.ini" --set output.data="$tmp/o2.nc" \
+  --set output.segy="$tmp/obs.segy"
+ok "info SEG-Y" "$psfwi" data info "$tmp/obs.segy"
+has "SEG-Y shots" "shots: 3; traces per shot 78..78" "$tmp/out"
+has "SEG-Y offsets" "offsets (receiver - source x): -495.00..675.00 m" "$tmp/out"
+bad "info on a missing file" "nope.segy" "$psfwi" data info "$tmp/nope.segy"
+bad "info without a file" "needs exactly one file" "$psfwi" data info
+
 # wrong input
 bad "no observed" "needs --observed" "$psfwi" data wavelet --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
 bad "unknown subcommand" "unknown subcommand 'wavlet'" "$psfwi" data wavlet

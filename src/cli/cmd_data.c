@@ -5,11 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "usage: psfwi data info FILE.segy|FILE.nc\n"
+    "       psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "\n"
+    "info: the geometry of shot gathers as a survey program reads it: shots (SEG-Y:\n"
+    "FIELD_RECORD, byte 9), traces per shot, whether shots are contiguous, source and\n"
+    "receiver positions and spacing, offsets, depths, samples, and notes on headers\n"
+    "that look wrong. Reads SEG-Y trace headers only (any sorting, any spread).\n"
     "\n"
     "wavelet: the source wavelet that makes SYN.nc's traces (modelled by psfwi forward\n"
     "on a starting model, with the wavelet stored in SYN.nc) best match OBS.nc's in\n"
@@ -132,11 +139,161 @@ static int data_wavelet(int argc, char **argv) {
   return st == PSFWI_OK ? 0 : cli_error(&err);
 }
 
+static int cmp_d(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median spacing of the distinct values of v (n of them; sorted in
+ * place), and their count; 0 when fewer than two. */
+static double spacing(double *v, size_t n, size_t *ndistinct) {
+  qsort(v, n, sizeof *v, cmp_d);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (m == 0 || v[i] - v[m - 1] > 1e-6) v[m++] = v[i];
+  *ndistinct = m;
+  if (m < 2) return 0.0;
+  for (size_t i = 0; i + 1 < m; i++) v[i] = v[i + 1] - v[i];
+  qsort(v, m - 1, sizeof *v, cmp_d);
+  return v[(m - 1) / 2];
+}
+
+static void range(const double *v, size_t n, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    *lo = fmin(*lo, v[i]);
+    *hi = fmax(*hi, v[i]);
+  }
+}
+
+/* The geometry summary of ntr traces (rec: shot key per trace). */
+static int report(const char *path, const char *what, size_t ntr, size_t ns, double dt,
+                  const int32_t *rec, const double *sx, const double *sz, const double *rx,
+                  const double *rz, const char *notes) {
+  double *t = malloc((ntr + 1) * sizeof *t);
+  size_t *cnt = malloc((ntr + 1) * sizeof *cnt);
+  int32_t *key = malloc((ntr + 1) * sizeof *key);
+  if (t == NULL || cnt == NULL || key == NULL) {
+    free(t), free(cnt), free(key);
+    fprintf(stderr, "psfwi: data info: out of memory\n");
+    return 1;
+  }
+  /* shots: runs of equal keys; a key seen again after another run: unsorted */
+  size_t nrun = 0, nshot = 0, back = 0;
+  for (size_t k = 0; k < ntr; k++) {
+    if (k > 0 && rec[k] == rec[k - 1]) {
+      cnt[nrun - 1]++;
+      continue;
+    }
+    size_t j = 0;
+    while (j < nshot && key[j] != rec[k]) j++;
+    if (j < nshot)
+      back++;
+    else
+      key[nshot++] = rec[k];
+    cnt[nrun++] = 1;
+  }
+  size_t cmin = (size_t)-1, cmax = 0;
+  for (size_t r = 0; r < nrun; r++) {
+    cmin = cnt[r] < cmin ? cnt[r] : cmin;
+    cmax = cnt[r] > cmax ? cnt[r] : cmax;
+  }
+  printf("%s: %s, %zu traces of %zu samples at %g ms (record %g s)\n", path, what, ntr, ns,
+         1e3 * dt, dt * (double)(ns > 0 ? ns - 1 : 0));
+  printf("  shots: %zu%s; traces per shot %zu..%zu%s\n", nshot,
+         back ? " (not contiguous: a shot's traces come back after others)" : "",
+         back ? (size_t)0 : cmin, cmax, back ? " per run" : (cmin == cmax ? " (regular)" : ""));
+  double lo, hi, d;
+  size_t nd;
+  range(sx, ntr, &lo, &hi);
+  memcpy(t, sx, ntr * sizeof *t);
+  d = spacing(t, ntr, &nd);
+  printf("  sources: x %.2f..%.2f m at %zu positions, median spacing %.2f m\n", lo, hi, nd, d);
+  range(sz, ntr, &lo, &hi);
+  printf("           depth %.2f..%.2f m\n", lo, hi);
+  range(rx, ntr, &lo, &hi);
+  memcpy(t, rx, ntr * sizeof *t);
+  d = spacing(t, ntr, &nd);
+  printf("  receivers: x %.2f..%.2f m at %zu positions, median spacing %.2f m\n", lo, hi, nd, d);
+  range(rz, ntr, &lo, &hi);
+  printf("             depth %.2f..%.2f m\n", lo, hi);
+  for (size_t k = 0; k < ntr; k++) t[k] = rx[k] - sx[k];
+  range(t, ntr, &lo, &hi);
+  printf("  offsets (receiver - source x): %.2f..%.2f m\n", lo, hi);
+  if (notes && *notes) {
+    printf("  notes:\n");
+    for (const char *p = notes; *p;) {
+      const char *e = strchr(p, '\n');
+      const size_t len = e ? (size_t)(e - p) : strlen(p);
+      printf("    - %.*s\n", (int)len, p);
+      p += len + (e != NULL);
+    }
+  }
+  free(t), free(cnt), free(key);
+  return 0;
+}
+
+static int has_suffix(const char *s, const char *suf) {
+  const size_t n = strlen(s), m = strlen(suf);
+  return n >= m && strcasecmp(s + n - m, suf) == 0;
+}
+
+static int data_info(int argc, char **argv) {
+  if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+    fputs(usage_text, stdout);
+    return 0;
+  }
+  if (argc != 2) return cli_usage_error("data info", "needs exactly one file");
+  const char *path = argv[1];
+  psfwi_error err = {0};
+  if (has_suffix(path, ".segy") || has_suffix(path, ".sgy")) {
+    psfwi_segy_scan sc;
+    if (psfwi_segy_scan_file(path, &sc, &err) != PSFWI_OK) return cli_error(&err);
+    char what[64];
+    snprintf(what, sizeof what, "SEG-Y (%s float)", sc.format == 1 ? "IBM" : "IEEE");
+    const int r = report(path, what, sc.ntrace, sc.ns, sc.dt, sc.record, sc.sx, sc.sz, sc.rx, sc.rz,
+                         sc.notes);
+    psfwi_segy_scan_free(&sc);
+    return r;
+  }
+  psfwi_gather *g = psfwi_nc_read_gather(path, &err);
+  if (g == NULL) return cli_error(&err);
+  const psfwi_survey *s = g->survey;
+  const size_t ntr = s->nshot * s->nrec;
+  int32_t *rec = malloc((ntr + 1) * sizeof *rec);
+  double *sx = malloc((ntr + 1) * sizeof *sx), *sz = malloc((ntr + 1) * sizeof *sz);
+  int r = 1;
+  if (rec && sx && sz) {
+    for (size_t k = 0; k < ntr; k++) {
+      rec[k] = (int32_t)(k / s->nrec);
+      sx[k] = s->sx[k / s->nrec];
+      sz[k] = s->sz[k / s->nrec];
+    }
+    size_t dead = 0;
+    for (size_t k = 0; k < ntr; k++) {
+      size_t i = 0;
+      while (i < g->nt && g->data[k * g->nt + i] == 0.0f) i++;
+      dead += i == g->nt;
+    }
+    char notes[128] = "";
+    if (dead > 0)
+      snprintf(notes, sizeof notes, "%zu all-zero (dead?) trace(s): [data] dead_traces = drop",
+               dead);
+    r = report(path, "NetCDF gathers", ntr, g->nt, g->dt, rec, sx, sz, s->rx, s->rz, notes);
+  } else
+    fprintf(stderr, "psfwi: data info: out of memory\n");
+  free(rec), free(sx), free(sz);
+  psfwi_gather_destroy(g);
+  return r;
+}
+
 int cmd_data(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     fputs(usage_text, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   if (!strcmp(argv[1], "wavelet")) return data_wavelet(argc - 1, argv + 1);
-  return cli_usage_error("data", "unknown subcommand '%s' (wavelet)", argv[1]);
+  if (!strcmp(argv[1], "info")) return data_info(argc - 1, argv + 1);
+  return cli_usage_error("data", "unknown subcommand '%s' (info, wavelet)", argv[1]);
 }

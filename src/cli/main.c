@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"dnn", cmd_dnn, "data-driven DNN: train on a data set, predict models, describe networks"},
     {"dataset", cmd_dataset, "training data for the DNN: synthetic models -> features, shards"},
     {"compare", cmd_compare, "compare models with a true model: RMSE, MAE, rel. error, SSIM, PSNR"},
-    {"data", cmd_data, "survey-data tools: estimate the source wavelet from observed gathers"},
+    {"data", cmd_data, "survey data: geometry of SEG-Y/NetCDF gathers, source-wavelet estimate"},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];
 

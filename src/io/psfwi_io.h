@@ -18,6 +18,7 @@
 #define PSFWI_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "psfwi_core.h"
 
@@ -157,6 +158,25 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
  * FIELD_RECORD that comes back after others, or shots with different
  * numbers of traces are PSFWI_EFORMAT naming the file and trace index (from
  * 0) and what was expected. Other errors as psfwi_segy_read_model. */
+/* The geometry of a SEG-Y file of shot gathers from its trace headers
+ * alone, whatever its sorting or spread (psfwi data info): per trace the
+ * FIELD_RECORD (9), the offset as stored (37), source x and depth and
+ * receiver x and depth in metres (the same bytes and scalars as the
+ * reader); the file's sample count, interval (s) and format; notes on
+ * headers that look wrong (scalar 0, an offset that is not |GroupX -
+ * SourceX|, traces of other lengths or intervals), one per line. A scalar
+ * outside the standard is PSFWI_EFORMAT with the trace number. */
+typedef struct psfwi_segy_scan {
+  size_t ntrace, ns;
+  double dt;
+  int format;
+  int32_t *record, *offset;
+  double *sx, *sz, *rx, *rz;
+  char *notes; /* NULL: none */
+  size_t nnotes;
+} psfwi_segy_scan;
+int psfwi_segy_scan_file(const char *path, psfwi_segy_scan *s, psfwi_error *err);
+void psfwi_segy_scan_free(psfwi_segy_scan *s);
 int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error *err);
 psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err);
 
