@@ -9,6 +9,12 @@
  *    relative model error falls by at least half;
  *  - the wavelet alone (velocity fixed at the truth) is learned from a start
  *    with 0.7 x the peak frequency and a 90 degree phase error, to 5 %;
+ *  - from a Ricker start of 0.8 x the peak frequency, 20 ms early, the
+ *    learned wavelet (4.9 % from the truth) and the least-squares estimate
+ *    of src/invert/source.c (one step, the same data and start; 3.4 %, bound
+ *    5 %) agree to 0.8 % below twice the peak frequency (bound 2 %); over
+ *    all frequencies they differ by 5.8 %: each fills the frequencies the
+ *    data barely hold its own way (the survey-data issue's two routes);
  *  - a run stopped (as if killed) and resumed ends bit for bit where the
  *    uninterrupted one ends, history included;
  *  - bad options, a model pushed onto its bounds, a non-finite loss. */
@@ -428,6 +434,63 @@ static void test_wavelet_learning(void **state) {
   destroy(&S);
 }
 
+/* The two routes to the wavelet agree: the RNN's learned one and the
+ * least-squares filter estimate (src/invert/source.c), from the same data
+ * and a compact start, within the band the data hold. (From the 90-degree-rotated start above the
+ * least-squares estimate is 12 % off: the rotation's slowly decaying tails
+ * reach past the record's end, where the filter relation between modelled
+ * and observed traces breaks; the RNN, fitting the traces themselves, is
+ * not affected.) */
+static void test_wavelet_routes_agree(void **state) {
+  (void)state;
+  setup S = make(2, 0.5, 60.0);
+  psfwi_error e;
+  float *wav = malloc(S.nt * sizeof *wav), *w_ls = malloc(S.nt * sizeof *w_ls);
+  assert_int_equal(psfwi_ricker(0.8 * FPEAK, 0.10, DT, S.nt, wav, &e), PSFWI_OK);
+  const size_t ntr = S.s->nshot * S.s->nrec;
+  float *syn = malloc(ntr * S.nt * sizeof *syn);
+  assert_int_equal(psfwi_wave_model_shots(S.w, S.mt, S.s, wav, S.nt, syn, NULL, &e), PSFWI_OK);
+  assert_int_equal(psfwi_source_estimate(ntr, S.nt, syn, S.dobs, NULL, wav, 1e-6, w_ls, NULL, &e),
+                   PSFWI_OK);
+  const double err0 = tu_rel_l2(wav, S.wav, S.nt);
+  const psfwi_fwi_band band = {.max_iter = 120};
+  psfwi_rnn_opts o;
+  base_opts(&o, &band, 1);
+  o.sgd.lr = 0.0;
+  o.wavelet_lr = 0.04;
+  o.schedule.kind = PSFWI_LR_COSINE;
+  o.batch_shots = 0; /* every shot in each step */
+  psfwi_model *m = psfwi_model_copy(S.mt, &e);
+  if (psfwi_rnn_run(S.w, m, S.s, wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  const double err_rnn = tu_rel_l2(wav, S.wav, S.nt), err_ls = tu_rel_l2(w_ls, S.wav, S.nt),
+               agree = tu_rel_l2(wav, w_ls, S.nt);
+  /* and within the band the data hold well (below 2 x the peak frequency) */
+  psfwi_filter_opts fo;
+  psfwi_filter_opts_defaults(&fo);
+  fo.f_highcut = 2.0 * FPEAK;
+  psfwi_filter *lp = psfwi_filter_create(&fo, DT, &e);
+  assert_non_null(lp);
+  float *a = malloc(S.nt * sizeof *a), *b = malloc(S.nt * sizeof *b);
+  memcpy(a, wav, S.nt * sizeof *a);
+  memcpy(b, w_ls, S.nt * sizeof *b);
+  assert_int_equal(psfwi_filter_apply(lp, 1, S.nt, a, &e), PSFWI_OK);
+  assert_int_equal(psfwi_filter_apply(lp, 1, S.nt, b, &e), PSFWI_OK);
+  const double agree_band = tu_rel_l2(a, b, S.nt);
+  printf(
+      "wavelet routes: start %.3f from the truth; RNN %.4f, least squares %.4f; they differ "
+      "by %.4f (%.4f below %g Hz)\n",
+      err0, err_rnn, err_ls, agree, agree_band, 2.0 * FPEAK);
+  free(a), free(b);
+  psfwi_filter_destroy(lp);
+  assert_true(err0 > 0.5);
+  assert_true(err_rnn < 0.1 * err0); /* learned (to 5 % in test_wavelet_learning) */
+  assert_true(err_ls <= 0.05);
+  assert_true(agree_band <= 0.02);
+  free(wav), free(w_ls), free(syn);
+  psfwi_model_destroy(m);
+  destroy(&S);
+}
+
 /* ---- resume ---------------------------------------------------------------------------------- */
 
 static void resume_case(int per_shot) {
@@ -620,10 +683,15 @@ int main(void) {
   const char *only = getenv("PSFWI_TEST_ONLY");
   if (only != NULL) cmocka_set_test_filter(only);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_batches_add_up),   cmocka_unit_test(test_gradient_equals_fwi),
-      cmocka_unit_test(test_wavelet_taylor),   cmocka_unit_test(test_faulted_inversion),
-      cmocka_unit_test(test_wavelet_learning), cmocka_unit_test(test_resume_bit_for_bit),
-      cmocka_unit_test(test_proximal),         cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_batches_add_up),
+      cmocka_unit_test(test_gradient_equals_fwi),
+      cmocka_unit_test(test_wavelet_taylor),
+      cmocka_unit_test(test_faulted_inversion),
+      cmocka_unit_test(test_wavelet_learning),
+      cmocka_unit_test(test_wavelet_routes_agree),
+      cmocka_unit_test(test_resume_bit_for_bit),
+      cmocka_unit_test(test_proximal),
+      cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
