@@ -62,6 +62,11 @@ ok "SEG-Y copy" "$psfwi" forward -c "$tmp/f.ini" --set output.data="$tmp/o2.nc" 
 ok "info SEG-Y" "$psfwi" data info "$tmp/obs.segy"
 has "SEG-Y shots" "shots: 3; traces per shot 78..78" "$tmp/out"
 has "SEG-Y offsets" "offsets (receiver - source x): -495.00..675.00 m" "$tmp/out"
+ok "info per trace" "$psfwi" data info "$tmp/obs.segy" --traces
+check "a CSV line per trace" test "$(wc -l < "$tmp/out")" = 235
+has "CSV header" "^trace,record,source_x,source_z,receiver_x,receiver_z,offset$" "$tmp/out"
+has "first trace" "^0,1,100.0000,10.0000,5.0000,10.0000,-95.0000$" "$tmp/out"
+bad "info: unknown option" "unknown option '--trace'" "$psfwi" data info "$tmp/obs.segy" --trace
 bad "info on a missing file" "nope.segy" "$psfwi" data info "$tmp/nope.segy"
 bad "info without a file" "needs exactly one file" "$psfwi" data info
 

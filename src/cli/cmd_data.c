@@ -10,13 +10,15 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: psfwi data info FILE.segy|FILE.nc\n"
+    "usage: psfwi data info FILE.segy|FILE.nc [--traces]\n"
     "       psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
     "\n"
     "info: the geometry of shot gathers as a survey program reads it: shots (SEG-Y:\n"
     "FIELD_RECORD, byte 9), traces per shot, whether shots are contiguous, source and\n"
     "receiver positions and spacing, offsets, depths, samples, and notes on headers\n"
     "that look wrong. Reads SEG-Y trace headers only (any sorting, any spread).\n"
+    "--traces: instead, one CSV line per trace (trace,record,source_x,source_z,\n"
+    "receiver_x,receiver_z,offset; metres), as scripts/plot_geometry.py reads it.\n"
     "\n"
     "wavelet: the source wavelet that makes SYN.nc's traces (modelled by psfwi forward\n"
     "on a starting model, with the wavelet stored in SYN.nc) best match OBS.nc's in\n"
@@ -167,10 +169,21 @@ static void range(const double *v, size_t n, double *lo, double *hi) {
   }
 }
 
+/* One CSV line per trace. */
+static int trace_table(size_t ntr, const int32_t *rec, const double *sx, const double *sz,
+                       const double *rx, const double *rz) {
+  printf("trace,record,source_x,source_z,receiver_x,receiver_z,offset\n");
+  for (size_t k = 0; k < ntr; k++)
+    printf("%zu,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", k, (int)rec[k], sx[k], sz[k], rx[k], rz[k],
+           rx[k] - sx[k]);
+  return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
 /* The geometry summary of ntr traces (rec: shot key per trace). */
 static int report(const char *path, const char *what, size_t ntr, size_t ns, double dt,
                   const int32_t *rec, const double *sx, const double *sz, const double *rx,
-                  const double *rz, const char *notes) {
+                  const double *rz, const char *notes, int traces) {
+  if (traces) return trace_table(ntr, rec, sx, sz, rx, rz);
   double *t = malloc((ntr + 1) * sizeof *t);
   size_t *cnt = malloc((ntr + 1) * sizeof *cnt);
   int32_t *key = malloc((ntr + 1) * sizeof *key);
@@ -244,8 +257,19 @@ static int data_info(int argc, char **argv) {
     fputs(usage_text, stdout);
     return 0;
   }
-  if (argc != 2) return cli_usage_error("data info", "needs exactly one file");
-  const char *path = argv[1];
+  int traces = 0;
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--traces"))
+      traces = 1;
+    else if (argv[i][0] == '-' && argv[i][1] != '\0')
+      return cli_usage_error("data info", "unknown option '%s'", argv[i]);
+    else if (path == NULL)
+      path = argv[i];
+    else
+      return cli_usage_error("data info", "needs exactly one file (also got '%s')", argv[i]);
+  }
+  if (path == NULL) return cli_usage_error("data info", "needs exactly one file");
   psfwi_error err = {0};
   if (has_suffix(path, ".segy") || has_suffix(path, ".sgy")) {
     psfwi_segy_scan sc;
@@ -253,7 +277,7 @@ static int data_info(int argc, char **argv) {
     char what[64];
     snprintf(what, sizeof what, "SEG-Y (%s float)", sc.format == 1 ? "IBM" : "IEEE");
     const int r = report(path, what, sc.ntrace, sc.ns, sc.dt, sc.record, sc.sx, sc.sz, sc.rx, sc.rz,
-                         sc.notes);
+                         sc.notes, traces);
     psfwi_segy_scan_free(&sc);
     return r;
   }
@@ -280,7 +304,7 @@ static int data_info(int argc, char **argv) {
     if (dead > 0)
       snprintf(notes, sizeof notes, "%zu all-zero (dead?) trace(s): [data] dead_traces = drop",
                dead);
-    r = report(path, "NetCDF gathers", ntr, g->nt, g->dt, rec, sx, sz, s->rx, s->rz, notes);
+    r = report(path, "NetCDF gathers", ntr, g->nt, g->dt, rec, sx, sz, s->rx, s->rz, notes, traces);
   } else
     fprintf(stderr, "psfwi: data info: out of memory\n");
   free(rec), free(sx), free(sz);
