@@ -175,6 +175,15 @@ bad "gradient over the true model" "\[output\] gradient" "$psfwi" gradient -c "$
 check "observed data intact" test "$(sha256sum < "$tmp/obs.nc")" = "$osum"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
+# 3-D to 2-D conversion of observed field data: noted, needs its velocity,
+# refused on synthesised data
+ok "convert 3-D data" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.convert_3d=full \
+  --set data.convert_velocity=1800 --set data.convert_t0=0.1 --set inversion.iterations=1 \
+  --set output.model="$tmp/fwic.nc" --set output.history="$tmp/histc.nc"
+has "conversion noted" "converted from point- to line-source (full, c = 1800 m/s)" "$tmp/err"
+bad "convert without a velocity" "needs \[data\] convert_velocity" "$psfwi" fwi -c "$tmp/fwi.ini" \
+  --set data.convert_3d=amplitude
+
 # data weights: a mute and an offset window, the same on modelled and observed data
 ok "mute and offset window" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=1800 \
   --set data.mute_time=0.05 --set data.offset_max=300 --set inversion.iterations=2 \

@@ -400,6 +400,31 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   return PSFWI_OK;
 }
 
+/* [data] convert_3d: the observed (field) data made line-source data. */
+static int convert_data(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
+  const char *mode = psfwi_config_string(cfg, "data", "convert_3d");
+  if (strcmp(mode, "none") == 0) return PSFWI_OK;
+  if (!psfwi_config_is_set(cfg, "data", "observed"))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[data] convert_3d = %s converts observed field data: [data] observed is "
+                      "not given (data synthesised by psfwi are 2-D already)",
+                      mode);
+  if (!psfwi_config_is_set(cfg, "data", "convert_velocity"))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[data] convert_3d = %s needs [data] convert_velocity (m/s)", mode);
+  const psfwi_survey *all = p->obs->survey;
+  int st = psfwi_convert_3d_to_2d(
+      all->nshot * all->nrec, p->obs->nt, p->obs->dt,
+      psfwi_config_double(cfg, "data", "convert_velocity"),
+      psfwi_config_double(cfg, "data", "convert_t0"),
+      strcmp(mode, "full") == 0 ? PSFWI_3D2D_FULL : PSFWI_3D2D_AMPLITUDE, p->obs->data, err);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "[data] convert_3d: ");
+  if (p->comm.rank == 0)
+    fprintf(stderr, "psfwi: observed data converted from point- to line-source (%s, c = %g m/s)\n",
+            mode, psfwi_config_double(cfg, "data", "convert_velocity"));
+  return PSFWI_OK;
+}
+
 /* [data] mute & co: the data weights of every shot (obs->data's layout; the
  * RNN reads all shots, FWI this rank's: fwi.grad.data_weights points at
  * them), counted once. */
@@ -447,6 +472,7 @@ int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err) {
   size_t count;
   if ((st = read_models(p, cfg, err)) != PSFWI_OK) return st;
   if ((st = read_data(p, cfg, &fmax, err)) != PSFWI_OK) return st;
+  if ((st = convert_data(p, cfg, err)) != PSFWI_OK) return st;
   if ((st = make_wave(p, cfg, fmax, err)) != PSFWI_OK) return st;
   if ((st = split_shots(p, cfg, &count, err)) != PSFWI_OK) return st;
   if ((st = make_mask(p, cfg, err)) != PSFWI_OK) return st;

@@ -17,6 +17,13 @@
   {"data", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
       "and wavelet default to the file's, propagator keys to those stored in it"}, \
+  {"data", "convert_3d", PSFWI_CFG_CHOICE, "none", 0, 0, "none|amplitude|full", \
+      "point-source (3-D) field data to the line-source (2-D) data psfwi models: amplitude " \
+      "(x sqrt(2 pi) c sqrt(t - t0)) or full (and the (i omega)^(-1/2) filter); docs/data.md"}, \
+  {"data", "convert_velocity", PSFWI_CFG_DOUBLE, NULL, 1, 1e6, NULL, \
+      "convert_3d: the velocity c of r = c (t - t0) (m/s; e.g. the near-surface or RMS velocity)"}, \
+  {"data", "convert_t0", PSFWI_CFG_DOUBLE, "0", 0, 1e3, NULL, \
+      "convert_3d: the time of the source wavelet's peak (s)"}, \
   {"data", "mute_velocity", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "top mute: data before mute_time + |offset| / mute_velocity weigh 0, modelled and " \
       "observed alike (m/s; 0: none)"}, \

@@ -1,7 +1,10 @@
 /* Data weights (the survey-data issue): a top mute along a velocity line,
  * offset and time windows with cosine ramps, dead and noisy traces at 0.
  * The misfit applies them to modelled and observed traces alike
- * (psfwi_misfit_eval_w); definitions in psfwi_invert.h, docs/data.md. */
+ * (psfwi_misfit_eval_w); and the 3-D to 2-D conversion of point-source
+ * data. Definitions in psfwi_invert.h, docs/data.md. */
+#include <complex.h>
+#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +126,84 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
   free(sorted);
   if (rep) *rep = r;
   return PSFWI_OK;
+}
+
+/* ---- 3-D point-source data to 2-D line-source data ------------------------- */
+/* The smallest 2^a 3^b 5^c >= n. */
+static size_t fft_size(size_t n) {
+  for (size_t m = n;; m++) {
+    size_t r = m;
+    while (r % 2 == 0) r /= 2;
+    while (r % 3 == 0) r /= 3;
+    while (r % 5 == 0) r /= 5;
+    if (r == 1) return m;
+  }
+}
+
+/* sqrt(t - t0), 0 before t0 */
+static double root_after(double t, double t0) { return t > t0 ? sqrt(t - t0) : 0.0; }
+
+int psfwi_convert_3d_to_2d(size_t ntrace, size_t nt, double dt, double velocity, double t0,
+                           int mode, float *traces, psfwi_error *err) {
+  static const char who[] = "3-D to 2-D conversion";
+  if (mode == PSFWI_3D2D_NONE) return PSFWI_OK;
+  if (mode != PSFWI_3D2D_AMPLITUDE && mode != PSFWI_3D2D_FULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: mode %d (none 0, amplitude 1, full 2)", who, mode);
+  if (!(dt > 0) || !(velocity > 0) || !isfinite(velocity) || !(t0 >= 0) || !isfinite(t0) ||
+      nt < 2 || traces == NULL)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: velocity = %g m/s, dt = %g s (expected > 0), t0 = %g s (>= 0)", who,
+                      velocity, dt, t0);
+  /* sqrt(2 pi) c sqrt(t - t0): the far-field ratio sqrt(2 pi r c) of the
+   * line- to the point-source Green's function at r = c (t - t0) (the
+   * direct wave; t0 the time of the source wavelet's peak) */
+  const double amp = sqrt(2.0 * PI) * velocity;
+  if (mode == PSFWI_3D2D_AMPLITUDE) {
+    for (size_t k = 0; k < ntrace; k++)
+      for (size_t i = 0; i < nt; i++)
+        traces[k * nt + i] = (float)(amp * root_after((double)i * dt, t0) * traces[k * nt + i]);
+    return PSFWI_OK;
+  }
+  /* FULL: then (i omega)^(-1/2), the half-integral (the line source's
+   * 1/sqrt(t) tail and its -45 degree phase); 4 nt points keep its long
+   * tail from wrapping around; DC set to 0 */
+  const size_t n = fft_size(4 * nt), nf = n / 2 + 1;
+  float *buf = fftwf_alloc_real(n);
+  fftwf_complex *X = fftwf_alloc_complex(nf);
+  fftwf_plan fw = NULL, bw = NULL;
+  int st = PSFWI_OK;
+  if (buf == NULL || X == NULL) {
+    st = psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+    goto done;
+  }
+  fftwf_make_planner_thread_safe();
+  fw = fftwf_plan_dft_r2c_1d((int)n, buf, X, FFTW_ESTIMATE);
+  bw = fftwf_plan_dft_c2r_1d((int)n, X, buf, FFTW_ESTIMATE);
+  if (fw == NULL || bw == NULL) {
+    st = psfwi_fail(err, PSFWI_EINTERNAL, "%s: FFTW could not plan %zu points", who, n);
+    goto done;
+  }
+  for (size_t k = 0; k < ntrace; k++) {
+    float *u = traces + k * nt;
+    memset(buf, 0, n * sizeof *buf);
+    for (size_t i = 0; i < nt; i++) buf[i] = (float)(amp * root_after((double)i * dt, t0) * u[i]);
+    fftwf_execute(fw);
+    X[0] = 0.0f;
+    for (size_t f = 1; f < nf; f++) {
+      const double w = 2.0 * PI * (double)f / ((double)n * dt);
+      /* (i w)^(-1/2) = w^(-1/2) e^(-i pi / 4) */
+      const double c = cos(-PI / 4.0) / sqrt(w) / (double)n,
+                   s = sin(-PI / 4.0) / sqrt(w) / (double)n;
+      const double re = crealf(X[f]), im = cimagf(X[f]);
+      X[f] = (float)(re * c - im * s) + I * (float)(re * s + im * c);
+    }
+    fftwf_execute(bw);
+    memcpy(u, buf, nt * sizeof *u);
+  }
+done:
+  if (fw) fftwf_destroy_plan(fw);
+  if (bw) fftwf_destroy_plan(bw);
+  fftwf_free(buf);
+  fftwf_free(X);
+  return st;
 }

@@ -185,6 +185,21 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
                        const psfwi_weight_opts *o, float *w, psfwi_weight_report *rep,
                        psfwi_error *err);
 
+/* 3-D point-source data (field data) to the 2-D line-source data psfwi
+ * models, in place, by the far-field ratio of the Green's functions,
+ * G_2D / G_3D = sqrt(2 pi r c) (i omega)^(-1/2), with r = c (t - t0) (the
+ * direct wave's distance at time t; velocity c in m/s; t0 the time of the
+ * source wavelet's peak, 0 for a wavelet that starts at its peak):
+ *  AMPLITUDE: u sqrt(2 pi) c sqrt(t - t0) (1/r -> 1/sqrt(r) only; 0 before t0);
+ *  FULL: that, then (i omega)^(-1/2) (the half-integral: the 2-D tail and
+ *        a -45 degree phase), by FFTs of >= 4 nt points, DC set to 0.
+ * Exact for the direct wave in a homogeneous medium up to the far-field
+ * approximation (error about 1 / (8 k r)); an approximation for other
+ * arrivals (their r is not c t). */
+enum { PSFWI_3D2D_NONE = 0, PSFWI_3D2D_AMPLITUDE = 1, PSFWI_3D2D_FULL = 2 };
+int psfwi_convert_3d_to_2d(size_t ntrace, size_t nt, double dt, double velocity, double t0,
+                           int mode, float *traces, psfwi_error *err);
+
 /* ---- Checkpointing (Griewank's binomial "revolve") ----------------------------
  * Reversing l forward steps with c checkpoints (the initial state counts as
  * one) needs at least p(l, c) = r l - C(c + r, r - 1) forward steps besides
