@@ -190,6 +190,11 @@ ok "mute and offset window" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_veloc
   --set output.model="$tmp/fwim.nc" --set output.history="$tmp/histm.nc"
 has "weights reported" "data weights (\[data\]): .* traces in the misfit" "$tmp/err"
 bad "negative mute velocity" "mute_velocity" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=-5
+ok "mute along picked first breaks" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.pick_window=0.04 \
+  --set inversion.iterations=1 --set output.model="$tmp/fwip.nc" --set output.history="$tmp/histp.nc"
+has "picks reported" "first breaks picked" "$tmp/err"
+bad "two mutes" "one mute" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.pick_window=0.04 \
+  --set data.mute_velocity=1800
 bad "an offset window without traces" "every trace is left out" "$psfwi" fwi -c "$tmp/fwi.ini" \
   --set data.offset_min=1e8
 

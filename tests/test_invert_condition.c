@@ -14,6 +14,8 @@
  *    Bessel functions from libm): 6.4, 3.1, 1.6 % at 300, 600, 1200 m for
  *    a 15 Hz Ricker in 2000 m/s, the far-field error falling as 1 / (k r);
  *    the amplitude mode by its definition;
+ *  - first breaks picked on analytic arrivals under noise and a stronger
+ *    later event: on the first arrival, the velocity from the picks to 1 %;
  *  - bad options name the key. */
 #define _DEFAULT_SOURCE /* j0, y0 (POSIX) */
 #include <math.h>
@@ -279,11 +281,97 @@ static void test_3d_to_2d(void **state) {
   assert_non_null(strstr(e.msg, "velocity"));
 }
 
+/* First breaks of analytic arrivals: a 20 Hz Ricker at t_k = 0.05 s +
+ * x_k / 2500 m/s, a twice stronger reflection 0.2 s later and 5 % white
+ * noise: every pick on the first arrival's onset (the zero-phase Ricker's
+ * energy starts 0.7 periods before its peak; a pick on the reflection
+ * would be 0.2 s late), the picks' scatter about their mean lag under
+ * 3 ms (2.1 ms observed at 1 ms sampling), and the line fitted through them
+ * gives the velocity to 1 % (0.25 % observed). */
+static void test_first_breaks(void **state) {
+  (void)state;
+  enum { NTR = 40, N = 800 };
+  const double dt = 1e-3, f = 20.0, v = 2500.0;
+  float *u = calloc(NTR * N, sizeof *u), r[N];
+  double t[NTR], x[NTR], picks[NTR];
+  unsigned long long rs = 31;
+  psfwi_error e;
+  for (size_t k = 0; k < NTR; k++) {
+    x[k] = 25.0 * (double)k + 10.0;
+    t[k] = 0.05 + x[k] / v;
+    assert_int_equal(psfwi_ricker(f, t[k], dt, N, r, &e), PSFWI_OK);
+    for (size_t i = 0; i < N; i++) u[k * N + i] = r[i];
+    assert_int_equal(psfwi_ricker(f, t[k] + 0.2, dt, N, r, &e), PSFWI_OK);
+    for (size_t i = 0; i < N; i++) u[k * N + i] += 2.0f * r[i] + (float)(0.05 * tu_urand(&rs));
+  }
+  memset(u + 7 * N, 0, N * sizeof *u); /* a dead trace */
+  assert_int_equal(psfwi_pick_first_breaks(NTR, N, dt, u, 0.03, picks, &e), PSFWI_OK);
+  assert_true(picks[7] == -1.0);
+  double mean = 0.0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  size_t m = 0;
+  for (size_t k = 0; k < NTR; k++) {
+    if (k == 7) continue;
+    const double lag = picks[k] - t[k];
+    if (!(lag <= 0.002 && lag >= -0.7 / f))
+      printf("  trace %zu: pick %.4f s, arrival %.4f s\n", k, picks[k], t[k]);
+    assert_true(lag <= 0.002 && lag >= -0.7 / f);
+    mean += lag;
+    sx += x[k], sy += picks[k], sxx += x[k] * x[k], sxy += x[k] * picks[k];
+    m++;
+  }
+  mean /= (double)m;
+  double var = 0.0;
+  for (size_t k = 0; k < NTR; k++)
+    if (k != 7) var += pow(picks[k] - t[k] - mean, 2) / (double)m;
+  const double slope = ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx);
+  printf(
+      "  first breaks: mean lag %.1f ms, scatter %.2f ms, velocity from the picks %.1f m/s "
+      "(true %.0f)\n",
+      1e3 * mean, 1e3 * sqrt(var), 1.0 / slope, v);
+  assert_true(sqrt(var) < 0.003);
+  assert_true(fabs(1.0 / slope - v) < 0.01 * v);
+  assert_int_equal(psfwi_pick_first_breaks(NTR, N, dt, u, 0.0, picks, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "window"));
+  /* the mute along the picks: 0 before pick - margin, 1 from pick - margin
+   * + taper on; the dead trace unmuted (no pick) */
+  psfwi_survey *s = psfwi_survey_create(1, NTR, &e);
+  assert_non_null(s);
+  s->sx[0] = 0.0;
+  for (size_t k = 0; k < NTR; k++) s->rx[k] = x[k];
+  psfwi_weight_opts o;
+  psfwi_weight_opts_defaults(&o);
+  o.pick_window = 0.03;
+  o.pick_margin = 0.02;
+  o.taper = 0.01;
+  float *w = malloc(NTR * N * sizeof *w);
+  psfwi_weight_report rep;
+  assert_int_equal(psfwi_data_weights(s, N, dt, u, &o, w, &rep, &e), PSFWI_OK);
+  assert_int_equal(rep.picked, NTR - 1);
+  assert_int_equal(psfwi_pick_first_breaks(NTR, N, dt, u, 0.03, picks, &e), PSFWI_OK);
+  for (size_t k = 0; k < NTR; k++)
+    for (size_t i = 0; i < N; i++) {
+      const double tt = (double)i * dt;
+      if (k == 7)
+        assert_true(w[k * N + i] == 1.0f);
+      else if (tt < picks[k] - 0.02)
+        assert_true(w[k * N + i] == 0.0f);
+      else if (tt >= picks[k] - 0.01)
+        assert_true(w[k * N + i] == 1.0f);
+    }
+  o.mute_velocity = 2000.0;
+  assert_int_equal(psfwi_data_weights(s, N, dt, u, &o, w, &rep, &e), PSFWI_EINVAL);
+  assert_non_null(strstr(e.msg, "one mute"));
+  free(w);
+  psfwi_survey_destroy(s);
+  free(u);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_weighted_misfit),
       cmocka_unit_test(test_3d_to_2d),
+      cmocka_unit_test(test_first_breaks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,6 +440,8 @@ static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   wo.time_max = psfwi_config_double(cfg, "data", "time_max");
   wo.drop_dead = strcmp(psfwi_config_string(cfg, "data", "dead_traces"), "drop") == 0;
   wo.reject_rms = psfwi_config_double(cfg, "data", "reject_rms");
+  wo.pick_window = psfwi_config_double(cfg, "data", "pick_window");
+  wo.pick_margin = psfwi_config_double(cfg, "data", "pick_margin");
   if (!psfwi_weight_opts_active(&wo)) return PSFWI_OK;
   const psfwi_survey *all = p->obs->survey;
   const size_t nt = p->obs->nt, ntr = all->nshot * all->nrec;
@@ -456,9 +458,10 @@ static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
     fprintf(
         stderr,
         "psfwi: data weights ([data]): %zu traces in the misfit, %zu dead, %zu noisy and "
-        "%zu outside the offsets left out%s\n",
+        "%zu outside the offsets left out%s; %zu first breaks picked\n",
         rep.live, rep.dead, rep.noisy, rep.offset,
-        wo.mute_velocity > 0 || wo.time_min > 0 || wo.time_max > 0 ? "; mute/time window on" : "");
+        wo.mute_velocity > 0 || wo.time_min > 0 || wo.time_max > 0 ? "; mute/time window on" : "",
+        rep.picked);
   if (rep.live == 0)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "[data]: every trace is left out by the offset window or as dead/noisy");

@@ -27,6 +27,11 @@
   {"data", "mute_velocity", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "top mute: data before mute_time + |offset| / mute_velocity weigh 0, modelled and " \
       "observed alike (m/s; 0: none)"}, \
+  {"data", "pick_window", PSFWI_CFG_DOUBLE, "0", 0, 1e3, NULL, \
+      "top mute along first breaks picked on the observed data by energy ratios over windows " \
+      "of this length (s; 0: off; not with mute_velocity)"}, \
+  {"data", "pick_margin", PSFWI_CFG_DOUBLE, "0.05", 0, 1e3, NULL, \
+      "the picked mute starts this long before each pick (s)"}, \
   {"data", "mute_time", PSFWI_CFG_DOUBLE, "0", 0, 1e6, NULL, \
       "the mute line's time at zero offset (s)"}, \
   {"data", "taper", PSFWI_CFG_DOUBLE, "0.05", 0, 1e6, NULL, \

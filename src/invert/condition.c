@@ -16,6 +16,7 @@ static const double PI = 3.14159265358979323846;
 void psfwi_weight_opts_defaults(psfwi_weight_opts *o) {
   memset(o, 0, sizeof *o);
   o->taper = 0.05;
+  o->pick_margin = 0.05;
 }
 
 /* 0 before a, a raised-cosine ramp to 1 at a + len, 1 after (len 0: a step). */
@@ -31,8 +32,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int psfwi_weight_opts_active(const psfwi_weight_opts *o) {
-  return o->mute_velocity > 0 || o->offset_min > 0 || o->offset_max > 0 || o->time_min > 0 ||
-         o->time_max > 0 || o->drop_dead || o->reject_rms > 0;
+  return o->mute_velocity > 0 || o->pick_window > 0 || o->offset_min > 0 || o->offset_max > 0 ||
+         o->time_min > 0 || o->time_max > 0 || o->drop_dead || o->reject_rms > 0;
 }
 
 int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float *d_obs,
@@ -44,10 +45,16 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
   const struct {
     const char *name;
     double v;
-  } vals[] = {
-      {"mute_velocity", o->mute_velocity}, {"mute_time", o->mute_time},   {"taper", o->taper},
-      {"offset_min", o->offset_min},       {"offset_max", o->offset_max}, {"time_min", o->time_min},
-      {"time_max", o->time_max},           {"reject_rms", o->reject_rms}};
+  } vals[] = {{"mute_velocity", o->mute_velocity},
+              {"mute_time", o->mute_time},
+              {"taper", o->taper},
+              {"offset_min", o->offset_min},
+              {"offset_max", o->offset_max},
+              {"time_min", o->time_min},
+              {"time_max", o->time_max},
+              {"reject_rms", o->reject_rms},
+              {"pick_window", o->pick_window},
+              {"pick_margin", o->pick_margin}};
   for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
     if (!(vals[k].v >= 0) || !isfinite(vals[k].v))
       return psfwi_fail(err, PSFWI_ERANGE, "%s: %s = %g; expected finite and >= 0", who,
@@ -63,14 +70,21 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
     return psfwi_fail(err, PSFWI_ERANGE,
                       "%s: reject_rms = %g; expected > 1 (a multiple of the shot's median RMS)",
                       who, o->reject_rms);
-  if ((o->drop_dead || o->reject_rms > 0) && d_obs == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "%s: dead or noisy traces need the observed data", who);
+  if ((o->drop_dead || o->reject_rms > 0 || o->pick_window > 0) && d_obs == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "%s: dead or noisy traces and picked first breaks need the observed data",
+                      who);
+  if (o->mute_velocity > 0 && o->pick_window > 0)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "%s: mute_velocity and pick_window both set; expected one mute", who);
   const size_t nrec = s->nrec;
   psfwi_weight_report r = {0};
-  double *rms = malloc((nrec + 1) * sizeof *rms), *sorted = malloc((nrec + 1) * sizeof *sorted);
-  if (rms == NULL || sorted == NULL) {
+  double *rms = malloc((nrec + 1) * sizeof *rms), *sorted = malloc((nrec + 1) * sizeof *sorted),
+         *pick = malloc((nrec + 1) * sizeof *pick);
+  if (rms == NULL || sorted == NULL || pick == NULL) {
     free(rms);
     free(sorted);
+    free(pick);
     return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
   }
   for (size_t is = 0; is < s->nshot; is++) {
@@ -84,6 +98,16 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
       }
       rms[ir] = sqrt(e / (double)nt);
       if (rms[ir] > 0) sorted[nlive++] = rms[ir];
+    }
+    if (o->pick_window > 0) {
+      const int st =
+          psfwi_pick_first_breaks(nrec, nt, dt, d_obs + is * nrec * nt, o->pick_window, pick, err);
+      if (st != PSFWI_OK) {
+        free(rms);
+        free(sorted);
+        free(pick);
+        return psfwi_error_prefix(err, "%s: shot %zu: ", who, is);
+      }
     }
     double median = 0.0;
     if (nlive > 0) {
@@ -110,10 +134,14 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
         continue;
       }
       r.live++;
-      const double tm = o->mute_velocity > 0 ? o->mute_time + off / o->mute_velocity : -INFINITY;
+      const int picked = o->pick_window > 0 && pick[ir] >= 0;
+      const double tm = o->mute_velocity > 0 ? o->mute_time + off / o->mute_velocity
+                        : picked             ? pick[ir] - o->pick_margin
+                                             : -INFINITY;
+      r.picked += (size_t)picked;
       for (size_t it = 0; it < nt; it++) {
         const double t = (double)it * dt;
-        double v = o->mute_velocity > 0 ? ramp_up(t, tm, o->taper) : 1.0;
+        double v = o->mute_velocity > 0 || picked ? ramp_up(t, tm, o->taper) : 1.0;
         if (o->time_min > 0 || o->time_max > 0) {
           v *= o->time_min > 0 ? ramp_up(t, o->time_min, o->taper) : 1.0;
           if (o->time_max > 0) v *= ramp_up(-t, -o->time_max, o->taper);
@@ -124,6 +152,7 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
   }
   free(rms);
   free(sorted);
+  free(pick);
   if (rep) *rep = r;
   return PSFWI_OK;
 }
@@ -206,4 +235,65 @@ done:
   fftwf_free(buf);
   fftwf_free(X);
   return st;
+}
+
+/* ---- First-break picking (modified energy ratio) ----------------------------- */
+int psfwi_pick_first_breaks(size_t ntrace, size_t nt, double dt, const float *traces, double window,
+                            double *picks, psfwi_error *err) {
+  static const char who[] = "first-break picker";
+  if (!(dt > 0) || !(window > 0) || !isfinite(window) || traces == NULL || picks == NULL)
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: window = %g s, dt = %g s; expected > 0", who, window,
+                      dt);
+  const size_t L = (size_t)llround(window / dt);
+  if (L < 2 || 2 * L >= nt)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "%s: window = %g s is %zu samples of %zu; expected 2 .. nt / 2", who, window,
+                      L, nt);
+  double *c = malloc((nt + 1) * sizeof *c), *er = malloc((nt + 1) * sizeof *er);
+  if (c == NULL || er == NULL) {
+    free(c);
+    free(er);
+    return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+  }
+  for (size_t k = 0; k < ntrace; k++) {
+    const float *u = traces + k * nt;
+    c[0] = 0.0; /* cumulative energy */
+    double peak = 0.0;
+    for (size_t i = 0; i < nt; i++) {
+      c[i + 1] = c[i] + (double)u[i] * u[i];
+      peak = fmax(peak, fabs((double)u[i]));
+    }
+    picks[k] = -1.0;
+    if (!(peak > 0)) continue; /* a dead trace: no pick */
+    /* ER(i) = E[i, i + L) / E[i - L, i) (mean energies per sample; the
+     * window before is shorter near t = 0, at least L / 2), stabilised by a small fraction
+     * of the trace's mean energy. The first break: the first sample whose
+     * ER reaches a tenth of the trace's largest (a later, stronger event
+     * has a larger ER, but a ratio, not by its amplitude), then the largest
+     * modified energy ratio MER = (ER |u| / peak)^3 (Wong et al. 2009) in
+     * the window after it (the onset itself). */
+    const double stab = 1e-6 * c[nt] / (double)nt + 1e-300;
+    const size_t last = nt - L;
+    double ermax = 0.0;
+    const size_t first = L / 2; /* at least half a window before: a noisy ratio else */
+    for (size_t i = first; i <= last; i++) {
+      const size_t nb = i < L ? i : L;
+      const double before = (c[i] - c[i - nb]) / (double)nb, after = (c[i + L] - c[i]) / (double)L;
+      er[i] = (after + stab) / (before + stab);
+      ermax = fmax(ermax, er[i]);
+    }
+    size_t i0 = first;
+    while (i0 < last && er[i0] < 0.1 * ermax) i0++;
+    double best = -1.0;
+    for (size_t i = i0; i <= last && i < i0 + L; i++) {
+      const double mer = pow(er[i] * fabs((double)u[i]) / peak, 3.0);
+      if (mer > best) {
+        best = mer;
+        picks[k] = (double)i * dt;
+      }
+    }
+  }
+  free(er);
+  free(c);
+  return PSFWI_OK;
 }

@@ -158,6 +158,9 @@ int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double ep
  * psfwi_gradient_opts.data_weights, the product of:
  *  - a top mute: 0 before t_m = mute_time + |offset| / mute_velocity, a
  *    raised-cosine ramp to 1 over taper seconds (mute_velocity 0: none);
+ *    or along picked first breaks (pick_window > 0: psfwi_pick_first_breaks
+ *    on each shot's observed traces with that window), t_m = pick -
+ *    pick_margin (traces without a pick are not muted);
  *  - a time window: 0 before time_min and after time_max, raised-cosine
  *    ramps of taper seconds inside it (0: that side open);
  *  - an offset window on |rx - sx| (offset_min, offset_max m; 0: open):
@@ -174,9 +177,10 @@ typedef struct psfwi_weight_opts {
   double time_min, time_max;       /* s */
   int drop_dead;
   double reject_rms;
+  double pick_window, pick_margin; /* s; pick_margin default 0.05 */
 } psfwi_weight_opts;
 typedef struct psfwi_weight_report {
-  size_t live, dead, noisy, offset;
+  size_t live, dead, noisy, offset, picked;
 } psfwi_weight_report;
 void psfwi_weight_opts_defaults(psfwi_weight_opts *o);
 /* 1 when any rule is on (else the weights are all 1: leave them out). */
@@ -184,6 +188,17 @@ int psfwi_weight_opts_active(const psfwi_weight_opts *o);
 int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float *d_obs,
                        const psfwi_weight_opts *o, float *w, psfwi_weight_report *rep,
                        psfwi_error *err);
+
+/* First breaks by energy ratios: ER(t) = the mean energy in the window
+ * after t over that in the window before (window s long, 2 .. nt / 2
+ * samples); per trace the first t whose ER reaches a tenth of the
+ * trace's largest, refined to the largest modified energy ratio
+ * (ER |u| / max|u|)^3 (Wong et al. 2009) in the window after it; -1 for an
+ * all-zero trace. The pick falls at the first arrival's onset, also when a
+ * later event is stronger (up to about 3 times in amplitude: 10 in ER).
+ * Arrivals earlier than half a window are not picked. */
+int psfwi_pick_first_breaks(size_t ntrace, size_t nt, double dt, const float *traces, double window,
+                            double *picks, psfwi_error *err);
 
 /* 3-D point-source data (field data) to the 2-D line-source data psfwi
  * models, in place, by the far-field ratio of the Green's functions,
