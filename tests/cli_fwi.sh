@@ -175,6 +175,11 @@ bad "gradient over the true model" "\[output\] gradient" "$psfwi" gradient -c "$
 check "observed data intact" test "$(sha256sum < "$tmp/obs.nc")" = "$osum"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
+# the envelope misfit
+ok "envelope misfit" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.misfit=envelope \
+  --set inversion.iterations=2 --set output.model="$tmp/fwie.nc" --set output.history="$tmp/histe.nc"
+check "envelope misfit: the objective falls" sh -c "ncdump -v misfit '$tmp/histe.nc' | sed -n '/^data:/,\$p' | awk -F'[ ,;=]+' '/misfit =/ {f = 1} f { for (i = 1; i <= NF; i++) if (\$i ~ /^[0-9][0-9.e+-]*\$/) v[n++] = \$i } END { exit !(n >= 2 && v[n - 1] < v[0]) }'"
+
 # 3-D to 2-D conversion of observed field data: noted, needs its velocity,
 # refused on synthesised data
 ok "convert 3-D data" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.convert_3d=full \

@@ -343,6 +343,7 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   o->optim.ftol = psfwi_config_double(cfg, "inversion", "ftol");
   o->misfit = strcmp(mkind, "l2") == 0         ? PSFWI_MISFIT_L2
               : strcmp(mkind, "spectral") == 0 ? PSFWI_MISFIT_SPECTRAL
+              : strcmp(mkind, "envelope") == 0 ? PSFWI_MISFIT_ENVELOPE
                                                : PSFWI_MISFIT_CORRELATION;
   o->freqs = p->freqs;
   o->nfreq = p->nfreq;

@@ -48,9 +48,9 @@
       "drop: all-zero observed traces weigh 0 (instead of being fitted as zeros)"}, \
   {"data", "reject_rms", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
       "traces whose RMS exceeds this multiple (> 1) of their shot's median weigh 0 (0: off)"}, \
-  {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation", \
-      "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, or " \
-      "trace-normalised correlation"}, \
+  {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation|envelope", \
+      "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, " \
+      "trace-normalised correlation, or envelope differences (blind to the wavelet's phase)"}, \
   {"inversion", "frequencies", PSFWI_CFG_STRING, NULL, 0, 0, NULL, \
       "spectral misfit: frequencies in Hz, comma-separated (e.g. 3,4.5,6,8)"}, \
   {"inversion", "method", PSFWI_CFG_CHOICE, "lbfgs", 0, 0, "lbfgs|cg|steepest", \

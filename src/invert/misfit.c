@@ -1,6 +1,8 @@
 /* Data misfits: value and adjoint source (dJ/du) for L2, spectral (DFT at
  * chosen frequencies), trace-normalised correlation, L1 and Huber
  * objectives, with an optional data filter inside the objective. */
+#include <complex.h>
+#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,10 @@ struct psfwi_misfit {
   const psfwi_filter *filter;
   double huber_delta; /* HUBER */
   size_t nfreq;
-  double *freqs;   /* Hz */
-  double *cs, *sn; /* cos / sin(2 pi f_k t dt): [k * nt + t] */
+  double *freqs;     /* Hz */
+  double *cs, *sn;   /* cos / sin(2 pi f_k t dt): [k * nt + t] */
+  size_t nfft;       /* ENVELOPE: the Hilbert transform's length (>= 2 nt) */
+  fftwf_plan hf, hb; /* ENVELOPE: forward and backward, new-array execution */
 };
 
 void psfwi_misfit_opts_defaults(psfwi_misfit_opts *o) {
@@ -33,6 +37,8 @@ void psfwi_misfit_destroy(psfwi_misfit *mf) {
   free(mf->freqs);
   free(mf->cs);
   free(mf->sn);
+  if (mf->hf) fftwf_destroy_plan(mf->hf);
+  if (mf->hb) fftwf_destroy_plan(mf->hb);
   free(mf);
 }
 
@@ -44,10 +50,10 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
   }
   if (o->kind != PSFWI_MISFIT_L2 && o->kind != PSFWI_MISFIT_SPECTRAL &&
       o->kind != PSFWI_MISFIT_CORRELATION && o->kind != PSFWI_MISFIT_L1 &&
-      o->kind != PSFWI_MISFIT_HUBER) {
+      o->kind != PSFWI_MISFIT_HUBER && o->kind != PSFWI_MISFIT_ENVELOPE) {
     psfwi_fail(err, PSFWI_EINVAL,
                "misfit kind %d is unknown; expected L2 (0), spectral (1), correlation (2), "
-               "L1 (3) or Huber (4)",
+               "L1 (3), Huber (4) or envelope (5)",
                (int)o->kind);
     return NULL;
   }
@@ -113,6 +119,30 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
       }
     }
   }
+  if (o->kind == PSFWI_MISFIT_ENVELOPE) {
+    size_t n = 2 * nt;
+    for (;; n++) { /* 2^a 3^b 5^c */
+      size_t r = n;
+      while (r % 2 == 0) r /= 2;
+      while (r % 3 == 0) r /= 3;
+      while (r % 5 == 0) r /= 5;
+      if (r == 1) break;
+    }
+    mf->nfft = n;
+    float *a = fftwf_alloc_real(n);
+    fftwf_complex *b = fftwf_alloc_complex(n / 2 + 1);
+    if (a == NULL || b == NULL) {
+      fftwf_free(a);
+      fftwf_free(b);
+      goto nomem;
+    }
+    fftwf_make_planner_thread_safe();
+    mf->hf = fftwf_plan_dft_r2c_1d((int)n, a, b, FFTW_ESTIMATE | FFTW_UNALIGNED);
+    mf->hb = fftwf_plan_dft_c2r_1d((int)n, b, a, FFTW_ESTIMATE | FFTW_UNALIGNED);
+    fftwf_free(a);
+    fftwf_free(b);
+    if (mf->hf == NULL || mf->hb == NULL) goto nomem;
+  }
   return mf;
 nomem:
   psfwi_misfit_destroy(mf);
@@ -134,6 +164,71 @@ static int check_finite(const float *x, size_t ntrace, size_t nt, const char *wh
 }
 
 /* One trace: returns its J and writes g = dJ/du (if g != NULL). */
+/* h = H x, the discrete Hilbert transform of nt samples: the zero-padded
+ * transform of nfft points times -i sign(f) (0 at DC and Nyquist), cut to
+ * nt samples. Its transpose is -H exactly (the multiplier's conjugate). */
+static int hilbert(const psfwi_misfit *mf, const double *x, double *h) {
+  const size_t n = mf->nfft, nf = n / 2 + 1, nt = mf->nt;
+  float *a = fftwf_alloc_real(n);
+  fftwf_complex *b = fftwf_alloc_complex(nf);
+  if (a == NULL || b == NULL) {
+    fftwf_free(a);
+    fftwf_free(b);
+    return PSFWI_ENOMEM;
+  }
+  memset(a, 0, n * sizeof *a);
+  for (size_t t = 0; t < nt; t++) a[t] = (float)x[t];
+  fftwf_execute_dft_r2c(mf->hf, a, b);
+  b[0] = 0.0f;
+  if (n % 2 == 0) b[nf - 1] = 0.0f;
+  for (size_t f = 1; f < nf - (n % 2 == 0); f++) { /* -i (re + i im) = im - i re */
+    const float re = crealf(b[f]), im = cimagf(b[f]);
+    b[f] = im / (float)n - I * (re / (float)n);
+  }
+  fftwf_execute_dft_c2r(mf->hb, b, a);
+  for (size_t t = 0; t < nt; t++) h[t] = (double)a[t];
+  fftwf_free(a);
+  fftwf_free(b);
+  return PSFWI_OK;
+}
+
+/* ENVELOPE: J = 1/2 sum (E(u) - E(d))^2, E(x) = sqrt(x^2 + (H x)^2 + eps^2),
+ * eps = 1e-6 max |d| (smooth where the envelope vanishes); the adjoint
+ * source r u / E(u) - H(r H u / E(u)), r = E(u) - E(d). */
+static double envelope_misfit(const psfwi_misfit *mf, const float *u, const float *d, float *g,
+                              int *oom) {
+  const size_t nt = mf->nt;
+  double *w = malloc(5 * nt * sizeof *w);
+  if (w == NULL) {
+    *oom = 1;
+    return 0.0;
+  }
+  double *x = w, *hu = w + nt, *hd = w + 2 * nt, *q = w + 3 * nt, *hq = w + 4 * nt;
+  double dmax = 0.0;
+  for (size_t t = 0; t < nt; t++) dmax = fmax(dmax, fabs((double)d[t]));
+  const double eps2 = pow(1e-6 * dmax, 2) + 1e-300;
+  for (size_t t = 0; t < nt; t++) x[t] = (double)u[t];
+  int st = hilbert(mf, x, hu);
+  for (size_t t = 0; t < nt; t++) x[t] = (double)d[t];
+  if (st == PSFWI_OK) st = hilbert(mf, x, hd);
+  double J = 0.0;
+  for (size_t t = 0; st == PSFWI_OK && t < nt; t++) {
+    const double eu = sqrt((double)u[t] * u[t] + hu[t] * hu[t] + eps2);
+    const double ed = sqrt((double)d[t] * d[t] + hd[t] * hd[t] + eps2);
+    const double r = eu - ed;
+    J += 0.5 * r * r;
+    x[t] = r * (double)u[t] / eu; /* the direct part */
+    q[t] = r * hu[t] / eu;        /* through H */
+  }
+  if (g && st == PSFWI_OK) {
+    st = hilbert(mf, q, hq);
+    for (size_t t = 0; st == PSFWI_OK && t < nt; t++) g[t] = (float)(x[t] - hq[t]);
+  }
+  free(w);
+  if (st != PSFWI_OK) *oom = 1;
+  return J;
+}
+
 static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *d, float *g,
                            double *r) {
   const size_t nt = mf->nt;
@@ -191,6 +286,12 @@ static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *
         if (g) g[t] = rt > 0.0 ? 1.0f : rt < 0.0 ? -1.0f : 0.0f; /* a subgradient at 0 */
       }
       break;
+    case PSFWI_MISFIT_ENVELOPE: {
+      int oom = 0;
+      J = envelope_misfit(mf, u, d, g, &oom);
+      if (oom) J = NAN; /* reported by the caller */
+      break;
+    }
     case PSFWI_MISFIT_HUBER: {
       const double delta = mf->huber_delta;
       for (size_t t = 0; t < nt; t++) {
@@ -253,7 +354,13 @@ int psfwi_misfit_eval_w(const psfwi_misfit *mf, size_t ntrace, const float *syn,
       u = fu;
       d = fu + nt;
     }
-    sum += trace_misfit(mf, u, d, g, work);
+    const double Jt = trace_misfit(mf, u, d, g, work);
+    if (isnan(Jt) && mf->kind == PSFWI_MISFIT_ENVELOPE) {
+      free(work);
+      free(fu);
+      return psfwi_fail(err, PSFWI_ENOMEM, "envelope misfit: out of memory for %zu samples", nt);
+    }
+    sum += Jt;
     if (g && weight)
       for (size_t k = 0; k < nt; k++) g[k] *= weight[i * nt + k];    /* W^T = W */
     if (g && mf->filter) psfwi_filter_run_(mf->filter, nt, g, work); /* F^T = F */

@@ -75,13 +75,20 @@ int psfwi_filter_adjoint(const psfwi_filter *f, size_t ntrace, size_t nt, float 
  *                delta (|r| - delta / 2) otherwise (continuous with its
  *                derivative); adjoint source clamp(r, -delta, delta);
  *                delta = huber_delta, in data units, must be > 0
+ *   ENVELOPE:    J = sum_tr sum_t (E(u_f) - E(d_f))^2 / 2, E(x) = sqrt(x^2 +
+ *                (H x)^2 + eps^2) the envelope (H the Hilbert transform by
+ *                zero-padded FFTs, eps = 1e-6 max|d|); adjoint source
+ *                r u / E(u) - H(r H u / E(u)), r = E(u) - E(d) (H^T = -H):
+ *                blind to the phase, for data whose wavelet phase psfwi
+ *                cannot model (Bozdag et al. 2011)
  * r and the values are computed in double from the (filtered) float traces. */
 typedef enum {
   PSFWI_MISFIT_L2 = 0,
   PSFWI_MISFIT_SPECTRAL = 1,
   PSFWI_MISFIT_CORRELATION = 2,
   PSFWI_MISFIT_L1 = 3,
-  PSFWI_MISFIT_HUBER = 4
+  PSFWI_MISFIT_HUBER = 4,
+  PSFWI_MISFIT_ENVELOPE = 5
 } psfwi_misfit_kind;
 
 typedef struct psfwi_misfit_opts {
