@@ -89,3 +89,14 @@ double psfwi_seconds(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+size_t psfwi_fft_size(size_t n) {
+  for (size_t m = n < 2 ? 2 : n;; m++) {
+    if (m % 2 != 0) continue;
+    size_t r = m;
+    while (r % 2 == 0) r /= 2;
+    while (r % 3 == 0) r /= 3;
+    while (r % 5 == 0) r /= 5;
+    if (r == 1) return m;
+  }
+}

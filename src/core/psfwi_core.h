@@ -142,6 +142,9 @@ int psfwi_parse_range(const char *text, double *first, double *step, size_t *cou
                       psfwi_error *err);
 /* Wall-clock seconds since an arbitrary origin (monotonic). */
 double psfwi_seconds(void);
+/* The smallest even length >= max(n, 2) with no prime factor above 5 (FFTW
+ * is fastest on such lengths). */
+size_t psfwi_fft_size(size_t n);
 
 /* splitmix64 (Steele, Lea & Flood 2014): advances *state by a fixed odd
  * constant and returns it hashed by a bijective mixer (psfwi_mix64). Integer

@@ -158,17 +158,6 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
 }
 
 /* ---- 3-D point-source data to 2-D line-source data ------------------------- */
-/* The smallest 2^a 3^b 5^c >= n. */
-static size_t fft_size(size_t n) {
-  for (size_t m = n;; m++) {
-    size_t r = m;
-    while (r % 2 == 0) r /= 2;
-    while (r % 3 == 0) r /= 3;
-    while (r % 5 == 0) r /= 5;
-    if (r == 1) return m;
-  }
-}
-
 /* sqrt(t - t0), 0 before t0 */
 static double root_after(double t, double t0) { return t > t0 ? sqrt(t - t0) : 0.0; }
 
@@ -196,7 +185,7 @@ int psfwi_convert_3d_to_2d(size_t ntrace, size_t nt, double dt, double velocity,
   /* FULL: then (i omega)^(-1/2), the half-integral (the line source's
    * 1/sqrt(t) tail and its -45 degree phase); 4 nt points keep its long
    * tail from wrapping around; DC set to 0 */
-  const size_t n = fft_size(4 * nt), nf = n / 2 + 1;
+  const size_t n = psfwi_fft_size(4 * nt), nf = n / 2 + 1;
   float *buf = fftwf_alloc_real(n);
   fftwf_complex *X = fftwf_alloc_complex(nf);
   fftwf_plan fw = NULL, bw = NULL;

@@ -120,14 +120,7 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
     }
   }
   if (o->kind == PSFWI_MISFIT_ENVELOPE) {
-    size_t n = 2 * nt;
-    for (;; n++) { /* 2^a 3^b 5^c */
-      size_t r = n;
-      while (r % 2 == 0) r /= 2;
-      while (r % 3 == 0) r /= 3;
-      while (r % 5 == 0) r /= 5;
-      if (r == 1) break;
-    }
+    const size_t n = psfwi_fft_size(2 * nt);
     mf->nfft = n;
     float *a = fftwf_alloc_real(n);
     fftwf_complex *b = fftwf_alloc_complex(n / 2 + 1);

@@ -8,18 +8,7 @@
 
 #include "invert_internal.h"
 
-/* The smallest 2^a 3^b 5^c >= n (FFTW is fastest on such lengths). */
-static size_t good_size(size_t n) {
-  for (size_t m = n;; m++) {
-    size_t r = m;
-    while (r % 2 == 0) r /= 2;
-    while (r % 3 == 0) r /= 3;
-    while (r % 5 == 0) r /= 5;
-    if (r == 1) return m;
-  }
-}
-
-size_t psfwi_source_nsum(size_t nt) { return 3 * (good_size(2 * nt) / 2 + 1) + 2; }
+size_t psfwi_source_nsum(size_t nt) { return 3 * (psfwi_fft_size(2 * nt) / 2 + 1) + 2; }
 
 int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *obs,
                       const unsigned char *live, double *sums, psfwi_error *err) {
@@ -27,7 +16,7 @@ int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *o
   if (nt < 2 || (ntrace > 0 && (syn == NULL || obs == NULL)) || sums == NULL)
     return psfwi_fail(err, PSFWI_EINVAL, "%s: %zu traces of %zu samples (expected >= 2)", who,
                       ntrace, nt);
-  const size_t n = good_size(2 * nt), nf = n / 2 + 1;
+  const size_t n = psfwi_fft_size(2 * nt), nf = n / 2 + 1;
   memset(sums, 0, psfwi_source_nsum(nt) * sizeof *sums);
   for (size_t k = 0; k < ntrace * nt; k++)
     if (!isfinite(syn[k]) || !isfinite(obs[k]))
@@ -85,7 +74,7 @@ int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double ep
     return psfwi_fail(err, PSFWI_EINVAL, "%s: no sums or wavelet", who);
   if (!(eps >= 0.0) || !isfinite(eps))
     return psfwi_fail(err, PSFWI_ERANGE, "%s: eps = %g; expected finite and >= 0", who, eps);
-  const size_t n = good_size(2 * nt), nf = n / 2 + 1;
+  const size_t n = psfwi_fft_size(2 * nt), nf = n / 2 + 1;
   const double *nre = sums, *nim = sums + nf, *den = sums + 2 * nf;
   if (!(sums[3 * nf + 1] > 0.0)) return psfwi_fail(err, PSFWI_EINVAL, "%s: no live trace", who);
   double dmax = 0.0;

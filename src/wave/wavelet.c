@@ -14,18 +14,6 @@ static const double PI = 3.14159265358979323846;
  * f = 2.5 fp: the threshold that defines fmax. */
 #define FMAX_LEVEL 0.03279683
 
-/* Smallest even n' >= n with factors 2, 3, 5 only. */
-static size_t fft_size(size_t n) {
-  for (size_t m = n < 2 ? 2 : n;; m++) {
-    if (m % 2 != 0) continue;
-    size_t r = m;
-    while (r % 2 == 0) r /= 2;
-    while (r % 3 == 0) r /= 3;
-    while (r % 5 == 0) r /= 5;
-    if (r == 1) return m;
-  }
-}
-
 int psfwi_wave_fmax(const float *w, size_t nt, double dt, double *fmax, psfwi_error *err) {
   if (w == NULL || nt < 2 || !(dt > 0.0) || !isfinite(dt))
     return psfwi_fail(err, PSFWI_EINVAL,
@@ -33,7 +21,7 @@ int psfwi_wave_fmax(const float *w, size_t nt, double dt, double *fmax, psfwi_er
   for (size_t i = 0; i < nt; i++)
     if (!isfinite(w[i]))
       return psfwi_fail(err, PSFWI_ENONFINITE, "wavelet sample %zu is not finite", i);
-  const size_t n = fft_size(8 * nt), nh = n / 2 + 1;
+  const size_t n = psfwi_fft_size(8 * nt), nh = n / 2 + 1;
   float *in = fftwf_malloc(n * sizeof(float));
   fftwf_complex *out = fftwf_malloc(nh * sizeof(fftwf_complex));
   if (!in || !out) {
@@ -93,7 +81,7 @@ int psfwi_wave_resample(const psfwi_wave *w, const float *wavelet, size_t nt, fl
   }
   /* Zero-pad to twice the length (no wrap-around), filter and zero-pad the
    * spectrum by nsub: exact band-limited interpolation of the samples. */
-  const size_t n = fft_size(2 * nt + 16), nh = n / 2 + 1;
+  const size_t n = psfwi_fft_size(2 * nt + 16), nh = n / 2 + 1;
   const size_t nf = n * nsub, nfh = nf / 2 + 1;
   float *a = fftwf_malloc(nf * sizeof(float));
   fftwf_complex *spec = fftwf_malloc(nfh * sizeof(fftwf_complex));
