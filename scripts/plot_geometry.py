@@ -14,9 +14,11 @@ import argparse
 import csv
 import io
 import os
-import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from psfwi_command import find_psfwi  # noqa: E402
 
 import matplotlib
 
@@ -29,14 +31,6 @@ import numpy as np  # noqa: E402
 def fail(msg):
     print(f"plot_geometry: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def find_psfwi(given):
-    for cand in [given, os.environ.get("PSFWI"), shutil.which("psfwi"),
-                 os.path.join(os.path.dirname(__file__), "..", "build", "psfwi")]:
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
 
 
 def main():

@@ -16,10 +16,12 @@ Needs Debian's python3-matplotlib and python3-xarray (scripts/install_deps.sh).
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from psfwi_command import find_psfwi  # noqa: E402
 
 import matplotlib
 
@@ -57,14 +59,6 @@ def load(path, iteration):
     if tuple(vp.dims) != ("z", "x"):
         fail(f"'{path}': vp has dimensions {vp.dims}; expected (z, x)")
     return vp.load(), objective, label
-
-
-def find_psfwi(given):
-    for cand in [given, os.environ.get("PSFWI"), shutil.which("psfwi"),
-                 os.path.join(os.path.dirname(__file__), "..", "build", "psfwi")]:
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
 
 
 def metrics(psfwi, true_path, paths):

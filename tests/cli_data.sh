@@ -67,6 +67,13 @@ check "a CSV line per trace" test "$(wc -l < "$tmp/out")" = 235
 has "CSV header" "^trace,record,source_x,source_z,receiver_x,receiver_z,offset$" "$tmp/out"
 has "first trace" "^0,1,100.0000,10.0000,5.0000,10.0000,-95.0000$" "$tmp/out"
 bad "info: unknown option" "unknown option '--trace'" "$psfwi" data info "$tmp/obs.segy" --trace
+if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  ok "geometry picture" /usr/bin/python3 "$src/scripts/plot_geometry.py" "$tmp/obs.segy" \
+    --psfwi "$psfwi" -o "$tmp/geometry.png"
+  check "picture written" test -s "$tmp/geometry.png"
+else
+  echo "cli_data: geometry picture skipped (python3-matplotlib missing)"
+fi
 bad "info on a missing file" "nope.segy" "$psfwi" data info "$tmp/nope.segy"
 bad "info without a file" "needs exactly one file" "$psfwi" data info
 

@@ -575,6 +575,16 @@ static void fwi_free(fwi *f) {
   psfwi_gradient_ws_destroy(f->gws);
 }
 
+/* A note for band b through the progress callback (set). */
+static void band_note(const fwi *f, size_t b, const char *note) {
+  psfwi_fwi_progress q = {0};
+  q.band = b;
+  q.nband = f->o->nband;
+  q.b = &f->o->bands[b];
+  q.note = note;
+  f->o->progress(f->o->progress_ctx, &q);
+}
+
 /* The wavelet re-estimated at band b's start (docs/data.md): this
  * process's shots modelled in the current model with the current wavelet,
  * the least-squares filter to the observed data summed over every process
@@ -610,12 +620,7 @@ static int estimate_wavelet(fwi *f, size_t b, psfwi_error *err) {
              "wavelet re-estimated (%zu live traces): the filtered modelled data leave %.3g %% "
              "of the observed energy",
              info.live, 100.0 * info.residual_energy / info.obs_energy);
-    psfwi_fwi_progress q = {0};
-    q.band = b;
-    q.nband = o->nband;
-    q.b = &o->bands[b];
-    q.note = note;
-    o->progress(o->progress_ctx, &q);
+    band_note(f, b, note);
   }
   return PSFWI_OK;
 }
@@ -648,13 +653,8 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
     f->scaled = 1;
     if (o->progress) {
       char note[512];
-      psfwi_fwi_progress q = {0};
       psfwi_reg_scale_text(f->reg_factors, note, sizeof note);
-      q.band = b;
-      q.nband = o->nband;
-      q.b = &o->bands[b];
-      q.note = note;
-      o->progress(o->progress_ctx, &q);
+      band_note(f, b, note);
     }
   }
   if (o->illumination && !o->proximal) {

@@ -347,16 +347,9 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
                  psfwi_segy_text(rc));
       goto fail;
     }
-    int32_t fr = 0, count = 0, inter = 0, cs = 0, es = 0, sx = 0, gx = 0, sd = 0, ge = 0;
-    segy_get_field(th, SEGY_TR_FIELD_RECORD, &fr);
-    segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &count);
-    segy_get_field(th, SEGY_TR_SAMPLE_INTER, &inter);
-    segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &cs);
-    segy_get_field(th, SEGY_TR_ELEV_SCALAR, &es);
-    segy_get_field(th, SEGY_TR_SOURCE_X, &sx);
-    segy_get_field(th, SEGY_TR_GROUP_X, &gx);
-    segy_get_field(th, SEGY_TR_SOURCE_DEPTH, &sd);
-    segy_get_field(th, SEGY_TR_RECV_GROUP_ELEV, &ge);
+    const psfwi_segy_words w = psfwi_segy_read_words(th);
+    const int32_t fr = w.record, count = w.count, inter = w.interval, cs = w.coord_scalar,
+                  es = w.elev_scalar, sx = w.sx, gx = w.gx, sd = w.sdepth, ge = w.gelev;
     if (count != 0 && psfwi_segy_u16(count) != ns) {
       psfwi_fail(err, PSFWI_EFORMAT,
                  "'%s': trace %d holds %d samples (byte 115); expected %d, as in the rest of "

@@ -38,6 +38,28 @@ static inline const char *psfwi_segy_text(int rc) {
  * signed, so 40000 samples read back as -25536. Undo that. */
 static inline int32_t psfwi_segy_u16(int32_t v) { return v < 0 ? v + 65536 : v; }
 
+/* The geometry words of a trace header that the gather reader and the scan
+ * read: FIELD_RECORD (9), offset (37), sample count (115) and interval
+ * (117), coordinate (71) and elevation (69) scalars, SourceX (73), GroupX
+ * (81), source depth (49), receiver group elevation (41), as stored. */
+typedef struct psfwi_segy_words {
+  int32_t record, offset, count, interval, coord_scalar, elev_scalar, sx, gx, sdepth, gelev;
+} psfwi_segy_words;
+static inline psfwi_segy_words psfwi_segy_read_words(const char *th) {
+  psfwi_segy_words w = {0};
+  segy_get_field(th, SEGY_TR_FIELD_RECORD, &w.record);
+  segy_get_field(th, SEGY_TR_OFFSET, &w.offset);
+  segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &w.count);
+  segy_get_field(th, SEGY_TR_SAMPLE_INTER, &w.interval);
+  segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &w.coord_scalar);
+  segy_get_field(th, SEGY_TR_ELEV_SCALAR, &w.elev_scalar);
+  segy_get_field(th, SEGY_TR_SOURCE_X, &w.sx);
+  segy_get_field(th, SEGY_TR_GROUP_X, &w.gx);
+  segy_get_field(th, SEGY_TR_SOURCE_DEPTH, &w.sdepth);
+  segy_get_field(th, SEGY_TR_RECV_GROUP_ELEV, &w.gelev);
+  return w;
+}
+
 /* The SEG-Y standard's scalars (coordinate byte 71, elevation byte 69, time
  * byte 215) are 1, 10, 100, ... 10000 to multiply and -10 ... -10000 to
  * divide; 0 means 1. Anything beyond +-10000 (e.g. -32768, which would give

@@ -78,17 +78,10 @@ int psfwi_segy_scan_file(const char *path, psfwi_segy_scan *s, psfwi_error *err)
                       psfwi_segy_text(rc));
       break;
     }
-    int32_t fr = 0, off = 0, count = 0, inter = 0, cs = 0, es = 0, sx = 0, gx = 0, sd = 0, ge = 0;
-    segy_get_field(th, SEGY_TR_FIELD_RECORD, &fr);
-    segy_get_field(th, SEGY_TR_OFFSET, &off);
-    segy_get_field(th, SEGY_TR_SAMPLE_COUNT, &count);
-    segy_get_field(th, SEGY_TR_SAMPLE_INTER, &inter);
-    segy_get_field(th, SEGY_TR_SOURCE_GROUP_SCALAR, &cs);
-    segy_get_field(th, SEGY_TR_ELEV_SCALAR, &es);
-    segy_get_field(th, SEGY_TR_SOURCE_X, &sx);
-    segy_get_field(th, SEGY_TR_GROUP_X, &gx);
-    segy_get_field(th, SEGY_TR_SOURCE_DEPTH, &sd);
-    segy_get_field(th, SEGY_TR_RECV_GROUP_ELEV, &ge);
+    const psfwi_segy_words w = psfwi_segy_read_words(th);
+    const int32_t fr = w.record, off = w.offset, count = w.count, inter = w.interval,
+                  cs = w.coord_scalar, es = w.elev_scalar, sx = w.sx, gx = w.gx, sd = w.sdepth,
+                  ge = w.gelev;
     if (psfwi_segy_scalar_check(path, (int)k, 71, cs, err) != PSFWI_OK ||
         psfwi_segy_scalar_check(path, (int)k, 69, es, err) != PSFWI_OK) {
       st = err->status;
