@@ -14,7 +14,8 @@
 #   METHODS  fwi rnn                   [fwi rnn]
 #   NOISE    clean and/or SNRs in dB   [clean 10 0]
 #   REGS     none tikhonov tv tv_aniso l1 group nuclear ksupport  [all]
-#   WEIGHTS  dimensionless weights     [0.01 0.1 1]
+#   WEIGHTS  dimensionless weights     [0.001 0.01 0.1] (1 leaves Marmousi at
+#            its start: docs/REGULARIZATION.md)
 #   SOLVER   smooth | proximal         [smooth]
 #   BANDS    FWI bands (and RNN epochs per band) [3:10,5:10,8:10,0:10]
 #   QUICK=1  a smoke run of a few minutes: a small faulted model, one noise
@@ -37,7 +38,7 @@ models=${MODELS:-marmousi faulted}
 methods=${METHODS:-fwi rnn}
 noise=${NOISE:-clean 10 0}
 regs=${REGS:-none tikhonov tv tv_aniso l1 group nuclear ksupport}
-weights=${WEIGHTS:-0.01 0.1 1}
+weights=${WEIGHTS:-0.001 0.01 0.1}
 solver=${SOLVER:-smooth}
 bands=${BANDS:-3:10,5:10,8:10,0:10}
 extra=()
