@@ -177,13 +177,13 @@ ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: tempora
 
 # the envelope misfit
 ok "envelope misfit" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.misfit=envelope \
-  --set inversion.iterations=2 --set output.model="$tmp/fwie.nc" --set output.history="$tmp/histe.nc"
+  --set inversion.bands=0:2 --set output.model="$tmp/fwie.nc" --set output.history="$tmp/histe.nc"
 check "envelope misfit: the objective falls" sh -c "ncdump -v misfit '$tmp/histe.nc' | sed -n '/^data:/,\$p' | awk -F'[ ,;=]+' '/misfit =/ {f = 1} f { for (i = 1; i <= NF; i++) if (\$i ~ /^[0-9][0-9.e+-]*\$/) v[n++] = \$i } END { exit !(n >= 2 && v[n - 1] < v[0]) }'"
 
 # 3-D to 2-D conversion of observed field data: noted, needs its velocity,
 # refused on synthesised data
 ok "convert 3-D data" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.convert_3d=full \
-  --set data.convert_velocity=1800 --set data.convert_t0=0.1 --set inversion.iterations=1 \
+  --set data.convert_velocity=1800 --set data.convert_t0=0.1 --set inversion.bands=0:1 \
   --set output.model="$tmp/fwic.nc" --set output.history="$tmp/histc.nc"
 has "conversion noted" "converted from point- to line-source (full, c = 1800 m/s)" "$tmp/err"
 bad "convert without a velocity" "needs \[data\] convert_velocity" "$psfwi" fwi -c "$tmp/fwi.ini" \
@@ -191,12 +191,12 @@ bad "convert without a velocity" "needs \[data\] convert_velocity" "$psfwi" fwi 
 
 # data weights: a mute and an offset window, the same on modelled and observed data
 ok "mute and offset window" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=1800 \
-  --set data.mute_time=0.05 --set data.offset_max=300 --set inversion.iterations=2 \
+  --set data.mute_time=0.05 --set data.offset_max=300 --set inversion.bands=0:2 \
   --set output.model="$tmp/fwim.nc" --set output.history="$tmp/histm.nc"
 has "weights reported" "data weights (\[data\]): .* traces in the misfit" "$tmp/err"
 bad "negative mute velocity" "mute_velocity" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.mute_velocity=-5
 ok "mute along picked first breaks" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.pick_window=0.04 \
-  --set inversion.iterations=1 --set output.model="$tmp/fwip.nc" --set output.history="$tmp/histp.nc"
+  --set inversion.bands=0:1 --set output.model="$tmp/fwip.nc" --set output.history="$tmp/histp.nc"
 has "picks reported" "first breaks picked" "$tmp/err"
 bad "two mutes" "one mute" "$psfwi" fwi -c "$tmp/fwi.ini" --set data.pick_window=0.04 \
   --set data.mute_velocity=1800
@@ -205,7 +205,7 @@ bad "an offset window without traces" "every trace is left out" "$psfwi" fwi -c 
 
 # the wavelet re-estimated per band: noted per band, kept in the history
 ok "wavelet estimate" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.wavelet_estimate=band \
-  --set output.model="$tmp/fwiw.nc" --set output.history="$tmp/histw.nc"
+  --set inversion.bands=8:2,0:2 --set output.model="$tmp/fwiw.nc" --set output.history="$tmp/histw.nc"
 has "estimate noted" "wavelet re-estimated" "$tmp/err"
 if command -v ncdump >/dev/null; then
   check "wavelet in the history" sh -c "ncdump -h '$tmp/histw.nc' | grep -q 'float wavelet(iteration, wavelet_time)'"
@@ -239,8 +239,8 @@ if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
     awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n >= 22 && w < 1e-5) }'
   # with the wavelet estimate (its sums added over the ranks)
   ok "mpirun -np 2, wavelet estimate" mpirun -np 2 --oversubscribe "$psfwi" fwi -c "$tmp/fwi.ini" \
-    --set inversion.wavelet_estimate=band --set output.model="$tmp/mpiw.nc" \
-    --set output.history="$tmp/mpihw.nc"
+    --set inversion.wavelet_estimate=band --set inversion.bands=8:2,0:2 \
+    --set output.model="$tmp/mpiw.nc" --set output.history="$tmp/mpihw.nc"
   ok "compare mpi, wavelet estimate" "$psfwi" compare "$tmp/fwiw.nc" "$tmp/mpiw.nc" --format csv
   d=$(awk -F, 'NR==2 {print $2}' "$tmp/out")
   echo "RMSE between serial and 2-rank final models with the wavelet estimate: $d m/s"
