@@ -89,4 +89,13 @@ ok "another acquisition" "$psfwi" forward -c "$tmp/s.ini" --set survey.source_x=
 bad "different acquisitions" "expected the same acquisition" "$psfwi" data wavelet \
   --observed "$tmp/obs.nc" --modelled "$tmp/two.nc" -o "$tmp/x.txt"
 none "nothing written on errors" "$tmp/x.txt"
+if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
+  ok "QC: observed, modelled, residual" /usr/bin/python3 "$src/scripts/plot_gather.py" \
+    "$tmp/obs.nc" --compare "$tmp/syn.nc" --shot 1 -o "$tmp/qc.png"
+  check "QC picture written" test -s "$tmp/qc.png"
+  bad "QC: another acquisition" "does not hold the acquisition" /usr/bin/python3 \
+    "$src/scripts/plot_gather.py" "$tmp/obs.nc" --compare "$tmp/two.nc" -o "$tmp/qc2.png"
+else
+  echo "cli_data: QC picture skipped (python3-matplotlib or python3-xarray missing)"
+fi
 finish cli_data
