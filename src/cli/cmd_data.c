@@ -179,6 +179,19 @@ static int trace_table(size_t ntr, const int32_t *rec, const double *sx, const d
   return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
+/* "sources: x .. m at N positions, median spacing D m" and the depth range;
+ * t: ntr doubles of scratch. */
+static void positions(const char *label, const double *x, const double *z, size_t ntr, double *t) {
+  double lo, hi;
+  size_t nd;
+  range(x, ntr, &lo, &hi);
+  memcpy(t, x, ntr * sizeof *t);
+  const double d = spacing(t, ntr, &nd);
+  printf("  %s: x %.2f..%.2f m at %zu positions, median spacing %.2f m\n", label, lo, hi, nd, d);
+  range(z, ntr, &lo, &hi);
+  printf("  %*s  depth %.2f..%.2f m\n", (int)strlen(label), "", lo, hi);
+}
+
 /* The geometry summary of ntr traces (rec: shot key per trace). */
 static int report(const char *path, const char *what, size_t ntr, size_t ns, double dt,
                   const int32_t *rec, const double *sx, const double *sz, const double *rx,
@@ -215,22 +228,11 @@ static int report(const char *path, const char *what, size_t ntr, size_t ns, dou
   printf("%s: %s, %zu traces of %zu samples at %g ms (record %g s)\n", path, what, ntr, ns,
          1e3 * dt, dt * (double)(ns > 0 ? ns - 1 : 0));
   printf("  shots: %zu%s; traces per shot %zu..%zu%s\n", nshot,
-         back ? " (not contiguous: a shot's traces come back after others)" : "",
-         back ? (size_t)0 : cmin, cmax, back ? " per run" : (cmin == cmax ? " (regular)" : ""));
-  double lo, hi, d;
-  size_t nd;
-  range(sx, ntr, &lo, &hi);
-  memcpy(t, sx, ntr * sizeof *t);
-  d = spacing(t, ntr, &nd);
-  printf("  sources: x %.2f..%.2f m at %zu positions, median spacing %.2f m\n", lo, hi, nd, d);
-  range(sz, ntr, &lo, &hi);
-  printf("           depth %.2f..%.2f m\n", lo, hi);
-  range(rx, ntr, &lo, &hi);
-  memcpy(t, rx, ntr * sizeof *t);
-  d = spacing(t, ntr, &nd);
-  printf("  receivers: x %.2f..%.2f m at %zu positions, median spacing %.2f m\n", lo, hi, nd, d);
-  range(rz, ntr, &lo, &hi);
-  printf("             depth %.2f..%.2f m\n", lo, hi);
+         back ? " (not contiguous: a shot's traces come back after others)" : "", cmin, cmax,
+         back ? " per run" : (cmin == cmax ? " (regular)" : ""));
+  positions("sources", sx, sz, ntr, t);
+  positions("receivers", rx, rz, ntr, t);
+  double lo, hi;
   for (size_t k = 0; k < ntr; k++) t[k] = rx[k] - sx[k];
   range(t, ntr, &lo, &hi);
   printf("  offsets (receiver - source x): %.2f..%.2f m\n", lo, hi);
