@@ -111,6 +111,24 @@ static void test_rules(void **state) {
   assert_int_equal(rep.noisy, 1);
   assert_int_equal(rep.offset, offset);
   assert_true(offset > 0);
+  /* padding (live 0) weighs 0 whatever it holds, before any other rule,
+   * and alone turns the weights on */
+  unsigned char *lv = malloc(NSHOT * NREC);
+  for (size_t k = 0; k < NSHOT * NREC; k++) lv[k] = k % 7 != 2;
+  psfwi_weight_opts only;
+  psfwi_weight_opts_defaults(&only);
+  assert_false(psfwi_weight_opts_active(&only));
+  only.live = lv;
+  assert_true(psfwi_weight_opts_active(&only));
+  assert_int_equal(psfwi_data_weights(s, NT, DT, d, &only, w, &rep, &e), PSFWI_OK);
+  size_t npad = 0;
+  for (size_t k = 0; k < NSHOT * NREC; k++) {
+    npad += !lv[k];
+    for (size_t i = 0; i < NT; i++) assert_true(w[k * NT + i] == (lv[k] ? 1.0f : 0.0f));
+  }
+  assert_int_equal(rep.padding, npad);
+  assert_int_equal(rep.live, NSHOT * NREC - npad);
+  free(lv);
   /* bad options name the key */
   o.taper = -1.0;
   assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_ERANGE);
@@ -366,12 +384,76 @@ static void test_first_breaks(void **state) {
   free(u);
 }
 
+/* Relative L2 distance of n samples. */
+static double rel_l2(const float *a, const float *b, size_t n) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    den += (double)b[i] * b[i];
+  }
+  return sqrt(num / den);
+}
+
+/* Resampling against the analytic trace: a 10 Hz Ricker at 1 ms to 4 ms
+ * (decimation: the filtered trace's own samples) and 2.5 ms, and from 4 ms
+ * back to 1 ms; a 200 Hz sine at 1 ms taken to 4 ms (Nyquist 125 Hz) is
+ * cut to the digital Butterworth's response at 200 Hz, 1 / (1 + (tan(pi
+ * 200 dt) / tan(pi 100 dt))^8) (bilinear transform), not aliased whole. */
+static void test_resample(void **state) {
+  (void)state;
+  psfwi_error e;
+  enum { N1 = 801 };
+  float r1[N1], r4[201], r25[321], out[N1], ref[N1];
+  assert_int_equal(psfwi_ricker(10.0, 0.2, 0.001, N1, r1, &e), PSFWI_OK);
+  assert_int_equal(psfwi_resample_count(N1, 0.001, 0.004), 201);
+  assert_int_equal(psfwi_resample_count(N1, 0.001, 0.0025), 321);
+  assert_int_equal(psfwi_resample_count(201, 0.004, 0.001), N1);
+  /* 1 ms -> 4 ms */
+  assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.004, out, &e), PSFWI_OK);
+  assert_int_equal(psfwi_ricker(10.0, 0.2, 0.004, 201, r4, &e), PSFWI_OK);
+  const double e4 = rel_l2(out, r4, 201);
+  float filt[N1];
+  memcpy(filt, r1, sizeof filt);
+  psfwi_filter_opts fo;
+  psfwi_filter_opts_defaults(&fo);
+  fo.f_highcut = 100.0;
+  psfwi_filter *f = psfwi_filter_create(&fo, 0.001, &e);
+  assert_non_null(f);
+  assert_int_equal(psfwi_filter_apply(f, 1, N1, filt, &e), PSFWI_OK);
+  for (size_t j = 0; j < 201; j++) assert_true(out[j] == filt[4 * j]);
+  /* 1 ms -> 2.5 ms */
+  assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.0025, out, &e), PSFWI_OK);
+  assert_int_equal(psfwi_ricker(10.0, 0.2, 0.0025, 321, r25, &e), PSFWI_OK);
+  const double e25 = rel_l2(out, r25, 321);
+  /* 4 ms -> 1 ms (no filter) */
+  assert_int_equal(psfwi_resample(1, 201, 0.004, r4, 0.001, out, &e), PSFWI_OK);
+  assert_int_equal(psfwi_ricker(10.0, 0.2, 0.001, N1, ref, &e), PSFWI_OK);
+  const double e1 = rel_l2(out, ref, N1);
+  for (size_t j = 0; j < 201; j++) assert_true(out[4 * j] == r4[j]);
+  printf("  resampling a 10 Hz Ricker: to 4 ms %.2e, to 2.5 ms %.2e, 4 ms to 1 ms %.2e\n", e4, e25,
+         e1);
+  assert_true(e4 < 1e-5 && e25 < 1e-5 && e1 < 1e-5);
+  /* a 200 Hz sine: 1 ms -> 4 ms keeps 1/257 of it (interior samples) */
+  for (size_t i = 0; i < N1; i++)
+    r1[i] = (float)sin(2 * 3.14159265358979323846 * 200.0 * 0.001 * (double)i);
+  assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.004, out, &e), PSFWI_OK);
+  double peak = 0.0;
+  for (size_t j = 50; j < 150; j++) peak = fmax(peak, fabs(out[j]));
+  const double pi = 3.14159265358979323846;
+  const double resp = 1.0 / (1.0 + pow(tan(pi * 0.2) / tan(pi * 0.1), 8.0));
+  printf("  a 200 Hz sine at 4 ms: peak %.6f, the filter's response %.6f\n", peak, resp);
+  assert_true(fabs(peak - resp) < 0.05 * resp);
+  /* errors */
+  assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.0, out, &e), PSFWI_ERANGE);
+  assert_non_null(strstr(e.msg, "resampling"));
+  psfwi_filter_destroy(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rules),
-      cmocka_unit_test(test_weighted_misfit),
-      cmocka_unit_test(test_3d_to_2d),
-      cmocka_unit_test(test_first_breaks),
+      cmocka_unit_test(test_rules),    cmocka_unit_test(test_weighted_misfit),
+      cmocka_unit_test(test_3d_to_2d), cmocka_unit_test(test_first_breaks),
+      cmocka_unit_test(test_resample),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,10 @@
  * header the writer promises is checked in the file's raw bytes without
  * segyio (big-endian words at 3600 + 240 k + (byte - 1) plus the samples);
  * IBM files made from written ones exercise the conversion; hand-edited
- * files provoke every reader error; segyio's shot-gather.sgy (shots of 10,
- * 12, 13 and 26 traces) must be refused naming the counts, and its first
- * two shots cut to 10 traces each must read with its IBM samples exact. */
+ * files provoke every reader error; unsorted files and irregular spreads
+ * read as shots padded with zero-weight traces; segyio's shot-gather.sgy
+ * (shots of 10, 12, 13 and 26 traces) reads as 4 padded shots, and its
+ * first two shots cut to 10 traces each with its IBM samples exact. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <float.h>
@@ -521,23 +522,6 @@ static void test_read_errors(void **state) {
   }
   free(b);
 
-  /* 2 shots of 3 with trace 3 relabelled FIELD_RECORD 1: shots of 4 and 2. */
-  b = written(2, 3, &len);
-  put_be(trh(b, 4, 3) + 8, 1, 4);
-  snprintf(p, sizeof p, "%s", edited(b, len, "counts.sgy"));
-  expect_fail(p, PSFWI_EFORMAT, "FIELD_RECORD 2 (traces 4 to 5) has 2 traces",
-              "first shot, FIELD_RECORD 1, has 4");
-  expect_fail(p, PSFWI_EFORMAT, "Traces per FIELD_RECORD: 1: 4, 2: 2", NULL);
-  free(b);
-
-  /* 3 shots of 2, the third relabelled FIELD_RECORD 1: it comes back. */
-  b = written(3, 2, &len);
-  put_be(trh(b, 4, 4) + 8, 1, 4);
-  put_be(trh(b, 4, 5) + 8, 1, 4);
-  expect_fail(edited(b, len, "runs.sgy"), PSFWI_EFORMAT,
-              "FIELD_RECORD 1 (byte 9) appears again at trace 4", "start at trace 0");
-  free(b);
-
   /* A source that moves within a shot (a FIELD_RECORD edit in a file whose
    * shots have different sources). */
   psfwi_gather *g = make_gather(2, 3, 4, 0.001);
@@ -588,6 +572,124 @@ static void test_read_errors(void **state) {
   free(b);
 }
 
+/* The file of g's traces in the order `order` (n of them, trace k = is *
+ * nrec + ir of g), FIELD_RECORD as written (is + 1) or `record` if >= 0. */
+static const char *reordered(const psfwi_gather *g, const size_t *order, size_t n, int record,
+                             const char *name) {
+  psfwi_error e;
+  const char *full = tu_path("full.sgy");
+  assert_int_equal(psfwi_segy_write_gather(full, g, &e), PSFWI_OK);
+  size_t len;
+  unsigned char *b = slurp(full, &len);
+  const size_t per = 240 + 4 * g->nt;
+  unsigned char *o = malloc(3600 + n * per);
+  assert_non_null(o);
+  memcpy(o, b, 3600);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(o + 3600 + i * per, b + 3600 + order[i] * per, per);
+    if (record >= 0) put_be(o + 3600 + i * per + 8, (uint32_t)record, 4);
+  }
+  const char *path = edited(o, 3600 + n * per, name);
+  free(o);
+  free(b);
+  return path;
+}
+
+/* Trace j of r is trace k of g: samples and positions bit for bit. */
+static void assert_trace(const psfwi_gather *r, size_t j, const psfwi_gather *g, size_t k) {
+  const size_t nt = g->nt, rn = r->survey->nrec, gn = g->survey->nrec;
+  assert_memory_equal(r->data + j * nt, g->data + k * nt, nt * sizeof(float));
+  assert_true(r->survey->rx[j] == g->survey->rx[k] && r->survey->rz[j] == g->survey->rz[k]);
+  assert_true(r->survey->sx[j / rn] == g->survey->sx[k / gn]);
+  assert_true(r->survey->sz[j / rn] == g->survey->sz[k / gn]);
+}
+
+/* Unsorted traces and irregular spreads: shots in the order of their first
+ * trace, traces in file order, short shots padded (live 0) at their last
+ * receiver; the padded gather written again (SEG-Y: padding left out;
+ * NetCDF: trace_live) reads back the same; one FIELD_RECORD for the whole
+ * file groups by source position. */
+static void test_irregular(void **state) {
+  (void)state;
+  psfwi_gather *g = make_gather(3, 4, 5, 0.002);
+  psfwi_error e;
+  /* shot 1 keeps traces 5 and 4 (in that order), shot 0 all, shot 2 all in
+   * the order 8, 9, 11, 10; the file starts with shot 1 */
+  const size_t order[] = {5, 0, 8, 1, 9, 2, 3, 11, 10, 4};
+  const char *path = reordered(g, order, 10, -1, "irregular.sgy");
+  psfwi_gather *r = psfwi_segy_read_gather(path, &e);
+  assert_non_null(r);
+  assert_int_equal(r->survey->nshot, 3);
+  assert_int_equal(r->survey->nrec, 4);
+  assert_non_null(r->live);
+  const size_t expect[12] = {5, 4, 4, 4, 0, 1, 2, 3, 8, 9, 11, 10};
+  const unsigned char live[12] = {1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+  assert_memory_equal(r->live, live, 12);
+  for (size_t j = 0; j < 12; j++) {
+    if (live[j]) {
+      assert_trace(r, j, g, expect[j]);
+      continue;
+    }
+    for (size_t it = 0; it < 5; it++) assert_true(r->data[j * 5 + it] == 0.0f);
+    assert_true(r->survey->rx[j] == g->survey->rx[4] && r->survey->rz[j] == g->survey->rz[4]);
+  }
+  /* SEG-Y again: 10 traces (padding not written), the same gather */
+  const char *again = tu_path("irregular2.sgy");
+  assert_int_equal(psfwi_segy_write_gather(again, r, &e), PSFWI_OK);
+  size_t len;
+  unsigned char *b = slurp(again, &len);
+  free(b);
+  assert_int_equal(len, 3600 + 10 * (240 + 4 * 5));
+  psfwi_gather *r2 = psfwi_segy_read_gather(again, &e);
+  assert_non_null(r2);
+  assert_same_gather(r2, r);
+  assert_memory_equal(r2->live, r->live, 12);
+  psfwi_gather_destroy(r2);
+  /* NetCDF: trace_live */
+  const char *nc = tu_path("irregular.nc");
+  assert_int_equal(psfwi_nc_write_gather(nc, r, NULL, &e), PSFWI_OK);
+  r2 = psfwi_nc_read_gather(nc, &e);
+  assert_non_null(r2);
+  assert_same_gather(r2, r);
+  assert_non_null(r2->live);
+  assert_memory_equal(r2->live, r->live, 12);
+  psfwi_gather_destroy(r2);
+  psfwi_gather_destroy(r);
+
+  /* FIELD_RECORD 0 everywhere (sources differ): shots by source position,
+   * here in reverse file order */
+  const size_t back[] = {8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3};
+  r = psfwi_segy_read_gather(reordered(g, back, 12, 0, "by_source.sgy"), &e);
+  assert_non_null(r);
+  assert_int_equal(r->survey->nshot, 3);
+  assert_int_equal(r->survey->nrec, 4);
+  assert_null(r->live);
+  for (size_t j = 0; j < 12; j++) assert_trace(r, j, g, back[j]);
+  psfwi_gather_destroy(r);
+  /* a regular file reads without live */
+  const size_t all[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  r = psfwi_segy_read_gather(reordered(g, all, 12, -1, "regular.sgy"), &e);
+  assert_non_null(r);
+  assert_null(r->live);
+  assert_same_gather(r, g);
+  psfwi_gather_destroy(r);
+  psfwi_gather_destroy(g);
+
+  /* FIELD_RECORD 1 coming back after 2 (3 shots of 2, the third relabelled
+   * 1, every source at one place): shots of 4 and 2, the second padded */
+  b = written(3, 2, &len);
+  put_be(trh(b, 4, 4) + 8, 1, 4);
+  put_be(trh(b, 4, 5) + 8, 1, 4);
+  r = psfwi_segy_read_gather(edited(b, len, "runs.sgy"), &e);
+  free(b);
+  assert_non_null(r);
+  assert_int_equal(r->survey->nshot, 2);
+  assert_int_equal(r->survey->nrec, 4);
+  const unsigned char live2[8] = {1, 1, 1, 1, 1, 1, 0, 0};
+  assert_memory_equal(r->live, live2, 8);
+  psfwi_gather_destroy(r);
+}
+
 static void test_shared_shot_gather(void **state) {
   (void)state;
   const char *shared = tu_shared("segy/segyio_shot-gather.sgy");
@@ -595,10 +697,25 @@ static void test_shared_shot_gather(void **state) {
   char path[1024];
   snprintf(path, sizeof path, "%s", shared);
   /* 61 traces of 25 IBM samples at 1 ms; FIELD_RECORD 2, 3, 5, 8 with 10,
-   * 12, 13 and 26 traces: not one receiver count, so refused. */
-  expect_fail(path, PSFWI_EFORMAT, "FIELD_RECORD 3 (traces 10 to 21) has 12 traces",
-              "first shot, FIELD_RECORD 2, has 10");
-  expect_fail(path, PSFWI_EFORMAT, "Traces per FIELD_RECORD: 2: 10, 3: 12, 5: 13, 8: 26", NULL);
+   * 12, 13 and 26 traces (the first sample of each is its FIELD_RECORD):
+   * 4 shots of 26, the first three padded. */
+  {
+    psfwi_error e;
+    psfwi_gather *g = psfwi_segy_read_gather(path, &e);
+    assert_non_null(g);
+    assert_int_equal(g->survey->nshot, 4);
+    assert_int_equal(g->survey->nrec, 26);
+    assert_non_null(g->live);
+    const size_t count[4] = {10, 12, 13, 26};
+    const float rec[4] = {2.0f, 3.0f, 5.0f, 8.0f};
+    for (size_t is = 0; is < 4; is++)
+      for (size_t ir = 0; ir < 26; ir++) {
+        const size_t j = is * 26 + ir;
+        assert_int_equal(g->live[j], ir < count[is]);
+        assert_true(g->data[j * 25] == (ir < count[is] ? rec[is] : 0.0f));
+      }
+    psfwi_gather_destroy(g);
+  }
 
   /* Its first 20 traces (FIELD_RECORD 2, and the first 10 of 3) are two
    * shots of 10: read them, IBM samples converted exactly. */
@@ -630,7 +747,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_and_headers), cmocka_unit_test(test_scalars),
       cmocka_unit_test(test_write_refusals),        cmocka_unit_test(test_read_ibm),
-      cmocka_unit_test(test_read_errors),           cmocka_unit_test(test_shared_shot_gather),
+      cmocka_unit_test(test_read_errors),           cmocka_unit_test(test_irregular),
+      cmocka_unit_test(test_shared_shot_gather),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

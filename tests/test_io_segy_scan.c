@@ -97,9 +97,29 @@ static void test_scan_irregular(void **state) {
   assert_non_null(strstr(sc.notes, "trace 3: offset 999 m"));
   assert_non_null(strstr(sc.notes, "coordinate scalar 0"));
   psfwi_segy_scan_free(&sc);
-  /* the reader refuses the same file (a FIELD_RECORD that comes back) */
-  psfwi_gather *bad = psfwi_segy_read_gather(odd, &e);
-  assert_null(bad);
+  /* the gather reader takes the same file: shots 2, 1, 0 in the order of
+   * their first trace, traces in file order, shot 1 padded with 2 traces */
+  psfwi_gather *rd = psfwi_segy_read_gather(odd, &e);
+  assert_non_null(rd);
+  assert_int_equal(rd->survey->nshot, NSHOT);
+  assert_int_equal(rd->survey->nrec, NREC);
+  assert_non_null(rd->live);
+  size_t j = 0;
+  for (size_t js = 0; js < NSHOT; js++) {
+    const size_t is = NSHOT - 1 - js;
+    assert_true(rd->survey->sx[js] == s->sx[is]);
+    for (size_t ir = 0; ir < NREC; ir++) {
+      const size_t slot = js * NREC + ir;
+      const int pad = is == 1 && ir >= NREC - 2;
+      assert_int_equal(rd->live[slot], !pad);
+      if (pad) continue;
+      const size_t k = order[j++];
+      assert_true(rd->survey->rx[slot] == s->rx[k]);
+      assert_memory_equal(rd->data + slot * NT, g->data + k * NT, NT * sizeof(float));
+    }
+  }
+  assert_int_equal(j, m);
+  psfwi_gather_destroy(rd);
   /* a scalar beyond the standard: an error naming the trace and byte */
   f = fopen(odd, "r+b");
   assert_non_null(f);

@@ -113,6 +113,20 @@ static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, ps
   const int segy = ends_with(file, ".segy") || ends_with(file, ".sgy");
   p->obs = segy ? psfwi_segy_read_gather(file, err) : psfwi_nc_read_gather(file, err);
   if (p->obs == NULL) return err->status;
+  if (p->obs->live != NULL && p->comm.rank == 0) {
+    const psfwi_survey *o = p->obs->survey;
+    size_t lo = o->nrec, pad = 0;
+    for (size_t is = 0; is < o->nshot; is++) {
+      size_t c = 0;
+      for (size_t ir = 0; ir < o->nrec; ir++) c += p->obs->live[is * o->nrec + ir];
+      lo = c < lo ? c : lo;
+      pad += o->nrec - c;
+    }
+    fprintf(stderr,
+            "psfwi: observed '%s': %zu shots of %zu to %zu traces, padded to %zu with %zu "
+            "zero-weight traces\n",
+            file, o->nshot, lo, o->nrec, o->nrec, pad);
+  }
   if (!segy) {
     psfwi_error e2 = {0};
     char *stored = psfwi_nc_read_text_attribute(file, "psfwi_config", &e2);
@@ -443,6 +457,7 @@ static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   wo.reject_rms = psfwi_config_double(cfg, "data", "reject_rms");
   wo.pick_window = psfwi_config_double(cfg, "data", "pick_window");
   wo.pick_margin = psfwi_config_double(cfg, "data", "pick_margin");
+  wo.live = p->obs->live;
   if (!psfwi_weight_opts_active(&wo)) return PSFWI_OK;
   const psfwi_survey *all = p->obs->survey;
   const size_t nt = p->obs->nt, ntr = all->nshot * all->nrec;
@@ -455,14 +470,17 @@ static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   psfwi_weight_report rep;
   int st = psfwi_data_weights(all, nt, p->obs->dt, p->obs->data, &wo, p->weights, &rep, err);
   if (st != PSFWI_OK) return psfwi_error_prefix(err, "[data]: ");
+  char pad[96] = "";
+  if (rep.padding > 0)
+    snprintf(pad, sizeof pad, "; %zu padding traces (irregular spreads) left out", rep.padding);
   if (p->comm.rank == 0)
     fprintf(
         stderr,
         "psfwi: data weights ([data]): %zu traces in the misfit, %zu dead, %zu noisy and "
-        "%zu outside the offsets left out%s; %zu first breaks picked\n",
+        "%zu outside the offsets left out%s; %zu first breaks picked%s\n",
         rep.live, rep.dead, rep.noisy, rep.offset,
         wo.mute_velocity > 0 || wo.time_min > 0 || wo.time_max > 0 ? "; mute/time window on" : "",
-        rep.picked);
+        rep.picked, pad);
   if (rep.live == 0)
     return psfwi_fail(err, PSFWI_EINVAL,
                       "[data]: every trace is left out by the offset window or as dead/noisy");

@@ -33,7 +33,7 @@ static int cmp_double(const void *a, const void *b) {
 
 int psfwi_weight_opts_active(const psfwi_weight_opts *o) {
   return o->mute_velocity > 0 || o->pick_window > 0 || o->offset_min > 0 || o->offset_max > 0 ||
-         o->time_min > 0 || o->time_max > 0 || o->drop_dead || o->reject_rms > 0;
+         o->time_min > 0 || o->time_max > 0 || o->drop_dead || o->reject_rms > 0 || o->live != NULL;
 }
 
 int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float *d_obs,
@@ -119,7 +119,10 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
       float *wt = w + k * nt;
       const double off = fabs(s->rx[k] - s->sx[is]);
       int zero = 0;
-      if (d_obs != NULL && o->drop_dead && rms[ir] == 0.0) {
+      if (o->live != NULL && !o->live[k]) {
+        zero = 1;
+        r.padding++;
+      } else if (d_obs != NULL && o->drop_dead && rms[ir] == 0.0) {
         zero = 1;
         r.dead++;
       } else if (o->reject_rms > 0 && median > 0 && rms[ir] > o->reject_rms * median) {
@@ -284,5 +287,79 @@ int psfwi_pick_first_breaks(size_t ntrace, size_t nt, double dt, const float *tr
   }
   free(er);
   free(c);
+  return PSFWI_OK;
+}
+
+/* ---- Time resampling ------------------------------------------------------------ */
+size_t psfwi_resample_count(size_t nt, double dt, double dt_new) {
+  if (nt < 1 || !(dt > 0) || !(dt_new > 0)) return 0;
+  return (size_t)floor((double)(nt - 1) * dt / dt_new + 1e-9) + 1;
+}
+
+/* The modified Bessel function I0 by its power series (x <= 20 here). */
+static double bessel_i0(double x) {
+  double term = 1.0, sum = 1.0;
+  for (int k = 1; k < 60 && term > 1e-17 * sum; k++) {
+    term *= (x / (2.0 * k)) * (x / (2.0 * k));
+    sum += term;
+  }
+  return sum;
+}
+
+/* The interpolation kernel: sinc(x) times a Kaiser window of half-width
+ * KERNEL_A samples and shape KAISER_BETA, 0 for |x| >= KERNEL_A. (A 10 Hz
+ * Ricker at 4 ms taken to 1 ms: 2.4e-6 relative L2; a Lanczos window of
+ * the same width gives 1.2e-4.) */
+enum { KERNEL_A = 16 };
+static const double KAISER_BETA = 10.0;
+static double kernel(double x) {
+  if (fabs(x) >= KERNEL_A) return 0.0;
+  const double u = x / KERNEL_A, w = bessel_i0(KAISER_BETA * sqrt(1.0 - u * u));
+  return (x == 0.0 ? 1.0 : sin(PI * x) / (PI * x)) * w / bessel_i0(KAISER_BETA);
+}
+
+int psfwi_resample(size_t ntrace, size_t nt, double dt, const float *in, double dt_new, float *out,
+                   psfwi_error *err) {
+  static const char who[] = "resampling";
+  if (!(dt > 0) || !isfinite(dt) || !(dt_new > 0) || !isfinite(dt_new))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: dt = %g s to %g s; expected both > 0 and finite", who,
+                      dt, dt_new);
+  if (in == NULL || out == NULL || nt < 1)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: no traces", who);
+  const size_t nn = psfwi_resample_count(nt, dt, dt_new);
+  const float *src = in;
+  float *copy = NULL;
+  if (dt_new > dt * (1 + 1e-9)) {
+    /* anti-alias: 0.8 of the new Nyquist frequency */
+    if ((copy = malloc(ntrace * nt * sizeof *copy)) == NULL)
+      return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+    memcpy(copy, in, ntrace * nt * sizeof *copy);
+    psfwi_filter_opts fo;
+    psfwi_filter_opts_defaults(&fo);
+    fo.f_highcut = 0.8 * 0.5 / dt_new;
+    psfwi_filter *f = psfwi_filter_create(&fo, dt, err);
+    int st = f ? psfwi_filter_apply(f, ntrace, nt, copy, err) : err->status;
+    psfwi_filter_destroy(f);
+    if (st != PSFWI_OK) {
+      free(copy);
+      return psfwi_error_prefix(err, "%s: ", who);
+    }
+    src = copy;
+  }
+  for (size_t j = 0; j < nn; j++) {
+    const double x = (double)j * dt_new / dt; /* position in input samples */
+    const double r = nearbyint(x);
+    const int exact = fabs(x - r) <= 1e-9 * fmax(1.0, x);
+    const long lo = exact ? (long)r : (long)floor(x) - KERNEL_A + 1;
+    const long hi = exact ? (long)r : (long)floor(x) + KERNEL_A;
+    for (size_t k = 0; k < ntrace; k++) {
+      const float *t = src + k * nt;
+      double v = 0.0;
+      for (long i = lo; i <= hi; i++)
+        if (i >= 0 && (size_t)i < nt) v += (double)t[i] * (exact ? 1.0 : kernel(x - (double)i));
+      out[k * nn + j] = (float)v;
+    }
+  }
+  free(copy);
   return PSFWI_OK;
 }

@@ -597,8 +597,15 @@ static int estimate_wavelet(fwi *f, size_t b, psfwi_error *err) {
     f->syn = xcalloc(ntr * nt, sizeof *f->syn, &oom);
     f->live = xcalloc(ntr, 1, &oom);
     if (oom) return psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory for the wavelet estimate");
-    for (size_t k = 0; k < ntr; k++)
-      for (size_t i = 0; i < nt && !f->live[k]; i++) f->live[k] = f->d_obs[k * nt + i] != 0.0f;
+    /* live: observed data that are not all zero (dead traces, padding) and
+     * that the data weights keep (noisy traces, offsets left out) */
+    const float *wt = o->grad.data_weights;
+    for (size_t k = 0; k < ntr; k++) {
+      int obs = 0, kept = wt == NULL;
+      for (size_t i = 0; i < nt && !obs; i++) obs = f->d_obs[k * nt + i] != 0.0f;
+      for (size_t i = 0; i < nt && !kept; i++) kept = wt[k * nt + i] != 0.0f;
+      f->live[k] = (unsigned char)(obs && kept);
+    }
   }
   double *sums = malloc(ns * sizeof *sums);
   float *w = malloc(nt * sizeof *w);

@@ -174,7 +174,9 @@ int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double ep
  *    traces outside weigh 0;
  *  - drop_dead: all-zero observed traces weigh 0 (not fitted as zeros);
  *  - reject_rms = k > 1: traces whose RMS exceeds k times the median RMS of
- *    the shot's live traces weigh 0 (noise bursts).
+ *    the shot's live traces weigh 0 (noise bursts);
+ *  - live (NULL: every trace): traces with live[k] = 0 weigh 0 (padding of
+ *    irregular spreads, psfwi_gather.live).
  * Negative or non-finite values are ERANGE naming the key. The report counts
  * traces kept and dropped by each rule. */
 typedef struct psfwi_weight_opts {
@@ -185,9 +187,10 @@ typedef struct psfwi_weight_opts {
   int drop_dead;
   double reject_rms;
   double pick_window, pick_margin; /* s; pick_margin default 0.05 */
+  const unsigned char *live;       /* nshot * nrec, or NULL */
 } psfwi_weight_opts;
 typedef struct psfwi_weight_report {
-  size_t live, dead, noisy, offset, picked;
+  size_t live, dead, noisy, offset, picked, padding;
 } psfwi_weight_report;
 void psfwi_weight_opts_defaults(psfwi_weight_opts *o);
 /* 1 when any rule is on (else the weights are all 1: leave them out). */
@@ -221,6 +224,20 @@ int psfwi_pick_first_breaks(size_t ntrace, size_t nt, double dt, const float *tr
 enum { PSFWI_3D2D_NONE = 0, PSFWI_3D2D_AMPLITUDE = 1, PSFWI_3D2D_FULL = 2 };
 int psfwi_convert_3d_to_2d(size_t ntrace, size_t nt, double dt, double velocity, double t0,
                            int mode, float *traces, psfwi_error *err);
+
+/* Time resampling of ntrace traces (in[itr * nt + it], interval dt) to the
+ * interval dt_new over the same span: nt_new = psfwi_resample_count(nt,
+ * dt, dt_new) samples at t = j dt_new (out[itr * nt_new + j]). A coarser
+ * interval first removes what the new one cannot hold: a zero-phase
+ * Butterworth low-pass (order 4 each way) with its corner at 0.8 times the
+ * new Nyquist frequency, on a copy. Samples are then interpolated by a
+ * Kaiser-windowed sinc (half-width 16 samples, beta 10; samples past the
+ * trace's ends count as 0), which keeps the samples themselves when dt_new is a whole multiple of
+ * dt (plain decimation after the filter). dt, dt_new > 0 and finite, else
+ * PSFWI_ERANGE. */
+size_t psfwi_resample_count(size_t nt, double dt, double dt_new);
+int psfwi_resample(size_t ntrace, size_t nt, double dt, const float *in, double dt_new, float *out,
+                   psfwi_error *err);
 
 /* ---- Checkpointing (Griewank's binomial "revolve") ----------------------------
  * Reversing l forward steps with c checkpoints (the initial state counts as

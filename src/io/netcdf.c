@@ -340,6 +340,7 @@ void psfwi_gather_destroy(psfwi_gather *g) {
   psfwi_survey_destroy(g->survey);
   free(g->data);
   free(g->wavelet);
+  free(g->live);
   free(g);
 }
 
@@ -354,7 +355,7 @@ static int def_var(int nc, const char *name, nc_type type, int nd, const int *di
 int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_meta *meta,
                           psfwi_error *err) {
   char tmp[4096];
-  int nc = -1, d[3], vt, vsx, vsz, vrx, vrz, vp, vw;
+  int nc = -1, d[3], vt, vsx, vsz, vrx, vrz, vp, vw, vl = -1;
   const psfwi_survey *s = g->survey;
   const size_t n = s->nshot * s->nrec * g->nt;
   for (size_t i = 0; i < n; i++)
@@ -387,6 +388,14 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(nc_def_var_deflate(nc, vp, 1, 1, 1), "setting compression of pressure");
   NCX(def_var(nc, "wavelet", NC_FLOAT, 1, &d[2], "1", "source wavelet f(t)", &vw),
       "defining wavelet");
+  if (g->live != NULL) {
+    /* irregular spreads: which traces pad a shot (psfwi_gather.live) */
+    static const signed char flags[2] = {0, 1};
+    NCX(def_var(nc, "trace_live", NC_BYTE, 2, d, NULL, "trace recorded (1) or padding (0)", &vl),
+        "defining trace_live");
+    NCX(nc_put_att_schar(nc, vl, "flag_values", NC_BYTE, 2, flags), "defining trace_live");
+    NCX(put_text(nc, vl, "flag_meanings", "padding recorded"), "defining trace_live");
+  }
   NCX(psfwi_nc_put_globals_(nc, meta, "psfwi shot gathers"), "writing global attributes");
   NCX(nc_put_att_double(nc, NC_GLOBAL, "sample_interval", NC_DOUBLE, 1, &g->dt),
       "writing sample_interval");
@@ -406,6 +415,7 @@ int psfwi_nc_write_gather(const char *path, const psfwi_gather *g, const psfwi_m
   NCX(nc_put_var_double(nc, vrz, s->rz), "writing receiver_z");
   NCX(nc_put_var_float(nc, vp, g->data), "writing pressure");
   NCX(nc_put_var_float(nc, vw, g->wavelet), "writing wavelet");
+  if (vl >= 0) NCX(nc_put_var_uchar(nc, vl, g->live), "writing trace_live");
   st = psfwi_nc_finish_mem_(nc, path, tmp, err);
   nc = -1;
   if (st != PSFWI_OK) goto fail;
@@ -511,6 +521,22 @@ psfwi_gather *psfwi_nc_read_gather(const char *path, psfwi_error *err) {
   NCX(nc_get_var_double(nc, vrz, g->survey->rz), "reading receiver_z");
   NCX(nc_get_var_float(nc, vp, g->data), "reading pressure");
   NCX(nc_get_var_float(nc, vw, g->wavelet), "reading wavelet");
+  int vl;
+  if (nc_inq_varid(nc, "trace_live", &vl) == NC_NOERR) {
+    if (psfwi_nc_expect_var_(nc, path, "trace_live", 2, dn, &vl, err) != PSFWI_OK) goto fail;
+    if ((g->live = malloc(n[0] * n[1])) == NULL) {
+      psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+      goto fail;
+    }
+    NCX(nc_get_var_uchar(nc, vl, g->live), "reading trace_live");
+    for (size_t i = 0; i < n[0] * n[1]; i++)
+      if (g->live[i] > 1) {
+        psfwi_fail(err, PSFWI_EFORMAT,
+                   "'%s': trace_live of shot %zu, receiver %zu is %d; expected 0 (padding) or 1",
+                   path, i / n[1], i % n[1], (int)g->live[i]);
+        goto fail;
+      }
+  }
   psfwi_nc_close_(nc, path, NULL);
   nc = -1;
   free(t);

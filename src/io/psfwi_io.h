@@ -58,6 +58,10 @@ typedef struct psfwi_gather {
   double dt;      /* s */
   float *data;    /* owned, nshot * nrec * nt */
   float *wavelet; /* owned, nt */
+  /* owned, nshot * nrec, or NULL when every trace is recorded: 0 marks a
+   * trace that pads a shot with fewer receivers than nrec (irregular
+   * spreads; zeros at the shot's last receiver, left out of every misfit) */
+  unsigned char *live;
 } psfwi_gather;
 
 psfwi_gather *psfwi_gather_create(const psfwi_survey *s, size_t nt, double dt, psfwi_error *err);
@@ -139,9 +143,15 @@ psfwi_model *psfwi_segy_read_model(const char *path, const psfwi_segy_opts *opts
 int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *err);
 
 /* ---- SEG-Y shot gathers (segyio) ----------------------------------------------
- * One trace per (shot, receiver), trace k = is * nrec + ir; shots are the
- * runs of equal FIELD_RECORD (byte 9), in file order; receivers keep their
- * order within a shot. Positions in metres: SourceX (73) and GroupX (81)
+ * One trace per (shot, receiver), trace k = is * nrec + ir. Shots are the
+ * traces of one FIELD_RECORD (byte 9), in whatever order the file holds
+ * them (sorted or not), or, when every trace has the same FIELD_RECORD (0
+ * in many files) but sources differ, the traces of one source position;
+ * shots in the order of their first trace, receivers in file order within
+ * a shot. nrec is the most traces of any shot: shots with fewer (irregular
+ * spreads) are padded with zero traces at their last receiver, marked 0 in
+ * g->live (NULL when no shot is padded). Positions in metres: SourceX (73)
+ * and GroupX (81)
  * with the coordinate scalar (71); source depth (49) and receiver depth =
  * -group elevation (41) with the elevation scalar (69); Y fields ignored.
  * dt = sample interval (binary 3217, else trace byte 117) in us.
@@ -152,12 +162,12 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
  * back gives data, positions and dt bit for bit. Refused, nothing written:
  * non-finite data or positions (PSFWI_ENONFINITE); dt not a whole number of
  * microseconds in 1..65535, nt > 65535, positions no such unit holds
- * (PSFWI_EUNSUPPORTED). The wavelet is not stored: it reads back as zeros.
+ * (PSFWI_EUNSUPPORTED). The wavelet is not stored: it reads back as zeros;
+ * padding traces (g->live) are not written.
  * The reader takes IBM (1) and IEEE (5) float; a trace with another sample
- * count or interval, a shot whose source moves between its traces, a
- * FIELD_RECORD that comes back after others, or shots with different
- * numbers of traces are PSFWI_EFORMAT naming the file and trace index (from
- * 0) and what was expected. Other errors as psfwi_segy_read_model. */
+ * count or interval or a shot whose source moves between its traces (one
+ * FIELD_RECORD, two positions) are PSFWI_EFORMAT naming the file and trace
+ * index (from 0) and what was expected. Other errors as psfwi_segy_read_model. */
 /* The geometry of a SEG-Y file of shot gathers from its trace headers
  * alone, whatever its sorting or spread (psfwi data info): per trace the
  * FIELD_RECORD (9), the offset as stored (37), source x and depth and

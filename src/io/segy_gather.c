@@ -197,12 +197,14 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
   if (rc == SEGY_OK) rc = segy_write_binheader(fp, bin);
   const long trace0 = SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE;
   const int bsize = (int)(4 * nt);
+  size_t tr = 0; /* traces written (padding, g->live[i] = 0, is not) */
   for (size_t i = 0; i < ntr && rc == SEGY_OK; i++) {
+    if (g->live != NULL && !g->live[i]) continue;
     const size_t is = i / nrec, ir = i % nrec;
     const double sx = s->sx[is], rx = s->rx[i];
     memset(th, 0, sizeof th);
-    segy_set_field(th, SEGY_TR_SEQ_LINE, (int32_t)(i + 1));
-    segy_set_field(th, SEGY_TR_SEQ_FILE, (int32_t)(i + 1));
+    segy_set_field(th, SEGY_TR_SEQ_LINE, (int32_t)(tr + 1));
+    segy_set_field(th, SEGY_TR_SEQ_FILE, (int32_t)(tr + 1));
     segy_set_field(th, SEGY_TR_FIELD_RECORD, (int32_t)(is + 1));
     segy_set_field(th, SEGY_TR_NUMBER_ORIG_FIELD, (int32_t)(ir + 1));
     segy_set_field(th, SEGY_TR_ENERGY_SOURCE_POINT, (int32_t)(is + 1));
@@ -222,8 +224,9 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
     segy_set_field(th, SEGY_TR_SAMPLE_INTER, (int32_t)interval);
     memcpy(trace, g->data + i * nt, nt * sizeof *trace);
     segy_from_native(SEGY_IEEE_FLOAT_4_BYTE, (long long)nt, trace);
-    rc = segy_write_traceheader(fp, (int)i, th, trace0, bsize);
-    if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)i, trace, trace0, bsize);
+    rc = segy_write_traceheader(fp, (int)tr, th, trace0, bsize);
+    if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)tr, trace, trace0, bsize);
+    tr++;
   }
   free(trace);
   int saved = rc != SEGY_OK ? errno : 0;
@@ -237,63 +240,92 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
 
 /* ---- Reading ---------------------------------------------------------------- */
 
-/* A shot's FIELD_RECORD and its place, to find records that come back. */
-typedef struct shot_key {
+/* A trace's shot key and its place in the file. */
+typedef struct trace_key {
   int32_t rec;
-  size_t shot;
-} shot_key;
+  int by_source; /* group by source position too */
+  double sx, sz;
+  size_t k;
+} trace_key;
 
-static int cmp_key(const void *pa, const void *pb) {
-  const shot_key *a = pa, *b = pb;
+static int cmp_trace(const void *pa, const void *pb) {
+  const trace_key *a = pa, *b = pb;
   if (a->rec != b->rec) return a->rec < b->rec ? -1 : 1;
-  return a->shot < b->shot ? -1 : (a->shot > b->shot ? 1 : 0);
-}
-
-/* Every FIELD_RECORD forms one run of traces; else fills err. */
-static int check_runs(const char *path, const int32_t *rec, const size_t *start, size_t nshot,
-                      psfwi_error *err) {
-  shot_key *key = malloc(nshot * sizeof *key);
-  if (key == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
-  for (size_t is = 0; is < nshot; is++) key[is] = (shot_key){.rec = rec[is], .shot = is};
-  qsort(key, nshot, sizeof *key, cmp_key);
-  int st = PSFWI_OK;
-  for (size_t i = 1; i < nshot && st == PSFWI_OK; i++)
-    if (key[i].rec == key[i - 1].rec)
-      st = psfwi_fail(err, PSFWI_EFORMAT,
-                      "'%s': FIELD_RECORD %d (byte 9) appears again at trace %zu after other "
-                      "records; its first traces start at trace %zu. Expected the traces of "
-                      "each shot together (sort the file by FIELD_RECORD)",
-                      path, (int)key[i].rec, start[key[i].shot], start[key[i - 1].shot]);
-  free(key);
-  return st;
-}
-
-/* Every shot has as many traces as the first; else fills err, naming the
- * first shot that differs and the count of every shot (up to 16 of them). */
-static int check_counts(const char *path, const int32_t *rec, const size_t *start, size_t nshot,
-                        psfwi_error *err) {
-  const size_t nrec = start[1] - start[0];
-  size_t bad = 0;
-  for (size_t is = 1; is < nshot && bad == 0; is++)
-    if (start[is + 1] - start[is] != nrec) bad = is;
-  if (bad == 0) return PSFWI_OK;
-  char list[512];
-  size_t len = 0;
-  list[0] = '\0';
-  for (size_t is = 0; is < nshot && is < 16; is++) {
-    const int n = snprintf(list + len, sizeof list - len, "%s%d: %zu", is ? ", " : "", (int)rec[is],
-                           start[is + 1] - start[is]);
-    if (n < 0 || (size_t)n >= sizeof list - len) break;
-    len += (size_t)n;
+  if (a->by_source) {
+    if (a->sx != b->sx) return a->sx < b->sx ? -1 : 1;
+    if (a->sz != b->sz) return a->sz < b->sz ? -1 : 1;
   }
-  return psfwi_fail(err, PSFWI_EFORMAT,
-                    "'%s': shots have different receiver counts: FIELD_RECORD %d (traces %zu "
-                    "to %zu) has %zu traces but the first shot, FIELD_RECORD %d, has %zu; "
-                    "expected the same number of receivers in every shot. Traces per "
-                    "FIELD_RECORD: %s%s",
-                    path, (int)rec[bad], start[bad], start[bad + 1] - 1,
-                    start[bad + 1] - start[bad], (int)rec[0], nrec, list,
-                    nshot > 16 ? ", ..." : "");
+  return a->k < b->k ? -1 : (a->k > b->k ? 1 : 0);
+}
+
+static int cmp_size(const void *pa, const void *pb) {
+  const size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+/* The shots of n traces with records rec and source positions sx, sz:
+ * traces grouped by FIELD_RECORD, or by source position when every trace
+ * has the same FIELD_RECORD but the sources differ; shots in the order of
+ * their first trace, traces in file order within a shot. Fills shot[k] and
+ * slot[k] (the trace's place within its shot), first[is] (the shot's first
+ * trace), *nshot and *nrec (the most traces of any shot); a source that
+ * moves within a FIELD_RECORD is PSFWI_EFORMAT naming the trace. */
+static int group_traces(const char *path, size_t n, const int32_t *rec, const double *sx,
+                        const double *sz, size_t *shot, size_t *slot, size_t *first, size_t *nshot,
+                        size_t *nrec, psfwi_error *err) {
+  int one_record = 1, one_source = 1;
+  for (size_t k = 1; k < n; k++) {
+    one_record &= rec[k] == rec[0];
+    one_source &= sx[k] == sx[0] && sz[k] == sz[0];
+  }
+  const int by_source = one_record && !one_source;
+  trace_key *key = malloc(n * sizeof *key);
+  size_t *order = malloc(n * sizeof *order);
+  int st = key && order
+               ? PSFWI_OK
+               : psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory for %zu traces", path, n);
+  size_t ng = 0;
+  for (size_t k = 0; st == PSFWI_OK && k < n; k++)
+    key[k] = (trace_key){.rec = rec[k], .by_source = by_source, .sx = sx[k], .sz = sz[k], .k = k};
+  if (st == PSFWI_OK) qsort(key, n, sizeof *key, cmp_trace);
+  /* runs of one key: group g starts at key[order[g]]; its first trace is
+   * key[..].k (the run is sorted by trace) */
+  for (size_t i = 0; st == PSFWI_OK && i < n; i++) {
+    const trace_key *a = &key[i], *r = ng ? &key[order[ng - 1]] : NULL;
+    if (r == NULL ||
+        cmp_trace(
+            &(trace_key){
+                .rec = a->rec, .by_source = by_source, .sx = a->sx, .sz = a->sz, .k = r->k},
+            r) != 0)
+      order[ng++] = i;
+    else if (!by_source && (a->sx != r->sx || a->sz != r->sz))
+      st = psfwi_fail(err, PSFWI_EFORMAT,
+                      "'%s': trace %zu (FIELD_RECORD %d) has its source at x = %.10g m, depth "
+                      "%.10g m (bytes 73, 49) but the shot's first trace %zu has x = %.10g m, "
+                      "depth %.10g m; expected one source position per shot",
+                      path, a->k, (int)a->rec, a->sx, a->sz, r->k, r->sx, r->sz);
+  }
+  if (st == PSFWI_OK) {
+    /* shots in the order of their first trace */
+    for (size_t g = 0; g < ng; g++) first[g] = key[order[g]].k;
+    qsort(first, ng, sizeof *first, cmp_size);
+    size_t most = 0;
+    for (size_t g = 0; g < ng; g++) {
+      const size_t i0 = order[g], i1 = g + 1 < ng ? order[g + 1] : n;
+      const size_t *at = bsearch(&key[i0].k, first, ng, sizeof *first, cmp_size);
+      const size_t is = (size_t)(at - first);
+      for (size_t i = i0; i < i1; i++) {
+        shot[key[i].k] = is;
+        slot[key[i].k] = i - i0;
+      }
+      most = i1 - i0 > most ? i1 - i0 : most;
+    }
+    *nshot = ng;
+    *nrec = most;
+  }
+  free(key);
+  free(order);
+  return st;
 }
 
 psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
@@ -305,8 +337,8 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
   psfwi_gather *g = NULL;
   psfwi_survey *s = NULL;
   int32_t *rec = NULL;
-  size_t *start = NULL;
-  double *rx = NULL, *rz = NULL, *ssx = NULL, *ssz = NULL;
+  size_t *shot = NULL, *slot = NULL, *first = NULL, *count = NULL;
+  double *rx = NULL, *rz = NULL, *tsx = NULL, *tsz = NULL;
   char th[SEGY_TRACE_HEADER_SIZE];
   int rc;
 
@@ -328,18 +360,19 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
     goto fail;
   }
 
-  /* Pass 1: headers. Shots are runs of equal FIELD_RECORD in file order. */
+  /* Pass 1: headers. */
   rec = malloc(n * sizeof *rec);
-  start = malloc((n + 1) * sizeof *start);
+  shot = malloc(n * sizeof *shot);
+  slot = malloc(n * sizeof *slot);
+  first = malloc(n * sizeof *first);
   rx = malloc(n * sizeof *rx);
   rz = malloc(n * sizeof *rz);
-  ssx = malloc(n * sizeof *ssx);
-  ssz = malloc(n * sizeof *ssz);
-  if (!rec || !start || !rx || !rz || !ssx || !ssz) {
+  tsx = malloc(n * sizeof *tsx);
+  tsz = malloc(n * sizeof *tsz);
+  if (!rec || !shot || !slot || !first || !rx || !rz || !tsx || !tsz) {
     psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory for the headers of %d traces", path, ntr);
     goto fail;
   }
-  size_t nshot = 0;
   for (int k = 0; k < ntr; k++) {
     const size_t i = (size_t)k;
     if ((rc = segy_traceheader(fp, k, th, in.trace0, in.bsize)) != SEGY_OK) {
@@ -348,13 +381,12 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
       goto fail;
     }
     const psfwi_segy_words w = psfwi_segy_read_words(th);
-    const int32_t fr = w.record, count = w.count, inter = w.interval, cs = w.coord_scalar,
-                  es = w.elev_scalar, sx = w.sx, gx = w.gx, sd = w.sdepth, ge = w.gelev;
-    if (count != 0 && psfwi_segy_u16(count) != ns) {
+    const int32_t cnt = w.count, inter = w.interval, cs = w.coord_scalar, es = w.elev_scalar;
+    if (cnt != 0 && psfwi_segy_u16(cnt) != ns) {
       psfwi_fail(err, PSFWI_EFORMAT,
                  "'%s': trace %d holds %d samples (byte 115); expected %d, as in the rest of "
                  "the file",
-                 path, k, (int)psfwi_segy_u16(count), ns);
+                 path, k, (int)psfwi_segy_u16(cnt), ns);
       goto fail;
     }
     if (inter != 0 && psfwi_segy_u16(inter) != interval) {
@@ -367,42 +399,54 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
     if (psfwi_segy_scalar_check(path, k, 71, cs, err) != PSFWI_OK ||
         psfwi_segy_scalar_check(path, k, 69, es, err) != PSFWI_OK)
       goto fail;
-    const double src_x = psfwi_segy_scaled(sx, cs), src_z = psfwi_segy_scaled(sd, es);
-    rx[i] = psfwi_segy_scaled(gx, cs);
-    rz[i] = 0.0 - psfwi_segy_scaled(ge, es); /* elevation, up; 0.0 - keeps +0 */
-    if (nshot == 0 || fr != rec[nshot - 1]) {
-      rec[nshot] = fr;
-      start[nshot] = i;
-      ssx[nshot] = src_x;
-      ssz[nshot] = src_z;
-      nshot++;
-    } else if (src_x != ssx[nshot - 1] || src_z != ssz[nshot - 1]) {
-      psfwi_fail(err, PSFWI_EFORMAT,
-                 "'%s': trace %d (FIELD_RECORD %d) has its source at x = %.10g m, depth "
-                 "%.10g m (bytes 73, 49) but the shot's first trace %zu has x = %.10g m, "
-                 "depth %.10g m; expected one source position per shot",
-                 path, k, (int)fr, src_x, src_z, start[nshot - 1], ssx[nshot - 1], ssz[nshot - 1]);
-      goto fail;
-    }
+    rec[i] = w.record;
+    tsx[i] = psfwi_segy_scaled(w.sx, cs);
+    tsz[i] = psfwi_segy_scaled(w.sdepth, es);
+    rx[i] = psfwi_segy_scaled(w.gx, cs);
+    rz[i] = 0.0 - psfwi_segy_scaled(w.gelev, es); /* elevation, up; 0.0 - keeps +0 */
   }
-  start[nshot] = n;
-  if (check_runs(path, rec, start, nshot, err) != PSFWI_OK ||
-      check_counts(path, rec, start, nshot, err) != PSFWI_OK)
+  size_t nshot = 0, nrec = 0;
+  if (group_traces(path, n, rec, tsx, tsz, shot, slot, first, &nshot, &nrec, err) != PSFWI_OK)
     goto fail;
-  const size_t nrec = n / nshot;
 
-  /* The gather: positions from pass 1, samples read straight into place
-   * (trace k is data[k * nt ...], k = is * nrec + ir). */
-  s = psfwi_survey_create(nshot, nrec, err);
-  if (s == NULL) goto fail;
-  memcpy(s->sx, ssx, nshot * sizeof *ssx);
-  memcpy(s->sz, ssz, nshot * sizeof *ssz);
-  memcpy(s->rx, rx, n * sizeof *rx);
-  memcpy(s->rz, rz, n * sizeof *rz);
+  /* The gather: shot is's trace j at is * nrec + j; a shot with fewer
+   * traces than nrec is padded with traces of zeros at its last receiver,
+   * marked not live. */
+  if ((count = calloc(nshot, sizeof *count)) == NULL ||
+      (s = psfwi_survey_create(nshot, nrec, err)) == NULL) {
+    if (count == NULL) psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+    goto fail;
+  }
+  for (size_t is = 0; is < nshot; is++) {
+    s->sx[is] = tsx[first[is]];
+    s->sz[is] = tsz[first[is]];
+  }
+  for (size_t k = 0; k < n; k++) {
+    const size_t j = shot[k] * nrec + slot[k];
+    s->rx[j] = rx[k];
+    s->rz[j] = rz[k];
+    count[shot[k]]++;
+  }
   g = psfwi_gather_create(s, nt, (double)interval / 1e6, err);
   if (g == NULL) goto fail;
+  if (n < nshot * nrec) {
+    if ((g->live = malloc(nshot * nrec)) == NULL) {
+      psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+      goto fail;
+    }
+    for (size_t is = 0; is < nshot; is++)
+      for (size_t j = 0; j < nrec; j++) {
+        const size_t last = is * nrec + count[is] - 1;
+        g->live[is * nrec + j] = j < count[is];
+        if (j >= count[is]) {
+          g->survey->rx[is * nrec + j] = g->survey->rx[last];
+          g->survey->rz[is * nrec + j] = g->survey->rz[last];
+        }
+      }
+  }
   for (int k = 0; k < ntr; k++) {
-    float *t = g->data + (size_t)k * nt;
+    const size_t j = shot[k] * nrec + slot[k];
+    float *t = g->data + j * nt;
     if ((rc = segy_readtrace(fp, k, t, in.trace0, in.bsize)) != SEGY_OK) {
       psfwi_fail(err, PSFWI_EIO, "'%s': cannot read the samples of trace %d: %s", path, k,
                  psfwi_segy_text(rc));
@@ -414,7 +458,7 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
         psfwi_fail(err, PSFWI_ENONFINITE,
                    "'%s': sample %zu of trace %d (FIELD_RECORD %d, receiver %zu) is not "
                    "finite; expected finite pressure",
-                   path, it, k, (int)rec[(size_t)k / nrec], (size_t)k % nrec);
+                   path, it, k, (int)rec[k], slot[k]);
         goto fail;
       }
   }
@@ -424,23 +468,21 @@ psfwi_gather *psfwi_segy_read_gather(const char *path, psfwi_error *err) {
     psfwi_fail(err, PSFWI_EIO, "'%s': error closing the file", path);
     goto fail;
   }
-  psfwi_survey_destroy(s);
-  free(rec);
-  free(start);
-  free(rx);
-  free(rz);
-  free(ssx);
-  free(ssz);
-  return g;
+  goto done;
 fail:
   if (fp != NULL) segy_close(fp);
   psfwi_gather_destroy(g);
+  g = NULL;
+done:
   psfwi_survey_destroy(s);
   free(rec);
-  free(start);
+  free(shot);
+  free(slot);
+  free(first);
+  free(count);
   free(rx);
   free(rz);
-  free(ssx);
-  free(ssz);
-  return NULL;
+  free(tsx);
+  free(tsz);
+  return g;
 }
