@@ -77,6 +77,71 @@ fi
 bad "info on a missing file" "nope.segy" "$psfwi" data info "$tmp/nope.segy"
 bad "info without a file" "needs exactly one file" "$psfwi" data info
 
+# data condition: an offset window drops different traces in each shot (an
+# irregular spread); the inversion reads the result as shots padded with
+# zero-weight traces: the gradient's objective and range equal those of
+# the whole file with the same window applied on the fly.
+ok "condition: offset window" "$psfwi" data condition "$tmp/obs.segy" \
+  --set data.offset_max=300 -o "$tmp/near.segy"
+has "traces dropped" "76 traces dropped (0 dead, 0 noisy, 76 outside the offsets)" "$tmp/out"
+ok "info on the irregular file" "$psfwi" data info "$tmp/near.segy"
+has "irregular spread" "158 traces of 401 samples" "$tmp/out"
+has "traces per shot" "traces per shot 40..60" "$tmp/out"
+ok "a start" "$psfwi" model smooth "$tmp/m.nc" --sigma 60 -o "$tmp/start.nc"
+cat > "$tmp/g.ini" <<'INI'
+[model]
+vp = start.nc
+[wavelet]
+kind = file
+file = true.txt
+[propagator]
+free_surface = true
+[data]
+observed = obs.segy
+[output]
+gradient = grad_all.nc
+INI
+ok "gradient, window on the fly" "$psfwi" gradient -c "$tmp/g.ini" --set data.offset_max=300
+j_all=$(sed -n 's/^objective = //p' "$tmp/out")
+ok "gradient, irregular file" "$psfwi" gradient -c "$tmp/g.ini" \
+  --set data.observed="$tmp/near.segy" --set output.gradient="$tmp/grad_near.nc"
+j_near=$(sed -n 's/^objective = //p' "$tmp/out")
+has "padding reported" "3 shots of 40 to 60 traces, padded to 60 with 22 zero-weight traces" \
+  "$tmp/err"
+echo "  objective: window on the fly $j_all, irregular file $j_near"
+check "the same objective" awk -v a="$j_all" -v b="$j_near" \
+  'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= 1e-9 * a) }'
+"$psfwi" info "$tmp/grad_all.nc" | grep "gradient(z, x)" > "$tmp/r1"
+"$psfwi" info "$tmp/grad_near.nc" | grep "gradient(z, x)" > "$tmp/r2"
+check "the same gradient range" cmp -s "$tmp/r1" "$tmp/r2"
+ok "condition to NetCDF" "$psfwi" data condition "$tmp/obs.segy" \
+  --set data.offset_max=300 -o "$tmp/near.nc"
+ok "info on the irregular NetCDF" "$psfwi" data info "$tmp/near.nc"
+has "NetCDF: recorded traces only" "158 traces of 401 samples" "$tmp/out"
+has "NetCDF: padding noted" "76 padding trace(s)" "$tmp/out"
+ok "gradient, irregular NetCDF" "$psfwi" gradient -c "$tmp/g.ini" \
+  --set data.observed="$tmp/near.nc" --set output.gradient="$tmp/grad_nc.nc"
+check "NetCDF keeps the padding" test "$(sed -n 's/^objective = //p' "$tmp/out")" = "$j_near"
+
+# resampling, band-pass, normalisation
+ok "condition: resample, band, normalise" "$psfwi" data condition "$tmp/obs.nc" \
+  --set data.resample=0.004 --band 0:20 --normalize trace -o "$tmp/r.nc"
+has "resampled" "201 samples at 0.004 s; band-passed 0:20; traces normalised" "$tmp/out"
+ok "gradient on resampled data" "$psfwi" gradient -c "$tmp/g.ini" --set data.resample=0.004 \
+  --set output.gradient="$tmp/grad_r.nc"
+has "resampled on the fly" "resampled from 0.002 s (401 samples) to 0.004 s (201)" "$tmp/err"
+bad "condition: bad band" "--band '20:5'" "$psfwi" data condition "$tmp/obs.nc" --band 20:5 \
+  -o "$tmp/x.nc"
+bad "condition: bad normalize" "expected trace or shot" "$psfwi" data condition "$tmp/obs.nc" \
+  --normalize rms -o "$tmp/x.nc"
+bad "condition: unknown key" "resampel" "$psfwi" data condition "$tmp/obs.nc" \
+  --set data.resampel=0.004 -o "$tmp/x.nc"
+bad "condition: no output" "needs an input file and -o" "$psfwi" data condition "$tmp/obs.nc"
+bad "condition: over its input" "same file" "$psfwi" data condition "$tmp/obs.nc" -o "$tmp/obs.nc"
+bad "condition: everything dropped" "every trace is left out" "$psfwi" data condition \
+  "$tmp/obs.nc" --set data.offset_min=5000 -o "$tmp/x.nc"
+none "nothing written on condition errors" "$tmp/x.nc"
+
 # wrong input
 bad "no observed" "needs --observed" "$psfwi" data wavelet --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
 bad "unknown subcommand" "unknown subcommand 'wavlet'" "$psfwi" data wavlet

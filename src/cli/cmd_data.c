@@ -8,10 +8,13 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "run_invert.h"
 
 static const char usage_text[] =
     "usage: psfwi data info FILE.segy|FILE.nc [--traces]\n"
     "       psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "       psfwi data condition IN.segy|IN.nc -o OUT.segy|OUT.nc [--set data.KEY=VALUE ...]\n"
+    "                 [--band LOW:HIGH] [--normalize trace|shot]\n"
     "\n"
     "info: the geometry of shot gathers as a survey program reads it: shots (SEG-Y:\n"
     "FIELD_RECORD, byte 9), traces per shot, whether shots are contiguous, source and\n"
@@ -27,7 +30,17 @@ static const char usage_text[] =
     "default 1e-3), applied to SYN.nc's wavelet. Both gathers must have the same\n"
     "shots, receivers and time axis. Writes one sample per line at the gathers'\n"
     "sample interval: the [wavelet] file of a next psfwi forward, fwi or rnn run\n"
-    "(kind = file). All-zero observed traces count as dead and are left out.\n";
+    "(kind = file). All-zero observed traces count as dead and are left out.\n"
+    "\n"
+    "condition: new gathers from IN with the [data] keys of psfwi fwi and rnn applied (see\n"
+    "psfwi data condition -h for them), in this order: resample, convert_3d, the band-pass\n"
+    "(--band LOW:HIGH Hz, zero-phase Butterworth of order 4 each way; 0 for no high-pass\n"
+    "or no low-pass corner), the data weights (mutes and time windows multiply the\n"
+    "samples; traces they leave out entirely (offsets, dead_traces = drop, reject_rms)\n"
+    "are dropped: SEG-Y omits them, NetCDF marks them in trace_live), then --normalize\n"
+    "(trace: each trace to unit RMS; shot: each shot's traces by the shot's RMS). For QC\n"
+    "and other software: fwi and rnn apply the same keys on the fly, to modelled and\n"
+    "observed data alike (trace normalisation there is [inversion] misfit = correlation).\n";
 
 /* Same geometry and time axis, positions within 1 mm. */
 static int same_acquisition(const char *po, const psfwi_gather *o, const char *ps,
@@ -289,29 +302,204 @@ static int data_info(int argc, char **argv) {
   const size_t ntr = s->nshot * s->nrec;
   int32_t *rec = malloc((ntr + 1) * sizeof *rec);
   double *sx = malloc((ntr + 1) * sizeof *sx), *sz = malloc((ntr + 1) * sizeof *sz);
+  double *rx = malloc((ntr + 1) * sizeof *rx), *rz = malloc((ntr + 1) * sizeof *rz);
   int r = 1;
-  if (rec && sx && sz) {
+  if (rec && sx && sz && rx && rz) {
+    /* the recorded traces (padding, trace_live = 0, is not a trace) */
+    size_t dead = 0, pad = 0, m = 0;
     for (size_t k = 0; k < ntr; k++) {
-      rec[k] = (int32_t)(k / s->nrec);
-      sx[k] = s->sx[k / s->nrec];
-      sz[k] = s->sz[k / s->nrec];
-    }
-    size_t dead = 0;
-    for (size_t k = 0; k < ntr; k++) {
+      if (g->live && !g->live[k]) {
+        pad++;
+        continue;
+      }
       size_t i = 0;
       while (i < g->nt && g->data[k * g->nt + i] == 0.0f) i++;
       dead += i == g->nt;
+      rec[m] = (int32_t)(k / s->nrec);
+      sx[m] = s->sx[k / s->nrec];
+      sz[m] = s->sz[k / s->nrec];
+      rx[m] = s->rx[k];
+      rz[m++] = s->rz[k];
     }
-    char notes[128] = "";
+    char notes[256] = "";
+    int len = 0;
     if (dead > 0)
-      snprintf(notes, sizeof notes, "%zu all-zero (dead?) trace(s): [data] dead_traces = drop",
-               dead);
-    r = report(path, "NetCDF gathers", ntr, g->nt, g->dt, rec, sx, sz, s->rx, s->rz, notes, traces);
+      len = snprintf(notes, sizeof notes,
+                     "%zu all-zero (dead?) trace(s): [data] dead_traces = drop\n", dead);
+    if (pad > 0 && len >= 0 && (size_t)len < sizeof notes)
+      snprintf(notes + len, sizeof notes - (size_t)len,
+               "%zu padding trace(s) (trace_live = 0: shots with fewer receivers) not counted\n",
+               pad);
+    r = report(path, "NetCDF gathers", m, g->nt, g->dt, rec, sx, sz, rx, rz, notes, traces);
   } else
     fprintf(stderr, "psfwi: data info: out of memory\n");
-  free(rec), free(sx), free(sz);
+  free(rec), free(sx), free(sz), free(rx), free(rz);
   psfwi_gather_destroy(g);
   return r;
+}
+
+/* ---- psfwi data condition ----------------------------------------------------------- */
+static const psfwi_config_key condition_keys[] = {CLI_KEYS_DATA};
+
+/* Each live trace (normalize = 1) or each shot's live traces together (2)
+ * divided by their RMS; all-zero ones left alone. */
+static void normalize(psfwi_gather *g, int mode) {
+  const psfwi_survey *s = g->survey;
+  const size_t nt = g->nt, nrec = s->nrec;
+  for (size_t is = 0; is < s->nshot; is++) {
+    const size_t per = mode == 1 ? 1 : nrec;
+    for (size_t r0 = 0; r0 < nrec; r0 += per) {
+      double e = 0.0;
+      size_t n = 0;
+      for (size_t ir = r0; ir < r0 + per; ir++) {
+        const size_t k = is * nrec + ir;
+        if (g->live && !g->live[k]) continue;
+        for (size_t it = 0; it < nt; it++) e += (double)g->data[k * nt + it] * g->data[k * nt + it];
+        n += nt;
+      }
+      if (!(e > 0.0)) continue;
+      const double scale = 1.0 / sqrt(e / (double)n);
+      for (size_t ir = r0; ir < r0 + per; ir++)
+        for (size_t it = 0; it < nt; it++)
+          g->data[(is * nrec + ir) * nt + it] =
+              (float)(g->data[(is * nrec + ir) * nt + it] * scale);
+    }
+  }
+}
+
+/* --band LOW:HIGH in place on the traces (not on the wavelet: the data are
+ * filtered, the source that made them is not). */
+static int band_pass(psfwi_gather *g, const char *band, psfwi_error *err) {
+  char *end = NULL;
+  const double lo = strtod(band, &end);
+  double hi = NAN;
+  if (end != band && *end == ':') {
+    const char *h = end + 1;
+    hi = strtod(h, &end);
+    if (end == h || *end != '\0') hi = NAN;
+  }
+  if (!(lo >= 0) || !(hi >= 0) || (lo == 0 && hi == 0) || (hi > 0 && hi <= lo))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "--band '%s': expected LOW:HIGH in Hz, LOW < HIGH, 0 for no corner (e.g. "
+                      "3:12, 0:12, 3:0)",
+                      band);
+  psfwi_filter_opts fo;
+  psfwi_filter_opts_defaults(&fo);
+  fo.f_lowcut = lo;
+  fo.f_highcut = hi;
+  psfwi_filter *f = psfwi_filter_create(&fo, g->dt, err);
+  if (f == NULL) return psfwi_error_prefix(err, "--band %s: ", band);
+  const int st = psfwi_filter_apply(f, g->survey->nshot * g->survey->nrec, g->nt, g->data, err);
+  psfwi_filter_destroy(f);
+  return st;
+}
+
+static int data_condition(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, 's'},
+      {"band", required_argument, NULL, 'b'},   {"normalize", required_argument, NULL, 'n'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+  psfwi_error err = {0};
+  psfwi_config *cfg =
+      psfwi_config_create(condition_keys, sizeof condition_keys / sizeof condition_keys[0], &err);
+  if (cfg == NULL) return cli_error(&err);
+  const char *out = NULL, *band = NULL, *in = NULL;
+  int norm = 0, code = 0;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while (code == 0 && (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_text, stdout);
+      printf("\n[data] keys (--set data.KEY=VALUE):\n\n");
+      psfwi_config_dump(cfg, stdout, 1);
+      psfwi_config_destroy(cfg);
+      return 0;
+    } else if (c == 'o')
+      out = optarg;
+    else if (c == 'b')
+      band = optarg;
+    else if (c == 'n') {
+      if (!strcmp(optarg, "trace"))
+        norm = 1;
+      else if (!strcmp(optarg, "shot"))
+        norm = 2;
+      else
+        code = cli_usage_error("data condition", "--normalize %s: expected trace or shot", optarg);
+    } else if (c == 's') {
+      if (psfwi_config_set(cfg, optarg, &err) != PSFWI_OK) code = cli_error(&err);
+    } else
+      code = cli_usage_error("data condition", "unknown option or missing value '%s'",
+                             argv[optind - 1]);
+  }
+  if (code == 0 && optind < argc) in = argv[optind++];
+  if (code == 0 && optind < argc)
+    code = cli_usage_error("data condition", "unexpected argument '%s'", argv[optind]);
+  if (code == 0 && (in == NULL || out == NULL))
+    code = cli_usage_error("data condition", "needs an input file and -o OUTPUT");
+  if (code != 0) {
+    psfwi_config_destroy(cfg);
+    return code;
+  }
+  const psfwi_run_file files[] = {{"input", in, 0}, {"-o", out, 1}};
+  psfwi_gather *g = NULL;
+  float *w = NULL;
+  int st = psfwi_check_run_files(files, 2, &err);
+  const int segy_in = has_suffix(in, ".segy") || has_suffix(in, ".sgy");
+  if (st == PSFWI_OK) {
+    g = segy_in ? psfwi_segy_read_gather(in, &err) : psfwi_nc_read_gather(in, &err);
+    st = g ? PSFWI_OK : err.status;
+  }
+  if (st == PSFWI_OK) st = cli_resample_gather(g, cfg, 1, &err);
+  if (st == PSFWI_OK) st = cli_convert_3d(g, cfg, 1, &err);
+  if (st == PSFWI_OK && band) st = band_pass(g, band, &err);
+  psfwi_weight_opts wo;
+  cli_weight_opts_from_config(cfg, &wo);
+  psfwi_weight_report rep = {0};
+  const size_t ntr = g ? g->survey->nshot * g->survey->nrec : 0, nt = g ? g->nt : 0;
+  size_t dropped = 0;
+  if (st == PSFWI_OK && psfwi_weight_opts_active(&wo)) {
+    wo.live = g->live;
+    if ((w = malloc(ntr * nt * sizeof *w)) == NULL)
+      st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory for the data weights");
+    if (st == PSFWI_OK) st = psfwi_data_weights(g->survey, nt, g->dt, g->data, &wo, w, &rep, &err);
+    if (st != PSFWI_OK) psfwi_error_prefix(&err, "[data]: ");
+    if (st == PSFWI_OK && rep.live == 0)
+      st = psfwi_fail(&err, PSFWI_EINVAL, "[data]: every trace is left out; nothing written");
+    if (st == PSFWI_OK && g->live == NULL && (g->live = malloc(ntr)) == NULL)
+      st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+    for (size_t k = 0; st == PSFWI_OK && k < ntr; k++) {
+      int any = 0;
+      for (size_t it = 0; it < nt; it++) {
+        g->data[k * nt + it] *= w[k * nt + it];
+        any |= w[k * nt + it] != 0.0f;
+      }
+      g->live[k] = (unsigned char)any;
+      dropped += !any;
+    }
+    dropped -= rep.padding;
+  }
+  if (st == PSFWI_OK && norm) normalize(g, norm);
+  if (st == PSFWI_OK) {
+    char title[64];
+    snprintf(title, sizeof title, "psfwi conditioned shot gathers");
+    const psfwi_meta meta = cli_meta(title);
+    st = has_suffix(out, ".segy") || has_suffix(out, ".sgy")
+             ? psfwi_segy_write_gather(out, g, &err)
+             : psfwi_nc_write_gather(out, g, &meta, &err);
+  }
+  if (st == PSFWI_OK)
+    printf(
+        "data condition: %zu shots x %zu receivers, %zu samples at %g s%s%s%s; %zu traces "
+        "dropped (%zu dead, %zu noisy, %zu outside the offsets); %zu first breaks picked; "
+        "wrote %s\n",
+        g->survey->nshot, g->survey->nrec, g->nt, g->dt, band ? "; band-passed " : "",
+        band ? band : "", norm ? (norm == 1 ? "; traces normalised" : "; shots normalised") : "",
+        dropped, rep.dead, rep.noisy, rep.offset, rep.picked, out);
+  free(w);
+  psfwi_gather_destroy(g);
+  psfwi_config_destroy(cfg);
+  return st == PSFWI_OK ? 0 : cli_error(&err);
 }
 
 int cmd_data(int argc, char **argv) {
@@ -321,5 +509,6 @@ int cmd_data(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "wavelet")) return data_wavelet(argc - 1, argv + 1);
   if (!strcmp(argv[1], "info")) return data_info(argc - 1, argv + 1);
-  return cli_usage_error("data", "unknown subcommand '%s' (info, wavelet)", argv[1]);
+  if (!strcmp(argv[1], "condition")) return data_condition(argc - 1, argv + 1);
+  return cli_usage_error("data", "unknown subcommand '%s' (info, wavelet, condition)", argv[1]);
 }

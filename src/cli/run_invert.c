@@ -113,6 +113,8 @@ static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, ps
   const int segy = ends_with(file, ".segy") || ends_with(file, ".sgy");
   p->obs = segy ? psfwi_segy_read_gather(file, err) : psfwi_nc_read_gather(file, err);
   if (p->obs == NULL) return err->status;
+  int st = cli_resample_gather(p->obs, cfg, p->comm.rank == 0, err);
+  if (st != PSFWI_OK) return st;
   if (p->obs->live != NULL && p->comm.rank == 0) {
     const psfwi_survey *o = p->obs->survey;
     size_t lo = o->nrec, pad = 0;
@@ -133,7 +135,7 @@ static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, ps
     if (stored != NULL) {
       char origin[4200];
       snprintf(origin, sizeof origin, "'%s' (psfwi_config attribute)", file);
-      int st = psfwi_config_defaults_from_text(cfg, stored, "propagator", origin, err);
+      st = psfwi_config_defaults_from_text(cfg, stored, "propagator", origin, err);
       free(stored);
       if (st != PSFWI_OK) return st;
     }
@@ -415,48 +417,97 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   return PSFWI_OK;
 }
 
+int cli_convert_3d(psfwi_gather *g, const psfwi_config *cfg, int verbose, psfwi_error *err) {
+  const char *mode = psfwi_config_string(cfg, "data", "convert_3d");
+  if (strcmp(mode, "none") == 0) return PSFWI_OK;
+  if (!psfwi_config_is_set(cfg, "data", "convert_velocity"))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[data] convert_3d = %s needs [data] convert_velocity (m/s)", mode);
+  const psfwi_survey *all = g->survey;
+  int st = psfwi_convert_3d_to_2d(
+      all->nshot * all->nrec, g->nt, g->dt, psfwi_config_double(cfg, "data", "convert_velocity"),
+      psfwi_config_double(cfg, "data", "convert_t0"),
+      strcmp(mode, "full") == 0 ? PSFWI_3D2D_FULL : PSFWI_3D2D_AMPLITUDE, g->data, err);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "[data] convert_3d: ");
+  if (verbose)
+    fprintf(stderr, "psfwi: observed data converted from point- to line-source (%s, c = %g m/s)\n",
+            mode, psfwi_config_double(cfg, "data", "convert_velocity"));
+  return PSFWI_OK;
+}
+
+int cli_resample_gather(psfwi_gather *g, const psfwi_config *cfg, int verbose, psfwi_error *err) {
+  const double dt = psfwi_config_double(cfg, "data", "resample");
+  if (dt == 0.0 || fabs(dt - g->dt) <= 1e-9 * g->dt) return PSFWI_OK;
+  const psfwi_survey *s = g->survey;
+  const size_t ntr = s->nshot * s->nrec, nt = psfwi_resample_count(g->nt, g->dt, dt);
+  if (nt < 2)
+    return psfwi_fail(err, PSFWI_ERANGE,
+                      "[data] resample = %g s leaves %zu sample(s) of a %g s record; expected a "
+                      "smaller interval",
+                      dt, nt, (double)(g->nt - 1) * g->dt);
+  if (psfwi_mem_check((double)ntr * (double)nt * sizeof(float), "the resampled data",
+                      "a larger [data] resample", err) != PSFWI_OK)
+    return err->status;
+  float *d = malloc(ntr * nt * sizeof *d), *w = malloc(nt * sizeof *w);
+  int st =
+      d && w ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the resampled data");
+  if (st == PSFWI_OK) st = psfwi_resample(ntr, g->nt, g->dt, g->data, dt, d, err);
+  if (st == PSFWI_OK) st = psfwi_resample(1, g->nt, g->dt, g->wavelet, dt, w, err);
+  if (st != PSFWI_OK) {
+    free(d);
+    free(w);
+    return psfwi_error_prefix(err, "[data] resample: ");
+  }
+  if (verbose)
+    fprintf(stderr, "psfwi: observed data resampled from %g s (%zu samples) to %g s (%zu)\n", g->dt,
+            g->nt, dt, nt);
+  free(g->data);
+  free(g->wavelet);
+  g->data = d;
+  g->wavelet = w;
+  g->nt = nt;
+  g->dt = dt;
+  return PSFWI_OK;
+}
+
 /* [data] convert_3d: the observed (field) data made line-source data. */
 static int convert_data(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
   const char *mode = psfwi_config_string(cfg, "data", "convert_3d");
+  if (psfwi_config_double(cfg, "data", "resample") > 0 &&
+      !psfwi_config_is_set(cfg, "data", "observed"))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[data] resample resamples observed data: [data] observed is not given "
+                      "(for synthesised data set [time] sample_interval)");
   if (strcmp(mode, "none") == 0) return PSFWI_OK;
   if (!psfwi_config_is_set(cfg, "data", "observed"))
     return psfwi_fail(err, PSFWI_EINVAL,
                       "[data] convert_3d = %s converts observed field data: [data] observed is "
                       "not given (data synthesised by psfwi are 2-D already)",
                       mode);
-  if (!psfwi_config_is_set(cfg, "data", "convert_velocity"))
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "[data] convert_3d = %s needs [data] convert_velocity (m/s)", mode);
-  const psfwi_survey *all = p->obs->survey;
-  int st = psfwi_convert_3d_to_2d(
-      all->nshot * all->nrec, p->obs->nt, p->obs->dt,
-      psfwi_config_double(cfg, "data", "convert_velocity"),
-      psfwi_config_double(cfg, "data", "convert_t0"),
-      strcmp(mode, "full") == 0 ? PSFWI_3D2D_FULL : PSFWI_3D2D_AMPLITUDE, p->obs->data, err);
-  if (st != PSFWI_OK) return psfwi_error_prefix(err, "[data] convert_3d: ");
-  if (p->comm.rank == 0)
-    fprintf(stderr, "psfwi: observed data converted from point- to line-source (%s, c = %g m/s)\n",
-            mode, psfwi_config_double(cfg, "data", "convert_velocity"));
-  return PSFWI_OK;
+  return cli_convert_3d(p->obs, cfg, p->comm.rank == 0, err);
 }
 
 /* [data] mute & co: the data weights of every shot (obs->data's layout; the
  * RNN reads all shots, FWI this rank's: fwi.grad.data_weights points at
  * them), counted once. */
+void cli_weight_opts_from_config(const psfwi_config *cfg, psfwi_weight_opts *wo) {
+  psfwi_weight_opts_defaults(wo);
+  wo->mute_velocity = psfwi_config_double(cfg, "data", "mute_velocity");
+  wo->mute_time = psfwi_config_double(cfg, "data", "mute_time");
+  wo->taper = psfwi_config_double(cfg, "data", "taper");
+  wo->offset_min = psfwi_config_double(cfg, "data", "offset_min");
+  wo->offset_max = psfwi_config_double(cfg, "data", "offset_max");
+  wo->time_min = psfwi_config_double(cfg, "data", "time_min");
+  wo->time_max = psfwi_config_double(cfg, "data", "time_max");
+  wo->drop_dead = strcmp(psfwi_config_string(cfg, "data", "dead_traces"), "drop") == 0;
+  wo->reject_rms = psfwi_config_double(cfg, "data", "reject_rms");
+  wo->pick_window = psfwi_config_double(cfg, "data", "pick_window");
+  wo->pick_margin = psfwi_config_double(cfg, "data", "pick_margin");
+}
+
 static int make_weights(cli_problem *p, const psfwi_config *cfg, psfwi_error *err) {
   psfwi_weight_opts wo;
-  psfwi_weight_opts_defaults(&wo);
-  wo.mute_velocity = psfwi_config_double(cfg, "data", "mute_velocity");
-  wo.mute_time = psfwi_config_double(cfg, "data", "mute_time");
-  wo.taper = psfwi_config_double(cfg, "data", "taper");
-  wo.offset_min = psfwi_config_double(cfg, "data", "offset_min");
-  wo.offset_max = psfwi_config_double(cfg, "data", "offset_max");
-  wo.time_min = psfwi_config_double(cfg, "data", "time_min");
-  wo.time_max = psfwi_config_double(cfg, "data", "time_max");
-  wo.drop_dead = strcmp(psfwi_config_string(cfg, "data", "dead_traces"), "drop") == 0;
-  wo.reject_rms = psfwi_config_double(cfg, "data", "reject_rms");
-  wo.pick_window = psfwi_config_double(cfg, "data", "pick_window");
-  wo.pick_margin = psfwi_config_double(cfg, "data", "pick_margin");
+  cli_weight_opts_from_config(cfg, &wo);
   wo.live = p->obs->live;
   if (!psfwi_weight_opts_active(&wo)) return PSFWI_OK;
   const psfwi_survey *all = p->obs->survey;

@@ -7,16 +7,12 @@
 #include "psfwi_comm.h"
 #include "run_config.h"
 
-/* [model] true, [data], [inversion], [regularization] keys (extend
- * CLI_KEYS_MODEL_SURVEY with these). */
+/* [data] conditioning keys (psfwi fwi, rnn, gradient; psfwi data condition). */
 /* clang-format off */
-#define CLI_KEYS_INVERT \
-  {"model", "true", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
-      "true model (NetCDF): synthesises observed data when [data] observed is not given, " \
-      "and gives errors per iteration"}, \
-  {"data", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
-      "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
-      "and wavelet default to the file's, propagator keys to those stored in it"}, \
+#define CLI_KEYS_DATA \
+  {"data", "resample", PSFWI_CFG_DOUBLE, "0", 0, 10, NULL, \
+      "resample the observed data to this sample interval (s; 0: keep the file's): an " \
+      "anti-alias low-pass at 0.8 of the new Nyquist frequency, then a Kaiser-windowed sinc"}, \
   {"data", "convert_3d", PSFWI_CFG_CHOICE, "none", 0, 0, "none|amplitude|full", \
       "point-source (3-D) field data to the line-source (2-D) data psfwi models: amplitude " \
       "(x sqrt(2 pi) c sqrt(t - t0)) or full (and the (i omega)^(-1/2) filter); docs/data.md"}, \
@@ -47,7 +43,20 @@
   {"data", "dead_traces", PSFWI_CFG_CHOICE, "keep", 0, 0, "keep|drop", \
       "drop: all-zero observed traces weigh 0 (instead of being fitted as zeros)"}, \
   {"data", "reject_rms", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
-      "traces whose RMS exceeds this multiple (> 1) of their shot's median weigh 0 (0: off)"}, \
+      "traces whose RMS exceeds this multiple (> 1) of their shot's median weigh 0 (0: off)"}
+/* clang-format on */
+
+/* [model] true, [data], [inversion], [regularization] keys (extend
+ * CLI_KEYS_MODEL_SURVEY with these). */
+/* clang-format off */
+#define CLI_KEYS_INVERT \
+  {"model", "true", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "true model (NetCDF): synthesises observed data when [data] observed is not given, " \
+      "and gives errors per iteration"}, \
+  {"data", "observed", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
+      "and wavelet default to the file's, propagator keys to those stored in it"}, \
+  CLI_KEYS_DATA, \
   {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation|envelope", \
       "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, " \
       "trace-normalised correlation, or envelope differences (blind to the wavelet's phase)"}, \
@@ -275,6 +284,12 @@ void cli_fmt_time(double s, char *buf, size_t n);
  * by every rank for its own shots only and exchanged (so rank 0 can save
  * them). Messages go to stderr on rank 0 only. */
 int cli_problem_setup(cli_problem *p, psfwi_config *cfg, psfwi_error *err);
+/* The [data] keys (CLI_KEYS_DATA) as the data weights' options (live: NULL). */
+void cli_weight_opts_from_config(const psfwi_config *cfg, psfwi_weight_opts *wo);
+/* [data] resample and [data] convert_3d on a gather in place (the data and
+ * the stored wavelet; nothing when the keys are off); verbose: say so. */
+int cli_resample_gather(psfwi_gather *g, const psfwi_config *cfg, int verbose, psfwi_error *err);
+int cli_convert_3d(psfwi_gather *g, const psfwi_config *cfg, int verbose, psfwi_error *err);
 void cli_problem_free(cli_problem *p);
 
 #endif
