@@ -142,6 +142,18 @@ bad "condition: everything dropped" "every trace is left out" "$psfwi" data cond
   "$tmp/obs.nc" --set data.offset_min=5000 -o "$tmp/x.nc"
 none "nothing written on condition errors" "$tmp/x.nc"
 
+# field-like defects in modelled data: band-limited noise, dead traces
+ok "noise band and dead traces" "$psfwi" forward -c "$tmp/f.ini" --set output.noise_snr_db=10 \
+  --set output.noise_band=2:15 --set output.dead_fraction=0.01 --set output.data="$tmp/nz.nc"
+has "band-limited noise" "band-limited Gaussian noise at 10 dB SNR" "$tmp/err"
+has "dead traces" "2 dead traces (all zero) of 234" "$tmp/err"
+ok "info sees them" "$psfwi" data info "$tmp/nz.nc"
+has "2 all-zero traces" "2 all-zero (dead?) trace(s)" "$tmp/out"
+bad "noise band without noise" "noise_band needs" "$psfwi" forward -c "$tmp/f.ini" \
+  --set output.noise_band=2:15 --set output.data="$tmp/x.nc"
+bad "noise band backwards" "noise_band = '15:2'" "$psfwi" forward -c "$tmp/f.ini" \
+  --set output.noise_snr_db=10 --set output.noise_band=15:2 --set output.data="$tmp/x.nc"
+
 # wrong input
 bad "no observed" "needs --observed" "$psfwi" data wavelet --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
 bad "unknown subcommand" "unknown subcommand 'wavlet'" "$psfwi" data wavlet

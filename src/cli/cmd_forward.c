@@ -128,14 +128,43 @@ int cmd_forward(int argc, char **argv) {
     if (st == PSFWI_OK) st = cst;
   }
   if (st != PSFWI_OK) goto done;
+  const unsigned long long seed = (unsigned long long)psfwi_config_int(cfg, "output", "noise_seed");
+  const char *band = psfwi_config_string(cfg, "output", "noise_band");
+  if (band != NULL && !psfwi_config_is_set(cfg, "output", "noise_snr_db")) {
+    st = psfwi_fail(&err, PSFWI_EINVAL, "[output] noise_band needs [output] noise_snr_db");
+    goto done;
+  }
   if (psfwi_config_is_set(cfg, "output", "noise_snr_db")) {
-    double sigma;
+    double sigma, lo = 0.0, hi = 0.0;
     const double snr = psfwi_config_double(cfg, "output", "noise_snr_db");
-    st = psfwi_add_noise(g->data, s->nshot * s->nrec * nt, snr,
-                         (unsigned long long)psfwi_config_int(cfg, "output", "noise_seed"), &sigma,
-                         &err);
+    if (band != NULL) {
+      char *end = NULL;
+      lo = strtod(band, &end);
+      if (end == band || *end != ':' || (hi = strtod(end + 1, &end), *end != '\0') || !(lo >= 0) ||
+          !(hi >= 0) || (lo == 0 && hi == 0) || (hi > 0 && hi <= lo)) {
+        st = psfwi_fail(&err, PSFWI_EINVAL,
+                        "[output] noise_band = '%s': expected LOW:HIGH in Hz, LOW < HIGH, 0 for "
+                        "no corner (e.g. 2:15)",
+                        band);
+        goto done;
+      }
+      st = psfwi_add_band_noise(g->data, s->nshot * s->nrec, nt, dt, snr, lo, hi, seed, &sigma,
+                                &err);
+      if (st != PSFWI_OK) psfwi_error_prefix(&err, "[output] noise_band = %s: ", band);
+    } else
+      st = psfwi_add_noise(g->data, s->nshot * s->nrec * nt, snr, seed, &sigma, &err);
     if (st != PSFWI_OK) goto done;
-    fprintf(stderr, "psfwi forward: white Gaussian noise at %g dB SNR (sigma %.3g)\n", snr, sigma);
+    fprintf(stderr, "psfwi forward: %s Gaussian noise at %g dB SNR (sigma %.3g)\n",
+            band ? "band-limited" : "white", snr, sigma);
+  }
+  if (psfwi_config_double(cfg, "output", "dead_fraction") > 0) {
+    size_t killed = 0;
+    st =
+        psfwi_kill_traces(g->data, s->nshot * s->nrec, nt,
+                          psfwi_config_double(cfg, "output", "dead_fraction"), seed, &killed, &err);
+    if (st != PSFWI_OK) goto done;
+    fprintf(stderr, "psfwi forward: %zu dead traces (all zero) of %zu\n", killed,
+            s->nshot * s->nrec);
   }
   if ((st = psfwi_nc_write_gather(out, g, &meta, &err)) != PSFWI_OK) goto done;
   printf("wrote %s\n", out);

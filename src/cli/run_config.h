@@ -67,7 +67,12 @@
      "recorded samples between snapshots"}, \
     {"output", "noise_snr_db", PSFWI_CFG_DOUBLE, NULL, -100, 200, NULL, \
      "add white Gaussian noise at this signal-to-noise ratio (dB, whole data set)"}, \
-    {"output", "noise_seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, "seed of the noise"}
+    {"output", "noise_seed", PSFWI_CFG_INT, "1", 0, 9e15, NULL, "seed of the noise"}, \
+    {"output", "noise_band", PSFWI_CFG_STRING, NULL, 0, 0, NULL, \
+     "noise_snr_db: band-limit the noise to LOW:HIGH Hz (zero-phase Butterworth; 0: no " \
+     "corner), e.g. 2:15; the SNR counts the filtered noise"}, \
+    {"output", "dead_fraction", PSFWI_CFG_DOUBLE, "0", 0, 1, NULL, \
+     "set this fraction of the traces, drawn from noise_seed, to zero (dead traces)"}
 /* clang-format on */
 
 /* Parse "-c FILE [--set section.key=value ...] [-h]" into a validated

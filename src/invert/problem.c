@@ -55,15 +55,9 @@ int psfwi_synthesize_data(const psfwi_wave *w, const psfwi_model *truth, psfwi_g
   return st;
 }
 
-int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
-                    psfwi_error *err) {
-  if (!isfinite(snr_db))
-    return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
-  double power = 0.0;
-  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
-  if (n == 0 || !(power > 0.0))
-    return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
-  const double s = sqrt(power / (double)n / pow(10.0, snr_db / 10.0));
+/* Gaussian deviates of standard deviation s added to n samples, from seed
+ * (splitmix64, Box-Muller). */
+static void add_gauss(float *data, size_t n, double s, unsigned long long seed) {
   unsigned long long st = seed;
   const double two_pi = 6.283185307179586476925;
   for (size_t i = 0; i < n; i += 2) { /* Box-Muller: two deviates per pair of draws */
@@ -73,6 +67,75 @@ int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long see
     data[i] += (float)(r * cos(two_pi * u2));
     if (i + 1 < n) data[i + 1] += (float)(r * sin(two_pi * u2));
   }
+}
+
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
+                    psfwi_error *err) {
+  if (!isfinite(snr_db))
+    return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
+  double power = 0.0;
+  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
+  if (n == 0 || !(power > 0.0))
+    return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
+  const double s = sqrt(power / (double)n / pow(10.0, snr_db / 10.0));
+  add_gauss(data, n, s, seed);
   if (sigma) *sigma = s;
+  return PSFWI_OK;
+}
+
+int psfwi_add_band_noise(float *data, size_t ntrace, size_t nt, double dt, double snr_db,
+                         double f_low, double f_high, unsigned long long seed, double *sigma,
+                         psfwi_error *err) {
+  const size_t n = ntrace * nt;
+  if (!isfinite(snr_db))
+    return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
+  double power = 0.0;
+  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
+  if (n == 0 || !(power > 0.0))
+    return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
+  float *noise = calloc(n, sizeof *noise);
+  if (noise == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the noise");
+  /* white noise of unit deviation, then the band's filter */
+  add_gauss(noise, n, 1.0, seed);
+  int st = PSFWI_OK;
+  psfwi_filter_opts fo;
+  psfwi_filter_opts_defaults(&fo);
+  fo.f_lowcut = f_low;
+  fo.f_highcut = f_high;
+  psfwi_filter *f = NULL;
+  if (st == PSFWI_OK && (f = psfwi_filter_create(&fo, dt, err)) == NULL) st = err->status;
+  if (st == PSFWI_OK) st = psfwi_filter_apply(f, ntrace, nt, noise, err);
+  psfwi_filter_destroy(f);
+  double npow = 0.0;
+  for (size_t i = 0; st == PSFWI_OK && i < n; i++) npow += (double)noise[i] * (double)noise[i];
+  if (st == PSFWI_OK && !(npow > 0.0))
+    st = psfwi_fail(err, PSFWI_EINVAL, "band-limited noise: nothing passes the band");
+  if (st == PSFWI_OK) {
+    const double scale = sqrt(power / pow(10.0, snr_db / 10.0) / npow);
+    for (size_t i = 0; i < n; i++) data[i] += (float)(scale * noise[i]);
+    if (sigma) *sigma = scale * sqrt(npow / (double)n);
+  }
+  free(noise);
+  return st;
+}
+
+int psfwi_kill_traces(float *data, size_t ntrace, size_t nt, double fraction,
+                      unsigned long long seed, size_t *killed, psfwi_error *err) {
+  if (!(fraction >= 0.0 && fraction <= 1.0))
+    return psfwi_fail(err, PSFWI_ERANGE, "dead-trace fraction %g; expected 0 to 1", fraction);
+  const size_t m = (size_t)llround(fraction * (double)ntrace);
+  size_t *idx = malloc((ntrace + 1) * sizeof *idx);
+  if (idx == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory");
+  for (size_t k = 0; k < ntrace; k++) idx[k] = k;
+  unsigned long long r = seed ^ 0x9E3779B97F4A7C15ull;
+  for (size_t k = 0; k < m; k++) { /* a partial Fisher-Yates shuffle */
+    const size_t j = k + (size_t)(psfwi_splitmix64(&r) % (unsigned long long)(ntrace - k));
+    const size_t t = idx[k];
+    idx[k] = idx[j];
+    idx[j] = t;
+    memset(data + idx[k] * nt, 0, nt * sizeof *data);
+  }
+  free(idx);
+  if (killed) *killed = m;
   return PSFWI_OK;
 }

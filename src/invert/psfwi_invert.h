@@ -409,6 +409,17 @@ int psfwi_freeze_mask(const psfwi_model *m, double water_velocity, double water_
  * be NULL). Reproducible from seed (splitmix64, Box-Muller). */
 int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
                     psfwi_error *err);
+/* Band-limited Gaussian noise: the white noise of psfwi_add_noise (same
+ * seed) through the zero-phase Butterworth filter of corners f_low,
+ * f_high (Hz, 0: none; psfwi_filter), scaled so that the whole data set's
+ * power over the noise's is snr_db; *sigma its standard deviation. */
+int psfwi_add_band_noise(float *data, size_t ntrace, size_t nt, double dt, double snr_db,
+                         double f_low, double f_high, unsigned long long seed, double *sigma,
+                         psfwi_error *err);
+/* Dead traces for synthetic field data: round(fraction ntrace) traces,
+ * drawn without repetition from the seed, set to zero. */
+int psfwi_kill_traces(float *data, size_t ntrace, size_t nt, double fraction,
+                      unsigned long long seed, size_t *killed, psfwi_error *err);
 
 struct psfwi_comm;
 /* Observed data synthesised in the true model: this rank models its shots
