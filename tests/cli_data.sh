@@ -122,6 +122,9 @@ has "NetCDF: padding noted" "76 padding trace(s)" "$tmp/out"
 ok "gradient, irregular NetCDF" "$psfwi" gradient -c "$tmp/g.ini" \
   --set data.observed="$tmp/near.nc" --set output.gradient="$tmp/grad_nc.nc"
 check "NetCDF keeps the padding" test "$(sed -n 's/^objective = //p' "$tmp/out")" = "$j_near"
+ok "gradient with the phase misfit" "$psfwi" gradient -c "$tmp/g.ini" --set inversion.misfit=phase \
+  --set data.observed="$tmp/near.segy" --set output.gradient="$tmp/grad_ph.nc"
+has "phase objective" "^objective = " "$tmp/out"
 
 # resampling, band-pass, normalisation
 ok "condition: resample, band, normalise" "$psfwi" data condition "$tmp/obs.nc" \

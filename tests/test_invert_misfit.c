@@ -527,6 +527,65 @@ static void test_envelope(void **state) {
   rng_state = saved;
 }
 
+/* The instantaneous-phase misfit: its adjoint source against central
+ * differences (also with a band filter inside); blind to amplitude (u and
+ * 3 u, u / 2 against d give the same J to round-off), sensitive to phase
+ * (a 90-degree rotation costs far more than half the amplitude); J(d, d) =
+ * 0. */
+static void test_phase(void **state) {
+  (void)state;
+  const unsigned long long saved = rng_state;
+  float u[NTR * NT], d[NTR * NT], r[NTR * NT], h[NTR * NT];
+  traces(u);
+  traces(d);
+  psfwi_misfit *m = misfit(PSFWI_MISFIT_PHASE, NULL, NULL, 0);
+  check_fd(m, u, d, 1e-3, 1e-3, "phase");
+  const double j = eval(m, u, d, NULL);
+  for (size_t i = 0; i < NTR * NT; i++) r[i] = 3.0f * u[i];
+  const double j3 = eval(m, r, d, NULL);
+  for (size_t i = 0; i < NTR * NT; i++) h[i] = 0.5f * d[i];
+  const double jd2 = eval(m, u, h, NULL);
+  printf("phase: J(u, d) %.9e, J(3 u, d) %.9e, J(u, d / 2) %.9e\n", j, j3, jd2);
+  assert_true(fabs(j3 - j) < 1e-6 * j && fabs(jd2 - j) < 1e-6 * j);
+  /* h = u rotated by 90 degrees (-i sign(f) by a direct DFT) */
+  for (size_t i = 0; i < NTR; i++)
+    for (size_t t = 0; t < NT; t++) {
+      double acc = 0.0;
+      for (size_t k = 1; k < NT / 2; k++) {
+        double re = 0.0, im = 0.0;
+        for (size_t jj = 0; jj < NT; jj++) {
+          const double a = 2.0 * PI * (double)(k * jj % NT) / NT;
+          re += u[i * NT + jj] * cos(a);
+          im -= u[i * NT + jj] * sin(a);
+        }
+        const double a = 2.0 * PI * (double)(k * t % NT) / NT;
+        acc += 2.0 * (im * cos(a) + re * sin(a)) / NT;
+      }
+      h[i * NT + t] = (float)acc;
+    }
+  for (size_t i = 0; i < NTR * NT; i++) r[i] = 0.5f * u[i];
+  const double j_rot = eval(m, u, h, NULL), j_half = eval(m, u, r, NULL);
+  printf("phase: J(u, rotated u) %.3e, J(u, u / 2) %.3e\n", j_rot, j_half);
+  assert_true(j_half < 1e-6 * j_rot);
+  assert_true(j_rot > 0.1 * (double)(NTR * NT));
+  assert_true(eval(m, d, d, NULL) < 1e-20);
+  /* an all-zero trace (dead, padding) has no phase: finite J, adjoint 0 */
+  float g[NTR * NT];
+  memcpy(r, u, sizeof r);
+  memset(r, 0, NT * sizeof *r);
+  memset(h, 0, NT * sizeof *h);
+  assert_true(isfinite(eval(m, r, d, g)) && isfinite(eval(m, u, h, NULL)));
+  for (size_t t = 0; t < NT; t++) assert_true(g[t] == 0.0f);
+  for (size_t i = 0; i < NTR * NT; i++) assert_true(isfinite(g[i]));
+  psfwi_misfit_destroy(m);
+  psfwi_filter *f = filt(0.0, 15.0, 4, DT);
+  m = misfit(PSFWI_MISFIT_PHASE, f, NULL, 0);
+  check_fd(m, u, d, 1e-3, 1e-3, "phase, 15 Hz low-pass");
+  psfwi_misfit_destroy(m);
+  psfwi_filter_destroy(f);
+  rng_state = saved;
+}
+
 static void test_misfit_errors(void **state) {
   (void)state;
   psfwi_misfit_opts o;
@@ -591,12 +650,19 @@ static void test_misfit_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_filter_response),   cmocka_unit_test(test_filter_transpose),
-      cmocka_unit_test(test_filter_errors),     cmocka_unit_test(test_l2),
-      cmocka_unit_test(test_spectral),          cmocka_unit_test(test_correlation),
-      cmocka_unit_test(test_envelope),          cmocka_unit_test(test_filtered),
-      cmocka_unit_test(test_l1_huber_by_hand),  cmocka_unit_test(test_l1_huber_differences),
-      cmocka_unit_test(test_l1_huber_filtered), cmocka_unit_test(test_misfit_errors),
+      cmocka_unit_test(test_filter_response),
+      cmocka_unit_test(test_filter_transpose),
+      cmocka_unit_test(test_filter_errors),
+      cmocka_unit_test(test_l2),
+      cmocka_unit_test(test_spectral),
+      cmocka_unit_test(test_correlation),
+      cmocka_unit_test(test_envelope),
+      cmocka_unit_test(test_phase),
+      cmocka_unit_test(test_filtered),
+      cmocka_unit_test(test_l1_huber_by_hand),
+      cmocka_unit_test(test_l1_huber_differences),
+      cmocka_unit_test(test_l1_huber_filtered),
+      cmocka_unit_test(test_misfit_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -360,6 +360,7 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   o->misfit = strcmp(mkind, "l2") == 0         ? PSFWI_MISFIT_L2
               : strcmp(mkind, "spectral") == 0 ? PSFWI_MISFIT_SPECTRAL
               : strcmp(mkind, "envelope") == 0 ? PSFWI_MISFIT_ENVELOPE
+              : strcmp(mkind, "phase") == 0    ? PSFWI_MISFIT_PHASE
                                                : PSFWI_MISFIT_CORRELATION;
   o->freqs = p->freqs;
   o->nfreq = p->nfreq;

@@ -57,9 +57,11 @@
       "observed shot gathers, NetCDF (psfwi forward) or SEG-Y (.segy/.sgy); survey, time " \
       "and wavelet default to the file's, propagator keys to those stored in it"}, \
   CLI_KEYS_DATA, \
-  {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, "l2|spectral|correlation|envelope", \
+  {"inversion", "misfit", PSFWI_CFG_CHOICE, "l2", 0, 0, \
+      "l2|spectral|correlation|envelope|phase", \
       "data misfit: trace residuals, Fourier coefficients at [inversion] frequencies, " \
-      "trace-normalised correlation, or envelope differences (blind to the wavelet's phase)"}, \
+      "trace-normalised correlation, envelope differences (blind to the wavelet's phase) or " \
+      "instantaneous-phase differences (blind to amplitudes)"}, \
   {"inversion", "frequencies", PSFWI_CFG_STRING, NULL, 0, 0, NULL, \
       "spectral misfit: frequencies in Hz, comma-separated (e.g. 3,4.5,6,8)"}, \
   {"inversion", "method", PSFWI_CFG_CHOICE, "lbfgs", 0, 0, "lbfgs|cg|steepest", \

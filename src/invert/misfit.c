@@ -20,8 +20,8 @@ struct psfwi_misfit {
   size_t nfreq;
   double *freqs;     /* Hz */
   double *cs, *sn;   /* cos / sin(2 pi f_k t dt): [k * nt + t] */
-  size_t nfft;       /* ENVELOPE: the Hilbert transform's length (>= 2 nt) */
-  fftwf_plan hf, hb; /* ENVELOPE: forward and backward, new-array execution */
+  size_t nfft;       /* ENVELOPE, PHASE: the Hilbert transform's length (>= 2 nt) */
+  fftwf_plan hf, hb; /* ENVELOPE, PHASE: forward and backward, new-array execution */
 };
 
 void psfwi_misfit_opts_defaults(psfwi_misfit_opts *o) {
@@ -50,10 +50,11 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
   }
   if (o->kind != PSFWI_MISFIT_L2 && o->kind != PSFWI_MISFIT_SPECTRAL &&
       o->kind != PSFWI_MISFIT_CORRELATION && o->kind != PSFWI_MISFIT_L1 &&
-      o->kind != PSFWI_MISFIT_HUBER && o->kind != PSFWI_MISFIT_ENVELOPE) {
+      o->kind != PSFWI_MISFIT_HUBER && o->kind != PSFWI_MISFIT_ENVELOPE &&
+      o->kind != PSFWI_MISFIT_PHASE) {
     psfwi_fail(err, PSFWI_EINVAL,
                "misfit kind %d is unknown; expected L2 (0), spectral (1), correlation (2), "
-               "L1 (3), Huber (4) or envelope (5)",
+               "L1 (3), Huber (4), envelope (5) or phase (6)",
                (int)o->kind);
     return NULL;
   }
@@ -119,7 +120,7 @@ psfwi_misfit *psfwi_misfit_create(const psfwi_misfit_opts *o, size_t nt, double 
       }
     }
   }
-  if (o->kind == PSFWI_MISFIT_ENVELOPE) {
+  if (o->kind == PSFWI_MISFIT_ENVELOPE || o->kind == PSFWI_MISFIT_PHASE) {
     const size_t n = psfwi_fft_size(2 * nt);
     mf->nfft = n;
     float *a = fftwf_alloc_real(n);
@@ -222,6 +223,71 @@ static double envelope_misfit(const psfwi_misfit *mf, const float *u, const floa
   return J;
 }
 
+/* PHASE: J = 1/2 sum |n(u) - n(d)|^2 with n(x) = a / sqrt(|a|^2 + c^2 m),
+ * a = x + i H x the analytic signal and m = mean |a|^2 over the trace (so
+ * n(lambda x) = n(x): blind to amplitude; c = PHASE_C damps the phase where
+ * the envelope is far below its RMS). With r = n(u) - n(d), rho =
+ * sqrt(|a|^2 + c^2 m), s = Re(conj(r) a), K = sum s / rho^3, the complex
+ * q = r / rho - a s / rho^3 - (K c^2 / nt) a gives dJ = sum Re(conj(q) da),
+ * and the adjoint source is Re q - H(Im q) (H^T = -H). */
+static const double PHASE_C = 0.1;
+static double phase_misfit(const psfwi_misfit *mf, const float *u, const float *d, float *g,
+                           int *oom) {
+  const size_t nt = mf->nt;
+  double *w = malloc(6 * nt * sizeof *w);
+  if (w == NULL) {
+    *oom = 1;
+    return 0.0;
+  }
+  double *x = w, *hu = w + nt, *hd = w + 2 * nt, *qr = w + 3 * nt, *qi = w + 4 * nt,
+         *hq = w + 5 * nt;
+  for (size_t t = 0; t < nt; t++) x[t] = (double)u[t];
+  int st = hilbert(mf, x, hu);
+  for (size_t t = 0; t < nt; t++) x[t] = (double)d[t];
+  if (st == PSFWI_OK) st = hilbert(mf, x, hd);
+  double mu = 0.0, md = 0.0;
+  for (size_t t = 0; st == PSFWI_OK && t < nt; t++) {
+    mu += (double)u[t] * u[t] + hu[t] * hu[t];
+    md += (double)d[t] * d[t] + hd[t] * hd[t];
+  }
+  const double c2 = PHASE_C * PHASE_C, eu2 = c2 * mu / (double)nt, ed2 = c2 * md / (double)nt;
+  double J = 0.0, K = 0.0;
+  if (st == PSFWI_OK && (!(mu > 0.0) || !(md > 0.0))) {
+    /* an all-zero trace (dead, muted or padding) has no phase: n = 0 there,
+     * and J, scale-invariant, has no derivative at u = 0: 0 is taken */
+    for (size_t t = 0; t < nt; t++) { /* |n|^2 of the trace that is not zero */
+      const double a2 =
+          mu > 0.0 ? (double)u[t] * u[t] + hu[t] * hu[t] : (double)d[t] * d[t] + hd[t] * hd[t];
+      J += a2 > 0.0 ? 0.5 * a2 / (a2 + (mu > 0.0 ? eu2 : ed2)) : 0.0;
+    }
+    if (g) memset(g, 0, nt * sizeof *g);
+    free(w);
+    return J;
+  }
+  for (size_t t = 0; st == PSFWI_OK && t < nt; t++) {
+    const double ar = (double)u[t], ai = hu[t], ru = sqrt(ar * ar + ai * ai + eu2);
+    const double rd = sqrt((double)d[t] * d[t] + hd[t] * hd[t] + ed2);
+    const double rr = ar / ru - (double)d[t] / rd, ri = ai / ru - hd[t] / rd;
+    J += 0.5 * (rr * rr + ri * ri);
+    const double sv = rr * ar + ri * ai, r3 = ru * ru * ru;
+    K += sv / r3;
+    qr[t] = rr / ru - ar * sv / r3;
+    qi[t] = ri / ru - ai * sv / r3;
+  }
+  if (g && st == PSFWI_OK) {
+    const double k = K * c2 / (double)nt;
+    for (size_t t = 0; t < nt; t++) {
+      qr[t] -= k * (double)u[t];
+      qi[t] -= k * hu[t];
+    }
+    st = hilbert(mf, qi, hq);
+    for (size_t t = 0; st == PSFWI_OK && t < nt; t++) g[t] = (float)(qr[t] - hq[t]);
+  }
+  free(w);
+  if (st != PSFWI_OK) *oom = 1;
+  return J;
+}
+
 static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *d, float *g,
                            double *r) {
   const size_t nt = mf->nt;
@@ -279,9 +345,11 @@ static double trace_misfit(const psfwi_misfit *mf, const float *u, const float *
         if (g) g[t] = rt > 0.0 ? 1.0f : rt < 0.0 ? -1.0f : 0.0f; /* a subgradient at 0 */
       }
       break;
-    case PSFWI_MISFIT_ENVELOPE: {
+    case PSFWI_MISFIT_ENVELOPE:
+    case PSFWI_MISFIT_PHASE: {
       int oom = 0;
-      J = envelope_misfit(mf, u, d, g, &oom);
+      J = mf->kind == PSFWI_MISFIT_ENVELOPE ? envelope_misfit(mf, u, d, g, &oom)
+                                            : phase_misfit(mf, u, d, g, &oom);
       if (oom) J = NAN; /* reported by the caller */
       break;
     }
@@ -348,10 +416,11 @@ int psfwi_misfit_eval_w(const psfwi_misfit *mf, size_t ntrace, const float *syn,
       d = fu + nt;
     }
     const double Jt = trace_misfit(mf, u, d, g, work);
-    if (isnan(Jt) && mf->kind == PSFWI_MISFIT_ENVELOPE) {
+    if (isnan(Jt) && (mf->kind == PSFWI_MISFIT_ENVELOPE || mf->kind == PSFWI_MISFIT_PHASE)) {
       free(work);
       free(fu);
-      return psfwi_fail(err, PSFWI_ENOMEM, "envelope misfit: out of memory for %zu samples", nt);
+      return psfwi_fail(err, PSFWI_ENOMEM, "%s misfit: out of memory for %zu samples",
+                        mf->kind == PSFWI_MISFIT_PHASE ? "phase" : "envelope", nt);
     }
     sum += Jt;
     if (g && weight)

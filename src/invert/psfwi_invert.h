@@ -81,6 +81,12 @@ int psfwi_filter_adjoint(const psfwi_filter *f, size_t ntrace, size_t nt, float 
  *                r u / E(u) - H(r H u / E(u)), r = E(u) - E(d) (H^T = -H):
  *                blind to the phase, for data whose wavelet phase psfwi
  *                cannot model (Bozdag et al. 2011)
+ *   PHASE:       J = sum_tr sum_t |n(u_f) - n(d_f)|^2 / 2, n(x) = a / sqrt(|a|^2
+ *                + c^2 mean|a|^2), a = x + i H x (c = 0.1): the instantaneous
+ *                phase as a unit phasor, damped where the envelope is far
+ *                below its RMS; blind to amplitude (n(lambda x) = n(x)), for
+ *                data whose amplitudes psfwi cannot model (Bozdag et al.
+ *                2011; Fichtner et al. 2008); adjoint source in misfit.c
  * r and the values are computed in double from the (filtered) float traces. */
 typedef enum {
   PSFWI_MISFIT_L2 = 0,
@@ -88,7 +94,8 @@ typedef enum {
   PSFWI_MISFIT_CORRELATION = 2,
   PSFWI_MISFIT_L1 = 3,
   PSFWI_MISFIT_HUBER = 4,
-  PSFWI_MISFIT_ENVELOPE = 5
+  PSFWI_MISFIT_ENVELOPE = 5,
+  PSFWI_MISFIT_PHASE = 6
 } psfwi_misfit_kind;
 
 typedef struct psfwi_misfit_opts {
