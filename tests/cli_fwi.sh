@@ -138,6 +138,25 @@ ok "compare proximal" "$psfwi" compare "$tmp/true.nc" "$tmp/prox.nc" --format cs
 ep=$(awk -F, 'NR==2 {print $4}' "$tmp/out")
 echo "relative error: proximal (TV + L1) $ep %"
 check "proximal fwi lowers the model error" awk -v a="$e0" -v b="$ep" 'BEGIN { exit !(b < 0.9 * a) }'
+# quality control: the chosen shots' gathers at each band's start and end,
+# as the misfit sees them, and the final (estimated) wavelet as text
+ok "fwi with QC gathers" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.bands=8:2,0:2 \
+  --set inversion.wavelet_estimate=band --set output.qc="$tmp/qc" --set output.qc_shots=1,3 \
+  --set output.wavelet="$tmp/wend.txt" --set output.model="$tmp/qcm.nc" \
+  --set output.history="$tmp/qch.nc"
+for f in band1_observed band1_start band1_end band2_observed band2_start band2_end; do
+  check "QC file $f" test -s "$tmp/qc_$f.nc"
+done
+ok "QC gathers: the chosen shots" "$psfwi" data info "$tmp/qc_band2_end.nc"
+has "two shots" "shots: 2; traces per shot 35..35" "$tmp/out"
+has "shots 1 and 3" "sources: x 360.00..960.00 m" "$tmp/out"
+check "final wavelet: one sample per line" test "$(grep -vc '^#' "$tmp/wend.txt")" = 176
+bad "QC shots out of range" "qc_shots = '1,9'" "$psfwi" fwi -c "$tmp/fwi.ini" \
+  --set output.qc="$tmp/qcx" --set output.qc_shots=1,9 --set output.model="$tmp/qcx.nc"
+if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
+  ok "QC picture" /usr/bin/python3 "$src/scripts/plot_gather.py" "$tmp/qc_band2_observed.nc" \
+    --compare "$tmp/qc_band2_end.nc" --shot 1 -o "$tmp/qc.png"
+fi
 ok "fwi smooth norms" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.bands=0:3 \
   --set regularization.nuclear=1e-4 --set regularization.ksupport=1e-8 \
   --set regularization.group=1e-3 --set regularization.l1=1e-4 \

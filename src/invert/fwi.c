@@ -640,6 +640,9 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
   int st = band_setup(f, b, err);
   if (st != PSFWI_OK) return st;
   if (o->estimate_wavelet && (st = estimate_wavelet(f, b, err)) != PSFWI_OK) return st;
+  if (o->band_hook &&
+      (st = o->band_hook(o->band_hook_ctx, b, 0, f->model, f->wav, err)) != PSFWI_OK)
+    return st;
   const float lo = fbound_lo(o->vmin), hi = fbound_hi(o->vmax);
   for (size_t i = 0; i < f->nxz; i++) {
     float v = f->model->vp[i];
@@ -962,6 +965,8 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
     if (o->proximal) {
       st = run_band_fista(f, b, cache, cached_phi, planned, t0, &iters_here, sc, err);
       cache = 0;
+      if (st == PSFWI_OK && o->band_hook)
+        st = o->band_hook(o->band_hook_ctx, b, 1, model, f->wav, err);
       if (st != PSFWI_OK) break;
       continue;
     }
@@ -1004,6 +1009,8 @@ int psfwi_fwi_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
       band_end(f, b, info.iter, info.f, planned, t0, psfwi_optim_reason_text(info.reason));
       break;
     }
+    if (st == PSFWI_OK && o->band_hook)
+      st = o->band_hook(o->band_hook_ctx, b, 1, model, f->wav, err);
     if (st != PSFWI_OK) break;
   }
   if (st == PSFWI_OK) {

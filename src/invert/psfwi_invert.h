@@ -538,6 +538,14 @@ typedef struct psfwi_fwi_opts {
                                   iterations in this process, as if killed (0: never) */
   psfwi_fwi_progress_fn progress; /* may be NULL */
   void *progress_ctx;
+  /* may be NULL: called by every process at each band's start (after the
+   * wavelet estimate; at_end 0) and end (at_end 1) with the current model
+   * and the nt samples of the wavelet in use, for quality control; a status
+   * other than PSFWI_OK (err filled) stops the run. A band resumed from a
+   * state file mid-way has no start call. */
+  int (*band_hook)(void *ctx, size_t band, int at_end, const psfwi_model *model,
+                   const float *wavelet, psfwi_error *err);
+  void *band_hook_ctx;
 } psfwi_fwi_opts;
 
 void psfwi_fwi_opts_defaults(psfwi_fwi_opts *o);
