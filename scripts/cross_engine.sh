@@ -89,7 +89,8 @@ run() { # name extra-args...
     --set model.true="$(abs "$out/true_40m.nc")" --set data.observed="$(abs "$obs")" \
     --set output.model="$(abs "$out/$name.nc")" \
     --set output.history="$(abs "$out/${name}_history.nc")" \
-    --set output.state="$(abs "$out/$name.state.nc")" "$@" "${resume[@]}" \
+    --set output.state="$(abs "$out/$name.state.nc")" --set output.qc="$(abs "$out/${name}_qc")" \
+    --set output.wavelet="$(abs "$out/${name}_wavelet.txt")" "$@" "${resume[@]}" \
     > "$out/$name.log" 2>&1
   echo "$name: $(($(date +%s) - start)) s" | tee -a "$out/times.txt"
 }
@@ -98,23 +99,38 @@ run b_true_wavelet --set wavelet.kind=file --set wavelet.file="$(abs "$out/true_
   --set inversion.wavelet_estimate=none
 "$psfwi" compare "$out/true_40m.nc" "$out/start_40m.nc" "$out/a_estimated.nc" \
   "$out/b_true_wavelet.nc" | tee "$out/table.txt"
-# the estimated wavelet per band against the true one (relative L2 over the
-# record; needs python3 with netCDF4 or xarray, as the plotting scripts)
-/usr/bin/python3 - "$out" <<'PY' | tee "$out/wavelet.txt" || true
+# the final estimated wavelet against the true one (relative L2 over the record)
+paste <(grep -v '^#' "$out/a_estimated_wavelet.txt") "$out/true_wavelet.txt" |
+  awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "estimated wavelet at the end: %.1f %% from the true one (relative L2)\n", 100 * sqrt(n / t)}' |
+  tee "$out/wavelet.txt"
+# per band (the history's wavelet rows) and the QC pictures: python3 with
+# matplotlib and xarray (Debian's python3-matplotlib, python3-xarray)
+if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
+  /usr/bin/python3 - "$out" <<'PY' | tee -a "$out/wavelet.txt"
 import sys
 import numpy as np
 import xarray as xr
 out = sys.argv[1]
 true = np.loadtxt(f"{out}/true_wavelet.txt")
-h = xr.open_dataset(f"{out}/a_estimated_history.nc")
-w = h["wavelet"].values
-seen = []
+w = xr.open_dataset(f"{out}/a_estimated_history.nc")["wavelet"].values
+last = None
 for i in range(w.shape[0]):
-    if not seen or not np.array_equal(w[i], seen[-1][1]):
-        seen.append((i, w[i]))
-for i, wi in seen:
-    n = min(len(wi), len(true))
-    err = np.linalg.norm(wi[:n] - true[:n]) / np.linalg.norm(true[:n])
-    print(f"iteration {i:3d}: estimated wavelet {100 * err:6.1f} % from the true one")
-np.savetxt(f"{out}/estimated_wavelet.txt", seen[-1][1], fmt="%.9g")
+    if last is None or not np.array_equal(w[i], last):
+        n = min(len(w[i]), len(true))
+        err = np.linalg.norm(w[i][:n] - true[:n]) / np.linalg.norm(true[:n])
+        print(f"history row {i:3d}: wavelet {100 * err:6.1f} % from the true one")
+        last = w[i]
 PY
+  for name in a_estimated b_true_wavelet; do
+    for obsf in "$out/${name}_qc_band"*_observed.nc; do
+      stage=${obsf%_observed.nc}
+      for s in 0 1 2; do
+        for when in start end; do
+          /usr/bin/python3 scripts/plot_gather.py "$obsf" --compare "${stage}_$when.nc" --shot $s \
+            -o "${stage}_${when}_shot$s.png" > /dev/null
+        done
+      done
+    done
+  done
+  echo "QC pictures: $out/*_qc_band*_shot*.png"
+fi
