@@ -126,6 +126,22 @@ ok "gradient with the phase misfit" "$psfwi" gradient -c "$tmp/g.ini" --set inve
   --set data.observed="$tmp/near.segy" --set output.gradient="$tmp/grad_ph.nc"
 has "phase objective" "^objective = " "$tmp/out"
 
+# marine SEG-Y data (water on top of the model): a free surface by default,
+# as the data were made; the config's own key still decides
+ok "a start with water on top" "$psfwi" model synth --family layered --nx 80 --nz 40 --dx 10 \
+  --seed 3 --vmin 1500 --vmax 3500 --water 30 -o "$tmp/mw.nc"
+grep -v "free_surface\|\[propagator\]" "$tmp/g.ini" > "$tmp/g2.ini"
+ok "marine default" "$psfwi" gradient -c "$tmp/g2.ini" --set model.vp="$tmp/mw.nc" \
+  --set output.gradient="$tmp/gm.nc"
+has "said so" "marine data (SEG-Y, water at the model's top): \[propagator\] free_surface = true" \
+  "$tmp/err"
+j_m=$(sed -n 's/^objective = //p' "$tmp/out")
+ok "free surface given" "$psfwi" gradient -c "$tmp/g.ini" --set model.vp="$tmp/mw.nc" \
+  --set output.gradient="$tmp/gm2.nc"
+check "the same as with free_surface = true" test "$j_m" = "$(sed -n 's/^objective = //p' "$tmp/out")"
+ok "no water, no default" "$psfwi" gradient -c "$tmp/g2.ini" --set output.gradient="$tmp/gm3.nc"
+check "not said" sh -c "! grep -q 'marine data' '$tmp/err'"
+
 # resampling, band-pass, normalisation
 ok "condition: resample, band, normalise" "$psfwi" data condition "$tmp/obs.nc" \
   --set data.resample=0.004 --band 0:20 --normalize trace -o "$tmp/r.nc"

@@ -109,6 +109,16 @@ static int check_against_file(const psfwi_config *cfg, const psfwi_gather *g, co
   return PSFWI_OK;
 }
 
+/* Marine: the model's top row is water (1400 to 1600 m/s everywhere). */
+static int marine(const psfwi_model *m) {
+  if (m == NULL) return 0;
+  for (size_t ix = 0; ix < m->grid.nx; ix++) {
+    const float v = m->vp[ix]; /* z = 0: vp[iz * nx + ix] */
+    if (!(v >= 1400.0f && v <= 1600.0f)) return 0;
+  }
+  return 1;
+}
+
 static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, psfwi_error *err) {
   const int segy = ends_with(file, ".segy") || ends_with(file, ".sgy");
   p->obs = segy ? psfwi_segy_read_gather(file, err) : psfwi_nc_read_gather(file, err);
@@ -128,6 +138,19 @@ static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, ps
             "psfwi: observed '%s': %zu shots of %zu to %zu traces, padded to %zu with %zu "
             "zero-weight traces\n",
             file, o->nshot, lo, o->nrec, o->nrec, pad);
+  }
+  if (segy && !psfwi_config_given(cfg, "propagator", "free_surface") && marine(p->model)) {
+    /* marine survey data: the sea surface reflects (the source and
+     * receiver ghosts); a config's free_surface key still decides */
+    char origin[4200];
+    snprintf(origin, sizeof origin, "'%s' (marine data: water on top of the model)", file);
+    st = psfwi_config_defaults_from_text(cfg, "[propagator]\nfree_surface = true\n", "propagator",
+                                         origin, err);
+    if (st != PSFWI_OK) return st;
+    if (p->comm.rank == 0)
+      fprintf(stderr,
+              "psfwi: marine data (SEG-Y, water at the model's top): [propagator] free_surface = "
+              "true by default (set it to false to change that)\n");
   }
   if (!segy) {
     psfwi_error e2 = {0};
