@@ -53,6 +53,22 @@ check "recovered to 5 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.05)}'
 ok "the estimate as the next run's wavelet" "$psfwi" forward -c "$tmp/f.ini" \
   --set wavelet.file="$tmp/est.txt" --set output.data="$tmp/re.nc"
 
+# a first estimate from the direct wave alone (no starting model): deep water
+# (200 m) so that the window after the direct arrival holds nothing else
+ok "deep water" "$psfwi" model synth --family layered --nx 80 --nz 40 --dx 10 --seed 3 \
+  --vmin 1500 --vmax 3500 --water 200 -o "$tmp/deep.nc"
+ok "observed in deep water (SEG-Y)" "$psfwi" forward -c "$tmp/f.ini" --set model.vp="$tmp/deep.nc" \
+  --set output.data="$tmp/od.nc" --set output.segy="$tmp/od.segy"
+ok "direct-arrival estimate" "$psfwi" data wavelet --observed "$tmp/od.segy" --direct 1500 \
+  --window 0.15 --offset-max 300 -o "$tmp/direct.txt"
+has "how it was made" "# the direct wave at 1500 m/s with the free surface's ghosts" "$tmp/direct.txt"
+rel=$(paste <(grep -v '^#' "$tmp/direct.txt") "$tmp/true.txt" |
+  awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "%.4f", sqrt(n / t)}')
+echo "  wavelet from the direct wave: relative L2 error $rel"
+check "direct-arrival estimate within 6 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.06)}'
+bad "modelled or direct" "either --modelled or --direct" "$psfwi" data wavelet \
+  --observed "$tmp/od.segy" --direct 1500 --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
+
 # data info: the geometry of NetCDF and SEG-Y gathers
 ok "info NetCDF" "$psfwi" data info "$tmp/obs.nc"
 has "shots and spread" "shots: 3; traces per shot 78..78 (regular)" "$tmp/out"

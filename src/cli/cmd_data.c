@@ -12,7 +12,9 @@
 
 static const char usage_text[] =
     "usage: psfwi data info FILE.segy|FILE.nc [--traces]\n"
-    "       psfwi data wavelet --observed OBS.nc --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "       psfwi data wavelet --observed OBS --modelled SYN.nc [--eps E] -o WAVELET.txt\n"
+    "       psfwi data wavelet --observed OBS --direct VELOCITY [--window S] [--offset-max M]\n"
+    "                 [--no-free-surface] [--eps E] -o WAVELET.txt\n"
     "       psfwi data condition IN.segy|IN.nc -o OUT.segy|OUT.nc [--set data.KEY=VALUE ...]\n"
     "                 [--band LOW:HIGH] [--normalize trace|shot]\n"
     "\n"
@@ -31,6 +33,11 @@ static const char usage_text[] =
     "shots, receivers and time axis. Writes one sample per line at the gathers'\n"
     "sample interval: the [wavelet] file of a next psfwi forward, fwi or rnn run\n"
     "(kind = file). All-zero observed traces count as dead and are left out.\n"
+    "--direct VELOCITY: instead, a first estimate from the direct arrival alone (no\n"
+    "starting model needed): the observed traces with |offset| <= --offset-max (default\n"
+    "1000 m), up to --window s (default 0.3) after the direct arrival, against the 2-D\n"
+    "Green's function of a homogeneous medium of that velocity (the water's, for marine\n"
+    "data) with the free surface's ghosts (--no-free-surface: without). OBS may be SEG-Y.\n"
     "\n"
     "condition: new gathers from IN with the [data] keys of psfwi fwi and rnn applied (see\n"
     "psfwi data condition -h for them), in this order: resample, convert_3d, the band-pass\n"
@@ -68,18 +75,76 @@ static int same_acquisition(const char *po, const psfwi_gather *o, const char *p
   return PSFWI_OK;
 }
 
+static int has_suffix(const char *s, const char *suf);
+
+static psfwi_gather *read_gather(const char *path, psfwi_error *err) {
+  return has_suffix(path, ".segy") || has_suffix(path, ".sgy") ? psfwi_segy_read_gather(path, err)
+                                                               : psfwi_nc_read_gather(path, err);
+}
+
+/* --direct: the modelled traces are the direct wave of a band-limited pulse
+ * w0 in a homogeneous medium of velocity v (psfwi_direct_wave); observed and
+ * modelled are windowed to window s after the direct arrival (0.1 s taper)
+ * and only traces with |offset| <= offset_max count. */
+static int direct_modelled(const psfwi_gather *o, double v, int fs, double window,
+                           double offset_max, float *syn, float *w0, unsigned char *live,
+                           float *obs_w, psfwi_error *err) {
+  const psfwi_survey *s = o->survey;
+  const size_t nt = o->nt, ntr = s->nshot * s->nrec;
+  const double dt = o->dt, pi = 3.14159265358979323846;
+  for (size_t i = 0; i < nt; i++) { /* a Gaussian pulse, flat to 1/(8 dt) */
+    const double a = ((double)i - 6.0) / 1.5;
+    w0[i] = (float)exp(-0.5 * a * a);
+  }
+  /* traces at the source position have no direct wave to fit */
+  for (size_t k = 0; k < ntr; k++) {
+    const double off = fabs(s->rx[k] - s->sx[k / s->nrec]);
+    live[k] = live[k] && off <= offset_max &&
+              hypot(s->rx[k] - s->sx[k / s->nrec], s->rz[k] - s->sz[k / s->nrec]) > 1e-3;
+  }
+  psfwi_survey *only = psfwi_survey_create(s->nshot, s->nrec, err);
+  if (only == NULL) return err->status;
+  memcpy(only->sx, s->sx, s->nshot * sizeof *s->sx);
+  memcpy(only->sz, s->sz, s->nshot * sizeof *s->sz);
+  memcpy(only->rx, s->rx, ntr * sizeof *s->rx);
+  memcpy(only->rz, s->rz, ntr * sizeof *s->rz);
+  for (size_t k = 0; k < ntr; k++) /* dead traces: anything but the source point */
+    if (!live[k]) only->rz[k] = only->sz[k / s->nrec] + 1.0;
+  int st = psfwi_direct_wave(only, nt, dt, v, fs, w0, syn, err);
+  psfwi_survey_destroy(only);
+  if (st != PSFWI_OK) return st;
+  for (size_t k = 0; k < ntr; k++) {
+    const double T = hypot(s->rx[k] - s->sx[k / s->nrec], s->rz[k] - s->sz[k / s->nrec]) / v;
+    for (size_t i = 0; i < nt; i++) {
+      const double t = (double)i * dt - T - window;
+      const double wgt = t <= 0 ? 1.0 : t >= 0.1 ? 0.0 : 0.5 + 0.5 * cos(pi * t / 0.1);
+      syn[k * nt + i] = (float)(syn[k * nt + i] * wgt);
+      obs_w[k * nt + i] = (float)(o->data[k * nt + i] * wgt);
+    }
+  }
+  return PSFWI_OK;
+}
+
 static int data_wavelet(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"observed", required_argument, NULL, 'b'}, {"modelled", required_argument, NULL, 'm'},
-      {"eps", required_argument, NULL, 'e'},      {"output", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"observed", required_argument, NULL, 'b'},
+                                       {"modelled", required_argument, NULL, 'm'},
+                                       {"eps", required_argument, NULL, 'e'},
+                                       {"output", required_argument, NULL, 'o'},
+                                       {"direct", required_argument, NULL, 'd'},
+                                       {"window", required_argument, NULL, 'w'},
+                                       {"offset-max", required_argument, NULL, 'x'},
+                                       {"no-free-surface", no_argument, NULL, 'n'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   const char *obs_path = NULL, *syn_path = NULL, *out = NULL;
-  double eps = 1e-3;
+  double eps = 1e-3, vdirect = 0.0, window = 0.3, offset_max = 1000.0;
+  int free_surface = 1;
   psfwi_error err = {0};
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    int bad = PSFWI_OK;
     if (c == 'h') {
       fputs(usage_text, stdout);
       return 0;
@@ -90,31 +155,43 @@ static int data_wavelet(int argc, char **argv) {
       syn_path = optarg;
     else if (c == 'o')
       out = optarg;
-    else if (c == 'e') {
-      if (cli_double("--eps", optarg, 0.0, 1e6, &eps, &err) != PSFWI_OK) {
-        fprintf(stderr, "psfwi data wavelet: %s\n", err.msg);
-        return 2;
-      }
-    } else
+    else if (c == 'n')
+      free_surface = 0;
+    else if (c == 'e')
+      bad = cli_double("--eps", optarg, 0.0, 1e6, &eps, &err);
+    else if (c == 'd')
+      bad = cli_double("--direct", optarg, 1.0, 1e5, &vdirect, &err);
+    else if (c == 'w')
+      bad = cli_double("--window", optarg, 1e-3, 1e3, &window, &err);
+    else if (c == 'x')
+      bad = cli_double("--offset-max", optarg, 0.0, 1e9, &offset_max, &err);
+    else
       return cli_usage_error("data wavelet", "unknown option or missing value '%s'",
                              argv[optind - 1]);
+    if (bad != PSFWI_OK) {
+      fprintf(stderr, "psfwi data wavelet: %s\n", err.msg);
+      return 2;
+    }
   }
   if (optind < argc)
     return cli_usage_error("data wavelet", "unexpected argument '%s'", argv[optind]);
-  if (obs_path == NULL || syn_path == NULL || out == NULL)
-    return cli_usage_error("data wavelet", "needs --observed, --modelled and -o");
+  if (obs_path == NULL || out == NULL || (syn_path == NULL) == (vdirect == 0.0))
+    return cli_usage_error("data wavelet",
+                           "needs --observed, -o and either --modelled or --direct VELOCITY");
   const psfwi_run_file files[] = {
-      {"--observed", obs_path, 0}, {"--modelled", syn_path, 0}, {"-o", out, 1}};
-  if (psfwi_check_run_files(files, 3, &err) != PSFWI_OK) return cli_error(&err);
-  psfwi_gather *o = psfwi_nc_read_gather(obs_path, &err), *s = NULL;
-  if (o != NULL) s = psfwi_nc_read_gather(syn_path, &err);
-  int st = o && s ? same_acquisition(obs_path, o, syn_path, s, &err) : err.status;
+      {"--observed", obs_path, 0}, {"-o", out, 1}, {"--modelled", syn_path, 0}};
+  if (psfwi_check_run_files(files, syn_path ? 3 : 2, &err) != PSFWI_OK) return cli_error(&err);
+  psfwi_gather *o = read_gather(obs_path, &err), *s = NULL;
+  if (o != NULL && syn_path != NULL) s = read_gather(syn_path, &err);
+  int st = o && (s || !syn_path) ? PSFWI_OK : err.status;
+  if (st == PSFWI_OK && s) st = same_acquisition(obs_path, o, syn_path, s, &err);
   const size_t ntr = o ? o->survey->nshot * o->survey->nrec : 0, nt = o ? o->nt : 0;
   unsigned char *live = st == PSFWI_OK ? malloc(ntr) : NULL;
   float *w = st == PSFWI_OK ? malloc(nt * sizeof *w) : NULL;
+  float *dsyn = NULL, *dobs = NULL, *w0 = NULL;
   if (st == PSFWI_OK && (live == NULL || w == NULL))
     st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
-  if (st == PSFWI_OK) {
+  if (st == PSFWI_OK && s) {
     double wmax = 0.0;
     for (size_t i = 0; i < nt; i++) wmax = fmax(wmax, fabs(s->wavelet[i]));
     if (!(wmax > 0.0))
@@ -123,22 +200,40 @@ static int data_wavelet(int argc, char **argv) {
                       "stores the wavelet it used",
                       syn_path);
   }
+  for (size_t k = 0; st == PSFWI_OK && k < ntr; k++) { /* dead and padding traces out */
+    live[k] = o->live == NULL || o->live[k];
+    int any = 0;
+    for (size_t i = 0; i < nt && !any; i++) any = o->data[k * nt + i] != 0.0f;
+    live[k] = (unsigned char)(live[k] && any);
+  }
+  if (st == PSFWI_OK && !s) {
+    dsyn = malloc(ntr * nt * sizeof *dsyn);
+    dobs = malloc(ntr * nt * sizeof *dobs);
+    w0 = malloc(nt * sizeof *w0);
+    st = dsyn && dobs && w0 ? direct_modelled(o, vdirect, free_surface, window, offset_max, dsyn,
+                                              w0, live, dobs, &err)
+                            : psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+  }
   psfwi_source_info info = {0};
   if (st == PSFWI_OK) {
-    for (size_t k = 0; k < ntr; k++) {
-      live[k] = 0;
-      for (size_t i = 0; i < nt && !live[k]; i++) live[k] = o->data[k * nt + i] != 0.0f;
-    }
-    st = psfwi_source_estimate(ntr, nt, s->data, o->data, live, s->wavelet, eps, w, &info, &err);
-    if (st != PSFWI_OK) psfwi_error_prefix(&err, "'%s' and '%s': ", obs_path, syn_path);
+    st = psfwi_source_estimate(ntr, nt, s ? s->data : dsyn, s ? o->data : dobs, live,
+                               s ? s->wavelet : w0, eps, w, &info, &err);
+    if (st != PSFWI_OK)
+      psfwi_error_prefix(&err, "'%s' and %s: ", obs_path, s ? syn_path : "the direct wave");
   }
   if (st == PSFWI_OK) {
-    char note[512];
+    char how[256];
+    if (s)
+      snprintf(how, sizeof how, "modelled: %s", syn_path);
+    else
+      snprintf(how, sizeof how, "the direct wave at %g m/s%s, %g s after it, offsets up to %g m",
+               vdirect, free_surface ? " with the free surface's ghosts" : "", window, offset_max);
+    char note[1024];
     snprintf(note, sizeof note,
              "psfwi source wavelet, %zu samples at dt = %.9g s\nhistory: %s\nobserved: %s\n"
-             "modelled: %s\neps = %g; %zu live traces of %zu; residual after the filter %.4g "
+             "%s\neps = %g; %zu live traces of %zu; residual after the filter %.4g "
              "of the observed energy",
-             nt, o->dt, cli_history ? cli_history : "psfwi data wavelet", obs_path, syn_path, eps,
+             nt, o->dt, cli_history ? cli_history : "psfwi data wavelet", obs_path, how, eps,
              info.live, ntr, info.residual_energy / info.obs_energy);
     st = psfwi_text_write_series(out, w, nt, note, &err);
   }
@@ -149,6 +244,9 @@ static int data_wavelet(int argc, char **argv) {
         info.live, ntr, 100.0 * info.residual_energy / info.obs_energy, out, nt, o->dt);
   free(live);
   free(w);
+  free(dsyn);
+  free(dobs);
+  free(w0);
   psfwi_gather_destroy(o);
   psfwi_gather_destroy(s);
   return st == PSFWI_OK ? 0 : cli_error(&err);

@@ -167,6 +167,18 @@ int psfwi_source_apply(size_t nt, const double *sums, const float *w0, double ep
                        const psfwi_filter *band, float *w, psfwi_source_info *info,
                        psfwi_error *err);
 
+/* The direct wave, for a first estimate of the wavelet from the early part
+ * of near-offset traces (psfwi data wavelet --direct): traces (s's layout,
+ * nt samples at dt) of the wavelet w0 propagated through a homogeneous
+ * medium of velocity v, (1/v^2) p_tt - lap p = w0(t) delta (psfwi's
+ * equation and amplitude): the 2-D Green's function
+ * G(t) = H(t - T) / (2 pi sqrt(t^2 - T^2)), T = r / v, convolved with w0,
+ * integrated exactly against w0's linear interpolation; free_surface: minus
+ * the mirror source's wave (z -> -z), the ghosts of a pressure-release
+ * surface at z = 0. A receiver within 1 mm of its source is PSFWI_EINVAL. */
+int psfwi_direct_wave(const psfwi_survey *s, size_t nt, double dt, double v, int free_surface,
+                      const float *w0, float *out, psfwi_error *err);
+
 /* ---- Data weights (survey data) -----------------------------------------------
  * A weight per observed sample (d_obs's layout) for psfwi_misfit_eval_w and
  * psfwi_gradient_opts.data_weights, the product of:

@@ -8,6 +8,8 @@
 
 #include "invert_internal.h"
 
+static const double PI = 3.14159265358979323846;
+
 size_t psfwi_source_nsum(size_t nt) { return 3 * (psfwi_fft_size(2 * nt) / 2 + 1) + 2; }
 
 int psfwi_source_sums(size_t ntrace, size_t nt, const float *syn, const float *obs,
@@ -170,5 +172,67 @@ int psfwi_source_estimate(size_t ntrace, size_t nt, const float *syn, const floa
       psfwi_fail(err, PSFWI_EINVAL, "source estimation: no live trace among %zu", ntrace);
   }
   free(sums);
+  return st;
+}
+
+/* ---- The direct wave (a start for the estimate) ----------------------------------- */
+/* acosh(x / T) and sqrt(x^2 - T^2) for x >= T (0 below): the primitives of
+ * 1 / sqrt(x^2 - T^2) and x / sqrt(x^2 - T^2). */
+static double prim_a(double x, double T) { return x > T ? acosh(x / T) : 0.0; }
+static double prim_b(double x, double T) { return x > T ? sqrt((x - T) * (x + T)) : 0.0; }
+
+/* k[m] = int G(tau) hat_m(tau) dtau, m < nt: the 2-D Green's function
+ * G = 1 / (2 pi sqrt(tau^2 - T^2)) (tau > T) against the hat function of
+ * sample m (exact for a piecewise-linear wavelet), times sign, added. */
+static void green_kernel(double T, double dt, size_t nt, double sign, double *k) {
+  for (size_t m = 0; m < nt; m++) {
+    const double tm = (double)m * dt, lo = tm - dt, hi = tm + dt;
+    double v = 0.0;
+    if (m > 0 && tm > T) { /* rising half on [lo, tm] */
+      const double ia = prim_a(tm, T) - prim_a(lo, T), ib = prim_b(tm, T) - prim_b(lo, T);
+      v += (ib - lo * ia) / dt;
+    }
+    if (hi > T) { /* falling half on [tm, hi] */
+      const double ia = prim_a(hi, T) - prim_a(tm, T), ib = prim_b(hi, T) - prim_b(tm, T);
+      v += (hi * ia - ib) / dt;
+    }
+    k[m] += sign * v / (2.0 * PI);
+  }
+}
+
+int psfwi_direct_wave(const psfwi_survey *s, size_t nt, double dt, double v, int free_surface,
+                      const float *w0, float *out, psfwi_error *err) {
+  static const char who[] = "direct wave";
+  if (s == NULL || w0 == NULL || out == NULL || nt < 2)
+    return psfwi_fail(err, PSFWI_EINVAL, "%s: survey, wavelet, output and nt >= 2 are needed", who);
+  if (!(v > 0) || !isfinite(v) || !(dt > 0) || !isfinite(dt))
+    return psfwi_fail(err, PSFWI_ERANGE, "%s: velocity %g m/s and dt %g s; expected > 0", who, v,
+                      dt);
+  double *k = malloc(nt * sizeof *k);
+  if (k == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
+  int st = PSFWI_OK;
+  for (size_t is = 0; is < s->nshot && st == PSFWI_OK; is++)
+    for (size_t ir = 0; ir < s->nrec && st == PSFWI_OK; ir++) {
+      const size_t tr = is * s->nrec + ir;
+      const double dx = s->rx[tr] - s->sx[is], r1 = hypot(dx, s->rz[tr] - s->sz[is]);
+      if (!(r1 > 1e-3)) {
+        st = psfwi_fail(err, PSFWI_EINVAL,
+                        "%s: shot %zu, receiver %zu is %g m from its source; expected > 1 mm (the "
+                        "2-D Green's function is singular there)",
+                        who, is, ir, r1);
+        break;
+      }
+      memset(k, 0, nt * sizeof *k);
+      green_kernel(r1 / v, dt, nt, 1.0, k);
+      if (free_surface) /* the mirror source above the surface, opposite sign */
+        green_kernel(hypot(dx, s->rz[tr] + s->sz[is]) / v, dt, nt, -1.0, k);
+      float *o = out + tr * nt;
+      for (size_t i = 0; i < nt; i++) {
+        double acc = 0.0;
+        for (size_t j = 0; j <= i; j++) acc += (double)w0[j] * k[i - j];
+        o[i] = (float)acc;
+      }
+    }
+  free(k);
   return st;
 }
