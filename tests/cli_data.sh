@@ -141,6 +141,11 @@ check "NetCDF keeps the padding" test "$(sed -n 's/^objective = //p' "$tmp/out")
 ok "gradient with the phase misfit" "$psfwi" gradient -c "$tmp/g.ini" --set inversion.misfit=phase \
   --set data.observed="$tmp/near.segy" --set output.gradient="$tmp/grad_ph.nc"
 has "phase objective" "^objective = " "$tmp/out"
+ok "a model too small" "$psfwi" model crop "$tmp/m.nc" --x0 0 --x1 400 --z0 0 --z1 390 \
+  -o "$tmp/small.nc"
+bad "SEG-Y outside the model: the trace named" \
+  "obs.segy': trace 40 (FIELD_RECORD 1): the receiver at x = 405 m, depth 10 m is outside" \
+  "$psfwi" gradient -c "$tmp/g.ini" --set model.vp="$tmp/small.nc"
 
 # marine SEG-Y data (water on top of the model): a free surface by default,
 # as the data were made; the config's own key still decides

@@ -333,6 +333,8 @@ static void roundtrip_units(const char *name, int64_t cdiv, int64_t zdiv, int xs
   psfwi_gather_destroy(g);
 }
 
+static const char *edited(const unsigned char *b, size_t len, const char *name);
+
 static void test_scalars(void **state) {
   (void)state;
   /* The coarsest unit that holds every position is chosen, separately for
@@ -340,6 +342,35 @@ static void test_scalars(void **state) {
   roundtrip_units("mm_dm.sgy", 1000, 10, -1000, -10);
   roundtrip_units("tenth_mm_m.sgy", 10000, 1, -10000, 1);
   roundtrip_units("m_cm.sgy", 1, 100, 1, -100);
+
+  /* Mixed units: each trace's own scalar counts. One shot of 3 receivers
+   * written in centimetres, trace 0 rewritten in metres (scalar 1) and trace
+   * 1 in decimetres (-10): the same gather. */
+  {
+    psfwi_gather *m3 = make_gather(1, 3, 4, 0.004);
+    m3->survey->sx[0] = 100.0;
+    m3->survey->rx[0] = 10.0;
+    m3->survey->rx[1] = 20.5;
+    m3->survey->rx[2] = 30.25;
+    const char *mp = tu_path("mixed.sgy");
+    psfwi_error e;
+    assert_int_equal(psfwi_segy_write_gather(mp, m3, &e), PSFWI_OK);
+    size_t len;
+    unsigned char *b = slurp(mp, &len);
+    assert_int_equal(get_s16(trh(b, 4, 0) + 70), -100);
+    put_be(trh(b, 4, 0) + 70, 1, 2);
+    put_be(trh(b, 4, 0) + 72, 100, 4);
+    put_be(trh(b, 4, 0) + 80, 10, 4);
+    put_be(trh(b, 4, 1) + 70, (uint32_t)(uint16_t)-10, 2);
+    put_be(trh(b, 4, 1) + 72, 1000, 4);
+    put_be(trh(b, 4, 1) + 80, 205, 4);
+    psfwi_gather *r = psfwi_segy_read_gather(edited(b, len, "mixed2.sgy"), &e);
+    assert_non_null(r);
+    assert_same_gather(r, m3);
+    psfwi_gather_destroy(r);
+    psfwi_gather_destroy(m3);
+    free(b);
+  }
 
   /* Positions no unit holds: refused, nothing written. */
   const char *path = tu_path("lossy.sgy");

@@ -119,11 +119,43 @@ static int marine(const psfwi_model *m) {
   return 1;
 }
 
+/* Every source and receiver of a SEG-Y file inside the model, else an error
+ * naming the file's trace (its headers scanned again to find it). */
+static int segy_inside(const char *file, const psfwi_gather *g, const psfwi_grid *grid,
+                       psfwi_error *err) {
+  if (psfwi_survey_check(g->survey, grid, err) == PSFWI_OK) return PSFWI_OK;
+  psfwi_segy_scan sc;
+  psfwi_error e2 = {0};
+  if (psfwi_segy_scan_file(file, &sc, &e2) != PSFWI_OK) return err->status;
+  const double x1 = grid->x0 + (double)(grid->nx - 1) * grid->dx,
+               z1 = grid->z0 + (double)(grid->nz - 1) * grid->dz;
+  const double tol = 1e-9 * (grid->dx + grid->dz);
+#define OUT(x, z) \
+  (!((x) >= grid->x0 - tol && (x) <= x1 + tol && (z) >= grid->z0 - tol && (z) <= z1 + tol))
+  int st = err->status;
+  for (size_t k = 0; k < sc.ntrace; k++) {
+    const int src = OUT(sc.sx[k], sc.sz[k]), rec = OUT(sc.rx[k], sc.rz[k]);
+    if (!src && !rec) continue;
+    st = psfwi_fail(err, PSFWI_ERANGE,
+                    "'%s': trace %zu (FIELD_RECORD %d): the %s at x = %g m, depth %g m is "
+                    "outside the model (x in [%g, %g] m, depth in [%g, %g] m); expected the "
+                    "model to cover the survey",
+                    file, k, (int)sc.record[k], src ? "source" : "receiver",
+                    src ? sc.sx[k] : sc.rx[k], src ? sc.sz[k] : sc.rz[k], grid->x0, x1, grid->z0,
+                    z1);
+    break;
+  }
+#undef OUT
+  psfwi_segy_scan_free(&sc);
+  return st;
+}
+
 static int read_observed(cli_problem *p, psfwi_config *cfg, const char *file, psfwi_error *err) {
   const int segy = ends_with(file, ".segy") || ends_with(file, ".sgy");
   p->obs = segy ? psfwi_segy_read_gather(file, err) : psfwi_nc_read_gather(file, err);
   if (p->obs == NULL) return err->status;
-  int st = cli_resample_gather(p->obs, cfg, p->comm.rank == 0, err);
+  int st = segy ? segy_inside(file, p->obs, &p->model->grid, err) : PSFWI_OK;
+  if (st == PSFWI_OK) st = cli_resample_gather(p->obs, cfg, p->comm.rank == 0, err);
   if (st != PSFWI_OK) return st;
   if (p->obs->live != NULL && p->comm.rank == 0) {
     const psfwi_survey *o = p->obs->survey;
