@@ -151,6 +151,10 @@ ok "QC gathers: the chosen shots" "$psfwi" data info "$tmp/qc_band2_end.nc"
 has "two shots" "shots: 2; traces per shot 35..35" "$tmp/out"
 has "shots 1 and 3" "sources: x 360.00..960.00 m" "$tmp/out"
 check "final wavelet: one sample per line" test "$(grep -vc '^#' "$tmp/wend.txt")" = 176
+ok "fwi with a wavelet per shot" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.bands=0:2 \
+  --set inversion.wavelet_estimate=shot --set output.model="$tmp/ps.nc" \
+  --set output.history="$tmp/psh.nc"
+has "per-shot note" "wavelets re-estimated per shot" "$tmp/err"
 bad "QC shots out of range" "qc_shots = '1,9'" "$psfwi" fwi -c "$tmp/fwi.ini" \
   --set output.qc="$tmp/qcx" --set output.qc_shots=1,9 --set output.model="$tmp/qcx.nc"
 if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then

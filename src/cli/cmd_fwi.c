@@ -26,9 +26,11 @@ static const psfwi_config_key keys[] = {
     CLI_KEYS_MODEL_SURVEY,
     CLI_KEYS_INVERT,
     CLI_KEYS_INVERT_OUTPUT,
-    {"inversion", "wavelet_estimate", PSFWI_CFG_CHOICE, "none", 0, 0, "none|band",
+    {"inversion", "wavelet_estimate", PSFWI_CFG_CHOICE, "none", 0, 0, "none|band|shot",
      "band: re-estimate the source wavelet at each band's start (least-squares filter from "
-     "the modelled to the observed data within the band; docs/data.md), kept in the history"},
+     "the modelled to the observed data within the band; docs/data.md), kept in the history; "
+     "shot: one wavelet per shot, each from its own traces (the history keeps their mean; "
+     "one MPI rank)"},
     {"inversion", "wavelet_eps", PSFWI_CFG_DOUBLE, "1e-3", 0, 1e6, NULL,
      "water level of the wavelet estimate, a fraction of the modelled data's peak power"},
     {"output", "qc", PSFWI_CFG_PATH, NULL, 0, 0, NULL,
@@ -201,8 +203,14 @@ int cmd_fwi(int argc, char **argv) {
     o->meta = &R.meta;
     o->resume = R.resume;
     o->stop_after = R.stop_after;
-    o->estimate_wavelet =
-        strcmp(psfwi_config_string(R.cfg, "inversion", "wavelet_estimate"), "band") == 0;
+    const char *we = psfwi_config_string(R.cfg, "inversion", "wavelet_estimate");
+    o->estimate_wavelet = strcmp(we, "band") == 0   ? PSFWI_FWI_WAVELET_BAND
+                          : strcmp(we, "shot") == 0 ? PSFWI_FWI_WAVELET_SHOT
+                                                    : PSFWI_FWI_WAVELET_NONE;
+    if (o->estimate_wavelet == PSFWI_FWI_WAVELET_SHOT && R.P.comm.size > 1)
+      st = psfwi_fail(&R.err, PSFWI_EUNSUPPORTED,
+                      "[inversion] wavelet_estimate = shot runs on one MPI rank (the state keeps "
+                      "each shot's wavelet on the rank that owns it); use band, or one rank");
     o->wavelet_eps = psfwi_config_double(R.cfg, "inversion", "wavelet_eps");
     if (R.P.comm.rank == 0) o->progress = on_progress;
     if (R.P.comm.rank == 0 && o->proximal && o->illumination)
@@ -212,7 +220,7 @@ int cmd_fwi(int argc, char **argv) {
     const char *qc = psfwi_config_string(R.cfg, "output", "qc");
     const char *wout = psfwi_config_string(R.cfg, "output", "wavelet");
     float *wav = NULL;
-    if (qc != NULL && R.P.comm.rank == 0) {
+    if (st == PSFWI_OK && qc != NULL && R.P.comm.rank == 0) {
       st = qc_setup(&Q, &R.P, R.cfg, qc, &R.meta, &R.err);
       o->band_hook = qc_band;
       o->band_hook_ctx = &Q;

@@ -75,12 +75,16 @@ typedef struct fwi {
   double *pu;             /* nxz: its prox argument */
   int scaled;             /* auto_scale done (factors in reg_factors) */
   double reg_factors[PSFWI_REG_NSCALE];
-  psfwi_gradient_ws *gws; /* the gradient engine, set up once for the run */
-  float *wav;             /* nt: the wavelet in use (estimate_wavelet: re-estimated per band) */
-  float *hist_wav;        /* estimate_wavelet: rows * nt, the wavelet of each history row */
-  float *syn;             /* estimate_wavelet: this process's modelled traces */
-  unsigned char *live;    /* estimate_wavelet: its live observed traces */
-  int config_changed;     /* resumed with another configuration text */
+  psfwi_gradient_ws *gws;     /* the gradient engine, set up once for the run */
+  float *wav;                 /* nt: the wavelet in use (estimate_wavelet: re-estimated per band;
+                             per shot: their mean over every process's shots) */
+  float *wav_shots;           /* estimate_wavelet = PSFWI_FWI_WAVELET_SHOT: nshot * nt, one
+                             wavelet per shot of this process */
+  psfwi_gradient_batch batch; /* per shot: the evaluations' wavelets */
+  float *hist_wav;            /* estimate_wavelet: rows * nt, the wavelet of each history row */
+  float *syn;                 /* estimate_wavelet: this process's modelled traces */
+  unsigned char *live;        /* estimate_wavelet: its live observed traces */
+  int config_changed;         /* resumed with another configuration text */
 } fwi;
 
 static void *xcalloc(size_t n, size_t size, int *oom) {
@@ -178,7 +182,8 @@ static void chain_rule(fwi *f, const double *g_v, double *g_x) {
 /* Data misfit and dJ/dv (and illumination) at f->trial. */
 static int data_eval(fwi *f, double *Jd, int want_illum, psfwi_error *err) {
   f->nfev++;
-  return psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf, NULL, Jd, f->g_v,
+  return psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf,
+                                f->wav_shots ? &f->batch : NULL, Jd, f->g_v,
                                 want_illum ? f->illum : NULL, NULL, NULL, err);
 }
 
@@ -186,8 +191,9 @@ static int data_eval(fwi *f, double *Jd, int want_illum, psfwi_error *err) {
 static int value_eval(fwi *f, double *phi, psfwi_error *err) {
   double Jd;
   f->nfev++;
-  int st = psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf, NULL, &Jd, NULL,
-                                  NULL, NULL, NULL, err);
+  int st =
+      psfwi_gradient_ws_eval(f->gws, f->trial, f->wavelet, f->d_obs, f->mf,
+                             f->wav_shots ? &f->batch : NULL, &Jd, NULL, NULL, NULL, NULL, err);
   if (st != PSFWI_OK) return st;
   psfwi_reg_terms terms;
   if ((st = psfwi_reg_eval_terms(&f->reg, f->trial->vp, &terms, NULL, err)) != PSFWI_OK) return st;
@@ -411,6 +417,9 @@ static int write_state(fwi *f, int done, psfwi_error *err) {
     items[nitems++] =
         (psfwi_state_item){"hist_wavelet", PSFWI_STATE_F32, f->rows * f->nt, f->hist_wav};
   }
+  if (f->wav_shots)
+    items[nitems++] =
+        (psfwi_state_item){"wavelet_shots", PSFWI_STATE_F32, f->s->nshot * f->nt, f->wav_shots};
   int st = psfwi_state_write(o->state_path, "fwi", items, nitems, o->meta, err);
   free(obuf);
   return st;
@@ -468,6 +477,10 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
              : NULL;
     if (shw == NULL) goto done;
   }
+  const psfwi_state_item *sws = NULL;
+  if (f->wav_shots && (sws = psfwi_state_find(items, n, "wavelet_shots", PSFWI_STATE_F32,
+                                              f->s->nshot * f->nt, path, err)) == NULL)
+    goto done;
   f->band = (size_t)cv[ST_BAND];
   f->nfev = (size_t)cv[ST_NFEV];
   f->J0 = cv[ST_J0];
@@ -490,6 +503,7 @@ static int read_state(fwi *f, int *done, int *have_opt, psfwi_error *err) {
     memcpy(f->wav, sw->data, f->nt * sizeof *f->wav);
     memcpy(f->hist_wav, shw->data, rows * f->nt * sizeof *f->wav);
   }
+  if (sws) memcpy(f->wav_shots, sws->data, f->s->nshot * f->nt * sizeof *f->wav_shots);
   *have_opt = 0;
   if (ob->n > 0 && !*done) {
     if ((st = band_setup(f, f->band, err)) != PSFWI_OK) goto done;
@@ -560,6 +574,7 @@ static void fwi_free(fwi *f) {
   free(f->hist_sc);
   free(f->hist_wav);
   free(f->wav);
+  free(f->wav_shots);
   free(f->syn);
   free(f->live);
   psfwi_model_destroy(f->trial);
@@ -585,6 +600,63 @@ static void band_note(const fwi *f, size_t b, const char *note) {
   f->o->progress(f->o->progress_ctx, &q);
 }
 
+/* Per shot (estimate_wavelet = PSFWI_FWI_WAVELET_SHOT): each shot modelled
+ * with its own wavelet and its filter from its own traces; f->wav becomes
+ * the mean over every process's shots (the reduce hook adds the sums of the
+ * nt samples and the shot count). f->syn and f->live are set. */
+static int estimate_wavelets(fwi *f, size_t b, psfwi_error *err) {
+  const psfwi_fwi_opts *o = f->o;
+  const size_t nrec = f->s->nrec, nt = f->nt, ns = psfwi_source_nsum(nt);
+  double *sums = malloc(ns * sizeof *sums), *mean = calloc(nt + 1, sizeof *mean);
+  float *w = malloc(nt * sizeof *w);
+  int st = sums && w && mean ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory");
+  double worst = 0.0;
+  size_t live = 0;
+  for (size_t is = 0; is < f->s->nshot && st == PSFWI_OK; is++) {
+    float *wv = f->wav_shots + is * nt, *syn = f->syn + is * nrec * nt;
+    size_t nlive = 0;
+    for (size_t ir = 0; ir < nrec; ir++) nlive += f->live[is * nrec + ir];
+    if (nlive == 0) { /* a shot without live traces keeps its wavelet */
+      for (size_t i = 0; i < nt; i++) mean[i] += wv[i];
+      mean[nt] += 1.0;
+      continue;
+    }
+    psfwi_survey *one = psfwi_survey_subset(f->s, is, 1, err);
+    st = one ? psfwi_wave_model_shots(f->w, f->model, one, wv, nt, syn, NULL, err) : err->status;
+    psfwi_survey_destroy(one);
+    if (st == PSFWI_OK)
+      st = psfwi_source_sums(nrec, nt, syn, f->d_obs + is * nrec * nt, f->live + is * nrec, sums,
+                             err);
+    psfwi_source_info info = {0};
+    if (st == PSFWI_OK)
+      st = psfwi_source_apply(nt, sums, wv, o->wavelet_eps, f->filter, w, &info, err);
+    if (st != PSFWI_OK) {
+      psfwi_error_prefix(err, "shot %zu: ", is);
+      break;
+    }
+    memcpy(wv, w, nt * sizeof *w);
+    for (size_t i = 0; i < nt; i++) mean[i] += w[i];
+    mean[nt] += 1.0;
+    live += info.live;
+    if (info.obs_energy > 0) worst = fmax(worst, info.residual_energy / info.obs_energy);
+  }
+  if (st == PSFWI_OK && o->grad.reduce) st = o->grad.reduce(o->grad.reduce_ctx, mean, nt + 1, err);
+  for (size_t i = 0; st == PSFWI_OK && i < nt; i++) f->wav[i] = (float)(mean[i] / mean[nt]);
+  free(sums);
+  free(mean);
+  free(w);
+  if (st != PSFWI_OK) return psfwi_error_prefix(err, "fwi: band %zu: wavelet estimate: ", b + 1);
+  if (o->progress) {
+    char note[256];
+    snprintf(note, sizeof note,
+             "wavelets re-estimated per shot (%zu live traces here): the worst shot's filtered "
+             "modelled data leave %.3g %% of its observed energy",
+             live, 100.0 * worst);
+    band_note(f, b, note);
+  }
+  return PSFWI_OK;
+}
+
 /* The wavelet re-estimated at band b's start (docs/data.md): this
  * process's shots modelled in the current model with the current wavelet,
  * the least-squares filter to the observed data summed over every process
@@ -607,6 +679,7 @@ static int estimate_wavelet(fwi *f, size_t b, psfwi_error *err) {
       f->live[k] = (unsigned char)(obs && kept);
     }
   }
+  if (f->wav_shots) return estimate_wavelets(f, b, err);
   double *sums = malloc(ns * sizeof *sums);
   float *w = malloc(nt * sizeof *w);
   int st = sums && w ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "fwi: out of memory");
@@ -718,6 +791,12 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   f->wav = xcalloc(nt, sizeof *f->wav, &oom);
   if (f->wav) memcpy(f->wav, wavelet, nt * sizeof *f->wav);
   f->wavelet = f->wav;
+  if (o->estimate_wavelet == PSFWI_FWI_WAVELET_SHOT) {
+    f->wav_shots = xcalloc(s->nshot * nt, sizeof *f->wav_shots, &oom);
+    for (size_t is = 0; f->wav_shots && is < s->nshot; is++)
+      memcpy(f->wav_shots + is * nt, wavelet, nt * sizeof *f->wav_shots);
+    f->batch.wavelets = f->wav_shots;
+  }
   f->kx = gauss_kernel(o->smooth_sigma / model->grid.dx, &f->rx, &oom);
   f->kz = gauss_kernel(o->smooth_sigma / model->grid.dz, &f->rz, &oom);
   if (oom)
@@ -728,7 +807,9 @@ static int fwi_init(fwi *f, const psfwi_wave *w, psfwi_model *model, const psfwi
   for (size_t i = 0; i < f->nxz; i++)
     if (o->mask == NULL || !o->mask[i]) f->free_idx[f->nfree++] = i;
   if (f->nfree == 0) return psfwi_fail(err, PSFWI_EINVAL, "fwi: every cell is frozen by the mask");
-  f->gws = psfwi_gradient_ws_create(w, s, nt, PSFWI_GRADIENT_WANT_GRAD | PSFWI_GRADIENT_WANT_ILLUM,
+  f->gws = psfwi_gradient_ws_create(w, s, nt,
+                                    PSFWI_GRADIENT_WANT_GRAD | PSFWI_GRADIENT_WANT_ILLUM |
+                                        (f->wav_shots ? PSFWI_GRADIENT_PER_SHOT_WAVELETS : 0u),
                                     &o->grad, err);
   if (f->gws == NULL) return err->status;
   f->reg = o->reg;

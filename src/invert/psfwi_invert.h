@@ -487,6 +487,8 @@ typedef struct psfwi_fwi_band {
 } psfwi_fwi_band;
 
 /* What happened in one iteration, for progress lines. */
+enum { PSFWI_FWI_WAVELET_NONE = 0, PSFWI_FWI_WAVELET_BAND = 1, PSFWI_FWI_WAVELET_SHOT = 2 };
+
 typedef struct psfwi_fwi_progress {
   size_t band, nband;      /* band index (from 0) and count */
   const psfwi_fwi_band *b; /* the band */
@@ -534,7 +536,10 @@ typedef struct psfwi_fwi_opts {
   int auto_scale;                 /* 1: reg's weights scaled at the first band's start
                                      (psfwi_reg_auto_scale with step optim.step0) */
   psfwi_gradient_opts grad;       /* memory budget, threads, MPI reduction */
-  int estimate_wavelet;           /* 1: the wavelet re-estimated at each band's start
+  int estimate_wavelet;           /* PSFWI_FWI_WAVELET_BAND (1): the wavelet re-estimated at
+                                     each band's start; PSFWI_FWI_WAVELET_SHOT (2): one
+                                     wavelet per shot, each from its shot's traces (the
+                                     history keeps their mean; one MPI process only)
                                      (least-squares filter within the band, psfwi_source_*;
                                      one extra modelling of the shots per band), kept in
                                      the history (wavelet) and the state */
