@@ -384,16 +384,6 @@ static void test_first_breaks(void **state) {
   free(u);
 }
 
-/* Relative L2 distance of n samples. */
-static double rel_l2(const float *a, const float *b, size_t n) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    den += (double)b[i] * b[i];
-  }
-  return sqrt(num / den);
-}
-
 /* Resampling against the analytic trace: a 10 Hz Ricker at 1 ms to 4 ms
  * (decimation: the filtered trace's own samples) and 2.5 ms, and from 4 ms
  * back to 1 ms; a 200 Hz sine at 1 ms taken to 4 ms (Nyquist 125 Hz) is
@@ -411,7 +401,7 @@ static void test_resample(void **state) {
   /* 1 ms -> 4 ms */
   assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.004, out, &e), PSFWI_OK);
   assert_int_equal(psfwi_ricker(10.0, 0.2, 0.004, 201, r4, &e), PSFWI_OK);
-  const double e4 = rel_l2(out, r4, 201);
+  const double e4 = tu_rel_l2(out, r4, 201);
   float filt[N1];
   memcpy(filt, r1, sizeof filt);
   psfwi_filter_opts fo;
@@ -424,11 +414,11 @@ static void test_resample(void **state) {
   /* 1 ms -> 2.5 ms */
   assert_int_equal(psfwi_resample(1, N1, 0.001, r1, 0.0025, out, &e), PSFWI_OK);
   assert_int_equal(psfwi_ricker(10.0, 0.2, 0.0025, 321, r25, &e), PSFWI_OK);
-  const double e25 = rel_l2(out, r25, 321);
+  const double e25 = tu_rel_l2(out, r25, 321);
   /* 4 ms -> 1 ms (no filter) */
   assert_int_equal(psfwi_resample(1, 201, 0.004, r4, 0.001, out, &e), PSFWI_OK);
   assert_int_equal(psfwi_ricker(10.0, 0.2, 0.001, N1, ref, &e), PSFWI_OK);
-  const double e1 = rel_l2(out, ref, N1);
+  const double e1 = tu_rel_l2(out, ref, N1);
   for (size_t j = 0; j < 201; j++) assert_true(out[4 * j] == r4[j]);
   printf("  resampling a 10 Hz Ricker: to 4 ms %.2e, to 2.5 ms %.2e, 4 ms to 1 ms %.2e\n", e4, e25,
          e1);

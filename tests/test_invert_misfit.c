@@ -478,6 +478,26 @@ static void test_l1_huber_filtered(void **state) {
   psfwi_filter_destroy(f);
 }
 
+/* h = u rotated by 90 degrees, trace by trace: -i sign(f) by a direct DFT
+ * in double (DC and Nyquist left out). */
+static void rotate90(const float *u, float *h) {
+  for (size_t i = 0; i < NTR; i++)
+    for (size_t t = 0; t < NT; t++) {
+      double acc = 0.0;
+      for (size_t k = 1; k < NT / 2; k++) {
+        double re = 0.0, im = 0.0;
+        for (size_t j = 0; j < NT; j++) {
+          const double a = 2.0 * PI * (double)(k * j % NT) / NT;
+          re += u[i * NT + j] * cos(a);
+          im -= u[i * NT + j] * sin(a);
+        }
+        const double a = 2.0 * PI * (double)(k * t % NT) / NT;
+        acc += 2.0 * (im * cos(a) + re * sin(a)) / NT;
+      }
+      h[i * NT + t] = (float)acc;
+    }
+}
+
 /* The envelope misfit: its adjoint source against central differences
  * (also with a band filter inside); blind to the phase: a trace and its
  * 90-degree rotation (the analytic signal's imaginary part, by a direct
@@ -492,22 +512,7 @@ static void test_envelope(void **state) {
   traces(d);
   psfwi_misfit *m = misfit(PSFWI_MISFIT_ENVELOPE, NULL, NULL, 0);
   check_fd(m, u, d, 1e-3, 1e-3, "envelope");
-  /* h = the 90-degree rotation of u on each trace, a tapered window of it */
-  for (size_t i = 0; i < NTR; i++)
-    for (size_t t = 0; t < NT; t++) {
-      double acc = 0.0;
-      for (size_t k = 1; k < NT / 2; k++) {
-        double re = 0.0, im = 0.0;
-        for (size_t j = 0; j < NT; j++) {
-          const double a = 2.0 * PI * (double)(k * j % NT) / NT;
-          re += u[i * NT + j] * cos(a);
-          im -= u[i * NT + j] * sin(a);
-        }
-        const double a = 2.0 * PI * (double)(k * t % NT) / NT;
-        acc += 2.0 * (im * cos(a) + re * sin(a)) / NT; /* -i sign(f) */
-      }
-      h[i * NT + t] = (float)acc;
-    }
+  rotate90(u, h);
   for (size_t i = 0; i < NTR * NT; i++) r[i] = 0.5f * u[i];
   const double j_rot = eval(m, u, h, NULL), j_half = eval(m, u, r, NULL);
   psfwi_misfit *l2 = misfit(PSFWI_MISFIT_L2, NULL, NULL, 0);
@@ -547,22 +552,7 @@ static void test_phase(void **state) {
   const double jd2 = eval(m, u, h, NULL);
   printf("phase: J(u, d) %.9e, J(3 u, d) %.9e, J(u, d / 2) %.9e\n", j, j3, jd2);
   assert_true(fabs(j3 - j) < 1e-6 * j && fabs(jd2 - j) < 1e-6 * j);
-  /* h = u rotated by 90 degrees (-i sign(f) by a direct DFT) */
-  for (size_t i = 0; i < NTR; i++)
-    for (size_t t = 0; t < NT; t++) {
-      double acc = 0.0;
-      for (size_t k = 1; k < NT / 2; k++) {
-        double re = 0.0, im = 0.0;
-        for (size_t jj = 0; jj < NT; jj++) {
-          const double a = 2.0 * PI * (double)(k * jj % NT) / NT;
-          re += u[i * NT + jj] * cos(a);
-          im -= u[i * NT + jj] * sin(a);
-        }
-        const double a = 2.0 * PI * (double)(k * t % NT) / NT;
-        acc += 2.0 * (im * cos(a) + re * sin(a)) / NT;
-      }
-      h[i * NT + t] = (float)acc;
-    }
+  rotate90(u, h);
   for (size_t i = 0; i < NTR * NT; i++) r[i] = 0.5f * u[i];
   const double j_rot = eval(m, u, h, NULL), j_half = eval(m, u, r, NULL);
   printf("phase: J(u, rotated u) %.3e, J(u, u / 2) %.3e\n", j_rot, j_half);

@@ -69,14 +69,23 @@ static void add_gauss(float *data, size_t n, double s, unsigned long long seed) 
   }
 }
 
-int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
-                    psfwi_error *err) {
+/* The data's power sum d^2 (> 0), for noise at snr_db (finite). */
+static int signal_power(const float *data, size_t n, double snr_db, double *power,
+                        psfwi_error *err) {
   if (!isfinite(snr_db))
     return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
-  double power = 0.0;
-  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
-  if (n == 0 || !(power > 0.0))
+  double p = 0.0;
+  for (size_t i = 0; i < n; i++) p += (double)data[i] * (double)data[i];
+  if (n == 0 || !(p > 0.0))
     return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
+  *power = p;
+  return PSFWI_OK;
+}
+
+int psfwi_add_noise(float *data, size_t n, double snr_db, unsigned long long seed, double *sigma,
+                    psfwi_error *err) {
+  double power = 0.0;
+  if (signal_power(data, n, snr_db, &power, err) != PSFWI_OK) return err->status;
   const double s = sqrt(power / (double)n / pow(10.0, snr_db / 10.0));
   add_gauss(data, n, s, seed);
   if (sigma) *sigma = s;
@@ -87,12 +96,8 @@ int psfwi_add_band_noise(float *data, size_t ntrace, size_t nt, double dt, doubl
                          double f_low, double f_high, unsigned long long seed, double *sigma,
                          psfwi_error *err) {
   const size_t n = ntrace * nt;
-  if (!isfinite(snr_db))
-    return psfwi_fail(err, PSFWI_ERANGE, "noise SNR %g dB; expected a finite number", snr_db);
   double power = 0.0;
-  for (size_t i = 0; i < n; i++) power += (double)data[i] * (double)data[i];
-  if (n == 0 || !(power > 0.0))
-    return psfwi_fail(err, PSFWI_EINVAL, "noise at %g dB SNR: the data are all zero", snr_db);
+  if (signal_power(data, n, snr_db, &power, err) != PSFWI_OK) return err->status;
   float *noise = calloc(n, sizeof *noise);
   if (noise == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "out of memory for the noise");
   /* white noise of unit deviation, then the band's filter */
