@@ -97,4 +97,14 @@ none "no segy after errors" "$tmp/shots.segy"
 none "no snapshots after errors" "$tmp/snaps.nc"
 ls -A "$tmp" | grep -q '\.tmp$' && { failed=$((failed + 1)); echo "FAIL: temporary files left"; ls -A "$tmp"; } || pass=$((pass + 1))
 
+# FFTW wisdom: written by the first run, read by the next, the same data
+ok "wisdom written" "$psfwi" forward -c "$tmp/f.ini" --set propagator.fftw_measure=true \
+  --set propagator.fftw_wisdom="$tmp/fftw.wisdom" --set output.data="$tmp/w1.nc"
+check "wisdom file" grep -q "fftw" "$tmp/fftw.wisdom"
+ok "wisdom reused" "$psfwi" forward -c "$tmp/f.ini" --set propagator.fftw_measure=true \
+  --set propagator.fftw_wisdom="$tmp/fftw.wisdom" --set output.data="$tmp/w2.nc"
+check "no temporary wisdom left" sh -c "! ls -A '$tmp' | grep -q 'wisdom\.[0-9]'"
+bad "wisdom in a missing directory" "fftw_wisdom: cannot write" "$psfwi" forward -c "$tmp/f.ini" \
+  --set propagator.fftw_wisdom="$tmp/no/dir/w" --set output.data="$tmp/w3.nc"
+
 finish cli_forward

@@ -241,4 +241,5 @@ void cli_wave_opts_from_config(const psfwi_config *cfg, double fmax, psfwi_wave_
   o->nthreads_shots = (int)psfwi_config_int(cfg, "propagator", "threads");
   o->nthreads_fft = (int)psfwi_config_int(cfg, "propagator", "fft_threads");
   o->fftw_measure = psfwi_config_bool(cfg, "propagator", "fftw_measure");
+  o->fftw_wisdom = psfwi_config_string(cfg, "propagator", "fftw_wisdom");
 }

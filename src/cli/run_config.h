@@ -53,7 +53,10 @@
   {"propagator", "fft_threads", PSFWI_CFG_INT, "1", 1, 1024, NULL, \
       "threads inside one FFT (FFTW threads)"}, \
   {"propagator", "fftw_measure", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
-      "FFTW_MEASURE plans: slower start, faster steps"}
+      "FFTW_MEASURE plans: slower start, faster steps"}, \
+  {"propagator", "fftw_wisdom", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
+      "FFTW wisdom file, read before planning and rewritten after: fftw_measure plans of " \
+      "sizes planned before cost nothing"}
 /* clang-format on */
 
 /* [output] keys of psfwi forward. */

@@ -86,6 +86,11 @@ typedef struct psfwi_wave_opts {
   int nthreads_shots;           /* threads over shots; <= 0: omp_get_max_threads() */
   int nthreads_fft;             /* threads inside one FFT (FFTW threads), default 1 */
   int fftw_measure;             /* 1: FFTW_MEASURE plans (slow to plan, faster); 0: ESTIMATE */
+  const char *fftw_wisdom;      /* NULL: none; else FFTW wisdom read from this file before
+                               planning (a missing or unreadable file: none) and the
+                               process's wisdom written back after (a hidden temporary
+                               file, then renamed): MEASURE plans of a size planned
+                               before cost nothing; not owned */
   int ftz;                      /* 1: flush denormals to zero while stepping (default 1) */
   psfwi_wave_layout spectral_layout; /* default PSFWI_WAVE_LAYOUT_AUTO */
 } psfwi_wave_opts;

@@ -2,10 +2,14 @@
  * multiplier, absorbing profile, FFTW plans), padded fields, the velocity
  * term and the time step. The Laplacian it applies: src/wave/laplacian.c;
  * the PML: src/wave/pml.c. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fftw3.h>
 
@@ -437,6 +441,29 @@ done:
   return st;
 }
 
+/* The process's FFTW wisdom into path: a hidden temporary file beside it
+ * (.NAME.wisdom.PID), then renamed over it. */
+static int save_wisdom(const char *path, psfwi_error *err) {
+  const char *slash = strrchr(path, '/');
+  const int dir = slash ? (int)(slash - path + 1) : 0;
+  char tmp[4200];
+  const int n =
+      snprintf(tmp, sizeof tmp, "%.*s.%s.wisdom.%ld", dir, path, path + dir, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    return psfwi_fail(err, PSFWI_EINVAL, "[propagator] fftw_wisdom '%s': name too long", path);
+  if (!fftwf_export_wisdom_to_filename(tmp)) {
+    unlink(tmp);
+    return psfwi_fail(err, PSFWI_EIO, "[propagator] fftw_wisdom: cannot write '%s'", path);
+  }
+  if (rename(tmp, path) != 0) {
+    const int e = errno;
+    unlink(tmp);
+    return psfwi_fail(err, PSFWI_EIO, "[propagator] fftw_wisdom: cannot write '%s': %s", path,
+                      strerror(e));
+  }
+  return PSFWI_OK;
+}
+
 psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                               psfwi_error *err) {
   psfwi_wave_info in;
@@ -451,10 +478,13 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
   w->opts = *o;
   w->nb = o->boundary_cells;
   const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
+  if (o->fftw_wisdom) (void)fftwf_import_wisdom_from_filename(o->fftw_wisdom);
   if (set_layout(w, &m->grid, err) != PSFWI_OK || fill_coefficients(w, err) != PSFWI_OK ||
       make_plans(w, flags, err) != PSFWI_OK ||
       (o->absorber == PSFWI_WAVE_PML && psfwi_pml_create(w, flags, err) != PSFWI_OK))
     goto fail;
+  if (o->fftw_wisdom && save_wisdom(o->fftw_wisdom, err) != PSFWI_OK) goto fail;
+  w->opts.fftw_wisdom = NULL; /* not kept: the caller owns the string */
   return w;
 fail:
   psfwi_wave_destroy(w);
