@@ -129,6 +129,34 @@ static void test_rules(void **state) {
   assert_int_equal(rep.padding, npad);
   assert_int_equal(rep.live, NSHOT * NREC - npad);
   free(lv);
+  /* amplitudes falling as 1 / offset along 60 receivers (the near trace 30
+   * times the shot's median: noise for a shot-wide median) are not noise; a
+   * burst 10 times its neighbours is */
+  {
+    enum { NR2 = 60 };
+    psfwi_survey *s2 = psfwi_survey_create(1, NR2, &e);
+    assert_non_null(s2);
+    s2->sx[0] = 0.0;
+    s2->sz[0] = 5.0;
+    for (size_t ir = 0; ir < NR2; ir++) {
+      s2->rx[ir] = 10.0 * (double)(ir + 1);
+      s2->rz[ir] = 5.0;
+    }
+    float *d2 = malloc(NR2 * NT * sizeof *d2), *w2 = malloc(NR2 * NT * sizeof *w2);
+    for (size_t ir = 0; ir < NR2; ir++)
+      for (size_t i = 0; i < NT; i++)
+        d2[ir * NT + i] = (float)((tu_urand(&rs) - 0.5) / (1.0 + (double)ir));
+    for (size_t i = 0; i < NT; i++) d2[30 * NT + i] *= 10.0f;
+    psfwi_weight_opts_defaults(&only);
+    only.reject_rms = 5.0;
+    assert_int_equal(psfwi_data_weights(s2, NT, DT, d2, &only, w2, &rep, &e), PSFWI_OK);
+    printf("  amplitudes falling with offset: %zu noisy (the burst only)\n", rep.noisy);
+    assert_int_equal(rep.noisy, 1);
+    assert_true(w2[30 * NT] == 0.0f && w2[0] == 1.0f);
+    free(d2);
+    free(w2);
+    psfwi_survey_destroy(s2);
+  }
   /* bad options name the key */
   o.taper = -1.0;
   assert_int_equal(psfwi_data_weights(s, NT, DT, d, &o, w, &rep, &e), PSFWI_ERANGE);

@@ -43,7 +43,8 @@
   {"data", "dead_traces", PSFWI_CFG_CHOICE, "keep", 0, 0, "keep|drop", \
       "drop: all-zero observed traces weigh 0 (instead of being fitted as zeros)"}, \
   {"data", "reject_rms", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
-      "traces whose RMS exceeds this multiple (> 1) of their shot's median weigh 0 (0: off)"}
+      "traces whose RMS exceeds this multiple (> 1) of the median of their 5 neighbours on " \
+      "each side weigh 0 (noise bursts; 0: off)"}
 /* clang-format on */
 
 /* [model] true, [data], [inversion], [regularization] keys (extend

@@ -26,6 +26,9 @@ static double ramp_up(double t, double a, double len) {
   return 0.5 - 0.5 * cos(PI * (t - a) / len);
 }
 
+/* reject_rms compares a trace with the traces this many slots to each side */
+enum { REJECT_HALF = 5 };
+
 static int cmp_double(const void *a, const void *b) {
   const double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -88,8 +91,7 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
     return psfwi_fail(err, PSFWI_ENOMEM, "%s: out of memory", who);
   }
   for (size_t is = 0; is < s->nshot; is++) {
-    /* the shot's trace RMS and the median over its live traces */
-    size_t nlive = 0;
+    /* the shot's trace RMS */
     for (size_t ir = 0; ir < nrec; ir++) {
       double e = 0.0;
       if (d_obs != NULL) {
@@ -97,7 +99,6 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
         for (size_t it = 0; it < nt; it++) e += (double)d[it] * d[it];
       }
       rms[ir] = sqrt(e / (double)nt);
-      if (rms[ir] > 0) sorted[nlive++] = rms[ir];
     }
     if (o->pick_window > 0) {
       const int st =
@@ -109,12 +110,22 @@ int psfwi_data_weights(const psfwi_survey *s, size_t nt, double dt, const float 
         return psfwi_error_prefix(err, "%s: shot %zu: ", who, is);
       }
     }
-    double median = 0.0;
-    if (nlive > 0) {
-      qsort(sorted, nlive, sizeof *sorted, cmp_double);
-      median = nlive % 2 ? sorted[nlive / 2] : 0.5 * (sorted[nlive / 2 - 1] + sorted[nlive / 2]);
-    }
     for (size_t ir = 0; ir < nrec; ir++) {
+      /* the median RMS of the live traces among the REJECT_HALF neighbours
+       * on each side (amplitudes fall with offset: a shot-wide median would
+       * take the strong near-offset traces for noise) */
+      double median = 0.0;
+      if (o->reject_rms > 0) {
+        const size_t lo = ir > REJECT_HALF ? ir - REJECT_HALF : 0,
+                     hi = ir + REJECT_HALF < nrec ? ir + REJECT_HALF : nrec - 1;
+        size_t m = 0;
+        for (size_t j = lo; j <= hi; j++)
+          if (rms[j] > 0 && (o->live == NULL || o->live[is * nrec + j])) sorted[m++] = rms[j];
+        if (m > 0) {
+          qsort(sorted, m, sizeof *sorted, cmp_double);
+          median = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+        }
+      }
       const size_t k = is * nrec + ir;
       float *wt = w + k * nt;
       const double off = fabs(s->rx[k] - s->sx[is]);

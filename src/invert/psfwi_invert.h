@@ -193,7 +193,8 @@ int psfwi_direct_wave(const psfwi_survey *s, size_t nt, double dt, double v, int
  *    traces outside weigh 0;
  *  - drop_dead: all-zero observed traces weigh 0 (not fitted as zeros);
  *  - reject_rms = k > 1: traces whose RMS exceeds k times the median RMS of
- *    the shot's live traces weigh 0 (noise bursts);
+ *    the live traces among their 5 neighbours on each side in the shot
+ *    weigh 0 (noise bursts; a local median, as amplitudes fall with offset);
  *  - live (NULL: every trace): traces with live[k] = 0 weigh 0 (padding of
  *    irregular spreads, psfwi_gather.live).
  * Negative or non-finite values are ERANGE naming the key. The report counts
