@@ -50,6 +50,10 @@ rel=$(paste <(grep -v '^#' "$tmp/est.txt") "$tmp/true.txt" |
   awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "%.4f", sqrt(n / t)}')
 echo "  estimated wavelet: relative L2 error $rel"
 check "recovered to 5 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.05)}'
+ok "a file wavelet low-passed" "$psfwi" forward -c "$tmp/f.ini" --set wavelet.highcut=10 \
+  --set output.data="$tmp/hc.nc"
+bad "highcut with a Ricker" "highcut is only used with kind = file" "$psfwi" forward \
+  -c "$tmp/s.ini" --set wavelet.highcut=10 --set output.data="$tmp/x.nc"
 ok "the estimate as the next run's wavelet" "$psfwi" forward -c "$tmp/f.ini" \
   --set wavelet.file="$tmp/est.txt" --set output.data="$tmp/re.nc"
 
@@ -66,6 +70,13 @@ rel=$(paste <(grep -v '^#' "$tmp/direct.txt") "$tmp/true.txt" |
   awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "%.4f", sqrt(n / t)}')
 echo "  wavelet from the direct wave: relative L2 error $rel"
 check "direct-arrival estimate within 6 %" awk -v r="$rel" 'BEGIN {exit !(r <= 0.06)}'
+# the shipped field-workflow config runs on a SEG-Y file it was not made for
+bad "configs/survey_fwi.ini on other data" "stopped after 1 iterations" "$psfwi" fwi \
+  -c "$src/configs/survey_fwi.ini" --set data.observed="$tmp/od.segy" \
+  --set model.vp="$tmp/deep.nc" --set output.model="$tmp/sv.nc" \
+  --set output.history="$tmp/svh.nc" --set output.qc="$tmp/svqc" --stop-after 1
+has "wavelet re-estimated in it" "wavelet re-estimated" "$tmp/err"
+check "its QC gathers" test -s "$tmp/svqc_band1_start.nc"
 bad "modelled or direct" "either --modelled or --direct" "$psfwi" data wavelet \
   --observed "$tmp/od.segy" --direct 1500 --modelled "$tmp/syn.nc" -o "$tmp/x.txt"
 

@@ -197,6 +197,12 @@ float *cli_wavelet_from_config(const psfwi_config *cfg, double dt, size_t nt, do
       psfwi_fail(err, PSFWI_EINVAL, "[wavelet] file is only used with kind = file");
       goto fail;
     }
+    if (psfwi_config_double(cfg, "wavelet", "highcut") > 0) {
+      psfwi_fail(err, PSFWI_EINVAL,
+                 "[wavelet] highcut is only used with kind = file (a Ricker's band is set by "
+                 "its frequency)");
+      goto fail;
+    }
     const double f = psfwi_config_double(cfg, "wavelet", "frequency");
     const double delay = psfwi_config_is_set(cfg, "wavelet", "delay")
                              ? psfwi_config_double(cfg, "wavelet", "delay")
@@ -212,6 +218,19 @@ float *cli_wavelet_from_config(const psfwi_config *cfg, double dt, size_t nt, do
   if (psfwi_text_read_series(file, &samples, &n, err) != PSFWI_OK) goto fail;
   memcpy(w, samples, (n < nt ? n : nt) * sizeof *w); /* zero-padded or truncated to nt */
   free(samples);
+  const double hc = psfwi_config_double(cfg, "wavelet", "highcut");
+  if (hc > 0) {
+    psfwi_filter_opts fo;
+    psfwi_filter_opts_defaults(&fo);
+    fo.f_highcut = hc;
+    psfwi_filter *f = psfwi_filter_create(&fo, dt, err);
+    const int st = f ? psfwi_filter_apply(f, 1, nt, w, err) : err->status;
+    psfwi_filter_destroy(f);
+    if (st != PSFWI_OK) {
+      psfwi_error_prefix(err, "[wavelet] highcut = %g Hz: ", hc);
+      goto fail;
+    }
+  }
   if (psfwi_wave_fmax(w, nt, dt, fmax, err) != PSFWI_OK) {
     psfwi_error_prefix(err, "[wavelet] file '%s'", file);
     goto fail;

@@ -21,6 +21,9 @@
       "Ricker delay (s); default 1.5 / frequency"}, \
   {"wavelet", "file", PSFWI_CFG_PATH, NULL, 0, 0, NULL, \
       "wavelet samples at the sample interval, one per line (kind = file)"}, \
+  {"wavelet", "highcut", PSFWI_CFG_DOUBLE, "0", 0, 1e5, NULL, \
+      "kind = file: low-pass the wavelet at this frequency (Hz; zero-phase Butterworth of " \
+      "order 4 each way; 0: as given), e.g. to the band a coarse grid holds"}, \
   {"time", "duration", PSFWI_CFG_DOUBLE, "1.0", 1e-6, 1e5, NULL, "recording time (s)"}, \
   {"time", "sample_interval", PSFWI_CFG_DOUBLE, "0.002", 1e-7, 10, NULL, \
       "recorded sample interval (s); an integer multiple of the internal step"}, \
