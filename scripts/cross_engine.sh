@@ -148,4 +148,35 @@ PY
     done
   done
   echo "QC pictures: $out/*_qc_band*_shot*.png"
+  /usr/bin/python3 scripts/plot_model.py "$out/start_40m.nc" "$out/a_estimated.nc" \
+    "$out/b_true_wavelet.nc" --true "$out/true_40m.nc" --psfwi "$psfwi" \
+    -o "$out/models.png" > /dev/null
+  /usr/bin/python3 - "$out" <<'PY'
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+out = sys.argv[1]
+true = np.loadtxt(f"{out}/true_wavelet.txt")
+est = np.loadtxt(f"{out}/a_estimated_wavelet.txt", comments="#")
+t = np.arange(len(true)) * 0.004
+n = 4 * len(true)
+f = np.fft.rfftfreq(n, 0.004)
+fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
+ax[0].plot(t, true, "k", label="true (airgun-like, with bubble)")
+ax[0].plot(t, est, "r--", label="estimated at the last band (<= 8 Hz)")
+ax[0].set_xlim(0, 0.6)
+ax[0].set_xlabel("time (s)")
+ax[0].legend(fontsize=8)
+ax[1].plot(f, np.abs(np.fft.rfft(true, n)), "k")
+ax[1].plot(f, np.abs(np.fft.rfft(est, n)), "r--")
+ax[1].axvline(8, color="grey", lw=0.8)
+ax[1].set_xlim(0, 25)
+ax[1].set_xlabel("frequency (Hz)")
+ax[1].set_title("amplitude spectra (grey: the last band's corner)", fontsize=9)
+fig.tight_layout()
+fig.savefig(f"{out}/wavelet.png", dpi=110)
+PY
+  echo "pictures: $out/models.png, $out/wavelet.png"
 fi
