@@ -24,6 +24,9 @@ int cli_double(const char *opt, const char *text, double min, double max, double
                psfwi_error *err);
 int cli_size(const char *opt, const char *text, size_t min, size_t max, size_t *out,
              psfwi_error *err);
+/* A frequency band "LOW:HIGH" (Hz, LOW < HIGH, 0 for a missing corner, not
+ * both 0); the error names what (e.g. "--band") and quotes the text. */
+int cli_band(const char *what, const char *text, double *lo, double *hi, psfwi_error *err);
 
 /* A progress line with ETA on stderr: redrawn in place on a terminal, one
  * line per 10 % otherwise. */

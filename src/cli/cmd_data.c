@@ -468,19 +468,8 @@ static void normalize(psfwi_gather *g, int mode) {
 /* --band LOW:HIGH in place on the traces (not on the wavelet: the data are
  * filtered, the source that made them is not). */
 static int band_pass(psfwi_gather *g, const char *band, psfwi_error *err) {
-  char *end = NULL;
-  const double lo = strtod(band, &end);
-  double hi = NAN;
-  if (end != band && *end == ':') {
-    const char *h = end + 1;
-    hi = strtod(h, &end);
-    if (end == h || *end != '\0') hi = NAN;
-  }
-  if (!(lo >= 0) || !(hi >= 0) || (lo == 0 && hi == 0) || (hi > 0 && hi <= lo))
-    return psfwi_fail(err, PSFWI_EINVAL,
-                      "--band '%s': expected LOW:HIGH in Hz, LOW < HIGH, 0 for no corner (e.g. "
-                      "3:12, 0:12, 3:0)",
-                      band);
+  double lo, hi;
+  if (cli_band("--band", band, &lo, &hi, err) != PSFWI_OK) return err->status;
   psfwi_filter_opts fo;
   psfwi_filter_opts_defaults(&fo);
   fo.f_lowcut = lo;
@@ -543,9 +532,8 @@ static int data_condition(int argc, char **argv) {
   psfwi_gather *g = NULL;
   float *w = NULL;
   int st = psfwi_check_run_files(files, 2, &err);
-  const int segy_in = has_suffix(in, ".segy") || has_suffix(in, ".sgy");
   if (st == PSFWI_OK) {
-    g = segy_in ? psfwi_segy_read_gather(in, &err) : psfwi_nc_read_gather(in, &err);
+    g = read_gather(in, &err);
     st = g ? PSFWI_OK : err.status;
   }
   if (st == PSFWI_OK) st = cli_resample_gather(g, cfg, 1, &err);

@@ -138,16 +138,7 @@ int cmd_forward(int argc, char **argv) {
     double sigma, lo = 0.0, hi = 0.0;
     const double snr = psfwi_config_double(cfg, "output", "noise_snr_db");
     if (band != NULL) {
-      char *end = NULL;
-      lo = strtod(band, &end);
-      if (end == band || *end != ':' || (hi = strtod(end + 1, &end), *end != '\0') || !(lo >= 0) ||
-          !(hi >= 0) || (lo == 0 && hi == 0) || (hi > 0 && hi <= lo)) {
-        st = psfwi_fail(&err, PSFWI_EINVAL,
-                        "[output] noise_band = '%s': expected LOW:HIGH in Hz, LOW < HIGH, 0 for "
-                        "no corner (e.g. 2:15)",
-                        band);
-        goto done;
-      }
+      if ((st = cli_band("[output] noise_band =", band, &lo, &hi, &err)) != PSFWI_OK) goto done;
       st = psfwi_add_band_noise(g->data, s->nshot * s->nrec, nt, dt, snr, lo, hi, seed, &sigma,
                                 &err);
       if (st != PSFWI_OK) psfwi_error_prefix(&err, "[output] noise_band = %s: ", band);

@@ -38,6 +38,26 @@ int cli_double(const char *opt, const char *text, double min, double max, double
   return PSFWI_OK;
 }
 
+int cli_band(const char *what, const char *text, double *lo, double *hi, psfwi_error *err) {
+  char *end = NULL;
+  const double l = strtod(text, &end);
+  double h = NAN;
+  if (end != text && *end == ':') {
+    const char *t = end + 1;
+    h = strtod(t, &end);
+    if (end == t || *end != '\0') h = NAN;
+  }
+  if (!(l >= 0) || !(h >= 0) || !isfinite(l) || !isfinite(h) || (l == 0 && h == 0) ||
+      (h > 0 && h <= l))
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "%s '%s': expected LOW:HIGH in Hz, LOW < HIGH, 0 for no corner (e.g. 3:12, "
+                      "0:12, 3:0)",
+                      what, text);
+  *lo = l;
+  *hi = h;
+  return PSFWI_OK;
+}
+
 int cli_size(const char *opt, const char *text, size_t min, size_t max, size_t *out,
              psfwi_error *err) {
   char *end;
