@@ -129,12 +129,10 @@ static int segy_inside(const char *file, const psfwi_gather *g, const psfwi_grid
   if (psfwi_segy_scan_file(file, &sc, &e2) != PSFWI_OK) return err->status;
   const double x1 = grid->x0 + (double)(grid->nx - 1) * grid->dx,
                z1 = grid->z0 + (double)(grid->nz - 1) * grid->dz;
-  const double tol = 1e-9 * (grid->dx + grid->dz);
-#define OUT(x, z) \
-  (!((x) >= grid->x0 - tol && (x) <= x1 + tol && (z) >= grid->z0 - tol && (z) <= z1 + tol))
   int st = err->status;
   for (size_t k = 0; k < sc.ntrace; k++) {
-    const int src = OUT(sc.sx[k], sc.sz[k]), rec = OUT(sc.rx[k], sc.rz[k]);
+    const int src = !psfwi_grid_inside(grid, sc.sx[k], sc.sz[k]),
+              rec = !psfwi_grid_inside(grid, sc.rx[k], sc.rz[k]);
     if (!src && !rec) continue;
     st = psfwi_fail(err, PSFWI_ERANGE,
                     "'%s': trace %zu (FIELD_RECORD %d): the %s at x = %g m, depth %g m is "
@@ -145,7 +143,6 @@ static int segy_inside(const char *file, const psfwi_gather *g, const psfwi_grid
                     z1);
     break;
   }
-#undef OUT
   psfwi_segy_scan_free(&sc);
   return st;
 }

@@ -130,6 +130,9 @@ psfwi_survey *psfwi_survey_subset(const psfwi_survey *s, size_t first, size_t co
 /* Check every position finite and inside the grid's extent (a point exactly
  * on the edge counts as inside). Names the shot/receiver and position. */
 int psfwi_survey_check(const psfwi_survey *s, const psfwi_grid *g, psfwi_error *err);
+/* 1 when (x, z) is finite and inside the grid's extent (its edges count,
+ * within 1e-9 of a cell), the test psfwi_survey_check applies. */
+int psfwi_grid_inside(const psfwi_grid *g, double x, double z);
 
 /* ---- Wavelets ------------------------------------------------------------
  * Ricker wavelet of peak frequency f_peak (Hz) delayed by delay (s), sampled

@@ -54,7 +54,7 @@ psfwi_survey *psfwi_survey_create_line(double sx0, double dsx, size_t nshot, dou
   return s;
 }
 
-static int inside(double x, double z, const psfwi_grid *g) {
+int psfwi_grid_inside(const psfwi_grid *g, double x, double z) {
   const double x1 = g->x0 + (double)(g->nx - 1) * g->dx;
   const double z1 = g->z0 + (double)(g->nz - 1) * g->dz;
   const double tol = 1e-9 * (g->dx + g->dz);
@@ -66,14 +66,14 @@ int psfwi_survey_check(const psfwi_survey *s, const psfwi_grid *g, psfwi_error *
   const double x1 = g->x0 + (double)(g->nx - 1) * g->dx;
   const double z1 = g->z0 + (double)(g->nz - 1) * g->dz;
   for (size_t is = 0; is < s->nshot; is++) {
-    if (!inside(s->sx[is], s->sz[is], g))
+    if (!psfwi_grid_inside(g, s->sx[is], s->sz[is]))
       return psfwi_fail(err, PSFWI_ERANGE,
                         "source %zu at (x = %g m, z = %g m) is outside the model "
                         "(x in [%g, %g] m, z in [%g, %g] m)",
                         is, s->sx[is], s->sz[is], g->x0, x1, g->z0, z1);
     for (size_t ir = 0; ir < s->nrec; ir++) {
       const size_t k = is * s->nrec + ir;
-      if (!inside(s->rx[k], s->rz[k], g))
+      if (!psfwi_grid_inside(g, s->rx[k], s->rz[k]))
         return psfwi_fail(err, PSFWI_ERANGE,
                           "receiver %zu of shot %zu at (x = %g m, z = %g m) is outside the "
                           "model (x in [%g, %g] m, z in [%g, %g] m)",
