@@ -135,6 +135,25 @@ has "geometric complexity per epoch" "geometric_complexity(epoch)" "$tmp/out"
 ok "test" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test"
 has "test: 6 samples" "6 samples" "$tmp/out"
 has "test: SSIM" "SSIM" "$tmp/out"
+# noisy inputs: the CSV row, reproducible from the seed, worse than clean at 0 dB
+ok "test csv" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --format csv
+clean_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/out")
+ok "test noise" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --noise 0 --seed 3 \
+  --format csv
+has "test noise: csv header" "network,data,samples,noise_db,mae" "$tmp/out"
+cp "$tmp/out" "$tmp/noise1"
+ok "test noise again" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --noise 0 \
+  --seed 3 --format csv
+check "test noise: the same seed gives the same scores" cmp -s "$tmp/out" "$tmp/noise1"
+noisy_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/noise1")
+check "test noise: 0 dB is worse than clean ($noisy_mae > $clean_mae)" \
+  awk -v a="$noisy_mae" -v b="$clean_mae" 'BEGIN {exit !(a > b)}'
+bad "test --noise x" "expected a signal-to-noise ratio in dB" \
+  "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --noise x
+bad "test --seed alone" "the seed of --noise" \
+  "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --seed 2
+bad "test --format" "expected table or csv" \
+  "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --format json
 
 # predict from a gather modelled with the same acquisition
 "$psfwi" model synth --family layered --nx 24 --nz 16 --dx 10 --seed 4 -o "$tmp/true.nc" \

@@ -1,6 +1,7 @@
 /* psfwi dnn train | predict | info: the data-driven DNN inversion (learn/).
  * The command reads and writes the files; the library trains and predicts. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ static const char usage_text[] =
     "       psfwi dnn predict --net NET.nc[,NET2.nc,...] --data SHOTS.nc --like GRID.nc\n"
     "                         -o MODEL.nc\n"
     "       psfwi dnn test --net NET.nc --data PREFIX [--range VMIN:VMAX]\n"
+    "                      [--noise SNR_DB [--seed N]] [--format table|csv]\n"
     "       psfwi dnn info NET.nc\n"
     "Train a network that maps pseudo-spectral data (Fourier coefficients of the\n"
     "traces, see 'psfwi dataset') to velocity, on the shards of 'psfwi dataset\n"
@@ -785,7 +787,8 @@ static int dnn_predict(int argc, char **argv) {
 /* ---- Test ---------------------------------------------------------------------------- */
 
 static int dnn_test(int argc, char **argv) {
-  const char *net = NULL, *data = NULL, *range = NULL;
+  const char *net = NULL, *data = NULL, *range = NULL, *noise = NULL, *seed_s = NULL;
+  int csv = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -799,10 +802,39 @@ static int dnn_test(int argc, char **argv) {
       data = argv[++i];
     else if (strcmp(a, "--range") == 0)
       range = argv[++i];
-    else
+    else if (strcmp(a, "--noise") == 0)
+      noise = argv[++i];
+    else if (strcmp(a, "--seed") == 0)
+      seed_s = argv[++i];
+    else if (strcmp(a, "--format") == 0) {
+      const char *f = argv[++i];
+      if (strcmp(f, "csv") != 0 && strcmp(f, "table") != 0)
+        return cli_usage_error("dnn test", "--format '%s': expected table or csv", f);
+      csv = strcmp(f, "csv") == 0;
+    } else
       return cli_usage_error("dnn test", "unknown option '%s'", a);
   }
   if (!net || !data) return cli_usage_error("dnn test", "--net and --data are required");
+  double snr_db = NAN;
+  unsigned long long seed = 1;
+  if (noise) {
+    char *end;
+    snr_db = strtod(noise, &end);
+    if (end == noise || *end || !isfinite(snr_db) || snr_db < -60 || snr_db > 200)
+      return cli_usage_error("dnn test",
+                             "--noise '%s': expected a signal-to-noise ratio in dB "
+                             "in [-60, 200]",
+                             noise);
+  }
+  if (seed_s) {
+    char *end;
+    errno = 0;
+    seed = strtoull(seed_s, &end, 10);
+    if (end == seed_s || *end || errno || seed_s[0] == '-')
+      return cli_usage_error("dnn test", "--seed '%s': expected a non-negative integer", seed_s);
+    if (!noise)
+      return cli_usage_error("dnn test", "--seed is the seed of --noise, which is not given");
+  }
   psfwi_error err = {0};
   loaded_net ln;
   dataset d = {0};
@@ -838,6 +870,11 @@ static int dnn_test(int argc, char **argv) {
     a01 = malloc(ncell * sizeof *a01);
     b01 = malloc(ncell * sizeof *b01);
     if (!t || !a01 || !b01) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+    /* noise on the features as the network receives them from the data,
+       before the standardisation it learnt; one draw sequence per sample */
+    for (size_t s = 0; noise && s < d.n; s++)
+      psfwi_features_add_noise(d.x + s * d.nchan * d.width, d.nchan * d.width, snr_db,
+                               psfwi_mix64(seed + s), NULL);
     psfwi_learn_standardise(d.x, d.n, d.nchan, d.width, ln.nf->feature_mean, ln.nf->feature_std);
   }
   double mae = 0, mse = 0, ssim = 0, mae_ms = 0, rel = 0;
@@ -865,10 +902,20 @@ static int dnn_test(int argc, char **argv) {
     st = psfwi_ssim(a01, b01, d.width, d.nz, 1.0, &q, &err);
     ssim += q;
   }
-  if (st == PSFWI_OK) {
+  if (st == PSFWI_OK && csv) {
+    const double n = (double)d.n;
+    printf("network,data,samples,noise_db,mae,rmse,ssim,mae_ms,rel_pct\n");
+    printf("%s,%s,%zu,%s,%.6f,%.6f,%.6f,%.3f,%.4f\n", net, data, d.n, noise ? noise : "", mae / n,
+           sqrt(mse / n), ssim / n, mae_ms / n, rel / n);
+  } else if (st == PSFWI_OK) {
     const double n = (double)d.n;
     printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net, lo,
            hi);
+    if (noise)
+      printf(
+          "  inputs with white Gaussian noise at %g dB SNR on the non-zero features (seed "
+          "%llu)\n",
+          snr_db, seed);
     printf(
         "  MAE  %.4f   RMSE %.4f   (velocity scaled to [-1, 1]; RMSE: root of the mean "
         "per-model MSE)\n",

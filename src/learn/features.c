@@ -313,3 +313,17 @@ int psfwi_features_compute(psfwi_features *f, const float *data, float *out, psf
       }
   return PSFWI_OK;
 }
+
+void psfwi_features_add_noise(float *x, size_t n_all, double snr_db, unsigned long long seed,
+                              double *sigma) {
+  double ss = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < n_all; i++)
+    if (x[i] != 0.0f) ss += (double)x[i] * x[i], n++;
+  const double s = n ? sqrt(ss / (double)n) * pow(10.0, -snr_db / 20.0) : 0.0;
+  if (sigma) *sigma = s;
+  if (s == 0.0) return;
+  unsigned long long state = seed;
+  for (size_t i = 0; i < n_all; i++)
+    if (x[i] != 0.0f) x[i] = (float)(x[i] + s * psfwi_normal_draw(&state));
+}

@@ -140,6 +140,15 @@ size_t psfwi_features_width(const psfwi_features *f); /* positions */
  * (it holds the FFT buffers); use one f per thread. PSFWI_ENONFINITE for a
  * NaN in the data. A shot whose coefficients are all zero stays zero. */
 int psfwi_features_compute(psfwi_features *f, const float *data, float *out, psfwi_error *err);
+/* Noisy inputs for robustness tests (psfwi dnn test --noise): white
+ * Gaussian noise added to the n non-zero entries of x[n_all] (a zero entry is
+ * a cell without a trace and stays zero), with standard deviation sigma =
+ * rms(non-zero entries) 10^(-snr_db / 20), so the expected signal-to-noise
+ * ratio of those entries is snr_db. Reproducible from seed (splitmix64,
+ * Box-Muller). *sigma (may be NULL) receives sigma; all-zero x is left as
+ * it is (sigma 0). */
+void psfwi_features_add_noise(float *x, size_t n_all, double snr_db, unsigned long long seed,
+                              double *sigma);
 
 /* ---- Training samples (dataset.c) -------------------------------------------
  * Sample i of a data set: a model drawn from the synthetic families
