@@ -101,7 +101,11 @@ void cli_progress_update(cli_progress *p, size_t done) {
 
 void cli_progress_end(cli_progress *p) {
   if (isatty(STDERR_FILENO)) fprintf(stderr, "\n");
-  fprintf(stderr, "%s: done in %.1f s\n", p->label, psfwi_seconds() - p->t0);
+  const double el = psfwi_seconds() - p->t0;
+  if (el < 100)
+    fprintf(stderr, "%s: done in %.2f s\n", p->label, el);
+  else
+    fprintf(stderr, "%s: done in %.0f s\n", p->label, el);
 }
 
 psfwi_meta cli_meta(const char *title) {
