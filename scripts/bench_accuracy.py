@@ -23,8 +23,8 @@ The problem, stated so that any modelling code can run it:
 
 What is searched: psfwi forward set-ups (grid spacing dx; sample interval
 dt_out, which is also the source wavelet's sampling; [time] cfl, which sets
-the internal steps per sample; the absorbing layer's width), one thread,
-PML, FFTW_ESTIMATE plans. `errors` runs every set-up once and keeps its
+the internal steps per sample; the absorbing layer's thickness, 200 or
+400 m, as a number of cells), one thread, PML, FFTW_ESTIMATE plans. `errors` runs every set-up once and keeps its
 error (deterministic: it may run on a busy machine) in OUT/errors.json;
 it resumes. `time` then times the set-ups on the front of error against
 work (padded cells x steps) REPEATS rounds, interleaved (run it on a quiet
@@ -52,7 +52,7 @@ RECS = [(1800.0, 1500.0), (1500.0 + 455.0 / math.sqrt(2.0), 1500.0 + 455.0 / mat
 DXS = [5.0, 6.25, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0]
 DTS = [0.0005, 0.001, 0.002, 0.004]
 CFLS = [0.3, 0.5, 1.0, 2.0]
-BCS = [20, 40]
+LAYERS = [200.0, 400.0]  # absorbing layer thickness (m): cells = max(10, round(m / dx))
 TARGETS = [0.01, 0.002, 0.0005]
 
 
@@ -143,7 +143,8 @@ def main():
     store = os.path.join(work, "errors.json")
     rows = json.load(open(store)) if os.path.exists(store) else []
     if a.phase == "errors":
-        grid = list(itertools.product(DXS, DTS, CFLS, BCS))
+        grid = [(dx, dt, c, max(10, round(m / dx)))
+                for dx, dt, c, m in itertools.product(DXS, DTS, CFLS, LAYERS)]
         if a.quick:
             grid = [(20.0, 0.002, 0.3, 20), (10.0, 0.001, 0.3, 20), (20.0, 0.004, 2.0, 20)]
         seen, setups = {(r["dx"], r["dt"], r["nsub"], r["bc"]) for r in rows}, []
