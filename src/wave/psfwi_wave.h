@@ -126,9 +126,20 @@ typedef struct psfwi_wave psfwi_wave;
  * leapfrog step beyond its von Neumann limit, a k-space step whose Nyquist
  * mode aliases, fewer than ppw_min points per shortest wavelength, dt_out
  * above 1 / (2 fmax), a model velocity above vmax_bound or below
- * vmin_bound. NULL on failure with err filled. */
+ * vmin_bound, and a set-up whose absorbing layer makes a field grow (the
+ * stability probe below). NULL on failure with err filled. */
 psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                               psfwi_error *err);
+/* The stability probe psfwi_wave_create runs on set-ups outside the region
+ * measured stable (src/wave/wave.c, docs/wave.md "Stability"), here run on
+ * any: a random field stepped on a homogeneous model at the velocity bound
+ * with m's spacing and o's layer, surface and step (dt_out, cfl). *total:
+ * how many times its norm grew from its lowest value to the end; *late:
+ * how many times over the last 1000 steps (both infinite if it exploded).
+ * psfwi_wave_create refuses a set-up (PSFWI_EUNSTABLE) when total > 100
+ * and late > 2: exponential growth. */
+int psfwi_wave_stability_growth(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                                double *total, double *late, psfwi_error *err);
 void psfwi_wave_destroy(psfwi_wave *w);
 const psfwi_wave_info *psfwi_wave_get_info(const psfwi_wave *w);
 /* Number of internal steps that take the field from t = 0 to t = (nt - 1) dt_out. */

@@ -464,12 +464,16 @@ static int save_wisdom(const char *path, psfwi_error *err) {
   return PSFWI_OK;
 }
 
-psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
-                              psfwi_error *err) {
+static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                           const psfwi_wave_info *in, psfwi_error *err);
+
+static psfwi_wave *wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                               int probe, psfwi_error *err) {
   psfwi_wave_info in;
   memset(&in, 0, sizeof in);
   psfwi_wave *w = NULL;
   if (check_sampling(m, dt_out, o, &in, err) != PSFWI_OK) goto fail;
+  if (probe && probe_stability(m, dt_out, o, &in, err) != PSFWI_OK) goto fail;
   if ((w = calloc(1, sizeof *w)) == NULL) {
     fail_nomem(m->grid.nx, m->grid.nz, err);
     goto fail;
@@ -489,6 +493,177 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
 fail:
   psfwi_wave_destroy(w);
   return NULL;
+}
+
+psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                              psfwi_error *err) {
+  return wave_create(m, dt_out, o, 1, err);
+}
+
+/* ---- Stability probe ------------------------------------------------------------
+ * The von Neumann bound of check_sampling holds for the interior update; the
+ * damped updates of the absorbing layers (and the PML's memory terms) add
+ * modes that grow at time steps inside it, measured in 40 s runs on a
+ * homogeneous model at vmax (docs/wave.md, "Stability"): e.g. 20 cells of
+ * PML at CFL 0.6, 4 cells of PML at the default 0.3, 6 cells of sponge at
+ * 0.4. Their growth is slow (a factor 1.01 to 1.07 a step) and starts from
+ * round-off, so a run can end large but finite, a valid-looking output.
+ * The probe steps a homogeneous model at the velocity bound
+ * (PSFWI_PROBE_CELLS interior cells a side: 16 were too few to hold the
+ * growing modes; the run's spacing, step, reference velocity, absorbing
+ * layer and surface) from a random field (zero on a free surface's row) for
+ * PSFWI_PROBE_STEPS steps; a norm that grows PSFWI_PROBE_GROWTH-fold from its
+ * lowest value and still PSFWI_PROBE_RATE-fold over the last
+ * PSFWI_PROBE_LATE steps grows exponentially: an unstable set-up (rates
+ * above about 0.0012 a step are caught). Known limit: two set-ups with a
+ * free surface that grew in 40 s runs (20 cells of PML at CFL 0.57, 10 of
+ * sponge at 0.5) do not grow in the probe. The layer's damping per step is
+ * d dt = 25 cfl / nb (PML; 11.25 cfl / nb sponge), a function of the CFL
+ * number and the width in cells alone, so on square cells the set-ups
+ * measured stable in 40 s runs in all four absorber / surface combinations
+ * (>= 20 cells, CFL <= 0.5; tests/test_wave_stability.c probes them too)
+ * skip the probe; any other is probed once per process (results are kept
+ * per set-up, so a run that creates many propagators pays once, about 0.1
+ * to 0.3 s). */
+#define PSFWI_PROBE_CELLS  64
+#define PSFWI_PROBE_STEPS  4000
+#define PSFWI_PROBE_GROWTH 100.0
+#define PSFWI_PROBE_LATE   1000
+#define PSFWI_PROBE_RATE   2.0
+#define PSFWI_PROBE_CACHE  32
+
+typedef struct probe_key {
+  double dx, dz, dt, c_ref;
+  size_t nb;
+  int absorber, free_surface, scheme;
+} probe_key;
+
+static probe_key probe_cache[PSFWI_PROBE_CACHE];
+static double probe_total[PSFWI_PROBE_CACHE], probe_late[PSFWI_PROBE_CACHE];
+static size_t probe_ncache;
+
+static double field_norm2(const float *f, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) s += (double)f[i] * f[i];
+  return s;
+}
+
+/* *total: the growth of the norm from its lowest value to the end; *late:
+ * its growth over the last PSFWI_PROBE_LATE steps (both infinite when the
+ * field exploded). */
+static int probe_run(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                     const psfwi_wave_info *in, double *total, double *late, psfwi_error *err) {
+  psfwi_grid g = m->grid;
+  g.nx = g.nz = PSFWI_PROBE_CELLS;
+  psfwi_model *pm = psfwi_model_create(&g, err);
+  if (pm == NULL) return err->status;
+  for (size_t i = 0; i < g.nx * g.nz; i++) pm->vp[i] = (float)in->vmax_bound;
+  psfwi_wave_opts po = *o;
+  po.vmax_bound = po.vmin_bound = in->vmax_bound;
+  po.fftw_measure = 0;
+  po.fftw_wisdom = NULL;
+  po.nthreads_fft = 1;
+  po.spectral_layout = PSFWI_WAVE_LAYOUT_AUTO;
+  int status = PSFWI_OK;
+  psfwi_wave *pw = wave_create(pm, dt_out, &po, 0, err);
+  psfwi_wave_state *st = pw ? psfwi_wave_state_create(pw, err) : NULL;
+  psfwi_wave_work *ws = st ? psfwi_wave_work_create(pw, err) : NULL;
+  float *vel = ws ? psfwi_wave_field_alloc(pw) : NULL;
+  if (vel != NULL && psfwi_wave_vel_term(pw, pm, vel, err) == PSFWI_OK && pw->info.dt == in->dt) {
+    const size_t n = pw->info.npx * pw->info.npz;
+    unsigned long long seed = 0x5eed5eedULL;
+    /* row 0 is the pressure-release surface with a free surface: p = 0 there */
+    const size_t first = o->free_surface ? pw->info.npx : 0;
+    for (size_t i = first; i < n; i++) st->cur[i] = st->prev[i] = (float)psfwi_normal_draw(&seed);
+    const double n0 = field_norm2(st->cur, n);
+    double hist[PSFWI_PROBE_STEPS / 50 + 1], nmin = n0, nk = n0;
+    size_t nh = 0;
+    hist[nh++] = n0;
+    for (size_t k = 1; k <= PSFWI_PROBE_STEPS && nk <= 1e24 * n0; k++) {
+      psfwi_wave_step(pw, vel, st, NULL, NULL, ws);
+      if (k % 50 == 0) {
+        nk = field_norm2(st->cur, n);
+        if (!isfinite(nk)) break;
+        hist[nh++] = nk;
+        if (nk < nmin) nmin = nk;
+      }
+    }
+    const size_t back = PSFWI_PROBE_LATE / 50;
+    if (!isfinite(nk) || nk > 1e24 * n0) { /* exploded before the end */
+      *total = *late = INFINITY;
+    } else {
+      *total = sqrt(nk / nmin);
+      *late = nh > back ? sqrt(nk / hist[nh - 1 - back]) : 1.0;
+    }
+  } else if (vel != NULL && pw->info.dt != in->dt) {
+    status =
+        psfwi_fail(err, PSFWI_EINTERNAL, "stability probe: step %g s differs from the run's %g s",
+                   pw->info.dt, in->dt);
+  } else if (pw != NULL && ws != NULL && vel == NULL) {
+    status = psfwi_fail(err, PSFWI_ENOMEM, "stability probe: out of memory");
+  } else {
+    status = err->status ? err->status : PSFWI_EINTERNAL;
+  }
+  psfwi_wave_field_free(vel);
+  psfwi_wave_work_destroy(ws);
+  psfwi_wave_state_destroy(st);
+  psfwi_wave_destroy(pw);
+  psfwi_model_destroy(pm);
+  return status;
+}
+
+int psfwi_wave_stability_growth(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                                double *total, double *late, psfwi_error *err) {
+  psfwi_wave_info in;
+  memset(&in, 0, sizeof in);
+  if (check_sampling(m, dt_out, o, &in, err) != PSFWI_OK) return err->status;
+  return probe_run(m, dt_out, o, &in, total, late, err);
+}
+
+static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
+                           const psfwi_wave_info *in, psfwi_error *err) {
+  const double cfl = in->vmax_bound * in->dt / fmin(m->grid.dx, m->grid.dz);
+  if (o->scheme == PSFWI_WAVE_KSPACE && m->grid.dx == m->grid.dz && o->boundary_cells >= 20 &&
+      cfl <= 0.5 + 1e-12)
+    return PSFWI_OK; /* measured stable: see above */
+  probe_key key;
+  memset(&key, 0, sizeof key);
+  key.dx = m->grid.dx;
+  key.dz = m->grid.dz;
+  key.dt = in->dt;
+  key.c_ref = in->vmax_bound;
+  key.nb = o->boundary_cells;
+  key.absorber = (int)o->absorber;
+  key.free_surface = o->free_surface;
+  key.scheme = (int)o->scheme;
+  double total = -1.0, late = -1.0;
+#pragma omp critical(psfwi_probe_cache)
+  for (size_t i = 0; i < probe_ncache; i++)
+    if (memcmp(&probe_cache[i], &key, sizeof key) == 0) {
+      total = probe_total[i];
+      late = probe_late[i];
+    }
+  if (total < 0.0) {
+    const int st = probe_run(m, dt_out, o, in, &total, &late, err);
+    if (st != PSFWI_OK) return st;
+#pragma omp critical(psfwi_probe_cache)
+    if (probe_ncache < PSFWI_PROBE_CACHE) {
+      probe_cache[probe_ncache] = key;
+      probe_total[probe_ncache] = total;
+      probe_late[probe_ncache++] = late;
+    }
+  }
+  if (total > PSFWI_PROBE_GROWTH && late > PSFWI_PROBE_RATE)
+    return psfwi_fail(err, PSFWI_EUNSTABLE,
+                      "unstable: with %zu cells of %s%s, a time step of %g s (CFL %.3g = vmax "
+                      "dt / min(dx, dz) at vmax = %g m/s) makes the absorbing layer grow a "
+                      "field exponentially (%.3g-fold in %d steps of a stability probe on a "
+                      "small model); lower [time] cfl (or the sample interval), or widen "
+                      "[propagator] boundary_cells (docs/wave.md, \"Stability\")",
+                      o->boundary_cells, o->absorber == PSFWI_WAVE_PML ? "PML" : "sponge",
+                      o->free_surface ? " and a free surface" : "", in->dt, cfl, in->vmax_bound,
+                      total, PSFWI_PROBE_STEPS);
+  return PSFWI_OK;
 }
 
 const psfwi_wave_info *psfwi_wave_get_info(const psfwi_wave *w) { return &w->info; }
