@@ -81,6 +81,9 @@ def main():
     ap.add_argument("--vmax", type=float)
     ap.add_argument("--psfwi", help="path of the psfwi command (for --true metrics)")
     ap.add_argument("--dpi", type=int, default=120)
+    ap.add_argument("--std", help="a 'psfwi dnn predict' output of several networks: its "
+                    "vp_std (the ensemble's per-cell standard deviation) as a last panel")
+    ap.add_argument("--cols", type=int, default=0, help="panels per row (default: one row)")
     a = ap.parse_args()
 
     paths = ([a.true] if a.true else []) + a.models
@@ -109,12 +112,23 @@ def main():
                 titles[k + 1] += f"\nRMSE {m['rmse']:.1f} m/s, rel. {m['rel_l2']:.2f} %, SSIM {m['ssim']:.3f}"
         titles[0] += " (true)"
 
+    std = None
+    if a.std:
+        ds = xr.open_dataset(a.std)
+        if "vp_std" not in ds:
+            fail(f"'{a.std}' has no variable 'vp_std'; expected 'psfwi dnn predict' of several networks")
+        std = ds["vp_std"].load()
     ncurves = sum(1 for _, obj, _ in panels if obj is not None)
-    n = len(panels) + ncurves
+    n = len(panels) + ncurves + (std is not None)
     aspect = max(float(panels[0][0].x[-1] - panels[0][0].x[0]), 1.0) / max(float(panels[0][0].z[-1] - panels[0][0].z[0]), 1.0)
     w = min(6.0, 2.5 * max(aspect, 0.6))
-    fig, axes = plt.subplots(1, n, figsize=(w * n + 1.0, w / max(aspect, 0.6) + 1.2), squeeze=False)
-    axes = axes[0]
+    cols = a.cols if a.cols > 0 else n
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(w * cols + 1.0, (w / max(aspect, 0.6) + 1.2) * rows),
+                             squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
     k = 0
     for (vp, obj, _), title in zip(panels, titles):
         ax = axes[k]
@@ -136,6 +150,18 @@ def main():
             axc.set_xlabel("iteration")
             axc.set_ylabel("objective")
             axc.grid(True, which="both", alpha=0.3)
+    if std is not None:
+        ax = axes[k]
+        x, z = std.x.values / 1000.0, std.z.values / 1000.0
+        dx = (x[1] - x[0]) if len(x) > 1 else 0.001
+        dz = (z[1] - z[0]) if len(z) > 1 else 0.001
+        im = ax.imshow(std.values, cmap="viridis", aspect="equal",
+                       extent=[x[0] - dx / 2, x[-1] + dx / 2, z[-1] + dz / 2, z[0] - dz / 2])
+        ax.set_xlabel("x (km)")
+        ax.set_ylabel("depth (km)")
+        ax.set_title(f"{os.path.basename(a.std)}: vp_std (ensemble)", fontsize=9)
+        cb = fig.colorbar(im, ax=ax, shrink=0.8)
+        cb.set_label("std (m/s)")
     fig.tight_layout()
     tmp = a.output + f".tmp.{os.getpid()}.png"
     fig.savefig(tmp, dpi=a.dpi)
