@@ -135,6 +135,12 @@ has "geometric complexity per epoch" "geometric_complexity(epoch)" "$tmp/out"
 ok "test" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test"
 has "test: 6 samples" "6 samples" "$tmp/out"
 has "test: SSIM" "SSIM" "$tmp/out"
+# the shipped networks load, with the acquisition they were trained for
+ok "shipped marine network" "$psfwi" dnn info "$src/models/dnn_marine.nc"
+has "marine network: profile mode" "mode = profile" "$tmp/out"
+has "marine network: its 12 offset bins" "noffset = 12" "$tmp/out"
+ok "shipped OpenFWI network" "$psfwi" dnn info "$src/models/dnn_openfwi.nc"
+has "OpenFWI network: whole mode" "mode = whole" "$tmp/out"
 # noisy inputs: the CSV row, reproducible from the seed, worse than clean at 0 dB
 ok "test csv" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --format csv
 clean_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/out")
