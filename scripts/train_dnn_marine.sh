@@ -13,11 +13,16 @@
 #     from the gathers alone -> models/marmousi_dnn.nc (mean, vp_std) and
 #     models/marmousi_dnn1.nc (the shipped network alone); both scored
 #     against the true model beside the smoothed start;
-#  4. with FWI=1, classical FWI (configs/marmousi_fwi.ini) started from the
-#     ensemble's prediction -> models/marmousi_dnn_fwi.nc; with RNN=1 the
-#     RNN (configs/marmousi_rnn.ini) likewise -> models/marmousi_dnn_rnn.nc.
-# Every step resumes where it stopped (shards, training state, fwi state).
-#   [PSFWI=binary] [SAMPLES=1024] [TEST=64] [SEEDS=3] [FWI=0] [RNN=0] scripts/train_dnn_marine.sh
+#  4. a start that needs neither network nor true model, v(z) = 1500 + z
+#     (models/marmousi_40m_linear.nc); with FWI=1, classical FWI
+#     (configs/marmousi_fwi.ini) started from the ensemble's prediction ->
+#     models/marmousi_dnn_fwi.nc; with RNN=1 the RNN (configs/marmousi_rnn.ini)
+#     likewise -> models/marmousi_dnn_rnn.nc; with LINEAR=1 FWI from the
+#     linear start -> models/marmousi_40m_linear_fwi.nc.
+# Shards already written are skipped; a killed training or inversion
+# continues with its own --resume (docs/learn.md, docs/fwi.md).
+#   [PSFWI=binary] [SAMPLES=1024] [TEST=64] [SEEDS=3] [FWI=0] [RNN=0] [LINEAR=0] [PYTHON=python3]
+#   scripts/train_dnn_marine.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 psfwi=${PSFWI:-build/psfwi}
@@ -55,15 +60,24 @@ stamp "predictions"
 "$psfwi" dnn predict --net "$nets" --data data/marine/marmousi_shots.nc \
   --like models/marmousi_40m_start.nc -o models/marmousi_dnn.nc
 cmp=(models/marmousi_40m_start.nc models/marmousi_dnn1.nc models/marmousi_dnn.nc)
-# FWI=1 / RNN=1: the hybrid, each method started from the ensemble's prediction
-for method in fwi rnn; do
+# A start that needs no network and no true model: the textbook gradient
+# v(z) = 1500 m/s + 1 /s * z on Marmousi's grid.
+"${PYTHON:-python3}" -c "import numpy as np; z = np.arange(76) * 40.0; \
+np.save('data/marine/marmousi_40m_linear.npy', np.repeat((1500.0 + z)[:, None], 231, axis=1).astype(np.float32))"
+"$psfwi" model import data/marine/marmousi_40m_linear.npy --dx 40 -o models/marmousi_40m_linear.nc
+cmp+=(models/marmousi_40m_linear.nc)
+# FWI=1 / RNN=1: the hybrid, each method started from the ensemble's
+# prediction; FWI also from the linear start (LINEAR=1)
+for run in dnn:fwi dnn:rnn 40m_linear:fwi; do
+  start=${run%%:*} method=${run##*:}
   flag=${method^^}
+  [ "$start" = 40m_linear ] && flag=LINEAR
   [ "${!flag:-0}" = 1 ] || continue
-  stamp "$method from the DNN prediction"
-  "$psfwi" "$method" -c "configs/marmousi_$method.ini" --set model.vp=models/marmousi_dnn.nc \
-    --set output.model="models/marmousi_dnn_$method.nc" \
-    --set output.history="models/marmousi_dnn_${method}_history.nc"
-  cmp+=("models/marmousi_dnn_$method.nc")
+  stamp "$method from models/marmousi_$start.nc"
+  "$psfwi" "$method" -c "configs/marmousi_$method.ini" --set model.vp="models/marmousi_$start.nc" \
+    --set output.model="models/marmousi_${start}_$method.nc" \
+    --set output.history="models/marmousi_${start}_${method}_history.nc"
+  cmp+=("models/marmousi_${start}_$method.nc")
 done
 for m in models/marmousi_fwi.nc models/marmousi_rnn.nc; do [ -f "$m" ] && cmp+=("$m"); done
 stamp "scores"
