@@ -1,25 +1,69 @@
 #!/usr/bin/env python3
 """Markdown tables of the regularization study (scripts/regularization_study.sh).
 
-Usage: scripts/regularization_table.py runs/regularization/table.csv
+Usage: scripts/regularization_table.py runs/regularization/table.csv [--pictures DIR]
 
 Prints, per (model, noise, method): every run (regularizer, weight, solver,
 RMSE, relative error, SSIM, seconds), then the best weight of each
 regularizer by SSIM with its gain over no regularization. Standard library
-only.
+only, except --pictures: for each (model, noise, method) a PNG in DIR
+(MODEL_NOISE_METHOD.png) of the true model, the unregularized result and
+the best result of each regularizer, drawn by scripts/plot_model.py (needs
+matplotlib and xarray) from the study's folder, where the table lies.
 """
 import csv
+import os
+import subprocess
 import sys
 from collections import defaultdict
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def result_file(folder, r):
+    """The model file of a run, named as scripts/regularization_study.sh names it."""
+    name = "_".join([r["model"], r["noise"], r["method"], r["regularizer"], r["weight"], r["solver"]])
+    return os.path.join(folder, name + ".nc")
+
+
+def true_file(folder, model):
+    if model == "marmousi":
+        return os.path.join(HERE, "..", "models", "marmousi_40m.nc")
+    return os.path.join(folder, f"{model}_true.nc")
+
+
+def picture(folder, outdir, key, base, best):
+    model, noise, method = key
+    runs = base[:1] + [r for _, r in sorted(best.items())]
+    files = [result_file(folder, r) for r in runs]
+    missing = [f for f in files + [true_file(folder, model)] if not os.path.isfile(f)]
+    if missing:
+        print(f"regularization_table.py: no picture for {key}: {missing[0]} missing", file=sys.stderr)
+        return
+    os.makedirs(outdir, exist_ok=True)
+    png = os.path.join(outdir, f"{model}_{noise}_{method}.png")
+    cmd = [os.path.join(HERE, "plot_model.py"), *files, "--true",
+           true_file(folder, model), "--cols", "3", "-o", png]
+    subprocess.run(cmd, check=True)
+    print(f"picture: {png} (true, then " +
+          ", ".join(f"{r['regularizer']} {r['weight']}" for r in runs) + ")")
+
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    outdir = None
+    if "--pictures" in args:
+        i = args.index("--pictures")
+        if i + 1 >= len(args):
+            sys.exit("regularization_table.py: --pictures needs a folder")
+        outdir = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
         sys.exit(__doc__)
-    with open(sys.argv[1], newline="") as f:
+    with open(args[0], newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
-        sys.exit(f"{sys.argv[1]}: no runs yet")
+        sys.exit(f"{args[0]}: no runs yet")
     groups = defaultdict(list)
     for r in rows:
         groups[(r["model"], r["noise"], r["method"])].append(r)
@@ -48,6 +92,8 @@ def main():
                 d = (f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}" if base else "n/a")
                 print(f"| {reg} | {solver} | {r['weight']} | {float(r['ssim']):.4f} | {d} |")
         print()
+        if outdir is not None and best:
+            picture(os.path.dirname(os.path.abspath(args[0])), outdir, (model, noise, method), base, best)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ done
 for n in ${nets//,/ }; do
   "$psfwi" dnn test --net "$n" --data data/marine/test
 done
-[ -f models/marmousi_40m.nc ] || scripts/make_models.sh
+[ -f models/marmousi_40m.nc ] || scripts/make_models.sh "$psfwi"
 stamp "Marmousi recorded with the marine acquisition"
 [ -f data/marine/marmousi_shots.nc ] || "$psfwi" forward -c configs/dnn_marine_marmousi.ini
 stamp "predictions"

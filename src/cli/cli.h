@@ -28,11 +28,12 @@ int cli_size(const char *opt, const char *text, size_t min, size_t max, size_t *
  * both 0); the error names what (e.g. "--band") and quotes the text. */
 int cli_band(const char *what, const char *text, double *lo, double *hi, psfwi_error *err);
 
-/* A progress line with ETA on stderr: redrawn in place on a terminal, one
- * line per 10 % otherwise. */
+/* A progress line with ETA on stderr: redrawn in place on a terminal;
+ * otherwise (a log file) one line per 10 %, and at least one a minute
+ * while work advances. */
 typedef struct cli_progress {
   const char *label;
-  double t0;
+  double t0, t_last;
   size_t total;
   int last_decile;
 } cli_progress;

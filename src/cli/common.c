@@ -76,6 +76,7 @@ void cli_progress_start(cli_progress *p, const char *label, size_t total) {
   p->label = label;
   p->total = total ? total : 1;
   p->t0 = psfwi_seconds();
+  p->t_last = p->t0;
   p->last_decile = -1;
 }
 
@@ -92,8 +93,9 @@ void cli_progress_update(cli_progress *p, size_t done) {
     fflush(stderr);
   } else {
     const int decile = (int)(10.0 * f);
-    if (decile != p->last_decile) {
+    if (decile != p->last_decile || el - (p->t_last - p->t0) >= 60.0) {
       p->last_decile = decile;
+      p->t_last = p->t0 + el;
       fprintf(stderr, "%s: %3.0f%%  %.1f s elapsed, ETA %.1f s\n", p->label, 100.0 * f, el, eta);
     }
   }
