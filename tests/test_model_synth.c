@@ -66,7 +66,7 @@ static uint64_t fnv1a(const void *data, size_t len) {
 
 static void test_names_and_defaults(void **state) {
   (void)state;
-  static const char *names[] = {"layered", "folded", "faulted", "salt", "anomaly"};
+  static const char *names[] = {"layered", "folded", "faulted", "salt", "anomaly", "blocky"};
   psfwi_error e;
   for (int i = 0; i < (int)PSFWI_FAMILY_COUNT; i++) {
     assert_string_equal(psfwi_family_name((psfwi_family)i), names[i]);
@@ -80,7 +80,7 @@ static void test_names_and_defaults(void **state) {
   assert_string_equal(psfwi_family_name(PSFWI_FAMILY_COUNT), "unknown");
   assert_int_equal(psfwi_family_parse("marmousi", &f, &e), PSFWI_EINVAL);
   assert_non_null(strstr(e.msg, "'marmousi'"));
-  assert_non_null(strstr(e.msg, "layered, folded, faulted, salt, anomaly"));
+  assert_non_null(strstr(e.msg, "layered, folded, faulted, salt, anomaly, blocky"));
   assert_int_equal(psfwi_family_parse("sal", &f, &e), PSFWI_EINVAL);
   assert_int_equal(psfwi_family_parse("salty", &f, &e), PSFWI_EINVAL);
   assert_int_equal(psfwi_family_parse("", &f, &e), PSFWI_EINVAL);
@@ -101,7 +101,8 @@ static void test_names_and_defaults(void **state) {
 /* Within [vmin, vmax]; bit-identical for the same seed; different for
  * another seed; velocity rising with depth: the medians of five depth bands
  * increase (at most one small step back) by at least 20 % of the range from
- * the top band to the bottom one. */
+ * the top band to the bottom one (blocky: from the top row to the bottom
+ * one; test_blocky_is_blocky checks every interface). */
 static void test_all_families_bounds_seed_depth_trend(void **state) {
   (void)state;
   const size_t nx = 100, nz = 60;
@@ -119,6 +120,10 @@ static void test_all_families_bounds_seed_depth_trend(void **state) {
         differ += a->vp[i] != c->vp[i];
       }
       assert_true(differ > nx * nz / 4);
+      if (f == PSFWI_FAMILY_BLOCKY) { /* thick layers: an interface can sit anywhere */
+        assert_true((double)a->vp[(nz - 1) * nx] - (double)a->vp[0] > 0.2 * (VMAX - VMIN));
+        goto next;
+      }
       double med[5];
       for (size_t k = 0; k < 5; k++) med[k] = band_median(a, k * nz / 5, (k + 1) * nz / 5, buf);
       int back = 0;
@@ -128,6 +133,7 @@ static void test_all_families_bounds_seed_depth_trend(void **state) {
       }
       assert_true(back <= 1);
       assert_true(med[4] - med[0] > 0.2 * (VMAX - VMIN));
+    next:
       psfwi_model_destroy(a);
       psfwi_model_destroy(b);
       psfwi_model_destroy(c);
@@ -158,6 +164,7 @@ static void test_golden_checksums(void **state) {
       UINT64_C(0x78609973f384fc8e), /* faulted */
       UINT64_C(0x7a06877adcb8aa4a), /* salt */
       UINT64_C(0x5a6d370d78ef800d), /* anomaly */
+      UINT64_C(0x542bb021ab81aaa5), /* blocky */
   };
   int bad = 0;
   for (int f = 0; f < (int)PSFWI_FAMILY_COUNT; f++) {
@@ -246,6 +253,40 @@ static void test_layered_is_flat(void **state) {
     assert_true(interfaces >= 3);
     psfwi_model_destroy(m);
   }
+}
+
+/* Blocky layers: flat (every row constant), 2 to 8 layers of constant
+ * velocity rising with depth, none thinner than 4 % of the model (one row
+ * of tolerance for the sampling); over the seeds every count from 2 to 8
+ * and top velocities from the lower and the upper part of the range. */
+static void test_blocky_is_blocky(void **state) {
+  (void)state;
+  const size_t nx = 30, nz = 200;
+  const double dz = 5.0, hmin_rows = 0.04 * (double)(nz - 1);
+  int seen[9] = {0};
+  double top_lo = VMAX, top_hi = VMIN;
+  for (uint64_t seed = 1; seed <= 60; seed++) {
+    psfwi_model *m = make(PSFWI_FAMILY_BLOCKY, seed, nx, nz, 10.0, dz, 0.0);
+    assert_int_equal(rows_with_lateral_jump(m, 0.0), 0);
+    size_t layers = 1, start = 0;
+    for (size_t iz = 1; iz <= nz; iz++) {
+      if (iz < nz && m->vp[iz * nx] == m->vp[(iz - 1) * nx]) continue;
+      if (iz < nz) {
+        assert_true(m->vp[iz * nx] > m->vp[(iz - 1) * nx]);
+        layers++;
+      }
+      if (start > 0 && iz < nz) assert_true((double)(iz - start) >= hmin_rows - 1.0);
+      start = iz;
+    }
+    assert_true(layers >= 2 && layers <= 8);
+    seen[layers] = 1;
+    top_lo = fmin(top_lo, (double)m->vp[0]);
+    top_hi = fmax(top_hi, (double)m->vp[0]);
+    psfwi_model_destroy(m);
+  }
+  for (int k = 2; k <= 8; k++) assert_true(seen[k]);
+  assert_true(top_lo < VMIN + 0.15 * (VMAX - VMIN));
+  assert_true(top_hi > VMIN + 0.35 * (VMAX - VMIN));
 }
 
 /* Folded layers: rows are not constant, and an interface moves up and down:
@@ -382,7 +423,7 @@ static void test_errors(void **state) {
   p.family = PSFWI_FAMILY_COUNT;
   assert_null(psfwi_synth_create(&g, &p, &e));
   assert_int_equal(e.status, PSFWI_EINVAL);
-  assert_non_null(strstr(e.msg, "family = 5"));
+  assert_non_null(strstr(e.msg, "family = 6"));
   p.family = (psfwi_family)-1;
   assert_null(psfwi_synth_create(&g, &p, &e));
   assert_int_equal(e.status, PSFWI_EINVAL);
@@ -415,6 +456,7 @@ int main(void) {
       cmocka_unit_test(test_same_geology_on_finer_grid),
       cmocka_unit_test(test_water_layer),
       cmocka_unit_test(test_layered_is_flat),
+      cmocka_unit_test(test_blocky_is_blocky),
       cmocka_unit_test(test_folded_has_curved_layers),
       cmocka_unit_test(test_faulted_has_lateral_discontinuities),
       cmocka_unit_test(test_salt_has_fast_body),

@@ -38,7 +38,7 @@ static const psfwi_config_key keys[] = {
     {"grid", "dx", PSFWI_CFG_DOUBLE, NULL, 1e-3, 1e5, NULL, "cell size along x (m)"},
     {"grid", "dz", PSFWI_CFG_DOUBLE, NULL, 1e-3, 1e5, NULL, "cell size along z (m); default dx"},
     {"dataset", "families", PSFWI_CFG_STRING, "layered", 0, 0, NULL,
-     "comma list of model families drawn uniformly (layered, folded, faulted, salt, anomaly; "
+     "comma list of model families drawn uniformly (layered, folded, faulted, salt, anomaly, blocky; "
      "a family named twice is drawn twice as often)"},
     {"dataset", "samples", PSFWI_CFG_INT, NULL, 1, 1e9, NULL, "number of samples (models)"},
     {"dataset", "models", PSFWI_CFG_PATH, NULL, 0, 0, NULL,

@@ -13,7 +13,7 @@ struct sub_help {
 };
 static const struct sub_help subs[] = {
     {"synth",
-     "psfwi model synth --family layered|folded|faulted|salt|anomaly --nx N --nz N\n"
+     "psfwi model synth --family layered|folded|faulted|salt|anomaly|blocky --nx N --nz N\n"
      "                  --dx D [--dz D] [--seed S] [--vmin V --vmax V] [--water M] -o m.nc",
      "a synthetic model, reproducible from its family, parameters and seed\n"
      "(defaults: --seed 1 --vmin 1500 --vmax 4500 --water 0, --dz = --dx)"},

@@ -354,7 +354,7 @@ int psfwi_arch_parse(const char *text, const char *origin, psfwi_arch *a, psfwi_
     *eq = '\0';
     char *key = trim(s), *val = trim(eq + 1);
     if (section == 1) {
-      size_t v;
+      size_t v = 0;
       if (strcmp(key, "channels") == 0 || strcmp(key, "width_multiple") == 0) {
         st = parse_number(origin, line, key, val, F_SIZE, &v, err);
         if (st) break;

@@ -21,10 +21,12 @@ typedef enum {
   PSFWI_FAMILY_FAULTED,     /* layers offset by several faults */
   PSFWI_FAMILY_SALT,        /* layered background with a fast salt-like body */
   PSFWI_FAMILY_ANOMALY,     /* smooth background with Gaussian anomalies / a disc */
+  PSFWI_FAMILY_BLOCKY,      /* 2 to 8 thick flat layers of constant velocity */
   PSFWI_FAMILY_COUNT
 } psfwi_family;
 
-/* Name <-> family ("layered", "folded", "faulted", "salt", "anomaly").
+/* Name <-> family ("layered", "folded", "faulted", "salt", "anomaly",
+ * "blocky"; numbered in that order, which shards store: never renumber).
  * psfwi_family_name gives "unknown" for a value out of range; parsing ignores
  * case and fails with PSFWI_EINVAL for any other name. */
 const char *psfwi_family_name(psfwi_family f);

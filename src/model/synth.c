@@ -70,8 +70,8 @@ static rng rng_stream(uint64_t seed, psfwi_family family, unsigned stream) {
 }
 
 /* ---- Family names --------------------------------------------------------- */
-static const char *const family_names[PSFWI_FAMILY_COUNT] = {"layered", "folded", "faulted", "salt",
-                                                             "anomaly"};
+static const char *const family_names[PSFWI_FAMILY_COUNT] = {"layered", "folded",  "faulted",
+                                                             "salt",    "anomaly", "blocky"};
 
 const char *psfwi_family_name(psfwi_family f) {
   if ((int)f < 0 || f >= PSFWI_FAMILY_COUNT) return "unknown";
@@ -91,7 +91,7 @@ int psfwi_family_parse(const char *name, psfwi_family *f, psfwi_error *err) {
   }
   return psfwi_fail(err, PSFWI_EINVAL,
                     "unknown model family '%s'; expected one of layered, folded, faulted, salt, "
-                    "anomaly",
+                    "anomaly, blocky",
                     name);
 }
 
@@ -147,6 +147,44 @@ static void strat_draw(rng *r, double lz, double vlo, double vhi, strat *s) {
     s->grad[k] = span / lz * rng_range(r, 0.0, 0.12);
     d += h;
     if (d > 1.6 * lz) break;
+  }
+}
+
+/* A blocky stack (the layer-cake of textbooks): 2 to 8 flat layers of
+ * constant velocity, each at least 4 % of lz thick, interfaces at sorted
+ * uniform depths (so thicknesses vary from thin to most of the model). The
+ * velocity rises with depth: the top layer at a fraction 0..0.5 of
+ * [vlo, vhi], the bottom one 40 to 100 % of the way from there to vhi, the
+ * layers between at sorted uniform draws inside that interval. */
+static void blocky_draw(rng *r, double lz, double vlo, double vhi, strat *s) {
+  enum { NMIN = 2, NMAX = 8 };
+  const double span = vhi - vlo, hmin = 0.04 * lz;
+  const size_t n = (size_t)rng_int(r, NMIN, NMAX);
+  double top[NMAX], v[NMAX];
+  /* n - 1 interfaces: sorted uniforms on the depth left after the minima */
+  for (size_t k = 0; k + 1 < n; k++) top[k] = rng_range(r, 0.0, lz - (double)n * hmin);
+  const double a = vlo + span * rng_range(r, 0.0, 0.5);
+  const double b = a + (vhi - a) * rng_range(r, 0.4, 1.0);
+  for (size_t k = 0; k + 2 < n; k++) v[k] = rng_range(r, a, b);
+  for (size_t i = 1; i + 1 < n; i++) /* insertion sorts: at most 7 values */
+    for (size_t j = i; j > 0 && top[j] < top[j - 1]; j--) {
+      const double t = top[j];
+      top[j] = top[j - 1];
+      top[j - 1] = t;
+    }
+  for (size_t i = 1; i + 2 < n; i++)
+    for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      const double t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  s->vlo = vlo;
+  s->vhi = vhi;
+  s->n = n;
+  for (size_t k = 0; k < n; k++) {
+    s->top[k] = k == 0 ? 0.0 : top[k - 1] + (double)k * hmin;
+    s->v[k] = k == 0 ? a : (k + 1 == n ? b : v[k - 1]);
+    s->grad[k] = 0.0;
   }
 }
 
@@ -393,6 +431,7 @@ static void geology_draw(const psfwi_synth_params *p, double lx, double lz, doub
   rng rn = rng_stream(p->seed, p->family, STREAM_ANOMALY);
   switch (p->family) {
     case PSFWI_FAMILY_LAYERED: strat_draw(&rs, lz, vlo, vhi, &g->st); break;
+    case PSFWI_FAMILY_BLOCKY: blocky_draw(&rs, lz, vlo, vhi, &g->st); break;
     case PSFWI_FAMILY_FOLDED:
       strat_draw(&rs, lz, vlo, vhi, &g->st);
       folds_draw_strong(&rf, lx, lz, &g->fo);
