@@ -16,7 +16,7 @@ ok "help model" "$psfwi" help model
 bad "unknown command" "not a psfwi command" "$psfwi" frobnicate
 
 # Synthetic families.
-for f in layered folded faulted salt anomaly; do
+for f in layered folded faulted salt anomaly blocky; do
   ok "synth $f" "$psfwi" model synth --family $f --nx 120 --nz 60 --dx 10 --seed 7 -o "$tmp/$f.nc"
 done
 ok "synth dz vmin vmax" "$psfwi" model synth --family layered --nx 50 --nz 40 --dx 10 --dz 5 \
