@@ -153,6 +153,8 @@ def main():
             if key not in seen:
                 seen.add(key)
                 setups.append((dx, dt, c, bc))
+        # cheapest first (work ~ cells x steps), so that a partial run holds the coarse end
+        setups.sort(key=lambda s: (L / s[0] + 2 * s[3]) ** 2 * nsteps(s[0], s[1], s[2]) / s[1])
         print(f"bench_accuracy: {len(setups)} set-ups to run, {len(rows)} done; in {work}",
               file=sys.stderr)
         cache = {}
