@@ -115,7 +115,9 @@ int psfwi_nc_describe(const char *path, void *outp, psfwi_error *err) {
       if (len != 0 && n > INFO_MAX_VALUES / len) huge = 1;
       n = huge ? 0 : n * len;
       size_t used = strlen(shape);
-      snprintf(shape + used, sizeof shape - used, "%s%s", i ? ", " : "", dn);
+      /* a shape longer than the buffer is cut short (the return value is
+       * checked so that gcc -O1 knows the cut is meant) */
+      if (snprintf(shape + used, sizeof shape - used, "%s%s", i ? ", " : "", dn) < 0) break;
     }
     fprintf(out, "    %s %s(%s)", type_name(type), name, shape);
     if (units[0]) fprintf(out, " [%s]", units);
