@@ -58,7 +58,7 @@ int cmd_gradient(int argc, char **argv) {
   }
   if (st == PSFWI_OK && rank0) {
     fprintf(stderr,
-            "gradient: J = %.9e in %.1f s (%zu forward and %zu backward steps, %.1f MiB "
+            "gradient: J = %.9e in %.2f s (%zu forward and %zu backward steps, %.1f MiB "
             "of stored wavefields per shot)\n",
             J, stats.seconds, stats.fwd_steps, stats.bwd_steps,
             (double)stats.bytes_storage / 1048576.0);
