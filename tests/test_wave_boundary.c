@@ -136,6 +136,10 @@ static void test_edge_reflection(void **state) {
   for (int fs = 0; fs <= 1; fs++) {
     measure(fs, PSFWI_WAVE_PML, 30, worst);
     for (int k = 0; k < 3; k++) assert_true(worst[k] <= 0.001); /* the issue: 1 % */
+    /* waves meeting the edges head-on: at most about twice the layer's
+     * design reflection exp(-10) = 0.0045 % (measured 0.002 %; 0.028-0.031 %
+     * while the d' terms were dropped in the inner cells, docs/wave.md) */
+    assert_true(worst[0] <= 1e-4);
   }
 }
 

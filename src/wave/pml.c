@@ -24,27 +24,25 @@
  *   R    = lap + (G_x + G_x+)/2 + (G_z + G_z+)/2
  *          - g_x ((psi_x + psi_x+)/2 + (e_z - e_x)/dt (xi_x + xi_x+)/2) - (z),
  *   u+   = ((2 - e_x e_z) u - (1 - e_h) u- + vel_term R) / (1 + e_h),  e_h = (e_x + e_z)/2,
- * with D the 8th-order central difference and g = d' (analytic). The d'
- * terms are dropped where the own e < PML_EMIN: there psi and xi are
- * near-integrators and the discrete d' term drives a slowly growing
- * zero-frequency mode (measured in the prototype). */
+ * with D the 8th-order central difference and g = d' (analytic), kept in
+ * every layer cell. (Until 4 Dec 2026 the d' terms were dropped where
+ * e < 1e-4, against a slowly growing zero-frequency mode seen in the
+ * prototype; that set of cells changes with the time step, so the scheme
+ * did not converge in dt, and it reflected 10x more: docs/wave.md.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wave_internal.h"
 
-#define PML_EMIN 1e-4
-
 static const double PI = 3.14159265358979323846;
 /* 8th-order central first derivative: sum_k FD8[k] (f[i+k+1] - f[i-k-1]) / h */
 static const float FD8[4] = {4.0f / 5.0f, -1.0f / 5.0f, 4.0f / 105.0f, -1.0f / 280.0f};
 
 /* d'(s) of the profile d = d0 (s / nb)^pw along an axis, per padded index;
- * s grows outward, so d' < 0 in the low layer and > 0 in the high one.
- * 0 where e = d dt < PML_EMIN (see the file comment). */
-static void fill_dprime(float *g, const float *e, size_t np, size_t o, size_t n, size_t nb,
-                        double h, double vmax, int low_layer) {
+ * s grows outward, so d' < 0 in the low layer and > 0 in the high one. */
+static void fill_dprime(float *g, size_t np, size_t o, size_t n, size_t nb, double h, double vmax,
+                        int low_layer) {
   const double d0 = psfwi_absorb_d0(PSFWI_PML_POW, PSFWI_PML_LOGR, vmax, nb, h);
   for (size_t i = 0; i < np; i++) {
     double s = 0.0, sg = 0.0;
@@ -56,7 +54,7 @@ static void fill_dprime(float *g, const float *e, size_t np, size_t o, size_t n,
       sg = 1.0;
     }
     g[i] = 0.0f;
-    if (s > 0.0 && s <= (double)nb && (double)e[i] >= PML_EMIN)
+    if (s > 0.0 && s <= (double)nb)
       g[i] = (float)(sg * d0 * PSFWI_PML_POW * pow(s / (double)nb, PSFWI_PML_POW - 1.0) /
                      ((double)nb * h));
   }
@@ -122,8 +120,8 @@ int psfwi_pml_create(psfwi_wave *w, unsigned flags, psfwi_error *err) {
     free(gx);
     goto nomem;
   }
-  fill_dprime(gx, w->ex, npx, in->ox, in->nx, w->nb, in->dx, in->vmax_bound, 1);
-  fill_dprime(P->rgz, w->ez, npz, in->oz, in->nz, w->nb, in->dz, in->vmax_bound, !fs);
+  fill_dprime(gx, npx, in->ox, in->nx, w->nb, in->dx, in->vmax_bound, 1);
+  fill_dprime(P->rgz, npz, in->oz, in->nz, w->nb, in->dz, in->vmax_bound, !fs);
   for (size_t c = 0; c < ncol; c++) {
     const size_t ix = c < P->wxl ? c : npx - ncol + c;
     const double e = w->ex[ix];
