@@ -31,6 +31,9 @@
 #   DATA     the folder of the data  [data/marine]
 #   PSFWI    the binary              [build/psfwi]
 #   PYTHON   a python3 with xarray   [python3]
+#   SEED     the trainings' seed     [the config's, 1]; another seed in
+#            another OUT_DIR repeats rows to see the seed-to-seed spread
+#            (the weights' calibration keeps the config's seed)
 # A network that exists is not trained again, so a killed study resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +47,8 @@ calib=${CALIB:-64}
 cfg=${TRAIN:-configs/dnn_marine_train.ini}
 py=${PYTHON:-python3}
 data=${DATA:-data/marine}
+seed_set=()
+[ -n "${SEED:-}" ] && seed_set=(--set training.seed="$SEED")
 test_set=$data/test
 shots=$data/marmousi_shots.nc
 for f in $data/train_00000.nc ${test_set}_00000.nc "$shots" models/marmousi_40m.nc; do
@@ -96,7 +101,7 @@ for reg in $regs; do
     grep -q "^$reg,$s," "$out/table.csv" && continue
     t0=$(date +%s)
     # shellcheck disable=SC2046
-    [ -f "$net" ] || "$psfwi" dnn train -c "$cfg" --set data.train="$data/train" $(reg_set "$reg" "$w") --set training.epochs="$epochs" \
+    [ -f "$net" ] || "$psfwi" dnn train -c "$cfg" --set data.train="$data/train" $(reg_set "$reg" "$w") --set training.epochs="$epochs" "${seed_set[@]}" \
       --set output.network="$net" > "$out/$name.log" 2>&1 || {
       echo "dnn_regularization_study: $name failed; see $out/$name.log" >&2; continue; }
     t1=$(date +%s)

@@ -23,7 +23,8 @@
 static const double V = 2000.0, DX = 40.0;
 
 static psfwi_model *model(void) {
-  psfwi_grid g = {.nx = 30, .nz = 20, .dx = DX, .dz = DX};
+  psfwi_grid g = {
+      .nx = 31, .nz = 21, .dx = DX, .dz = DX}; /* pads to 72 x 64: cells beyond the layer */
   psfwi_model *m = psfwi_model_create(&g, NULL);
   assert_non_null(m);
   for (size_t i = 0; i < g.nx * g.nz; i++) m->vp[i] = (float)V;
@@ -88,6 +89,34 @@ static void test_unstable_refused(void **state) {
   }
 }
 
+/* The probe copies the run's padded layout: a 201 x 201 model of 15 m
+ * cells with 13 cells of PML pads to 240 x 240, 13 cells beyond the layer
+ * at its outer damping; at CFL 0.533 that grows a field 1e6-fold within
+ * 1.6 s (the time-to-accuracy search of docs/BENCHMARKS.md found it), and
+ * a probe on 64 + 26 = 90 cells, which pads to nothing more, passed it. */
+static void test_probe_copies_the_padding(void **state) {
+  (void)state;
+  psfwi_grid g = {.nx = 201, .nz = 201, .dx = 15.0, .dz = 15.0};
+  psfwi_model *m = psfwi_model_create(&g, NULL);
+  assert_non_null(m);
+  for (size_t i = 0; i < g.nx * g.nz; i++) m->vp[i] = (float)V;
+  psfwi_wave_opts o;
+  psfwi_wave_opts_defaults(&o);
+  o.fmax = 25.0;
+  o.boundary_cells = 13;
+  o.cfl = 1.0;
+  psfwi_error e = {0, ""};
+  psfwi_wave *w = psfwi_wave_create(m, 0.004, &o, &e);
+  if (w != NULL) fail_msg("201 x 201, 13 cells of PML at CFL 0.533 was not refused");
+  assert_int_equal(e.status, PSFWI_EUNSTABLE);
+  printf("  refused: %s\n", e.msg);
+  o.boundary_cells = 20; /* CFL 0.533 with 20 cells: stable, probed, created */
+  w = psfwi_wave_create(m, 0.004, &o, &e);
+  if (w == NULL) fail_msg("%s", e.msg);
+  psfwi_wave_destroy(w);
+  psfwi_model_destroy(m);
+}
+
 static void test_unprobed_region_stable(void **state) {
   (void)state;
   for (int ab = 0; ab < 2; ab++)
@@ -117,6 +146,7 @@ static void test_probed_stable_created(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unstable_refused),
+      cmocka_unit_test(test_probe_copies_the_padding),
       cmocka_unit_test(test_unprobed_region_stable),
       cmocka_unit_test(test_probed_stable_created),
   };

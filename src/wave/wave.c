@@ -286,7 +286,7 @@ static int check_sampling(const psfwi_model *m, double dt_out, const psfwi_wave_
 /* Grid layout: the padded grid (offsets ox, oz and FFT-friendly npx, npz),
  * the spectra's layout (rows or columns, stride ldz) and the sizes of the
  * multiplier and of the spectral scratch. */
-static int set_layout(psfwi_wave *w, const psfwi_grid *g, psfwi_error *err) {
+static int set_layout(psfwi_wave *w, const psfwi_grid *g, const size_t *pad, psfwi_error *err) {
   const psfwi_wave_opts *o = &w->opts;
   psfwi_wave_info *in = &w->info;
   in->nx = g->nx;
@@ -298,7 +298,7 @@ static int set_layout(psfwi_wave *w, const psfwi_grid *g, psfwi_error *err) {
   in->free_surface = o->free_surface ? 1 : 0;
   in->scheme = o->scheme;
   in->ox = w->nb;
-  in->npx = good_size(g->nx + 2 * w->nb, 1);
+  in->npx = pad ? pad[0] : good_size(g->nx + 2 * w->nb, 1);
   if (in->free_surface) {
     in->oz = 0;
     /* No top padding. The sine transform makes the grid's bottom a p = 0
@@ -306,10 +306,10 @@ static int set_layout(psfwi_wave *w, const psfwi_grid *g, psfwi_error *err) {
      * saved on top go below the bottom layer at full damping (the grid is
      * as tall as without the free surface). The sine transform over rows
      * 1..npz-1 runs on a complex FFT of npz points, which must be even. */
-    in->npz = good_size(g->nz + 2 * w->nb, 1);
+    in->npz = pad ? pad[1] : good_size(g->nz + 2 * w->nb, 1);
   } else {
     in->oz = w->nb;
-    in->npz = good_size(g->nz + 2 * w->nb, 1);
+    in->npz = pad ? pad[1] : good_size(g->nz + 2 * w->nb, 1);
   }
 
   const size_t npx = in->npx, npz = in->npz, np = npx * npz;
@@ -467,8 +467,10 @@ static int save_wisdom(const char *path, psfwi_error *err) {
 static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                            const psfwi_wave_info *in, psfwi_error *err);
 
+/* pad: NULL, or the padded grid's size (x, z) to use instead of the
+ * FFT-friendly one (the stability probe's copy of a run's layout). */
 static psfwi_wave *wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
-                               int probe, psfwi_error *err) {
+                               int probe, const size_t *pad, psfwi_error *err) {
   psfwi_wave_info in;
   memset(&in, 0, sizeof in);
   psfwi_wave *w = NULL;
@@ -483,7 +485,7 @@ static psfwi_wave *wave_create(const psfwi_model *m, double dt_out, const psfwi_
   w->nb = o->boundary_cells;
   const unsigned flags = o->fftw_measure ? FFTW_MEASURE : FFTW_ESTIMATE;
   if (o->fftw_wisdom) (void)fftwf_import_wisdom_from_filename(o->fftw_wisdom);
-  if (set_layout(w, &m->grid, err) != PSFWI_OK || fill_coefficients(w, err) != PSFWI_OK ||
+  if (set_layout(w, &m->grid, pad, err) != PSFWI_OK || fill_coefficients(w, err) != PSFWI_OK ||
       make_plans(w, flags, err) != PSFWI_OK ||
       (o->absorber == PSFWI_WAVE_PML && psfwi_pml_create(w, flags, err) != PSFWI_OK))
     goto fail;
@@ -497,7 +499,7 @@ fail:
 
 psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                               psfwi_error *err) {
-  return wave_create(m, dt_out, o, 1, err);
+  return wave_create(m, dt_out, o, 1, NULL, err);
 }
 
 /* ---- Stability probe ------------------------------------------------------------
@@ -534,8 +536,8 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
 
 typedef struct probe_key {
   double dx, dz, dt, c_ref;
-  size_t nb;
-  int absorber, free_surface, scheme;
+  size_t nb, edge_x, edge_z; /* padded size - interior, per axis (the probe copies it) */
+  int absorber, free_surface, scheme, odd_x, odd_z;
 } probe_key;
 
 static probe_key probe_cache[PSFWI_PROBE_CACHE];
@@ -553,8 +555,20 @@ static double field_norm2(const float *f, size_t n) {
  * field exploded). */
 static int probe_run(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                      const psfwi_wave_info *in, double *total, double *late, psfwi_error *err) {
+  /* The probe's padded grid has the run's layout around a smaller
+   * interior: the same layer and the same extra cells beyond it (where the
+   * FFT-friendly size rounds up; they damp at the layer's outer value, and
+   * with a thin layer at a large step they grew a field that a probe
+   * without them missed, docs/wave.md "Stability"). The interior keeps the
+   * run's parity so that the padded sizes stay even. */
+  const size_t nb = o->boundary_cells;
   psfwi_grid g = m->grid;
-  g.nx = g.nz = PSFWI_PROBE_CELLS;
+  g.nx = PSFWI_PROBE_CELLS + m->grid.nx % 2;
+  g.nz = PSFWI_PROBE_CELLS + m->grid.nz % 2;
+  const size_t pad[2] = {
+      g.nx + good_size(m->grid.nx + 2 * nb, 1) - m->grid.nx,
+      g.nz + good_size(m->grid.nz + 2 * nb, 1) - m->grid.nz,
+  };
   psfwi_model *pm = psfwi_model_create(&g, err);
   if (pm == NULL) return err->status;
   for (size_t i = 0; i < g.nx * g.nz; i++) pm->vp[i] = (float)in->vmax_bound;
@@ -565,7 +579,7 @@ static int probe_run(const psfwi_model *m, double dt_out, const psfwi_wave_opts 
   po.nthreads_fft = 1;
   po.spectral_layout = PSFWI_WAVE_LAYOUT_AUTO;
   int status = PSFWI_OK;
-  psfwi_wave *pw = wave_create(pm, dt_out, &po, 0, err);
+  psfwi_wave *pw = wave_create(pm, dt_out, &po, 0, pad, err);
   psfwi_wave_state *st = pw ? psfwi_wave_state_create(pw, err) : NULL;
   psfwi_wave_work *ws = st ? psfwi_wave_work_create(pw, err) : NULL;
   float *vel = ws ? psfwi_wave_field_alloc(pw) : NULL;
@@ -633,6 +647,10 @@ static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave
   key.dt = in->dt;
   key.c_ref = in->vmax_bound;
   key.nb = o->boundary_cells;
+  key.edge_x = good_size(m->grid.nx + 2 * key.nb, 1) - m->grid.nx;
+  key.edge_z = good_size(m->grid.nz + 2 * key.nb, 1) - m->grid.nz;
+  key.odd_x = (int)(m->grid.nx % 2);
+  key.odd_z = (int)(m->grid.nz % 2);
   key.absorber = (int)o->absorber;
   key.free_surface = o->free_surface;
   key.scheme = (int)o->scheme;
