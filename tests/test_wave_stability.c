@@ -11,11 +11,18 @@
  *    0.5, k-space), probed here in all four absorber / surface pairs at its
  *    corner (20 cells, CFL 0.5) and at the default 0.3: no growth;
  *  - a probed stable set-up outside that region (30 cells of PML at 0.6) is
- *    created. */
+ *    created;
+ *  - the probe's file cache (src/wave/probe_cache.c): a probe writes one
+ *    line, a second process-fresh create reads it instead of probing again
+ *    (no second line), a line altered to record growth makes create refuse
+ *    the set-up (the answer comes from the file), and a line that does not
+ *    parse is ignored (the set-up is probed again). */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "psfwi_wave.h"
 #include "testutil.h"
@@ -143,12 +150,88 @@ static void test_probed_stable_created(void **state) {
   psfwi_model_destroy(m);
 }
 
+static char cache_dir[] = "/tmp/psfwi_probe_cache_XXXXXX";
+
+/* The lines of the one cache file in cache_dir (its path in path). */
+static size_t cache_lines(char *path, size_t n, char lines[][512], size_t max) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "ls %s/stability-*.txt 2>/dev/null", cache_dir);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  path[0] = '\0';
+  if (fgets(path, (int)n, p) != NULL) path[strcspn(path, "\n")] = '\0';
+  pclose(p);
+  if (path[0] == '\0') return 0;
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t k = 0;
+  while (k < max && fgets(lines[k], 512, f) != NULL) k++;
+  fclose(f);
+  return k;
+}
+
+static int create_status(size_t nb, double cfl) {
+  psfwi_model *m = model();
+  psfwi_wave_opts o;
+  const double dt = setup(&o, nb, PSFWI_WAVE_PML, 0, cfl);
+  psfwi_error e = {0, ""};
+  psfwi_wave *w = psfwi_wave_create(m, dt, &o, &e);
+  psfwi_wave_destroy(w);
+  psfwi_model_destroy(m);
+  return w != NULL ? PSFWI_OK : e.status;
+}
+
+static void test_probe_file_cache(void **state) {
+  (void)state;
+  char path[1024], lines[4][512];
+  /* the earlier tests' set-ups are in the file: start from none */
+  if (cache_lines(path, sizeof path, lines, 4) > 0) remove(path);
+  psfwi_wave_probe_forget();
+  assert_int_equal(create_status(30, 0.6), PSFWI_OK); /* probed */
+  assert_int_equal(cache_lines(path, sizeof path, lines, 4), 1);
+  printf("  %s: %s", path, lines[0]);
+  assert_int_equal(strncmp(lines[0], "psfwi-probe-1 ", 14), 0);
+  psfwi_wave_probe_forget();
+  assert_int_equal(create_status(30, 0.6), PSFWI_OK); /* read back, not probed again */
+  assert_int_equal(cache_lines(path, sizeof path, lines, 4), 1);
+  /* the recorded growths (the last two numbers) changed to 2^40: refused */
+  char *end = lines[0] + strlen(lines[0]) - 1;
+  for (int f = 0; f < 2; f++) {
+    while (*end == ' ' || *end == '\n') *end-- = '\0';
+    while (*end != ' ') end--;
+    *end = '\0';
+  }
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%s 0x1p+40 0x1p+40\n", lines[0]);
+  fclose(f);
+  psfwi_wave_probe_forget();
+  assert_int_equal(create_status(30, 0.6), PSFWI_EUNSTABLE);
+  /* a line that does not parse: ignored, probed again, one line added */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "psfwi-probe-1 0x1p+5 not a key\n");
+  fclose(f);
+  psfwi_wave_probe_forget();
+  assert_int_equal(create_status(30, 0.6), PSFWI_OK);
+  assert_int_equal(cache_lines(path, sizeof path, lines, 4), 2);
+  remove(path);
+}
+
 int main(void) {
+  /* a file cache of this run's own (a probe's answer must not come from an
+   * earlier run's file) */
+  if (mkdtemp(cache_dir) == NULL || setenv("PSFWI_CACHE_DIR", cache_dir, 1) != 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unstable_refused),
       cmocka_unit_test(test_probe_copies_the_padding),
       cmocka_unit_test(test_unprobed_region_stable),
       cmocka_unit_test(test_probed_stable_created),
+      cmocka_unit_test(test_probe_file_cache),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  const int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
+  if (system(cmd) != 0) return 1;
+  return failed;
 }

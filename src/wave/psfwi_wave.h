@@ -140,6 +140,12 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
  * and late > 2: exponential growth. */
 int psfwi_wave_stability_growth(const psfwi_model *m, double dt_out, const psfwi_wave_opts *o,
                                 double *total, double *late, psfwi_error *err);
+/* psfwi_wave_create keeps the probe's results per set-up, in the process
+ * and in a file per build of the code ($PSFWI_CACHE_DIR, else
+ * $XDG_CACHE_HOME/psfwi, else ~/.cache/psfwi; PSFWI_CACHE_DIR empty: no
+ * file). This forgets the process's copy (the file is kept): the next
+ * create of a set-up reads the file, or probes again. Not thread-safe. */
+void psfwi_wave_probe_forget(void);
 void psfwi_wave_destroy(psfwi_wave *w);
 const psfwi_wave_info *psfwi_wave_get_info(const psfwi_wave *w);
 /* Number of internal steps that take the field from t = 0 to t = (nt - 1) dt_out. */

@@ -524,9 +524,9 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
  * number and the width in cells alone, so on square cells the set-ups
  * measured stable in 40 s runs in all four absorber / surface combinations
  * (>= 20 cells, CFL <= 0.5; tests/test_wave_stability.c probes them too)
- * skip the probe; any other is probed once per process (results are kept
- * per set-up, so a run that creates many propagators pays once, about 0.1
- * to 0.3 s). */
+ * skip the probe; any other is probed once (results are kept per set-up in
+ * the process and in a file per build, src/wave/probe_cache.c, so a set-up
+ * pays its 0.1-0.35 s once, not once per run). */
 #define PSFWI_PROBE_CELLS  64
 #define PSFWI_PROBE_STEPS  4000
 #define PSFWI_PROBE_GROWTH 100.0
@@ -534,15 +534,11 @@ psfwi_wave *psfwi_wave_create(const psfwi_model *m, double dt_out, const psfwi_w
 #define PSFWI_PROBE_RATE   2.0
 #define PSFWI_PROBE_CACHE  32
 
-typedef struct probe_key {
-  double dx, dz, dt, c_ref;
-  size_t nb, edge_x, edge_z; /* padded size - interior, per axis (the probe copies it) */
-  int absorber, free_surface, scheme, odd_x, odd_z;
-} probe_key;
-
-static probe_key probe_cache[PSFWI_PROBE_CACHE];
+static psfwi_probe_key probe_cache[PSFWI_PROBE_CACHE];
 static double probe_total[PSFWI_PROBE_CACHE], probe_late[PSFWI_PROBE_CACHE];
 static size_t probe_ncache;
+
+void psfwi_wave_probe_forget(void) { probe_ncache = 0; }
 
 static double field_norm2(const float *f, size_t n) {
   double s = 0.0;
@@ -640,7 +636,7 @@ static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave
   if (o->scheme == PSFWI_WAVE_KSPACE && m->grid.dx == m->grid.dz && o->boundary_cells >= 20 &&
       cfl <= 0.5 + 1e-12)
     return PSFWI_OK; /* measured stable: see above */
-  probe_key key;
+  psfwi_probe_key key;
   memset(&key, 0, sizeof key);
   key.dx = m->grid.dx;
   key.dz = m->grid.dz;
@@ -661,9 +657,12 @@ static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave
       total = probe_total[i];
       late = probe_late[i];
     }
-  if (total < 0.0) {
-    const int st = probe_run(m, dt_out, o, in, &total, &late, err);
-    if (st != PSFWI_OK) return st;
+  if (total < 0.0) { /* not yet in this process: the file cache, else a probe */
+    if (!psfwi_probe_disk_lookup(&key, &total, &late)) {
+      const int st = probe_run(m, dt_out, o, in, &total, &late, err);
+      if (st != PSFWI_OK) return st;
+      psfwi_probe_disk_store(&key, total, late);
+    }
 #pragma omp critical(psfwi_probe_cache)
     if (probe_ncache < PSFWI_PROBE_CACHE) {
       probe_cache[probe_ncache] = key;

@@ -168,6 +168,19 @@ void psfwi_pml_backward(const psfwi_wave *w, const float *vel_term, psfwi_wave_s
                         const float *lap_n, float *g_vel, const psfwi_wave_points *src,
                         float *amp_bar, psfwi_wave_work *ws, float *const bscr[4], float *lt);
 
+/* src/wave/probe_cache.c: the stability probe's results kept across
+ * processes in a file per build (docs/wave.md, "Stability"). The key: one
+ * set-up as the probe sees it (zero-filled before use: compared bytewise). */
+typedef struct psfwi_probe_key {
+  double dx, dz, dt, c_ref;
+  size_t nb, edge_x, edge_z; /* padded size - interior, per axis (the probe copies it) */
+  int absorber, free_surface, scheme, odd_x, odd_z;
+} psfwi_probe_key;
+/* 1 and the growths when the file holds the key, else 0. */
+int psfwi_probe_disk_lookup(const psfwi_probe_key *key, double *total, double *late);
+/* Append a result (best effort: nothing happens when the file cannot be written). */
+void psfwi_probe_disk_store(const psfwi_probe_key *key, double total, double late);
+
 struct psfwi_wave_points {
   size_t n;
   size_t npx;
