@@ -104,7 +104,9 @@ void cli_progress_update(cli_progress *p, size_t done) {
 void cli_progress_end(cli_progress *p) {
   if (isatty(STDERR_FILENO)) fprintf(stderr, "\n");
   const double el = psfwi_seconds() - p->t0;
-  if (el < 100)
+  if (el < 1)
+    fprintf(stderr, "%s: done in %.3f s\n", p->label, el);
+  else if (el < 100)
     fprintf(stderr, "%s: done in %.2f s\n", p->label, el);
   else
     fprintf(stderr, "%s: done in %.0f s\n", p->label, el);
