@@ -23,6 +23,7 @@
 # 1e-12, on the first CALIB samples), and the study trains at SCALES x w0.
 # Environment (defaults in brackets):
 #   REGS     none l2 l1 spectral jacobian operator nuclear adversarial  [all]
+#            (also jacobian_quarter: jacobian with jacobian_samples = 4)
 #   SCALES   multiples of w0         [0.1 1 10]
 #   EPOCHS   epochs of every training (early stopping as in the config) [40]
 #   NOISE    input SNRs (dB) for the noisy scores [10 0]
@@ -61,6 +62,9 @@ reg_set() {
   case $1 in
     none) ;;
     operator) echo "--set regularization.jacobian=$2 --set regularization.jacobian_kind=operator" ;;
+    # the Frobenius term on a quarter of each batch (the config's 16): its
+    # cost within the 2x, at a larger variance (docs/BENCHMARKS.md)
+    jacobian_quarter) echo "--set regularization.jacobian=$2 --set regularization.jacobian_samples=4" ;;
     nuclear) echo "--set regularization.jacobian_nuclear=$2" ;;
     *) echo "--set regularization.$1=$2" ;;
   esac
