@@ -39,9 +39,11 @@ typedef struct build_id_search {
   char hex[2 * 64 + 1];
 } build_id_search;
 
-static int note_build_id(const ElfW(Nhdr) * nh, const char *end, build_id_search *s) {
+/* The notes of one PT_NOTE segment (entries padded to its alignment, 4 or 8). */
+static int note_build_id(const ElfW(Nhdr) * nh, const char *end, size_t align, build_id_search *s) {
   while ((const char *)nh + sizeof *nh <= end) {
-    const size_t name = (nh->n_namesz + 3u) & ~3u, desc = (nh->n_descsz + 3u) & ~3u;
+    const size_t name = (nh->n_namesz + align - 1) & ~(align - 1),
+                 desc = (nh->n_descsz + align - 1) & ~(align - 1);
     const char *n = (const char *)(nh + 1);
     if (n + name + desc > end) return 0;
     if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(n, "GNU", 4) == 0 &&
@@ -69,7 +71,7 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
     const ElfW(Phdr) *p = &info->dlpi_phdr[i];
     if (p->p_type != PT_NOTE) continue;
     const char *b = (const char *)(info->dlpi_addr + p->p_vaddr);
-    if (note_build_id((const ElfW(Nhdr) *)b, b + p->p_memsz, s)) return 1;
+    if (note_build_id((const ElfW(Nhdr) *)b, b + p->p_memsz, p->p_align == 8 ? 8 : 4, s)) return 1;
   }
   return 1; /* this object, without a build id */
 }
