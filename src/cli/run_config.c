@@ -16,6 +16,7 @@ psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
   static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                        {"set", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, 'h'},
+                                       {"check", no_argument, NULL, 'k'},
                                        {NULL, 0, NULL, 0}};
   psfwi_error err = {0};
   *exit_code = 0;
@@ -27,12 +28,17 @@ psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
   const char *path = NULL;
   const char *sets[256];
   size_t nsets = 0;
+  int check = 0;
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage, stdout);
+      printf(
+          "\n--check validates the configuration (every key known, no key twice, every "
+          "value of its type and in its range) and exits without reading or running "
+          "anything.\n");
       printf("\nConfiguration keys (INI; override any with --set section.key=value):\n\n");
       psfwi_config_dump(cfg, stdout, 1);
       psfwi_config_destroy(cfg);
@@ -41,6 +47,8 @@ psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
       path = optarg;
     } else if (c == 's' && nsets < 256) {
       sets[nsets++] = optarg;
+    } else if (c == 'k') {
+      check = 1;
     } else {
       *exit_code = cli_usage_error(cmd, "unknown option or missing value '%s'", argv[optind - 1]);
       psfwi_config_destroy(cfg);
@@ -57,7 +65,10 @@ psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
     for (size_t i = 0; i < nsets && *exit_code == 0; i++)
       if (psfwi_config_set(cfg, sets[i], &err) != PSFWI_OK) *exit_code = cli_error(&err);
   }
-  if (*exit_code != 0) {
+  if (*exit_code != 0 || check) {
+    if (check && *exit_code == 0)
+      printf("%s: %s: configuration valid (keys, types and ranges; nothing read or run)\n", cmd,
+             path);
     psfwi_config_destroy(cfg);
     return NULL;
   }

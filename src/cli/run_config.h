@@ -81,8 +81,9 @@
      "set this fraction of the traces, drawn from noise_seed, to zero (dead traces)"}
 /* clang-format on */
 
-/* Parse "-c FILE [--set section.key=value ...] [-h]" into a validated
- * configuration. NULL with *exit_code = 0 after -h (help printed), or with
+/* Parse "-c FILE [--set section.key=value ...] [--check] [-h]" into a
+ * validated configuration. NULL with *exit_code = 0 after -h (help printed)
+ * or --check (the configuration is valid: said on stdout), or with
  * *exit_code != 0 after an error (message printed). */
 psfwi_config *cli_config_from_args(const char *cmd, const char *usage,
                                    const psfwi_config_key *schema, size_t nkeys, int argc,
