@@ -3,6 +3,7 @@
 heterogeneous models (issue 16, docs/BENCHMARKS.md "Time step").
 
     scripts/bench_cfl.py [--psfwi build/psfwi] [--out runs/bench_cfl] [--cfl 0.1,0.2,...]
+                         [--models homogeneous,marmousi,faulted,salt]
 
 The k-space scheme with c_ref = vmax is exact in time where the velocity is
 c_ref and loses accuracy where it is slower; how much, for which CFL number
@@ -92,12 +93,20 @@ def main():
     ap.add_argument("--psfwi", default="build/psfwi")
     ap.add_argument("--out", default="runs/bench_cfl")
     ap.add_argument("--cfl", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7")
+    ap.add_argument("--models", default="homogeneous,marmousi,faulted,salt",
+                    help="a subset of the four models, comma-separated")
     a = ap.parse_args()
     psfwi = os.path.abspath(a.psfwi)
     work = os.path.abspath(a.out)
     os.makedirs(work, exist_ok=True)
     cfls = [float(c) for c in a.cfl.split(",")]
     ms = models(psfwi, work)
+    want = a.models.split(",")
+    unknown = [m for m in want if m not in ("homogeneous", "marmousi", "faulted", "salt")]
+    if unknown:
+        raise SystemExit(f"bench_cfl: --models: unknown {', '.join(unknown)}; expected "
+                         "homogeneous, marmousi, faulted, salt")
+    ms = {k: v for k, v in ms.items() if k in want}
     res = {}
     for name, (path, vmax) in ms.items():
         for c in cfls:
