@@ -296,6 +296,19 @@ int psfwi_commit_file(const char *tmp, const char *path, psfwi_error *err);
  * one cannot be made or a part of the path is not a folder. */
 int psfwi_make_parent_folders(const char *path, psfwi_error *err);
 
+/* ---- A per-user cache of computed results ------------------------------------------
+ * Text lines kept across processes for results that cost much to compute
+ * and depend only on their key and on this build of the code (the
+ * stability probe's, docs/wave.md): NAME-<GNU build id>.txt in
+ * $PSFWI_CACHE_DIR, else $XDG_CACHE_HOME/psfwi, else ~/.cache/psfwi
+ * (PSFWI_CACHE_DIR empty: none). Best effort: never an error; when the
+ * file cannot be read or written the caller simply computes. */
+/* match(line, ctx) on each line (the first 1 MiB) until it returns nonzero;
+ * that value, or 0 (no match, no file, no cache). */
+int psfwi_cache_scan(const char *name, int (*match)(const char *line, void *ctx), void *ctx);
+/* Append one line (ending in its newline, under 1024 bytes) by one write. */
+void psfwi_cache_append(const char *name, const char *line);
+
 /* ---- Inputs and outputs of a run ------------------------------------------------
  * One file a run reads or writes: name says where it was given (a config key
  * "[output] history", an option "-o"), path may be NULL (not given). */
