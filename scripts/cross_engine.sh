@@ -12,6 +12,10 @@
 # Environment: PSFWI (default build/psfwi), MARMOUSI (marmousi_vp.segy;
 # default ../shared/data/marmousi/), OBSERVED (the SEG-Y file written;
 # default data/marmousi_survey.segy, the file configs/survey_fwi.ini reads).
+# RUNS (default "a b") chooses the inversions; FWI_SET adds --set arguments
+# to both and TAG to their output names (e.g. RUNS=a TAG=_tikh0
+# FWI_SET="--set regularization.tikhonov=0": the regularization study's
+# question on these data, docs/REGULARIZATION.md (c)).
 # Runs resume: finished steps are skipped, a killed inversion continues
 # from its state file.
 set -euo pipefail
@@ -20,6 +24,9 @@ psfwi=${PSFWI:-build/psfwi}
 out=${1:-runs/cross_engine}
 marm=${MARMOUSI:-../shared/data/marmousi/marmousi_vp.segy}
 obs=${OBSERVED:-data/marmousi_survey.segy}
+runs=${RUNS:-a b}
+tag=${TAG:-}
+read -r -a fwi_set <<< "${FWI_SET:-}"
 mkdir -p "$out" "$(dirname "$obs")"
 abs() { realpath -m "$1"; }
 
@@ -90,32 +97,41 @@ run() { # name extra-args...
     --set output.model="$(abs "$out/$name.nc")" \
     --set output.history="$(abs "$out/${name}_history.nc")" \
     --set output.state="$(abs "$out/$name.state.nc")" --set output.qc="$(abs "$out/${name}_qc")" \
-    --set output.wavelet="$(abs "$out/${name}_wavelet.txt")" "$@" "${resume[@]}" \
+    --set output.wavelet="$(abs "$out/${name}_wavelet.txt")" "$@" "${fwi_set[@]}" "${resume[@]}" \
     > "$out/$name.log" 2>&1
   echo "$name: $(($(date +%s) - start)) s" | tee -a "$out/times.txt"
 }
-run a_estimated
+a=a_estimated$tag
+b=b_true_wavelet$tag
+cmp=("$out/start_40m.nc")
+if [[ " $runs " == *" a "* ]]; then
+  run "$a"
+  cmp+=("$out/$a.nc")
+fi
 # the true wavelet, low-passed at 12 Hz (the bands stop at 8 Hz; unfiltered,
 # its content up to 21 Hz would need a finer grid than 40 m)
-run b_true_wavelet --set wavelet.kind=file --set wavelet.file="$(abs "$out/true_wavelet.txt")" \
-  --set wavelet.highcut=12 --set inversion.wavelet_estimate=none
-"$psfwi" compare "$out/true_40m.nc" "$out/start_40m.nc" "$out/a_estimated.nc" \
-  "$out/b_true_wavelet.nc" | tee "$out/table.txt"
+if [[ " $runs " == *" b "* ]]; then
+  run "$b" --set wavelet.kind=file --set wavelet.file="$(abs "$out/true_wavelet.txt")" \
+    --set wavelet.highcut=12 --set inversion.wavelet_estimate=none
+  cmp+=("$out/$b.nc")
+fi
+"$psfwi" compare "$out/true_40m.nc" "${cmp[@]}" | tee "$out/table$tag.txt"
+[ -f "$out/$a.nc" ] && [ -f "$out/$b.nc" ] || exit 0 # the rest compares (a) with (b)
 # the final estimated wavelet against the true one (relative L2 over the record)
-paste <(grep -v '^#' "$out/a_estimated_wavelet.txt") "$out/true_wavelet.txt" |
+paste <(grep -v '^#' "$out/${a}_wavelet.txt") "$out/true_wavelet.txt" |
   awk '{d = $1 - $2; n += d * d; t += $2 * $2} END {printf "estimated wavelet at the end: %.1f %% from the true one (relative L2)\n", 100 * sqrt(n / t)}' |
-  tee "$out/wavelet.txt"
+  tee "$out/wavelet$tag.txt"
 # within the inversion's band (both low-passed at 8 Hz by FFT) and per band
 # (the history's wavelet rows); the QC pictures: python3 with
 # matplotlib and xarray (Debian's python3-matplotlib, python3-xarray)
 if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
-  /usr/bin/python3 - "$out" <<'PY' | tee -a "$out/wavelet.txt"
+  /usr/bin/python3 - "$out" "$a" <<'PY' | tee -a "$out/wavelet$tag.txt"
 import sys
 import numpy as np
 import xarray as xr
 out = sys.argv[1]
 true = np.loadtxt(f"{out}/true_wavelet.txt")
-w = xr.open_dataset(f"{out}/a_estimated_history.nc")["wavelet"].values
+w = xr.open_dataset(f"{out}/{sys.argv[2]}_history.nc")["wavelet"].values
 
 
 def low(x, fc=8.0, dt=0.004):
@@ -136,7 +152,7 @@ for i in range(w.shape[0]):
               f"{100 * err8:6.1f} % below 8 Hz")
         last = w[i]
 PY
-  for name in a_estimated b_true_wavelet; do
+  for name in "$a" "$b"; do
     for obsf in "$out/${name}_qc_band"*_observed.nc; do
       stage=${obsf%_observed.nc}
       for s in 0 1 2; do
@@ -148,10 +164,10 @@ PY
     done
   done
   echo "QC pictures: $out/*_qc_band*_shot*.png"
-  /usr/bin/python3 scripts/plot_model.py "$out/start_40m.nc" "$out/a_estimated.nc" \
-    "$out/b_true_wavelet.nc" --true "$out/true_40m.nc" --psfwi "$psfwi" \
-    -o "$out/models.png" > /dev/null
-  /usr/bin/python3 - "$out" <<'PY'
+  /usr/bin/python3 scripts/plot_model.py "$out/start_40m.nc" "$out/$a.nc" \
+    "$out/$b.nc" --true "$out/true_40m.nc" --psfwi "$psfwi" \
+    -o "$out/models$tag.png" > /dev/null
+  /usr/bin/python3 - "$out" "$a" "$tag" <<'PY'
 import sys
 import matplotlib
 matplotlib.use("Agg")
@@ -159,7 +175,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 out = sys.argv[1]
 true = np.loadtxt(f"{out}/true_wavelet.txt")
-est = np.loadtxt(f"{out}/a_estimated_wavelet.txt", comments="#")
+est = np.loadtxt(f"{out}/{sys.argv[2]}_wavelet.txt", comments="#")
 t = np.arange(len(true)) * 0.004
 n = 4 * len(true)
 f = np.fft.rfftfreq(n, 0.004)
@@ -176,7 +192,7 @@ ax[1].set_xlim(0, 25)
 ax[1].set_xlabel("frequency (Hz)")
 ax[1].set_title("amplitude spectra (grey: the last band's corner)", fontsize=9)
 fig.tight_layout()
-fig.savefig(f"{out}/wavelet.png", dpi=110)
+fig.savefig(f"{out}/wavelet{sys.argv[3]}.png", dpi=110)
 PY
-  echo "pictures: $out/models.png, $out/wavelet.png"
+  echo "pictures: $out/models$tag.png, $out/wavelet$tag.png"
 fi
