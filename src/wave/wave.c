@@ -540,6 +540,13 @@ static size_t probe_ncache;
 
 void psfwi_wave_probe_forget(void) { probe_ncache = 0; }
 
+/* The cells a run's padded grid has beyond its model, per axis (the layer on
+ * both sides and what the FFT-friendly size adds): the probe copies them. */
+static void run_edges(const psfwi_grid *g, size_t nb, size_t edge[2]) {
+  edge[0] = good_size(g->nx + 2 * nb, 1) - g->nx;
+  edge[1] = good_size(g->nz + 2 * nb, 1) - g->nz;
+}
+
 static double field_norm2(const float *f, size_t n) {
   double s = 0.0;
   for (size_t i = 0; i < n; i++) s += (double)f[i] * f[i];
@@ -557,14 +564,12 @@ static int probe_run(const psfwi_model *m, double dt_out, const psfwi_wave_opts 
    * with a thin layer at a large step they grew a field that a probe
    * without them missed, docs/wave.md "Stability"). The interior keeps the
    * run's parity so that the padded sizes stay even. */
-  const size_t nb = o->boundary_cells;
   psfwi_grid g = m->grid;
   g.nx = PSFWI_PROBE_CELLS + m->grid.nx % 2;
   g.nz = PSFWI_PROBE_CELLS + m->grid.nz % 2;
-  const size_t pad[2] = {
-      g.nx + good_size(m->grid.nx + 2 * nb, 1) - m->grid.nx,
-      g.nz + good_size(m->grid.nz + 2 * nb, 1) - m->grid.nz,
-  };
+  size_t edge[2];
+  run_edges(&m->grid, o->boundary_cells, edge);
+  const size_t pad[2] = {g.nx + edge[0], g.nz + edge[1]};
   psfwi_model *pm = psfwi_model_create(&g, err);
   if (pm == NULL) return err->status;
   for (size_t i = 0; i < g.nx * g.nz; i++) pm->vp[i] = (float)in->vmax_bound;
@@ -643,8 +648,10 @@ static int probe_stability(const psfwi_model *m, double dt_out, const psfwi_wave
   key.dt = in->dt;
   key.c_ref = in->vmax_bound;
   key.nb = o->boundary_cells;
-  key.edge_x = good_size(m->grid.nx + 2 * key.nb, 1) - m->grid.nx;
-  key.edge_z = good_size(m->grid.nz + 2 * key.nb, 1) - m->grid.nz;
+  size_t edge[2];
+  run_edges(&m->grid, key.nb, edge);
+  key.edge_x = edge[0];
+  key.edge_z = edge[1];
   key.odd_x = (int)(m->grid.nx % 2);
   key.odd_z = (int)(m->grid.nz % 2);
   key.absorber = (int)o->absorber;
