@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io_internal.h" /* psfwi_nc_open_counts_ */
 #include "psfwi_io.h"
 #include "testutil.h"
 
@@ -384,6 +385,56 @@ static void test_probe_memo(void **state) {
   }
 }
 
+/* A netCDF-4 file that libnetcdf refuses cleanly (cut in half: the probe's
+ * child fails to open it and exits normally) is opened once: every later
+ * reader of the same bytes gets the same answer from the memo, without a
+ * probe or an nc_open (each used to cost both, and a second open of a file
+ * libhdf5 failed on is what defect 6 is about); new bytes at the same path
+ * are judged again. */
+static void test_failed_open_remembered(void **state) {
+  (void)state;
+  const char *good = tu_path("cut_good.nc");
+  const char *path = tu_path("cut.nc");
+  write_lib_model(good, NC_NETCDF4);
+  assert_int_equal(
+      tu_system("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", good, good, path), 0);
+  size_t p0, o0, p1, o1;
+  psfwi_nc_open_counts_(&p0, &o0);
+  psfwi_error e1 = {0};
+  assert_null(psfwi_nc_read_model(path, NULL, &e1));
+  psfwi_nc_open_counts_(&p1, &o1);
+  assert_int_equal(p1 - p0, 1);
+  assert_int_equal(o1 - o0, 1);
+  if (strstr(e1.msg, "cut.nc") == NULL) fail_msg("first read: %s", e1.msg);
+  /* the cause after the reader's own words: "'path': what: cause" */
+  const char *cause = strrchr(e1.msg, ':');
+  assert_non_null(cause);
+  for (int k = 0; k < 3; k++) {
+    psfwi_error e = {0};
+    FILE *out = fopen(tu_path("cut.txt"), "w");
+    assert_int_not_equal(psfwi_nc_describe(path, out, &e), PSFWI_OK);
+    fclose(out);
+    if (strstr(e.msg, "cut.nc") == NULL || strstr(e.msg, cause) == NULL)
+      fail_msg("read %d: '%s' (first: '%s')", k, e.msg, e1.msg);
+    psfwi_gather *g = psfwi_nc_read_gather(path, &e);
+    assert_null(g);
+  }
+  size_t p2, o2;
+  psfwi_nc_open_counts_(&p2, &o2);
+  assert_int_equal(p2, p1);
+  assert_int_equal(o2, o1);
+  /* valid bytes written over the same file (same inode): read, after a
+   * probe and an open of their own */
+  assert_int_equal(tu_system("cat '%s' > '%s'", good, path), 0);
+  psfwi_error e = {0};
+  psfwi_model *m = psfwi_nc_read_model(path, NULL, &e);
+  if (m == NULL) fail_msg("valid bytes: %s", e.msg);
+  psfwi_model_destroy(m);
+  psfwi_nc_open_counts_(&p2, &o2);
+  assert_int_equal(p2 - p1, 1);
+  assert_true(o2 > o1);
+}
+
 static void test_empty_gather(void **state) {
   (void)state;
   const char *path = tu_path("g0.nc");
@@ -408,6 +459,7 @@ int main(void) {
       cmocka_unit_test(test_unwritten_and_huge),
       cmocka_unit_test(test_empty_gather),
       cmocka_unit_test(test_probe_memo),
+      cmocka_unit_test(test_failed_open_remembered),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,10 @@ int psfwi_nc_check_header_(const char *path, psfwi_error *err);
  * "'path': what: cause"; what NULL means "cannot open as NetCDF"). */
 int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_error *err);
 
+/* How many probes psfwi_nc_open_checked_ has run and how many times it has
+ * called nc_open in this process (for the tests of the probe's memo). */
+void psfwi_nc_open_counts_(size_t *probes, size_t *opens);
+
 /* Close a file opened for reading once; if nc_close fails, nc_abort
  * releases the id (a failed nc_close leaves it open; it is never closed
  * twice). Records the failure in err if not NULL; PSFWI_OK or PSFWI_EIO. */

@@ -635,13 +635,21 @@ static int probe_run(const char *path, psfwi_error *err) {
  * change times, and an FNV-1a hash of every byte (read here; cheaper than the
  * probe, which reads the file through libhdf5). A file rewritten in place, a
  * new file on a reused inode within the clock's resolution, or one whose
- * bytes changed gets a probe of its own. A failed nc_open forgets the file:
- * libhdf5 can keep a failed file open and hand its corrupt state to the next
- * open of the same file (defect 6 in docs/RELIABILITY.md), so the next open
- * is probed again by a child that inherits that state. */
+ * bytes changed gets a probe of its own. A failed nc_open is remembered with
+ * the verdict when the failure is the file's (a netCDF format error): the
+ * same content is refused with the same answer without opening it again
+ * (libhdf5 can keep a failed file open and hand its corrupt state to the
+ * next open of the same file, defect 6 in docs/RELIABILITY.md; a command's
+ * second reader of a corrupt file used to cost another probe and open).
+ * Other failures (out of memory, I/O errors) forget the file, so the next
+ * open is probed again by a child that inherits that state. */
 #define PROBE_MEMO 8
 typedef struct probe_memo {
   int used, status;
+  /* nc_open of this content failed in this process with a format error
+   * (open_ncs, open_errno): later opens are refused with the same answer
+   * without calling libnetcdf again */
+  int open_failed, open_ncs, open_errno;
   dev_t dev;
   ino_t ino;
   off_t size;
@@ -692,25 +700,62 @@ static void memo_forget(const char *path) {
     if (memo[i].dev == sb.st_dev && memo[i].ino == sb.st_ino) memo[i].used = 0;
 }
 
-static int probe(const char *path, psfwi_error *err) {
+/* Probes run and nc_open calls made by psfwi_nc_open_checked_ (the tests
+ * check that a remembered file costs neither). */
+static size_t count_probes, count_opens;
+
+void psfwi_nc_open_counts_(size_t *probes, size_t *opens) {
+  *probes = count_probes;
+  *opens = count_opens;
+}
+
+/* The probe's verdict on path (PSFWI_OK: libnetcdf may open it here), from
+ * the memo when its content was seen; *entry: the memo slot of that content
+ * (NULL when the file cannot be keyed or probing is off). */
+static int probe(const char *path, psfwi_error *err, probe_memo **entry) {
+  *entry = NULL;
   const char *env = getenv("PSFWI_NC_PROBE");
   if (env != NULL && strcmp(env, "0") == 0) return PSFWI_OK; /* documented opt-out */
   probe_memo k = {0};
   const int keyed = memo_key(path, &k) == 0;
   for (size_t i = 0; keyed && i < PROBE_MEMO; i++)
-    if (memo[i].used && memo_same(&memo[i], &k))
+    if (memo[i].used && memo_same(&memo[i], &k)) {
+      *entry = &memo[i];
       return memo[i].status == PSFWI_OK ? PSFWI_OK
                                         : psfwi_fail(err, memo[i].status, "%s", memo[i].msg);
+    }
   psfwi_error e = {0};
+  count_probes++;
   const int st = probe_run(path, &e);
   if (keyed) {
     k.used = 1;
     k.status = st;
     memcpy(k.msg, e.msg, sizeof k.msg);
     memo[memo_next] = k;
+    *entry = &memo[memo_next];
     memo_next = (memo_next + 1) % PROBE_MEMO;
   }
   return st == PSFWI_OK ? PSFWI_OK : psfwi_fail(err, st, "%s", e.msg);
+}
+
+/* A failed nc_open that says something about the file itself (a netCDF
+ * error code, not a system error, out of memory or an I/O error that a
+ * retry could get past). */
+static int open_failure_is_the_file(int ncs, int sys_errno) {
+  if (ncs >= 0 || ncs == NC_ENOMEM) return 0;
+  switch (sys_errno) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EIO:
+    case EROFS:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EINTR:
+    case EAGAIN: return 0;
+    default: return 1;
+  }
 }
 
 int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
@@ -720,15 +765,30 @@ int psfwi_nc_check_header_(const char *path, psfwi_error *err) {
 int psfwi_nc_open_checked_(const char *path, const char *what, int *ncid, psfwi_error *err) {
   *ncid = -1;
   if (what == NULL) what = "cannot open as NetCDF";
+  probe_memo *entry = NULL;
   int st = check_header(path, what, err);
-  if (st == PSFWI_OK) st = probe(path, err);
+  if (st == PSFWI_OK) st = probe(path, err, &entry);
   if (st != PSFWI_OK) return st;
+  if (entry != NULL && entry->open_failed)
+    return psfwi_nc_fail_(err, path, what, entry->open_ncs, entry->open_errno);
   errno = 0;
+  count_opens++;
   const int ncs = nc_open(path, NC_NOWRITE, ncid);
   const int e = errno;
   if (ncs != NC_NOERR) {
     *ncid = -1;
-    memo_forget(path);
+    /* libhdf5 can keep a file it failed on open and hand its corrupt state
+     * to the next open of it (defect 6, docs/RELIABILITY.md): the same
+     * content is refused from the memo from now on, without a second open;
+     * after a failure that a retry could get past, the content is
+     * forgotten, so that the next open probes it again. */
+    if (entry != NULL && open_failure_is_the_file(ncs, e)) {
+      entry->open_failed = 1;
+      entry->open_ncs = ncs;
+      entry->open_errno = e;
+    } else {
+      memo_forget(path);
+    }
     return psfwi_nc_fail_(err, path, what, ncs, e);
   }
   return PSFWI_OK;
