@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The OpenFWI check of the data-driven DNN (issue 12; docs/RESULTS.md):
-#  1. a training set of psfwi's own layered and faulted models, modelled with
+#  1. a training set of psfwi's own layered, faulted and blocky models, modelled with
 #     OpenFWI's acquisition (configs/openfwi_forward.ini): SAMPLES models
 #     spanning 1500..4500 m/s each (seed 1) and SPAN_SAMPLES models whose own
 #     velocity range is a random 30..100 % of it (seed 2, [dataset] span);
@@ -11,12 +11,12 @@
 #     of velocities scaled to [-1, 1] over [1500, 4500] m/s, SSIM of [0, 1]
 #     maps, beside InversionNet's published FlatVel-A figures.
 # Every step resumes where it stopped (shards, training state).
-#   [PSFWI=binary] [SAMPLES=1792] [SPAN_SAMPLES=3072] [TEST=500] scripts/train_dnn_openfwi.sh
+#   [PSFWI=binary] [SAMPLES=4096] [SPAN_SAMPLES=8192] [TEST=500] scripts/train_dnn_openfwi.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 psfwi=${PSFWI:-build/psfwi}
-samples=${SAMPLES:-1792}
-span_samples=${SPAN_SAMPLES:-3072}
+samples=${SAMPLES:-4096}
+span_samples=${SPAN_SAMPLES:-8192}
 ntest=${TEST:-500}
 [ -x "$psfwi" ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
   cmake --build build -j"$(nproc)" --target psfwi_cli; }
