@@ -265,6 +265,64 @@ fail:
 /* The smallest power-of-ten divisor s (1 .. 10000) such that a = round(x s)
  * and b = round(dx s) give back x = a / s and dx = b / s exactly (the reader
  * divides the same way) and a + (n - 1) b stays within +-limit. 0: none. */
+/* ---- Writing --------------------------------------------------------------- */
+
+int psfwi_segy_out_open(psfwi_segy_out *o, const char *path, size_t ns, const char *text, char *bin,
+                        int32_t interval, psfwi_error *err) {
+  memset(o, 0, sizeof *o);
+  if (psfwi_tmp_path(path, o->tmp, sizeof o->tmp) == NULL)
+    return psfwi_fail(err, PSFWI_EINVAL, "'%s': file name too long", path);
+  o->ns = ns;
+  o->trace = malloc(ns * sizeof *o->trace);
+  if (o->trace == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
+  o->fp = segy_open(o->tmp, "w+b");
+  if (o->fp == NULL) {
+    const int e = errno;
+    free(o->trace);
+    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, o->tmp,
+                      strerror(e));
+  }
+  o->rc = segy_set_format(o->fp, SEGY_IEEE_FLOAT_4_BYTE);
+  if (o->rc == SEGY_OK) o->rc = segy_write_textheader(o->fp, 0, text);
+  segy_set_bfield(bin, SEGY_BIN_JOB_ID, 1);
+  segy_set_bfield(bin, SEGY_BIN_LINE_NUMBER, 1);
+  segy_set_bfield(bin, SEGY_BIN_REEL_NUMBER, 1);
+  segy_set_bfield(bin, SEGY_BIN_INTERVAL, interval);
+  segy_set_bfield(bin, SEGY_BIN_INTERVAL_ORIG, interval);
+  segy_set_bfield(bin, SEGY_BIN_SAMPLES, (int32_t)ns);
+  segy_set_bfield(bin, SEGY_BIN_SAMPLES_ORIG, (int32_t)ns);
+  segy_set_bfield(bin, SEGY_BIN_FORMAT, SEGY_IEEE_FLOAT_4_BYTE);
+  segy_set_bfield(bin, SEGY_BIN_MEASUREMENT_SYSTEM, 1); /* metres */
+  segy_set_bfield(bin, SEGY_BIN_SEGY_REVISION, 0x0100); /* rev 1.0 */
+  segy_set_bfield(bin, SEGY_BIN_TRACE_FLAG, 1);         /* fixed-length traces */
+  segy_set_bfield(bin, SEGY_BIN_EXT_HEADERS, 0);
+  if (o->rc == SEGY_OK) o->rc = segy_write_binheader(o->fp, bin);
+  return PSFWI_OK;
+}
+
+void psfwi_segy_out_trace(psfwi_segy_out *o, size_t k, const char *th) {
+  if (o->rc != SEGY_OK) return;
+  const long trace0 = SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE;
+  const int bsize = (int)(4 * o->ns);
+  segy_from_native(SEGY_IEEE_FLOAT_4_BYTE, (long long)o->ns, o->trace);
+  o->rc = segy_write_traceheader(o->fp, (int)k, th, trace0, bsize);
+  if (o->rc == SEGY_OK) o->rc = segy_writetrace(o->fp, (int)k, o->trace, trace0, bsize);
+}
+
+int psfwi_segy_out_close(psfwi_segy_out *o, const char *path, psfwi_error *err) {
+  free(o->trace);
+  o->trace = NULL;
+  int rc = o->rc;
+  int saved = rc != SEGY_OK ? errno : 0;
+  errno = 0;
+  const int rc_close = segy_close(o->fp);
+  o->fp = NULL;
+  if (rc_close != SEGY_OK && saved == 0) saved = errno;
+  if (rc == SEGY_OK) rc = rc_close;
+  if (rc != SEGY_OK) return psfwi_segy_write_failed(path, o->tmp, rc, saved, err);
+  return psfwi_commit_file(o->tmp, path, err);
+}
+
 static int32_t pick_divisor(double x, double dx, size_t n, double limit) {
   for (int32_t s = 1; s <= 10000; s *= 10) {
     const double a = nearbyint(x * (double)s), b = nearbyint(dx * (double)s);
@@ -335,43 +393,17 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
   const int64_t c0 = (int64_t)nearbyint(g->x0 * (double)xdiv);
   const int64_t step = (int64_t)nearbyint(g->dx * (double)xdiv);
 
-  char tmp[4096];
-  if (psfwi_tmp_path(path, tmp, sizeof tmp) == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "'%s': file name too long", path);
   char text[SEGY_TEXT_HEADER_SIZE + 1], bin[SEGY_BINARY_HEADER_SIZE], th[SEGY_TRACE_HEADER_SIZE];
-  float *trace = malloc(nz * sizeof *trace);
-  if (trace == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
-  segy_file *fp = segy_open(tmp, "w+b");
-  if (fp == NULL) {
-    const int e = errno;
-    free(trace);
-    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, tmp,
-                      strerror(e));
-  }
-  int rc = segy_set_format(fp, SEGY_IEEE_FLOAT_4_BYTE);
   text_header(text, m);
-  if (rc == SEGY_OK) rc = segy_write_textheader(fp, 0, text);
   memset(bin, 0, sizeof bin);
-  segy_set_bfield(bin, SEGY_BIN_JOB_ID, 1);
-  segy_set_bfield(bin, SEGY_BIN_LINE_NUMBER, 1);
-  segy_set_bfield(bin, SEGY_BIN_REEL_NUMBER, 1);
   segy_set_bfield(bin, SEGY_BIN_TRACES, nx <= 32767 ? (int32_t)nx : 0);
-  segy_set_bfield(bin, SEGY_BIN_INTERVAL, (int32_t)interval);
-  segy_set_bfield(bin, SEGY_BIN_INTERVAL_ORIG, (int32_t)interval);
-  segy_set_bfield(bin, SEGY_BIN_SAMPLES, (int32_t)nz);
-  segy_set_bfield(bin, SEGY_BIN_SAMPLES_ORIG, (int32_t)nz);
-  segy_set_bfield(bin, SEGY_BIN_FORMAT, SEGY_IEEE_FLOAT_4_BYTE);
   segy_set_bfield(bin, SEGY_BIN_ENSEMBLE_FOLD, 1);
-  segy_set_bfield(bin, SEGY_BIN_SORTING_CODE, 4);       /* horizontally stacked */
-  segy_set_bfield(bin, SEGY_BIN_MEASUREMENT_SYSTEM, 1); /* metres */
-  segy_set_bfield(bin, SEGY_BIN_SEGY_REVISION, 0x0100); /* rev 1.0 */
-  segy_set_bfield(bin, SEGY_BIN_TRACE_FLAG, 1);         /* fixed-length traces */
-  segy_set_bfield(bin, SEGY_BIN_EXT_HEADERS, 0);
-  if (rc == SEGY_OK) rc = segy_write_binheader(fp, bin);
-  const long trace0 = SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE;
-  const int bsize = (int)(4 * nz);
+  segy_set_bfield(bin, SEGY_BIN_SORTING_CODE, 4); /* horizontally stacked */
+  psfwi_segy_out o;
+  st = psfwi_segy_out_open(&o, path, nz, text, bin, (int32_t)interval, err);
+  if (st != PSFWI_OK) return st;
   const int32_t zdelay = (int32_t)nearbyint(g->z0 * (double)zdiv);
-  for (size_t ix = 0; ix < nx && rc == SEGY_OK; ix++) {
+  for (size_t ix = 0; ix < nx && o.rc == SEGY_OK; ix++) {
     const int32_t n1 = (int32_t)(ix + 1);
     const int32_t x = (int32_t)(c0 + (int64_t)ix * step);
     memset(th, 0, sizeof th);
@@ -397,17 +429,8 @@ int psfwi_segy_write_model(const char *path, const psfwi_model *m, psfwi_error *
     segy_set_field(th, SEGY_TR_INLINE, 1);
     segy_set_field(th, SEGY_TR_CROSSLINE, n1);
     segy_set_field(th, SEGY_TR_SCALAR_TRACE_HEADER, zdiv == 1 ? 1 : -zdiv);
-    for (size_t iz = 0; iz < nz; iz++) trace[iz] = m->vp[iz * nx + ix];
-    segy_from_native(SEGY_IEEE_FLOAT_4_BYTE, (long long)nz, trace);
-    rc = segy_write_traceheader(fp, (int)ix, th, trace0, bsize);
-    if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)ix, trace, trace0, bsize);
+    for (size_t iz = 0; iz < nz; iz++) o.trace[iz] = m->vp[iz * nx + ix];
+    psfwi_segy_out_trace(&o, ix, th);
   }
-  free(trace);
-  int saved = rc != SEGY_OK ? errno : 0;
-  errno = 0;
-  const int rc_close = segy_close(fp);
-  if (rc_close != SEGY_OK && saved == 0) saved = errno;
-  if (rc == SEGY_OK) rc = rc_close;
-  if (rc != SEGY_OK) return psfwi_segy_write_failed(path, tmp, rc, saved, err);
-  return psfwi_commit_file(tmp, path, err);
+  return psfwi_segy_out_close(&o, path, err);
 }

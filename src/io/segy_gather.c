@@ -163,42 +163,16 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
   }
   const int32_t xscalar = xdiv == 1 ? 1 : -xdiv, zscalar = zdiv == 1 ? 1 : -zdiv;
 
-  char tmp[4096];
-  if (psfwi_tmp_path(path, tmp, sizeof tmp) == NULL)
-    return psfwi_fail(err, PSFWI_EINVAL, "'%s': file name too long", path);
   char text[SEGY_TEXT_HEADER_SIZE + 1], bin[SEGY_BINARY_HEADER_SIZE], th[SEGY_TRACE_HEADER_SIZE];
-  float *trace = malloc(nt * sizeof *trace);
-  if (trace == NULL) return psfwi_fail(err, PSFWI_ENOMEM, "'%s': out of memory", path);
-  segy_file *fp = segy_open(tmp, "w+b");
-  if (fp == NULL) {
-    const int e = errno;
-    free(trace);
-    return psfwi_fail(err, PSFWI_EIO, "cannot create '%s' (temporary '%s'): %s", path, tmp,
-                      strerror(e));
-  }
-  int rc = segy_set_format(fp, SEGY_IEEE_FLOAT_4_BYTE);
   gather_text(text, g, interval, xscalar, zscalar);
-  if (rc == SEGY_OK) rc = segy_write_textheader(fp, 0, text);
   memset(bin, 0, sizeof bin);
-  segy_set_bfield(bin, SEGY_BIN_JOB_ID, 1);
-  segy_set_bfield(bin, SEGY_BIN_LINE_NUMBER, 1);
-  segy_set_bfield(bin, SEGY_BIN_REEL_NUMBER, 1);
   segy_set_bfield(bin, SEGY_BIN_TRACES, nrec <= 65535 ? (int32_t)nrec : 0); /* per ensemble */
-  segy_set_bfield(bin, SEGY_BIN_INTERVAL, (int32_t)interval);
-  segy_set_bfield(bin, SEGY_BIN_INTERVAL_ORIG, (int32_t)interval);
-  segy_set_bfield(bin, SEGY_BIN_SAMPLES, (int32_t)nt);
-  segy_set_bfield(bin, SEGY_BIN_SAMPLES_ORIG, (int32_t)nt);
-  segy_set_bfield(bin, SEGY_BIN_FORMAT, SEGY_IEEE_FLOAT_4_BYTE);
-  segy_set_bfield(bin, SEGY_BIN_SORTING_CODE, 1);       /* as recorded: shot gathers */
-  segy_set_bfield(bin, SEGY_BIN_MEASUREMENT_SYSTEM, 1); /* metres */
-  segy_set_bfield(bin, SEGY_BIN_SEGY_REVISION, 0x0100); /* rev 1.0 */
-  segy_set_bfield(bin, SEGY_BIN_TRACE_FLAG, 1);         /* fixed-length traces */
-  segy_set_bfield(bin, SEGY_BIN_EXT_HEADERS, 0);
-  if (rc == SEGY_OK) rc = segy_write_binheader(fp, bin);
-  const long trace0 = SEGY_TEXT_HEADER_SIZE + SEGY_BINARY_HEADER_SIZE;
-  const int bsize = (int)(4 * nt);
+  segy_set_bfield(bin, SEGY_BIN_SORTING_CODE, 1); /* as recorded: shot gathers */
+  psfwi_segy_out o;
+  int st = psfwi_segy_out_open(&o, path, nt, text, bin, (int32_t)interval, err);
+  if (st != PSFWI_OK) return st;
   size_t tr = 0; /* traces written (padding, g->live[i] = 0, is not) */
-  for (size_t i = 0; i < ntr && rc == SEGY_OK; i++) {
+  for (size_t i = 0; i < ntr && o.rc == SEGY_OK; i++) {
     if (g->live != NULL && !g->live[i]) continue;
     const size_t is = i / nrec, ir = i % nrec;
     const double sx = s->sx[is], rx = s->rx[i];
@@ -222,20 +196,11 @@ int psfwi_segy_write_gather(const char *path, const psfwi_gather *g, psfwi_error
     segy_set_field(th, SEGY_TR_COORD_UNITS, 1); /* length (metres) */
     segy_set_field(th, SEGY_TR_SAMPLE_COUNT, (int32_t)nt);
     segy_set_field(th, SEGY_TR_SAMPLE_INTER, (int32_t)interval);
-    memcpy(trace, g->data + i * nt, nt * sizeof *trace);
-    segy_from_native(SEGY_IEEE_FLOAT_4_BYTE, (long long)nt, trace);
-    rc = segy_write_traceheader(fp, (int)tr, th, trace0, bsize);
-    if (rc == SEGY_OK) rc = segy_writetrace(fp, (int)tr, trace, trace0, bsize);
+    memcpy(o.trace, g->data + i * nt, nt * sizeof *o.trace);
+    psfwi_segy_out_trace(&o, tr, th);
     tr++;
   }
-  free(trace);
-  int saved = rc != SEGY_OK ? errno : 0;
-  errno = 0;
-  const int rc_close = segy_close(fp);
-  if (rc_close != SEGY_OK && saved == 0) saved = errno;
-  if (rc == SEGY_OK) rc = rc_close;
-  if (rc != SEGY_OK) return psfwi_segy_write_failed(path, tmp, rc, saved, err);
-  return psfwi_commit_file(tmp, path, err);
+  return psfwi_segy_out_close(&o, path, err);
 }
 
 /* ---- Reading ---------------------------------------------------------------- */

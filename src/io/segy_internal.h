@@ -127,4 +127,29 @@ typedef struct psfwi_segy_in {
  * err names the file. Close with segy_close(in->fp). */
 int psfwi_segy_open_in(const char *path, psfwi_segy_in *in, psfwi_error *err);
 
+/* A SEG-Y file being written (the model and gather writers): a hidden
+ * temporary beside the output, renamed over it once whole. */
+typedef struct psfwi_segy_out {
+  char tmp[4096];
+  segy_file *fp;
+  float *trace; /* ns samples: the caller fills it, psfwi_segy_out_trace writes it */
+  size_t ns;
+  int rc; /* segyio status: SEGY_OK until a write fails */
+} psfwi_segy_out;
+
+/* Create the temporary for path and write the textual header text (see
+ * psfwi_segy_cards) and the binary header bin, in which this sets what
+ * psfwi's writers share (job, line and reel 1; interval and ns; IEEE
+ * floats; metres; revision 1.0; fixed-length traces; no extended headers)
+ * over what the caller set. On failure nothing is left behind and err says
+ * why; on success finish with psfwi_segy_out_close. */
+int psfwi_segy_out_open(psfwi_segy_out *o, const char *path, size_t ns, const char *text, char *bin,
+                        int32_t interval, psfwi_error *err);
+/* Write o->trace (native floats; converted in place) as trace k (from 0)
+ * with header th; nothing once a write has failed. */
+void psfwi_segy_out_trace(psfwi_segy_out *o, size_t k, const char *th);
+/* Close, then rename over path, or remove the temporary and report the real
+ * cause of the first failure (e.g. "No space left on device"). */
+int psfwi_segy_out_close(psfwi_segy_out *o, const char *path, psfwi_error *err);
+
 #endif
