@@ -144,6 +144,7 @@ has "OpenFWI network: whole mode" "mode = whole" "$tmp/out"
 # noisy inputs: the CSV row, reproducible from the seed, worse than clean at 0 dB
 ok "test csv" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --format csv
 clean_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/out")
+cp "$tmp/out" "$tmp/noise0"
 ok "test noise" "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --noise 0 --seed 3 \
   --format csv
 has "test noise: csv header" "network,data,samples,noise_db,mae" "$tmp/out"
@@ -154,6 +155,29 @@ check "test noise: the same seed gives the same scores" cmp -s "$tmp/out" "$tmp/
 noisy_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/noise1")
 check "test noise: 0 dB is worse than clean ($noisy_mae > $clean_mae)" \
   awk -v a="$noisy_mae" -v b="$clean_mae" 'BEGIN {exit !(a > b)}'
+# an ensemble is scored by the mean of its members' predictions: one network
+# twice scores as that network; the mean of two different ones is no farther
+# from the truth than their average error (|(a + b)/2 - v| <= (|a - v| +
+# |b - v|)/2 cell by cell) and differs from each member's
+ok "test an ensemble of one network twice" "$psfwi" dnn test --net "$tmp/net.nc,$tmp/net.nc" \
+  --data "$tmp/sets/test" --format csv
+check "ensemble of one network: the network's scores" \
+  cmp -s <(cut -d, -f2- "$tmp/out") <(cut -d, -f2- "$tmp/noise0")
+ok "test the penalised network" "$psfwi" dnn test --net "$tmp/netr.nc" --data "$tmp/sets/test" \
+  --format csv
+r_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/out")
+ok "test an ensemble of two networks" "$psfwi" dnn test --net "$tmp/net.nc,$tmp/netr.nc" \
+  --data "$tmp/sets/test" --format csv
+has "ensemble: both files in the CSV" "net.nc;$tmp/netr.nc," "$tmp/out"
+e_mae=$(awk -F, 'NR == 2 {print $5}' "$tmp/out")
+check "ensemble MAE $e_mae <= mean of $clean_mae and $r_mae, and unlike either" \
+  awk -v e="$e_mae" -v a="$clean_mae" -v b="$r_mae" \
+  'BEGIN {exit !(e <= (a + b) / 2 + 1e-6 && e != a && e != b)}'
+ok "test an ensemble as a table" "$psfwi" dnn test --net "$tmp/net.nc,$tmp/netr.nc" \
+  --data "$tmp/sets/test"
+has "ensemble: the table says so" "the mean of 2 networks" "$tmp/out"
+bad "test an ensemble with a missing member" "nothere.nc" \
+  "$psfwi" dnn test --net "$tmp/net.nc,$tmp/nothere.nc" --data "$tmp/sets/test"
 bad "test --noise x" "expected a signal-to-noise ratio in dB" \
   "$psfwi" dnn test --net "$tmp/net.nc" --data "$tmp/sets/test" --noise x
 bad "test --seed alone" "the seed of --noise" \

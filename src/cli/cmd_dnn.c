@@ -19,7 +19,7 @@ static const char usage_text[] =
     "                       [--stop-after EPOCHS]\n"
     "       psfwi dnn predict --net NET.nc[,NET2.nc,...] --data SHOTS.nc --like GRID.nc\n"
     "                         -o MODEL.nc\n"
-    "       psfwi dnn test --net NET.nc --data PREFIX [--range VMIN:VMAX]\n"
+    "       psfwi dnn test --net NET.nc[,NET2.nc,...] --data PREFIX [--range VMIN:VMAX]\n"
     "                      [--noise SNR_DB [--seed N]] [--format table|csv]\n"
     "       psfwi dnn info NET.nc\n"
     "Train a network that maps pseudo-spectral data (Fourier coefficients of the\n"
@@ -564,6 +564,7 @@ static int dnn_train(int argc, char **argv) {
 
 /* A network file with its architecture and acquisition parsed. */
 typedef struct loaded_net {
+  const char *path; /* as given */
   psfwi_netfile *nf;
   psfwi_arch arch;
   psfwi_learn_acq acq;
@@ -571,6 +572,7 @@ typedef struct loaded_net {
 
 static int net_load(const char *path, loaded_net *ln, psfwi_error *err) {
   memset(ln, 0, sizeof *ln);
+  ln->path = path;
   ln->nf = psfwi_nc_read_network(path, err);
   if (ln->nf == NULL) return err->status;
   int st = psfwi_arch_parse(ln->nf->architecture, path, &ln->arch, err);
@@ -836,15 +838,34 @@ static int dnn_test(int argc, char **argv) {
       return cli_usage_error("dnn test", "--seed is the seed of --noise, which is not given");
   }
   psfwi_error err = {0};
-  loaded_net ln;
+  enum { MAX_NETS = 32 };
+  loaded_net ln[MAX_NETS];
+  psfwi_nn *nn[MAX_NETS] = {0};
+  size_t nnet = 0;
   dataset d = {0};
-  psfwi_nn *nn = NULL;
-  float *t = NULL, *a01 = NULL, *b01 = NULL;
-  int st = net_load(net, &ln, &err);
+  float *t = NULL, *sum = NULL, *xs = NULL, *a01 = NULL, *b01 = NULL;
+  int st = PSFWI_OK;
+  /* the networks: one, or an ensemble scored by the mean of its predictions */
+  char *list = strdup(net), *save = NULL;
+  if (list == NULL) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+  for (char *p = list ? strtok_r(list, ",", &save) : NULL; p && st == PSFWI_OK;
+       p = strtok_r(NULL, ",", &save)) {
+    if (nnet == MAX_NETS) {
+      st = psfwi_fail(&err, PSFWI_EINVAL, "--net: more than %d networks", MAX_NETS);
+      break;
+    }
+    st = net_load(p, &ln[nnet], &err);
+    if (st == PSFWI_OK)
+      nnet++;
+    else if (ln[nnet].nf)
+      net_free(&ln[nnet]);
+  }
+  if (st == PSFWI_OK && nnet == 0)
+    st = psfwi_fail(&err, PSFWI_EINVAL, "--net '%s': no network file named", net);
   double lo = 0, hi = 0;
   if (st == PSFWI_OK) {
-    lo = ln.nf->vmin;
-    hi = ln.nf->vmax;
+    lo = ln[0].nf->vmin;
+    hi = ln[0].nf->vmax;
     if (range) {
       char *colon = strchr(range, ':');
       if (colon == NULL || sscanf(range, "%lf", &lo) != 1 || sscanf(colon + 1, "%lf", &hi) != 1 ||
@@ -856,41 +877,47 @@ static int dnn_test(int argc, char **argv) {
     }
   }
   if (st == PSFWI_OK) st = dataset_load(data, 0, &d, &err);
-  if (st == PSFWI_OK) {
-    st = psfwi_learn_acq_compare(&ln.acq, &d.acq, data, &err);
-    if (st != PSFWI_OK) psfwi_error_prefix(&err, "network '%s': ", net);
+  for (size_t k = 0; k < nnet && st == PSFWI_OK; k++) {
+    st = psfwi_learn_acq_compare(&ln[k].acq, &d.acq, data, &err);
+    if (st != PSFWI_OK) psfwi_error_prefix(&err, "network '%s': ", ln[k].path);
+    if (st == PSFWI_OK && (nn[k] = net_build(&ln[k], ln[k].path, d.width, &err)) == NULL)
+      st = err.status;
   }
-  if (st == PSFWI_OK) {
-    nn = net_build(&ln, net, d.width, &err);
-    if (nn == NULL) st = err.status;
-  }
-  const size_t ncell = d.nz * d.width;
+  const size_t ncell = d.nz * d.width, nx = d.nchan * d.width;
   if (st == PSFWI_OK) {
     t = malloc(ncell * sizeof *t);
+    sum = malloc(ncell * sizeof *sum);
+    xs = malloc(nx * sizeof *xs);
     a01 = malloc(ncell * sizeof *a01);
     b01 = malloc(ncell * sizeof *b01);
-    if (!t || !a01 || !b01) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
-    /* noise on the features as the network receives them from the data,
-       before the standardisation it learnt; one draw sequence per sample */
+    if (!t || !sum || !xs || !a01 || !b01) st = psfwi_fail(&err, PSFWI_ENOMEM, "out of memory");
+    /* noise on the features as the networks receive them from the data,
+       before the standardisation each learnt; one draw sequence per sample */
     for (size_t s = 0; noise && s < d.n; s++)
-      psfwi_features_add_noise(d.x + s * d.nchan * d.width, d.nchan * d.width, snr_db,
-                               psfwi_mix64(seed + s), NULL);
-    psfwi_learn_standardise(d.x, d.n, d.nchan, d.width, ln.nf->feature_mean, ln.nf->feature_std);
+      psfwi_features_add_noise(d.x + s * nx, nx, snr_db, psfwi_mix64(seed + s), NULL);
   }
   double mae = 0, mse = 0, ssim = 0, mae_ms = 0, rel = 0;
   for (size_t s = 0; s < d.n && st == PSFWI_OK; s++) {
-    st = psfwi_learn_predict(nn, &ln.arch, d.x + s * d.nchan * d.width, d.nchan, d.width, d.nz, t,
-                             &err);
+    for (size_t i = 0; i < ncell; i++) sum[i] = 0.0f;
+    for (size_t k = 0; k < nnet && st == PSFWI_OK; k++) {
+      memcpy(xs, d.x + s * nx, nx * sizeof *xs);
+      psfwi_learn_standardise(xs, 1, d.nchan, d.width, ln[k].nf->feature_mean,
+                              ln[k].nf->feature_std);
+      st = psfwi_learn_predict(nn[k], &ln[k].arch, xs, d.nchan, d.width, d.nz, t, &err);
+      if (st != PSFWI_OK) break;
+      psfwi_learn_unscale_velocity(t, ncell, ln[k].nf->vmin, ln[k].nf->vmax);
+      for (size_t i = 0; i < ncell; i++) sum[i] += t[i];
+    }
     if (st != PSFWI_OK) break;
-    psfwi_learn_unscale_velocity(t, ncell, ln.nf->vmin, ln.nf->vmax);
     const float *v = d.t + s * ncell;
     double e1 = 0, e2 = 0, n2 = 0;
     for (size_t i = 0; i < ncell; i++) {
-      const double r = (double)t[i] - v[i];
+      const float mean = nnet > 1 ? sum[i] / (float)nnet : sum[i];
+      const double r = (double)mean - v[i];
       e1 += fabs(r);
       e2 += r * r;
       n2 += (double)v[i] * v[i];
-      a01[i] = (float)((t[i] - lo) / (hi - lo));
+      a01[i] = (float)((mean - lo) / (hi - lo));
       b01[i] = (float)((v[i] - lo) / (hi - lo));
     }
     const double sc = 2.0 / (hi - lo); /* m/s -> [-1, 1] units */
@@ -905,12 +932,19 @@ static int dnn_test(int argc, char **argv) {
   if (st == PSFWI_OK && csv) {
     const double n = (double)d.n;
     printf("network,data,samples,noise_db,mae,rmse,ssim,mae_ms,rel_pct\n");
-    printf("%s,%s,%zu,%s,%.6f,%.6f,%.6f,%.3f,%.4f\n", net, data, d.n, noise ? noise : "", mae / n,
+    /* an ensemble's files are joined by ';' in the CSV */
+    printf("%s", ln[0].path);
+    for (size_t k = 1; k < nnet; k++) printf(";%s", ln[k].path);
+    printf(",%s,%zu,%s,%.6f,%.6f,%.6f,%.3f,%.4f\n", data, d.n, noise ? noise : "", mae / n,
            sqrt(mse / n), ssim / n, mae_ms / n, rel / n);
   } else if (st == PSFWI_OK) {
     const double n = (double)d.n;
-    printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net, lo,
-           hi);
+    if (nnet > 1)
+      printf("dnn test: %zu samples of '%s', the mean of %zu networks '%s', range [%g, %g] m/s\n",
+             d.n, data, nnet, net, lo, hi);
+    else
+      printf("dnn test: %zu samples of '%s', network '%s', range [%g, %g] m/s\n", d.n, data, net,
+             lo, hi);
     if (noise)
       printf(
           "  inputs with white Gaussian noise at %g dB SNR on the non-zero features (seed "
@@ -924,12 +958,17 @@ static int dnn_test(int argc, char **argv) {
     printf("  MAE  %.1f m/s   relative error %.2f %%\n", mae_ms / n, rel / n);
   }
   if (st != PSFWI_OK) cli_error(&err);
+  free(list);
   free(t);
+  free(sum);
+  free(xs);
   free(a01);
   free(b01);
-  psfwi_nn_destroy(nn);
+  for (size_t k = 0; k < nnet; k++) {
+    psfwi_nn_destroy(nn[k]);
+    net_free(&ln[k]);
+  }
   dataset_free(&d);
-  if (ln.nf) net_free(&ln);
   return st == PSFWI_OK ? 0 : 1;
 }
 
