@@ -18,13 +18,16 @@
  * Times are medians of several repetitions (the machine is shared).
  *
  *   bench_wave [--estimate] [--quick] [--free-surface] [--cells N] [--layout rows|columns]
+ *              [--grid NX NZ]
  * --estimate: FFTW_ESTIMATE plans (fast to plan) instead of FFTW_MEASURE;
  * --quick: the two smallest grids and fewer repetitions;
  * --free-surface: steps with the free surface (a sine transform along z);
  *   the "fft pair" column stays FFTW's r2c + c2r pair on the same grid;
  * --cells N: absorbing layer width (default: the library's);
  * --layout: the Laplacian's spectral layout (default: the library's
- *   automatic choice; the "spectra" column says which one ran). */
+ *   automatic choice; the "spectra" column says which one ran);
+ * --grid: these model cells instead of the four grids (repeatable, up to
+ *   four; e.g. the speed issue's 600 x 250 and 1151 x 376). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -169,6 +172,9 @@ static int g_free_surface = 0;
 static psfwi_wave_absorber g_absorber = PSFWI_WAVE_PML;
 static size_t g_cells = 0; /* 0: the library's default */
 static psfwi_wave_layout g_layout = PSFWI_WAVE_LAYOUT_AUTO;
+static size_t default_grids[4][2] = {{256, 128}, {512, 256}, {1024, 512}, {2048, 768}};
+static size_t g_grids[4][2];
+static int g_ngrid = 0;
 
 static psfwi_wave *make_wave(const psfwi_model *m, int measure, int nthreads_fft, int ftz) {
   psfwi_wave_opts o;
@@ -204,10 +210,15 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--layout") == 0 && i + 1 < argc &&
              (strcmp(argv[i + 1], "rows") == 0 || strcmp(argv[i + 1], "columns") == 0)) {
       g_layout = argv[++i][0] == 'r' ? PSFWI_WAVE_LAYOUT_ROWS : PSFWI_WAVE_LAYOUT_COLUMNS;
+    } else if (strcmp(argv[i], "--grid") == 0 && i + 2 < argc && g_ngrid < 4 &&
+               atoi(argv[i + 1]) >= 8 && atoi(argv[i + 2]) >= 8) {
+      g_grids[g_ngrid][0] = (size_t)atoi(argv[++i]);
+      g_grids[g_ngrid][1] = (size_t)atoi(argv[++i]);
+      g_ngrid++;
     } else {
       fprintf(stderr,
               "usage: %s [--estimate] [--quick] [--free-surface] [--cells N] "
-              "[--layout rows|columns]\n",
+              "[--layout rows|columns] [--grid NX NZ (at least 8 x 8; up to 4 times)]\n",
               argv[0]);
       return 2;
     }
@@ -219,8 +230,8 @@ int main(int argc, char **argv) {
   }
   const unsigned flags = measure ? FFTW_MEASURE : FFTW_ESTIMATE;
   const int reps = quick ? 5 : 9;
-  const size_t grids[4][2] = {{256, 128}, {512, 256}, {1024, 512}, {2048, 768}};
-  const int ngrid = quick ? 2 : 4;
+  size_t(*grids)[2] = g_ngrid > 0 ? g_grids : default_grids;
+  const int ngrid = g_ngrid > 0 ? g_ngrid : quick ? 2 : 4;
   double load0[3] = {0, 0, 0};
   if (getloadavg(load0, 3) < 1) load0[0] = -1.0;
   printf(
