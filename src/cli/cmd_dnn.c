@@ -912,7 +912,7 @@ static int dnn_test(int argc, char **argv) {
     const float *v = d.t + s * ncell;
     double e1 = 0, e2 = 0, n2 = 0;
     for (size_t i = 0; i < ncell; i++) {
-      const float mean = nnet > 1 ? sum[i] / (float)nnet : sum[i];
+      const float mean = sum[i] / (float)nnet;
       const double r = (double)mean - v[i];
       e1 += fabs(r);
       e2 += r * r;

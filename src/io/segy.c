@@ -262,9 +262,6 @@ fail:
   return NULL;
 }
 
-/* The smallest power-of-ten divisor s (1 .. 10000) such that a = round(x s)
- * and b = round(dx s) give back x = a / s and dx = b / s exactly (the reader
- * divides the same way) and a + (n - 1) b stays within +-limit. 0: none. */
 /* ---- Writing --------------------------------------------------------------- */
 
 int psfwi_segy_out_open(psfwi_segy_out *o, const char *path, size_t ns, const char *text, char *bin,
@@ -323,6 +320,9 @@ int psfwi_segy_out_close(psfwi_segy_out *o, const char *path, psfwi_error *err) 
   return psfwi_commit_file(o->tmp, path, err);
 }
 
+/* The smallest power-of-ten divisor s (1 .. 10000) such that a = round(x s)
+ * and b = round(dx s) give back x = a / s and dx = b / s exactly (the reader
+ * divides the same way) and a + (n - 1) b stays within +-limit. 0: none. */
 static int32_t pick_divisor(double x, double dx, size_t n, double limit) {
   for (int32_t s = 1; s <= 10000; s *= 10) {
     const double a = nearbyint(x * (double)s), b = nearbyint(dx * (double)s);
