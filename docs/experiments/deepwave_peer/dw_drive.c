@@ -42,45 +42,7 @@
 void scalar_iso_2d_4_float_forward_cpu(KARGS);
 void scalar_iso_2d_8_float_forward_cpu(KARGS);
 
-#define V 2000.0
-#define F 10.0
-#define DELAY 0.15
-#define LDOM 3000.0
-#define TMAX 1.6
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double ricker(double t) {
-  const double a = (M_PI * F * (t - DELAY)) * (M_PI * F * (t - DELAY));
-  return (1.0 - 2.0 * a) * exp(-a);
-}
-static double reference(double r, double t, int n) {
-  const double T = r / V;
-  if (t <= T) return 0.0;
-  const double h = sqrt(t - T) / n;
-  double s = 0.0;
-  for (int i = 0; i <= n; i++) {
-    const double u = i * h, w = (i == 0 || i == n) ? 1.0 : (i % 2 ? 4.0 : 2.0);
-    s += w * ricker(t - T - u * u) / sqrt(2.0 * T + u * u);
-  }
-  return s * h / (3.0 * M_PI);
-}
-static void lagrange8(double x, int *i0, double w[8]) {
-  *i0 = (int)floor(x) - 3;
-  for (int k = 0; k < 8; k++) {
-    double v = 1.0;
-    for (int j = 0; j < 8; j++)
-      if (j != k) v *= (x - (*i0 + j)) / (double)(k - j);
-    w[k] = v;
-  }
-}
-static int cmpd(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#include "../accuracy_problem.h"
 
 /* common.setup_pml + diff (accuracy order, zero padded) */
 static void profiles(int n, int fd_pad, int W, double h, double dt, double vmax,
