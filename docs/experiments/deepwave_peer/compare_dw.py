@@ -14,13 +14,14 @@ of ../fd_peer/compare.py) timed 3 times each, the fastest kept; then
 Deepwave, fd_peer and psfwi (scripts/bench_accuracy.py's front) in REPEATS
 interleaved rounds. Medians; ratios are medians of per-round ratios.
 """
-import argparse, importlib.util, itertools, json, os, statistics, subprocess, sys
+import argparse, importlib.util, json, os, statistics, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 spec = importlib.util.spec_from_file_location("ba", os.path.join(ROOT, "scripts", "bench_accuracy.py"))
 ba = importlib.util.module_from_spec(spec); spec.loader.exec_module(ba)
-HS = [7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0]
+sys.path.insert(0, os.path.dirname(HERE))
+import peer_search  # noqa: E402
 TARGETS = [0.01, 0.002, 0.0005]
 # psfwi's cheapest set-ups per target (dx, dt_out, cfl, layer cells): the front
 # of scripts/bench_accuracy.py with sample intervals up to 8 ms
@@ -38,29 +39,11 @@ def one(exe, h, dto, nsub, order, w, reps):
             "cells": int(o[6]), "steps": int(o[7]), "error": float(o[8]), "seconds": float(o[9])}
 
 def search(exe, path):
-    res = json.load(open(path)) if os.path.exists(path) else []
-    key = lambda r: (r["h"], r["dt_out"], r["nsub"], r["order"], r["W"])
-    done = {key(r) for r in res}
-    for order, h, w, dto in itertools.product((4, 8), HS, (10, 20), (0.004, 0.005)):
-        best = None
-        for nsub in range(1, 51):
-            # Deepwave's own CFL rule (common.cfl_condition_n, c_max 0.6): no
-            # internal step above 0.6 / sqrt(2 / h^2) / vmax
-            if dto / nsub > 0.6 / (2 ** 0.5 / h) / 2000.0 * (1 + 1e-12):
-                continue
-            if (h, dto, nsub, order, w) not in done:
-                res.append(one(exe, h, dto, nsub, order, w, 1))
-                json.dump(res, open(path, "w"), indent=0)
-            r = next(r for r in res if key(r) == (h, dto, nsub, order, w))
-            e = r["error"]
-            if e != e or e > 1e3:
-                continue
-            if best is not None and e > 0.9 * best:
-                break
-            best = e if best is None else min(best, e)
-            if e < 0.0004:
-                break
-    return res
+    # Deepwave's own CFL rule (common.cfl_condition_n, c_max 0.6): no
+    # internal step above 0.6 / sqrt(2 / h^2) / vmax
+    return peer_search.search(
+        lambda h, dto, nsub, order, w: one(exe, h, dto, nsub, order, w, 1), path,
+        lambda h, dto, nsub: dto / nsub <= 0.6 / (2 ** 0.5 / h) / 2000.0 * (1 + 1e-12))
 
 def main():
     ap = argparse.ArgumentParser()

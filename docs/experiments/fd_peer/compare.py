@@ -19,7 +19,6 @@
 """
 import argparse
 import importlib.util
-import itertools
 import json
 import os
 import statistics
@@ -32,8 +31,9 @@ spec = importlib.util.spec_from_file_location("bench_accuracy",
                                               os.path.join(ROOT, "scripts", "bench_accuracy.py"))
 ba = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ba)
+sys.path.insert(0, os.path.dirname(HERE))
+import peer_search  # noqa: E402
 
-HS = [7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0]
 TARGETS = [0.01, 0.002, 0.0005]
 # psfwi's cheapest set-ups per target (docs/BENCHMARKS.md, "Time to accuracy"):
 # (dx, dt_out, cfl, layer cells)
@@ -60,24 +60,7 @@ def main():
     subprocess.run(["cc", "-O3", "-march=native", "-std=c11", os.path.join(HERE, "fd_peer.c"),
                     "-o", exe, "-lm"], check=True)
     path = os.path.join(a.out, "fd_errors.json")
-    res = json.load(open(path)) if os.path.exists(path) else []
-    key = lambda r: (r["h"], r.get("dt_out", 0.004), r["nsub"], r["order"], r["W"])
-    done = {key(r) for r in res}
-    for order, h, w, dto in itertools.product((4, 8), HS, (10, 20), (0.004, 0.005)):
-        best = None
-        for nsub in range(1, 51):
-            if (h, dto, nsub, order, w) not in done:
-                res.append(fd(exe, h, dto, nsub, order, w, 1))
-                json.dump(res, open(path, "w"), indent=0)
-            r = next(r for r in res if key(r) == (h, dto, nsub, order, w))
-            e = r["error"]
-            if e != e or e > 1e3:  # unstable
-                continue
-            if best is not None and e > 0.9 * best:
-                break  # no longer falling: the spatial or PML error is reached
-            best = e if best is None else min(best, e)
-            if e < 0.0004:
-                break
+    res = peer_search.search(lambda h, dto, nsub, order, w: fd(exe, h, dto, nsub, order, w, 1), path)
     print(f"{len(res)} peer set-ups searched ({path})")
     rows = []
     for tgt in TARGETS:
