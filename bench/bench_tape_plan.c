@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
       const size_t m = (size_t)(frac[i] * (double)nstep * d), snap = (size_t)(d * (double)sf + 0.5);
       psfwi_checkpoint_plan p;
       psfwi_error err = {PSFWI_OK, ""};
-      if (psfwi_checkpoint_plan_make(nstep, m, 0, 1e9, snap, &p, &err) != PSFWI_OK) {
+      if (psfwi_checkpoint_plan_make(nstep, m, 0, 1, 1e9, snap, &p, &err) != PSFWI_OK) {
         printf(" - |");
         continue;
       }

@@ -72,15 +72,15 @@ static void test_plans(void **state) {
   psfwi_error e;
   psfwi_checkpoint_plan p;
   /* enough memory: keep all */
-  assert_int_equal(psfwi_checkpoint_plan_make(600, SIZE_MAX, 0, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(600, SIZE_MAX, 0, 1, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.nseg, 1);
   assert_int_equal(p.seg_len, 600);
   assert_int_equal(p.recomputed, 0);
-  assert_int_equal(psfwi_checkpoint_plan_make(600, 600, 0, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(600, 600, 0, 1, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.recomputed, 0);
   /* a tenth of the memory */
   for (size_t l = 200; l <= 5000; l *= 5) {
-    assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, 0, 20.0, 2, &p, &e), PSFWI_OK);
+    assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, 0, 1, 20.0, 2, &p, &e), PSFWI_OK);
     assert_true(p.fields <= l / 10);
     assert_int_equal(p.recomputed, p.seg_len * psfwi_revolve_advances(p.nseg, p.nsnap + 1));
     assert_int_equal(p.nseg, (l + p.seg_len - 1) / p.seg_len);
@@ -91,30 +91,45 @@ static void test_plans(void **state) {
     /* the plan is the best over all segment lengths */
     for (size_t k = 1; k <= l / 10; k++) {
       psfwi_checkpoint_plan q;
-      assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, k, 1e9, 2, &q, &e), PSFWI_OK);
+      assert_int_equal(psfwi_checkpoint_plan_make(l, l / 10, k, 1, 1e9, 2, &q, &e), PSFWI_OK);
       assert_true(q.recomputed >= p.recomputed);
     }
   }
   /* classic revolve: one-step segments, p(l, s + 1) recomputations */
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 41, 1, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 41, 1, 1, 20.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.seg_len, 1);
   assert_int_equal(p.nsnap, 20);
   assert_int_equal(p.recomputed, psfwi_revolve_advances(1000, 21));
+  /* a tape stride of 10: keep-all in a tenth of the fields, no recomputation;
+   * below that, segments whose strided tapes and snapshots fit */
+  assert_int_equal(psfwi_checkpoint_plan_make(2000, 200, 0, 10, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(p.seg_len, 2000);
+  assert_int_equal(p.fields, 200);
+  assert_int_equal(p.recomputed, 0);
+  assert_int_equal(p.tape_stride, 10);
+  assert_int_equal(psfwi_checkpoint_plan_make(2000, 199, 0, 10, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_true(p.nseg > 1 && p.fields <= 199 && p.recomputed > 0);
+  assert_int_equal(p.fields, (p.seg_len + 9) / 10 + 2 * p.nsnap);
+  assert_int_equal(p.recomputed, p.seg_len * psfwi_revolve_advances(p.nseg, p.nsnap + 1));
+  printf("l = 2000 in 199 fields, tape stride 10: segments of %zu, %zu snapshots, %zu "
+         "recomputed\n", p.seg_len, p.nsnap, p.recomputed);
+  assert_int_equal(psfwi_checkpoint_plan_make(2000, 20, 0, 10, 20.0, 2, &p, &e), PSFWI_OK);
+  assert_true(p.fields <= 20);
   /* errors: no memory, a forced segment longer than the budget, too many
    * recomputations (the message gives the least memory that suffices) */
-  assert_int_equal(psfwi_checkpoint_plan_make(100, 0, 0, 20.0, 2, &p, &e), PSFWI_ERANGE);
-  assert_int_equal(psfwi_checkpoint_plan_make(100, 10, 20, 20.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(100, 0, 0, 1, 20.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(100, 10, 20, 1, 20.0, 2, &p, &e), PSFWI_ERANGE);
   assert_non_null(strstr(e.msg, "at least 20"));
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 1, 5.0, 2, &p, &e), PSFWI_ERANGE);
   printf("%s\n", e.msg);
   size_t need = 0;
   assert_int_equal(sscanf(strstr(e.msg, "at least ") + 9, "%zu", &need), 1);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, need, 0, 5.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, need, 0, 1, 5.0, 2, &p, &e), PSFWI_OK);
   assert_true((double)p.recomputed <= 5.0 * 1000.0);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, need - 1, 0, 5.0, 2, &p, &e), PSFWI_ERANGE);
-  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 5.0, 2, NULL, &e), PSFWI_EINVAL);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, need - 1, 0, 1, 5.0, 2, &p, &e), PSFWI_ERANGE);
+  assert_int_equal(psfwi_checkpoint_plan_make(1000, 3, 0, 1, 5.0, 2, NULL, &e), PSFWI_EINVAL);
   /* no steps */
-  assert_int_equal(psfwi_checkpoint_plan_make(0, 5, 0, 5.0, 2, &p, &e), PSFWI_OK);
+  assert_int_equal(psfwi_checkpoint_plan_make(0, 5, 0, 1, 5.0, 2, &p, &e), PSFWI_OK);
   assert_int_equal(p.recomputed, 0);
 }
 
@@ -209,6 +224,58 @@ static void test_gradient_checkpointed(void **state) {
     assert_memory_equal(gr, ref, NX * NZ * sizeof(double));
     assert_memory_equal(il, il0, NX * NZ * sizeof(double));
   }
+
+  /* Tape stride: every ts-th step taped, ts = the largest the propagator's
+   * fmax allows (ts dt <= 1 / (2 fmax)). The gradient is an approximation
+   * of the exact one (the rectangle rule over time, no longer the discrete
+   * adjoint): close to it, not equal; J and the illumination do not change.
+   * Under a budget below its keep-all tape it is bit for bit the strided
+   * keep-all gradient (the same arithmetic, recomputed). One step more than
+   * allowed is refused. */
+  const size_t smax = (size_t)floor((1.0 + 1e-9) / (2.0 * in->fmax * in->dt));
+  assert_true(smax >= 4);
+  double *gs = malloc(NX * NZ * sizeof(double));
+  go.nthreads = 1;
+  go.seg_len = 0;
+  go.mem_budget_mb = 0.0;
+  for (size_t ts = 2; ts <= smax; ts += smax - 2) {
+    go.tape_stride = ts;
+    go.mem_budget_mb = 0.0;
+    if (psfwi_gradient(w, m0, s, wav, nt, dobs, mf, &go, &J, gs, il, NULL, &st, &e) != PSFWI_OK)
+      fail_msg("%s", e.msg);
+    assert_true(J == J0);
+    assert_memory_equal(il, il0, NX * NZ * sizeof(double));
+    assert_int_equal(st.plan.nseg, 1);
+    assert_int_equal(st.plan.fields, (nstep + ts - 1) / ts);
+    assert_int_equal(st.fwd_steps, s->nshot * nstep);
+    double num = 0.0, den = 0.0, dot = 0.0, n2 = 0.0;
+    for (size_t i = 0; i < NX * NZ; i++) {
+      num += (gs[i] - ref[i]) * (gs[i] - ref[i]);
+      den += ref[i] * ref[i];
+      dot += gs[i] * ref[i];
+      n2 += gs[i] * gs[i];
+    }
+    const double rel = sqrt(num / den), cosine = dot / sqrt(den * n2);
+    printf("tape stride %zu (%.3g ms; 1 / (2 fmax) = %.3g ms): %zu fields, relative difference "
+           "to the exact gradient %.3e, cosine %.8f\n",
+           ts, (double)ts * in->dt * 1e3, 500.0 / in->fmax, st.plan.fields, rel, cosine);
+    assert_true(rel < 2e-2);
+    assert_true(rel > 0.0);
+    /* a tenth of the strided tape: checkpointed, same numbers */
+    go.mem_budget_mb = ((double)((nstep + ts - 1) / ts) / 10.0 + 2.5) * field_mb;
+    if (psfwi_gradient(w, m0, s, wav, nt, dobs, mf, &go, &J, gr, il, NULL, &st, &e) != PSFWI_OK)
+      fail_msg("%s", e.msg);
+    assert_true(st.plan.nseg > 1);
+    assert_true((double)st.plan.fields * field_mb <= go.mem_budget_mb);
+    assert_memory_equal(gr, gs, NX * NZ * sizeof(double));
+  }
+  go.tape_stride = smax + 1;
+  go.mem_budget_mb = 0.0;
+  assert_int_equal(psfwi_gradient(w, m0, s, wav, nt, dobs, mf, &go, &J, gs, il, NULL, &st, &e),
+                   PSFWI_ERANGE);
+  printf("refused: %s\n", e.msg);
+  assert_non_null(strstr(e.msg, "tape stride"));
+  free(gs);
   free(ref);
   free(gr);
   free(il0);

@@ -461,6 +461,7 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
                       "[regularization] solver = proximal works on the model itself: "
                       "[inversion] smooth must be 0");
   o->grad.mem_budget_mb = psfwi_config_double(cfg, "inversion", "memory_mb");
+  o->grad.tape_stride = (size_t)psfwi_config_int(cfg, "inversion", "tape_stride");
   if (p->comm.size > 1) {
     o->grad.reduce = psfwi_comm_allreduce_sum;
     o->grad.reduce_ctx = &p->comm;

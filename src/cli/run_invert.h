@@ -98,6 +98,9 @@
   {"inversion", "memory_mb", PSFWI_CFG_DOUBLE, "0", 0, 1e9, NULL, \
       "memory for stored forward wavefields (MiB); 0: keep all steps, else optimal " \
       "checkpointing within it"}, \
+  {"inversion", "tape_stride", PSFWI_CFG_INT, "1", 1, 1000, NULL, \
+      "tape every k-th internal step (k times the memory less, an approximate gradient; " \
+      "k dt <= 1 / (2 fmax)); 1: every step, the exact discrete adjoint"}, \
   {"inversion", "gtol", PSFWI_CFG_DOUBLE, "1e-8", 0, 1, NULL, \
       "stop a band when the projected gradient falls below this fraction of its start"}, \
   {"inversion", "ftol", PSFWI_CFG_DOUBLE, "0", 0, 1, NULL, \

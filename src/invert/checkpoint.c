@@ -193,11 +193,17 @@ int psfwi_revolve_simulate(size_t l, size_t c, size_t *advances, size_t *max_sna
   return st;
 }
 
+/* Padded fields the tape of a segment of k steps takes when every ts-th
+ * step is taped (the multiples of ts among any k consecutive steps). */
+static size_t tape_fields(size_t k, size_t ts) { return (k + ts - 1) / ts; }
+
 /* Recomputed steps of the plan with segments of k steps within m fields. */
-static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg, size_t *nsnap) {
-  if (k > m) return SIZE_MAX;
+static size_t plan_cost(size_t l, size_t m, size_t k, size_t ts, size_t sf, size_t *nseg,
+                        size_t *nsnap) {
+  const size_t kt = tape_fields(k, ts);
+  if (kt > m) return SIZE_MAX;
   const size_t ns = (l + k - 1) / k;
-  size_t s = (m - k) / sf;
+  size_t s = (m - kt) / sf;
   if (s > ns - 1) s = ns - 1;
   const size_t p = psfwi_revolve_advances(ns, s + 1);
   *nseg = ns;
@@ -207,15 +213,17 @@ static size_t plan_cost(size_t l, size_t m, size_t k, size_t sf, size_t *nseg, s
 }
 
 /* The best segment length within m fields (forced when seg_len > 0). */
-static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *bk, size_t *bseg,
-                        size_t *bsnap) {
+static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t ts, size_t sf, size_t *bk,
+                        size_t *bseg, size_t *bsnap) {
   size_t best = SIZE_MAX;
-  const size_t k0 = seg_len > 0 ? seg_len : 1, k1 = seg_len > 0 ? seg_len : m;
+  const size_t k0 = seg_len > 0 ? seg_len : 1,
+               k1 = seg_len > 0 ? seg_len : (m > l / ts ? l : m * ts);
   *bk = *bseg = *bsnap = 0;
   for (size_t k = k0; k <= k1 && k <= l; k++) {
     size_t ns, sn;
-    const size_t c = plan_cost(l, m, k, sf, &ns, &sn);
-    if (c < best || (c == best && c != SIZE_MAX && k + sf * sn < *bk + sf * *bsnap)) {
+    const size_t c = plan_cost(l, m, k, ts, sf, &ns, &sn);
+    if (c < best || (c == best && c != SIZE_MAX &&
+                     tape_fields(k, ts) + sf * sn < tape_fields(*bk, ts) + sf * *bsnap)) {
       best = c;
       *bk = k;
       *bseg = ns;
@@ -225,24 +233,26 @@ static size_t best_plan(size_t l, size_t m, size_t seg_len, size_t sf, size_t *b
   return best;
 }
 
-int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, double max_ratio,
-                               size_t snap_fields, psfwi_checkpoint_plan *plan, psfwi_error *err) {
+int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, size_t tape_stride,
+                               double max_ratio, size_t snap_fields, psfwi_checkpoint_plan *plan,
+                               psfwi_error *err) {
   if (plan == NULL) return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: no output");
   if (snap_fields < 1)
     return psfwi_fail(err, PSFWI_EINVAL, "checkpoint plan: snap_fields = 0; expected >= 1");
-  const size_t sf = snap_fields;
+  const size_t sf = snap_fields, ts = tape_stride > 0 ? tape_stride : 1;
   memset(plan, 0, sizeof *plan);
   plan->nstep = nstep;
+  plan->tape_stride = ts;
   if (nstep == 0) return PSFWI_OK;
   if (seg_len > nstep) seg_len = nstep;
-  if (max_fields >= nstep && seg_len == 0) seg_len = nstep; /* keep all */
-  if (max_fields < 1 || seg_len > max_fields)
+  if (max_fields >= tape_fields(nstep, ts) && seg_len == 0) seg_len = nstep; /* keep all */
+  if (max_fields < 1 || tape_fields(seg_len, ts) > max_fields)
     return psfwi_fail(err, PSFWI_ERANGE,
                       "memory budget of %zu wavefields is too small: at least %zu are needed "
                       "(the taped segment)",
-                      max_fields, seg_len > 0 ? seg_len : 1);
+                      max_fields, seg_len > 0 ? tape_fields(seg_len, ts) : 1);
   size_t bk, bseg, bsnap;
-  const size_t best = best_plan(nstep, max_fields, seg_len, sf, &bk, &bseg, &bsnap);
+  const size_t best = best_plan(nstep, max_fields, seg_len, ts, sf, &bk, &bseg, &bsnap);
   const double limit = max_ratio * (double)nstep;
   if (best == SIZE_MAX || (double)best > limit) {
     /* the least memory that meets the limit (monotone in m), for the message */
@@ -250,7 +260,7 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, 
     if (seg_len > 0 && hi < seg_len) hi = seg_len;
     while (hi - lo > 1) {
       const size_t mid = lo + (hi - lo) / 2;
-      const size_t c = best_plan(nstep, mid, seg_len, sf, &k, &a, &b);
+      const size_t c = best_plan(nstep, mid, seg_len, ts, sf, &k, &a, &b);
       if (c != SIZE_MAX && (double)c <= limit)
         hi = mid;
       else
@@ -267,7 +277,7 @@ int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, 
   plan->nseg = bseg;
   plan->nsnap = bsnap;
   plan->recomputed = best;
-  plan->fields = bk + sf * bsnap;
+  plan->fields = tape_fields(bk, ts) + sf * bsnap;
   plan->snap_fields = sf;
   return PSFWI_OK;
 }

@@ -26,6 +26,7 @@ void psfwi_gradient_opts_defaults(psfwi_gradient_opts *o) {
   memset(o, 0, sizeof *o);
   o->mem_budget_mb = 0.0;
   o->seg_len = 0;
+  o->tape_stride = 1;
   o->max_recompute = 20.0;
   o->nthreads = 0;
   o->nslot = 8;
@@ -160,8 +161,9 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
     t->adj.cur = psfwi_wave_field_alloc(w);
     t->adj.mem = mem_alloc(w);
     t->g_vel = psfwi_wave_field_alloc(w);
-    const size_t K = c->plan.seg_len, S = c->plan.nsnap;
-    t->tape = big_alloc((K > 0 ? K : 1) * c->np);
+    const size_t K = c->plan.seg_len, S = c->plan.nsnap, ts = c->plan.tape_stride;
+    const size_t KT = ts > 1 ? (K + ts - 1) / ts : K; /* fields of one segment's tape */
+    t->tape = big_alloc((KT > 0 ? KT : 1) * c->np);
     t->snap = S > 0 ? big_alloc(S * psfwi_wave_state_floats(w)) : NULL;
     t->snap_pos = malloc((S > 0 ? S : 1) * sizeof(size_t));
     t->abar = c->want_wav ? malloc(c->nfine * sizeof(float)) : NULL;
@@ -260,21 +262,33 @@ static int misfit_and_seed(shot_run *r, psfwi_error *err) {
   return PSFWI_OK;
 }
 
+/* Segment j's tape slot of step n (NULL: step n is not taped). With a tape
+ * stride ts > 1 only the steps n % ts == 0 are taped, packed from the first
+ * such step of the segment. */
+static float *tape_slot(const grad_ctx *c, grad_thread *t, size_t n0, size_t n) {
+  const size_t ts = c->plan.tape_stride;
+  if (ts <= 1) return t->tape + (n - n0) * c->np;
+  if (n % ts != 0) return NULL;
+  return t->tape + (n / ts - (n0 + ts - 1) / ts) * c->np;
+}
+
 /* Tape segment j forward, then run its backward. */
 static int turn(shot_run *r, size_t j, psfwi_error *err) {
   const grad_ctx *c = r->c;
   grad_thread *t = r->t;
   const size_t K = c->plan.seg_len, n0 = j * K;
-  const size_t n1 = n0 + K < c->nstep ? n0 + K : c->nstep, np = c->np, nsub = c->in->nsub;
-  for (size_t n = n0; n < n1; n++) forward_step(r, n, t->tape + (n - n0) * np);
+  const size_t n1 = n0 + K < c->nstep ? n0 + K : c->nstep, nsub = c->in->nsub;
+  for (size_t n = n0; n < n1; n++) forward_step(r, n, tape_slot(c, t, n0, n));
   if (r->first_sweep) {
     r->first_sweep = 0;
     int st = misfit_and_seed(r, err);
     if (st != PSFWI_OK) return st;
   }
   for (size_t n = n1; n-- > n0;) {
-    psfwi_wave_step_backward(c->w, c->vel, &t->adj, t->tape + (n - n0) * np,
-                             c->want_grad ? t->g_vel : NULL, r->src,
+    /* an untaped step (tape stride > 1) adds nothing to dJ/dvel_term */
+    float *lap = tape_slot(c, t, n0, n);
+    psfwi_wave_step_backward(c->w, c->vel, &t->adj, lap,
+                             c->want_grad && lap ? t->g_vel : NULL, r->src,
                              c->want_wav ? t->abar + n : NULL, t->bw);
     t->bwd++;
     if (n % nsub == 0 && n > 0) inject_adjoint(r, n / nsub);
@@ -349,8 +363,14 @@ static int run_shot(const grad_ctx *c, grad_thread *t, size_t is, double *part, 
   psfwi_wave_ftz_restore(saved);
   if (st == PSFWI_OK) {
     part[0] += r.J;
-    if (c->want_grad && !c->fwd_only && c->nstep > 0)
+    if (c->want_grad && !c->fwd_only && c->nstep > 0) {
+      /* a tape stride ts samples the sum over steps every ts-th step: the
+       * rectangle rule, ts times each sample */
+      const size_t ts = c->plan.tape_stride;
+      if (ts > 1)
+        for (size_t i = 0; i < c->np; i++) t->g_vel[i] *= (float)ts;
       psfwi_wave_pad_adjoint(c->w, t->g_vel, part + 1); /* P^T of the velocity term */
+    }
     if (c->want_wav && !c->fwd_only && c->nstep > 0) {
       /* one wavelet: summed over shots; one per shot: kept per shot */
       double *fw = c->gw_shots ? c->gw_shots + is * c->nfine : part + 1 + 2 * c->nxz;
@@ -521,6 +541,17 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
   }
 
   /* memory plan and schedule, shared by all shots */
+  if (!c->fwd_only && o.tape_stride > 1 &&
+      (double)o.tape_stride * in->dt > (1.0 + 1e-9) / (2.0 * in->fmax)) {
+    const size_t smax = (size_t)floor((1.0 + 1e-9) / (2.0 * in->fmax * in->dt));
+    st = psfwi_fail(err, PSFWI_ERANGE,
+                    "gradient tape stride %zu: the taped interval %.4g ms exceeds 1 / (2 fmax) = "
+                    "%.4g ms of the propagator's fmax = %g Hz (the correlation of two fields "
+                    "up to fmax aliases); expected at most %zu internal steps of %.4g ms",
+                    o.tape_stride, (double)o.tape_stride * in->dt * 1e3, 500.0 / in->fmax, in->fmax,
+                    smax > 0 ? smax : 1, in->dt * 1e3);
+    goto fail;
+  }
   if (!c->fwd_only) {
     size_t max_fields = SIZE_MAX;
     if (o.mem_budget_mb > 0.0) {
@@ -529,8 +560,8 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
       max_fields = f >= (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)f;
     }
     const size_t sfl = psfwi_wave_state_floats(w);
-    st = psfwi_checkpoint_plan_make(c->nstep, max_fields, o.seg_len, o.max_recompute,
-                                    (sfl + c->np - 1) / c->np, &c->plan, err);
+    st = psfwi_checkpoint_plan_make(c->nstep, max_fields, o.seg_len, o.tape_stride,
+                                    o.max_recompute, (sfl + c->np - 1) / c->np, &c->plan, err);
     if (st != PSFWI_OK) {
       psfwi_error_prefix(err, "gradient memory budget %g MiB over %d thread(s)", o.mem_budget_mb,
                          nthr);

@@ -285,7 +285,8 @@ typedef struct psfwi_checkpoint_plan {
   size_t nseg;        /* segments */
   size_t nsnap;       /* stored states (snap_fields padded fields each) */
   size_t recomputed;  /* forward steps recomputed: seg_len * p(nseg, nsnap + 1) */
-  size_t fields;      /* padded fields held: seg_len + snap_fields nsnap */
+  size_t fields;      /* padded fields held: ceil(seg_len / tape_stride) + snap_fields nsnap */
+  size_t tape_stride; /* every tape_stride-th step is taped (1: every step, exact) */
   size_t snap_fields; /* padded fields one stored state takes (2 + the PML memory,
                          rounded up) */
 } psfwi_checkpoint_plan;
@@ -293,11 +294,14 @@ typedef struct psfwi_checkpoint_plan {
 /* The plan with the fewest recomputed steps within max_fields padded fields
  * (SIZE_MAX: keep all), a stored state taking snap_fields of them
  * (ceil(psfwi_wave_state_floats / padded field)). seg_len > 0 forces the segment length (1: classic
- * revolve with one-step tapes). Refuses (ERANGE, naming the memory needed)
- * budgets below one field or plans recomputing more than max_ratio * nstep
- * steps. */
-int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, double max_ratio,
-                               size_t snap_fields, psfwi_checkpoint_plan *plan, psfwi_error *err);
+ * revolve with one-step tapes). tape_stride > 1: only the steps n with
+ * n % tape_stride == 0 are taped, so a segment of k steps takes
+ * ceil(k / tape_stride) fields (0 or 1: every step). Refuses (ERANGE,
+ * naming the memory needed) budgets below one field or plans recomputing
+ * more than max_ratio * nstep steps. */
+int psfwi_checkpoint_plan_make(size_t nstep, size_t max_fields, size_t seg_len, size_t tape_stride,
+                               double max_ratio, size_t snap_fields, psfwi_checkpoint_plan *plan,
+                               psfwi_error *err);
 
 /* ---- Objective and gradient over all shots ---------------------------------------
  * The single reduction point: called once with the packed local sums
@@ -312,6 +316,12 @@ typedef struct psfwi_gradient_opts {
   double mem_budget_mb; /* MiB (2^20 bytes) for the stored forward wavefields (tapes and
                            snapshots) of all shots running at once; <= 0: keep all steps */
   size_t seg_len;       /* 0: automatic; else forces the segment length (see plan) */
+  size_t tape_stride;   /* 1 (default, 0 alike): every step is taped and the gradient is the
+                           exact discrete adjoint. k > 1: only every k-th internal step is
+                           taped and enters dJ/dv (k times: the rectangle rule over time), a
+                           k-th of the tape's memory; an approximation whose error vanishes
+                           as the fields' band allows. Refused when k dt > 1 / (2 fmax)
+                           (the propagator's fmax): docs/gradient.md, "Tape stride" */
   double max_recompute; /* refuse plans recomputing more than this times nstep (default 20) */
   int nthreads;         /* threads over shots; <= 0: the propagator's nthreads_shots, and
                            if that is <= 0 too, omp_get_max_threads() */
