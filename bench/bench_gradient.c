@@ -3,14 +3,20 @@
  *  - keeping every step (the Laplacian field of each step is taped),
  *  - checkpointing with a tenth of that memory (segments taped whole,
  *    revolve over the segments: the automatic plan),
- *  - classic revolve (one-step segments) with the same tenth, for comparison.
+ *  - classic revolve (one-step segments) with the same tenth, for comparison,
+ *  - a tape of every 10th step (tape_stride = 10: a tenth of the memory, no
+ *    recomputation, an approximate gradient) and of every 20th (the
+ *    largest 25 Hz allows at 1 ms).
  * Each case runs in its own child process so that its peak resident set
  * (VmHWM) is its own (a gradient case's child also runs the forward
  * modelling, whose few MiB are included). Times are the minimum of several
  * repetitions (the machine is shared), on one thread; each gradient
  * repetition is paired with a forward run just before it in the same
  * process, and the gradient / forward ratio is the median of the pairs'
- * ratios (both sides of a ratio saw the same load).
+ * ratios (both sides of a ratio saw the same load). "g/f" times
+ * psfwi_gradient, which makes its workspace (allocating and first touching
+ * the tape) in every call; "g/f ws" times evaluations of a workspace made
+ * once, after one warm-up evaluation, as an inversion runs them.
  *
  *   bench_gradient [nx nz nt] [--measure] [--sponge]
  * Defaults: 400 x 200 cells of 10 m (+ the default absorbing layer: PML,
@@ -33,6 +39,7 @@
 static size_t NXc = 400, NZc = 200, NT = 501;
 static int MEASURE = 0;
 static int SPONGE = 0;
+static size_t TAPE_STRIDE = 1; /* the next case's [inversion] tape_stride */
 static const double DT_OUT = 0.004;
 
 /* Peak resident set of this process, bytes (VmHWM of /proc/self/status). */
@@ -106,7 +113,7 @@ static bench setup(void) {
 /* A case's result: the best time and the median gradient / forward ratio of
  * its repetitions (1 for the forward case). */
 typedef struct case_result {
-  double best, ratio;
+  double best, ratio, best_ws, ratio_ws;
 } case_result;
 
 /* Child process: run one case, print one line. budget_fields < 0: forward
@@ -139,6 +146,7 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
       go.nthreads = 1;
       go.mem_budget_mb = budget_fields * field / 1048576.0;
       go.seg_len = seg_len;
+      go.tape_stride = TAPE_STRIDE;
       double J;
       if (psfwi_gradient(b.w, b.m0, b.s, b.wav, NT, b.dobs, b.mf, &go, &J, g, NULL, NULL, &st,
                          &e) != PSFWI_OK)
@@ -148,15 +156,45 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
     if (t < best) best = t;
     ratios[r] = budget_fields >= 0.0 ? t / tf : 1.0;
   }
-  const case_result res = {best, bench_median(ratios, reps)};
+  case_result res = {best, bench_median(ratios, reps), NAN, NAN};
+  /* The same gradient from a workspace made once and evaluated again, as an
+   * inversion does (its buffers allocated and first touched at creation):
+   * one evaluation to warm it, then reps timed, each paired with a forward. */
+  if (budget_fields >= 0.0) {
+    psfwi_gradient_opts go;
+    psfwi_gradient_opts_defaults(&go);
+    go.nthreads = 1;
+    go.mem_budget_mb = budget_fields * field / 1048576.0;
+    go.seg_len = seg_len;
+    go.tape_stride = TAPE_STRIDE;
+    psfwi_gradient_ws *ws = psfwi_gradient_ws_create(b.w, b.s, NT, PSFWI_GRADIENT_WANT_GRAD, &go, &e);
+    if (ws == NULL) die(&e);
+    double J, bw = 1e30;
+    for (int r = 0; r <= reps; r++) {
+      double t0 = psfwi_seconds();
+      if (psfwi_wave_model_shots(b.w, b.m0, b.s, b.wav, NT, d, NULL, &e) != PSFWI_OK) die(&e);
+      const double tf = psfwi_seconds() - t0;
+      t0 = psfwi_seconds();
+      if (psfwi_gradient_ws_eval(ws, b.m0, b.wav, b.dobs, b.mf, NULL, &J, g, NULL, NULL, NULL,
+                                 &e) != PSFWI_OK)
+        die(&e);
+      const double t = psfwi_seconds() - t0;
+      if (r == 0) continue; /* warm-up */
+      if (t < bw) bw = t;
+      ratios[r - 1] = t / tf;
+    }
+    psfwi_gradient_ws_destroy(ws);
+    res.best_ws = bw;
+    res.ratio_ws = bench_median(ratios, reps);
+  }
   if (budget_fields < 0.0) {
-    printf("%-22s %8.3f s  %6s  %6s  %9s  %9s  %9.1f MiB\n", name, best, "-", "-", "-", "-",
-           peak_rss() / 1048576.0);
+    printf("%-22s %8.3f s  %6s  %6s  %6s  %9s  %9s  %9.1f MiB\n", name, best, "-", "-", "-", "-",
+           "-", peak_rss() / 1048576.0);
   } else {
     printf(
-        "%-22s %8.3f s  %6.2f  %6.3f  %5zu x %-3zu %9.1f  %9.1f MiB   (%zu snapshots; "
+        "%-22s %8.3f s  %6.2f  %6.2f  %6.3f  %5zu x %-4zu %9.1f  %9.1f MiB   (%zu snapshots; "
         "stored %.1f MiB; library total %.1f MiB)\n",
-        name, best, res.ratio, st.recompute_ratio, st.plan.nseg, st.plan.seg_len,
+        name, best, res.ratio, res.ratio_ws, st.recompute_ratio, st.plan.nseg, st.plan.seg_len,
         (double)st.plan.fields, peak_rss() / 1048576.0, st.plan.nsnap,
         (double)st.bytes_storage / 1048576.0, (double)st.bytes_total / 1048576.0);
   }
@@ -187,7 +225,7 @@ static case_result in_child(const char *name, double budget_fields, size_t seg_l
     _exit(0);
   }
   close(fd[1]);
-  case_result t = {NAN, NAN};
+  case_result t = {NAN, NAN, NAN, NAN};
   if (read(fd[0], &t, sizeof t) != (ssize_t)sizeof t) t.best = t.ratio = NAN;
   close(fd[0]);
   int status = 0;
@@ -246,16 +284,24 @@ int main(int argc, char **argv) {
     const double nstep = (double)psfwi_wave_nstep(w, NT);
     psfwi_wave_destroy(w);
     psfwi_model_destroy(m);
-    printf("%-22s %10s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "fwd/l", "segs x len",
-           "fields", "peak RSS");
+    printf("%-22s %10s  %6s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "g/f ws",
+           "fwd/l", "segs x len", "fields", "peak RSS");
     in_child("forward (model_shots)", -1.0, 0, 3);
     const case_result tk = in_child("gradient, keep all", 0.0, 0, 3);
     const case_result tc = in_child("gradient, 1/10 memory", nstep / 10.0 + 0.5, 0, 3);
     const case_result tr = in_child("revolve, 1/10 memory", nstep / 10.0 + 0.5, 1, 2);
+    TAPE_STRIDE = 10;
+    const case_result t10 = in_child("tape stride 10", 0.0, 0, 3);
+    TAPE_STRIDE = 20;
+    const case_result t20 = in_child("tape stride 20", 0.0, 0, 3);
+    TAPE_STRIDE = 1;
     printf(
         "gradient / forward time (median of paired runs): keep all %.2f, 1/10 memory %.2f "
-        "(classic revolve %.2f)\n",
-        tk.ratio, tc.ratio, tr.ratio);
+        "(classic revolve %.2f); tape stride 10 %.2f, 20 %.2f\n"
+        "the same, workspace reused (as in an inversion): keep all %.2f, 1/10 memory %.2f "
+        "(classic revolve %.2f); tape stride 10 %.2f, 20 %.2f\n",
+        tk.ratio, tc.ratio, tr.ratio, t10.ratio, t20.ratio, tk.ratio_ws, tc.ratio_ws, tr.ratio_ws,
+        t10.ratio_ws, t20.ratio_ws);
   }
   return 0;
 }
