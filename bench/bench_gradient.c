@@ -116,6 +116,18 @@ typedef struct case_result {
   double best, ratio, best_ws, ratio_ws;
 } case_result;
 
+/* A case's gradient options: one thread, the stored-wavefield budget
+ * (bytes; 0: keep all), the segment length and TAPE_STRIDE. */
+static psfwi_gradient_opts case_opts(double budget_bytes, size_t seg_len) {
+  psfwi_gradient_opts go;
+  psfwi_gradient_opts_defaults(&go);
+  go.nthreads = 1;
+  go.mem_budget_mb = budget_bytes / 1048576.0;
+  go.seg_len = seg_len;
+  go.tape_stride = TAPE_STRIDE;
+  return go;
+}
+
 /* Child process: run one case, print one line. budget_fields < 0: forward
  * modelling only; 0: keep all. Gradient repetitions each follow a forward
  * run (the ratio's denominator). */
@@ -141,12 +153,7 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
     if (budget_fields < 0.0) {
       if (psfwi_wave_model_shots(b.w, b.m0, b.s, b.wav, NT, d, NULL, &e) != PSFWI_OK) die(&e);
     } else {
-      psfwi_gradient_opts go;
-      psfwi_gradient_opts_defaults(&go);
-      go.nthreads = 1;
-      go.mem_budget_mb = budget_fields * field / 1048576.0;
-      go.seg_len = seg_len;
-      go.tape_stride = TAPE_STRIDE;
+      const psfwi_gradient_opts go = case_opts(budget_fields * field, seg_len);
       double J;
       if (psfwi_gradient(b.w, b.m0, b.s, b.wav, NT, b.dobs, b.mf, &go, &J, g, NULL, NULL, &st,
                          &e) != PSFWI_OK)
@@ -161,13 +168,9 @@ static case_result run_case(const char *name, double budget_fields, size_t seg_l
    * inversion does (its buffers allocated and first touched at creation):
    * one evaluation to warm it, then reps timed, each paired with a forward. */
   if (budget_fields >= 0.0) {
-    psfwi_gradient_opts go;
-    psfwi_gradient_opts_defaults(&go);
-    go.nthreads = 1;
-    go.mem_budget_mb = budget_fields * field / 1048576.0;
-    go.seg_len = seg_len;
-    go.tape_stride = TAPE_STRIDE;
-    psfwi_gradient_ws *ws = psfwi_gradient_ws_create(b.w, b.s, NT, PSFWI_GRADIENT_WANT_GRAD, &go, &e);
+    const psfwi_gradient_opts go = case_opts(budget_fields * field, seg_len);
+    psfwi_gradient_ws *ws =
+        psfwi_gradient_ws_create(b.w, b.s, NT, PSFWI_GRADIENT_WANT_GRAD, &go, &e);
     if (ws == NULL) die(&e);
     double J, bw = 1e30;
     for (int r = 0; r <= reps; r++) {
@@ -284,8 +287,8 @@ int main(int argc, char **argv) {
     const double nstep = (double)psfwi_wave_nstep(w, NT);
     psfwi_wave_destroy(w);
     psfwi_model_destroy(m);
-    printf("%-22s %10s  %6s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "g/f ws",
-           "fwd/l", "segs x len", "fields", "peak RSS");
+    printf("%-22s %10s  %6s  %6s  %6s  %9s  %9s  %13s\n", "case", "time", "g/f", "g/f ws", "fwd/l",
+           "segs x len", "fields", "peak RSS");
     in_child("forward (model_shots)", -1.0, 0, 3);
     const case_result tk = in_child("gradient, keep all", 0.0, 0, 3);
     const case_result tc = in_child("gradient, 1/10 memory", nstep / 10.0 + 0.5, 0, 3);

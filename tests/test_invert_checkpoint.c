@@ -111,8 +111,10 @@ static void test_plans(void **state) {
   assert_true(p.nseg > 1 && p.fields <= 199 && p.recomputed > 0);
   assert_int_equal(p.fields, (p.seg_len + 9) / 10 + 2 * p.nsnap);
   assert_int_equal(p.recomputed, p.seg_len * psfwi_revolve_advances(p.nseg, p.nsnap + 1));
-  printf("l = 2000 in 199 fields, tape stride 10: segments of %zu, %zu snapshots, %zu "
-         "recomputed\n", p.seg_len, p.nsnap, p.recomputed);
+  printf(
+      "l = 2000 in 199 fields, tape stride 10: segments of %zu, %zu snapshots, %zu "
+      "recomputed\n",
+      p.seg_len, p.nsnap, p.recomputed);
   assert_int_equal(psfwi_checkpoint_plan_make(2000, 20, 0, 10, 20.0, 2, &p, &e), PSFWI_OK);
   assert_true(p.fields <= 20);
   /* errors: no memory, a forced segment longer than the budget, too many
@@ -256,9 +258,10 @@ static void test_gradient_checkpointed(void **state) {
       n2 += gs[i] * gs[i];
     }
     const double rel = sqrt(num / den), cosine = dot / sqrt(den * n2);
-    printf("tape stride %zu (%.3g ms; 1 / (2 fmax) = %.3g ms): %zu fields, relative difference "
-           "to the exact gradient %.3e, cosine %.8f\n",
-           ts, (double)ts * in->dt * 1e3, 500.0 / in->fmax, st.plan.fields, rel, cosine);
+    printf(
+        "tape stride %zu (%.3g ms; 1 / (2 fmax) = %.3g ms): %zu fields, relative difference "
+        "to the exact gradient %.3e, cosine %.8f\n",
+        ts, (double)ts * in->dt * 1e3, 500.0 / in->fmax, st.plan.fields, rel, cosine);
     assert_true(rel < 2e-2);
     assert_true(rel > 0.0);
     /* a tenth of the strided tape: checkpointed, same numbers */

@@ -287,9 +287,8 @@ static int turn(shot_run *r, size_t j, psfwi_error *err) {
   for (size_t n = n1; n-- > n0;) {
     /* an untaped step (tape stride > 1) adds nothing to dJ/dvel_term */
     float *lap = tape_slot(c, t, n0, n);
-    psfwi_wave_step_backward(c->w, c->vel, &t->adj, lap,
-                             c->want_grad && lap ? t->g_vel : NULL, r->src,
-                             c->want_wav ? t->abar + n : NULL, t->bw);
+    psfwi_wave_step_backward(c->w, c->vel, &t->adj, lap, c->want_grad && lap ? t->g_vel : NULL,
+                             r->src, c->want_wav ? t->abar + n : NULL, t->bw);
     t->bwd++;
     if (n % nsub == 0 && n > 0) inject_adjoint(r, n / nsub);
   }
@@ -560,8 +559,8 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
       max_fields = f >= (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)f;
     }
     const size_t sfl = psfwi_wave_state_floats(w);
-    st = psfwi_checkpoint_plan_make(c->nstep, max_fields, o.seg_len, o.tape_stride,
-                                    o.max_recompute, (sfl + c->np - 1) / c->np, &c->plan, err);
+    st = psfwi_checkpoint_plan_make(c->nstep, max_fields, o.seg_len, o.tape_stride, o.max_recompute,
+                                    (sfl + c->np - 1) / c->np, &c->plan, err);
     if (st != PSFWI_OK) {
       psfwi_error_prefix(err, "gradient memory budget %g MiB over %d thread(s)", o.mem_budget_mb,
                          nthr);
