@@ -544,11 +544,12 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
       (double)o.tape_stride * in->dt > (1.0 + 1e-9) / (2.0 * in->fmax)) {
     const size_t smax = (size_t)floor((1.0 + 1e-9) / (2.0 * in->fmax * in->dt));
     st = psfwi_fail(err, PSFWI_ERANGE,
-                    "gradient tape stride %zu: the taped interval %.4g ms exceeds 1 / (2 fmax) = "
-                    "%.4g ms of the propagator's fmax = %g Hz (the correlation of two fields "
-                    "up to fmax aliases); expected at most %zu internal steps of %.4g ms",
-                    o.tape_stride, (double)o.tape_stride * in->dt * 1e3, 500.0 / in->fmax, in->fmax,
-                    smax > 0 ? smax : 1, in->dt * 1e3);
+                    "gradient tape stride %zu ([inversion] tape_stride): the taped interval "
+                    "%.4g ms exceeds 1 / (2 fmax) = %.4g ms of the propagator's fmax = %g Hz "
+                    "(the correlation of two fields up to fmax aliases); expected at most %zu "
+                    "internal steps of %.4g ms",
+                    o.tape_stride, (double)o.tape_stride * in->dt * 1e3, 500.0 / in->fmax,
+                    in->fmax, smax > 0 ? smax : 1, in->dt * 1e3);
     goto fail;
   }
   if (!c->fwd_only) {
