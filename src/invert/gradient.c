@@ -548,8 +548,8 @@ psfwi_gradient_ws *psfwi_gradient_ws_create(const psfwi_wave *w, const psfwi_sur
                     "%.4g ms exceeds 1 / (2 fmax) = %.4g ms of the propagator's fmax = %g Hz "
                     "(the correlation of two fields up to fmax aliases); expected at most %zu "
                     "internal steps of %.4g ms",
-                    o.tape_stride, (double)o.tape_stride * in->dt * 1e3, 500.0 / in->fmax,
-                    in->fmax, smax > 0 ? smax : 1, in->dt * 1e3);
+                    o.tape_stride, (double)o.tape_stride * in->dt * 1e3, 500.0 / in->fmax, in->fmax,
+                    smax > 0 ? smax : 1, in->dt * 1e3);
     goto fail;
   }
   if (!c->fwd_only) {
