@@ -161,8 +161,8 @@ static int thread_alloc(const grad_ctx *c, grad_thread *t, psfwi_error *err) {
     t->adj.cur = psfwi_wave_field_alloc(w);
     t->adj.mem = mem_alloc(w);
     t->g_vel = psfwi_wave_field_alloc(w);
-    const size_t K = c->plan.seg_len, S = c->plan.nsnap, ts = c->plan.tape_stride;
-    const size_t KT = ts > 1 ? (K + ts - 1) / ts : K; /* fields of one segment's tape */
+    const size_t S = c->plan.nsnap;
+    const size_t KT = c->plan.fields - c->plan.snap_fields * S; /* one segment's tape */
     t->tape = big_alloc((KT > 0 ? KT : 1) * c->np);
     t->snap = S > 0 ? big_alloc(S * psfwi_wave_state_floats(w)) : NULL;
     t->snap_pos = malloc((S > 0 ? S : 1) * sizeof(size_t));
@@ -262,12 +262,11 @@ static int misfit_and_seed(shot_run *r, psfwi_error *err) {
   return PSFWI_OK;
 }
 
-/* Segment j's tape slot of step n (NULL: step n is not taped). With a tape
- * stride ts > 1 only the steps n % ts == 0 are taped, packed from the first
- * such step of the segment. */
+/* The tape slot of step n in the segment starting at step n0 (NULL: step n
+ * is not taped). Only the steps n % ts == 0 are taped (ts = 1: all), packed
+ * from the first such step of the segment. */
 static float *tape_slot(const grad_ctx *c, grad_thread *t, size_t n0, size_t n) {
   const size_t ts = c->plan.tape_stride;
-  if (ts <= 1) return t->tape + (n - n0) * c->np;
   if (n % ts != 0) return NULL;
   return t->tape + (n / ts - (n0 + ts - 1) / ts) * c->np;
 }
