@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Draw psfwi velocity models (or model-history files) to PNG.
 
-  plot_model.py MODEL.nc [MODEL.nc ...] -o out.png [--true TRUE.nc]
+  plot_model.py MODEL.nc [MODEL.nc ...] -o out.png [--true TRUE.nc [--error]]
                 [--iteration N] [--vmin V --vmax V] [--psfwi PATH]
 
 Each model is drawn side by side with the 'seismic' colour map, axes in km
@@ -9,7 +9,11 @@ and a colour bar in m/s. A history file (vp(iteration, z, x)) is drawn at its
 last iteration (or --iteration N), with its objective curve beside it when it
 has one. With --true, the true model is drawn first and every other panel's
 title carries its compare metrics (RMSE, relative error, SSIM), computed by
-`psfwi compare` so the numbers are the same as in psfwi's tables.
+`psfwi compare` so the numbers are the same as in psfwi's tables. With
+--error, every panel after the true model shows its error, model - true, in
+m/s on one symmetric colour scale for all panels (+-V with --elim V, else
+the 99th percentile of |error| over all of them): the differences between
+results that look alike as velocity maps.
 
 Needs Debian's python3-matplotlib and python3-xarray (scripts/install_deps.sh).
 """
@@ -84,7 +88,14 @@ def main():
     ap.add_argument("--std", help="a 'psfwi dnn predict' output of several networks: its "
                     "vp_std (the ensemble's per-cell standard deviation) as a last panel")
     ap.add_argument("--cols", type=int, default=0, help="panels per row (default: one row)")
+    ap.add_argument("--error", action="store_true",
+                    help="with --true: draw each model's error (model - true) instead of the model")
+    ap.add_argument("--elim", type=float, help="--error's colour range +-ELIM m/s")
     a = ap.parse_args()
+    if a.error and not a.true:
+        fail("--error needs --true (the model the errors are taken against)")
+    if a.elim is not None and not a.elim > 0:
+        fail(f"--elim {a.elim}: expected a positive range in m/s")
 
     paths = ([a.true] if a.true else []) + a.models
     panels = [load(p, a.iteration) for p in paths]
@@ -118,6 +129,16 @@ def main():
         if "vp_std" not in ds:
             fail(f"'{a.std}' has no variable 'vp_std'; expected 'psfwi dnn predict' of several networks")
         std = ds["vp_std"].load()
+    elim = None
+    if a.error:
+        truth = panels[0][0]
+        for k, (vp, obj, label) in enumerate(panels[1:]):
+            if vp.shape != truth.shape:
+                fail(f"{paths[k + 1]}: grid {vp.shape} differs from the true model's {truth.shape}")
+            panels[k + 1] = (vp - truth.values, obj, label)
+        errs = np.concatenate([v.values.ravel() for v, _, _ in panels[1:]])
+        elim = a.elim if a.elim is not None else float(np.nanpercentile(np.abs(errs), 99))
+        elim = max(elim, 1e-6)
     ncurves = sum(1 for _, obj, _ in panels if obj is not None)
     n = len(panels) + ncurves + (std is not None)
     aspect = max(float(panels[0][0].x[-1] - panels[0][0].x[0]), 1.0) / max(float(panels[0][0].z[-1] - panels[0][0].z[0]), 1.0)
@@ -130,19 +151,22 @@ def main():
     for ax in axes[n:]:
         ax.set_visible(False)
     k = 0
-    for (vp, obj, _), title in zip(panels, titles):
+    for i, ((vp, obj, _), title) in enumerate(zip(panels, titles)):
         ax = axes[k]
         k += 1
         x, z = vp.x.values / 1000.0, vp.z.values / 1000.0
         dx = (x[1] - x[0]) if len(x) > 1 else 0.001
         dz = (z[1] - z[0]) if len(z) > 1 else 0.001
-        im = ax.imshow(vp.values, cmap="seismic", vmin=vmin, vmax=vmax, aspect="equal",
+        is_err = elim is not None and i > 0
+        im = ax.imshow(vp.values, cmap="RdBu_r" if is_err else "seismic",
+                       vmin=-elim if is_err else vmin, vmax=elim if is_err else vmax,
+                       aspect="equal",
                        extent=[x[0] - dx / 2, x[-1] + dx / 2, z[-1] + dz / 2, z[0] - dz / 2])
         ax.set_xlabel("x (km)")
         ax.set_ylabel("depth (km)")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title + (" (error)" if is_err else ""), fontsize=9)
         cb = fig.colorbar(im, ax=ax, shrink=0.8)
-        cb.set_label("vp (m/s)")
+        cb.set_label("vp - true (m/s)" if is_err else "vp (m/s)")
         if obj is not None:
             axc = axes[k]
             k += 1

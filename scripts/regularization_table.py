@@ -8,8 +8,10 @@ RMSE, relative error, SSIM, seconds), then the best weight of each
 regularizer by SSIM with its gain over no regularization. Standard library
 only, except --pictures: for each (model, noise, method) a PNG in DIR
 (MODEL_NOISE_METHOD.png) of the true model, the unregularized result and
-the best result of each regularizer, drawn by scripts/plot_model.py (needs
-matplotlib and xarray) from the study's folder, where the table lies.
+the best result of each regularizer, and beside it MODEL_NOISE_METHOD_error.png
+with the same panels as errors (model - true, one colour scale), drawn by
+scripts/plot_model.py (needs matplotlib and xarray) from the study's folder,
+where the table lies.
 """
 import csv
 import os
@@ -41,12 +43,13 @@ def picture(folder, outdir, key, base, best):
         print(f"regularization_table.py: no picture for {key}: {missing[0]} missing", file=sys.stderr)
         return
     os.makedirs(outdir, exist_ok=True)
-    png = os.path.join(outdir, f"{model}_{noise}_{method}.png")
-    cmd = [os.path.join(HERE, "plot_model.py"), *files, "--true",
-           true_file(folder, model), "--cols", "3", "-o", png]
-    subprocess.run(cmd, check=True)
-    print(f"picture: {png} (true, then " +
-          ", ".join(f"{r['regularizer']} {r['weight']}" for r in runs) + ")")
+    for suffix, extra in (("", []), ("_error", ["--error"])):
+        png = os.path.join(outdir, f"{model}_{noise}_{method}{suffix}.png")
+        cmd = [os.path.join(HERE, "plot_model.py"), *files, "--true",
+               true_file(folder, model), "--cols", "3", "--dpi", "80", *extra, "-o", png]
+        subprocess.run(cmd, check=True)
+        print(f"picture: {png} (true, then " +
+              ", ".join(f"{r['regularizer']} {r['weight']}" for r in runs) + ")")
 
 
 def main():
