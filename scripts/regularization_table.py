@@ -2,6 +2,7 @@
 """Markdown tables of the regularization study (scripts/regularization_study.sh).
 
 Usage: scripts/regularization_table.py runs/regularization/table.csv [--pictures DIR]
+                                       [--depths Z1,Z2,...]
 
 Prints, per (model, noise, method): every run (regularizer, weight, solver,
 RMSE, relative error, SSIM, seconds), then the best weight of each
@@ -11,7 +12,9 @@ only, except --pictures: for each (model, noise, method) a PNG in DIR
 the best result of each regularizer, and beside it MODEL_NOISE_METHOD_error.png
 with the same panels as errors (model - true, one colour scale), drawn by
 scripts/plot_model.py (needs matplotlib and xarray) from the study's folder,
-where the table lies.
+where the table lies. --depths (m) adds, for the same runs, the RMSE
+against the true model within each depth interval [0, Z1), [Z1, Z2), ...,
+[Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps.
 """
 import csv
 import os
@@ -52,6 +55,33 @@ def picture(folder, outdir, key, base, best):
               ", ".join(f"{r['regularizer']} {r['weight']}" for r in runs) + ")")
 
 
+def depth_rmse(folder, key, base, best, depths):
+    import numpy as np
+    import xarray as xr
+    model, _, _ = key
+    runs = base[:1] + [r for _, r in sorted(best.items())]
+    truth = xr.open_dataset(true_file(folder, model))["vp"]
+    z = truth["z"].values
+    edges = [0.0] + depths + [float("inf")]
+    names = [f"{edges[i]:g}-{edges[i + 1]:g} m" if edges[i + 1] != float("inf")
+             else f"{edges[i]:g} m-bottom" for i in range(len(edges) - 1)]
+    print("RMSE (m/s) per depth interval:\n")
+    print("| regularizer | weight | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for r in runs:
+        f = result_file(folder, r)
+        if not os.path.isfile(f):
+            print(f"regularization_table.py: {f} missing; no depth row", file=sys.stderr)
+            continue
+        e = xr.open_dataset(f)["vp"].values - truth.values
+        cells = []
+        for i in range(len(names)):
+            sel = (z >= edges[i]) & (z < edges[i + 1])
+            cells.append(f"{np.sqrt(np.mean(e[sel] ** 2)):.1f}" if sel.any() else "-")
+        print(f"| {r['regularizer']} | {r['weight']} | " + " | ".join(cells) + " |")
+    print()
+
+
 def main():
     args = sys.argv[1:]
     outdir = None
@@ -60,6 +90,14 @@ def main():
         if i + 1 >= len(args):
             sys.exit("regularization_table.py: --pictures needs a folder")
         outdir = args[i + 1]
+        del args[i:i + 2]
+    depths = None
+    if "--depths" in args:
+        i = args.index("--depths")
+        try:
+            depths = sorted(float(v) for v in args[i + 1].split(","))
+        except (IndexError, ValueError):
+            sys.exit("regularization_table.py: --depths needs depths in m, e.g. 1000,2000")
         del args[i:i + 2]
     if len(args) != 1:
         sys.exit(__doc__)
@@ -95,6 +133,9 @@ def main():
                 d = (f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}" if base else "n/a")
                 print(f"| {reg} | {solver} | {r['weight']} | {float(r['ssim']):.4f} | {d} |")
         print()
+        if depths is not None and best:
+            depth_rmse(os.path.dirname(os.path.abspath(args[0])), (model, noise, method), base,
+                       best, depths)
         if outdir is not None and best:
             picture(os.path.dirname(os.path.abspath(args[0])), outdir, (model, noise, method), base, best)
 
