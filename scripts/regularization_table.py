@@ -2,7 +2,7 @@
 """Markdown tables of the regularization study (scripts/regularization_study.sh).
 
 Usage: scripts/regularization_table.py runs/regularization/table.csv [--pictures DIR]
-                                       [--depths Z1,Z2,...]
+                                       [--depths Z1,Z2,...] [--best ssim|rmse]
 
 Prints, per (model, noise, method): every run (regularizer, weight, solver,
 RMSE, relative error, SSIM, seconds), then the best weight of each
@@ -14,7 +14,8 @@ with the same panels as errors (model - true, one colour scale), drawn by
 scripts/plot_model.py (needs matplotlib and xarray) from the study's folder,
 where the table lies. --depths (m) adds, for the same runs, the RMSE
 against the true model within each depth interval [0, Z1), [Z1, Z2), ...,
-[Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps.
+[Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps. --best picks each regularizer's best
+weight by the highest SSIM (the default) or the lowest RMSE.
 """
 import csv
 import os
@@ -91,6 +92,13 @@ def main():
             sys.exit("regularization_table.py: --pictures needs a folder")
         outdir = args[i + 1]
         del args[i:i + 2]
+    by = "ssim"
+    if "--best" in args:
+        i = args.index("--best")
+        if i + 1 >= len(args) or args[i + 1] not in ("ssim", "rmse"):
+            sys.exit("regularization_table.py: --best needs ssim or rmse")
+        by = args[i + 1]
+        del args[i:i + 2]
     depths = None
     if "--depths" in args:
         i = args.index("--depths")
@@ -123,10 +131,12 @@ def main():
             if r["regularizer"] == "none":
                 continue
             key = (r["regularizer"], r["solver"])
-            if key not in best or float(r["ssim"]) > float(best[key]["ssim"]):
+            better = (float(r["ssim"]) > float(best[key]["ssim"]) if by == "ssim" else
+                      float(r["rmse"]) < float(best[key]["rmse"])) if key in best else True
+            if better:
                 best[key] = r
         if best:
-            print("\nBest weight per regularizer (by SSIM):\n")
+            print(f"\nBest weight per regularizer (by {by.upper()}):\n")
             print("| regularizer | solver | best weight | SSIM | change vs none |")
             print("|---|---|---|---|---|")
             for (reg, solver), r in sorted(best.items()):
