@@ -127,6 +127,13 @@ if /usr/bin/python3 -c "import matplotlib, xarray" 2>/dev/null; then
     --psfwi "$psfwi" -o "$tmp/plot.png"
   [ -s "$tmp/plot.png" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: no plot"; }
   bad "plot missing file" "cannot open" /usr/bin/python3 "$src/scripts/plot_model.py" "$tmp/nope.nc" -o "$tmp/p2.png"
+  ok "plot errors" /usr/bin/python3 "$src/scripts/plot_model.py" "$tmp/smooth.nc" --true "$tmp/faulted.nc" \
+    --error --psfwi "$psfwi" -o "$tmp/plot_err.png"
+  [ -s "$tmp/plot_err.png" ] && pass=$((pass + 1)) || { failed=$((failed + 1)); echo "FAIL: no error plot"; }
+  bad "plot errors without a true model" "--error needs --true" /usr/bin/python3 \
+    "$src/scripts/plot_model.py" "$tmp/smooth.nc" --error -o "$tmp/p3.png"
+  bad "plot errors, bad range" "expected a positive range" /usr/bin/python3 \
+    "$src/scripts/plot_model.py" "$tmp/smooth.nc" --true "$tmp/faulted.nc" --error --elim -5 -o "$tmp/p4.png"
 else
   echo "SKIP: python3-matplotlib/python3-xarray absent; plot check skipped"
 fi
