@@ -14,8 +14,9 @@ with the same panels as errors (model - true, one colour scale), drawn by
 scripts/plot_model.py (needs matplotlib and xarray) from the study's folder,
 where the table lies. --depths (m) adds, for the same runs, the RMSE
 against the true model within each depth interval [0, Z1), [Z1, Z2), ...,
-[Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps. --best picks each regularizer's best
-weight by the highest SSIM (the default) or the lowest RMSE.
+[Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps.
+--best picks each regularizer's best weight by the highest SSIM (the
+default) or the lowest RMSE.
 """
 import csv
 import os
@@ -38,9 +39,8 @@ def true_file(folder, model):
     return os.path.join(folder, f"{model}_true.nc")
 
 
-def picture(folder, outdir, key, base, best):
+def picture(folder, outdir, key, runs):
     model, noise, method = key
-    runs = base[:1] + [r for _, r in sorted(best.items())]
     files = [result_file(folder, r) for r in runs]
     missing = [f for f in files + [true_file(folder, model)] if not os.path.isfile(f)]
     if missing:
@@ -56,11 +56,9 @@ def picture(folder, outdir, key, base, best):
               ", ".join(f"{r['regularizer']} {r['weight']}" for r in runs) + ")")
 
 
-def depth_rmse(folder, key, base, best, depths):
+def depth_rmse(folder, model, runs, depths):
     import numpy as np
     import xarray as xr
-    model, _, _ = key
-    runs = base[:1] + [r for _, r in sorted(best.items())]
     truth = xr.open_dataset(true_file(folder, model))["vp"]
     z = truth["z"].values
     edges = [0.0] + depths + [float("inf")]
@@ -83,30 +81,31 @@ def depth_rmse(folder, key, base, best, depths):
     print()
 
 
+def take_option(args, name, what):
+    """Remove `name VALUE` from args and return VALUE (None when absent)."""
+    if name not in args:
+        return None
+    i = args.index(name)
+    if i + 1 >= len(args):
+        sys.exit(f"regularization_table.py: {name} needs {what}")
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
+
+
 def main():
     args = sys.argv[1:]
-    outdir = None
-    if "--pictures" in args:
-        i = args.index("--pictures")
-        if i + 1 >= len(args):
-            sys.exit("regularization_table.py: --pictures needs a folder")
-        outdir = args[i + 1]
-        del args[i:i + 2]
-    by = "ssim"
-    if "--best" in args:
-        i = args.index("--best")
-        if i + 1 >= len(args) or args[i + 1] not in ("ssim", "rmse"):
-            sys.exit("regularization_table.py: --best needs ssim or rmse")
-        by = args[i + 1]
-        del args[i:i + 2]
-    depths = None
-    if "--depths" in args:
-        i = args.index("--depths")
+    outdir = take_option(args, "--pictures", "a folder")
+    by = take_option(args, "--best", "ssim or rmse") or "ssim"
+    if by not in ("ssim", "rmse"):
+        sys.exit("regularization_table.py: --best needs ssim or rmse")
+    depths = take_option(args, "--depths", "depths in m, e.g. 1000,2000")
+    if depths is not None:
         try:
-            depths = sorted(float(v) for v in args[i + 1].split(","))
-        except (IndexError, ValueError):
+            depths = sorted(float(v) for v in depths.split(","))
+        except ValueError:
             sys.exit("regularization_table.py: --depths needs depths in m, e.g. 1000,2000")
-        del args[i:i + 2]
+    score = (lambda r: float(r["ssim"])) if by == "ssim" else (lambda r: -float(r["rmse"]))
     if len(args) != 1:
         sys.exit(__doc__)
     with open(args[0], newline="") as f:
@@ -131,9 +130,7 @@ def main():
             if r["regularizer"] == "none":
                 continue
             key = (r["regularizer"], r["solver"])
-            better = (float(r["ssim"]) > float(best[key]["ssim"]) if by == "ssim" else
-                      float(r["rmse"]) < float(best[key]["rmse"])) if key in best else True
-            if better:
+            if key not in best or score(r) > score(best[key]):
                 best[key] = r
         if best:
             print(f"\nBest weight per regularizer (by {by.upper()}):\n")
@@ -143,11 +140,12 @@ def main():
                 d = (f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}" if base else "n/a")
                 print(f"| {reg} | {solver} | {r['weight']} | {float(r['ssim']):.4f} | {d} |")
         print()
+        folder = os.path.dirname(os.path.abspath(args[0]))
+        runs = base[:1] + [r for _, r in sorted(best.items())]
         if depths is not None and best:
-            depth_rmse(os.path.dirname(os.path.abspath(args[0])), (model, noise, method), base,
-                       best, depths)
+            depth_rmse(folder, model, runs, depths)
         if outdir is not None and best:
-            picture(os.path.dirname(os.path.abspath(args[0])), outdir, (model, noise, method), base, best)
+            picture(folder, outdir, (model, noise, method), runs)
 
 
 if __name__ == "__main__":
