@@ -21,6 +21,10 @@
 #   QUICK=1  a smoke run of a few minutes: a small faulted model, one noise
 #            level, two regularizers, one weight, 2 + 2 iterations
 #   PSFWI    the binary                [build/psfwi]
+#   SETS     extra settings of every inversion run, "section.key=value ..."
+#            (a control experiment, e.g. another optimiser) [none]; one
+#            OUT_DIR holds runs of one SETS only (kept in OUT_DIR/sets.txt),
+#            so give a control its own OUT_DIR
 # The Marmousi models come from scripts/make_models.sh (needs the shared
 # data); the faulted model is made here (psfwi model synth, seed 7, on the
 # Marmousi grid: 231 x 76 cells of 40 m). Every run's model, history and log
@@ -32,6 +36,28 @@ cd "$(dirname "$0")/.."
 psfwi=${PSFWI:-build/psfwi}
 out=${1:-runs/regularization}
 mkdir -p "$out"
+sets=${SETS:-}
+iset=()
+for kv in $sets; do
+  case $kv in
+    *.*=*) iset+=(--set "$kv") ;;
+    *) echo "regularization_study: SETS entry '$kv' is not section.key=value" >&2; exit 2 ;;
+  esac
+done
+# The runs already in OUT_DIR were made with the SETS recorded there (none
+# before the record existed): a table never mixes two set-ups.
+if [ -f "$out/sets.txt" ]; then
+  had=$(cat "$out/sets.txt")
+elif [ -f "$out/table.csv" ]; then
+  had=""
+else
+  had=$sets
+fi
+if [ "$had" != "$sets" ]; then
+  echo "regularization_study: $out holds runs made with SETS=\"$had\", not \"$sets\"; use another OUT_DIR" >&2
+  exit 2
+fi
+printf '%s\n' "$sets" > "$out/sets.txt"
 cfg_fwi=configs/marmousi_fwi.ini
 cfg_rnn=configs/marmousi_rnn.ini
 models=${MODELS:-marmousi faulted}
@@ -113,7 +139,7 @@ for model in $models; do
           t0=$(date +%s)
           resume=()
           [ "$method" = fwi ] && [ -f "$out/$name.state.nc" ] && resume=(--resume)
-          if ! "$psfwi" "$method" -c "$cfg" "${extra[@]}" "${rset[@]}" "${resume[@]}" \
+          if ! "$psfwi" "$method" -c "$cfg" "${extra[@]}" "${iset[@]}" "${rset[@]}" "${resume[@]}" \
               --set model.vp="$(realpath "$start_m")" --set model.true="$(realpath "$true_m")" \
               --set data.observed="$(realpath "$obs")" --set inversion.bands="$bands" \
               --set output.model="$(realpath -m "$res")" \

@@ -236,6 +236,17 @@ fi
 bad "negative water level" "wavelet_eps" "$psfwi" fwi -c "$tmp/fwi.ini" \
   --set inversion.wavelet_estimate=band --set inversion.wavelet_eps=-1
 
+# The regularization study's SETS (a control experiment's extra settings):
+# a malformed entry, and a folder holding runs of another set-up, are refused
+# before anything runs or is written.
+mkdir -p "$tmp/study"
+echo "model,noise,method,regularizer,weight,solver,rmse,relative_error,ssim,seconds" > "$tmp/study/table.csv"
+bad "study: SETS entry not section.key=value" "'clip' is not section.key=value" \
+  env SETS=clip PSFWI="$psfwi" "$src/scripts/regularization_study.sh" "$tmp/study"
+bad "study: runs of another SETS in OUT_DIR" "use another OUT_DIR" \
+  env SETS=training.clip=1 PSFWI="$psfwi" "$src/scripts/regularization_study.sh" "$tmp/study"
+none "study: nothing written on refusal" "$tmp/study/sets.txt"
+
 # MPI: 2 ranks give the serial history up to round-off
 if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
