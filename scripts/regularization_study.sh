@@ -22,7 +22,9 @@
 #            level, two regularizers, one weight, 2 + 2 iterations
 #   PSFWI    the binary                [build/psfwi]
 #   SETS     extra settings of every inversion run, "section.key=value ..."
-#            (a control experiment, e.g. another optimiser) [none]; one
+#            (a control experiment, e.g. another optimiser), given after
+#            the study's own, so they override them (e.g.
+#            regularization.auto_scale=false: WEIGHTS are then absolute) [none]; one
 #            OUT_DIR holds runs of one SETS only (kept in OUT_DIR/sets.txt),
 #            so give a control its own OUT_DIR
 # The Marmousi models come from scripts/make_models.sh (needs the shared
@@ -139,7 +141,7 @@ for model in $models; do
           t0=$(date +%s)
           resume=()
           [ "$method" = fwi ] && [ -f "$out/$name.state.nc" ] && resume=(--resume)
-          if ! "$psfwi" "$method" -c "$cfg" "${extra[@]}" "${iset[@]}" "${rset[@]}" "${resume[@]}" \
+          if ! "$psfwi" "$method" -c "$cfg" "${extra[@]}" "${rset[@]}" "${iset[@]}" "${resume[@]}" \
               --set model.vp="$(realpath "$start_m")" --set model.true="$(realpath "$true_m")" \
               --set data.observed="$(realpath "$obs")" --set inversion.bands="$bands" \
               --set output.model="$(realpath -m "$res")" \
