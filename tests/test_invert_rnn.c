@@ -615,6 +615,102 @@ static void test_proximal(void **state) {
   destroy(&S);
 }
 
+/* ---- auto_scale's step is the optimiser's first move ----------------------------------------- */
+
+/* One epoch, one batch of all shots, from the start; with a regularizer and
+ * auto_scale, the factors kept in the state (tikhonov's returned); the model
+ * after the step in *out. */
+static double one_step(const setup *S, int method, double lr, int tikhonov, psfwi_model **out,
+                       const char *state) {
+  psfwi_error e;
+  const psfwi_fwi_band band = {.f_high = 0.0, .max_iter = 1};
+  psfwi_rnn_opts o;
+  base_opts(&o, &band, 1);
+  o.sgd.method = method;
+  o.sgd.lr = lr;
+  o.sgd.momentum = method == PSFWI_SGD_MOMENTUM ? 0.9 : o.sgd.momentum;
+  o.batch_shots = S->s->nshot;
+  o.auto_scale = tikhonov;
+  o.reg.tikhonov = tikhonov ? 1e-12 : 0.0; /* too small to move the step */
+  o.write_files = 1;
+  o.state_path = tu_path(state);
+  psfwi_model *m = psfwi_model_copy(S->m0, &e);
+  if (psfwi_rnn_run(S->w, m, S->s, S->wav, S->nt, S->dobs, &o, &e) != PSFWI_OK)
+    fail_msg("%s", e.msg);
+  double f = 1.0;
+  if (tikhonov) {
+    psfwi_state_item *it;
+    size_t n;
+    assert_int_equal(psfwi_state_read(o.state_path, "rnn", &it, &n, &e), PSFWI_OK);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(it[i].name, "reg_scale") == 0) {
+        f = ((const double *)it[i].data)[PSFWI_REG_SCALE_TIKHONOV];
+        found = 1;
+      }
+    assert_true(found);
+    psfwi_state_free(it, n);
+  }
+  *out = m;
+  return f;
+}
+
+/* Adam's learning rate is its first step in m/s; plain SGD's and momentum's
+ * is per unit of gradient. auto_scale must size the weights by the step in
+ * m/s either way: SGD at rate L gets the factor Adam gets at the rate equal
+ * to the largest change SGD's first step makes (measured on an unregularized
+ * step). Sized by the raw rate, SGD's factor would be off by max|g|. */
+static void test_auto_scale_step(void **state) {
+  (void)state;
+  setup S = make(3, 0.5, 60.0);
+  psfwi_error e;
+  const size_t nxz = NX * NZ;
+  const int methods[] = {PSFWI_SGD_PLAIN, PSFWI_SGD_MOMENTUM};
+  /* a rate giving a first step of a few m/s: from the data gradient */
+  const psfwi_fwi_band band = {.f_high = 0.0, .max_iter = 1};
+  psfwi_rnn_opts go;
+  base_opts(&go, &band, 1);
+  double *g = calloc(nxz, sizeof *g), J, gmax = 0.0;
+  psfwi_model *mg = psfwi_model_copy(S.m0, &e);
+  assert_int_equal(psfwi_rnn_gradient_(S.w, mg, S.s, S.wav, S.nt, S.dobs, &go, &J, g, NULL, &e),
+                   PSFWI_OK);
+  for (size_t i = 0; i < nxz; i++) gmax = fabs(g[i]) > gmax ? fabs(g[i]) : gmax;
+  assert_true(gmax > 0.0);
+  for (size_t k = 0; k < 2; k++) {
+    /* the batch loss is scaled unlike psfwi_rnn_gradient_'s, so a probe
+     * first, far from the bounds, then the rate of a ~5 m/s step */
+    double L = 1e-3 / gmax, dmax = 0.0;
+    psfwi_model *m1, *ms, *ma;
+    for (int pass = 0; pass < 2; pass++) {
+      (void)one_step(&S, methods[k], L, 0, &m1, "step_free.state.nc");
+      dmax = 0.0;
+      for (size_t i = 0; i < nxz; i++) {
+        const double d = fabs((double)m1->vp[i] - (double)S.m0->vp[i]);
+        dmax = d > dmax ? d : dmax;
+      }
+      assert_true(dmax > 0.0);
+      if (pass == 0) {
+        L *= 5.0 / dmax;
+        psfwi_model_destroy(m1);
+      }
+    }
+    const double fs = one_step(&S, methods[k], L, 1, &ms, "step_sgd.state.nc");
+    const double fa = one_step(&S, PSFWI_SGD_ADAM, dmax, 1, &ma, "step_adam.state.nc");
+    printf(
+        "auto_scale, %s at rate %.4g (first step %.4f m/s): tikhonov factor %.6e; Adam at "
+        "%.4f m/s: %.6e (ratio %.2e)\n",
+        k ? "momentum" : "plain SGD", L, dmax, fs, dmax, fa, fs / fa);
+    assert_true(dmax > 1.0 && dmax < 10.0);
+    assert_true(fabs(fs / fa - 1.0) < 1e-3);
+    psfwi_model_destroy(m1);
+    psfwi_model_destroy(ms);
+    psfwi_model_destroy(ma);
+  }
+  psfwi_model_destroy(mg);
+  free(g);
+  destroy(&S);
+}
+
 /* ---- bad input ------------------------------------------------------------------------------ */
 
 static void test_errors(void **state) {
@@ -691,6 +787,7 @@ int main(void) {
       cmocka_unit_test(test_wavelet_routes_agree),
       cmocka_unit_test(test_resume_bit_for_bit),
       cmocka_unit_test(test_proximal),
+      cmocka_unit_test(test_auto_scale_step),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -650,9 +650,57 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
 
 /* auto_scale from the first batch's data gradient (r->g_v, normalised),
  * with the velocity learning rate as the step; a note with the factors. */
+/* The velocity step auto_scale sizes the weights by (m/s). Adam's and AdamW's
+ * first step moves every cell by the learning rate, the m/s of its
+ * definition, so it is the rate. The other optimisers' rate is not a step in
+ * m/s (sgd: per unit of gradient; rmsprop and adadelta: scaled by their own
+ * averages), so their first move on this data gradient is measured: one step
+ * of a fresh optimiser of the same options (weight decay off, bounds not
+ * applied) on a copy of the weights, clipped as the real step is; the step is
+ * its largest velocity change over the free cells. */
+static int first_step(rnn *r, double *step, psfwi_error *err) {
+  const psfwi_rnn_opts *o = r->o;
+  if (o->sgd.method == PSFWI_SGD_ADAM || o->sgd.method == PSFWI_SGD_ADAMW) {
+    *step = o->sgd.lr;
+    return PSFWI_OK;
+  }
+  psfwi_optim_sgd_options so = o->sgd;
+  so.lr = r->lr_x;
+  so.weight_decay = 0.0;
+  psfwi_optim_sgd *opt = psfwi_optim_sgd_create(r->nfree, &so, err);
+  if (opt == NULL) return err->status;
+  double *x = malloc(r->nfree * sizeof *x), *g = malloc(r->nfree * sizeof *g);
+  int st = x && g ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
+  if (st == PSFWI_OK) {
+    for (size_t k = 0; k < r->nfree; k++) {
+      x[k] = r->x[k];
+      g[k] = r->g_v[r->free_idx[k]] * dv_dx(r, r->x[k]);
+    }
+    (void)psfwi_optim_clip_norm(r->nfree, g, o->clip);
+    st = psfwi_optim_sgd_step(opt, x, g, err);
+  }
+  double m = 0.0;
+  for (size_t k = 0; st == PSFWI_OK && k < r->nfree; k++) {
+    const double d = fabs(v_of_x(r, x[k]) - v_of_x(r, r->x[k]));
+    m = d > m ? d : m;
+  }
+  if (st == PSFWI_OK && !(m > 0.0 && isfinite(m)))
+    st = psfwi_fail(err, PSFWI_ERANGE,
+                    "rnn: auto_scale: the optimiser's first step moves no cell (%g m/s); "
+                    "expected a non-zero data gradient and learning rate",
+                    m);
+  *step = m;
+  free(x);
+  free(g);
+  psfwi_optim_sgd_destroy(opt);
+  return st;
+}
+
 static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   const psfwi_rnn_opts *o = r->o;
-  int st = psfwi_reg_auto_scale(&r->reg, r->g_v, o->sgd.lr, r->reg_factors, err);
+  double step = 0.0;
+  int st = first_step(r, &step, err);
+  if (st == PSFWI_OK) st = psfwi_reg_auto_scale(&r->reg, r->g_v, step, r->reg_factors, err);
   if (st != PSFWI_OK) return psfwi_error_prefix(err, "rnn");
   r->scaled = 1;
   if (o->progress) {
