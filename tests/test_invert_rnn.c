@@ -779,16 +779,11 @@ int main(void) {
   const char *only = getenv("PSFWI_TEST_ONLY");
   if (only != NULL) cmocka_set_test_filter(only);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_batches_add_up),
-      cmocka_unit_test(test_gradient_equals_fwi),
-      cmocka_unit_test(test_wavelet_taylor),
-      cmocka_unit_test(test_faulted_inversion),
-      cmocka_unit_test(test_wavelet_learning),
-      cmocka_unit_test(test_wavelet_routes_agree),
-      cmocka_unit_test(test_resume_bit_for_bit),
-      cmocka_unit_test(test_proximal),
-      cmocka_unit_test(test_auto_scale_step),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_batches_add_up),     cmocka_unit_test(test_gradient_equals_fwi),
+      cmocka_unit_test(test_wavelet_taylor),     cmocka_unit_test(test_faulted_inversion),
+      cmocka_unit_test(test_wavelet_learning),   cmocka_unit_test(test_wavelet_routes_agree),
+      cmocka_unit_test(test_resume_bit_for_bit), cmocka_unit_test(test_proximal),
+      cmocka_unit_test(test_auto_scale_step),    cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
