@@ -648,8 +648,6 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
   return st;
 }
 
-/* auto_scale from the first batch's data gradient (r->g_v, normalised),
- * with the velocity learning rate as the step; a note with the factors. */
 /* The velocity step auto_scale sizes the weights by (m/s). Adam's and AdamW's
  * first step moves every cell by the learning rate, the m/s of its
  * definition, so it is the rate. The other optimisers' rate is not a step in
@@ -696,6 +694,8 @@ static int first_step(rnn *r, double *step, psfwi_error *err) {
   return st;
 }
 
+/* auto_scale from the first batch's data gradient (r->g_v, normalised),
+ * with first_step's step; a note with the factors. */
 static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   const psfwi_rnn_opts *o = r->o;
   double step = 0.0;
