@@ -648,6 +648,13 @@ int psfwi_rnn_gradient_(const psfwi_wave *w, psfwi_model *model, const psfwi_sur
   return st;
 }
 
+/* r->gx from r->g_v by the chain rule over the free cells, clipped by the L2
+ * norm ([training] clip); returns the norm before clipping. */
+static double gradient_in_x(rnn *r) {
+  for (size_t k = 0; k < r->nfree; k++) r->gx[k] = r->g_v[r->free_idx[k]] * dv_dx(r, r->x[k]);
+  return psfwi_optim_clip_norm(r->nfree, r->gx, r->o->clip);
+}
+
 /* The velocity step auto_scale sizes the weights by (m/s). Adam's and AdamW's
  * first step moves every cell by the learning rate, the m/s of its
  * definition, so it is the rate. The other optimisers' rate is not a step in
@@ -667,15 +674,12 @@ static int first_step(rnn *r, double *step, psfwi_error *err) {
   so.weight_decay = 0.0;
   psfwi_optim_sgd *opt = psfwi_optim_sgd_create(r->nfree, &so, err);
   if (opt == NULL) return err->status;
-  double *x = malloc(r->nfree * sizeof *x), *g = malloc(r->nfree * sizeof *g);
-  int st = x && g ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
+  double *x = malloc(r->nfree * sizeof *x);
+  int st = x ? PSFWI_OK : psfwi_fail(err, PSFWI_ENOMEM, "rnn: out of memory");
   if (st == PSFWI_OK) {
-    for (size_t k = 0; k < r->nfree; k++) {
-      x[k] = r->x[k];
-      g[k] = r->g_v[r->free_idx[k]] * dv_dx(r, r->x[k]);
-    }
-    (void)psfwi_optim_clip_norm(r->nfree, g, o->clip);
-    st = psfwi_optim_sgd_step(opt, x, g, err);
+    memcpy(x, r->x, r->nfree * sizeof *x);
+    (void)gradient_in_x(r); /* r->gx is the batch step's scratch, refilled after */
+    st = psfwi_optim_sgd_step(opt, x, r->gx, err);
   }
   double m = 0.0;
   for (size_t k = 0; st == PSFWI_OK && k < r->nfree; k++) {
@@ -689,7 +693,6 @@ static int first_step(rnn *r, double *step, psfwi_error *err) {
                     m);
   *step = m;
   free(x);
-  free(g);
   psfwi_optim_sgd_destroy(opt);
   return st;
 }
@@ -861,11 +864,7 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
         if (o->auto_scale && !r->scaled && (st = auto_scale(r, b, err)) != PSFWI_OK) break;
         psfwi_reg_terms terms;
         if ((st = psfwi_reg_eval_terms(&r->reg, model->vp, &terms, r->g_v, err)) != PSFWI_OK) break;
-        for (size_t k = 0; k < r->nfree; k++) {
-          const size_t i = r->free_idx[k];
-          r->gx[k] = r->g_v[i] * dv_dx(r, r->x[k]);
-        }
-        const double gn = psfwi_optim_clip_norm(r->nfree, r->gx, o->clip);
+        const double gn = gradient_in_x(r);
         gnorm_max = gn > gnorm_max ? gn : gnorm_max;
         if (update && r->opt && (st = psfwi_optim_sgd_step(r->opt, r->x, r->gx, err)) != PSFWI_OK)
           break;
