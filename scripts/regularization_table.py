@@ -3,6 +3,7 @@
 
 Usage: scripts/regularization_table.py runs/regularization/table.csv [--pictures DIR]
                                        [--depths Z1,Z2,...] [--best ssim|rmse]
+                                       [--only MODEL_NOISE_METHOD,...]
 
 Prints, per (model, noise, method): every run (regularizer, weight, solver,
 RMSE, relative error, SSIM, seconds), then the best weight of each
@@ -16,8 +17,11 @@ where the table lies. --depths (m) adds, for the same runs, the RMSE
 against the true model within each depth interval [0, Z1), [Z1, Z2), ...,
 [Zn, bottom] (needs numpy and xarray): where in depth a regularizer helps.
 --best picks each regularizer's best weight by the highest SSIM (the
-default) or the lowest RMSE.
+default) or the lowest RMSE. --only keeps the named cases (e.g.
+faulted_10_rnn,marmousi_clean_fwi), so that the pictures of one case can be
+drawn again without touching the others'.
 """
+import argparse
 import csv
 import os
 import subprocess
@@ -81,37 +85,48 @@ def depth_rmse(folder, model, runs, depths):
     print()
 
 
-def take_option(args, name, what):
-    """Remove `name VALUE` from args and return VALUE (None when absent)."""
-    if name not in args:
-        return None
-    i = args.index(name)
-    if i + 1 >= len(args):
-        sys.exit(f"regularization_table.py: {name} needs {what}")
-    value = args[i + 1]
-    del args[i:i + 2]
-    return value
+def parse_depths(text):
+    try:
+        return sorted(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not depths in m, e.g. 1000,2000")
 
 
 def main():
-    args = sys.argv[1:]
-    outdir = take_option(args, "--pictures", "a folder")
-    by = take_option(args, "--best", "ssim or rmse") or "ssim"
-    if by not in ("ssim", "rmse"):
-        sys.exit("regularization_table.py: --best needs ssim or rmse")
-    depths = take_option(args, "--depths", "depths in m, e.g. 1000,2000")
-    if depths is not None:
-        try:
-            depths = sorted(float(v) for v in depths.split(","))
-        except ValueError:
-            sys.exit("regularization_table.py: --depths needs depths in m, e.g. 1000,2000")
+    ap = argparse.ArgumentParser(prog="regularization_table.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 usage=argparse.SUPPRESS)
+    ap.add_argument("table", help="the study's table.csv")
+    ap.add_argument("--pictures", metavar="DIR", help="write the pictures of the best runs here")
+    ap.add_argument("--depths", metavar="Z1,Z2,...", type=parse_depths,
+                    help="RMSE per depth interval (m)")
+    ap.add_argument("--best", choices=("ssim", "rmse"), default="ssim",
+                    help="how each regularizer's best weight is picked")
+    ap.add_argument("--only", metavar="MODEL_NOISE_METHOD,...",
+                    help="keep these cases only, e.g. faulted_10_rnn")
+    opts = ap.parse_args()
+    by, depths, outdir = opts.best, opts.depths, opts.pictures
     score = (lambda r: float(r["ssim"])) if by == "ssim" else (lambda r: -float(r["rmse"]))
-    if len(args) != 1:
-        sys.exit(__doc__)
-    with open(args[0], newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(opts.table, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        sys.exit(f"regularization_table.py: {opts.table}: {e.strerror}")
+    need = {"model", "noise", "method", "regularizer", "weight", "solver", "rmse",
+            "relative_error", "ssim", "seconds"}
+    if rows and not need <= set(rows[0]):
+        sys.exit(f"regularization_table.py: {opts.table}: not a study table (columns "
+                 + ", ".join(sorted(need - set(rows[0]))) + " missing)")
+    if opts.only is not None:
+        keep = set(opts.only.split(","))
+        known = {"_".join((r["model"], r["noise"], r["method"])) for r in rows}
+        unknown = sorted(keep - known)
+        if unknown:
+            sys.exit(f"regularization_table.py: --only: no case {unknown[0]} in {opts.table} "
+                     f"(it has: {', '.join(sorted(known))})")
+        rows = [r for r in rows if "_".join((r["model"], r["noise"], r["method"])) in keep]
     if not rows:
-        sys.exit(f"{args[0]}: no runs yet")
+        sys.exit(f"regularization_table.py: {opts.table}: no runs yet")
     groups = defaultdict(list)
     for r in rows:
         groups[(r["model"], r["noise"], r["method"])].append(r)
@@ -134,13 +149,20 @@ def main():
                 best[key] = r
         if best:
             print(f"\nBest weight per regularizer (by {by.upper()}):\n")
-            print("| regularizer | solver | best weight | SSIM | change vs none |")
-            print("|---|---|---|---|---|")
+            print("| regularizer | solver | best weight | RMSE (m/s) | change vs none | "
+                  "SSIM | change vs none |")
+            print("|---|---|---|---|---|---|---|")
             for (reg, solver), r in sorted(best.items()):
-                d = (f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}" if base else "n/a")
-                print(f"| {reg} | {solver} | {r['weight']} | {float(r['ssim']):.4f} | {d} |")
+                if base:
+                    dr = 100 * (float(r["rmse"]) / float(base[0]["rmse"]) - 1)
+                    dr = f"{dr:+.1f} %"
+                    ds = f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}"
+                else:
+                    dr = ds = "n/a"
+                print(f"| {reg} | {solver} | {r['weight']} | {float(r['rmse']):.1f} | {dr} | "
+                      f"{float(r['ssim']):.4f} | {ds} |")
         print()
-        folder = os.path.dirname(os.path.abspath(args[0]))
+        folder = os.path.dirname(os.path.abspath(opts.table))
         runs = base[:1] + [r for _, r in sorted(best.items())]
         if depths is not None and best:
             depth_rmse(folder, model, runs, depths)

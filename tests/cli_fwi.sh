@@ -247,6 +247,31 @@ bad "study: runs of another SETS in OUT_DIR" "use another OUT_DIR" \
   env SETS=training.clip=1 PSFWI="$psfwi" "$src/scripts/regularization_study.sh" "$tmp/study"
 none "study: nothing written on refusal" "$tmp/study/sets.txt"
 
+# The study's tables (standard library only): each case's best weight per
+# regularizer with its RMSE and SSIM change, --only keeps the named cases,
+# bad arguments are refused with the argument named.
+if command -v python3 >/dev/null; then
+  tab="$src/scripts/regularization_table.py"
+  {
+    echo "model,noise,method,regularizer,weight,solver,rmse,relative_error,ssim,seconds"
+    echo "m,10,fwi,none,0,smooth,100,3,0.80,1"
+    echo "m,10,fwi,tv,0.001,smooth,90,2.7,0.82,1"
+    echo "m,10,fwi,tv,0.01,smooth,95,2.9,0.85,1"
+    echo "m,clean,rnn,none,0,smooth,50,1.5,0.9,1"
+  } > "$tmp/study/t.csv"
+  ok "study table" python3 "$tab" "$tmp/study/t.csv" --only m_10_fwi
+  has "study table: best TV weight by SSIM" "| tv | smooth | 0.01 | 95.0 | -5.0 % | 0.8500 | +0.0500 |" "$tmp/out"
+  check "study table: --only leaves the other cases out" sh -c "! grep -q 'clean data' '$tmp/out'"
+  ok "study table by RMSE" python3 "$tab" "$tmp/study/t.csv" --best rmse
+  has "study table: best TV weight by RMSE" "| tv | smooth | 0.001 | 90.0 | -10.0 % | 0.8200 | +0.0200 |" "$tmp/out"
+  has "study table: every case without --only" "### m, clean data, rnn" "$tmp/out"
+  bad "study table: unknown case" "no case m_0_fwi" python3 "$tab" "$tmp/study/t.csv" --only m_0_fwi
+  bad "study table: missing table" "nothing.csv: No such file" python3 "$tab" "$tmp/study/nothing.csv"
+  bad "study table: bad depths" "--depths: 'a' is not depths" python3 "$tab" "$tmp/study/t.csv" --depths a
+  printf 'a,b\n1,2\n' > "$tmp/study/other.csv"
+  bad "study table: not a study table" "not a study table" python3 "$tab" "$tmp/study/other.csv"
+fi
+
 # MPI: 2 ranks give the serial history up to round-off
 if command -v mpirun >/dev/null && ldd "$psfwi" | grep -q libmpi; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
