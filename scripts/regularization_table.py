@@ -85,6 +85,11 @@ def depth_rmse(folder, model, runs, depths):
     print()
 
 
+def case(r):
+    """A run's case name, MODEL_NOISE_METHOD (the names --only takes)."""
+    return "_".join((r["model"], r["noise"], r["method"]))
+
+
 def parse_depths(text):
     try:
         return sorted(float(v) for v in text.split(","))
@@ -119,12 +124,12 @@ def main():
                  + ", ".join(sorted(need - set(rows[0]))) + " missing)")
     if opts.only is not None:
         keep = set(opts.only.split(","))
-        known = {"_".join((r["model"], r["noise"], r["method"])) for r in rows}
+        known = {case(r) for r in rows}
         unknown = sorted(keep - known)
         if unknown:
             sys.exit(f"regularization_table.py: --only: no case {unknown[0]} in {opts.table} "
                      f"(it has: {', '.join(sorted(known))})")
-        rows = [r for r in rows if "_".join((r["model"], r["noise"], r["method"])) in keep]
+        rows = [r for r in rows if case(r) in keep]
     if not rows:
         sys.exit(f"regularization_table.py: {opts.table}: no runs yet")
     groups = defaultdict(list)
