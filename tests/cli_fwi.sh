@@ -172,6 +172,16 @@ bad "ksupport_k too large" "ksupport_k = 99; expected at most" \
   "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.ksupport=1 --set regularization.ksupport_k=99
 bad "proximal with smoothing" "solver = proximal works on the model itself" \
   "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.solver=proximal --set inversion.smooth=30
+# auto_scale at each band's start: one note of factors per band, and it
+# needs auto_scale
+ok "fwi auto_scale each band" "$psfwi" fwi -c "$tmp/fwi.ini" --set inversion.bands=8:1,0:1 \
+  --set regularization.tv=0.01 --set regularization.auto_scale=true \
+  --set regularization.auto_scale_bands=each \
+  --set output.model="$tmp/each.nc" --set output.history="$tmp/eachh.nc"
+check "factors at both bands" test "$(grep -c 'auto_scale: weights x' "$tmp/err")" = 2
+bad "auto_scale_bands without auto_scale" "auto_scale_bands = each .* needs auto_scale = true" \
+  "$psfwi" fwi -c "$tmp/fwi.ini" --set regularization.tv=0.01 \
+  --set regularization.auto_scale_bands=each
 
 # errors
 cp "$tmp/fwi.ini" "$tmp/bad.ini"

@@ -8,6 +8,8 @@
  *    background alone: the model error falls by at least half;
  *  - a run stopped (as if killed) and resumed ends bit for bit where the
  *    uninterrupted run ends, across a band change, history included;
+ *  - auto_scale at each band: the second band's factors are those of its own
+ *    data gradient, and such a run resumes bit for bit;
  *  - the proximal solver (FISTA with TV + L1 proxes, auto_scale): Taylor
  *    test of its smooth part, recovery, bounds and frozen cells, resume;
  *  - with data weights (mute, time and offset windows) the Taylor test holds;
@@ -285,6 +287,98 @@ static void test_resume_is_exact(void **state) {
   destroy(&S);
 }
 
+/* The factors of a state file (reg_scale). */
+static void state_factors(const char *path, double *f) {
+  psfwi_error e;
+  psfwi_state_item *it;
+  size_t n;
+  assert_int_equal(psfwi_state_read(path, "fwi", &it, &n, &e), PSFWI_OK);
+  int found = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(it[i].name, "reg_scale") == 0) {
+      assert_int_equal(it[i].n, PSFWI_REG_NSCALE);
+      memcpy(f, it[i].data, PSFWI_REG_NSCALE * sizeof *f);
+      found = 1;
+    }
+  assert_true(found);
+  psfwi_state_free(it, n);
+}
+
+/* auto_scale_bands = each (weights of TV and Tikhonov), on data with white
+ * noise at 0 dB (on clean data the two bands' factors differ by 0.06 %):
+ * the factors of the second band are those a one-band run makes from the
+ * model the first band ends with, bit for bit, not the first band's; the
+ * run differs from one scaled once, and a run stopped in the second band
+ * resumes bit for bit. */
+static void test_auto_scale_each_band(void **state) {
+  (void)state;
+  setup S = make(0, 0.5, 2);
+  const size_t nd = 2 * NREC * S.nt;
+  double rms = 0.0;
+  for (size_t i = 0; i < nd; i++) rms += (double)S.dobs[i] * S.dobs[i];
+  rms = sqrt(rms / (double)nd);
+  for (size_t i = 0; i < nd; i++) S.dobs[i] += (float)(sqrt(3.0) * rms * urand());
+  static const psfwi_fwi_band bands[] = {{0.0, 8.0, 2}, {0.0, 0.0, 3}};
+  psfwi_fwi_opts o;
+  base_opts(&o, bands, 2);
+  o.reg.tv = 0.01;
+  o.reg.tv_eps = 1e-3;
+  o.reg.tikhonov = 0.01;
+  o.write_files = 1;
+  psfwi_error e;
+  /* each band, stopped after the second band's first iteration */
+  o.auto_scale = PSFWI_AUTO_SCALE_EACH;
+  o.state_path = tu_path("ae_state.nc");
+  o.stop_after = 3;
+  psfwi_model *a = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, a, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_EINTERRUPTED)
+    fail_msg("%s", e.msg);
+  double fe[PSFWI_REG_NSCALE], f1[PSFWI_REG_NSCALE], f2[PSFWI_REG_NSCALE];
+  state_factors(tu_path("ae_state.nc"), fe);
+  /* the first band alone; the second alone from its end, scaled once */
+  o.auto_scale = PSFWI_AUTO_SCALE_FIRST;
+  o.stop_after = 0;
+  o.nband = 1;
+  o.state_path = tu_path("a1_state.nc");
+  psfwi_model *m1 = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  state_factors(tu_path("a1_state.nc"), f1);
+  o.bands = bands + 1;
+  o.state_path = tu_path("a2_state.nc");
+  o.stop_after = 1;
+  assert_int_equal(psfwi_fwi_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  state_factors(tu_path("a2_state.nc"), f2);
+  static const int terms[] = {PSFWI_REG_SCALE_TIKHONOV, PSFWI_REG_SCALE_TV};
+  for (size_t t = 0; t < 2; t++) {
+    const int k = terms[t];
+    printf("auto_scale %s: band 1 x %.6e, band 2 x %.6e (each band), %.6e (one-band run)\n",
+           k == PSFWI_REG_SCALE_TV ? "tv" : "tikhonov", f1[k], fe[k], f2[k]);
+    assert_true(fe[k] == f2[k]);
+    assert_true(fabs(fe[k] - f1[k]) > 0.05 * fabs(f1[k]));
+  }
+  /* resumed to the end: the uninterrupted run's model, not the once-scaled one */
+  o.bands = bands;
+  o.nband = 2;
+  o.stop_after = 0;
+  o.auto_scale = PSFWI_AUTO_SCALE_EACH;
+  o.resume = 1;
+  o.state_path = tu_path("ae_state.nc");
+  psfwi_model *b = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, b, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  o.resume = 0;
+  o.state_path = tu_path("au_state.nc");
+  psfwi_model *c = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, c, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(b->vp, c->vp, NX * NZ * sizeof(float));
+  o.auto_scale = PSFWI_AUTO_SCALE_FIRST;
+  psfwi_model *d = psfwi_model_copy(S.m0, &e);
+  if (psfwi_fwi_run(S.w, d, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_not_equal(c->vp, d->vp, NX * NZ * sizeof(float));
+  psfwi_model *models[] = {a, m1, b, c, d};
+  for (size_t i = 0; i < 5; i++) psfwi_model_destroy(models[i]);
+  destroy(&S);
+}
+
 /* The proximal solver (FISTA, TV + L1 by their prox within the bounds,
  * weights from auto_scale): the smooth part's gradient passes the Taylor
  * test, the anomaly is recovered, the bounds hold, and a run stopped and
@@ -546,12 +640,15 @@ static void test_errors(void **state) {
 }
 
 int main(void) {
+  const char *only = getenv("PSFWI_TEST_ONLY");
+  if (only != NULL) cmocka_set_test_filter(only);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_taylor_l2_everything),
       cmocka_unit_test(test_taylor_data_weights),
       cmocka_unit_test(test_taylor_spectral_free_surface_checkpoint),
       cmocka_unit_test(test_recovers_gaussian_anomaly),
       cmocka_unit_test(test_resume_is_exact),
+      cmocka_unit_test(test_auto_scale_each_band),
       cmocka_unit_test(test_proximal),
       cmocka_unit_test(test_wavelet_estimate),
       cmocka_unit_test(test_wavelet_per_shot),

@@ -17,6 +17,8 @@
  *    data barely hold its own way (the survey-data issue's two routes);
  *  - a run stopped (as if killed) and resumed ends bit for bit where the
  *    uninterrupted one ends, history included;
+ *  - auto_scale: a run killed in its first epoch resumes bit for bit; at
+ *    each band the second band's factors are its own data gradient's;
  *  - bad options, a model pushed onto its bounds, a non-finite loss. */
 #include <math.h>
 #include <stdio.h>
@@ -615,6 +617,140 @@ static void test_proximal(void **state) {
   destroy(&S);
 }
 
+/* ---- auto_scale at a band's start -------------------------------------------------------------- */
+
+/* The factors of a state file (reg_scale). */
+static void state_factors(const char *path, double *f) {
+  psfwi_error e;
+  psfwi_state_item *it;
+  size_t n;
+  assert_int_equal(psfwi_state_read(path, "rnn", &it, &n, &e), PSFWI_OK);
+  int found = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(it[i].name, "reg_scale") == 0) {
+      assert_int_equal(it[i].n, PSFWI_REG_NSCALE);
+      memcpy(f, it[i].data, PSFWI_REG_NSCALE * sizeof *f);
+      found = 1;
+    }
+  assert_true(found);
+  psfwi_state_free(it, n);
+}
+
+/* A copy of the state file as it is when auto_scale reports its factors:
+ * the state of the band's start, what a run killed in that band's first
+ * epoch leaves. */
+typedef struct kill_copy {
+  const char *from, *to;
+  int copied;
+} kill_copy;
+static void copy_at_scale(void *ctx, const psfwi_rnn_progress *p) {
+  kill_copy *k = ctx;
+  if (p->note && strstr(p->note, "auto_scale") && !k->copied) {
+    assert_int_equal(tu_system("cp '%s' '%s'", k->from, k->to), 0);
+    k->copied = 1;
+  }
+}
+
+/* auto_scale (weights of TV and the nuclear norm of the change):
+ *  - a run killed in its first epoch, before any epoch's state, resumes from
+ *    the state of the band's start bit for bit (its factors are made anew,
+ *    not taken as 1 from a state written before them);
+ *  - auto_scale_bands = each: the factors of the second band are those of
+ *    the second band's data gradient (a one-band run from the model the
+ *    first band ends with makes them, to round-off), not the first band's;
+ *    the run differs from one scaled once, and resumes bit for bit. */
+static void test_auto_scale_bands(void **state) {
+  (void)state;
+  setup S = make(4, 0.4, 60.0);
+  psfwi_error e;
+  const psfwi_fwi_band bands[] = {{.f_high = 6.0, .max_iter = 3}, {.f_high = 0.0, .max_iter = 3}};
+  psfwi_rnn_opts o;
+  base_opts(&o, bands, 2);
+  o.batch_shots = 4; /* one batch: a band's first batch is the same in a one-band run */
+  o.sgd.lr = 10.0;
+  o.auto_scale = PSFWI_AUTO_SCALE_FIRST;
+  o.reg.tv = 0.01;
+  o.reg.tv_kind = PSFWI_REG_TV_ANISOTROPIC;
+  o.reg.nuclear = 0.01;
+  o.reg.norm_ref = S.m0->vp;
+  o.write_files = 1;
+  char st_a[600], st_k[600], st_e[600], st_f[600], st_g[600];
+  snprintf(st_a, sizeof st_a, "%s", tu_path("as_a.state.nc"));
+  snprintf(st_k, sizeof st_k, "%s", tu_path("as_k.state.nc"));
+  snprintf(st_e, sizeof st_e, "%s", tu_path("as_e.state.nc"));
+  snprintf(st_f, sizeof st_f, "%s", tu_path("as_f.state.nc"));
+  snprintf(st_g, sizeof st_g, "%s", tu_path("as_g.state.nc"));
+  /* scaled once; the state as it was when the factors were made is kept */
+  kill_copy kc = {st_a, st_k, 0};
+  o.progress = copy_at_scale;
+  o.progress_ctx = &kc;
+  o.state_path = st_a;
+  psfwi_model *ma = psfwi_model_copy(S.m0, &e);
+  if (psfwi_rnn_run(S.w, ma, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_true(kc.copied);
+  o.progress = NULL;
+  psfwi_model *mk = psfwi_model_copy(S.m0, &e);
+  o.state_path = st_k;
+  o.resume = 1;
+  if (psfwi_rnn_run(S.w, mk, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(ma->vp, mk->vp, NX * NZ * sizeof(float));
+  double fa[PSFWI_REG_NSCALE], fk[PSFWI_REG_NSCALE];
+  state_factors(st_a, fa);
+  state_factors(st_k, fk);
+  assert_memory_equal(fa, fk, sizeof fa);
+  assert_true(fa[PSFWI_REG_SCALE_TV] != 1.0 && fa[PSFWI_REG_SCALE_NUCLEAR] != 1.0);
+  /* each band: stopped after the second band's first epoch, its factors */
+  o.resume = 0;
+  o.auto_scale = PSFWI_AUTO_SCALE_EACH;
+  o.state_path = st_e;
+  o.stop_after = 4;
+  psfwi_model *me = psfwi_model_copy(S.m0, &e);
+  assert_int_equal(psfwi_rnn_run(S.w, me, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  double fe[PSFWI_REG_NSCALE];
+  state_factors(st_e, fe);
+  /* the first band alone, then the second alone from its end, scaled once */
+  psfwi_model *m1 = psfwi_model_copy(S.m0, &e);
+  o.stop_after = 0;
+  o.auto_scale = PSFWI_AUTO_SCALE_FIRST;
+  o.nband = 1;
+  o.state_path = st_f;
+  if (psfwi_rnn_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  double f1[PSFWI_REG_NSCALE];
+  state_factors(st_f, f1);
+  assert_memory_equal(f1, fa, sizeof fa); /* the first band's factors */
+  o.bands = bands + 1;
+  o.state_path = st_g;
+  o.stop_after = 1;
+  assert_int_equal(psfwi_rnn_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
+  double f2[PSFWI_REG_NSCALE];
+  state_factors(st_g, f2);
+  static const int terms[] = {PSFWI_REG_SCALE_TV, PSFWI_REG_SCALE_NUCLEAR};
+  for (size_t t = 0; t < 2; t++) {
+    const int k = terms[t];
+    printf("auto_scale %s: band 1 x %.6e, band 2 x %.6e (each band), %.6e (one-band run)\n",
+           k == PSFWI_REG_SCALE_TV ? "tv" : "nuclear", f1[k], fe[k], f2[k]);
+    assert_true(fabs(fe[k] - f2[k]) <= 1e-9 * fabs(f2[k]));
+    assert_true(fabs(fe[k] - f1[k]) > 0.05 * fabs(f1[k]));
+  }
+  /* the whole run each band: another model than scaled once; resumed, the same */
+  o.bands = bands;
+  o.nband = 2;
+  o.auto_scale = PSFWI_AUTO_SCALE_EACH;
+  o.stop_after = 0;
+  o.resume = 1;
+  o.state_path = st_e;
+  if (psfwi_rnn_run(S.w, me, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  psfwi_model *mu = psfwi_model_copy(S.m0, &e);
+  o.resume = 0;
+  o.state_path = st_f;
+  if (psfwi_rnn_run(S.w, mu, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  assert_memory_equal(me->vp, mu->vp, NX * NZ * sizeof(float));
+  assert_memory_not_equal(me->vp, ma->vp, NX * NZ * sizeof(float));
+  psfwi_model *models[] = {ma, mk, me, m1, mu};
+  for (size_t i = 0; i < 5; i++) psfwi_model_destroy(models[i]);
+  destroy(&S);
+}
+
 /* ---- auto_scale's step is the optimiser's first move ----------------------------------------- */
 
 /* One epoch, one batch of all shots, from the start; with a regularizer and
@@ -779,11 +915,17 @@ int main(void) {
   const char *only = getenv("PSFWI_TEST_ONLY");
   if (only != NULL) cmocka_set_test_filter(only);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_batches_add_up),     cmocka_unit_test(test_gradient_equals_fwi),
-      cmocka_unit_test(test_wavelet_taylor),     cmocka_unit_test(test_faulted_inversion),
-      cmocka_unit_test(test_wavelet_learning),   cmocka_unit_test(test_wavelet_routes_agree),
-      cmocka_unit_test(test_resume_bit_for_bit), cmocka_unit_test(test_proximal),
-      cmocka_unit_test(test_auto_scale_step),    cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_batches_add_up),
+      cmocka_unit_test(test_gradient_equals_fwi),
+      cmocka_unit_test(test_wavelet_taylor),
+      cmocka_unit_test(test_faulted_inversion),
+      cmocka_unit_test(test_wavelet_learning),
+      cmocka_unit_test(test_wavelet_routes_agree),
+      cmocka_unit_test(test_resume_bit_for_bit),
+      cmocka_unit_test(test_proximal),
+      cmocka_unit_test(test_auto_scale_step),
+      cmocka_unit_test(test_auto_scale_bands),
+      cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

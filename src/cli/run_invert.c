@@ -450,7 +450,15 @@ static int fill_options(cli_problem *p, const psfwi_config *cfg, psfwi_error *er
   o->reg.ksupport_k = (size_t)psfwi_config_int(cfg, "regularization", "ksupport_k");
   o->reg.norm_eps = psfwi_config_double(cfg, "regularization", "norm_eps");
   o->proximal = strcmp(psfwi_config_string(cfg, "regularization", "solver"), "proximal") == 0;
-  o->auto_scale = psfwi_config_bool(cfg, "regularization", "auto_scale");
+  const int each_band =
+      strcmp(psfwi_config_string(cfg, "regularization", "auto_scale_bands"), "each") == 0;
+  o->auto_scale = !psfwi_config_bool(cfg, "regularization", "auto_scale") ? PSFWI_AUTO_SCALE_OFF
+                  : each_band                                             ? PSFWI_AUTO_SCALE_EACH
+                                                                          : PSFWI_AUTO_SCALE_FIRST;
+  if (each_band && !o->auto_scale)
+    return psfwi_fail(err, PSFWI_EINVAL,
+                      "[regularization] auto_scale_bands = each scales the weights at each band: "
+                      "it needs auto_scale = true");
   const size_t rank = p->model->grid.nx < p->model->grid.nz ? p->model->grid.nx : p->model->grid.nz;
   if (o->reg.ksupport > 0.0 && o->reg.ksupport_k > rank)
     return psfwi_fail(err, PSFWI_ERANGE,

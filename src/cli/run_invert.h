@@ -142,7 +142,10 @@
       "each step, of l1, group, nuclear, ksupport and tv (fwi: no illumination preconditioning)"}, \
   {"regularization", "auto_scale", PSFWI_CFG_BOOL, "false", 0, 0, NULL, \
       "scale each weight by the data term's change over the first update (fwi: [inversion] " \
-      "step; rnn: the learning rate); a weight of 1 then balances the two at the start"}
+      "step; rnn: the learning rate); a weight of 1 then balances the two at the start"}, \
+  {"regularization", "auto_scale_bands", PSFWI_CFG_CHOICE, "first", 0, 0, "first|each", \
+      "auto_scale from the first band's data gradient only, or anew at each band's start from " \
+      "that band's (a weight then reads the same in every band)"}
 /* clang-format on */
 
 /* [output] keys of both commands, so one configuration serves both. */

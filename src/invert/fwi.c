@@ -728,7 +728,9 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
   double Jd;
   if ((st = data_eval(f, &Jd, o->illumination, err)) != PSFWI_OK) return st;
   f->J0 = Jd > 0 && isfinite(Jd) ? Jd : 1.0;
-  if (o->auto_scale && !f->scaled) { /* once, from the first band's data gradient */
+  /* from the first band's data gradient, or from each band's */
+  if (o->auto_scale && (!f->scaled || o->auto_scale == PSFWI_AUTO_SCALE_EACH)) {
+    psfwi_reg_copy_weights(&f->reg, &o->reg);
     for (size_t i = 0; i < f->nxz; i++) f->t1[i] = f->g_v[i] / f->J0;
     if ((st = psfwi_reg_auto_scale(&f->reg, f->t1, o->optim.step0, f->reg_factors, err)) !=
         PSFWI_OK)

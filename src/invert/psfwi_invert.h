@@ -499,6 +499,12 @@ typedef struct psfwi_fwi_band {
 
 /* What happened in one iteration, for progress lines. */
 enum { PSFWI_FWI_WAVELET_NONE = 0, PSFWI_FWI_WAVELET_BAND = 1, PSFWI_FWI_WAVELET_SHOT = 2 };
+/* auto_scale of fwi and rnn (psfwi_reg_auto_scale): off; once, from the
+ * first band's data gradient; or at each band's start from that band's, the
+ * unscaled weights scaled anew (a weight then reads the same in every band,
+ * though each band's normalised data term holds a different share of noise:
+ * docs/REGULARIZATION.md). */
+enum { PSFWI_AUTO_SCALE_OFF = 0, PSFWI_AUTO_SCALE_FIRST = 1, PSFWI_AUTO_SCALE_EACH = 2 };
 
 typedef struct psfwi_fwi_progress {
   size_t band, nband;      /* band index (from 0) and count */
@@ -544,8 +550,9 @@ typedef struct psfwi_fwi_opts {
                                      and smooth_sigma must be 0. 0: the optimiser of optim
                                      on the smoothed terms */
   psfwi_reg_prox_opts prox;       /* proximal: the splitting's options */
-  int auto_scale;                 /* 1: reg's weights scaled at the first band's start
-                                     (psfwi_reg_auto_scale with step optim.step0) */
+  int auto_scale;                 /* PSFWI_AUTO_SCALE_*: reg's weights scaled at the first
+                                     band's start, or at each band's (psfwi_reg_auto_scale
+                                     with step optim.step0) */
   psfwi_gradient_opts grad;       /* memory budget, threads, MPI reduction */
   int estimate_wavelet;           /* PSFWI_FWI_WAVELET_BAND (1): the wavelet re-estimated at
                                      each band's start; PSFWI_FWI_WAVELET_SHOT (2): one
@@ -673,7 +680,8 @@ typedef struct psfwi_rnn_opts {
                                terms within the bounds (step: the optimiser's velocity
                                change over the gradient, docs/rnn.md) */
   psfwi_reg_prox_opts prox;  /* proximal: the splitting's options */
-  int auto_scale;            /* 1: reg's weights scaled at the first batch (step sgd.lr) */
+  int auto_scale;            /* PSFWI_AUTO_SCALE_*: reg's weights scaled at the first batch
+                                of the first band, or of each band (step: first_step) */
   psfwi_gradient_opts grad;  /* memory budget, threads, MPI reduce hook */
   double time_window;        /* s: only the record's first time_window seconds enter the
                                   loss (truncated BPTT); 0: all */

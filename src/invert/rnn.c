@@ -697,8 +697,8 @@ static int first_step(rnn *r, double *step, psfwi_error *err) {
   return st;
 }
 
-/* auto_scale from the first batch's data gradient (r->g_v, normalised),
- * with first_step's step; a note with the factors. */
+/* auto_scale from the data gradient of a band's first batch (r->g_v,
+ * normalised), with first_step's step; a note with the factors. */
 static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   const psfwi_rnn_opts *o = r->o;
   double step = 0.0;
@@ -797,6 +797,14 @@ int psfwi_rnn_run(const psfwi_wave *w, psfwi_model *model, const psfwi_survey *s
     if (b != r->band || r->epoch == 0) { /* a band's start (not a resumed middle) */
       r->band = b;
       r->epoch = 0;
+      /* auto_scale at this band's first batch: every band's (EACH) or the
+       * first's; a state of the first band's start (a run killed in its
+       * first epoch) holds no factors yet */
+      if (o->auto_scale && (b == 0 || o->auto_scale == PSFWI_AUTO_SCALE_EACH)) {
+        psfwi_reg_copy_weights(&r->reg, &o->reg);
+        for (int k = 0; k < PSFWI_REG_NSCALE; k++) r->reg_factors[k] = 1.0;
+        r->scaled = 0;
+      }
       if ((st = make_schedule(r, b, err)) != PSFWI_OK) break;
       memcpy(r->trial->vp, model->vp, r->nxz * sizeof(float));
       double J;

@@ -245,6 +245,18 @@ void psfwi_reg_apply_scale(psfwi_reg *r, const double *f) {
   r->ksupport *= f[PSFWI_REG_SCALE_KSUPPORT];
 }
 
+void psfwi_reg_copy_weights(psfwi_reg *dst, const psfwi_reg *src) {
+  dst->tikhonov = src->tikhonov;
+  dst->tikhonov_x = src->tikhonov_x;
+  dst->tikhonov_z = src->tikhonov_z;
+  dst->tv = src->tv;
+  dst->prior = src->prior;
+  dst->l1 = src->l1;
+  dst->group = src->group;
+  dst->nuclear = src->nuclear;
+  dst->ksupport = src->ksupport;
+}
+
 void psfwi_reg_scale_text(const double *f, char *buf, size_t n) {
   snprintf(buf, n,
            "auto_scale: weights x tikhonov %.4g, tv %.4g, l2 %.4g, l1 %.4g, group %.4g, "

@@ -312,6 +312,9 @@ enum {
 int psfwi_reg_auto_scale(psfwi_reg *r, const double *g, double step, double *factors,
                          psfwi_error *err);
 void psfwi_reg_apply_scale(psfwi_reg *r, const double *factors);
+/* The weights psfwi_reg_apply_scale scales, copied from src to dst (the
+ * unscaled weights back before a new scale: auto_scale at each band). */
+void psfwi_reg_copy_weights(psfwi_reg *dst, const psfwi_reg *src);
 /* "auto_scale: weights x tikhonov ..., ksupport ..." for a progress note. */
 void psfwi_reg_scale_text(const double *factors, char *buf, size_t n);
 
