@@ -737,8 +737,9 @@ static int band_start(fwi *f, size_t b, double *phi0, double *g0, psfwi_error *e
       return psfwi_error_prefix(err, "fwi");
     f->scaled = 1;
     if (o->progress) {
-      char note[512];
-      psfwi_reg_scale_text(f->reg_factors, note, sizeof note);
+      char text[448], note[512];
+      psfwi_reg_scale_text(f->reg_factors, text, sizeof text);
+      snprintf(note, sizeof note, "band %zu: %s", b + 1, text);
       band_note(f, b, note);
     }
   }

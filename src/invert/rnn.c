@@ -707,8 +707,9 @@ static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   if (st != PSFWI_OK) return psfwi_error_prefix(err, "rnn");
   r->scaled = 1;
   if (o->progress) {
-    char note[512];
-    psfwi_reg_scale_text(r->reg_factors, note, sizeof note);
+    char text[448], note[512];
+    psfwi_reg_scale_text(r->reg_factors, text, sizeof text);
+    snprintf(note, sizeof note, "band %zu: %s", b + 1, text);
     psfwi_rnn_progress q = {0};
     q.band = b;
     q.nband = o->nband;
