@@ -305,7 +305,7 @@ static void state_factors(const char *path, double *f) {
 }
 
 /* auto_scale_bands = each (weights of TV and Tikhonov), on data with white
- * noise at 0 dB (on clean data the two bands' factors differ by 0.06 %):
+ * noise at 0 dB (on clean data the two bands' Tikhonov factors differ by 0.065 %):
  * the factors of the second band are those a one-band run makes from the
  * model the first band ends with, bit for bit, not the first band's; the
  * run differs from one scaled once, and a run stopped in the second band
