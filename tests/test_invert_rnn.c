@@ -17,8 +17,9 @@
  *    data barely hold its own way (the survey-data issue's two routes);
  *  - a run stopped (as if killed) and resumed ends bit for bit where the
  *    uninterrupted one ends, history included;
- *  - auto_scale: a run killed in its first epoch resumes bit for bit; at
- *    each band the second band's factors are its own data gradient's;
+ *  - auto_scale: a run killed in its first epoch resumes bit for bit; the
+ *    history's start row has the scaled weights' regularization; at each
+ *    band the second band's factors are its own data gradient's;
  *  - bad options, a model pushed onto its bounds, a non-finite loss. */
 #include <math.h>
 #include <stdio.h>
@@ -655,6 +656,8 @@ static void copy_at_scale(void *ctx, const psfwi_rnn_progress *p) {
  *  - a run killed in its first epoch, before any epoch's state, resumes from
  *    the state of the band's start bit for bit (its factors are made anew,
  *    not taken as 1 from a state written before them);
+ *  - the history's first row (the start, written before the factors) has
+ *    the regularization of the scaled weights, near the next row's;
  *  - auto_scale_bands = each: the factors of the second band are those of
  *    the second band's data gradient (a one-band run from the model the
  *    first band ends with makes them, to round-off), not the first band's;
@@ -685,10 +688,28 @@ static void test_auto_scale_bands(void **state) {
   o.progress = copy_at_scale;
   o.progress_ctx = &kc;
   o.state_path = st_a;
+  o.history_path = tu_path("as_a.nc");
   psfwi_model *ma = psfwi_model_copy(S.m0, &e);
   if (psfwi_rnn_run(S.w, ma, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
   assert_true(kc.copied);
   o.progress = NULL;
+  o.history_path = NULL;
+  /* the history's start row has the scaled weights' regularization too (it
+   * had the raw weights', 10^4-10^5 times the next row's, until 5 Dec 2026):
+   * TV of the start and of the model one epoch on, the change's norm 0 at
+   * the start */
+  assert_int_equal(tu_system("ncdump -v regularization '%s' | sed -n '/^ regularization =/,$p' | "
+                             "tr -d ' ;' | tr ',' '\\n' | sed 's/regularization=//' | grep . | "
+                             "head -2 > '%s'",
+                             tu_path("as_a.nc"), tu_path("as_reg.txt")),
+                   0);
+  double reg0 = 0.0, reg1 = 0.0;
+  FILE *fr = fopen(tu_path("as_reg.txt"), "r");
+  assert_non_null(fr);
+  assert_int_equal(fscanf(fr, "%lf %lf", &reg0, &reg1), 2);
+  fclose(fr);
+  printf("history: regularization %.6g at the start, %.6g one epoch on\n", reg0, reg1);
+  assert_true(reg0 > 0.0 && reg0 > 0.5 * reg1 && reg0 < 2.0 * reg1);
   psfwi_model *mk = psfwi_model_copy(S.m0, &e);
   o.state_path = st_k;
   o.resume = 1;

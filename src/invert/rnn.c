@@ -706,6 +706,15 @@ static int auto_scale(rnn *r, size_t b, psfwi_error *err) {
   if (st == PSFWI_OK) st = psfwi_reg_auto_scale(&r->reg, r->g_v, step, r->reg_factors, err);
   if (st != PSFWI_OK) return psfwi_error_prefix(err, "rnn");
   r->scaled = 1;
+  /* the history's first row, the start, was made before the factors: its
+   * regularization and loss again, with the scaled weights */
+  if (r->rows == 1) {
+    psfwi_reg_terms terms;
+    if ((st = psfwi_reg_eval_terms(&r->reg, r->hist_vp, &terms, NULL, err)) != PSFWI_OK)
+      return psfwi_error_prefix(err, "rnn");
+    r->hist_sc[RS_REG] = terms.total;
+    r->hist_sc[RS_LOSS] = 1.0 + terms.total;
+  }
   if (o->progress) {
     char text[448], note[512];
     psfwi_reg_scale_text(r->reg_factors, text, sizeof text);
