@@ -287,23 +287,6 @@ static void test_resume_is_exact(void **state) {
   destroy(&S);
 }
 
-/* The factors of a state file (reg_scale). */
-static void state_factors(const char *path, double *f) {
-  psfwi_error e;
-  psfwi_state_item *it;
-  size_t n;
-  assert_int_equal(psfwi_state_read(path, "fwi", &it, &n, &e), PSFWI_OK);
-  int found = 0;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(it[i].name, "reg_scale") == 0) {
-      assert_int_equal(it[i].n, PSFWI_REG_NSCALE);
-      memcpy(f, it[i].data, PSFWI_REG_NSCALE * sizeof *f);
-      found = 1;
-    }
-  assert_true(found);
-  psfwi_state_free(it, n);
-}
-
 /* auto_scale_bands = each (weights of TV and Tikhonov), on data with white
  * noise at 0 dB (on clean data the two bands' Tikhonov factors differ by 0.065 %):
  * the factors of the second band are those a one-band run makes from the
@@ -334,7 +317,7 @@ static void test_auto_scale_each_band(void **state) {
   if (psfwi_fwi_run(S.w, a, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_EINTERRUPTED)
     fail_msg("%s", e.msg);
   double fe[PSFWI_REG_NSCALE], f1[PSFWI_REG_NSCALE], f2[PSFWI_REG_NSCALE];
-  state_factors(tu_path("ae_state.nc"), fe);
+  tu_state_f64(tu_path("ae_state.nc"), "fwi", "reg_scale", fe, PSFWI_REG_NSCALE);
   /* the first band alone; the second alone from its end, scaled once */
   o.auto_scale = PSFWI_AUTO_SCALE_FIRST;
   o.stop_after = 0;
@@ -342,12 +325,12 @@ static void test_auto_scale_each_band(void **state) {
   o.state_path = tu_path("a1_state.nc");
   psfwi_model *m1 = psfwi_model_copy(S.m0, &e);
   if (psfwi_fwi_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
-  state_factors(tu_path("a1_state.nc"), f1);
+  tu_state_f64(tu_path("a1_state.nc"), "fwi", "reg_scale", f1, PSFWI_REG_NSCALE);
   o.bands = bands + 1;
   o.state_path = tu_path("a2_state.nc");
   o.stop_after = 1;
   assert_int_equal(psfwi_fwi_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
-  state_factors(tu_path("a2_state.nc"), f2);
+  tu_state_f64(tu_path("a2_state.nc"), "fwi", "reg_scale", f2, PSFWI_REG_NSCALE);
   static const int terms[] = {PSFWI_REG_SCALE_TIKHONOV, PSFWI_REG_SCALE_TV};
   for (size_t t = 0; t < 2; t++) {
     const int k = terms[t];

@@ -620,23 +620,6 @@ static void test_proximal(void **state) {
 
 /* ---- auto_scale at a band's start -------------------------------------------------------------- */
 
-/* The factors of a state file (reg_scale). */
-static void state_factors(const char *path, double *f) {
-  psfwi_error e;
-  psfwi_state_item *it;
-  size_t n;
-  assert_int_equal(psfwi_state_read(path, "rnn", &it, &n, &e), PSFWI_OK);
-  int found = 0;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(it[i].name, "reg_scale") == 0) {
-      assert_int_equal(it[i].n, PSFWI_REG_NSCALE);
-      memcpy(f, it[i].data, PSFWI_REG_NSCALE * sizeof *f);
-      found = 1;
-    }
-  assert_true(found);
-  psfwi_state_free(it, n);
-}
-
 /* A copy of the state file as it is when auto_scale reports its factors:
  * the state of the band's start, what a run killed in that band's first
  * epoch leaves. */
@@ -716,8 +699,8 @@ static void test_auto_scale_bands(void **state) {
   if (psfwi_rnn_run(S.w, mk, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
   assert_memory_equal(ma->vp, mk->vp, NX * NZ * sizeof(float));
   double fa[PSFWI_REG_NSCALE], fk[PSFWI_REG_NSCALE];
-  state_factors(st_a, fa);
-  state_factors(st_k, fk);
+  tu_state_f64(st_a, "rnn", "reg_scale", fa, PSFWI_REG_NSCALE);
+  tu_state_f64(st_k, "rnn", "reg_scale", fk, PSFWI_REG_NSCALE);
   assert_memory_equal(fa, fk, sizeof fa);
   assert_true(fa[PSFWI_REG_SCALE_TV] != 1.0 && fa[PSFWI_REG_SCALE_NUCLEAR] != 1.0);
   /* each band: stopped after the second band's first epoch, its factors */
@@ -728,7 +711,7 @@ static void test_auto_scale_bands(void **state) {
   psfwi_model *me = psfwi_model_copy(S.m0, &e);
   assert_int_equal(psfwi_rnn_run(S.w, me, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
   double fe[PSFWI_REG_NSCALE];
-  state_factors(st_e, fe);
+  tu_state_f64(st_e, "rnn", "reg_scale", fe, PSFWI_REG_NSCALE);
   /* the first band alone, then the second alone from its end, scaled once */
   psfwi_model *m1 = psfwi_model_copy(S.m0, &e);
   o.stop_after = 0;
@@ -737,14 +720,14 @@ static void test_auto_scale_bands(void **state) {
   o.state_path = st_f;
   if (psfwi_rnn_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e) != PSFWI_OK) fail_msg("%s", e.msg);
   double f1[PSFWI_REG_NSCALE];
-  state_factors(st_f, f1);
+  tu_state_f64(st_f, "rnn", "reg_scale", f1, PSFWI_REG_NSCALE);
   assert_memory_equal(f1, fa, sizeof fa); /* the first band's factors */
   o.bands = bands + 1;
   o.state_path = st_g;
   o.stop_after = 1;
   assert_int_equal(psfwi_rnn_run(S.w, m1, S.s, S.wav, S.nt, S.dobs, &o, &e), PSFWI_EINTERRUPTED);
   double f2[PSFWI_REG_NSCALE];
-  state_factors(st_g, f2);
+  tu_state_f64(st_g, "rnn", "reg_scale", f2, PSFWI_REG_NSCALE);
   static const int terms[] = {PSFWI_REG_SCALE_TV, PSFWI_REG_SCALE_NUCLEAR};
   for (size_t t = 0; t < 2; t++) {
     const int k = terms[t];
@@ -796,17 +779,9 @@ static double one_step(const setup *S, int method, double lr, int tikhonov, psfw
     fail_msg("%s", e.msg);
   double f = 1.0;
   if (tikhonov) {
-    psfwi_state_item *it;
-    size_t n;
-    assert_int_equal(psfwi_state_read(o.state_path, "rnn", &it, &n, &e), PSFWI_OK);
-    int found = 0;
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(it[i].name, "reg_scale") == 0) {
-        f = ((const double *)it[i].data)[PSFWI_REG_SCALE_TIKHONOV];
-        found = 1;
-      }
-    assert_true(found);
-    psfwi_state_free(it, n);
+    double fs[PSFWI_REG_NSCALE];
+    tu_state_f64(o.state_path, "rnn", "reg_scale", fs, PSFWI_REG_NSCALE);
+    f = fs[PSFWI_REG_SCALE_TIKHONOV];
   }
   *out = m;
   return f;

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "psfwi_io.h"
+
 static char tmpdir[256];
 
 static void cleanup(void) {
@@ -95,6 +97,21 @@ double tu_uniform(unsigned long long *state) {
 }
 
 double tu_urand(unsigned long long *state) { return tu_uniform(state) * 2.0 - 1.0; }
+
+void tu_state_f64(const char *path, const char *kind, const char *name, double *out, size_t n) {
+  psfwi_error e;
+  psfwi_state_item *it;
+  size_t nit;
+  if (psfwi_state_read(path, kind, &it, &nit, &e) != PSFWI_OK) fail_msg("%s", e.msg);
+  int found = 0;
+  for (size_t i = 0; i < nit; i++)
+    if (strcmp(it[i].name, name) == 0 && it[i].type == PSFWI_STATE_F64 && it[i].n == n) {
+      memcpy(out, it[i].data, n * sizeof *out);
+      found = 1;
+    }
+  psfwi_state_free(it, nit);
+  if (!found) fail_msg("'%s': no double item '%s' of %zu values", path, name, n);
+}
 
 /* One-sided Jacobi: the columns of the nz x nx matrix (or of its transpose,
  * whichever has fewer) are orthogonalised by plane rotations; their norms

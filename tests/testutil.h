@@ -26,6 +26,9 @@ int tu_system(const char *fmt, ...);
  * tu_uniform in [0, 1), tu_urand in [-1, 1); *state is the seed (!= 0). */
 double tu_uniform(unsigned long long *state);
 double tu_urand(unsigned long long *state);
+/* The double item `name` of the state file `path` of `kind`
+ * (psfwi_state_read) into out[n]; asserts it is there with n values. */
+void tu_state_f64(const char *path, const char *kind, const char *name, double *out, size_t n);
 /* Relative L2 difference ||a - b|| / ||b||. */
 double tu_rel_l2(const float *a, const float *b, size_t n);
 /* Singular values of the nz x nx matrix r[iz * nx + ix] (double), computed
