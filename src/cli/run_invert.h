@@ -145,7 +145,8 @@
       "step; rnn: the learning rate); a weight of 1 then balances the two at the start"}, \
   {"regularization", "auto_scale_bands", PSFWI_CFG_CHOICE, "first", 0, 0, "first|each", \
       "auto_scale from the first band's data gradient only, or anew at each band's start from " \
-      "that band's (a weight then reads the same in every band)"}
+      "that band's (a control: on noisy data it weakens the terms in the last band, " \
+      "docs/REGULARIZATION.md)"}
 /* clang-format on */
 
 /* [output] keys of both commands, so one configuration serves both. */

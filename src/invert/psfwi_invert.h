@@ -497,15 +497,16 @@ typedef struct psfwi_fwi_band {
   size_t max_iter; /* accepted iterations in this band */
 } psfwi_fwi_band;
 
-/* What happened in one iteration, for progress lines. */
+/* estimate_wavelet of psfwi_fwi_opts */
 enum { PSFWI_FWI_WAVELET_NONE = 0, PSFWI_FWI_WAVELET_BAND = 1, PSFWI_FWI_WAVELET_SHOT = 2 };
 /* auto_scale of fwi and rnn (psfwi_reg_auto_scale): off; once, from the
  * first band's data gradient; or at each band's start from that band's, the
- * unscaled weights scaled anew (a weight then reads the same in every band,
- * though each band's normalised data term holds a different share of noise:
- * docs/REGULARIZATION.md). */
+ * unscaled weights scaled anew (each band's normalised data term holds a
+ * different share of noise, so on noisy data EACH weakens the terms in the
+ * last band: docs/REGULARIZATION.md). */
 enum { PSFWI_AUTO_SCALE_OFF = 0, PSFWI_AUTO_SCALE_FIRST = 1, PSFWI_AUTO_SCALE_EACH = 2 };
 
+/* What happened in one iteration, for progress lines. */
 typedef struct psfwi_fwi_progress {
   size_t band, nband;      /* band index (from 0) and count */
   const psfwi_fwi_band *b; /* the band */
