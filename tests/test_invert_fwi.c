@@ -288,7 +288,8 @@ static void test_resume_is_exact(void **state) {
 }
 
 /* auto_scale_bands = each (weights of TV and Tikhonov), on data with white
- * noise at 0 dB (on clean data the two bands' Tikhonov factors differ by 0.065 %):
+ * Gaussian noise at 0 dB (psfwi_add_noise; on clean data the two bands' Tikhonov
+ * factors differ by 0.065 %):
  * the factors of the second band are those a one-band run makes from the
  * model the first band ends with, bit for bit, not the first band's; the
  * run differs from one scaled once, and a run stopped in the second band
@@ -296,11 +297,8 @@ static void test_resume_is_exact(void **state) {
 static void test_auto_scale_each_band(void **state) {
   (void)state;
   setup S = make(0, 0.5, 2);
-  const size_t nd = 2 * NREC * S.nt;
-  double rms = 0.0;
-  for (size_t i = 0; i < nd; i++) rms += (double)S.dobs[i] * S.dobs[i];
-  rms = sqrt(rms / (double)nd);
-  for (size_t i = 0; i < nd; i++) S.dobs[i] += (float)(sqrt(3.0) * rms * urand());
+  psfwi_error e;
+  assert_int_equal(psfwi_add_noise(S.dobs, 2 * NREC * S.nt, 0.0, 11, NULL, &e), PSFWI_OK);
   static const psfwi_fwi_band bands[] = {{0.0, 8.0, 2}, {0.0, 0.0, 3}};
   psfwi_fwi_opts o;
   base_opts(&o, bands, 2);
@@ -308,7 +306,6 @@ static void test_auto_scale_each_band(void **state) {
   o.reg.tv_eps = 1e-3;
   o.reg.tikhonov = 0.01;
   o.write_files = 1;
-  psfwi_error e;
   /* each band, stopped after the second band's first iteration */
   o.auto_scale = PSFWI_AUTO_SCALE_EACH;
   o.state_path = tu_path("ae_state.nc");
