@@ -3,7 +3,7 @@
 
 Usage: scripts/regularization_table.py runs/regularization/table.csv [--pictures DIR]
                                        [--depths Z1,Z2,...] [--best ssim|rmse]
-                                       [--only MODEL_NOISE_METHOD,...]
+                                       [--only MODEL_NOISE_METHOD,...] [--grid] [--summary]
 
 Prints, per (model, noise, method): every run (regularizer, weight, solver,
 RMSE, relative error, SSIM, seconds), then the best weight of each
@@ -20,6 +20,12 @@ against the true model within each depth interval [0, Z1), [Z1, Z2), ...,
 default) or the lowest RMSE. --only keeps the named cases (e.g.
 faulted_10_rnn,marmousi_clean_fwi), so that the pictures of one case can be
 drawn again without touching the others'.
+--grid adds, per case, the runs as a matrix: one row per regularizer, one
+column per weight, each cell "RMSE / SSIM". --summary prints instead, per
+(model, method), each regularizer's best weight at every noise level
+(clean first, then from the highest SNR down) with its RMSE and SSIM
+change against the unregularized run of the same data: the study's
+findings in one table per method.
 """
 import argparse
 import csv
@@ -85,6 +91,89 @@ def depth_rmse(folder, model, runs, depths):
     print()
 
 
+def noise_order(noise):
+    """Clean data first, then from the highest SNR down (anything else last)."""
+    if noise == "clean":
+        return (0, 0.0, "")
+    try:
+        return (1, -float(noise), "")
+    except ValueError:
+        return (2, 0.0, noise)
+
+
+def grid(rs):
+    """One case's runs as a matrix: regularizer rows, weight columns."""
+    weights = sorted({r["weight"] for r in rs if r["regularizer"] != "none"}, key=float)
+    if not weights:
+        return
+    regs = []
+    for r in rs:
+        key = (r["regularizer"], r["solver"])
+        if r["regularizer"] != "none" and key not in regs:
+            regs.append(key)
+    cell = {(r["regularizer"], r["solver"], r["weight"]): r for r in rs}
+    fmt = lambda r: f"{float(r['rmse']):.1f} / {float(r['ssim']):.4f}"
+    print("RMSE (m/s) / SSIM by weight:\n")
+    print("| regularizer | solver | " + " | ".join(weights) + " |")
+    print("|---|---|" + "---|" * len(weights))
+    for r in rs:
+        if r["regularizer"] == "none":
+            print(f"| none | {r['solver']} | " + " | ".join([fmt(r)] + [""] * (len(weights) - 1)) + " |")
+            break
+    for reg, solver in regs:
+        cells = [fmt(cell[(reg, solver, w)]) if (reg, solver, w) in cell else "-" for w in weights]
+        print(f"| {reg} | {solver} | " + " | ".join(cells) + " |")
+    print()
+
+
+def best_of(rs, score):
+    """Each regularizer's best run (by score) among one case's runs."""
+    best = {}
+    for r in rs:
+        if r["regularizer"] == "none":
+            continue
+        key = (r["regularizer"], r["solver"])
+        if key not in best or score(r) > score(best[key]):
+            best[key] = r
+    return best
+
+
+def change(r, base):
+    """RMSE change (%) and SSIM change of run r against the run base."""
+    dr = 100 * (float(r["rmse"]) / float(base["rmse"]) - 1)
+    return f"{dr:+.1f} %", f"{float(r['ssim']) - float(base['ssim']):+.4f}"
+
+
+def summary(groups, by, score):
+    """Per (model, method): each regularizer's best weight at every noise level."""
+    pairs = sorted({(m, me) for m, _, me in groups})
+    for model, method in pairs:
+        levels = sorted({n for m, n, me in groups if (m, me) == (model, method)}, key=noise_order)
+        names = ["clean" if n == "clean" else f"{n} dB" for n in levels]
+        print(f"### {model}, {method}: best weight per regularizer (by {by.upper()})\n")
+        print("Each cell: best weight: RMSE change, SSIM change against no regularizer "
+              "on the same data (- when a level has no run of it).\n")
+        print("| regularizer | solver | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        bests = {n: best_of(groups[(model, n, method)], score) for n in levels}
+        bases = {n: [r for r in groups[(model, n, method)] if r["regularizer"] == "none"]
+                 for n in levels}
+        keys = sorted({k for b in bests.values() for k in b})
+        for reg, solver in keys:
+            cells = []
+            for n in levels:
+                r = bests[n].get((reg, solver))
+                if r is None:
+                    cells.append("-")
+                elif not bases[n]:
+                    cells.append(f"{r['weight']}: no unregularized run")
+                else:
+                    dr, ds = change(r, bases[n][0])
+                    cells.append(f"{r['weight']}: {dr}, {ds}")
+            print(f"| {reg} | {solver} | " + " | ".join(cells) + " |")
+        print()
+
+
 def case(r):
     """A run's case name, MODEL_NOISE_METHOD (the names --only takes)."""
     return "_".join((r["model"], r["noise"], r["method"]))
@@ -109,7 +198,14 @@ def main():
                     help="how each regularizer's best weight is picked")
     ap.add_argument("--only", metavar="MODEL_NOISE_METHOD,...",
                     help="keep these cases only, e.g. faulted_10_rnn")
+    ap.add_argument("--grid", action="store_true",
+                    help="add each case's runs as a regularizer x weight matrix")
+    ap.add_argument("--summary", action="store_true",
+                    help="only the best weight per regularizer at every noise level, "
+                         "per model and method")
     opts = ap.parse_args()
+    if opts.summary and (opts.grid or opts.depths is not None or opts.pictures is not None):
+        ap.error("--summary prints the summary only: leave out --grid, --depths and --pictures")
     by, depths, outdir = opts.best, opts.depths, opts.pictures
     score = (lambda r: float(r["ssim"])) if by == "ssim" else (lambda r: -float(r["rmse"]))
     try:
@@ -135,6 +231,9 @@ def main():
     groups = defaultdict(list)
     for r in rows:
         groups[(r["model"], r["noise"], r["method"])].append(r)
+    if opts.summary:
+        summary(groups, by, score)
+        return
     for (model, noise, method), rs in sorted(groups.items()):
         noise_text = "clean data" if noise == "clean" else f"{noise} dB SNR"
         print(f"### {model}, {noise_text}, {method}\n")
@@ -144,26 +243,18 @@ def main():
             print(f"| {r['regularizer']} | {r['weight']} | {r['solver']} | "
                   f"{float(r['rmse']):.1f} | {float(r['relative_error']):.2f} | "
                   f"{float(r['ssim']):.4f} | {r['seconds']} |")
+        print()
+        if opts.grid:
+            grid(rs)
         base = [r for r in rs if r["regularizer"] == "none"]
-        best = {}
-        for r in rs:
-            if r["regularizer"] == "none":
-                continue
-            key = (r["regularizer"], r["solver"])
-            if key not in best or score(r) > score(best[key]):
-                best[key] = r
+        best = best_of(rs, score)
         if best:
-            print(f"\nBest weight per regularizer (by {by.upper()}):\n")
+            print(f"Best weight per regularizer (by {by.upper()}):\n")
             print("| regularizer | solver | best weight | RMSE (m/s) | change vs none | "
                   "SSIM | change vs none |")
             print("|---|---|---|---|---|---|---|")
             for (reg, solver), r in sorted(best.items()):
-                if base:
-                    dr = 100 * (float(r["rmse"]) / float(base[0]["rmse"]) - 1)
-                    dr = f"{dr:+.1f} %"
-                    ds = f"{float(r['ssim']) - float(base[0]['ssim']):+.4f}"
-                else:
-                    dr = ds = "n/a"
+                dr, ds = change(r, base[0]) if base else ("n/a", "n/a")
                 print(f"| {reg} | {solver} | {r['weight']} | {float(r['rmse']):.1f} | {dr} | "
                       f"{float(r['ssim']):.4f} | {ds} |")
         print()

@@ -259,7 +259,9 @@ none "study: nothing written on refusal" "$tmp/study/sets.txt"
 
 # The study's tables (standard library only): each case's best weight per
 # regularizer with its RMSE and SSIM change, --only keeps the named cases,
-# bad arguments are refused with the argument named.
+# --grid the regularizer x weight matrix, --summary the best weights across
+# noise levels (clean first, then by SNR down; - where a level lacks the
+# regularizer); bad arguments are refused with the argument named.
 if command -v python3 >/dev/null; then
   tab="$src/scripts/regularization_table.py"
   {
@@ -268,6 +270,9 @@ if command -v python3 >/dev/null; then
     echo "m,10,fwi,tv,0.001,smooth,90,2.7,0.82,1"
     echo "m,10,fwi,tv,0.01,smooth,95,2.9,0.85,1"
     echo "m,clean,rnn,none,0,smooth,50,1.5,0.9,1"
+    echo "m,0,fwi,none,0,smooth,120,4,0.7,1"
+    echo "m,clean,fwi,none,0,smooth,80,2.5,0.90,1"
+    echo "m,clean,fwi,tv,0.001,smooth,84,2.6,0.88,1"
   } > "$tmp/study/t.csv"
   ok "study table" python3 "$tab" "$tmp/study/t.csv" --only m_10_fwi
   has "study table: best TV weight by SSIM" "| tv | smooth | 0.01 | 95.0 | -5.0 % | 0.8500 | +0.0500 |" "$tmp/out"
@@ -275,7 +280,14 @@ if command -v python3 >/dev/null; then
   ok "study table by RMSE" python3 "$tab" "$tmp/study/t.csv" --best rmse
   has "study table: best TV weight by RMSE" "| tv | smooth | 0.001 | 90.0 | -10.0 % | 0.8200 | +0.0200 |" "$tmp/out"
   has "study table: every case without --only" "### m, clean data, rnn" "$tmp/out"
-  bad "study table: unknown case" "no case m_0_fwi" python3 "$tab" "$tmp/study/t.csv" --only m_0_fwi
+  ok "study table: grid" python3 "$tab" "$tmp/study/t.csv" --only m_10_fwi --grid
+  has "study table: grid row" "| tv | smooth | 90.0 / 0.8200 | 95.0 / 0.8500 |" "$tmp/out"
+  ok "study table: summary" python3 "$tab" "$tmp/study/t.csv" --summary
+  has "study table: summary columns, clean first" "| regularizer | solver | clean | 10 dB | 0 dB |" "$tmp/out"
+  has "study table: summary row" "| tv | smooth | 0.001: +5.0 %, -0.0200 | 0.01: -5.0 %, +0.0500 | - |" "$tmp/out"
+  check "study table: summary only" sh -c "! grep -q '| tv | smooth | 0.001 | 90.0' '$tmp/out'"
+  bad "study table: summary with pictures" "summary only" python3 "$tab" "$tmp/study/t.csv" --summary --pictures "$tmp/p"
+  bad "study table: unknown case" "no case m_5_fwi" python3 "$tab" "$tmp/study/t.csv" --only m_5_fwi
   bad "study table: missing table" "nothing.csv: No such file" python3 "$tab" "$tmp/study/nothing.csv"
   bad "study table: bad depths" "--depths: 'a' is not depths" python3 "$tab" "$tmp/study/t.csv" --depths a
   printf 'a,b\n1,2\n' > "$tmp/study/other.csv"
