@@ -101,6 +101,11 @@ def noise_order(noise):
         return (2, 0.0, noise)
 
 
+def unregularized(rs):
+    """The unregularized run among one case's runs (the first, if several), or None."""
+    return next((r for r in rs if r["regularizer"] == "none"), None)
+
+
 def grid(rs):
     """One case's runs as a matrix: regularizer rows, weight columns."""
     weights = sorted({r["weight"] for r in rs if r["regularizer"] != "none"}, key=float)
@@ -116,10 +121,9 @@ def grid(rs):
     print("RMSE (m/s) / SSIM by weight:\n")
     print("| regularizer | solver | " + " | ".join(weights) + " |")
     print("|---|---|" + "---|" * len(weights))
-    for r in rs:
-        if r["regularizer"] == "none":
-            print(f"| none | {r['solver']} | " + " | ".join([fmt(r)] + [""] * (len(weights) - 1)) + " |")
-            break
+    base = unregularized(rs)
+    if base is not None:
+        print(f"| none | {base['solver']} | " + " | ".join([fmt(base)] + [""] * (len(weights) - 1)) + " |")
     for reg, solver in regs:
         cells = [fmt(cell[(reg, solver, w)]) if (reg, solver, w) in cell else "-" for w in weights]
         print(f"| {reg} | {solver} | " + " | ".join(cells) + " |")
@@ -156,8 +160,7 @@ def summary(groups, by, score):
         print("| regularizer | solver | " + " | ".join(names) + " |")
         print("|---|---|" + "---|" * len(names))
         bests = {n: best_of(groups[(model, n, method)], score) for n in levels}
-        bases = {n: [r for r in groups[(model, n, method)] if r["regularizer"] == "none"]
-                 for n in levels}
+        bases = {n: unregularized(groups[(model, n, method)]) for n in levels}
         keys = sorted({k for b in bests.values() for k in b})
         for reg, solver in keys:
             cells = []
@@ -165,10 +168,10 @@ def summary(groups, by, score):
                 r = bests[n].get((reg, solver))
                 if r is None:
                     cells.append("-")
-                elif not bases[n]:
+                elif bases[n] is None:
                     cells.append(f"{r['weight']}: no unregularized run")
                 else:
-                    dr, ds = change(r, bases[n][0])
+                    dr, ds = change(r, bases[n])
                     cells.append(f"{r['weight']}: {dr}, {ds}")
             print(f"| {reg} | {solver} | " + " | ".join(cells) + " |")
         print()
@@ -246,7 +249,7 @@ def main():
         print()
         if opts.grid:
             grid(rs)
-        base = [r for r in rs if r["regularizer"] == "none"]
+        base = unregularized(rs)
         best = best_of(rs, score)
         if best:
             print(f"Best weight per regularizer (by {by.upper()}):\n")
@@ -254,12 +257,12 @@ def main():
                   "SSIM | change vs none |")
             print("|---|---|---|---|---|---|---|")
             for (reg, solver), r in sorted(best.items()):
-                dr, ds = change(r, base[0]) if base else ("n/a", "n/a")
+                dr, ds = change(r, base) if base is not None else ("n/a", "n/a")
                 print(f"| {reg} | {solver} | {r['weight']} | {float(r['rmse']):.1f} | {dr} | "
                       f"{float(r['ssim']):.4f} | {ds} |")
         print()
         folder = os.path.dirname(os.path.abspath(opts.table))
-        runs = base[:1] + [r for _, r in sorted(best.items())]
+        runs = ([base] if base is not None else []) + [r for _, r in sorted(best.items())]
         if depths is not None and best:
             depth_rmse(folder, model, runs, depths)
         if outdir is not None and best:
