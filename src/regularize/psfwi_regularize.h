@@ -265,21 +265,26 @@ void psfwi_reg_group_prox_vec(size_t n, double t, double *w);
  * (per cell; lo, hi NULL: unbounded; lo = hi freezes a cell), P the sum of
  * the terms r->proximal leaves to it (l1, group, nuclear, ksupport, tv with
  * their weights). One term whose prox lies in the box is exact in one call;
- * otherwise the parallel Dykstra-like splitting of Combettes & Pesquet
- * (2011, Algorithm 10.31; M functions: the terms and the box) iterates until
- * the largest change of x is at most tol (model units) or max_iter, and the
+ * otherwise a splitting iterates (M functions: the terms and the box; the
+ * parallel Dykstra-like splitting of Combettes & Pesquet 2011, Algorithm
+ * 10.31, i.e. a proximal-gradient method on the dual, by default with
+ * FISTA's momentum and adaptive restart on that dual) until
+ * the RMS change of x, and the RMS distance of each term's prox output to
+ * the point the step was taken at, are at most tol (model units, RMS over
+ * the cells as the TV prox's tol) or max_iter, and the
  * result is clipped to the box (the bounds hold exactly). The TV prox inside
  * uses the tv options (warm started from the workspace's dual field).
- * Allocates (M + 3) nx nz doubles per call. */
+ * Allocates (2 M + 4) nx nz doubles per call. */
 typedef struct psfwi_reg_prox_opts {
   size_t max_iter; /* default 100 */
   double tol;      /* default 0.1 */
+  int accelerate;  /* default 1: FISTA momentum on the splitting's dual (0: plain) */
   psfwi_reg_tv_prox_opts
       tv; /* default: tol 0.1, max_iter 100; warm (within one call: each call starts cold) */
 } psfwi_reg_prox_opts;
 typedef struct psfwi_reg_prox_info {
   size_t nterms, iter; /* proximal terms; splitting iterations (0: one exact prox) */
-  double change;       /* last largest change */
+  double change;       /* last RMS change or prox output's distance */
   int converged;
 } psfwi_reg_prox_info;
 void psfwi_reg_prox_opts_init(psfwi_reg_prox_opts *o);
