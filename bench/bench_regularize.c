@@ -14,7 +14,10 @@
  * (factors from this gradient); prox step: FISTA's first, 150 m/s over the
  * gradient's largest value. Gradients are timed 3 times,
  * every penalty and prox N times (default 21) interleaved with the others,
- * and medians are printed with their ratio to the median gradient. */
+ * and medians are printed with their ratio to the median gradient. Each
+ * prox's result is also compared with the same prox run to 0.01 m/s (RMS
+ * and largest distance, m/s); the "plain" rows are the splitting without
+ * momentum (psfwi_reg_prox_opts.accelerate = 0). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -113,10 +116,12 @@ int main(int argc, char **argv) {
   base.prior_model = m0->vp;
   base.norm_ref = m0->vp;
   base.ksupport_k = 2;
-  term t[10];
-  const char *names[10] = {"tikhonov",   "tv isotropic", "tv anisotropic", "l2",       "l1",
-                           "group cols", "nuclear",      "ksupport k=2",   "all nine", "tv + l1"};
-  for (int k = 0; k < 10; k++) {
+  enum { NTERM = 12 };
+  term t[NTERM];
+  const char *names[NTERM] = {"tikhonov", "tv isotropic", "tv anisotropic", "l2",
+                              "l1",       "group cols",   "nuclear",        "ksupport k=2",
+                              "all nine", "tv + l1",      "all nine plain", "tv + l1 plain"};
+  for (int k = 0; k < NTERM; k++) {
     t[k].name = names[k];
     t[k].r = base;
   }
@@ -132,6 +137,8 @@ int main(int argc, char **argv) {
   t[8].r.tikhonov = t[8].r.tv = t[8].r.prior = t[8].r.l1 = t[8].r.group = t[8].r.nuclear = 1;
   t[8].r.ksupport = 1;
   t[9].r.tv = t[9].r.l1 = 1;
+  t[10].r = t[8].r; /* the same, by the splitting without momentum */
+  t[11].r = t[9].r;
   /* realistic weights and step: every weight 1 under auto_scale (the
    * factors from this gradient, normalised as psfwi fwi's), and the prox step
    * of FISTA's first iteration, t = 150 m/s / max |g| (marmousi_fwi.ini's
@@ -145,14 +152,14 @@ int main(int argc, char **argv) {
   psfwi_reg aniso = t[2].r;
   double fac_a[PSFWI_REG_NSCALE];
   if (psfwi_reg_auto_scale(&aniso, grad, 150.0, fac_a, &e) != PSFWI_OK) die(&e);
-  for (int k = 0; k < 10; k++) psfwi_reg_apply_scale(&t[k].r, k == 2 ? fac_a : fac);
+  for (int k = 0; k < NTERM; k++) psfwi_reg_apply_scale(&t[k].r, k == 2 ? fac_a : fac);
   const double tstep = 150.0 / gmax;
   /* a model between start and truth: no term at a kink or at zero */
   float *m = malloc(n * sizeof *m);
   if (m == NULL) return 1;
   for (size_t i = 0; i < n; i++) m[i] = 0.5f * (m0->vp[i] + mt->vp[i]);
-  static double te[10][MAXREP], tp[10][MAXREP];
-  psfwi_reg_prox_info pinfo[10];
+  static double te[NTERM][MAXREP], tp[NTERM][MAXREP];
+  psfwi_reg_prox_info pinfo[NTERM];
   psfwi_reg_prox_opts popt; /* psfwi fwi's defaults (psfwi_fwi_opts_defaults) */
   psfwi_fwi_opts fo;
   psfwi_fwi_opts_defaults(&fo);
@@ -160,8 +167,81 @@ int main(int argc, char **argv) {
   if (getenv("BENCH_PROX_TOL")) popt.tol = atof(getenv("BENCH_PROX_TOL"));
   if (getenv("BENCH_TV_TOL")) popt.tv.tol = atof(getenv("BENCH_TV_TOL"));
   if (getenv("BENCH_TV_ITER")) popt.tv.max_iter = (size_t)atoi(getenv("BENCH_TV_ITER"));
+  psfwi_reg_prox_opts pplain = popt;
+  pplain.accelerate = 0;
+  /* the proxes' inputs: a gradient step from m, within the Marmousi run's
+   * bounds */
+  double *u0 = malloc(n * sizeof *u0), *ref = malloc(2 * n * sizeof *ref);
+  if (!u0 || !ref) return 1;
+  for (size_t i = 0; i < n; i++) {
+    u0[i] = (double)m[i] - tstep * grad[i];
+    lo[i] = 1450.0;
+    hi[i] = 5600.0;
+  }
+  static double dist[NTERM][2]; /* RMS and largest distance to a tight prox */
+  for (int k = 0; k < NTERM; k++) {
+    /* reference: the accelerated splitting run to 0.01 m/s (the plain rows
+     * share their accelerated twin's) */
+    psfwi_reg pr = t[k].r;
+    pr.proximal = 1;
+    if (psfwi_reg_prox_count(&pr) == 0) continue;
+    if (k < 10) {
+      psfwi_reg_prox_opts tight = popt;
+      tight.tol = tight.tv.tol = 0.01;
+      tight.max_iter = 5000;
+      tight.tv.max_iter = 5000;
+      psfwi_reg_prox_info ri;
+      const double t0 = psfwi_seconds();
+      memcpy(ref + (k == 9) * n, u0, n * sizeof *ref);
+      if (psfwi_reg_prox(&pr, tstep, lo, hi, &tight, ref + (k == 9) * n, &ri, &e) != PSFWI_OK)
+        die(&e);
+      fprintf(stderr, "bench_regularize: %s: reference in %zu iterations, %.1f s%s\n", t[k].name,
+              ri.iter, psfwi_seconds() - t0, ri.converged ? "" : " (not converged)");
+    }
+    const double *rf = ref + (k == 9 || k == 11) * n;
+    memcpy(u, u0, n * sizeof *u);
+    if (psfwi_reg_prox(&pr, tstep, lo, hi, k >= 10 ? &pplain : &popt, u, NULL, &e) != PSFWI_OK)
+      die(&e);
+    double s2 = 0.0, mx = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      s2 += (u[i] - rf[i]) * (u[i] - rf[i]);
+      mx = fmax(mx, fabs(u[i] - rf[i]));
+    }
+    dist[k][0] = sqrt(s2 / (double)n);
+    dist[k][1] = mx;
+  }
+  /* the splittings' accuracy against their iteration limit (tol 0: each
+   * runs to the limit), for the two sums of several terms */
+  printf("splitting to its limit: RMS / largest distance to the tight prox (m/s), time (ms)\n");
+  printf("%-16s %6s %28s %28s\n", "term", "limit", "accelerated", "plain");
+  const size_t limits[] = {10, 20, 30, 50, 100, 200};
+  for (int k = 8; k < 10; k++)
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+      psfwi_reg pr = t[k].r;
+      pr.proximal = 1;
+      double d[2][3];
+      for (int v = 0; v < 2; v++) {
+        psfwi_reg_prox_opts lim = v ? pplain : popt;
+        lim.tol = 0.0;
+        lim.max_iter = limits[l];
+        memcpy(u, u0, n * sizeof *u);
+        const double t0 = psfwi_seconds();
+        if (psfwi_reg_prox(&pr, tstep, lo, hi, &lim, u, NULL, &e) != PSFWI_OK) die(&e);
+        d[v][2] = psfwi_seconds() - t0;
+        double s2 = 0.0, mx = 0.0;
+        for (size_t i = 0; i < n; i++) {
+          const double di = u[i] - ref[(k == 9) * n + i];
+          s2 += di * di;
+          mx = fmax(mx, fabs(di));
+        }
+        d[v][0] = sqrt(s2 / (double)n);
+        d[v][1] = mx;
+      }
+      printf("%-16s %6zu %9.3g / %7.3g %8.0f %9.3g / %7.3g %8.0f\n", t[k].name, limits[l], d[0][0],
+             d[0][1], 1e3 * d[0][2], d[1][0], d[1][1], 1e3 * d[1][2]);
+    }
   for (int rep = 0; rep < reps; rep++)
-    for (int k = 0; k < 10; k++) {
+    for (int k = 0; k < NTERM; k++) {
       memset(acc, 0, n * sizeof *acc);
       double v;
       double t0 = psfwi_seconds();
@@ -171,13 +251,11 @@ int main(int argc, char **argv) {
        * bounds of the Marmousi run; "all nine": the splitting of six */
       psfwi_reg pr = t[k].r;
       pr.proximal = 1;
-      for (size_t i = 0; i < n; i++) {
-        u[i] = (double)m[i] - tstep * grad[i]; /* a gradient step */
-        lo[i] = 1450.0;
-        hi[i] = 5600.0;
-      }
+      memcpy(u, u0, n * sizeof *u);
       t0 = psfwi_seconds();
-      if (psfwi_reg_prox(&pr, tstep, lo, hi, &popt, u, &pinfo[k], &e) != PSFWI_OK) die(&e);
+      if (psfwi_reg_prox(&pr, tstep, lo, hi, k >= 10 ? &pplain : &popt, u, &pinfo[k], &e) !=
+          PSFWI_OK)
+        die(&e);
       tp[k][rep] = psfwi_seconds() - t0;
     }
   printf(
@@ -186,12 +264,12 @@ int main(int argc, char **argv) {
       nx, nz, NSHOT, NREC, NT, g_med, reps);
   printf("prox options: splitting tol %g m/s, max_iter %zu; TV prox tol %g m/s, max_iter %zu\n",
          popt.tol, popt.max_iter, popt.tv.tol, popt.tv.max_iter);
-  printf("%-16s %14s %12s %14s %12s %10s\n", "term", "value+grad ms", "/ gradient", "prox ms",
-         "/ gradient", "splitting");
-  for (int k = 0; k < 10; k++) {
+  printf("%-16s %14s %12s %14s %12s %10s %22s\n", "term", "value+grad ms", "/ gradient", "prox ms",
+         "/ gradient", "splitting", "to tight prox rms/max");
+  for (int k = 0; k < NTERM; k++) {
     const double a = bench_median(te[k], reps), b = bench_median(tp[k], reps);
-    printf("%-16s %14.3f %11.3f%% %14.3f %11.3f%% %10zu\n", t[k].name, 1e3 * a, 100.0 * a / g_med,
-           1e3 * b, 100.0 * b / g_med, pinfo[k].iter);
+    printf("%-16s %14.3f %11.3f%% %14.3f %11.3f%% %10zu %10.3g %10.3g\n", t[k].name, 1e3 * a,
+           100.0 * a / g_med, 1e3 * b, 100.0 * b / g_med, pinfo[k].iter, dist[k][0], dist[k][1]);
   }
   psfwi_reg_ws_destroy(ws);
   psfwi_gradient_ws_destroy(gws);
@@ -208,5 +286,7 @@ int main(int argc, char **argv) {
   free(lo);
   free(hi);
   free(m);
+  free(u0);
+  free(ref);
   return 0;
 }
