@@ -38,6 +38,17 @@ static void die(const psfwi_error *e) {
 }
 
 enum { NT = 1001, NSHOT = 14, NREC = 231, MAXREP = 201 };
+
+/* d[0], d[1]: RMS and largest distance between a and b */
+static void distance(size_t n, const double *a, const double *b, double d[2]) {
+  double s2 = 0.0, mx = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s2 += (a[i] - b[i]) * (a[i] - b[i]);
+    mx = fmax(mx, fabs(a[i] - b[i]));
+  }
+  d[0] = sqrt(s2 / (double)n);
+  d[1] = mx;
+}
 static const double DT = 0.004;
 
 typedef struct term {
@@ -185,6 +196,7 @@ int main(int argc, char **argv) {
     psfwi_reg pr = t[k].r;
     pr.proximal = 1;
     if (psfwi_reg_prox_count(&pr) == 0) continue;
+    double *rf = ref + (k == 9 || k == 11) * n; /* tv + l1's: the second half */
     if (k < 10) {
       psfwi_reg_prox_opts tight = popt;
       tight.tol = tight.tv.tol = 0.01;
@@ -192,23 +204,15 @@ int main(int argc, char **argv) {
       tight.tv.max_iter = 5000;
       psfwi_reg_prox_info ri;
       const double t0 = psfwi_seconds();
-      memcpy(ref + (k == 9) * n, u0, n * sizeof *ref);
-      if (psfwi_reg_prox(&pr, tstep, lo, hi, &tight, ref + (k == 9) * n, &ri, &e) != PSFWI_OK)
-        die(&e);
+      memcpy(rf, u0, n * sizeof *rf);
+      if (psfwi_reg_prox(&pr, tstep, lo, hi, &tight, rf, &ri, &e) != PSFWI_OK) die(&e);
       fprintf(stderr, "bench_regularize: %s: reference in %zu iterations, %.1f s%s\n", t[k].name,
               ri.iter, psfwi_seconds() - t0, ri.converged ? "" : " (not converged)");
     }
-    const double *rf = ref + (k == 9 || k == 11) * n;
     memcpy(u, u0, n * sizeof *u);
     if (psfwi_reg_prox(&pr, tstep, lo, hi, k >= 10 ? &pplain : &popt, u, NULL, &e) != PSFWI_OK)
       die(&e);
-    double s2 = 0.0, mx = 0.0;
-    for (size_t i = 0; i < n; i++) {
-      s2 += (u[i] - rf[i]) * (u[i] - rf[i]);
-      mx = fmax(mx, fabs(u[i] - rf[i]));
-    }
-    dist[k][0] = sqrt(s2 / (double)n);
-    dist[k][1] = mx;
+    distance(n, u, rf, dist[k]);
   }
   /* the splittings' accuracy against their iteration limit (tol 0: each
    * runs to the limit), for the two sums of several terms */
@@ -228,14 +232,7 @@ int main(int argc, char **argv) {
         const double t0 = psfwi_seconds();
         if (psfwi_reg_prox(&pr, tstep, lo, hi, &lim, u, NULL, &e) != PSFWI_OK) die(&e);
         d[v][2] = psfwi_seconds() - t0;
-        double s2 = 0.0, mx = 0.0;
-        for (size_t i = 0; i < n; i++) {
-          const double di = u[i] - ref[(k == 9) * n + i];
-          s2 += di * di;
-          mx = fmax(mx, fabs(di));
-        }
-        d[v][0] = sqrt(s2 / (double)n);
-        d[v][1] = mx;
+        distance(n, u, ref + (k == 9) * n, d[v]);
       }
       printf("%-16s %6zu %9.3g / %7.3g %8.0f %9.3g / %7.3g %8.0f\n", t[k].name, limits[l], d[0][0],
              d[0][1], 1e3 * d[0][2], d[1][0], d[1][1], 1e3 * d[1][2]);
